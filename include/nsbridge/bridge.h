@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* bridge.h - the listeners of each SERVICE EXPOSE pair, and accepting */
+#ifndef NSBRIDGE_BRIDGE_H
+#define NSBRIDGE_BRIDGE_H
+
+#include "nsbridge/ctx.h"
+
+int bridges_setup(struct ctx *c);
+void bridges_print_ready(const struct ctx *c);
+void bridge_on_accept(struct ctx *c, struct listener *l);
+void bridges_resume(struct ctx *c, bool fds_freed);
+void bridges_close_listeners(struct ctx *c);
+
+#endif /* NSBRIDGE_BRIDGE_H */

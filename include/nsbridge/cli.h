@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* cli.h - command line and NSBRIDGE_* environment into a struct config */
+#ifndef NSBRIDGE_CLI_H
+#define NSBRIDGE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nsbridge/endpoint.h"
+#include "nsbridge/log.h"
+
+/* Exit statuses of SPEC.md */
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,
+	EXIT_USAGE = 2,
+	EXIT_ADDR_IN_USE = 3,
+	EXIT_NO_CONTAINER = 4,
+	EXIT_PRIVILEGE = 5,
+};
+
+enum cli_action {
+	CLI_RUN,
+	CLI_HELP,
+	CLI_VERSION,
+	CLI_ACTION_MAX,
+};
+
+enum follow_mode {
+	FOLLOW_DEFAULT,		/* follow named containers, not paths or pids */
+	FOLLOW_ON,
+	FOLLOW_OFF,
+	FOLLOW_MAX,
+};
+
+/**
+ * struct bridge_spec - one SERVICE EXPOSE pair as the user wrote it
+ * @service:	where the service listens today
+ * @expose:	where nsbridge makes it appear
+ */
+struct bridge_spec {
+	struct endpoint service;
+	struct endpoint expose;
+};
+
+/**
+ * struct config - everything the command line and environment asked for
+ * @action:		run, or print help or version
+ * @container:		-c REF, NULL when no container side is used
+ * @host_netns:		--host-netns PATH, NULL for nsbridge's own namespace
+ * @allow_nonlocal:	EXPOSE may bind a non-loopback address
+ * @max_connections:	open connections per bridge
+ * @connect_timeout_ms:	limit on connecting to SERVICE
+ * @idle_timeout_ms:	close a connection idle this long, 0 for never
+ * @drain_timeout_ms:	how long open connections may finish after SIGTERM
+ * @follow:		--follow / --no-follow
+ * @verbosity:		0 normal, > 0 with -v, < 0 with -q
+ * @log_format:		text or json
+ * @bridges:		@n_bridges pairs, allocated, freed by config_free()
+ * @n_bridges:		number of pairs
+ */
+struct config {
+	enum cli_action action;
+	const char *container;
+	const char *host_netns;
+	bool allow_nonlocal;
+	unsigned max_connections;
+	unsigned connect_timeout_ms;
+	unsigned idle_timeout_ms;
+	unsigned drain_timeout_ms;
+	enum follow_mode follow;
+	int verbosity;
+	enum log_format log_format;
+	struct bridge_spec *bridges;
+	size_t n_bridges;
+};
+
+#define CLI_DEFAULT_MAX_CONNECTIONS	16384
+#define CLI_DEFAULT_CONNECT_TIMEOUT_MS	5000
+#define CLI_DEFAULT_DRAIN_TIMEOUT_MS	5000
+#define CLI_ERROR_MAX			256
+
+int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t error_len);
+int cli_parse_duration(const char *text, unsigned *ret_ms);
+void cli_print_help(void);
+void cli_print_version(void);
+void config_free(struct config *config);
+
+#endif /* NSBRIDGE_CLI_H */

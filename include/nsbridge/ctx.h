@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ctx.h - the state of one nsbridge process, shared by its modules */
+#ifndef NSBRIDGE_CTX_H
+#define NSBRIDGE_CTX_H
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nsbridge/cli.h"
+#include "nsbridge/endpoint.h"
+#include "nsbridge/list.h"
+#include "nsbridge/log.h"
+
+#define SIDE_LABEL_MAX	160
+
+/**
+ * struct side_ns - one of the two namespaces
+ * @label:	"host" or "container REF", for messages
+ * @used:	some endpoint lives here
+ * @local:	the relay's own namespace: sockets are made directly
+ * @ns_fd:	namespace fd; the opener holds it once started, then -1 here
+ * @pidfd:	process whose namespace it is, -1 if none
+ */
+struct side_ns {
+	char label[SIDE_LABEL_MAX];
+	bool used;
+	bool local;
+	int ns_fd;
+	int pidfd;
+};
+
+enum pool_family {
+	POOL_INET,
+	POOL_INET6,
+	POOL_FAMILY_MAX,
+};
+
+#define SOCKPOOL_SIZE	32
+
+/**
+ * struct sockpool - sockets made ahead of time in a side the relay
+ *		     cannot enter any more
+ * @side:	namespace they belong to
+ * @family:	AF_INET or AF_INET6
+ * @fds:	ready sockets, @n of them
+ * @n:		number ready
+ * @requested:	asked of the opener, not yet arrived
+ * @waiters:	connections waiting for a socket, oldest first
+ * @error:	why the last refill failed, 0 if it did not
+ * @used:	ever asked for; kept full while the process is at rest
+ */
+struct sockpool {
+	enum side side;
+	int family;
+	int fds[SOCKPOOL_SIZE];
+	unsigned n;
+	unsigned requested;
+	struct list_node waiters;
+	int error;
+	bool used;
+};
+
+/**
+ * struct bridge - one SERVICE EXPOSE pair at run time
+ * @spec:	the pair as given
+ * @index:	position on the command line, from 0
+ * @n_conns:	open connections
+ * @paused:	at --max-connections: listeners are left unaccepted
+ * @refused_rl:	rate limit on "SERVICE refused" lines
+ * @service_text: SERVICE for messages, "host 127.0.0.1:5432"
+ * @expose_text: EXPOSE for messages and the ready line
+ */
+struct bridge {
+	const struct bridge_spec *spec;
+	unsigned index;
+	unsigned n_conns;
+	bool paused;
+	struct ratelimit refused_rl;
+	char service_text[SIDE_LABEL_MAX + 64];
+	char expose_text[SIDE_LABEL_MAX + 128];
+};
+
+/**
+ * struct listener - one listening socket of a bridge
+ * @fd:		the socket, in the EXPOSE side's namespace
+ * @bridge:	its bridge
+ * @port_offset: which port of the bridge's range
+ * @pending:	clients may wait in its backlog: accepting stopped at
+ *		--max-connections or for want of descriptors
+ */
+struct listener {
+	int fd;
+	struct bridge *bridge;
+	unsigned port_offset;
+	bool pending;
+};
+
+/* Tagged epoll reference, after passt: what an event is about, in 64 bits */
+enum epoll_type {
+	EPOLL_TYPE_NONE,
+	EPOLL_TYPE_LISTENER,	/* index: listener */
+	EPOLL_TYPE_CONN,	/* index: connection slot, end: which socket */
+	EPOLL_TYPE_SIGNAL,
+	EPOLL_TYPE_TIMER,
+	EPOLL_TYPE_OPENER,
+	EPOLL_TYPE_MAX,
+};
+
+union epoll_ref {
+	struct {
+		uint8_t type;
+		uint8_t end;
+		uint16_t unused;
+		uint32_t index;
+	};
+	uint64_t u64;
+};
+
+static_assert(sizeof(union epoll_ref) == sizeof(uint64_t), "epoll_ref must fit epoll_data");
+
+struct relay_conn;
+
+/**
+ * struct ctx - everything of one process
+ * @config:	what the user asked for
+ * @sides:	the two namespaces
+ * @bridges:	@n_bridges bridges
+ * @listeners:	@n_listeners listening sockets of all bridges
+ * @listeners_cap: room in @listeners
+ * @pools:	premade sockets per remote side and family
+ * @slots:	connection table, @n_slots long; epoll refs index it
+ * @free_slots:	stack of unused indexes into @slots, @n_free of them
+ * @n_conns:	open connections, all bridges
+ * @next_conn_id: id of the next connection, for log lines
+ * @connecting:	connections dialling SERVICE, by connect deadline
+ * @active:	relaying connections, least recently active first
+ * @closed:	closed in this batch of events, freed after it
+ * @epoll_fd:	the loop
+ * @timer_fd:	one timerfd for every deadline
+ * @signal_fd:	SIGINT, SIGTERM, SIGHUP
+ * @now_ms:	monotonic clock, read once per batch of events
+ * @timer_ms:	deadline the timerfd is armed for, 0 if disarmed
+ * @draining:	a stop was asked: listeners closed, connections finishing
+ * @drain_deadline_ms: when the remaining connections are cut
+ * @starved:	some listener waits for descriptors
+ * @retry_accept_ms: when starved listeners try again
+ * @starved_rl:	rate limit on "out of descriptors" lines
+ * @resume_pending: a paused bridge has room again
+ * @quit:	leave the loop
+ */
+struct ctx {
+	const struct config *config;
+	struct side_ns sides[SIDE_MAX];
+	struct bridge *bridges;
+	size_t n_bridges;
+	struct listener *listeners;
+	size_t n_listeners;
+	size_t listeners_cap;
+	struct sockpool pools[SIDE_MAX][POOL_FAMILY_MAX];
+	struct relay_conn **slots;
+	unsigned n_slots;
+	unsigned *free_slots;
+	unsigned n_free;
+	unsigned n_conns;
+	uint64_t next_conn_id;
+	struct list_node connecting;
+	struct list_node active;
+	struct list_node closed;
+	int epoll_fd;
+	int timer_fd;
+	int signal_fd;
+	uint64_t now_ms;
+	uint64_t timer_ms;
+	bool draining;
+	uint64_t drain_deadline_ms;
+	bool starved;
+	uint64_t retry_accept_ms;
+	struct ratelimit starved_rl;
+	bool resume_pending;
+	bool quit;
+};
+
+void ctx_init(struct ctx *c, const struct config *config);
+uint64_t ctx_clock_ms(void);
+int ctx_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
+
+#endif /* NSBRIDGE_CTX_H */

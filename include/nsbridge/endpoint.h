@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* endpoint.h - the SERVICE and EXPOSE endpoint grammar of SPEC.md */
+#ifndef NSBRIDGE_ENDPOINT_H
+#define NSBRIDGE_ENDPOINT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The two namespaces a bridge joins; arrays of two-sided state use it as index */
+enum side {
+	SIDE_HOST,
+	SIDE_CONTAINER,
+	SIDE_MAX,
+};
+
+enum proto {
+	PROTO_TCP,
+	PROTO_UDP,
+	PROTO_MAX,
+};
+
+enum endpoint_kind {
+	ENDPOINT_INET,		/* SIDE ':' [ADDR ':'] PORTS ['/' PROTO] */
+	ENDPOINT_UNIX,		/* 'unix:' PATH, in the host's filesystem */
+	ENDPOINT_KIND_MAX,
+};
+
+#define ENDPOINT_PATH_MAX	108	/* sizeof(sun_path) */
+#define ENDPOINT_TEXT_MAX	(ENDPOINT_PATH_MAX + 16)
+
+/**
+ * struct endpoint - one parsed endpoint
+ * @kind:	inet or unix
+ * @side:	namespace the endpoint lives in (SIDE_HOST for unix)
+ * @proto:	transport
+ * @has_addr:	an address was given; otherwise loopback of both families
+ * @family:	AF_INET or AF_INET6 when @has_addr
+ * @addr:	the address when @has_addr, network byte order
+ * @port_first:	first port of the range, host byte order
+ * @port_last:	last port, equal to @port_first for a single port
+ * @path:	socket path for ENDPOINT_UNIX
+ */
+struct endpoint {
+	enum endpoint_kind kind;
+	enum side side;
+	enum proto proto;
+	bool has_addr;
+	int family;
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} addr;
+	uint16_t port_first;
+	uint16_t port_last;
+	char path[ENDPOINT_PATH_MAX];
+};
+
+int endpoint_parse(const char *text, struct endpoint *ret, const char **ret_why);
+unsigned endpoint_port_count(const struct endpoint *ep);
+bool endpoint_addr_is_loopback(const struct endpoint *ep);
+bool endpoint_overlaps(const struct endpoint *a, const struct endpoint *b);
+const char *side_name(enum side side);
+const char *proto_name(enum proto proto);
+
+#endif /* NSBRIDGE_ENDPOINT_H */

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* loop.h - the epoll loop: events, timers, signals, drain */
+#ifndef NSBRIDGE_LOOP_H
+#define NSBRIDGE_LOOP_H
+
+#include "nsbridge/ctx.h"
+
+int loop_setup(struct ctx *c);
+int loop_run(struct ctx *c);
+
+#endif /* NSBRIDGE_LOOP_H */

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* opener.h - the privileged helper that makes sockets inside namespaces */
+#ifndef NSBRIDGE_OPENER_H
+#define NSBRIDGE_OPENER_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "nsbridge/endpoint.h"
+#include "nsbridge/sock.h"
+
+#define OPENER_MAX_FDS	32
+
+enum opener_op {
+	OPENER_SOCKET,		/* make @count sockets */
+	OPENER_LISTEN,		/* make a TCP socket, bind to @addr, listen */
+	OPENER_LO_UP,		/* bring lo up */
+	OPENER_OP_MAX,
+};
+
+/**
+ * struct opener_req - one request from the relay
+ * @op:		what to do
+ * @side:	in which namespace, enum side
+ * @tag:	echoed in the reply, to route asynchronous replies
+ * @family:	socket family (OPENER_SOCKET)
+ * @type:	socket type (OPENER_SOCKET)
+ * @protocol:	socket protocol (OPENER_SOCKET)
+ * @count:	sockets wanted (OPENER_SOCKET), at most OPENER_MAX_FDS
+ * @addr:	address (OPENER_LISTEN)
+ */
+struct opener_req {
+	uint32_t op;
+	uint32_t side;
+	uint32_t tag;
+	int32_t family;
+	int32_t type;
+	int32_t protocol;
+	uint32_t count;
+	struct sock_addr addr;
+};
+
+/**
+ * struct opener_reply - the answer, with its fds in SCM_RIGHTS
+ * @tag:	the request's tag
+ * @error:	0 or -errno; on error no fds come
+ * @count:	fds attached
+ */
+struct opener_reply {
+	uint32_t tag;
+	int32_t error;
+	uint32_t count;
+};
+
+int opener_start(const int ns_fds[SIDE_MAX]);
+int opener_fd(void);
+int opener_call(const struct opener_req *req, int *ret_fds, unsigned max_fds);
+int opener_send(const struct opener_req *req);
+int opener_receive(struct opener_reply *ret, int *ret_fds, unsigned max_fds);
+
+#endif /* NSBRIDGE_OPENER_H */

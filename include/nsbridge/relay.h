@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* relay.h - TCP connections relayed with splice() */
+#ifndef NSBRIDGE_RELAY_H
+#define NSBRIDGE_RELAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nsbridge/ctx.h"
+#include "nsbridge/pipepool.h"
+
+/* The two sockets of a connection; bytes read from fd[e] travel in pipe[e] */
+enum conn_end {
+	CONN_CLIENT,		/* accepted on EXPOSE */
+	CONN_SERVICE,		/* dialled to SERVICE */
+	CONN_END_MAX,
+};
+
+enum conn_state {
+	CONN_WAIT_SOCKET,	/* waiting for a socket from a pool */
+	CONN_CONNECTING,	/* connect() to SERVICE in progress */
+	CONN_RELAYING,
+	CONN_CLOSED,		/* freed after the current batch of events */
+	CONN_STATE_MAX,
+};
+
+/**
+ * struct relay_conn - one client connection and its SERVICE connection
+ * @fd:		sockets, -1 when closed
+ * @pipe:	pipe[e] holds bytes read from fd[e] not yet written on
+ * @in_pipe:	bytes in pipe[e]
+ * @eof:	fd[e] sent FIN: nothing more to read from it
+ * @shut:	that FIN was passed on, shutdown(fd[!e], SHUT_WR)
+ * @bytes:	bytes read from fd[e] and written on, in total
+ * @state:	where in its life
+ * @slot:	index in ctx.slots, used in epoll references
+ * @id:		number for log lines
+ * @bridge:	its bridge
+ * @port_offset: which port of the bridge's range
+ * @dial_step:	which of SERVICE's addresses is being tried
+ * @dial_error:	why the first address failed, reported if all fail
+ * @started_ms:	accept time
+ * @deadline_ms: connect deadline while dialling, last activity after
+ * @node:	in ctx.connecting, ctx.active or ctx.closed
+ * @wait_node:	in a socket pool's waiters, while CONN_WAIT_SOCKET
+ */
+struct relay_conn {
+	int fd[CONN_END_MAX];
+	struct pipe_pair pipe[CONN_END_MAX];
+	size_t in_pipe[CONN_END_MAX];
+	bool eof[CONN_END_MAX];
+	bool shut[CONN_END_MAX];
+	uint64_t bytes[CONN_END_MAX];
+	enum conn_state state;
+	unsigned slot;
+	uint64_t id;
+	struct bridge *bridge;
+	unsigned port_offset;
+	unsigned dial_step;
+	int dial_error;
+	uint64_t started_ms;
+	uint64_t deadline_ms;
+	struct list_node node;
+	struct list_node wait_node;
+};
+
+int relay_conn_new(struct ctx *c, struct listener *l, int client_fd);
+void relay_conn_established(struct ctx *c, struct relay_conn *conn);
+void relay_conn_close(struct ctx *c, struct relay_conn *conn, bool reset_client, bool reset_service);
+void relay_on_event(struct ctx *c, union epoll_ref ref, uint32_t events);
+bool relay_free_closed(struct ctx *c);
+void relay_expire_idle(struct ctx *c);
+void relay_close_all(struct ctx *c);
+struct relay_conn *relay_conn_of_node(struct list_node *node);
+struct relay_conn *relay_conn_of_wait_node(struct list_node *node);
+
+#define conn_dbg(conn, fmt, ...) \
+	log_debug("conn %llu: " fmt, (unsigned long long)(conn)->id, ##__VA_ARGS__)
+
+#endif /* NSBRIDGE_RELAY_H */

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* sockpool.h - sockets made ahead of time in namespaces the relay cannot enter */
+#ifndef NSBRIDGE_SOCKPOOL_H
+#define NSBRIDGE_SOCKPOOL_H
+
+#include "nsbridge/ctx.h"
+
+enum pool_family pool_family_of(int family);
+void sockpool_init(struct ctx *c);
+int sockpool_prime(struct ctx *c, enum side side, int family);
+int sockpool_take(struct ctx *c, enum side side, int family);
+void sockpool_wait(struct ctx *c, enum side side, int family, struct list_node *node);
+void sockpool_top_up(struct ctx *c);
+void sockpool_on_reply(struct ctx *c);
+void sockpool_close(struct ctx *c);
+
+#endif /* NSBRIDGE_SOCKPOOL_H */

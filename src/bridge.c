@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* bridge.c - the listeners of each SERVICE EXPOSE pair, and accepting
+ *
+ * An EXPOSE without address listens on 127.0.0.1 and on [::1], the
+ * latter only where the namespace has IPv6: binding [::1] fails with
+ * EADDRNOTAVAIL (or the socket with EAFNOSUPPORT) where it has none, and
+ * then the bridge is IPv4 only.
+ *
+ * Accepting is edge-triggered, so each listener is drained to EAGAIN.
+ * Two things stop a drain early, and each resumes by itself:
+ * - the bridge has --max-connections open: its listeners are left alone
+ *   (clients wait in the backlog) until one of its connections closes;
+ *   other bridges are not affected;
+ * - the process is out of descriptors (EMFILE): the listener is marked
+ *   starved and retried when a connection frees some, or after a short
+ *   delay - never in a busy loop.
+ */
+
+#include <errno.h>
+#include <linux/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "nsbridge/bridge.h"
+#include "nsbridge/caps.h"
+#include "nsbridge/portowner.h"
+#include "nsbridge/relay.h"
+#include "nsbridge/side.h"
+#include "nsbridge/sock.h"
+
+#define ACCEPT_RETRY_MS		100
+#define REFUSED_LOG_INTERVAL_MS	10000
+#define REFUSED_LOG_BURST	3
+
+static const int loopback_families[] = { AF_INET, AF_INET6 };
+
+/* "127.0.0.1:8000-8099" for port range of @ep in @family */
+static void endpoint_text(const struct endpoint *ep, int family, char *buf, size_t len)
+{
+	char addr[SOCK_ADDR_TEXT_MAX];
+	struct sock_addr a;
+
+	sock_addr_endpoint(&a, ep, 0, family);
+	sock_addr_format(&a, addr, sizeof(addr));
+	if (ep->port_last != ep->port_first)
+		snprintf(buf, len, "%s-%u", addr, ep->port_last);
+	else
+		snprintf(buf, len, "%s", addr);
+}
+
+static void describe_service(struct ctx *c, struct bridge *b)
+{
+	const struct endpoint *svc = &b->spec->service;
+	char text[SOCK_ADDR_TEXT_MAX + 8];
+	int family = svc->kind == ENDPOINT_UNIX ? AF_UNIX : svc->has_addr ? svc->family : AF_INET;
+
+	endpoint_text(svc, family, text, sizeof(text));
+	if (svc->kind == ENDPOINT_UNIX)
+		snprintf(b->service_text, sizeof(b->service_text), "%s", text);
+	else
+		snprintf(b->service_text, sizeof(b->service_text), "%s %s",
+			 c->sides[svc->side].label, text);
+}
+
+static int add_listener(struct ctx *c, struct bridge *b, unsigned offset, int fd)
+{
+	struct listener *l;
+
+	if (c->n_listeners == c->listeners_cap) {
+		size_t cap = c->listeners_cap ? c->listeners_cap * 2 : 8;
+
+		l = realloc(c->listeners, sizeof(*l) * cap);
+		if (!l)
+			return -ENOMEM;
+		c->listeners = l;
+		c->listeners_cap = cap;
+	}
+	l = &c->listeners[c->n_listeners++];
+	*l = (struct listener){ .fd = fd, .bridge = b, .port_offset = offset };
+	return 0;
+}
+
+static int report_in_use(struct ctx *c, enum side side, const struct sock_addr *a)
+{
+	char addr[SOCK_ADDR_TEXT_MAX];
+	struct port_owner owner;
+	int diag_fd, r;
+
+	sock_addr_format(a, addr, sizeof(addr));
+	diag_fd = side_socket(c, side, AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG);
+	r = diag_fd < 0 ? diag_fd : portowner_find(diag_fd, (const struct sockaddr *)&a->ss, &owner);
+	if (r < 0)
+		log_error("%s %s is already in use (by a process not visible from here)",
+			  c->sides[side].label, addr);
+	else
+		log_error("%s %s is already in use by pid %d (%s)",
+			  c->sides[side].label, addr, (int)owner.pid, owner.comm);
+	return EXIT_ADDR_IN_USE;
+}
+
+/* Listen on one address; returns 0, 1 if skipped (no IPv6), or an exit status */
+static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int family, bool optional)
+{
+	const struct endpoint *ep = &b->spec->expose;
+	char addr[SOCK_ADDR_TEXT_MAX];
+	struct sock_addr a;
+	int fd;
+
+	sock_addr_endpoint(&a, ep, offset, family);
+	fd = side_listen(c, ep->side, &a);
+	if (fd >= 0)
+		return add_listener(c, b, offset, fd) < 0 ? EXIT_RUNTIME : 0;
+
+	if (optional && (fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT))
+		return 1;
+	if (fd == -EADDRINUSE)
+		return report_in_use(c, ep->side, &a);
+	sock_addr_format(&a, addr, sizeof(addr));
+	if (fd == -EACCES || fd == -EPERM) {
+		log_error("listening on %s %s needs CAP_NET_BIND_SERVICE: %s",
+			  c->sides[ep->side].label, addr, caps_grant_hint());
+		return EXIT_PRIVILEGE;
+	}
+	log_errno(LOG_LEVEL_ERROR, fd, "cannot listen on %s %s", c->sides[ep->side].label, addr);
+	return EXIT_RUNTIME;
+}
+
+static void describe_expose(struct ctx *c, struct bridge *b, const bool bound[2])
+{
+	const struct endpoint *ep = &b->spec->expose;
+	char text[2][SOCK_ADDR_TEXT_MAX + 8];
+	int n = 0;
+
+	for (int i = 0; i < 2; i++)
+		if (bound[i])
+			endpoint_text(ep, loopback_families[i], text[n++], sizeof(text[0]));
+	snprintf(b->expose_text, sizeof(b->expose_text), "%s %s%s%s",
+		 c->sides[ep->side].label, text[0], n > 1 ? ", " : "", n > 1 ? text[1] : "");
+}
+
+static int bridge_setup(struct ctx *c, struct bridge *b)
+{
+	const struct endpoint *ep = &b->spec->expose;
+	bool bound[2] = { false, false };
+	unsigned ports = endpoint_port_count(ep);
+
+	describe_service(c, b);
+	b->refused_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_MS, REFUSED_LOG_BURST);
+	for (int i = 0; i < 2; i++) {
+		int family = loopback_families[i];
+
+		if (ep->has_addr && ep->family != family)
+			continue;
+		for (unsigned off = 0; off < ports; off++) {
+			/* [::1] is optional for a default EXPOSE; decided on the first port */
+			int r = listen_one(c, b, off, family, !ep->has_addr && family == AF_INET6 && off == 0);
+
+			if (r == 1)
+				break;
+			if (r)
+				return r;
+			bound[i] = true;
+		}
+	}
+	describe_expose(c, b, bound);
+	return 0;
+}
+
+/**
+ * bridges_setup() - make the bridges of the config and bind their listeners
+ * @c:		context, sides open
+ *
+ * Messages are printed here, once, for whatever fails.
+ *
+ * Return: 0, or the exit status to leave with
+ */
+int bridges_setup(struct ctx *c)
+{
+	c->n_bridges = c->config->n_bridges;
+	c->bridges = calloc(c->n_bridges, sizeof(*c->bridges));
+	if (!c->bridges)
+		return EXIT_RUNTIME;
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		struct bridge *b = &c->bridges[i];
+		int r;
+
+		b->spec = &c->config->bridges[i];
+		b->index = (unsigned)i;
+		r = bridge_setup(c, b);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/**
+ * bridges_print_ready() - one line per bridge, once every listener is bound
+ * @c:		context
+ */
+void bridges_print_ready(const struct ctx *c)
+{
+	for (size_t i = 0; i < c->n_bridges; i++)
+		log_notice("%s -> %s ready", c->bridges[i].service_text, c->bridges[i].expose_text);
+}
+
+static void starve(struct ctx *c, struct listener *l, int err)
+{
+	unsigned missed;
+
+	l->pending = true;
+	c->starved = true;
+	c->retry_accept_ms = c->now_ms + ACCEPT_RETRY_MS;
+	if (ratelimit_pass(&c->starved_rl, c->now_ms, &missed))
+		log_warn("cannot accept on %s: %s; new connections wait until descriptors free up",
+			 l->bridge->expose_text, strerror(-err));
+}
+
+/**
+ * bridge_on_accept() - accept every pending connection of a listener
+ * @c:		context
+ * @l:		listener that is readable
+ */
+void bridge_on_accept(struct ctx *c, struct listener *l)
+{
+	struct bridge *b = l->bridge;
+
+	while (!c->draining && l->fd >= 0) {
+		int fd;
+
+		if (b->n_conns >= c->config->max_connections) {
+			if (!b->paused)
+				log_warn("%s has %u connections (--max-connections); new ones wait",
+					 b->expose_text, b->n_conns);
+			b->paused = true;
+			l->pending = true;
+			return;
+		}
+		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			relay_conn_new(c, l, fd);
+			continue;
+		}
+		switch (errno) {
+		case EAGAIN:
+			return;
+		case EINTR:
+		case ECONNABORTED:
+		case EPROTO:
+		case EPERM:
+			continue;	/* that client is gone; the next one may not be */
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			starve(c, l, -errno);
+			return;
+		default:
+			log_errno(LOG_LEVEL_WARNING, -errno, "accept on %s", b->expose_text);
+			return;
+		}
+	}
+}
+
+/**
+ * bridges_resume() - accept again on listeners left with clients waiting
+ * @c:		context
+ * @fds_freed:	connections were closed in this batch
+ */
+void bridges_resume(struct ctx *c, bool fds_freed)
+{
+	bool retry_starved = c->starved && (fds_freed || c->now_ms >= c->retry_accept_ms);
+
+	if (!retry_starved && !c->resume_pending)
+		return;
+	c->resume_pending = false;
+	c->starved = false;	/* set again by any listener still short of fds */
+	for (size_t i = 0; i < c->n_listeners; i++) {
+		struct listener *l = &c->listeners[i];
+
+		if (!l->pending || l->bridge->n_conns >= c->config->max_connections)
+			continue;
+		l->bridge->paused = false;
+		l->pending = false;
+		bridge_on_accept(c, l);
+	}
+}
+
+/**
+ * bridges_close_listeners() - stop accepting: close every listener
+ * @c:		context
+ */
+void bridges_close_listeners(struct ctx *c)
+{
+	for (size_t i = 0; i < c->n_listeners; i++) {
+		if (c->listeners[i].fd >= 0)
+			close(c->listeners[i].fd);
+		c->listeners[i].fd = -1;
+	}
+}

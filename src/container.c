@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* container.c - a container reference (-c REF) to a network namespace
+ *
+ * Each form of REF has a resolver; container_open() picks one by the
+ * REF's shape. Names and IDs go to the container engine, which is its own
+ * resolver: it finds the container's init pid and then opens that pid's
+ * namespace like pid:N does.
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nsbridge/container.h"
+#include "nsbridge/netns.h"
+
+#define NETNS_RUN_DIR	"/run/netns"
+
+/**
+ * container_kind_of() - which form of REF @ref is
+ * @ref:	the -c argument
+ *
+ * Return: the kind; anything not pid:, netns:, a path or "self" is a name
+ */
+enum container_kind container_kind_of(const char *ref)
+{
+	if (!strncmp(ref, "pid:", 4))
+		return CONTAINER_PID;
+	if (!strncmp(ref, "netns:", 6))
+		return CONTAINER_NETNS;
+	if (ref[0] == '/' || ref[0] == '.')
+		return CONTAINER_PATH;
+	if (!strcmp(ref, "self"))
+		return CONTAINER_SELF;
+	return CONTAINER_ENGINE;
+}
+
+static int parse_pid(const char *text, pid_t *ret)
+{
+	char *end;
+	long v;
+
+	if (text[0] < '0' || text[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || *end || v <= 0 || v > INT_MAX)
+		return -EINVAL;
+	*ret = (pid_t)v;
+	return 0;
+}
+
+static int open_by_pid(const char *ref, struct container *c, const char **ret_why)
+{
+	int r;
+
+	r = parse_pid(ref + 4, &c->pid);
+	if (r < 0) {
+		*ret_why = "expected pid:N with N a process id";
+		return r;
+	}
+	return netns_open_pid(c->pid, &c->ns_fd, &c->pidfd);
+}
+
+static int open_by_netns_name(const char *ref, struct container *c, const char **ret_why)
+{
+	const char *name = ref + 6;
+	char path[PATH_MAX];
+
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+		*ret_why = "expected netns:NAME with NAME as 'ip netns list' shows it";
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%s/%s", NETNS_RUN_DIR, name);
+	return netns_open_path(path, &c->ns_fd);
+}
+
+static int open_by_engine(const char *ref, struct container *c, const char **ret_why)
+{
+	*ret_why = "container names need the engine resolver; give pid:N, netns:NAME, a path or self";
+	return -EPROTONOSUPPORT;
+}
+
+static int open_by_path(const char *ref, struct container *c, const char **ret_why)
+{
+	return netns_open_path(ref, &c->ns_fd);
+}
+
+static int open_self(const char *ref, struct container *c, const char **ret_why)
+{
+	return netns_open_self(&c->ns_fd);
+}
+
+typedef int (*container_resolver)(const char *ref, struct container *c, const char **ret_why);
+
+static const container_resolver resolvers[CONTAINER_KIND_MAX] = {
+	[CONTAINER_PID] = open_by_pid,
+	[CONTAINER_NETNS] = open_by_netns_name,
+	[CONTAINER_PATH] = open_by_path,
+	[CONTAINER_SELF] = open_self,
+	[CONTAINER_ENGINE] = open_by_engine,
+};
+
+/**
+ * container_open() - resolve REF to a verified network namespace fd
+ * @ref:	the -c argument
+ * @ret:	what it resolved to, on success
+ * @ret_why:	on failure, set where a static explanation helps, else NULL
+ *
+ * Return: 0, or -errno: -ENOENT/-ESRCH not found, -EACCES/-EPERM not
+ * allowed, -ENOTTY/-EINVAL not a network namespace or malformed REF,
+ * -EPROTONOSUPPORT a form this build cannot resolve
+ */
+int container_open(const char *ref, struct container *ret, const char **ret_why)
+{
+	struct container c = { .ns_fd = -1, .pidfd = -1 };
+	int r;
+
+	*ret_why = NULL;
+	c.kind = container_kind_of(ref);
+	r = resolvers[c.kind](ref, &c, ret_why);
+	if (r < 0) {
+		container_close(&c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+/**
+ * container_close() - release what container_open() holds
+ * @c:		resolved container, fds reset to -1
+ */
+void container_close(struct container *c)
+{
+	if (c->ns_fd >= 0)
+		close(c->ns_fd);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	c->ns_fd = -1;
+	c->pidfd = -1;
+}

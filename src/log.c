@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* log.c - one line per event on stderr, text or JSON, with rate limits */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nsbridge/log.h"
+
+static enum log_level max_level = LOG_LEVEL_INFO;
+static enum log_format format = LOG_FORMAT_TEXT;
+
+static const char *const level_names[LOG_LEVEL_MAX] = {
+	[LOG_LEVEL_ERROR] = "error",
+	[LOG_LEVEL_WARNING] = "warning",
+	[LOG_LEVEL_NOTICE] = "notice",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+};
+
+/**
+ * log_setup() - choose what is printed and how
+ * @verbosity:	0 normal, > 0 adds debug, < 0 keeps errors and ready lines
+ * @fmt:	text or JSON lines
+ */
+void log_setup(int verbosity, enum log_format fmt)
+{
+	if (verbosity > 0)
+		max_level = LOG_LEVEL_DEBUG;
+	else if (verbosity < 0)
+		max_level = LOG_LEVEL_NOTICE;
+	else
+		max_level = LOG_LEVEL_INFO;
+	format = fmt;
+}
+
+/**
+ * log_enabled() - whether a message of @level would be printed
+ * @level:	level to check
+ *
+ * Return: true when printed; callers skip formatting costly details otherwise
+ */
+bool log_enabled(enum log_level level)
+{
+	if (level == LOG_LEVEL_WARNING && max_level == LOG_LEVEL_NOTICE)
+		return false;	/* -q: errors and ready lines only */
+	return level <= max_level;
+}
+
+static void json_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+}
+
+static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (format == LOG_FORMAT_JSON) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		flockfile(stderr);
+		fprintf(stderr, "{\"time\":%lld.%03ld,\"level\":\"%s\",\"msg\":\"",
+			(long long)ts.tv_sec, ts.tv_nsec / 1000000, level_names[level]);
+		json_escape(stderr, line);
+		fputs("\"}\n", stderr);
+		funlockfile(stderr);
+	} else {
+		fprintf(stderr, "nsbridge: %s\n", line);
+	}
+}
+
+/**
+ * log_msg() - print one line at @level
+ * @level:	severity
+ * @fmt:	printf format, no trailing newline
+ */
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+/**
+ * log_errno() - print one line ending in the text of error @r, return @r
+ * @level:	severity
+ * @r:		negative errno value
+ * @fmt:	printf format of what failed
+ *
+ * Return: @r, so that callers log and return in one statement
+ */
+int log_errno(enum log_level level, int r, const char *fmt, ...)
+{
+	char what[768];
+	va_list ap;
+
+	if (!log_enabled(level))
+		return r;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	log_msg(level, "%s: %s", what, strerror(r < 0 ? -r : r));
+	return r;
+}
+
+/**
+ * ratelimit_pass() - whether one more message fits in the current window
+ * @rl:		limiter state
+ * @now_ms:	monotonic time
+ * @ret_missed:	set, on a pass that opens a new window, to the messages
+ *		suppressed in the window before; 0 otherwise
+ *
+ * Return: true if the caller may print
+ */
+bool ratelimit_pass(struct ratelimit *rl, uint64_t now_ms, unsigned *ret_missed)
+{
+	*ret_missed = 0;
+	if (rl->begin_ms == 0 || now_ms - rl->begin_ms >= rl->interval_ms) {
+		*ret_missed = rl->missed;
+		rl->begin_ms = now_ms ? now_ms : 1;
+		rl->printed = 0;
+		rl->missed = 0;
+	}
+	if (rl->printed < rl->burst) {
+		rl->printed++;
+		return true;
+	}
+	rl->missed++;
+	return false;
+}

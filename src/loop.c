@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* loop.c - the epoll loop: events, timers, signals, drain
+ *
+ * Theory of operation
+ *
+ * One thread, one epoll instance. Every fd is registered with a tagged
+ * reference (ctx.h) that says what it is, and the loop dispatches on it.
+ * Signals arrive through a signalfd and every deadline through one
+ * timerfd, armed for the earliest of: the oldest connect deadline, the
+ * least recently active connection's idle deadline, the end of a drain,
+ * and the next accept retry while out of descriptors. Each of those is
+ * the head of a list kept in deadline order, so arming is O(1).
+ *
+ * After each batch of events: connections closed in it are freed,
+ * listeners that stopped accepting are resumed where possible, and the
+ * timer is re-armed if its deadline moved.
+ *
+ * SIGINT or SIGTERM starts a drain: listeners close (new clients are
+ * refused by the kernel), open connections go on until they end or until
+ * --drain-timeout, then the rest are reset and nsbridge exits 0. A second
+ * signal ends the drain at once. SIGHUP is ignored: it must not drop
+ * connections.
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nsbridge/bridge.h"
+#include "nsbridge/dial.h"
+#include "nsbridge/loop.h"
+#include "nsbridge/opener.h"
+#include "nsbridge/relay.h"
+#include "nsbridge/sockpool.h"
+
+#define EVENTS_PER_BATCH	256
+#define STARVED_LOG_INTERVAL_MS	10000
+
+/**
+ * ctx_init() - a context with nothing open
+ * @c:		context
+ * @config:	the parsed configuration
+ */
+void ctx_init(struct ctx *c, const struct config *config)
+{
+	memset(c, 0, sizeof(*c));
+	c->config = config;
+	for (int s = 0; s < SIDE_MAX; s++)
+		c->sides[s].ns_fd = c->sides[s].pidfd = -1;
+	c->epoll_fd = c->timer_fd = c->signal_fd = -1;
+	list_init(&c->connecting);
+	list_init(&c->active);
+	list_init(&c->closed);
+	c->starved_rl = (struct ratelimit)RATELIMIT_INIT(STARVED_LOG_INTERVAL_MS, 1);
+	sockpool_init(c);
+}
+
+/**
+ * ctx_clock_ms() - the monotonic clock
+ *
+ * Return: milliseconds, never 0
+ */
+uint64_t ctx_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+}
+
+/**
+ * ctx_epoll_add() - watch @fd with reference @ref
+ * @c:		context
+ * @fd:		file descriptor
+ * @events:	epoll event bits
+ * @ref:	what the fd is
+ *
+ * Return: 0 or -errno
+ */
+int ctx_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
+
+	if (epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static int setup_signals(struct ctx *c)
+{
+	sigset_t mask;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	c->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	return c->signal_fd < 0 ? -errno : 0;
+}
+
+/**
+ * loop_setup() - epoll, signalfd, timerfd, and every listener registered
+ * @c:		context with listeners bound
+ *
+ * Return: 0 or -errno
+ */
+int loop_setup(struct ctx *c)
+{
+	union epoll_ref ref = { .type = EPOLL_TYPE_SIGNAL };
+	int r;
+
+	c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epoll_fd < 0)
+		return -errno;
+	r = setup_signals(c);
+	if (r < 0 || (r = ctx_epoll_add(c, c->signal_fd, EPOLLIN, ref)) < 0)
+		return r;
+
+	c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (c->timer_fd < 0)
+		return -errno;
+	ref.type = EPOLL_TYPE_TIMER;
+	r = ctx_epoll_add(c, c->timer_fd, EPOLLIN, ref);
+	if (r < 0)
+		return r;
+
+	if (opener_fd() >= 0) {
+		ref.type = EPOLL_TYPE_OPENER;
+		r = ctx_epoll_add(c, opener_fd(), EPOLLIN, ref);
+		if (r < 0)
+			return r;
+	}
+
+	for (size_t i = 0; i < c->n_listeners; i++) {
+		ref = (union epoll_ref){ .type = EPOLL_TYPE_LISTENER, .index = (uint32_t)i };
+		r = ctx_epoll_add(c, c->listeners[i].fd, EPOLLIN | EPOLLET, ref);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void drain_start(struct ctx *c)
+{
+	c->draining = true;
+	c->drain_deadline_ms = c->now_ms + c->config->drain_timeout_ms;
+	bridges_close_listeners(c);
+	if (c->n_conns)
+		log_info("stopping: %u connections may finish within %u ms",
+			 c->n_conns, c->config->drain_timeout_ms);
+	else
+		log_info("stopping");
+}
+
+static void on_signal(struct ctx *c)
+{
+	struct signalfd_siginfo si;
+
+	while (read(c->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP ignored: open connections stay");
+			continue;
+		}
+		if (c->draining) {
+			log_info("second stop signal: closing %u connections now", c->n_conns);
+			c->drain_deadline_ms = c->now_ms;
+			continue;
+		}
+		drain_start(c);
+	}
+}
+
+static void on_timer(struct ctx *c)
+{
+	uint64_t expirations;
+
+	if (read(c->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_errno(LOG_LEVEL_WARNING, -errno, "timerfd");
+	c->timer_ms = 0;	/* fired: re-armed after the batch */
+}
+
+static void dispatch(struct ctx *c, const struct epoll_event *ev)
+{
+	union epoll_ref ref = { .u64 = ev->data.u64 };
+
+	switch ((enum epoll_type)ref.type) {
+	case EPOLL_TYPE_LISTENER:
+		bridge_on_accept(c, &c->listeners[ref.index]);
+		break;
+	case EPOLL_TYPE_CONN:
+		relay_on_event(c, ref, ev->events);
+		break;
+	case EPOLL_TYPE_SIGNAL:
+		on_signal(c);
+		break;
+	case EPOLL_TYPE_TIMER:
+		on_timer(c);
+		break;
+	case EPOLL_TYPE_OPENER:
+		sockpool_on_reply(c);
+		break;
+	case EPOLL_TYPE_NONE:
+	case EPOLL_TYPE_MAX:
+		break;
+	}
+}
+
+static void consider(uint64_t *next, uint64_t when)
+{
+	if (when && (!*next || when < *next))
+		*next = when;
+}
+
+static uint64_t next_deadline(const struct ctx *c)
+{
+	uint64_t next = 0;
+
+	if (!list_empty(&c->connecting))
+		consider(&next, relay_conn_of_node(c->connecting.next)->deadline_ms);
+	if (c->config->idle_timeout_ms && !list_empty(&c->active))
+		consider(&next, relay_conn_of_node(c->active.next)->deadline_ms +
+				c->config->idle_timeout_ms);
+	if (c->draining)
+		consider(&next, c->drain_deadline_ms);
+	if (c->starved)
+		consider(&next, c->retry_accept_ms);
+	return next;
+}
+
+static void arm_timer(struct ctx *c)
+{
+	uint64_t next = next_deadline(c);
+	struct itimerspec its = { 0 };
+
+	if (next == c->timer_ms)
+		return;
+	if (next) {
+		/* ctx_clock_ms() is CLOCK_MONOTONIC in ms plus one */
+		its.it_value.tv_sec = (time_t)((next - 1) / 1000);
+		its.it_value.tv_nsec = (long)((next - 1) % 1000) * 1000000;
+	}
+	if (timerfd_settime(c->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		c->timer_ms = next;
+}
+
+static void after_batch(struct ctx *c)
+{
+	bool freed;
+
+	c->now_ms = ctx_clock_ms();
+	dial_expire(c);
+	relay_expire_idle(c);
+	if (c->draining && (c->now_ms >= c->drain_deadline_ms || !c->n_conns)) {
+		if (c->n_conns)
+			log_info("drain time is over: resetting %u connections", c->n_conns);
+		relay_close_all(c);
+		c->quit = true;
+	}
+	freed = relay_free_closed(c);
+	if (!c->draining)
+		bridges_resume(c, freed);
+	relay_free_closed(c);
+	if (!c->n_conns && !c->draining)
+		sockpool_top_up(c);
+	arm_timer(c);
+}
+
+/**
+ * loop_run() - handle events until stopped
+ * @c:		context, set up
+ *
+ * Return: exit status
+ */
+int loop_run(struct ctx *c)
+{
+	struct epoll_event events[EVENTS_PER_BATCH];
+
+	while (!c->quit) {
+		int n = epoll_wait(c->epoll_fd, events, EVENTS_PER_BATCH, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_errno(LOG_LEVEL_ERROR, -errno, "epoll_wait");
+			return EXIT_RUNTIME;
+		}
+		c->now_ms = ctx_clock_ms();
+		for (int i = 0; i < n; i++)
+			dispatch(c, &events[i]);
+		after_batch(c);
+	}
+	return EXIT_OK;
+}

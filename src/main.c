@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* main.c - nsbridge: wiring only
+ *
+ * cli -> sides (namespaces) -> opener -> lo up -> listeners -> socket
+ * pools -> capability drop -> ready lines -> loop. Every step before the
+ * loop may end the process with the exit status of SPEC.md; nothing is
+ * left half-started, because nothing outlives the process.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "nsbridge/bridge.h"
+#include "nsbridge/caps.h"
+#include "nsbridge/cli.h"
+#include "nsbridge/container.h"
+#include "nsbridge/loop.h"
+#include "nsbridge/pipepool.h"
+#include "nsbridge/side.h"
+#include "nsbridge/sockpool.h"
+
+#define PIPE_SIZE	(256 * 1024)
+#define PIPES_KEPT	16
+
+/* Every connection costs descriptors: take all the hard limit allows */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void mark_used_sides(struct ctx *c)
+{
+	for (size_t i = 0; i < c->config->n_bridges; i++) {
+		const struct bridge_spec *b = &c->config->bridges[i];
+
+		if (b->service.kind == ENDPOINT_INET)
+			c->sides[b->service.side].used = true;
+		c->sides[b->expose.side].used = true;
+	}
+}
+
+static const char *missing_text(const char *ref)
+{
+	switch (container_kind_of(ref)) {
+	case CONTAINER_PID:
+		return "no such process";
+	case CONTAINER_NETNS:
+		return "no such namespace ('ip netns list' shows those that exist)";
+	case CONTAINER_PATH:
+	case CONTAINER_SELF:
+	case CONTAINER_ENGINE:
+	case CONTAINER_KIND_MAX:
+		break;
+	}
+	return "no such file";
+}
+
+static int open_error(const char *what, const char *ref, int r, const char *why)
+{
+	switch (-r) {
+	case ENOENT:
+	case ESRCH:
+		log_error("%s: %s", what, missing_text(ref));
+		return EXIT_NO_CONTAINER;
+	case EACCES:
+	case EPERM:
+		log_error("%s: opening it needs CAP_SYS_PTRACE; %s", what, caps_grant_hint());
+		return EXIT_PRIVILEGE;
+	case ENOTTY:
+	case EINVAL:
+		log_error("%s: %s", what, why ? why : "not a network namespace");
+		return EXIT_USAGE;
+	case EPROTONOSUPPORT:
+		log_error("%s: %s", what, why);
+		return EXIT_USAGE;
+	default:
+		log_errno(LOG_LEVEL_ERROR, r, "%s", what);
+		return EXIT_RUNTIME;
+	}
+}
+
+static int open_sides(struct ctx *c)
+{
+	const struct config *cfg = c->config;
+	const char *why = NULL;
+	int r;
+
+	mark_used_sides(c);
+	r = side_open_host(&c->sides[SIDE_HOST], cfg->host_netns);
+	if (r < 0)
+		return open_error(cfg->host_netns ? cfg->host_netns : "own namespace",
+				  cfg->host_netns ? cfg->host_netns : "self", r, NULL);
+	if (c->sides[SIDE_CONTAINER].used) {
+		r = side_open_container(&c->sides[SIDE_CONTAINER], cfg->container, &why);
+		if (r < 0)
+			return open_error(c->sides[SIDE_CONTAINER].label, cfg->container, r, why);
+	}
+	return 0;
+}
+
+static const char *remote_side_label(const struct ctx *c)
+{
+	for (int s = 0; s < SIDE_MAX; s++)
+		if (c->sides[s].used && !c->sides[s].local)
+			return c->sides[s].label;
+	return "";
+}
+
+static int start_opener(struct ctx *c)
+{
+	int r;
+
+	if (!sides_need_opener(c))
+		return 0;
+	if (!caps_have(CAP_SYS_ADMIN)) {
+		log_error("entering %s needs CAP_SYS_ADMIN; %s", remote_side_label(c), caps_grant_hint());
+		return EXIT_PRIVILEGE;
+	}
+	r = sides_start_opener(c);
+	if (r < 0) {
+		log_errno(LOG_LEVEL_ERROR, r, "starting the namespace opener");
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int bring_lo_up(struct ctx *c)
+{
+	for (int s = 0; s < SIDE_MAX; s++) {
+		int r;
+
+		if (!c->sides[s].used)
+			continue;
+		r = side_lo_up(c, (enum side)s);
+		if (r == 1)
+			log_info("brought lo up in %s", c->sides[s].label);
+		if (r == -EPERM && !caps_have(CAP_NET_ADMIN)) {
+			log_error("lo is down in %s, and bringing it up needs CAP_NET_ADMIN; %s",
+				  c->sides[s].label, caps_grant_hint());
+			return EXIT_PRIVILEGE;
+		}
+		if (r == -EPERM) {
+			log_error("entering %s was refused: CAP_SYS_ADMIN is needed in the "
+				  "user namespace that owns it", c->sides[s].label);
+			return EXIT_PRIVILEGE;
+		}
+		if (r < 0) {
+			log_errno(LOG_LEVEL_ERROR, r, "bringing lo up in %s", c->sides[s].label);
+			return EXIT_RUNTIME;
+		}
+	}
+	return 0;
+}
+
+/* Stock the socket pools of remote SERVICE sides before the drop */
+static int prime_pools(struct ctx *c)
+{
+	for (size_t i = 0; i < c->config->n_bridges; i++) {
+		const struct endpoint *svc = &c->config->bridges[i].service;
+		int r;
+
+		if (svc->kind != ENDPOINT_INET || c->sides[svc->side].local)
+			continue;
+		r = sockpool_prime(c, svc->side, svc->has_addr ? svc->family : AF_INET);
+		if (r < 0)
+			return log_errno(LOG_LEVEL_ERROR, r, "making sockets in %s",
+					 c->sides[svc->side].label), EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int drop_privileges(void)
+{
+	int r = caps_drop_all();
+
+	if (r < 0) {
+		log_errno(LOG_LEVEL_ERROR, r, "dropping capabilities");
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int run(const struct config *cfg)
+{
+	struct ctx c;
+	int r;
+
+	ctx_init(&c, cfg);
+	raise_fd_limit();
+	pipepool_init(PIPE_SIZE, PIPES_KEPT);
+
+	if ((r = open_sides(&c)) || (r = start_opener(&c)) || (r = bring_lo_up(&c)) ||
+	    (r = bridges_setup(&c)) || (r = prime_pools(&c)))
+		return r;
+	r = loop_setup(&c);
+	if (r < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "setting up the event loop"), EXIT_RUNTIME;
+	r = drop_privileges();
+	if (r)
+		return r;
+	bridges_print_ready(&c);
+	return loop_run(&c);
+}
+
+int main(int argc, char *argv[])
+{
+	char error[CLI_ERROR_MAX];
+	struct config cfg;
+	int r;
+
+	if (cli_parse(argc, argv, &cfg, error, sizeof(error)) < 0) {
+		fprintf(stderr, "nsbridge: %s\n", error);
+		return EXIT_USAGE;
+	}
+	switch (cfg.action) {
+	case CLI_HELP:
+		cli_print_help();
+		config_free(&cfg);
+		return EXIT_OK;
+	case CLI_VERSION:
+		cli_print_version();
+		config_free(&cfg);
+		return EXIT_OK;
+	case CLI_RUN:
+	case CLI_ACTION_MAX:
+		break;
+	}
+	log_setup(cfg.verbosity, cfg.log_format);
+	r = run(&cfg);
+	config_free(&cfg);
+	return r;
+}

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* opener.c - the privileged helper that makes sockets inside namespaces
+ *
+ * Theory of operation
+ *
+ * A socket belongs for life to the network namespace of the thread that
+ * made it, and works from any other. So the relay never enters another
+ * namespace: it asks for sockets made there. Making one needs setns(),
+ * and setns() needs CAP_SYS_ADMIN, which the relay gives up after set-up
+ * (caps.c). Privilege separation, as OpenSSH does it:
+ *
+ *   relay (parent, no capability)  <-- SOCK_SEQPACKET -->  opener (child)
+ *
+ * At start the relay forks the opener, which keeps only SYS_ADMIN,
+ * SYS_PTRACE, NET_ADMIN and NET_BIND_SERVICE, holds the namespace fds,
+ * and does nothing but answer requests: make N sockets in side S, make a
+ * listener on address A in side S, bring lo up in side S. Sockets travel
+ * back as SCM_RIGHTS. It never sees a byte of traffic.
+ *
+ * Requests are small fixed-size datagrams; each reply echoes the
+ * request's tag. During set-up the relay calls synchronously
+ * (opener_call); once the loop runs, it only sends (opener_send) and
+ * handles replies as they come (opener_receive), so a connection never
+ * blocks the loop on the opener.
+ *
+ * The opener dies with the relay: PR_SET_PDEATHSIG, and EOF on its
+ * socket. It ignores SIGINT and SIGTERM, so that a signal to the process
+ * group leaves the relay to drain in order.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "nsbridge/caps.h"
+#include "nsbridge/log.h"
+#include "nsbridge/netns.h"
+#include "nsbridge/nl.h"
+#include "nsbridge/opener.h"
+
+static int ctl_fd = -1;
+
+/* -------- the opener process -------- */
+
+struct opener_state {
+	int ctl_fd;
+	int home_fd;
+	int ns_fds[SIDE_MAX];
+};
+
+static bool socket_allowed(const struct opener_req *req)
+{
+	int type = req->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (req->family == AF_NETLINK)
+		return type == SOCK_RAW && req->protocol == NETLINK_SOCK_DIAG;
+	if (req->family != AF_INET && req->family != AF_INET6)
+		return false;
+	return type == SOCK_STREAM || type == SOCK_DGRAM;
+}
+
+static int make_sockets(const struct opener_req *req, int *fds)
+{
+	int type = req->type | SOCK_NONBLOCK | SOCK_CLOEXEC;
+	unsigned n;
+
+	for (n = 0; n < req->count; n++) {
+		fds[n] = socket(req->family, type, req->protocol);
+		if (fds[n] < 0) {
+			int r = -errno;
+
+			while (n--)
+				close(fds[n]);
+			return r;
+		}
+	}
+	return (int)n;
+}
+
+static int make_listener(const struct opener_req *req, int *fds)
+{
+	int fd, r;
+
+	fd = socket(req->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = sock_listen(fd, &req->addr);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	fds[0] = fd;
+	return 1;
+}
+
+static int validate(const struct opener_state *st, const struct opener_req *req)
+{
+	if (req->side >= SIDE_MAX || st->ns_fds[req->side] < 0)
+		return -EBADF;
+	switch ((enum opener_op)req->op) {
+	case OPENER_SOCKET:
+		if (req->count < 1 || req->count > OPENER_MAX_FDS || !socket_allowed(req))
+			return -EINVAL;
+		return 0;
+	case OPENER_LISTEN:
+		if (req->addr.ss.ss_family != AF_INET && req->addr.ss.ss_family != AF_INET6)
+			return -EINVAL;
+		return 0;
+	case OPENER_LO_UP:
+		return 0;
+	case OPENER_OP_MAX:
+		break;
+	}
+	return -EINVAL;
+}
+
+/* Run one request inside its namespace; returns fds made or -errno */
+static int handle_in_ns(const struct opener_state *st, const struct opener_req *req, int *fds)
+{
+	int r;
+
+	if (setns(st->ns_fds[req->side], CLONE_NEWNET) < 0)
+		return -errno;
+
+	switch ((enum opener_op)req->op) {
+	case OPENER_SOCKET:
+		r = make_sockets(req, fds);
+		break;
+	case OPENER_LISTEN:
+		r = make_listener(req, fds);
+		break;
+	case OPENER_LO_UP:
+		r = nl_lo_up();
+		r = r < 0 ? r : 0;
+		break;
+	case OPENER_OP_MAX:
+	default:
+		r = -EINVAL;
+	}
+
+	/* staying in a container's namespace would misplace every later socket */
+	if (setns(st->home_fd, CLONE_NEWNET) < 0)
+		_exit(EXIT_FAILURE);
+	return r;
+}
+
+static int send_with_fds(int fd, const void *msg, size_t len, const int *fds, unsigned n)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * OPENER_MAX_FDS)];
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (n) {
+		struct cmsghdr *cm;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	}
+	while (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+static void serve_one(const struct opener_state *st, const struct opener_req *req)
+{
+	struct opener_reply rep = { .tag = req->tag };
+	int fds[OPENER_MAX_FDS];
+	int r;
+
+	r = validate(st, req);
+	if (r == 0)
+		r = handle_in_ns(st, req, fds);
+	rep.error = r < 0 ? r : 0;
+	rep.count = r > 0 ? (uint32_t)r : 0;
+	if (send_with_fds(st->ctl_fd, &rep, sizeof(rep), fds, rep.count) < 0)
+		_exit(EXIT_FAILURE);
+	for (unsigned i = 0; i < rep.count; i++)
+		close(fds[i]);
+}
+
+static __attribute__((noreturn)) void serve(const struct opener_state *st)
+{
+	for (;;) {
+		struct opener_req req;
+		ssize_t n = recv(st->ctl_fd, &req, sizeof(req), 0);
+
+		if (n == 0)
+			_exit(EXIT_SUCCESS);	/* the relay is gone */
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(EXIT_FAILURE);
+		}
+		if ((size_t)n != sizeof(req)) {
+			struct opener_reply rep = { .error = -EINVAL };
+
+			send_with_fds(st->ctl_fd, &rep, sizeof(rep), NULL, 0);
+			continue;
+		}
+		serve_one(st, &req);
+	}
+}
+
+static bool fd_kept(int fd, const struct opener_state *st)
+{
+	if (fd <= STDERR_FILENO || fd == st->ctl_fd || fd == st->home_fd)
+		return true;
+	for (int s = 0; s < SIDE_MAX; s++)
+		if (fd == st->ns_fds[s])
+			return true;
+	return false;
+}
+
+/* Inherit nothing but what it needs: no listener, no pidfd, no pipe */
+static void close_other_fds(const struct opener_state *st)
+{
+	int max = (int)sysconf(_SC_OPEN_MAX);
+
+	for (int fd = STDERR_FILENO + 1; fd < max && fd < 65536; fd++)
+		if (!fd_kept(fd, st))
+			close(fd);
+}
+
+static __attribute__((noreturn)) void opener_main(struct opener_state *st, pid_t parent)
+{
+	static const cap_value_t keep[] = {
+		CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_NET_ADMIN, CAP_NET_BIND_SERVICE,
+	};
+	sigset_t none;
+
+	prctl(PR_SET_NAME, "nsbridge-opener", 0, 0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+		_exit(EXIT_FAILURE);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	close_other_fds(st);
+	if (netns_open_self(&st->home_fd) < 0)
+		_exit(EXIT_FAILURE);
+	if (caps_keep_only(keep, sizeof(keep) / sizeof(keep[0])) < 0)
+		_exit(EXIT_FAILURE);
+	serve(st);
+}
+
+/* -------- the relay's side -------- */
+
+/**
+ * opener_start() - fork the opener, holding the namespaces in @ns_fds
+ * @ns_fds:	namespace fd per side, -1 for a side not used; the caller
+ *		may close its copies afterwards
+ *
+ * Return: 0 or -errno
+ */
+int opener_start(const int ns_fds[SIDE_MAX])
+{
+	struct opener_state st = { .home_fd = -1 };
+	pid_t parent = getpid(), pid;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		st.ctl_fd = sv[1];
+		memcpy(st.ns_fds, ns_fds, sizeof(st.ns_fds));
+		opener_main(&st, parent);
+	}
+	close(sv[1]);
+	ctl_fd = sv[0];
+	return 0;
+}
+
+/**
+ * opener_fd() - the relay's end of the opener socket, for epoll
+ *
+ * Return: the fd, or -1 when no opener runs
+ */
+int opener_fd(void)
+{
+	return ctl_fd;
+}
+
+/**
+ * opener_send() - send a request without waiting for the reply
+ * @req:	request
+ *
+ * Return: 0 or -errno (-EAGAIN if the socket is full, -ENOTCONN if no
+ * opener runs)
+ */
+int opener_send(const struct opener_req *req)
+{
+	if (ctl_fd < 0)
+		return -ENOTCONN;
+	if (send(ctl_fd, req, sizeof(*req), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+static int receive(int flags, struct opener_reply *ret, int *ret_fds, unsigned max_fds)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * OPENER_MAX_FDS)];
+	struct opener_reply rep;
+	struct iovec iov = { .iov_base = &rep, .iov_len = sizeof(rep) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	unsigned n = 0;
+	ssize_t len;
+
+	do
+		len = recvmsg(ctl_fd, &mh, flags | MSG_CMSG_CLOEXEC);
+	while (len < 0 && errno == EINTR);
+	if (len < 0)
+		return -errno;
+	if (len == 0)
+		return -ECONNRESET;	/* the opener died */
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (unsigned)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		if (max_fds)
+			memcpy(ret_fds, CMSG_DATA(cm), sizeof(int) * (n < max_fds ? n : max_fds));
+		for (unsigned i = max_fds; i < n; i++)
+			close(((int *)(void *)CMSG_DATA(cm))[i]);
+		n = n < max_fds ? n : max_fds;
+	}
+	if ((size_t)len != sizeof(rep) || (mh.msg_flags & MSG_CTRUNC)) {
+		while (n--)
+			close(ret_fds[n]);
+		return -EBADMSG;
+	}
+	rep.count = n;
+	*ret = rep;
+	return 0;
+}
+
+/**
+ * opener_receive() - take one reply, if one is waiting
+ * @ret:	the reply; its count says how many fds were stored
+ * @ret_fds:	where its fds go
+ * @max_fds:	room in @ret_fds; fds beyond it are closed
+ *
+ * Return: 0, -EAGAIN if none is waiting, -ECONNRESET if the opener died
+ */
+int opener_receive(struct opener_reply *ret, int *ret_fds, unsigned max_fds)
+{
+	if (ctl_fd < 0)
+		return -ENOTCONN;
+	return receive(MSG_DONTWAIT, ret, ret_fds, max_fds);
+}
+
+/**
+ * opener_call() - send a request and wait for its reply (set-up only)
+ * @req:	request
+ * @ret_fds:	where the fds go
+ * @max_fds:	room in @ret_fds
+ *
+ * Only while no asynchronous request is outstanding, that is before the
+ * loop starts: a reply to another request would be taken for this one.
+ *
+ * Return: number of fds received, or -errno from the opener or transport
+ */
+int opener_call(const struct opener_req *req, int *ret_fds, unsigned max_fds)
+{
+	struct opener_reply rep;
+	int r;
+
+	if (ctl_fd < 0)
+		return -ENOTCONN;
+	if (send(ctl_fd, req, sizeof(*req), MSG_NOSIGNAL) < 0)
+		return -errno;
+	r = receive(0, &rep, ret_fds, max_fds);
+	if (r < 0)
+		return r;
+	if (rep.error < 0)
+		return rep.error;
+	return (int)rep.count;
+}

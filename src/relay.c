@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* relay.c - TCP connections relayed with splice()
+ *
+ * Theory of operation
+ *
+ * A connection joins the client's socket, accepted on EXPOSE, and the
+ * socket dialled to SERVICE (dial.c). Each direction moves bytes socket
+ * -> pipe -> socket with splice(2), so no byte is copied to user space.
+ *
+ * Both sockets are registered once, edge-triggered, for EPOLLIN, EPOLLOUT
+ * and EPOLLRDHUP, and never modified. Any event on either runs the pump
+ * for both directions: read into the pipe while it has room, write out
+ * of it while the far socket takes bytes, until neither makes progress.
+ * That gives backpressure without spinning: when the writer blocks, the
+ * pipe stays full, the reader is left alone, its receive window closes,
+ * and the next EPOLLOUT edge on the writer starts the pump again. No
+ * event is lost because every edge re-runs both directions.
+ *
+ * A pipe is taken from the pool (pipepool.c) only while a direction has
+ * bytes in flight, and given back as soon as it is empty; an idle
+ * connection holds only its two sockets.
+ *
+ * End of a direction, in order:
+ *   read returns 0 (FIN)  -> eof[e]
+ *   pipe[e] drained        -> shutdown(fd[!e], SHUT_WR), shut[e]
+ * The other direction goes on for as long as it likes: a half-closed
+ * connection is legitimate for hours and is never closed on a timer
+ * (only --idle-timeout, if given, closes a connection that moves nothing).
+ * When both directions are shut, both sockets are closed cleanly.
+ *
+ * A reset stays a reset: when a read or write fails (ECONNRESET, EPIPE,
+ * or SO_ERROR on EPOLLERR), the failed socket is closed and the other one
+ * is closed with SO_LINGER 0, so its peer sees ECONNRESET too - never a
+ * clean EOF that would make a truncated transfer look complete.
+ *
+ * A closed connection stays in its slot, marked CONN_CLOSED, until the
+ * batch of events being handled is over, so that a later event of the
+ * same batch cannot reach a new connection that reused the slot.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "nsbridge/dial.h"
+#include "nsbridge/relay.h"
+#include "nsbridge/sock.h"
+
+#define CONN_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+
+/**
+ * relay_conn_of_node() - the connection of a ctx list node
+ * @node:	its node member
+ *
+ * Return: the connection
+ */
+struct relay_conn *relay_conn_of_node(struct list_node *node)
+{
+	return container_of(node, struct relay_conn, node);
+}
+
+/**
+ * relay_conn_of_wait_node() - the connection of a pool waiter node
+ * @node:	its wait_node member
+ *
+ * Return: the connection
+ */
+struct relay_conn *relay_conn_of_wait_node(struct list_node *node)
+{
+	return container_of(node, struct relay_conn, wait_node);
+}
+
+static int slot_alloc(struct ctx *c, struct relay_conn *conn)
+{
+	if (!c->n_free) {
+		unsigned grow = c->n_slots ? c->n_slots : 256;
+		struct relay_conn **slots;
+		unsigned *free_slots;
+
+		slots = realloc(c->slots, sizeof(*slots) * (c->n_slots + grow));
+		if (!slots)
+			return -ENOMEM;
+		c->slots = slots;
+		free_slots = realloc(c->free_slots, sizeof(*free_slots) * (c->n_slots + grow));
+		if (!free_slots)
+			return -ENOMEM;
+		c->free_slots = free_slots;
+		for (unsigned i = grow; i-- > 0;)
+			c->free_slots[c->n_free++] = c->n_slots + i;
+		c->n_slots += grow;
+	}
+	conn->slot = c->free_slots[--c->n_free];
+	c->slots[conn->slot] = conn;
+	return 0;
+}
+
+/**
+ * relay_conn_new() - take on an accepted client and start dialling SERVICE
+ * @c:		context
+ * @l:		listener it came from
+ * @client_fd:	accepted socket; owned by the connection, or closed
+ *
+ * Return: 0, or -errno if the connection could not even be set up (the
+ * client is then reset)
+ */
+int relay_conn_new(struct ctx *c, struct listener *l, int client_fd)
+{
+	union epoll_ref ref = { .type = EPOLL_TYPE_CONN, .end = CONN_CLIENT };
+	struct relay_conn *conn;
+	int r;
+
+	conn = calloc(1, sizeof(*conn));
+	if (!conn || slot_alloc(c, conn) < 0) {
+		free(conn);
+		sock_close_reset(client_fd);
+		return -ENOMEM;
+	}
+	conn->fd[CONN_CLIENT] = client_fd;
+	conn->fd[CONN_SERVICE] = -1;
+	conn->pipe[CONN_CLIENT] = conn->pipe[CONN_SERVICE] = PIPE_PAIR_NONE;
+	conn->id = c->next_conn_id++;
+	conn->bridge = l->bridge;
+	conn->port_offset = l->port_offset;
+	conn->started_ms = c->now_ms;
+	conn->deadline_ms = c->now_ms + c->config->connect_timeout_ms;
+	list_init(&conn->wait_node);
+	list_add_tail(&c->connecting, &conn->node);
+	conn->bridge->n_conns++;
+	c->n_conns++;
+
+	sock_set_nodelay(client_fd);
+	ref.index = conn->slot;
+	r = ctx_epoll_add(c, client_fd, CONN_EVENTS, ref);
+	if (r < 0) {
+		relay_conn_close(c, conn, true, false);
+		return r;
+	}
+	conn_dbg(conn, "accepted for %s", conn->bridge->expose_text);
+	dial_start(c, conn);
+	return 0;
+}
+
+static void log_closed(const struct ctx *c, const struct relay_conn *conn, bool reset)
+{
+	if (!log_enabled(LOG_LEVEL_DEBUG))
+		return;
+	conn_dbg(conn, "%s after %llu ms: %llu bytes to service, %llu bytes to client",
+		 reset ? "reset" : "closed",
+		 (unsigned long long)(c->now_ms - conn->started_ms),
+		 (unsigned long long)conn->bytes[CONN_CLIENT],
+		 (unsigned long long)conn->bytes[CONN_SERVICE]);
+}
+
+/**
+ * relay_conn_close() - close a connection, each socket cleanly or reset
+ * @c:		context
+ * @conn:	connection
+ * @reset_client: the client sees a reset rather than a FIN
+ * @reset_service: the service sees a reset rather than a FIN
+ */
+void relay_conn_close(struct ctx *c, struct relay_conn *conn, bool reset_client, bool reset_service)
+{
+	const bool reset[CONN_END_MAX] = { reset_client, reset_service };
+
+	if (conn->state == CONN_CLOSED)
+		return;
+	log_closed(c, conn, reset_client || reset_service);
+	for (int e = 0; e < CONN_END_MAX; e++) {
+		if (conn->fd[e] >= 0) {
+			if (reset[e])
+				sock_close_reset(conn->fd[e]);
+			else
+				close(conn->fd[e]);
+		}
+		conn->fd[e] = -1;
+		pipepool_discard(&conn->pipe[e]);
+	}
+	list_del(&conn->wait_node);
+	list_move_tail(&c->closed, &conn->node);
+	conn->state = CONN_CLOSED;
+	if (conn->bridge->paused)
+		c->resume_pending = true;
+	conn->bridge->n_conns--;
+	c->n_conns--;
+}
+
+/**
+ * relay_free_closed() - free the connections closed in this batch
+ * @c:		context
+ *
+ * Return: true if any was freed, that is descriptors became free
+ */
+bool relay_free_closed(struct ctx *c)
+{
+	bool any = !list_empty(&c->closed);
+
+	while (!list_empty(&c->closed)) {
+		struct relay_conn *conn = relay_conn_of_node(c->closed.next);
+
+		list_del(&conn->node);
+		c->slots[conn->slot] = NULL;
+		c->free_slots[c->n_free++] = conn->slot;
+		free(conn);
+	}
+	return any;
+}
+
+static bool splice_in(struct relay_conn *conn, enum conn_end e, int *ret_err)
+{
+	size_t room = pipepool_pipe_size() - conn->in_pipe[e];
+	ssize_t n;
+	int r;
+
+	if (conn->pipe[e].rd < 0) {
+		r = pipepool_take(&conn->pipe[e]);
+		if (r < 0) {
+			*ret_err = r;
+			return false;
+		}
+	}
+	n = splice(conn->fd[e], NULL, conn->pipe[e].wr, NULL, room,
+		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		conn->in_pipe[e] += (size_t)n;
+		return true;
+	}
+	if (n == 0) {
+		conn->eof[e] = true;
+		return true;
+	}
+	if (errno != EAGAIN && errno != EINTR)
+		*ret_err = -errno;
+	return false;
+}
+
+static bool splice_out(struct relay_conn *conn, enum conn_end e, int *ret_err)
+{
+	ssize_t n;
+
+	/* ask for everything: a partial drain strands bytes in the pipe */
+	n = splice(conn->pipe[e].rd, NULL, conn->fd[!e], NULL, conn->in_pipe[e],
+		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		conn->in_pipe[e] -= (size_t)n;
+		conn->bytes[e] += (uint64_t)n;
+		return true;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		*ret_err = -errno;
+	return false;
+}
+
+/*
+ * Move what fd[from] has toward fd[!from] until neither end makes
+ * progress. On failure, *ret_failed says which socket failed.
+ */
+static int pump(struct relay_conn *conn, enum conn_end from, enum conn_end *ret_failed,
+		bool *ret_moved)
+{
+	const size_t cap = pipepool_pipe_size();
+	bool progress;
+	int err = 0;
+
+	do {
+		progress = false;
+		if (!conn->eof[from] && conn->in_pipe[from] < cap) {
+			progress |= splice_in(conn, from, &err);
+			if (err) {
+				*ret_failed = from;
+				return err;
+			}
+		}
+		if (conn->in_pipe[from]) {
+			progress |= splice_out(conn, from, &err);
+			if (err) {
+				*ret_failed = (enum conn_end)!from;
+				return err;
+			}
+		}
+		*ret_moved |= progress;
+	} while (progress);
+
+	if (!conn->in_pipe[from])
+		pipepool_put(&conn->pipe[from]);
+	if (conn->eof[from] && !conn->in_pipe[from] && !conn->shut[from]) {
+		shutdown(conn->fd[!from], SHUT_WR);
+		conn->shut[from] = true;
+	}
+	return 0;
+}
+
+/* One end failed: close it, and reset the other so the failure carries on */
+static void relay_fail(struct ctx *c, struct relay_conn *conn, enum conn_end failed, int err)
+{
+	conn_dbg(conn, "%s failed: %s", failed == CONN_CLIENT ? "client" : "service",
+		 strerror(-err));
+	if (err == -EMFILE || err == -ENFILE || err == -ENOMEM) {
+		relay_conn_close(c, conn, true, true);	/* our failure: both */
+		return;
+	}
+	relay_conn_close(c, conn, failed == CONN_SERVICE, failed == CONN_CLIENT);
+}
+
+static void relay_run(struct ctx *c, struct relay_conn *conn)
+{
+	bool moved = false;
+
+	for (int e = 0; e < CONN_END_MAX; e++) {
+		enum conn_end failed;
+		int r = pump(conn, (enum conn_end)e, &failed, &moved);
+
+		if (r < 0) {
+			relay_fail(c, conn, failed, r);
+			return;
+		}
+	}
+	if (conn->shut[CONN_CLIENT] && conn->shut[CONN_SERVICE]) {
+		relay_conn_close(c, conn, false, false);
+		return;
+	}
+	if (moved) {
+		conn->deadline_ms = c->now_ms;
+		list_move_tail(&c->active, &conn->node);
+	}
+}
+
+/**
+ * relay_conn_established() - SERVICE answered: start relaying
+ * @c:		context
+ * @conn:	connection, its fd[CONN_SERVICE] connected
+ */
+void relay_conn_established(struct ctx *c, struct relay_conn *conn)
+{
+	conn->state = CONN_RELAYING;
+	conn->deadline_ms = c->now_ms;
+	list_move_tail(&c->active, &conn->node);
+	conn_dbg(conn, "connected to %s", conn->bridge->service_text);
+	relay_run(c, conn);
+}
+
+/* Before SERVICE answers, the client's events matter only if it is gone */
+static void client_event_while_dialling(struct ctx *c, struct relay_conn *conn, uint32_t events)
+{
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		conn_dbg(conn, "client left before the service answered");
+		relay_conn_close(c, conn, true, true);
+	}
+}
+
+/**
+ * relay_on_event() - an epoll event on one socket of a connection
+ * @c:		context
+ * @ref:	the event's reference: slot and which end
+ * @events:	epoll event bits
+ */
+void relay_on_event(struct ctx *c, union epoll_ref ref, uint32_t events)
+{
+	struct relay_conn *conn = ref.index < c->n_slots ? c->slots[ref.index] : NULL;
+	enum conn_end end = (enum conn_end)ref.end;
+
+	if (!conn)
+		return;
+	switch (conn->state) {
+	case CONN_WAIT_SOCKET:
+		client_event_while_dialling(c, conn, events);
+		return;
+	case CONN_CONNECTING:
+		if (end == CONN_SERVICE)
+			dial_on_event(c, conn, events);
+		else
+			client_event_while_dialling(c, conn, events);
+		return;
+	case CONN_RELAYING:
+		if (events & EPOLLERR) {
+			int err = sock_error(conn->fd[end]);
+
+			if (err < 0) {
+				relay_fail(c, conn, end, err);
+				return;
+			}
+		}
+		relay_run(c, conn);
+		return;
+	case CONN_CLOSED:
+	case CONN_STATE_MAX:
+		return;
+	}
+}
+
+/**
+ * relay_expire_idle() - close connections idle for --idle-timeout
+ * @c:		context
+ */
+void relay_expire_idle(struct ctx *c)
+{
+	uint64_t idle = c->config->idle_timeout_ms;
+
+	if (!idle)
+		return;
+	while (!list_empty(&c->active)) {
+		struct relay_conn *conn = relay_conn_of_node(c->active.next);
+
+		if (conn->deadline_ms + idle > c->now_ms)
+			return;
+		conn_dbg(conn, "idle for %llu ms", (unsigned long long)idle);
+		relay_conn_close(c, conn, false, false);
+	}
+}
+
+/**
+ * relay_close_all() - reset every open connection (end of a drain)
+ * @c:		context
+ */
+void relay_close_all(struct ctx *c)
+{
+	struct list_node *lists[] = { &c->connecting, &c->active };
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		while (!list_empty(lists[i]))
+			relay_conn_close(c, relay_conn_of_node(lists[i]->next), true, true);
+}

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* side.c - the host and container namespaces, and sockets made in them
+ *
+ * A side is "local" when it is the namespace the relay runs in; its
+ * sockets are made with a plain socket(). Any other side's sockets come
+ * from the opener (opener.c), synchronously here during set-up and from
+ * the socket pools (sockpool.c) once the loop runs.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "nsbridge/container.h"
+#include "nsbridge/netns.h"
+#include "nsbridge/nl.h"
+#include "nsbridge/opener.h"
+#include "nsbridge/side.h"
+
+static int mark_local(struct side_ns *s)
+{
+	int self_fd, r;
+
+	r = netns_open_self(&self_fd);
+	if (r < 0)
+		return r;
+	r = netns_same(self_fd, s->ns_fd);
+	close(self_fd);
+	if (r < 0)
+		return r;
+	s->local = r;
+	return 0;
+}
+
+/**
+ * side_open_host() - open the host side
+ * @s:		side to fill
+ * @host_netns:	--host-netns PATH, or NULL for the relay's own namespace
+ *
+ * Return: 0 or -errno from netns_open_path()
+ */
+int side_open_host(struct side_ns *s, const char *host_netns)
+{
+	int r;
+
+	snprintf(s->label, sizeof(s->label), "host");
+	r = host_netns ? netns_open_path(host_netns, &s->ns_fd) : netns_open_self(&s->ns_fd);
+	if (r < 0)
+		return r;
+	return mark_local(s);
+}
+
+/**
+ * side_open_container() - open the container side named by -c REF
+ * @s:		side to fill
+ * @ref:	the reference
+ * @ret_why:	set to a static explanation where one helps
+ *
+ * Return: 0 or -errno from container_open()
+ */
+int side_open_container(struct side_ns *s, const char *ref, const char **ret_why)
+{
+	struct container ct;
+	int r;
+
+	snprintf(s->label, sizeof(s->label), "container %s", ref);
+	r = container_open(ref, &ct, ret_why);
+	if (r < 0)
+		return r;
+	s->ns_fd = ct.ns_fd;
+	s->pidfd = ct.pidfd;
+	return mark_local(s);
+}
+
+/**
+ * sides_need_opener() - whether some used side is not the relay's own
+ * @c:		context
+ *
+ * Return: true if an opener must run
+ */
+bool sides_need_opener(const struct ctx *c)
+{
+	for (int s = 0; s < SIDE_MAX; s++)
+		if (c->sides[s].used && !c->sides[s].local)
+			return true;
+	return false;
+}
+
+/**
+ * sides_start_opener() - hand the remote namespaces to a new opener
+ * @c:		context; the relay keeps no namespace fd afterwards, so that
+ *		only the opener and the sockets pin a container's namespace
+ *
+ * Return: 0 or -errno
+ */
+int sides_start_opener(struct ctx *c)
+{
+	int ns_fds[SIDE_MAX];
+	int r;
+
+	for (int s = 0; s < SIDE_MAX; s++)
+		ns_fds[s] = c->sides[s].used && !c->sides[s].local ? c->sides[s].ns_fd : -1;
+	r = opener_start(ns_fds);
+	if (r < 0)
+		return r;
+	for (int s = 0; s < SIDE_MAX; s++) {
+		if (c->sides[s].ns_fd >= 0)
+			close(c->sides[s].ns_fd);
+		c->sides[s].ns_fd = -1;
+	}
+	return 0;
+}
+
+/**
+ * side_socket() - a socket made in @side's namespace (set-up, or local)
+ * @c:		context
+ * @side:	which namespace
+ * @family:	socket family
+ * @type:	socket type; non-blocking and close-on-exec are added
+ * @protocol:	socket protocol
+ *
+ * Return: the fd, or -errno
+ */
+int side_socket(struct ctx *c, enum side side, int family, int type, int protocol)
+{
+	struct opener_req req = {
+		.op = OPENER_SOCKET, .side = side, .family = family,
+		.type = type, .protocol = protocol, .count = 1,
+	};
+	int fd, r;
+
+	if (c->sides[side].local) {
+		fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+		return fd < 0 ? -errno : fd;
+	}
+	r = opener_call(&req, &fd, 1);
+	if (r < 0)
+		return r;
+	return r == 1 ? fd : -EIO;
+}
+
+/**
+ * side_listen() - a TCP listener on @a in @side's namespace
+ * @c:		context
+ * @side:	which namespace
+ * @a:		address
+ *
+ * Return: the fd, or -errno (-EADDRINUSE, -EADDRNOTAVAIL, -EACCES ...)
+ */
+int side_listen(struct ctx *c, enum side side, const struct sock_addr *a)
+{
+	struct opener_req req = { .op = OPENER_LISTEN, .side = side, .addr = *a };
+	int fd, r;
+
+	if (c->sides[side].local) {
+		fd = socket(sock_addr_family(a), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		r = sock_listen(fd, a);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		return fd;
+	}
+	r = opener_call(&req, &fd, 1);
+	if (r < 0)
+		return r;
+	return r == 1 ? fd : -EIO;
+}
+
+/**
+ * side_lo_up() - bring lo up in @side's namespace if it is down
+ * @c:		context
+ * @side:	which namespace
+ *
+ * Return: 1 if brought up, 0 if it was up, or -errno (-EPERM without
+ * CAP_NET_ADMIN)
+ */
+int side_lo_up(struct ctx *c, enum side side)
+{
+	struct opener_req req = { .op = OPENER_LO_UP, .side = side };
+
+	if (c->sides[side].local)
+		return nl_lo_up();
+	return opener_call(&req, NULL, 0);
+}
+
+/**
+ * sides_close() - release the sides' fds
+ * @c:		context
+ */
+void sides_close(struct ctx *c)
+{
+	for (int s = 0; s < SIDE_MAX; s++) {
+		if (c->sides[s].ns_fd >= 0)
+			close(c->sides[s].ns_fd);
+		if (c->sides[s].pidfd >= 0)
+			close(c->sides[s].pidfd);
+		c->sides[s].ns_fd = c->sides[s].pidfd = -1;
+	}
+}

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* sockpool.c - sockets made ahead of time in namespaces the relay cannot enter
+ *
+ * Theory of operation
+ *
+ * When SERVICE is in a namespace other than the relay's, every accepted
+ * connection needs a fresh socket made in that namespace, and only the
+ * opener can make one. Asking for each on the way would put a round trip
+ * to another process on every connection, so each (side, family) keeps a
+ * small stock, refilled in batches by asynchronous requests as soon as it
+ * falls below half.
+ *
+ * While no connection is open, pools that were used are topped up to
+ * full, so that a process at rest always holds the same descriptors.
+ *
+ * When the stock is empty, a connection waits in the pool's FIFO of
+ * waiters (no busy loop, the loop goes on) and is served, oldest first,
+ * when the refill arrives. If the refill fails, the waiters fail with
+ * its error. Replies carry the pool's index as tag.
+ */
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "nsbridge/dial.h"
+#include "nsbridge/opener.h"
+#include "nsbridge/relay.h"
+#include "nsbridge/sockpool.h"
+
+#define SOCKPOOL_LOW	(SOCKPOOL_SIZE / 2)
+
+/**
+ * pool_family_of() - pool index of an address family
+ * @family:	AF_INET or AF_INET6
+ *
+ * Return: POOL_INET or POOL_INET6
+ */
+enum pool_family pool_family_of(int family)
+{
+	return family == AF_INET6 ? POOL_INET6 : POOL_INET;
+}
+
+static uint32_t pool_tag(enum side side, enum pool_family f)
+{
+	return (uint32_t)(side * POOL_FAMILY_MAX + f);
+}
+
+/**
+ * sockpool_init() - empty pools
+ * @c:		context
+ */
+void sockpool_init(struct ctx *c)
+{
+	for (int s = 0; s < SIDE_MAX; s++) {
+		for (int f = 0; f < POOL_FAMILY_MAX; f++) {
+			struct sockpool *p = &c->pools[s][f];
+
+			p->side = (enum side)s;
+			p->family = f == POOL_INET6 ? AF_INET6 : AF_INET;
+			p->n = p->requested = 0;
+			p->error = 0;
+			list_init(&p->waiters);
+		}
+	}
+}
+
+static void request_up_to(struct sockpool *p, unsigned level)
+{
+	struct opener_req req = {
+		.op = OPENER_SOCKET, .side = p->side, .family = p->family,
+		.type = SOCK_STREAM, .count = SOCKPOOL_SIZE - p->n - p->requested,
+		.tag = pool_tag(p->side, pool_family_of(p->family)),
+	};
+	int r;
+
+	if (p->n + p->requested >= level)
+		return;
+	r = opener_send(&req);
+	if (r < 0) {
+		p->error = r;
+		return;
+	}
+	p->requested += req.count;
+	p->used = true;
+}
+
+static void refill(struct sockpool *p)
+{
+	request_up_to(p, SOCKPOOL_LOW);
+}
+
+/**
+ * sockpool_top_up() - fill used pools to the brim while nothing else runs
+ * @c:		context
+ */
+void sockpool_top_up(struct ctx *c)
+{
+	for (int s = 0; s < SIDE_MAX; s++) {
+		for (int f = 0; f < POOL_FAMILY_MAX; f++) {
+			struct sockpool *p = &c->pools[s][f];
+
+			if (p->used && !p->error)
+				request_up_to(p, SOCKPOOL_SIZE);
+		}
+	}
+}
+
+/**
+ * sockpool_prime() - fill a pool synchronously, before the loop runs
+ * @c:		context
+ * @side:	remote side
+ * @family:	AF_INET or AF_INET6
+ *
+ * Return: 0 or -errno from the opener
+ */
+int sockpool_prime(struct ctx *c, enum side side, int family)
+{
+	struct sockpool *p = &c->pools[side][pool_family_of(family)];
+	struct opener_req req = {
+		.op = OPENER_SOCKET, .side = side, .family = family,
+		.type = SOCK_STREAM, .count = SOCKPOOL_SIZE - p->n,
+	};
+	int r;
+
+	r = opener_call(&req, p->fds + p->n, SOCKPOOL_SIZE - p->n);
+	if (r < 0)
+		return r;
+	p->n += (unsigned)r;
+	p->used = true;
+	return 0;
+}
+
+/**
+ * sockpool_take() - a fresh TCP socket made in a remote side
+ * @c:		context
+ * @side:	remote side
+ * @family:	AF_INET or AF_INET6
+ *
+ * Return: the fd, or -EAGAIN when the pool is empty (a refill is on its
+ * way; wait with sockpool_wait()), or the error of the last refill
+ */
+int sockpool_take(struct ctx *c, enum side side, int family)
+{
+	struct sockpool *p = &c->pools[side][pool_family_of(family)];
+	int fd;
+
+	if (!p->n) {
+		if (p->error && !p->requested) {
+			int r = p->error;
+
+			p->error = 0;	/* next time, try again */
+			refill(p);
+			return r;
+		}
+		refill(p);
+		return -EAGAIN;
+	}
+	fd = p->fds[--p->n];
+	refill(p);
+	return fd;
+}
+
+/**
+ * sockpool_wait() - queue a connection for the next socket of a pool
+ * @c:		context
+ * @side:	remote side
+ * @family:	AF_INET or AF_INET6
+ * @node:	the connection's wait_node
+ */
+void sockpool_wait(struct ctx *c, enum side side, int family, struct list_node *node)
+{
+	list_add_tail(&c->pools[side][pool_family_of(family)].waiters, node);
+}
+
+static struct sockpool *pool_of_tag(struct ctx *c, uint32_t tag)
+{
+	if (tag >= SIDE_MAX * POOL_FAMILY_MAX)
+		return NULL;
+	return &c->pools[tag / POOL_FAMILY_MAX][tag % POOL_FAMILY_MAX];
+}
+
+static void serve_waiters(struct ctx *c, struct sockpool *p)
+{
+	while (!list_empty(&p->waiters)) {
+		struct relay_conn *conn = relay_conn_of_wait_node(p->waiters.next);
+
+		list_del(&conn->wait_node);
+		if (p->n) {
+			dial_with_socket(c, conn, p->fds[--p->n]);
+		} else if (p->error) {
+			dial_failed(c, conn, p->error);
+		} else {
+			list_add_tail(&p->waiters, &conn->wait_node);
+			break;
+		}
+	}
+	if (!p->error)
+		refill(p);	/* after a failure, only the next take asks again */
+}
+
+static void fail_all(struct ctx *c, int error)
+{
+	for (int s = 0; s < SIDE_MAX; s++) {
+		for (int f = 0; f < POOL_FAMILY_MAX; f++) {
+			struct sockpool *p = &c->pools[s][f];
+
+			p->requested = 0;
+			p->error = error;
+			serve_waiters(c, p);
+		}
+	}
+}
+
+/**
+ * sockpool_on_reply() - take every reply the opener has sent
+ * @c:		context
+ */
+void sockpool_on_reply(struct ctx *c)
+{
+	for (;;) {
+		struct opener_reply rep;
+		int fds[OPENER_MAX_FDS];
+		struct sockpool *p;
+		int r;
+
+		r = opener_receive(&rep, fds, OPENER_MAX_FDS);
+		if (r == -EAGAIN)
+			return;
+		if (r < 0) {
+			log_errno(LOG_LEVEL_ERROR, r,
+				  "the opener is gone; new connections into other namespaces will fail");
+			epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, opener_fd(), NULL);
+			fail_all(c, -EPIPE);
+			return;
+		}
+		p = pool_of_tag(c, rep.tag);
+		if (!p) {
+			while (rep.count)
+				close(fds[--rep.count]);
+			continue;
+		}
+		p->requested = 0;
+		p->error = rep.error;
+		for (unsigned i = 0; i < rep.count; i++) {
+			if (p->n < SOCKPOOL_SIZE)
+				p->fds[p->n++] = fds[i];
+			else
+				close(fds[i]);
+		}
+		serve_waiters(c, p);
+	}
+}
+
+/**
+ * sockpool_close() - close every pooled socket
+ * @c:		context
+ */
+void sockpool_close(struct ctx *c)
+{
+	for (int s = 0; s < SIDE_MAX; s++)
+		for (int f = 0; f < POOL_FAMILY_MAX; f++)
+			while (c->pools[s][f].n)
+				close(c->pools[s][f].fds[--c->pools[s][f].n]);
+}
