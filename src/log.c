@@ -64,7 +64,8 @@ static void json_escape(FILE *f, const char *s)
 	}
 }
 
-static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+static __attribute__((format(printf, 2, 0)))
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
 

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netlink/addr.h>
@@ -84,7 +85,7 @@ static int listener_inode(struct nl_sock *sk, const struct sockaddr *sa, uint32_
 
 static bool fd_dir_holds(const char *pid, const char *want)
 {
-	char dir_path[64], link_path[320], target[64];
+	char dir_path[sizeof("/proc//fd") + NAME_MAX], target[64];
 	struct dirent *de;
 	bool found = false;
 	DIR *dir;
@@ -96,8 +97,7 @@ static bool fd_dir_holds(const char *pid, const char *want)
 	while (!found && (de = readdir(dir))) {
 		ssize_t n;
 
-		snprintf(link_path, sizeof(link_path), "%s/%s", dir_path, de->d_name);
-		n = readlink(link_path, target, sizeof(target) - 1);
+		n = readlinkat(dirfd(dir), de->d_name, target, sizeof(target) - 1);
 		if (n <= 0)
 			continue;
 		target[n] = '\0';

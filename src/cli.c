@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* cli.c - command line and NSBRIDGE_* environment into a struct config
+ *
+ * No side effects: cli_parse() reads argv and the environment and fills a
+ * struct config, or returns -EINVAL with one line for the user. Every
+ * option is described once, in options[]; the environment is applied
+ * first and the command line after it, through the same setter, so the
+ * command line wins and both report errors alike.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nsbridge/cli.h"
+
+#define MAX_CONNECTIONS_LIMIT	1000000u
+
+enum opt_id {
+	OPT_CONTAINER = 'c',
+	OPT_HELP = 'h',
+	OPT_QUIET = 'q',
+	OPT_VERBOSE = 'v',
+	OPT_HOST_NETNS = 256,
+	OPT_ALLOW_NONLOCAL,
+	OPT_MAX_CONNECTIONS,
+	OPT_CONNECT_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_DRAIN_TIMEOUT,
+	OPT_FOLLOW,
+	OPT_NO_FOLLOW,
+	OPT_LOG_FORMAT,
+	OPT_VERSION,
+};
+
+/**
+ * struct option_desc - one option, on the command line and in the environment
+ * @id:		getopt value
+ * @name:	long name
+ * @has_arg:	takes a value
+ * @env:	NSBRIDGE_* variable, NULL if none (help, version)
+ */
+struct option_desc {
+	enum opt_id id;
+	const char *name;
+	bool has_arg;
+	const char *env;
+};
+
+static const struct option_desc options[] = {
+	{ OPT_CONTAINER,	"container",		true,	"NSBRIDGE_CONTAINER" },
+	{ OPT_HOST_NETNS,	"host-netns",		true,	"NSBRIDGE_HOST_NETNS" },
+	{ OPT_ALLOW_NONLOCAL,	"allow-nonlocal",	false,	"NSBRIDGE_ALLOW_NONLOCAL" },
+	{ OPT_MAX_CONNECTIONS,	"max-connections",	true,	"NSBRIDGE_MAX_CONNECTIONS" },
+	{ OPT_CONNECT_TIMEOUT,	"connect-timeout",	true,	"NSBRIDGE_CONNECT_TIMEOUT" },
+	{ OPT_IDLE_TIMEOUT,	"idle-timeout",		true,	"NSBRIDGE_IDLE_TIMEOUT" },
+	{ OPT_DRAIN_TIMEOUT,	"drain-timeout",	true,	"NSBRIDGE_DRAIN_TIMEOUT" },
+	{ OPT_FOLLOW,		"follow",		false,	"NSBRIDGE_FOLLOW" },
+	{ OPT_NO_FOLLOW,	"no-follow",		false,	NULL },
+	{ OPT_VERBOSE,		"verbose",		false,	"NSBRIDGE_VERBOSE" },
+	{ OPT_QUIET,		"quiet",		false,	"NSBRIDGE_QUIET" },
+	{ OPT_LOG_FORMAT,	"log-format",		true,	"NSBRIDGE_LOG_FORMAT" },
+	{ OPT_VERSION,		"version",		false,	NULL },
+	{ OPT_HELP,		"help",			false,	NULL },
+};
+
+#define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
+
+static const char short_options[] = ":c:hqv";
+
+static int fail(char *error, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *error, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(error, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/**
+ * cli_parse_duration() - "500ms", "5s", "2m", "1h", or plain seconds
+ * @text:	what the user wrote
+ * @ret_ms:	the duration in milliseconds, written only on success
+ *
+ * Return: 0, or -EINVAL for a malformed or too long duration
+ */
+int cli_parse_duration(const char *text, unsigned *ret_ms)
+{
+	static const struct { const char *suffix; unsigned long long ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "", 1000 },
+	};
+	unsigned long long v = 0;
+	const char *p = text;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (unsigned long long)(*p - '0');
+		if (v > UINT_MAX)
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(p, units[i].suffix) != 0)
+			continue;
+		if (v * units[i].ms > UINT_MAX)
+			return -EINVAL;
+		*ret_ms = (unsigned)(v * units[i].ms);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int parse_count(const char *text, unsigned max, unsigned *ret)
+{
+	unsigned long v = 0;
+
+	if (*text == '\0')
+		return -EINVAL;
+	for (const char *p = text; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > max)
+			return -EINVAL;
+	}
+	if (v == 0)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* Environment switches: 1/true/yes/on or 0/false/no/off */
+static int parse_switch(const char *text, bool *ret)
+{
+	static const char *const yes[] = { "1", "true", "yes", "on" };
+	static const char *const no[] = { "0", "false", "no", "off", "" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcasecmp(text, yes[i]) == 0)
+			return *ret = true, 0;
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (strcasecmp(text, no[i]) == 0)
+			return *ret = false, 0;
+	return -EINVAL;
+}
+
+static int set_timeout(const char *value, bool zero_ok, unsigned *ret_ms)
+{
+	unsigned ms;
+
+	if (cli_parse_duration(value, &ms) < 0 || (!zero_ok && ms == 0))
+		return -EINVAL;
+	*ret_ms = ms;
+	return 0;
+}
+
+static int set_log_format(const char *value, enum log_format *ret)
+{
+	if (strcmp(value, "text") == 0)
+		*ret = LOG_FORMAT_TEXT;
+	else if (strcmp(value, "json") == 0)
+		*ret = LOG_FORMAT_JSON;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* What a valid value looks like, for the error line */
+static const char *expected_value(enum opt_id id)
+{
+	switch (id) {
+	case OPT_MAX_CONNECTIONS:
+		return "a number from 1 to 1000000";
+	case OPT_CONNECT_TIMEOUT:
+		return "a duration above zero, like 500ms, 5s or 2m";
+	case OPT_IDLE_TIMEOUT:
+	case OPT_DRAIN_TIMEOUT:
+		return "a duration, like 500ms, 5s or 2m (0 for none)";
+	case OPT_LOG_FORMAT:
+		return "'text' or 'json'";
+	case OPT_CONTAINER:
+	case OPT_HOST_NETNS:
+		return "a value that is not empty";
+	case OPT_ALLOW_NONLOCAL:
+	case OPT_FOLLOW:
+	case OPT_NO_FOLLOW:
+	case OPT_VERBOSE:
+	case OPT_QUIET:
+	case OPT_VERSION:
+	case OPT_HELP:
+		break;
+	}
+	return "1, true, yes, on, 0, false, no or off";
+}
+
+/*
+ * Apply one option. @value is the argument of an option that takes one;
+ * for a switch it is NULL on the command line ("on") and the variable's
+ * text in the environment.
+ */
+static int apply_option(struct config *cfg, enum opt_id id, const char *value)
+{
+	bool on = true;
+
+	if (!value && (id == OPT_CONTAINER || id == OPT_HOST_NETNS))
+		return -EINVAL;
+	switch (id) {
+	case OPT_CONTAINER:
+		return *value ? (cfg->container = value, 0) : -EINVAL;
+	case OPT_HOST_NETNS:
+		return *value ? (cfg->host_netns = value, 0) : -EINVAL;
+	case OPT_MAX_CONNECTIONS:
+		return parse_count(value, MAX_CONNECTIONS_LIMIT, &cfg->max_connections);
+	case OPT_CONNECT_TIMEOUT:
+		return set_timeout(value, false, &cfg->connect_timeout_ms);
+	case OPT_IDLE_TIMEOUT:
+		return set_timeout(value, true, &cfg->idle_timeout_ms);
+	case OPT_DRAIN_TIMEOUT:
+		return set_timeout(value, true, &cfg->drain_timeout_ms);
+	case OPT_LOG_FORMAT:
+		return set_log_format(value, &cfg->log_format);
+	case OPT_ALLOW_NONLOCAL:
+	case OPT_FOLLOW:
+	case OPT_NO_FOLLOW:
+	case OPT_VERBOSE:
+	case OPT_QUIET:
+	case OPT_VERSION:
+	case OPT_HELP:
+		break;
+	}
+	if (value && parse_switch(value, &on) < 0)
+		return -EINVAL;
+	switch (id) {
+	case OPT_ALLOW_NONLOCAL:
+		cfg->allow_nonlocal = on;
+		break;
+	case OPT_FOLLOW:
+		cfg->follow = on ? FOLLOW_ON : FOLLOW_OFF;
+		break;
+	case OPT_NO_FOLLOW:
+		cfg->follow = FOLLOW_OFF;
+		break;
+	case OPT_VERBOSE:
+		cfg->verbosity = on ? (cfg->verbosity > 0 ? cfg->verbosity + 1 : 1) : 0;
+		break;
+	case OPT_QUIET:
+		cfg->verbosity = on ? -1 : 0;
+		break;
+	case OPT_VERSION:
+		cfg->action = CLI_VERSION;
+		break;
+	case OPT_HELP:
+		cfg->action = CLI_HELP;
+		break;
+	case OPT_CONTAINER:
+	case OPT_HOST_NETNS:
+	case OPT_MAX_CONNECTIONS:
+	case OPT_CONNECT_TIMEOUT:
+	case OPT_IDLE_TIMEOUT:
+	case OPT_DRAIN_TIMEOUT:
+	case OPT_LOG_FORMAT:
+		break;
+	}
+	return 0;
+}
+
+static const struct option_desc *option_by_id(int id)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if ((int)options[i].id == id)
+			return &options[i];
+	return NULL;
+}
+
+static int apply_environment(struct config *cfg, char *error, size_t len)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const char *value;
+
+		if (!options[i].env || !(value = getenv(options[i].env)))
+			continue;
+		if (apply_option(cfg, options[i].id, value) < 0)
+			return fail(error, len, "%s='%s': expected %s", options[i].env, value,
+				    expected_value(options[i].id));
+	}
+	return 0;
+}
+
+static void build_long_options(struct option *longopts)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		longopts[i] = (struct option){
+			.name = options[i].name,
+			.has_arg = options[i].has_arg ? required_argument : no_argument,
+			.val = options[i].id,
+		};
+	longopts[N_OPTIONS] = (struct option){ 0 };
+}
+
+/* Name the option getopt stopped at, as the user wrote it */
+static const char *offending_option(char *argv[], char *buf, size_t len)
+{
+	const struct option_desc *o = option_by_id(optopt);
+
+	if (optopt > 0 && optopt < 256)
+		snprintf(buf, len, "-%c", optopt);
+	else if (o)
+		snprintf(buf, len, "--%s", o->name);
+	else
+		snprintf(buf, len, "%s", argv[optind - 1]);
+	return buf;
+}
+
+static int apply_command_line(int argc, char *argv[], struct config *cfg,
+			      char *error, size_t len)
+{
+	struct option longopts[N_OPTIONS + 1];
+	char name[64];
+	int id;
+
+	build_long_options(longopts);
+	optind = 0;
+	opterr = 0;
+	while ((id = getopt_long(argc, argv, short_options, longopts, NULL)) != -1) {
+		const struct option_desc *o = option_by_id(id);
+
+		if (id == '?')
+			return fail(error, len, "unknown option '%s' (see nsbridge --help)",
+				    offending_option(argv, name, sizeof(name)));
+		if (id == ':')
+			return fail(error, len, "option '%s' needs a value",
+				    offending_option(argv, name, sizeof(name)));
+		if (!o || apply_option(cfg, o->id, optarg) < 0)
+			return fail(error, len, "--%s '%s': expected %s", o ? o->name : "?",
+				    optarg ? optarg : "", o ? expected_value(o->id) : "");
+	}
+	return 0;
+}
+
+static int parse_endpoint(const char *role, const char *text, struct endpoint *ret,
+			  char *error, size_t len)
+{
+	const char *why = NULL;
+
+	if (endpoint_parse(text, ret, &why) < 0)
+		return fail(error, len, "%s '%s': expected %s", role, text, why);
+	return 0;
+}
+
+/* What the grammar allows but this version or this pair cannot do */
+static int check_pair(const struct config *cfg, const struct bridge_spec *b,
+		      const char *svc, const char *exp, char *error, size_t len)
+{
+	unsigned ns = endpoint_port_count(&b->service), ne = endpoint_port_count(&b->expose);
+
+	if (b->service.proto == PROTO_UDP || b->expose.proto == PROTO_UDP)
+		return fail(error, len, "'%s %s': UDP is not supported yet, only TCP", svc, exp);
+	if (b->expose.kind == ENDPOINT_UNIX)
+		return fail(error, len, "EXPOSE '%s': a unix socket can only be a SERVICE", exp);
+	if (b->service.kind == ENDPOINT_UNIX)
+		return fail(error, len, "SERVICE '%s': unix sockets are not supported yet", svc);
+	if (ns != ne)
+		return fail(error, len, "'%s %s': SERVICE has %u port%s and EXPOSE %u; "
+			    "both sides need the same count", svc, exp, ns, ns == 1 ? "" : "s", ne);
+	if (b->expose.side == SIDE_CONTAINER && !cfg->container)
+		return fail(error, len, "EXPOSE '%s' needs --container REF (or NSBRIDGE_CONTAINER)",
+			    exp);
+	if (b->service.side == SIDE_CONTAINER && !cfg->container)
+		return fail(error, len, "SERVICE '%s' needs --container REF (or NSBRIDGE_CONTAINER)",
+			    svc);
+	if (!cfg->allow_nonlocal && !endpoint_addr_is_loopback(&b->expose))
+		return fail(error, len, "EXPOSE '%s' is not a loopback address; "
+			    "--allow-nonlocal exposes a service beyond this machine", exp);
+	if (endpoint_overlaps(&b->service, &b->expose))
+		return fail(error, len, "'%s %s': the bridge would relay to itself", svc, exp);
+	return 0;
+}
+
+static int parse_bridges(int n, char *args[], struct config *cfg, char *error, size_t len)
+{
+	if (n == 0)
+		return fail(error, len, "expected SERVICE EXPOSE, like: nsbridge -c web "
+			    "host:5432 container:5432 (see nsbridge --help)");
+	if (n % 2)
+		return fail(error, len, "'%s' has no EXPOSE: arguments come in SERVICE EXPOSE pairs",
+			    args[n - 1]);
+	cfg->bridges = calloc((size_t)n / 2, sizeof(*cfg->bridges));
+	if (!cfg->bridges)
+		return fail(error, len, "out of memory");
+	for (int i = 0; i < n; i += 2) {
+		struct bridge_spec *b = &cfg->bridges[i / 2];
+
+		if (parse_endpoint("SERVICE", args[i], &b->service, error, len) < 0 ||
+		    parse_endpoint("EXPOSE", args[i + 1], &b->expose, error, len) < 0 ||
+		    check_pair(cfg, b, args[i], args[i + 1], error, len) < 0)
+			return -EINVAL;
+		for (int j = 0; j < i; j += 2)
+			if (endpoint_overlaps(&cfg->bridges[j / 2].expose, &b->expose))
+				return fail(error, len, "EXPOSE '%s' overlaps EXPOSE '%s'",
+					    args[i + 1], args[j + 1]);
+		cfg->n_bridges++;
+	}
+	return 0;
+}
+
+/**
+ * cli_parse() - read the environment and the command line
+ * @argc:	argument count
+ * @argv:	arguments; the config points into them, so they must outlive it
+ * @ret:	the configuration; on success free it with config_free()
+ * @error:	on failure, one line for the user, without the "nsbridge: " prefix
+ * @error_len:	size of @error
+ *
+ * Return: 0, or -EINVAL with @error set and nothing to free
+ */
+int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t error_len)
+{
+	struct config cfg = {
+		.action = CLI_RUN,
+		.max_connections = CLI_DEFAULT_MAX_CONNECTIONS,
+		.connect_timeout_ms = CLI_DEFAULT_CONNECT_TIMEOUT_MS,
+		.drain_timeout_ms = CLI_DEFAULT_DRAIN_TIMEOUT_MS,
+		.follow = FOLLOW_DEFAULT,
+		.log_format = LOG_FORMAT_TEXT,
+	};
+
+	if (apply_environment(&cfg, error, error_len) < 0 ||
+	    apply_command_line(argc, argv, &cfg, error, error_len) < 0)
+		return -EINVAL;
+	if (cfg.action == CLI_RUN &&
+	    parse_bridges(argc - optind, argv + optind, &cfg, error, error_len) < 0) {
+		config_free(&cfg);
+		return -EINVAL;
+	}
+	*ret = cfg;
+	return 0;
+}
+
+/**
+ * config_free() - release what cli_parse() allocated
+ * @config:	the configuration
+ */
+void config_free(struct config *config)
+{
+	free(config->bridges);
+	config->bridges = NULL;
+	config->n_bridges = 0;
+}
+
+/**
+ * cli_print_help() - the usage screen, on stdout
+ */
+void cli_print_help(void)
+{
+	fputs(
+"Usage: nsbridge [OPTIONS] SERVICE EXPOSE [SERVICE EXPOSE ...]\n"
+"Make a loopback service of one network namespace appear on the loopback of another.\n"
+"SERVICE is where it listens today, EXPOSE where it should appear (like cp SRC DEST):\n"
+"  nsbridge -c web host:5432 container:5432   host's 127.0.0.1:5432 inside web\n"
+"  nsbridge -c web container:9229 host:9229   web's debugger on the host\n"
+"Endpoints: host|container:[ADDR:]PORT[-LAST][/tcp], ADDR 127.0.0.1 or [::1]\n"
+"  EXPOSE without ADDR binds 127.0.0.1 and [::1]; SERVICE tries 127.0.0.1, then [::1]\n"
+"\n"
+"  -c, --container REF      pid:N, netns:NAME, an nsfs path, or self\n"
+"      --host-netns PATH    'host' is this namespace instead of nsbridge's own\n"
+"      --allow-nonlocal     let EXPOSE bind an address that is not loopback\n"
+"      --max-connections N  open connections per bridge (default 16384)\n"
+"      --connect-timeout D  limit on reaching SERVICE (default 5s)\n"
+"      --idle-timeout D     close connections idle this long (default never)\n"
+"      --drain-timeout D    let connections finish after SIGTERM (default 5s)\n"
+"      --[no-]follow        wait for a named container to run again\n"
+"  -v, --verbose            more detail; twice for debug\n"
+"  -q, --quiet              errors and ready lines only\n"
+"      --log-format FMT     text or json\n"
+"  -h, --help / --version\n"
+"Durations: 500ms, 5s, 2m, 1h. Each option has a variable NSBRIDGE_<NAME>\n"
+"(NSBRIDGE_CONTAINER=web); the command line wins. Exit: 0 ok, 1 failure,\n"
+"2 usage, 3 address in use, 4 no container, 5 missing privilege.\n",
+	      stdout);
+}
+
+/**
+ * cli_print_version() - the version line, on stdout
+ */
+void cli_print_version(void)
+{
+	printf("nsbridge %s\n", NSBRIDGE_VERSION);
+}
