@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# basic.sh - host service inside a fresh namespace: lo up, ready line, IPv4 and IPv6
+. "$(dirname "$0")/lib.sh"
+
+mkns ns basic
+pick_port port "$ns"
+mkdir -p "$T/www" && echo "hello from the host $port" >"$T/www/index.html"
+start_nginx "" "$port" "$T/www"
+
+assert_match "lo before" "state DOWN|<LOOPBACK>" "$(nsx "$ns" ip -o link show lo)"
+start_nsb -c "netns:$ns" "host:$port" "container:$port"
+
+assert_eq "ready line" \
+	"nsbridge: host 127.0.0.1:$port -> container netns:$ns 127.0.0.1:$port, [::1]:$port ready" \
+	"$(grep ' ready$' "$NSB_LOG")"
+assert_match "lo after" "<LOOPBACK,UP" "$(nsx "$ns" ip -o link show lo)"
+pass "ready line printed, lo brought up in the fresh namespace"
+
+for url in "http://127.0.0.1:$port/" "http://[::1]:$port/" "http://localhost:$port/"; do
+	body=$(nsx "$ns" curl -sS --max-time 5 "$url") || fail "curl $url inside the namespace"
+	assert_eq "body of $url" "hello from the host $port" "$body"
+done
+pass "IPv4, IPv6 and localhost reach the host's nginx from inside the namespace"
+
+nsx "$ns" ss -Htln "sport = :$port" | grep -q '127.0.0.1' || fail "no IPv4 listener in the namespace"
+port_free "" "$port" && fail "the host's nginx stopped"
+stop_nsb TERM
+assert_eq "exit status after SIGTERM" 0 "$NSB_STATUS"
+port_free "$ns" "$port" || fail "listener left in the namespace after exit"
+pass "SIGTERM: exit 0, listeners gone"

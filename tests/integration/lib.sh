@@ -1,0 +1,234 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# lib.sh - shared helpers of the integration tests: namespaces, servers, nsbridge
+#
+# Each test is a bash script run as: test.sh PATH-TO-NSBRIDGE. It sources
+# this file, makes the namespaces it needs with mkns (deleted on exit, as
+# is every process started through the helpers), and fails with fail().
+# Exit status 77 tells meson the machine cannot run it (no netns).
+
+set -u
+
+NSB=${1:?usage: $0 PATH-TO-NSBRIDGE}
+NSB=$(readlink -f "$NSB")
+T=$(mktemp -d /tmp/nsbt.XXXXXX)
+chmod 755 "$T"	# nginx workers run as www-data
+NSB_LOG=$T/nsbridge.log
+NSB_PID=
+_NAMESPACES=()
+_PIDS=()
+
+cleanup() {
+	local pid ns
+	for pid in "${_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	for pid in "${_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	for ns in "${_NAMESPACES[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -s "$NSB_LOG" ]; then
+		echo "--- nsbridge log (last 20 lines) ---" >&2
+		tail -n 20 "$NSB_LOG" >&2
+	fi
+	exit 1
+}
+
+pass() {
+	echo "ok: $*"
+}
+
+skip() {
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+# assert_eq WHAT EXPECTED ACTUAL
+assert_eq() {
+	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+
+# assert_match WHAT REGEX TEXT
+assert_match() {
+	[[ "$3" =~ $2 ]] || fail "$1: '$3' does not match /$2/"
+}
+
+[ "$(id -u)" = 0 ] || skip "needs root to make network namespaces"
+
+# mkns VAR SHORTNAME - make a namespace nsbt-PID-SHORTNAME, lo DOWN, name in VAR
+mkns() {
+	local _mk_name="nsbt-$$-$2"
+	ip netns add "$_mk_name" 2>/dev/null || skip "cannot make a network namespace"
+	_NAMESPACES+=("$_mk_name")
+	printf -v "$1" '%s' "$_mk_name"
+}
+
+# nsx NS CMD... - run a command inside a namespace
+nsx() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+lo_up() {
+	ip netns exec "$1" ip link set lo up
+}
+
+# bg CMD... - start a background process that cleanup kills; sets BG_PID
+bg() {
+	"$@" &
+	BG_PID=$!
+	_PIDS+=("$BG_PID")
+}
+
+# port_free NS PORT - nothing listens on PORT (tcp) in NS ("" = this namespace)
+port_free() {
+	local ns=$1 port=$2 out
+	if [ -n "$ns" ]; then
+		out=$(ip netns exec "$ns" ss -Htln "sport = :$port" 2>/dev/null)
+	else
+		out=$(ss -Htln "sport = :$port")
+	fi
+	[ -z "$out" ]
+}
+
+# pick_port VAR [NS...] - a port free here and in every NS given, and not
+# picked before by this test, in VAR
+_PICKED=" "
+pick_port() {
+	local _pp_var=$1 _pp_port _pp_ns _pp_ok
+	shift
+	for _ in $(seq 1 200); do
+		_pp_port=$((20000 + RANDOM % 40000))
+		[[ "$_PICKED" == *" $_pp_port "* ]] && continue
+		_pp_ok=1
+		port_free "" "$_pp_port" || _pp_ok=0
+		for _pp_ns in "$@"; do
+			port_free "$_pp_ns" "$_pp_port" || _pp_ok=0
+		done
+		if [ $_pp_ok = 1 ]; then
+			_PICKED+="$_pp_port "
+			printf -v "$_pp_var" '%s' "$_pp_port"
+			return 0
+		fi
+	done
+	fail "no free port found"
+}
+
+# wait_listen NS PORT - until something listens on PORT in NS ("" = here)
+wait_listen() {
+	for _ in $(seq 1 100); do
+		port_free "$1" "$2" || return 0
+		sleep 0.05
+	done
+	fail "nothing listens on port $2 in '${1:-host}' after 5 s"
+}
+
+# start_nginx NS PORT DOCROOT [ADDR...] - nginx serving DOCROOT in NS on
+# 127.0.0.1 and [::1] (or the addresses given); "" for this namespace
+start_nginx() {
+	local ns=$1 port=$2 root=$3 dir listen="" addr
+	shift 3
+	dir=$(mktemp -d "$T/nginx.XXXX")
+	[ $# -gt 0 ] || set -- 127.0.0.1 "[::1]"
+	for addr in "$@"; do
+		listen+="listen $addr:$port backlog=4096;"
+	done
+	cat >"$dir/nginx.conf" <<-EOF
+	daemon off;
+	worker_processes 1;
+	worker_rlimit_nofile 20000;
+	pid $dir/nginx.pid;
+	error_log $dir/error.log;
+	events { worker_connections 8192; }
+	http {
+		access_log off;
+		client_body_temp_path $dir;
+		proxy_temp_path $dir;
+		fastcgi_temp_path $dir;
+		uwsgi_temp_path $dir;
+		scgi_temp_path $dir;
+		keepalive_requests 100000;
+		server { $listen root $root; }
+	}
+	EOF
+	if [ -n "$ns" ]; then
+		bg ip netns exec "$ns" nginx -c "$dir/nginx.conf" -e "$dir/error.log"
+	else
+		bg nginx -c "$dir/nginx.conf" -e "$dir/error.log"
+	fi
+	wait_listen "$ns" "$port"
+}
+
+# start_nsb ARGS... - start nsbridge and wait for one ready line per bridge;
+# sets NSB_PID. Fails if it exits or is not ready in 10 s.
+start_nsb() {
+	local want=0 args=("$@") i
+	for i in "${args[@]}"; do
+		[[ "$i" =~ ^(host|container|unix): ]] && want=$((want + 1))
+	done
+	want=$((want / 2))
+	: >"$NSB_LOG"
+	bg "$NSB" "$@" 2>>"$NSB_LOG"
+	NSB_PID=$BG_PID
+	for _ in $(seq 1 200); do
+		[ "$(grep -c ' ready$' "$NSB_LOG")" -ge "$want" ] && return 0
+		kill -0 "$NSB_PID" 2>/dev/null || fail "nsbridge $* exited before it was ready"
+		sleep 0.05
+	done
+	fail "nsbridge $* not ready after 10 s"
+}
+
+# stop_nsb [SIGNAL] - signal nsbridge, wait for it; sets NSB_STATUS
+stop_nsb() {
+	kill "-${1:-TERM}" "$NSB_PID" 2>/dev/null
+	wait "$NSB_PID"
+	NSB_STATUS=$?
+}
+
+# wait_exit PID SECONDS - wait for a child to end within SECONDS; sets EXIT_STATUS
+wait_exit() {
+	local pid=$1 limit=$(($2 * 20))
+	for _ in $(seq 1 "$limit"); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			EXIT_STATUS=$?
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "process $pid still runs after $2 s"
+}
+
+# fd_count PID - open descriptors of a process
+fd_count() {
+	ls "/proc/$1/fd" | wc -l
+}
+
+# cap_eff PID - the CapEff line of a process
+cap_eff() {
+	awk '/^CapEff:/ { print $2 }' "/proc/$1/status"
+}
+
+# cpu_ticks PID - user + system clock ticks a process has used
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# random_file PATH MIB - MIB mebibytes of random bytes
+random_file() {
+	head -c "$(($2 * 1024 * 1024))" /dev/urandom >"$1"
+}
+
+# now_ms - a monotonic-enough clock in milliseconds
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
