@@ -41,8 +41,9 @@ static bool addr_conflicts(struct nl_addr *src, const struct sockaddr *sa, bool 
 		want = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
 		len = sizeof(struct in_addr);
 	}
+	/* idiag hands IPv4 addresses over in a 16-byte field: compare the prefix */
 	if (exact)
-		return nl_addr_get_len(src) == len &&
+		return nl_addr_get_family(src) == sa->sa_family && nl_addr_get_len(src) >= len &&
 		       !memcmp(nl_addr_get_binary_addr(src), want, len);
 	/* a wildcard listener of either family (a dual-stack [::]) */
 	return nl_addr_iszero(src);
@@ -67,7 +68,8 @@ static int find_inode(struct nl_cache *cache, const struct sockaddr *sa, uint16_
 static int listener_inode(struct nl_sock *sk, const struct sockaddr *sa, uint32_t *ret_inode)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
-	uint16_t port = ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+	/* libnl-idiag gives ports as the kernel does, in network byte order */
+	uint16_t port = ((const struct sockaddr_in *)(const void *)sa)->sin_port;
 	int r = -ENOENT;
 
 	for (int pass = 0; pass < 2 && r == -ENOENT; pass++) {
