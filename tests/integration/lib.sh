@@ -13,6 +13,7 @@ NSB=$(readlink -f "$NSB")
 T=$(mktemp -d /tmp/nsbt.XXXXXX)
 chmod 755 "$T"	# nginx workers run as www-data
 NSB_LOG=$T/nsbridge.log
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 NSB_PID=
 _NAMESPACES=()
 _PIDS=()
@@ -89,6 +90,15 @@ bg() {
 	_PIDS+=("$BG_PID")
 }
 
+# bg_to FILE CMD... - like bg, with stdout and stderr into FILE
+bg_to() {
+	local out=$1
+	shift
+	"$@" >"$out" 2>&1 &
+	BG_PID=$!
+	_PIDS+=("$BG_PID")
+}
+
 # port_free NS PORT - nothing listens on PORT (tcp) in NS ("" = this namespace)
 port_free() {
 	local ns=$1 port=$2 out
@@ -121,6 +131,32 @@ pick_port() {
 		fi
 	done
 	fail "no free port found"
+}
+
+# pick_range VAR COUNT [NS...] - first of COUNT consecutive free ports, in VAR
+pick_range() {
+	local _pr_var=$1 _pr_count=$2 _pr_base _pr_p _pr_ns _pr_ok
+	shift 2
+	for _ in $(seq 1 100); do
+		_pr_base=$((20000 + RANDOM % 40000))
+		_pr_ok=1
+		for _pr_p in $(seq "$_pr_base" $((_pr_base + _pr_count - 1))); do
+			[[ "$_PICKED" == *" $_pr_p "* ]] && _pr_ok=0
+			port_free "" "$_pr_p" || _pr_ok=0
+			for _pr_ns in "$@"; do
+				port_free "$_pr_ns" "$_pr_p" || _pr_ok=0
+			done
+			[ $_pr_ok = 1 ] || break
+		done
+		if [ $_pr_ok = 1 ]; then
+			for _pr_p in $(seq "$_pr_base" $((_pr_base + _pr_count - 1))); do
+				_PICKED+="$_pr_p "
+			done
+			printf -v "$_pr_var" '%s' "$_pr_base"
+			return 0
+		fi
+	done
+	fail "no range of $_pr_count free ports found"
 }
 
 # wait_listen NS PORT - until something listens on PORT in NS ("" = here)
@@ -169,7 +205,9 @@ start_nginx() {
 }
 
 # start_nsb ARGS... - start nsbridge and wait for one ready line per bridge;
-# sets NSB_PID. Fails if it exits or is not ready in 10 s.
+# sets NSB_PID. Fails if it exits or is not ready in 10 s. NSB_WRAP, an
+# array, is a command to run it under (prlimit, capsh).
+NSB_WRAP=()
 start_nsb() {
 	local want=0 args=("$@") i
 	for i in "${args[@]}"; do
@@ -177,7 +215,7 @@ start_nsb() {
 	done
 	want=$((want / 2))
 	: >"$NSB_LOG"
-	bg "$NSB" "$@" 2>>"$NSB_LOG"
+	bg "${NSB_WRAP[@]}" "$NSB" "$@" 2>>"$NSB_LOG"
 	NSB_PID=$BG_PID
 	for _ in $(seq 1 200); do
 		[ "$(grep -c ' ready$' "$NSB_LOG")" -ge "$want" ] && return 0
