@@ -1,0 +1,39 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# refs.sh - every form of -c REF: pid:N, netns:NAME, a path, and self as a sidecar
+. "$(dirname "$0")/lib.sh"
+
+mkns ns refs
+lo_up "$ns"
+pick_port port "$ns"
+mkdir -p "$T/www" && echo "host service $port" >"$T/www/index.html"
+start_nginx "" "$port" "$T/www" 127.0.0.1
+
+bg ip netns exec "$ns" sleep 300
+holder=$BG_PID
+for _ in $(seq 1 50); do
+	[ "$(readlink "/proc/$holder/ns/net")" = "$(ip netns exec "$ns" readlink /proc/self/ns/net)" ] && break
+	sleep 0.05
+done
+
+check() {
+	local what=$1 body
+	body=$(ip netns exec "$ns" curl -sS --max-time 5 "http://127.0.0.1:$port/") || fail "$what: curl"
+	assert_eq "$what: body" "host service $port" "$body"
+	stop_nsb TERM
+	assert_eq "$what: exit status" 0 "$NSB_STATUS"
+	pass "$what"
+}
+
+start_nsb -c "pid:$holder" "host:$port" "container:$port"
+assert_match "label of pid:N" "container pid:$holder 127.0.0.1:$port" "$(cat "$NSB_LOG")"
+check "-c pid:$holder"
+start_nsb -c "/run/netns/$ns" "host:$port" "container:$port"
+check "-c /run/netns/$ns"
+start_nsb -c "/proc/$holder/ns/net" "host:$port" "container:$port"
+check "-c /proc/$holder/ns/net"
+
+# a sidecar: nsbridge runs in the app's namespace, "host" named by path
+NSB_WRAP=(ip netns exec "$ns")
+start_nsb --host-netns "/proc/$$/ns/net" -c self "host:$port" "container:$port"
+check "sidecar: --host-netns /proc/$$/ns/net -c self"
