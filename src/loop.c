@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -35,7 +36,9 @@
 #include "nsbridge/dial.h"
 #include "nsbridge/loop.h"
 #include "nsbridge/opener.h"
+#include "nsbridge/pipepool.h"
 #include "nsbridge/relay.h"
+#include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
 
 #define EVENTS_PER_BATCH	256
@@ -58,6 +61,43 @@ void ctx_init(struct ctx *c, const struct config *config)
 	list_init(&c->closed);
 	c->starved_rl = (struct ratelimit)RATELIMIT_INIT(STARVED_LOG_INTERVAL_MS, 1);
 	sockpool_init(c);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/**
+ * ctx_release() - close and free everything a context holds
+ * @c:		context, in any state ctx_init() and the set-up left it
+ *
+ * The process is about to exit, so this is for the leak checkers, and
+ * so that every connection still open ends with a reset, not a FIN that
+ * would pass a truncated stream off as complete.
+ */
+void ctx_release(struct ctx *c)
+{
+	relay_close_all(c);
+	relay_free_closed(c);
+	bridges_close_listeners(c);
+	sockpool_close(c);
+	sides_close(c);
+	pipepool_release();
+	close_fd(&c->epoll_fd);
+	close_fd(&c->timer_fd);
+	close_fd(&c->signal_fd);
+	free(c->listeners);
+	free(c->bridges);
+	free(c->slots);
+	free(c->free_slots);
+	c->listeners = NULL;
+	c->bridges = NULL;
+	c->slots = NULL;
+	c->free_slots = NULL;
+	c->n_listeners = c->n_bridges = 0;
 }
 
 /**

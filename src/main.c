@@ -189,6 +189,23 @@ static int drop_privileges(void)
 	return 0;
 }
 
+static int run_ctx(struct ctx *c)
+{
+	int r;
+
+	if ((r = open_sides(c)) || (r = start_opener(c)) || (r = bring_lo_up(c)) ||
+	    (r = bridges_setup(c)) || (r = prime_pools(c)))
+		return r;
+	r = loop_setup(c);
+	if (r < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "setting up the event loop"), EXIT_RUNTIME;
+	r = drop_privileges();
+	if (r)
+		return r;
+	bridges_print_ready(c);
+	return loop_run(c);
+}
+
 static int run(const struct config *cfg)
 {
 	struct ctx c;
@@ -197,18 +214,9 @@ static int run(const struct config *cfg)
 	ctx_init(&c, cfg);
 	raise_fd_limit();
 	pipepool_init(PIPE_SIZE, PIPES_KEPT);
-
-	if ((r = open_sides(&c)) || (r = start_opener(&c)) || (r = bring_lo_up(&c)) ||
-	    (r = bridges_setup(&c)) || (r = prime_pools(&c)))
-		return r;
-	r = loop_setup(&c);
-	if (r < 0)
-		return log_errno(LOG_LEVEL_ERROR, r, "setting up the event loop"), EXIT_RUNTIME;
-	r = drop_privileges();
-	if (r)
-		return r;
-	bridges_print_ready(&c);
-	return loop_run(&c);
+	r = run_ctx(&c);
+	ctx_release(&c);
+	return r;
 }
 
 int main(int argc, char *argv[])

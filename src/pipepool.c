@@ -116,6 +116,17 @@ void pipepool_discard(struct pipe_pair *p)
 }
 
 /**
+ * pipepool_release() - close the kept pipes and free the pool
+ */
+void pipepool_release(void)
+{
+	while (n_idle)
+		pipepool_discard(&idle[--n_idle]);
+	free(idle);
+	idle = NULL;
+}
+
+/**
  * pipepool_idle() - empty pipes kept for reuse
  *
  * Return: their number

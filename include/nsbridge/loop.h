@@ -5,6 +5,7 @@
 
 #include "nsbridge/ctx.h"
 
+void ctx_release(struct ctx *c);
 int loop_setup(struct ctx *c);
 int loop_run(struct ctx *c);
 

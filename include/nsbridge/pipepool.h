@@ -22,6 +22,7 @@ size_t pipepool_pipe_size(void);
 int pipepool_take(struct pipe_pair *ret);
 void pipepool_put(struct pipe_pair *p);
 void pipepool_discard(struct pipe_pair *p);
+void pipepool_release(void);
 unsigned pipepool_idle(void);
 
 #endif /* NSBRIDGE_PIPEPOOL_H */

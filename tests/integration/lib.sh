@@ -29,17 +29,29 @@ NSB_PID=
 _NAMESPACES=()
 _PIDS=()
 
+# kill_ns_procs - every process in this test's private namespace but the
+# test itself: a server killed by its master's death (nginx workers) too
+kill_ns_procs() {
+	local me pid
+	me=$(readlink /proc/self/ns/net)
+	for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+		[ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
+		[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$me" ] && kill -KILL "$pid" 2>/dev/null
+	done
+}
+
 cleanup() {
 	local pid ns
 	for pid in "${_PIDS[@]}"; do
-		kill -KILL "$pid" 2>/dev/null
-	done
-	for pid in "${_PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null
 	done
 	for ns in "${_NAMESPACES[@]}"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
+	done
+	kill_ns_procs
+	for pid in "${_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
 	done
 	rm -rf "$T"
 }
