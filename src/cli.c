@@ -5,7 +5,9 @@
  * struct config, or returns -EINVAL with one line for the user. Every
  * option is described once, in options[]; the environment is applied
  * first and the command line after it, through the same setter, so the
- * command line wins and both report errors alike.
+ * command line wins and both report errors alike. A malformed variable is
+ * an error only when the command line does not give that option: what
+ * the command line overrides does not matter.
  */
 
 #include <errno.h>
@@ -69,6 +71,7 @@ static const struct option_desc options[] = {
 };
 
 #define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
+_Static_assert(N_OPTIONS <= 32, "option_bit() needs a wider mask");
 
 static const char short_options[] = ":c:hqv";
 
@@ -280,17 +283,37 @@ static const struct option_desc *option_by_id(int id)
 	return NULL;
 }
 
-static int apply_environment(struct config *cfg, char *error, size_t len)
+/* Bit of options[] that an option sets; --no-follow sets --follow's */
+static unsigned option_bit(enum opt_id id)
 {
+	const struct option_desc *o = option_by_id(id == OPT_NO_FOLLOW ? OPT_FOLLOW : id);
+
+	return o ? 1u << (unsigned)(o - options) : 0;
+}
+
+/* Apply every variable that parses; @ret_bad gets the bits of those that do not */
+static void apply_environment(struct config *cfg, unsigned *ret_bad)
+{
+	unsigned bad = 0;
+
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		const char *value;
 
 		if (!options[i].env || !(value = getenv(options[i].env)))
 			continue;
 		if (apply_option(cfg, options[i].id, value) < 0)
-			return fail(error, len, "%s='%s': expected %s", options[i].env, value,
-				    expected_value(options[i].id));
+			bad |= option_bit(options[i].id);
 	}
+	*ret_bad = bad;
+}
+
+/* The first malformed variable whose option the command line did not give */
+static int check_environment(unsigned bad, unsigned given, char *error, size_t len)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (bad & ~given & option_bit(options[i].id))
+			return fail(error, len, "%s='%s': expected %s", options[i].env,
+				    getenv(options[i].env), expected_value(options[i].id));
 	return 0;
 }
 
@@ -319,7 +342,7 @@ static const char *offending_option(char *argv[], char *buf, size_t len)
 	return buf;
 }
 
-static int apply_command_line(int argc, char *argv[], struct config *cfg,
+static int apply_command_line(int argc, char *argv[], struct config *cfg, unsigned *given,
 			      char *error, size_t len)
 {
 	struct option longopts[N_OPTIONS + 1];
@@ -341,6 +364,7 @@ static int apply_command_line(int argc, char *argv[], struct config *cfg,
 		if (!o || apply_option(cfg, o->id, optarg) < 0)
 			return fail(error, len, "--%s '%s': expected %s", o ? o->name : "?",
 				    optarg ? optarg : "", o ? expected_value(o->id) : "");
+		*given |= option_bit(o->id);
 	}
 	return 0;
 }
@@ -431,9 +455,11 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 		.follow = FOLLOW_DEFAULT,
 		.log_format = LOG_FORMAT_TEXT,
 	};
+	unsigned env_bad, given = 0;
 
-	if (apply_environment(&cfg, error, error_len) < 0 ||
-	    apply_command_line(argc, argv, &cfg, error, error_len) < 0)
+	apply_environment(&cfg, &env_bad);
+	if (apply_command_line(argc, argv, &cfg, &given, error, error_len) < 0 ||
+	    check_environment(env_bad, given, error, error_len) < 0)
 		return -EINVAL;
 	if (cfg.action == CLI_RUN &&
 	    parse_bridges(argc - optind, argv + optind, &cfg, error, error_len) < 0) {
