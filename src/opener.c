@@ -123,7 +123,8 @@ static int validate(const struct opener_state *st, const struct opener_req *req)
 }
 
 /* Run one request inside its namespace; returns fds made or -errno */
-static int handle_in_ns(const struct opener_state *st, const struct opener_req *req, int *fds)
+static int handle_in_ns(const struct opener_state *st, const struct opener_req *req, int *fds,
+			int32_t *ret_result)
 {
 	int r;
 
@@ -139,7 +140,10 @@ static int handle_in_ns(const struct opener_state *st, const struct opener_req *
 		break;
 	case OPENER_LO_UP:
 		r = nl_lo_up();
-		r = r < 0 ? r : 0;
+		if (r >= 0) {
+			*ret_result = r;
+			r = 0;
+		}
 		break;
 	case OPENER_OP_MAX:
 	default:
@@ -184,7 +188,7 @@ static void serve_one(const struct opener_state *st, const struct opener_req *re
 
 	r = validate(st, req);
 	if (r == 0)
-		r = handle_in_ns(st, req, fds);
+		r = handle_in_ns(st, req, fds, &rep.result);
 	rep.error = r < 0 ? r : 0;
 	rep.count = r > 0 ? (uint32_t)r : 0;
 	if (send_with_fds(st->ctl_fd, &rep, sizeof(rep), fds, rep.count) < 0)
@@ -388,7 +392,8 @@ int opener_receive(struct opener_reply *ret, int *ret_fds, unsigned max_fds)
  * Only while no asynchronous request is outstanding, that is before the
  * loop starts: a reply to another request would be taken for this one.
  *
- * Return: number of fds received, or -errno from the opener or transport
+ * Return: number of fds received (for OPENER_LO_UP: 1 if lo was brought
+ * up, 0 if it was up), or -errno from the opener or transport
  */
 int opener_call(const struct opener_req *req, int *ret_fds, unsigned max_fds)
 {
@@ -404,5 +409,5 @@ int opener_call(const struct opener_req *req, int *ret_fds, unsigned max_fds)
 		return r;
 	if (rep.error < 0)
 		return rep.error;
-	return (int)rep.count;
+	return req->op == OPENER_LO_UP ? rep.result : (int)rep.count;
 }

@@ -46,11 +46,13 @@ struct opener_req {
  * @tag:	the request's tag
  * @error:	0 or -errno; on error no fds come
  * @count:	fds attached
+ * @result:	OPENER_LO_UP: 1 if lo was brought up, 0 if it was up already
  */
 struct opener_reply {
 	uint32_t tag;
 	int32_t error;
 	uint32_t count;
+	int32_t result;
 };
 
 int opener_start(const int ns_fds[SIDE_MAX]);

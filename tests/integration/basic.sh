@@ -9,12 +9,13 @@ mkdir -p "$T/www" && echo "hello from the host $port" >"$T/www/index.html"
 start_nginx "" "$port" "$T/www"
 
 assert_match "lo before" "state DOWN|<LOOPBACK>" "$(nsx "$ns" ip -o link show lo)"
-start_nsb -c "netns:$ns" "host:$port" "container:$port"
+start_nsb -v -c "netns:$ns" "host:$port" "container:$port"
 
 assert_eq "ready line" \
 	"nsbridge: host 127.0.0.1:$port -> container netns:$ns 127.0.0.1:$port, [::1]:$port ready" \
 	"$(grep ' ready$' "$NSB_LOG")"
 assert_match "lo after" "<LOOPBACK,UP" "$(nsx "$ns" ip -o link show lo)"
+grep -qx "nsbridge: brought lo up in container netns:$ns" "$NSB_LOG" || fail "no line saying lo was brought up"
 pass "ready line printed, lo brought up in the fresh namespace"
 
 for url in "http://127.0.0.1:$port/" "http://[::1]:$port/" "http://localhost:$port/"; do
