@@ -95,34 +95,26 @@ static int parse_ports(const char *s, size_t len, struct endpoint *ep, const cha
 	return 0;
 }
 
-static int parse_v6(const char *s, size_t len, struct endpoint *ep, const char **why)
+/* An address literal of @family, @len bytes at @s (not NUL-terminated) */
+static int parse_addr(int family, const char *s, size_t len, struct endpoint *ep,
+		      const char **why)
 {
 	char buf[INET6_ADDRSTRLEN];
 
 	if (len == 0 || len >= sizeof(buf))
-		return *why = "an IPv6 address inside the brackets", -EINVAL;
+		goto bad;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	if (inet_pton(AF_INET6, buf, &ep->addr.v6) != 1)
-		return *why = "an IPv6 address inside the brackets", -EINVAL;
+	if (inet_pton(family, buf, family == AF_INET ? (void *)&ep->addr.v4 :
+						       (void *)&ep->addr.v6) != 1)
+		goto bad;
 	ep->has_addr = true;
-	ep->family = AF_INET6;
+	ep->family = family;
 	return 0;
-}
-
-static int parse_v4(const char *s, size_t len, struct endpoint *ep, const char **why)
-{
-	char buf[INET_ADDRSTRLEN];
-
-	if (len == 0 || len >= sizeof(buf))
-		return *why = "an IPv4 address like 127.0.0.1", -EINVAL;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if (inet_pton(AF_INET, buf, &ep->addr.v4) != 1)
-		return *why = "an IPv4 address like 127.0.0.1", -EINVAL;
-	ep->has_addr = true;
-	ep->family = AF_INET;
-	return 0;
+bad:
+	*why = family == AF_INET ? "an IPv4 address like 127.0.0.1" :
+				   "an IPv6 address inside the brackets";
+	return -EINVAL;
 }
 
 /*
@@ -141,7 +133,7 @@ static int parse_addr_ports(const char *s, size_t len, struct endpoint *ep, cons
 
 		if (!close)
 			return *why = "a ']' closing the IPv6 address", -EINVAL;
-		r = parse_v6(s + 1, (size_t)(close - s - 1), ep, why);
+		r = parse_addr(AF_INET6, s + 1, (size_t)(close - s - 1), ep, why);
 		if (r < 0)
 			return r;
 		alen = (size_t)(close - s) + 1;
@@ -154,7 +146,7 @@ static int parse_addr_ports(const char *s, size_t len, struct endpoint *ep, cons
 		return parse_ports(s, len, ep, why);
 	if (memchr(colon + 1, ':', len - (size_t)(colon - s) - 1))
 		return *why = "an IPv6 address in brackets, like [::1]:8080", -EINVAL;
-	r = parse_v4(s, (size_t)(colon - s), ep, why);
+	r = parse_addr(AF_INET, s, (size_t)(colon - s), ep, why);
 	if (r < 0)
 		return r;
 	return parse_ports(colon + 1, len - (size_t)(colon - s) - 1, ep, why);
