@@ -255,7 +255,11 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 		cfg->verbosity = on ? (cfg->verbosity > 0 ? cfg->verbosity + 1 : 1) : 0;
 		break;
 	case OPT_QUIET:
-		cfg->verbosity = on ? -1 : 0;
+		/* "not quiet" (NSBRIDGE_QUIET=0) must not undo NSBRIDGE_VERBOSE=1 */
+		if (on)
+			cfg->verbosity = -1;
+		else if (cfg->verbosity < 0)
+			cfg->verbosity = 0;
 		break;
 	case OPT_VERSION:
 		cfg->action = CLI_VERSION;

@@ -263,9 +263,13 @@ static bool addrs_meet(const struct endpoint *a, const struct endpoint *b)
 		return true;
 	if (a->family != b->family)
 		return false;
+	/* A wildcard (0.0.0.0, [::]) binds and answers every address of its family */
 	if (a->family == AF_INET)
-		return a->addr.v4.s_addr == b->addr.v4.s_addr;
-	return memcmp(&a->addr.v6, &b->addr.v6, sizeof(a->addr.v6)) == 0;
+		return a->addr.v4.s_addr == b->addr.v4.s_addr ||
+		       a->addr.v4.s_addr == htonl(INADDR_ANY) ||
+		       b->addr.v4.s_addr == htonl(INADDR_ANY);
+	return memcmp(&a->addr.v6, &b->addr.v6, sizeof(a->addr.v6)) == 0 ||
+	       IN6_IS_ADDR_UNSPECIFIED(&a->addr.v6) || IN6_IS_ADDR_UNSPECIFIED(&b->addr.v6);
 }
 
 /**

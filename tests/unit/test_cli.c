@@ -1,0 +1,838 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test_cli.c - table-driven tests of the command line and NSBRIDGE_* environment
+ *
+ * Each row is one cmocka test: an argv vector, the NSBRIDGE_* variables to
+ * set, and either the config a user would get or words of the one-line
+ * error they would read. Every test starts and ends with no NSBRIDGE_*
+ * variable set, whatever the environment the test runner was given.
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "nsbridge/cli.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define MAX_ARGS	12
+#define MAX_ENV		4
+#define MAX_WORDS	3
+#define MAX_BRIDGES	3
+
+/* An expected number; NULL in a row means "the documented default" */
+#define NUM(x)		(&(const unsigned){ (x) })
+
+/**
+ * struct env_var - one variable a row sets before cli_parse()
+ * @name:	NSBRIDGE_* name
+ * @value:	its value
+ */
+struct env_var {
+	const char *name;
+	const char *value;
+};
+
+/**
+ * struct want_bridge - one SERVICE EXPOSE pair as cli_parse() must keep it
+ * @service:	side of SERVICE
+ * @service_port: first port of SERVICE
+ * @expose:	side of EXPOSE
+ * @expose_port: first port of EXPOSE
+ * @ports:	port count of both
+ */
+struct want_bridge {
+	enum side service;
+	uint16_t service_port;
+	enum side expose;
+	uint16_t expose_port;
+	unsigned ports;
+};
+
+/**
+ * struct cli_case - one command line and what it must give
+ * @name:		test name in the TAP output
+ * @argv:		arguments after argv[0], NULL-terminated
+ * @env:		variables to set, NULL-terminated
+ * @error:		words the error line must contain; none for success
+ * @action:		expected config, for success
+ * @container:		...
+ * @host_netns:		...
+ * @allow_nonlocal:	...
+ * @max_connections:	NULL for CLI_DEFAULT_MAX_CONNECTIONS
+ * @connect_ms:		NULL for CLI_DEFAULT_CONNECT_TIMEOUT_MS
+ * @idle_ms:		NULL for 0 (never)
+ * @drain_ms:		NULL for CLI_DEFAULT_DRAIN_TIMEOUT_MS
+ * @follow:		...
+ * @verbosity:		...
+ * @log_format:		...
+ * @n_bridges:		number of pairs
+ * @bridges:		the pairs, in the order given
+ */
+struct cli_case {
+	const char *name;
+	const char *argv[MAX_ARGS];
+	struct env_var env[MAX_ENV];
+	const char *error[MAX_WORDS];
+	enum cli_action action;
+	const char *container;
+	const char *host_netns;
+	bool allow_nonlocal;
+	const unsigned *max_connections;
+	const unsigned *connect_ms;
+	const unsigned *idle_ms;
+	const unsigned *drain_ms;
+	enum follow_mode follow;
+	int verbosity;
+	enum log_format log_format;
+	size_t n_bridges;
+	struct want_bridge bridges[MAX_BRIDGES];
+};
+
+#define H	SIDE_HOST
+#define C	SIDE_CONTAINER
+
+/* The usual pair, for rows about options rather than endpoints */
+#define PAIR		"host:5432", "container:5432"
+#define PAIR_BRIDGE	.n_bridges = 1, .bridges = { { H, 5432, C, 5432, 1 } }
+
+static const struct cli_case cli_cases[] = {
+	/* pairs */
+	{
+		.name = "no arguments",
+		.argv = { NULL },
+		.error = { "expected SERVICE EXPOSE", "--help" },
+	},
+	{
+		.name = "only options, no pairs",
+		.argv = { "-c", "web", NULL },
+		.error = { "expected SERVICE EXPOSE" },
+	},
+	{
+		.name = "one endpoint without EXPOSE",
+		.argv = { "-c", "web", "host:5432", NULL },
+		.error = { "'host:5432'", "has no EXPOSE" },
+	},
+	{
+		.name = "three endpoints",
+		.argv = { "-c", "web", "host:5432", "container:5432", "host:6379", NULL },
+		.error = { "'host:6379'", "pairs" },
+	},
+	{
+		.name = "host service exposed in container",
+		.argv = { "-c", "web", "host:5432", "container:5432", NULL },
+		.container = "web",
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "container service exposed on host",
+		.argv = { "-c", "web", "container:9229", "host:9229", NULL },
+		.container = "web",
+		.n_bridges = 1,
+		.bridges = { { C, 9229, H, 9229, 1 } },
+	},
+	{
+		.name = "--container=REF form",
+		.argv = { "--container=pid:42", "host:62893", "container:62893", NULL },
+		.container = "pid:42",
+		.n_bridges = 1,
+		.bridges = { { H, 62893, C, 62893, 1 } },
+	},
+	{
+		.name = "options after the pairs",
+		.argv = { PAIR, "-c", "web", "--no-follow", NULL },
+		.container = "web",
+		.follow = FOLLOW_OFF,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "several pairs in both directions",
+		.argv = { "-c", "web", "host:5432", "container:5432", "container:9229",
+			  "host:9229", "host:6379", "container:16379", NULL },
+		.container = "web",
+		.n_bridges = 3,
+		.bridges = { { H, 5432, C, 5432, 1 }, { C, 9229, H, 9229, 1 },
+			     { H, 6379, C, 16379, 1 } },
+	},
+	{
+		.name = "ranges of the same count",
+		.argv = { "-c", "web", "host:8000-8009", "container:9000-9009", NULL },
+		.container = "web",
+		.n_bridges = 1,
+		.bridges = { { H, 8000, C, 9000, 10 } },
+	},
+	{
+		.name = "host to host needs no container",
+		.argv = { "host:5432", "host:15432", NULL },
+		.n_bridges = 1,
+		.bridges = { { H, 5432, H, 15432, 1 } },
+	},
+	{
+		.name = "loopback EXPOSE addresses need no --allow-nonlocal",
+		.argv = { "-c", "web", "host:80", "container:127.0.0.2:80",
+			  "host:81", "container:[::1]:81", NULL },
+		.container = "web",
+		.n_bridges = 2,
+		.bridges = { { H, 80, C, 80, 1 }, { H, 81, C, 81, 1 } },
+	},
+	{
+		.name = "port count mismatch",
+		.argv = { "-c", "web", "host:8000-8001", "container:8000", NULL },
+		.error = { "host:8000-8001", "container:8000", "same count" },
+	},
+	{
+		.name = "container EXPOSE without -c",
+		.argv = { "host:5432", "container:5432", NULL },
+		.error = { "'container:5432'", "--container" },
+	},
+	{
+		.name = "container SERVICE without -c",
+		.argv = { "container:9229", "host:9229", NULL },
+		.error = { "'container:9229'", "--container", "NSBRIDGE_CONTAINER" },
+	},
+	{
+		.name = "non-loopback IPv4 EXPOSE refused",
+		.argv = { "-c", "web", "container:80", "host:10.0.0.1:8080", NULL },
+		.error = { "'host:10.0.0.1:8080'", "--allow-nonlocal" },
+	},
+	{
+		.name = "non-loopback IPv6 EXPOSE refused",
+		.argv = { "-c", "web", "host:80", "container:[2001:db8::1]:80", NULL },
+		.error = { "'container:[2001:db8::1]:80'", "--allow-nonlocal" },
+	},
+	{
+		.name = "wildcard EXPOSE refused",
+		.argv = { "-c", "web", "container:80", "host:0.0.0.0:80", NULL },
+		.error = { "'host:0.0.0.0:80'", "loopback" },
+	},
+	{
+		.name = "non-loopback EXPOSE with --allow-nonlocal",
+		.argv = { "-c", "web", "--allow-nonlocal", "container:80", "host:10.0.0.1:8080",
+			  NULL },
+		.container = "web",
+		.allow_nonlocal = true,
+		.n_bridges = 1,
+		.bridges = { { C, 80, H, 8080, 1 } },
+	},
+	{
+		.name = "relay to itself",
+		.argv = { "host:80", "host:80", NULL },
+		.error = { "'host:80 host:80'", "relay to itself" },
+	},
+	{
+		.name = "relay to itself through crossing ranges",
+		.argv = { "host:8000-8001", "host:8001-8002", NULL },
+		.error = { "host:8000-8001 host:8001-8002", "relay to itself" },
+	},
+	{
+		.name = "relay to itself through a wildcard EXPOSE",
+		.argv = { "--allow-nonlocal", "host:127.0.0.1:80", "host:0.0.0.0:80", NULL },
+		.error = { "'host:127.0.0.1:80 host:0.0.0.0:80'", "relay to itself" },
+	},
+	{
+		.name = "two EXPOSEs on the same port",
+		.argv = { "-c", "web", "host:80", "container:80", "host:81", "container:80",
+			  NULL },
+		.error = { "EXPOSE 'container:80' overlaps" },
+	},
+	{
+		.name = "two EXPOSE ranges that cross",
+		.argv = { "-c", "web", "host:8000-8009", "container:8000-8009", "host:9005",
+			  "container:8005", NULL },
+		.error = { "'container:8005'", "'container:8000-8009'", "overlaps" },
+	},
+	{
+		.name = "wildcard EXPOSE overlaps a loopback EXPOSE",
+		.argv = { "-c", "web", "--allow-nonlocal", "container:80", "host:127.0.0.1:8080",
+			  "container:81", "host:0.0.0.0:8080", NULL },
+		.error = { "EXPOSE 'host:0.0.0.0:8080' overlaps EXPOSE 'host:127.0.0.1:8080'" },
+	},
+	{
+		.name = "/udp refused",
+		.argv = { "-c", "web", "host:53/udp", "container:53/udp", NULL },
+		.error = { "host:53/udp", "not supported yet" },
+	},
+	{
+		.name = "/udp on one side refused",
+		.argv = { "-c", "web", "host:53", "container:53/udp", NULL },
+		.error = { "container:53/udp", "not supported yet" },
+	},
+	{
+		.name = "unix EXPOSE refused",
+		.argv = { "-c", "web", "host:80", "unix:/tmp/x.sock", NULL },
+		.error = { "EXPOSE 'unix:/tmp/x.sock'", "SERVICE" },
+	},
+	{
+		.name = "unix SERVICE not supported yet",
+		.argv = { "-c", "web", "unix:/run/pg.sock", "container:5432", NULL },
+		.error = { "SERVICE 'unix:/run/pg.sock'", "not supported yet" },
+	},
+	{
+		.name = "bad SERVICE endpoint",
+		.argv = { "-c", "web", "host:99999", "container:80", NULL },
+		.error = { "SERVICE 'host:99999'", "65535" },
+	},
+	{
+		.name = "bad EXPOSE endpoint",
+		.argv = { "-c", "web", "host:80", "container:::1:80", NULL },
+		.error = { "EXPOSE 'container:::1:80'", "bracket" },
+	},
+
+	/* options */
+	{
+		.name = "unknown short option",
+		.argv = { "-x", PAIR, NULL },
+		.error = { "unknown option '-x'" },
+	},
+	{
+		.name = "unknown long option",
+		.argv = { "-c", "web", "--bogus", PAIR, NULL },
+		.error = { "unknown option '--bogus'" },
+	},
+	{
+		.name = "-c without value",
+		.argv = { PAIR, "-c", NULL },
+		.error = { "'-c'", "needs a value" },
+	},
+	{
+		.name = "--connect-timeout without value",
+		.argv = { "-c", "web", PAIR, "--connect-timeout", NULL },
+		.error = { "'--connect-timeout'", "needs a value" },
+	},
+	{
+		.name = "empty -c",
+		.argv = { "-c", "", PAIR, NULL },
+		.error = { "--container ''", "not empty" },
+	},
+	{
+		.name = "--host-netns PATH",
+		.argv = { "--host-netns", "/proc/1/ns/net", "-c", "self", PAIR, NULL },
+		.container = "self",
+		.host_netns = "/proc/1/ns/net",
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--connect-timeout 500ms",
+		.argv = { "-c", "web", "--connect-timeout", "500ms", PAIR, NULL },
+		.container = "web",
+		.connect_ms = NUM(500),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--connect-timeout 5s",
+		.argv = { "-c", "web", "--connect-timeout", "5s", PAIR, NULL },
+		.container = "web",
+		.connect_ms = NUM(5000),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--connect-timeout=2m",
+		.argv = { "-c", "web", "--connect-timeout=2m", PAIR, NULL },
+		.container = "web",
+		.connect_ms = NUM(120000),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--idle-timeout 1h",
+		.argv = { "-c", "web", "--idle-timeout", "1h", PAIR, NULL },
+		.container = "web",
+		.idle_ms = NUM(3600000),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--connect-timeout 7 is seconds",
+		.argv = { "-c", "web", "--connect-timeout", "7", PAIR, NULL },
+		.container = "web",
+		.connect_ms = NUM(7000),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--drain-timeout 0 means none",
+		.argv = { "-c", "web", "--drain-timeout", "0", PAIR, NULL },
+		.container = "web",
+		.drain_ms = NUM(0),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--idle-timeout 0 means never",
+		.argv = { "-c", "web", "--idle-timeout", "0", PAIR, NULL },
+		.container = "web",
+		.idle_ms = NUM(0),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--connect-timeout 0 refused",
+		.argv = { "-c", "web", "--connect-timeout", "0", PAIR, NULL },
+		.error = { "--connect-timeout '0'", "above zero" },
+	},
+	{
+		.name = "--connect-timeout 5x refused",
+		.argv = { "-c", "web", "--connect-timeout", "5x", PAIR, NULL },
+		.error = { "--connect-timeout '5x'", "500ms" },
+	},
+	{
+		.name = "--drain-timeout 5000000h overflows",
+		.argv = { "-c", "web", "--drain-timeout", "5000000h", PAIR, NULL },
+		.error = { "--drain-timeout '5000000h'", "duration" },
+	},
+	{
+		.name = "--max-connections 0 refused",
+		.argv = { "-c", "web", "--max-connections", "0", PAIR, NULL },
+		.error = { "--max-connections '0'", "1 to 1000000" },
+	},
+	{
+		.name = "--max-connections abc refused",
+		.argv = { "-c", "web", "--max-connections", "abc", PAIR, NULL },
+		.error = { "--max-connections 'abc'", "1 to 1000000" },
+	},
+	{
+		.name = "--max-connections 1000001 refused",
+		.argv = { "-c", "web", "--max-connections", "1000001", PAIR, NULL },
+		.error = { "--max-connections '1000001'", "1 to 1000000" },
+	},
+	{
+		.name = "--max-connections 1000000",
+		.argv = { "-c", "web", "--max-connections", "1000000", PAIR, NULL },
+		.container = "web",
+		.max_connections = NUM(1000000),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--max-connections 1",
+		.argv = { "-c", "web", "--max-connections", "1", PAIR, NULL },
+		.container = "web",
+		.max_connections = NUM(1),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--log-format json",
+		.argv = { "-c", "web", "--log-format", "json", PAIR, NULL },
+		.container = "web",
+		.log_format = LOG_FORMAT_JSON,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--log-format text",
+		.argv = { "-c", "web", "--log-format", "text", PAIR, NULL },
+		.container = "web",
+		.log_format = LOG_FORMAT_TEXT,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--log-format xml refused",
+		.argv = { "-c", "web", "--log-format", "xml", PAIR, NULL },
+		.error = { "--log-format 'xml'", "'json'" },
+	},
+	{
+		.name = "-v -v is debug",
+		.argv = { "-c", "web", "-v", "-v", PAIR, NULL },
+		.container = "web",
+		.verbosity = 2,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "-vv is debug",
+		.argv = { "-c", "web", "-vv", PAIR, NULL },
+		.container = "web",
+		.verbosity = 2,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--verbose",
+		.argv = { "-c", "web", "--verbose", PAIR, NULL },
+		.container = "web",
+		.verbosity = 1,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "-q",
+		.argv = { "-c", "web", "-q", PAIR, NULL },
+		.container = "web",
+		.verbosity = -1,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--no-follow",
+		.argv = { "-c", "web", "--no-follow", PAIR, NULL },
+		.container = "web",
+		.follow = FOLLOW_OFF,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--follow",
+		.argv = { "-c", "pid:42", "--follow", PAIR, NULL },
+		.container = "pid:42",
+		.follow = FOLLOW_ON,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "the last of --no-follow --follow wins",
+		.argv = { "-c", "web", "--no-follow", "--follow", PAIR, NULL },
+		.container = "web",
+		.follow = FOLLOW_ON,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--help needs no pairs",
+		.argv = { "--help", NULL },
+		.action = CLI_HELP,
+	},
+	{
+		.name = "-h ignores bad pairs",
+		.argv = { "host:99999", "-h", NULL },
+		.action = CLI_HELP,
+	},
+	{
+		.name = "--version needs no pairs",
+		.argv = { "--version", NULL },
+		.action = CLI_VERSION,
+	},
+
+	/* environment */
+	{
+		.name = "NSBRIDGE_CONTAINER used without -c",
+		.argv = { PAIR, NULL },
+		.env = { { "NSBRIDGE_CONTAINER", "web" } },
+		.container = "web",
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "-c wins over NSBRIDGE_CONTAINER",
+		.argv = { "-c", "db", PAIR, NULL },
+		.env = { { "NSBRIDGE_CONTAINER", "web" } },
+		.container = "db",
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "bad NSBRIDGE_CONNECT_TIMEOUT",
+		.argv = { "-c", "web", PAIR, NULL },
+		.env = { { "NSBRIDGE_CONNECT_TIMEOUT", "5x" } },
+		.error = { "NSBRIDGE_CONNECT_TIMEOUT='5x'", "duration" },
+	},
+	{
+		.name = "NSBRIDGE_CONNECT_TIMEOUT 0 refused",
+		.argv = { "-c", "web", PAIR, NULL },
+		.env = { { "NSBRIDGE_CONNECT_TIMEOUT", "0" } },
+		.error = { "NSBRIDGE_CONNECT_TIMEOUT='0'", "above zero" },
+	},
+	{
+		.name = "--connect-timeout wins over NSBRIDGE_CONNECT_TIMEOUT",
+		.argv = { "-c", "web", "--connect-timeout", "750ms", PAIR, NULL },
+		.env = { { "NSBRIDGE_CONNECT_TIMEOUT", "2s" } },
+		.container = "web",
+		.connect_ms = NUM(750),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "NSBRIDGE_ALLOW_NONLOCAL=yes",
+		.argv = { "-c", "web", "container:80", "host:192.0.2.1:8080", NULL },
+		.env = { { "NSBRIDGE_ALLOW_NONLOCAL", "yes" } },
+		.container = "web",
+		.allow_nonlocal = true,
+		.n_bridges = 1,
+		.bridges = { { C, 80, H, 8080, 1 } },
+	},
+	{
+		.name = "NSBRIDGE_ALLOW_NONLOCAL=no still refuses",
+		.argv = { "-c", "web", "container:80", "host:192.0.2.1:8080", NULL },
+		.env = { { "NSBRIDGE_ALLOW_NONLOCAL", "no" } },
+		.error = { "'host:192.0.2.1:8080'", "--allow-nonlocal" },
+	},
+	{
+		.name = "bad NSBRIDGE_ALLOW_NONLOCAL",
+		.argv = { "-c", "web", PAIR, NULL },
+		.env = { { "NSBRIDGE_ALLOW_NONLOCAL", "maybe" } },
+		.error = { "NSBRIDGE_ALLOW_NONLOCAL='maybe'", "yes" },
+	},
+	{
+		.name = "NSBRIDGE_QUIET=1",
+		.argv = { "-c", "web", PAIR, NULL },
+		.env = { { "NSBRIDGE_QUIET", "1" } },
+		.container = "web",
+		.verbosity = -1,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "-v wins over NSBRIDGE_QUIET=1",
+		.argv = { "-c", "web", "-v", PAIR, NULL },
+		.env = { { "NSBRIDGE_QUIET", "1" } },
+		.container = "web",
+		.verbosity = 1,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "NSBRIDGE_QUIET=0 keeps NSBRIDGE_VERBOSE=1",
+		.argv = { "-c", "web", PAIR, NULL },
+		.env = { { "NSBRIDGE_VERBOSE", "1" }, { "NSBRIDGE_QUIET", "0" } },
+		.container = "web",
+		.verbosity = 1,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "NSBRIDGE_MAX_CONNECTIONS, NSBRIDGE_LOG_FORMAT, NSBRIDGE_FOLLOW",
+		.argv = { "-c", "web", PAIR, NULL },
+		.env = { { "NSBRIDGE_MAX_CONNECTIONS", "100" },
+			 { "NSBRIDGE_LOG_FORMAT", "json" },
+			 { "NSBRIDGE_FOLLOW", "off" } },
+		.container = "web",
+		.max_connections = NUM(100),
+		.log_format = LOG_FORMAT_JSON,
+		.follow = FOLLOW_OFF,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "NSBRIDGE_HOST_NETNS and NSBRIDGE_DRAIN_TIMEOUT",
+		.argv = { "-c", "self", PAIR, NULL },
+		.env = { { "NSBRIDGE_HOST_NETNS", "/proc/1/ns/net" },
+			 { "NSBRIDGE_DRAIN_TIMEOUT", "30s" } },
+		.container = "self",
+		.host_netns = "/proc/1/ns/net",
+		.drain_ms = NUM(30000),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "bad NSBRIDGE_MAX_CONNECTIONS",
+		.argv = { "-c", "web", PAIR, NULL },
+		.env = { { "NSBRIDGE_MAX_CONNECTIONS", "0" } },
+		.error = { "NSBRIDGE_MAX_CONNECTIONS='0'", "1 to 1000000" },
+	},
+};
+
+/* Unset every NSBRIDGE_* variable, so no row sees another's or the runner's */
+static int clear_nsbridge_env(void **state)
+{
+	size_t i = 0;
+
+	while (environ[i]) {
+		const char *eq = strchr(environ[i], '=');
+		char name[256];
+		size_t len;
+
+		if (strncmp(environ[i], "NSBRIDGE_", 9) != 0 || !eq) {
+			i++;
+			continue;
+		}
+		len = (size_t)(eq - environ[i]);
+		assert_true(len < sizeof(name));
+		memcpy(name, environ[i], len);
+		name[len] = '\0';
+		assert_int_equal(unsetenv(name), 0);
+		/* unsetenv() moves the entries down: look at the same index again */
+	}
+	return 0;
+}
+
+static void assert_words(const char *error, const char *const words[MAX_WORDS])
+{
+	assert_true(error[0] != '\0');
+	if (strchr(error, '\n'))
+		fail_msg("error is not one line: \"%s\"", error);
+	for (size_t i = 0; i < MAX_WORDS && words[i]; i++)
+		if (!strstr(error, words[i]))
+			fail_msg("error \"%s\" lacks \"%s\"", error, words[i]);
+}
+
+static void assert_count(const char *field, unsigned got, const unsigned *want,
+			 unsigned dflt)
+{
+	unsigned expected = want ? *want : dflt;
+
+	if (got != expected)
+		fail_msg("%s: %u, expected %u", field, got, expected);
+}
+
+static void assert_string_or_null(const char *got, const char *want)
+{
+	if (!want)
+		assert_null(got);
+	else
+		assert_string_equal(got, want);
+}
+
+static void assert_config(const struct config *cfg, const struct cli_case *c)
+{
+	assert_int_equal(cfg->action, c->action);
+	assert_string_or_null(cfg->container, c->container);
+	assert_string_or_null(cfg->host_netns, c->host_netns);
+	assert_int_equal(cfg->allow_nonlocal, c->allow_nonlocal);
+	assert_count("max_connections", cfg->max_connections, c->max_connections,
+		     CLI_DEFAULT_MAX_CONNECTIONS);
+	assert_count("connect_timeout_ms", cfg->connect_timeout_ms, c->connect_ms,
+		     CLI_DEFAULT_CONNECT_TIMEOUT_MS);
+	assert_count("idle_timeout_ms", cfg->idle_timeout_ms, c->idle_ms, 0);
+	assert_count("drain_timeout_ms", cfg->drain_timeout_ms, c->drain_ms,
+		     CLI_DEFAULT_DRAIN_TIMEOUT_MS);
+	assert_int_equal(cfg->follow, c->follow);
+	assert_int_equal(cfg->verbosity, c->verbosity);
+	assert_int_equal(cfg->log_format, c->log_format);
+	assert_int_equal(cfg->n_bridges, c->n_bridges);
+	if (c->n_bridges == 0)
+		assert_null(cfg->bridges);
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		const struct bridge_spec *b = &cfg->bridges[i];
+		const struct want_bridge *w = &c->bridges[i];
+
+		assert_int_equal(b->service.side, w->service);
+		assert_int_equal(b->service.port_first, w->service_port);
+		assert_int_equal(endpoint_port_count(&b->service), w->ports);
+		assert_int_equal(b->expose.side, w->expose);
+		assert_int_equal(b->expose.port_first, w->expose_port);
+		assert_int_equal(endpoint_port_count(&b->expose), w->ports);
+	}
+}
+
+static void test_cli(void **state)
+{
+	const struct cli_case *c = *state;
+	char *argv[MAX_ARGS + 2];
+	char error[CLI_ERROR_MAX] = "";
+	struct config cfg, untouched;
+	int argc = 1, r;
+
+	for (size_t i = 0; i < MAX_ENV && c->env[i].name; i++)
+		assert_int_equal(setenv(c->env[i].name, c->env[i].value, 1), 0);
+	/* getopt_long() permutes argv, and the config points into the strings */
+	argv[0] = strdup("nsbridge");
+	assert_non_null(argv[0]);
+	for (size_t i = 0; i < MAX_ARGS && c->argv[i]; i++) {
+		argv[argc] = strdup(c->argv[i]);
+		assert_non_null(argv[argc]);
+		argc++;
+	}
+	argv[argc] = NULL;
+
+	memset(&cfg, 0xa5, sizeof(cfg));
+	untouched = cfg;
+	r = cli_parse(argc, argv, &cfg, error, sizeof(error));
+	if (c->error[0]) {
+		if (r != -EINVAL)
+			fail_msg("%d, expected -EINVAL and \"%s\"", r, c->error[0]);
+		assert_words(error, c->error);
+		assert_memory_equal(&cfg, &untouched, sizeof(cfg));
+	} else {
+		if (r != 0)
+			fail_msg("%d: %s", r, error);
+		assert_config(&cfg, c);
+		config_free(&cfg);
+		assert_null(cfg.bridges);
+	}
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+}
+
+/**
+ * struct duration_case - cli_parse_duration() of one text
+ * @name:	test name
+ * @text:	what the user wrote
+ * @ok:		it is a duration
+ * @ms:		its value
+ */
+struct duration_case {
+	const char *name;
+	const char *text;
+	bool ok;
+	unsigned ms;
+};
+
+static const struct duration_case duration_cases[] = {
+	{ "duration 0", "0", true, 0 },
+	{ "duration 500ms", "500ms", true, 500 },
+	{ "duration 5s", "5s", true, 5000 },
+	{ "duration 2m", "2m", true, 120000 },
+	{ "duration 1h", "1h", true, 3600000 },
+	{ "duration 7 is seconds", "7", true, 7000 },
+	{ "duration 0ms", "0ms", true, 0 },
+	{ "duration leading zeros", "007s", true, 7000 },
+	{ "duration largest in ms", "4294967295ms", true, UINT_MAX },
+	{ "duration largest in s", "4294967s", true, 4294967000u },
+	{ "duration 1193h", "1193h", true, 4294800000u },
+	{ "duration 4294968s overflows", "4294968s", false, 0 },
+	{ "duration 1194h overflows", "1194h", false, 0 },
+	{ "duration 5000000h overflows", "5000000h", false, 0 },
+	{ "duration 4294967296ms overflows", "4294967296ms", false, 0 },
+	{ "duration of 20 digits overflows", "99999999999999999999", false, 0 },
+	{ "duration empty", "", false, 0 },
+	{ "duration unit only", "ms", false, 0 },
+	{ "duration 5x", "5x", false, 0 },
+	{ "duration 5S", "5S", false, 0 },
+	{ "duration 5sec", "5sec", false, 0 },
+	{ "duration 5sms", "5sms", false, 0 },
+	{ "duration with space inside", "5 s", false, 0 },
+	{ "duration with leading space", " 5s", false, 0 },
+	{ "duration with trailing space", "5s ", false, 0 },
+	{ "duration negative", "-5s", false, 0 },
+	{ "duration with plus", "+5s", false, 0 },
+	{ "duration fraction", "1.5s", false, 0 },
+	{ "duration two units", "1m30s", false, 0 },
+};
+
+static void test_duration(void **state)
+{
+	const struct duration_case *c = *state;
+	unsigned ms = 0xa5a5a5a5u;
+	int r = cli_parse_duration(c->text, &ms);
+
+	if (!c->ok) {
+		assert_int_equal(r, -EINVAL);
+		assert_int_equal(ms, 0xa5a5a5a5u);
+		return;
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(ms, c->ms);
+}
+
+/* The same config twice in a row: getopt state does not leak between calls */
+static void test_parse_twice(void **state)
+{
+	char *argv[] = { "nsbridge", "-c", "web", "-v", "host:80", "container:80", NULL };
+	char *copy[ARRAY_SIZE(argv)];
+	char error[CLI_ERROR_MAX];
+	struct config cfg;
+
+	for (int round = 0; round < 2; round++) {
+		memcpy(copy, argv, sizeof(argv));
+		assert_int_equal(cli_parse(6, copy, &cfg, error, sizeof(error)), 0);
+		assert_string_equal(cfg.container, "web");
+		assert_int_equal(cfg.verbosity, 1);
+		assert_int_equal(cfg.n_bridges, 1);
+		config_free(&cfg);
+	}
+}
+
+#define N_TESTS	(ARRAY_SIZE(cli_cases) + ARRAY_SIZE(duration_cases) + 1)
+
+int main(void)
+{
+	static struct CMUnitTest tests[N_TESTS];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cli_cases); i++)
+		tests[n++] = (struct CMUnitTest){
+			.name = cli_cases[i].name,
+			.test_func = test_cli,
+			.setup_func = clear_nsbridge_env,
+			.teardown_func = clear_nsbridge_env,
+			.initial_state = (void *)&cli_cases[i],
+		};
+	for (size_t i = 0; i < ARRAY_SIZE(duration_cases); i++)
+		tests[n++] = (struct CMUnitTest){
+			.name = duration_cases[i].name,
+			.test_func = test_duration,
+			.initial_state = (void *)&duration_cases[i],
+		};
+	tests[n++] = (struct CMUnitTest){
+		.name = "cli_parse twice",
+		.test_func = test_parse_twice,
+		.setup_func = clear_nsbridge_env,
+		.teardown_func = clear_nsbridge_env,
+	};
+	return _cmocka_run_group_tests("cli", tests, n, clear_nsbridge_env, NULL);
+}
