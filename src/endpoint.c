@@ -256,14 +256,28 @@ bool endpoint_addr_is_loopback(const struct endpoint *ep)
 	       (IN6_IS_ADDR_V4MAPPED(&ep->addr.v6) && ep->addr.v6.s6_addr[12] == 127);
 }
 
-/* Both endpoints can be reached at the same address: same family or no address */
+/* An explicit address that an endpoint without one would also use */
+static bool addr_is_default(const struct endpoint *ep)
+{
+	if (ep->family == AF_INET)
+		return ep->addr.v4.s_addr == htonl(INADDR_LOOPBACK) ||
+		       ep->addr.v4.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_LOOPBACK(&ep->addr.v6) || IN6_IS_ADDR_UNSPECIFIED(&ep->addr.v6);
+}
+
+/*
+ * Both endpoints can be reached at the same address. No address stands
+ * for 127.0.0.1 and [::1]; a wildcard (0.0.0.0, [::]) binds and answers
+ * every address of its family.
+ */
 static bool addrs_meet(const struct endpoint *a, const struct endpoint *b)
 {
-	if (!a->has_addr || !b->has_addr)
+	if (!a->has_addr && !b->has_addr)
 		return true;
+	if (!a->has_addr || !b->has_addr)
+		return addr_is_default(a->has_addr ? a : b);
 	if (a->family != b->family)
 		return false;
-	/* A wildcard (0.0.0.0, [::]) binds and answers every address of its family */
 	if (a->family == AF_INET)
 		return a->addr.v4.s_addr == b->addr.v4.s_addr ||
 		       a->addr.v4.s_addr == htonl(INADDR_ANY) ||
@@ -279,7 +293,7 @@ static bool addrs_meet(const struct endpoint *a, const struct endpoint *b)
  *
  * Used to refuse a bridge that would relay to itself and two EXPOSEs that
  * would bind the same port. An endpoint without an address stands for
- * both loopback addresses, so it meets any address of either family.
+ * both loopback addresses, so it meets those and the wildcards.
  *
  * Return: true if they share side, transport, a port and an address
  */
