@@ -230,6 +230,10 @@ void bridge_on_accept(struct ctx *c, struct listener *l)
 	while (!c->draining && l->fd >= 0) {
 		int fd;
 
+		if (!list_empty(&c->fd_waiters)) {
+			l->pending = true;	/* those taken on already go first */
+			return;
+		}
 		if (b->n_conns >= c->config->max_connections) {
 			if (!b->paused)
 				log_warn("%s has %u connections (--max-connections); new ones wait",
@@ -285,6 +289,10 @@ void bridges_resume(struct ctx *c, bool fds_freed)
 		l->bridge->paused = false;
 		l->pending = false;
 		bridge_on_accept(c, l);
+	}
+	if (!list_empty(&c->fd_waiters) && !c->starved) {
+		c->starved = true;
+		c->retry_accept_ms = c->now_ms + ACCEPT_RETRY_MS;
 	}
 }
 

@@ -154,6 +154,11 @@ void dial_start(struct ctx *c, struct relay_conn *conn)
 		sockpool_wait(c, side, family, &conn->wait_node);
 		return;
 	}
+	if (fd == -EMFILE || fd == -ENFILE) {
+		conn->state = CONN_WAIT_SOCKET;
+		relay_wait_fd(c, conn, fd);
+		return;
+	}
 	if (fd < 0) {
 		dial_failed(c, conn, fd);
 		return;

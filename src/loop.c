@@ -59,6 +59,7 @@ void ctx_init(struct ctx *c, const struct config *config)
 	list_init(&c->connecting);
 	list_init(&c->active);
 	list_init(&c->closed);
+	list_init(&c->fd_waiters);
 	c->starved_rl = (struct ratelimit)RATELIMIT_INIT(STARVED_LOG_INTERVAL_MS, 1);
 	sockpool_init(c);
 }
@@ -305,11 +306,16 @@ static void after_batch(struct ctx *c)
 		c->quit = true;
 	}
 	freed = relay_free_closed(c);
+	if (!list_empty(&c->fd_waiters) &&
+	    (freed || pipepool_idle() || c->now_ms >= c->retry_accept_ms))
+		relay_retry_fd_waiters(c);
 	if (!c->draining)
 		bridges_resume(c, freed);
 	relay_free_closed(c);
-	if (!c->n_conns && !c->draining)
+	if (!c->n_conns && !c->draining) {
 		sockpool_top_up(c);
+		pipepool_top_up();
+	}
 	arm_timer(c);
 }
 

@@ -57,6 +57,19 @@ void pipepool_init(size_t want, unsigned max)
 	free(idle);
 	idle = calloc(max ? max : 1, sizeof(*idle));
 	n_idle = 0;
+	pipepool_top_up();
+}
+
+/**
+ * pipepool_top_up() - make pipes until the pool holds its full count again
+ *
+ * Pipes that still held bytes when their connection was reset are closed,
+ * not kept; the loop calls this when no connection is open, so that the
+ * pool, and the process's descriptor count, come back to where they
+ * started.
+ */
+void pipepool_top_up(void)
+{
 	while (idle && n_idle < max_idle && make_pipe(&idle[n_idle]) == 0)
 		n_idle++;
 }

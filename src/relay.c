@@ -51,6 +51,7 @@
 #include "nsbridge/sock.h"
 
 #define CONN_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define RELAY_FD_RETRY_MS	100
 
 /**
  * relay_conn_of_node() - the connection of a ctx list node
@@ -298,11 +299,17 @@ static void relay_fail(struct ctx *c, struct relay_conn *conn, enum conn_end fai
 {
 	conn_dbg(conn, "%s failed: %s", failed == CONN_CLIENT ? "client" : "service",
 		 strerror(-err));
-	if (err == -EMFILE || err == -ENFILE || err == -ENOMEM) {
+	if (err == -ENOMEM) {
 		relay_conn_close(c, conn, true, true);	/* our failure: both */
 		return;
 	}
 	relay_conn_close(c, conn, failed == CONN_SERVICE, failed == CONN_CLIENT);
+}
+
+/* Out of descriptors for a pipe or a socket: nothing is lost, it waits */
+static bool short_of_fds(int err)
+{
+	return err == -EMFILE || err == -ENFILE;
 }
 
 static void relay_run(struct ctx *c, struct relay_conn *conn)
@@ -313,6 +320,10 @@ static void relay_run(struct ctx *c, struct relay_conn *conn)
 		enum conn_end failed;
 		int r = pump(conn, (enum conn_end)e, &failed, &moved);
 
+		if (short_of_fds(r)) {
+			relay_wait_fd(c, conn, r);
+			continue;
+		}
 		if (r < 0) {
 			relay_fail(c, conn, failed, r);
 			return;
@@ -325,6 +336,51 @@ static void relay_run(struct ctx *c, struct relay_conn *conn)
 	if (moved) {
 		conn->deadline_ms = c->now_ms;
 		list_move_tail(&c->active, &conn->node);
+	}
+}
+
+/**
+ * relay_wait_fd() - park a connection until descriptors free up
+ * @c:		context
+ * @conn:	connection that could not get a socket or a pipe
+ * @err:	-EMFILE or -ENFILE
+ *
+ * The bytes it was about to move stay in the kernel's socket buffers, and
+ * the listeners stop accepting (bridge.c) until every waiter is served:
+ * a connection already taken on goes before a new one.
+ */
+void relay_wait_fd(struct ctx *c, struct relay_conn *conn, int err)
+{
+	unsigned missed;
+
+	if (ratelimit_pass(&c->starved_rl, c->now_ms, &missed))
+		log_warn("%s: %s; connections wait until descriptors free up",
+			 conn->bridge->expose_text, strerror(-err));
+	if (list_empty(&conn->wait_node))
+		list_add_tail(&c->fd_waiters, &conn->wait_node);
+	if (!c->starved) {
+		c->starved = true;
+		c->retry_accept_ms = c->now_ms + RELAY_FD_RETRY_MS;
+	}
+}
+
+/**
+ * relay_retry_fd_waiters() - give waiting connections another try, oldest
+ *			      first, until one is still short
+ * @c:		context
+ */
+void relay_retry_fd_waiters(struct ctx *c)
+{
+	while (!list_empty(&c->fd_waiters)) {
+		struct relay_conn *conn = relay_conn_of_wait_node(c->fd_waiters.next);
+
+		list_del(&conn->wait_node);
+		if (conn->state == CONN_WAIT_SOCKET)
+			dial_start(c, conn);
+		else if (conn->state == CONN_RELAYING)
+			relay_run(c, conn);
+		if (!list_empty(&conn->wait_node))
+			return;
 	}
 }
 

@@ -167,6 +167,7 @@ struct ctx {
 	struct list_node connecting;
 	struct list_node active;
 	struct list_node closed;
+	struct list_node fd_waiters;
 	int epoll_fd;
 	int timer_fd;
 	int signal_fd;

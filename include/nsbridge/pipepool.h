@@ -23,6 +23,7 @@ int pipepool_take(struct pipe_pair *ret);
 void pipepool_put(struct pipe_pair *p);
 void pipepool_discard(struct pipe_pair *p);
 void pipepool_release(void);
+void pipepool_top_up(void);
 unsigned pipepool_idle(void);
 
 #endif /* NSBRIDGE_PIPEPOOL_H */

@@ -65,6 +65,8 @@ struct relay_conn {
 };
 
 int relay_conn_new(struct ctx *c, struct listener *l, int client_fd);
+void relay_wait_fd(struct ctx *c, struct relay_conn *conn, int err);
+void relay_retry_fd_waiters(struct ctx *c);
 void relay_conn_established(struct ctx *c, struct relay_conn *conn);
 void relay_conn_close(struct ctx *c, struct relay_conn *conn, bool reset_client, bool reset_service);
 void relay_on_event(struct ctx *c, union epoll_ref ref, uint32_t events);
