@@ -25,21 +25,24 @@
 
 #include "nsbridge/pipepool.h"
 
+#define PIPE_DEFAULT_SIZE	65536	/* 16 pages, until a pipe says otherwise */
+
 static struct pipe_pair *idle;
 static unsigned n_idle, max_idle;
-static size_t pipe_size = 65536;
+static size_t pipe_size;		/* the smallest pipe handed out, 0 before the first */
 static size_t want_size;
 
 static int make_pipe(struct pipe_pair *ret)
 {
-	int p[2];
+	int p[2], size;
 
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
-	if (want_size > pipe_size && fcntl(p[1], F_SETPIPE_SZ, (int)want_size) < 0)
-		want_size = 0;	/* over the limit: keep the default from now on */
-	else if (want_size > pipe_size)
-		pipe_size = (size_t)fcntl(p[1], F_GETPIPE_SZ);
+	if (want_size && fcntl(p[1], F_SETPIPE_SZ, (int)want_size) < 0)
+		want_size = 0;	/* over the per-user page limit: default pipes from now on */
+	size = fcntl(p[1], F_GETPIPE_SZ);
+	if (size > 0 && (!pipe_size || (size_t)size < pipe_size))
+		pipe_size = (size_t)size;
 	ret->rd = p[0];
 	ret->wr = p[1];
 	return 0;
@@ -53,6 +56,7 @@ static int make_pipe(struct pipe_pair *ret)
 void pipepool_init(size_t want, unsigned max)
 {
 	want_size = want;
+	pipe_size = 0;
 	max_idle = max;
 	free(idle);
 	idle = calloc(max ? max : 1, sizeof(*idle));
@@ -81,7 +85,7 @@ void pipepool_top_up(void)
  */
 size_t pipepool_pipe_size(void)
 {
-	return pipe_size;
+	return pipe_size ? pipe_size : PIPE_DEFAULT_SIZE;
 }
 
 /**

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test_netns.c - opening and verifying namespaces, including the races
+ *
+ * Real kernel objects wherever they can produce the case: a regular file,
+ * a UTS namespace file, a child process that is alive or gone. Mocks,
+ * through -Wl,--wrap, only for what a kernel will not do on demand: a pid
+ * reused between pidfd_open() and the re-check, pidfd_open() refused, and
+ * a kernel without NS_GET_NSTYPE. Every failure must leave no fd behind.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "nsbridge/netns.h"
+
+/* -------- mocks: armed by a test, pass through otherwise -------- */
+
+static int fail_pidfd_open;		/* errno for pidfd_open, 0 = real */
+static bool pid_reused;			/* the re-check finds the process gone */
+static int fail_nstype;			/* errno for NS_GET_NSTYPE, 0 = real */
+
+long __real_syscall(long number, ...);
+long __wrap_syscall(long number, ...);
+int __real_ioctl(int fd, unsigned long request, ...);
+int __wrap_ioctl(int fd, unsigned long request, ...);
+
+long __wrap_syscall(long number, ...)
+{
+	long a[4];
+	va_list ap;
+
+	va_start(ap, number);
+	for (int i = 0; i < 4; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (number == SYS_pidfd_open && fail_pidfd_open) {
+		errno = fail_pidfd_open;
+		return -1;
+	}
+	if (number == SYS_pidfd_send_signal && pid_reused) {
+		errno = ESRCH;
+		return -1;
+	}
+	return __real_syscall(number, a[0], a[1], a[2], a[3]);
+}
+
+int __wrap_ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, request);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (request == NS_GET_NSTYPE && fail_nstype) {
+		errno = fail_nstype;
+		return -1;
+	}
+	return __real_ioctl(fd, request, arg);
+}
+
+/* -------- helpers -------- */
+
+static int open_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A child that lives until killed */
+static pid_t spawn_sleeper(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static int reset_mocks(void **state)
+{
+	fail_pidfd_open = 0;
+	pid_reused = false;
+	fail_nstype = 0;
+	return 0;
+}
+
+/* -------- netns_verify -------- */
+
+static void verify_accepts_a_network_namespace(void **state)
+{
+	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(netns_verify(fd), 0);
+	close(fd);
+}
+
+static void verify_refuses_a_regular_file(void **state)
+{
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(netns_verify(fd), -ENOTTY);
+	close(fd);
+}
+
+static void verify_refuses_another_namespace_type(void **state)
+{
+	int fd = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(netns_verify(fd), -EINVAL);
+	close(fd);
+}
+
+static void verify_reports_a_kernel_without_nstype(void **state)
+{
+	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	fail_nstype = ENOTTY;
+	assert_int_equal(netns_verify(fd), -ENOTTY);
+	close(fd);
+}
+
+/* -------- netns_open_path -------- */
+
+static void open_path_missing_is_enoent(void **state)
+{
+	int fd = 12345, before = open_fd_count();
+
+	assert_int_equal(netns_open_path("/run/netns/nsbridge-test-no-such", &fd), -ENOENT);
+	assert_int_equal(fd, 12345);
+	assert_int_equal(open_fd_count(), before);
+}
+
+static void open_path_of_wrong_type_leaves_no_fd(void **state)
+{
+	int fd = 12345, before = open_fd_count();
+
+	assert_int_equal(netns_open_path("/proc/self/ns/uts", &fd), -EINVAL);
+	assert_int_equal(fd, 12345);
+	assert_int_equal(open_fd_count(), before);
+}
+
+/* -------- netns_open_pid -------- */
+
+static void open_pid_of_live_process(void **state)
+{
+	pid_t pid = spawn_sleeper();
+	int ns_fd = -1, pidfd = -1, self_fd = -1;
+
+	assert_int_equal(netns_open_pid(pid, &ns_fd, &pidfd), 0);
+	assert_true(ns_fd >= 0 && pidfd >= 0);
+	assert_int_equal(netns_open_self(&self_fd), 0);
+	assert_int_equal(netns_same(ns_fd, self_fd), 1);
+	close(ns_fd);
+	close(pidfd);
+	close(self_fd);
+	reap(pid);
+}
+
+static void open_pid_of_gone_process_is_esrch(void **state)
+{
+	pid_t pid = spawn_sleeper();
+	int ns_fd = 12345, pidfd = 12345, before;
+
+	reap(pid);
+	before = open_fd_count();
+	assert_int_equal(netns_open_pid(pid, &ns_fd, &pidfd), -ESRCH);
+	assert_int_equal(ns_fd, 12345);
+	assert_int_equal(pidfd, 12345);
+	assert_int_equal(open_fd_count(), before);
+}
+
+static void open_pid_reused_before_recheck_is_esrch(void **state)
+{
+	pid_t pid = spawn_sleeper();
+	int ns_fd = 12345, pidfd = 12345, before = open_fd_count();
+
+	pid_reused = true;
+	assert_int_equal(netns_open_pid(pid, &ns_fd, &pidfd), -ESRCH);
+	assert_int_equal(ns_fd, 12345);
+	assert_int_equal(pidfd, 12345);
+	assert_int_equal(open_fd_count(), before);
+	reap(pid);
+}
+
+static void open_pid_not_allowed_is_eperm(void **state)
+{
+	pid_t pid = spawn_sleeper();
+	int ns_fd = 12345, pidfd = 12345, before = open_fd_count();
+
+	fail_pidfd_open = EPERM;
+	assert_int_equal(netns_open_pid(pid, &ns_fd, &pidfd), -EPERM);
+	assert_int_equal(ns_fd, 12345);
+	assert_int_equal(open_fd_count(), before);
+	reap(pid);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(verify_accepts_a_network_namespace, reset_mocks),
+		cmocka_unit_test_setup(verify_refuses_a_regular_file, reset_mocks),
+		cmocka_unit_test_setup(verify_refuses_another_namespace_type, reset_mocks),
+		cmocka_unit_test_setup(verify_reports_a_kernel_without_nstype, reset_mocks),
+		cmocka_unit_test_setup(open_path_missing_is_enoent, reset_mocks),
+		cmocka_unit_test_setup(open_path_of_wrong_type_leaves_no_fd, reset_mocks),
+		cmocka_unit_test_setup(open_pid_of_live_process, reset_mocks),
+		cmocka_unit_test_setup(open_pid_of_gone_process_is_esrch, reset_mocks),
+		cmocka_unit_test_setup(open_pid_reused_before_recheck_is_esrch, reset_mocks),
+		cmocka_unit_test_setup(open_pid_not_allowed_is_eperm, reset_mocks),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test_pipepool.c - the pipe pool when descriptors or pipe pages run out
+ *
+ * EMFILE is real: the test lowers RLIMIT_NOFILE to what is open. The
+ * refusal of F_SETPIPE_SZ (the per-user pipe page limit, which root does
+ * not hit) is mocked through -Wl,--wrap=fcntl64.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "nsbridge/pipepool.h"
+
+#define BIG_PIPE	(256 * 1024)
+#define DEFAULT_PIPE	65536
+
+static bool refuse_pipe_size;		/* F_SETPIPE_SZ fails with EPERM */
+static int setpipe_calls;
+
+int __real_fcntl64(int fd, int cmd, ...);
+int __wrap_fcntl64(int fd, int cmd, ...);
+
+int __wrap_fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	long arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	if (cmd == F_SETPIPE_SZ) {
+		setpipe_calls++;
+		if (refuse_pipe_size) {
+			errno = EPERM;
+			return -1;
+		}
+	}
+	return __real_fcntl64(fd, cmd, arg);
+}
+
+static int open_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 3;	/* ".", ".." and the directory's own fd */
+}
+
+static int highest_fd(void)
+{
+	int fd = dup(0), top;
+
+	assert_true(fd >= 0);
+	top = fd;
+	close(fd);
+	return top;
+}
+
+static int setup(void **state)
+{
+	refuse_pipe_size = false;
+	setpipe_calls = 0;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	pipepool_release();
+	return 0;
+}
+
+/* A pipe taken holds nothing, and one given back is reused */
+static void take_put_reuses_pipes(void **state)
+{
+	struct pipe_pair a, b;
+
+	pipepool_init(BIG_PIPE, 2);
+	assert_int_equal(pipepool_idle(), 2);
+	assert_int_equal(pipepool_pipe_size(), BIG_PIPE);
+	assert_int_equal(pipepool_take(&a), 0);
+	assert_int_equal(fcntl(a.wr, F_GETPIPE_SZ), BIG_PIPE);
+	assert_int_equal(pipepool_idle(), 1);
+	pipepool_put(&a);
+	assert_int_equal(a.rd, -1);
+	assert_int_equal(pipepool_idle(), 2);
+	assert_int_equal(pipepool_take(&b), 0);
+	pipepool_put(&b);
+}
+
+/* Beyond the kept count, a pipe given back is closed */
+static void put_beyond_kept_closes(void **state)
+{
+	struct pipe_pair p[3];
+	int before;
+
+	pipepool_init(BIG_PIPE, 2);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pipepool_take(&p[i]), 0);
+	before = open_fd_count();
+	for (int i = 0; i < 3; i++)
+		pipepool_put(&p[i]);
+	assert_int_equal(pipepool_idle(), 2);
+	assert_int_equal(open_fd_count(), before - 2);	/* two kept, the third closed */
+}
+
+/* Out of descriptors: -EMFILE, nothing leaked; it works again after */
+static void take_without_descriptors_is_emfile(void **state)
+{
+	struct rlimit old, tight;
+	struct pipe_pair p = PIPE_PAIR_NONE, q;
+
+	pipepool_init(BIG_PIPE, 0);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	tight = old;
+	tight.rlim_cur = (rlim_t)highest_fd();	/* no room for a pipe's two fds */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	assert_int_equal(pipepool_take(&p), -EMFILE);
+	assert_int_equal(p.rd, -1);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(pipepool_take(&q), 0);
+	assert_true(write(q.wr, "x", 1) == 1);
+	pipepool_discard(&q);
+}
+
+/* F_SETPIPE_SZ refused: default-sized pipes, and no second attempt */
+static void refused_pipe_size_falls_back(void **state)
+{
+	struct pipe_pair a, b;
+
+	refuse_pipe_size = true;
+	pipepool_init(BIG_PIPE, 0);
+	assert_int_equal(pipepool_take(&a), 0);
+	assert_int_equal(pipepool_pipe_size(), DEFAULT_PIPE);
+	assert_int_equal(fcntl(a.wr, F_GETPIPE_SZ), DEFAULT_PIPE);
+	assert_int_equal(pipepool_take(&b), 0);
+	assert_int_equal(setpipe_calls, 1);
+	pipepool_discard(&a);
+	pipepool_discard(&b);
+}
+
+/* Pipes discarded with bytes in them are replaced by top-up */
+static void top_up_replaces_discarded_pipes(void **state)
+{
+	struct pipe_pair p[2];
+
+	pipepool_init(BIG_PIPE, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pipepool_take(&p[i]), 0);
+		assert_true(write(p[i].wr, "left over", 9) == 9);
+		pipepool_discard(&p[i]);
+	}
+	assert_int_equal(pipepool_idle(), 0);
+	pipepool_top_up();
+	assert_int_equal(pipepool_idle(), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(take_put_reuses_pipes, setup, teardown),
+		cmocka_unit_test_setup_teardown(put_beyond_kept_closes, setup, teardown),
+		cmocka_unit_test_setup_teardown(take_without_descriptors_is_emfile, setup, teardown),
+		cmocka_unit_test_setup_teardown(refused_pipe_size_falls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(top_up_replaces_discarded_pipes, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
