@@ -30,3 +30,14 @@ stop_nsb TERM
 assert_eq "exit status after SIGTERM" 0 "$NSB_STATUS"
 port_free "$ns" "$port" || fail "listener left in the namespace after exit"
 pass "SIGTERM: exit 0, listeners gone"
+
+# a namespace without IPv6: EXPOSE binds 127.0.0.1 only, and still works
+mkns nov6 nov6
+nsx "$nov6" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+start_nsb -c "netns:$nov6" "host:$port" "container:$port"
+assert_eq "ready line without IPv6" \
+	"nsbridge: host 127.0.0.1:$port -> container netns:$nov6 127.0.0.1:$port ready" \
+	"$(grep ' ready$' "$NSB_LOG")"
+body=$(nsx "$nov6" curl -sS --max-time 5 "http://127.0.0.1:$port/") || fail "curl without IPv6"
+assert_eq "body without IPv6" "hello from the host $port" "$body"
+pass "namespace without IPv6: bound on 127.0.0.1 only"
