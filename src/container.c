@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "nsbridge/container.h"
+#include "nsbridge/engine.h"
 #include "nsbridge/netns.h"
 
 #define NETNS_RUN_DIR	"/run/netns"
@@ -53,48 +54,61 @@ static int parse_pid(const char *text, pid_t *ret)
 	return 0;
 }
 
-static int open_by_pid(const char *ref, struct container *c, const char **ret_why)
+static int open_by_pid(const char *ref, struct container *c, char *why, size_t why_len)
 {
 	int r;
 
 	r = parse_pid(ref + 4, &c->pid);
 	if (r < 0) {
-		*ret_why = "expected pid:N with N a process id";
+		snprintf(why, why_len, "expected pid:N with N a process id");
 		return r;
 	}
 	return netns_open_pid(c->pid, &c->ns_fd, &c->pidfd);
 }
 
-static int open_by_netns_name(const char *ref, struct container *c, const char **ret_why)
+static int open_by_netns_name(const char *ref, struct container *c, char *why, size_t why_len)
 {
 	const char *name = ref + 6;
 	char path[PATH_MAX];
 
 	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
-		*ret_why = "expected netns:NAME with NAME as 'ip netns list' shows it";
+		snprintf(why, why_len, "expected netns:NAME with NAME as 'ip netns list' shows it");
 		return -EINVAL;
 	}
 	snprintf(path, sizeof(path), "%s/%s", NETNS_RUN_DIR, name);
 	return netns_open_path(path, &c->ns_fd);
 }
 
-static int open_by_engine(const char *ref, struct container *c, const char **ret_why)
+static int open_by_engine(const char *ref, struct container *c, char *why, size_t why_len)
 {
-	*ret_why = "container names need the engine resolver; give pid:N, netns:NAME, a path or self";
-	return -EPROTONOSUPPORT;
+	char sock_path[ENGINE_PATH_MAX];
+	struct engine_container ct;
+	int r;
+
+	r = engine_socket_path(sock_path, sizeof(sock_path), why, why_len);
+	if (r < 0)
+		return r == -ENOENT ? -ENOTCONN : r;
+	r = engine_find(sock_path, ref, &ct, why, why_len);
+	if (r < 0)
+		return r;
+	c->pid = ct.pid;
+	r = netns_open_pid(ct.pid, &c->ns_fd, &c->pidfd);
+	if (r == -ESRCH)
+		snprintf(why, why_len, "container %s stopped while it was being opened", ct.name);
+	return r;
 }
 
-static int open_by_path(const char *ref, struct container *c, const char **ret_why)
+static int open_by_path(const char *ref, struct container *c, char *why, size_t why_len)
 {
 	return netns_open_path(ref, &c->ns_fd);
 }
 
-static int open_self(const char *ref, struct container *c, const char **ret_why)
+static int open_self(const char *ref, struct container *c, char *why, size_t why_len)
 {
 	return netns_open_self(&c->ns_fd);
 }
 
-typedef int (*container_resolver)(const char *ref, struct container *c, const char **ret_why);
+typedef int (*container_resolver)(const char *ref, struct container *c, char *why, size_t why_len);
 
 static const container_resolver resolvers[CONTAINER_KIND_MAX] = {
 	[CONTAINER_PID] = open_by_pid,
@@ -108,20 +122,22 @@ static const container_resolver resolvers[CONTAINER_KIND_MAX] = {
  * container_open() - resolve REF to a verified network namespace fd
  * @ref:	the -c argument
  * @ret:	what it resolved to, on success
- * @ret_why:	on failure, set where a static explanation helps, else NULL
+ * @why:	on failure, one line for the user where one helps, else ""
+ * @why_len:	room in @why
  *
- * Return: 0, or -errno: -ENOENT/-ESRCH not found, -EACCES/-EPERM not
- * allowed, -ENOTTY/-EINVAL not a network namespace or malformed REF,
- * -EPROTONOSUPPORT a form this build cannot resolve
+ * Return: 0, or -errno: -ENOENT/-ESRCH not found or not running,
+ * -EACCES/-EPERM not allowed, -ENOTTY/-EINVAL not a network namespace or
+ * malformed REF, and from the engine -ENOTUNIQ ambiguous, -ENOTCONN no
+ * engine socket, -EPROTO/-EBADMSG an engine error
  */
-int container_open(const char *ref, struct container *ret, const char **ret_why)
+int container_open(const char *ref, struct container *ret, char *why, size_t why_len)
 {
 	struct container c = { .ns_fd = -1, .pidfd = -1 };
 	int r;
 
-	*ret_why = NULL;
+	why[0] = '\0';
 	c.kind = container_kind_of(ref);
-	r = resolvers[c.kind](ref, &c, ret_why);
+	r = resolvers[c.kind](ref, &c, why, why_len);
 	if (r < 0) {
 		container_close(&c);
 		return r;

@@ -18,6 +18,7 @@
 #include "nsbridge/caps.h"
 #include "nsbridge/cli.h"
 #include "nsbridge/container.h"
+#include "nsbridge/engine.h"
 #include "nsbridge/loop.h"
 #include "nsbridge/pipepool.h"
 #include "nsbridge/side.h"
@@ -64,26 +65,36 @@ static const char *missing_text(const char *ref)
 	return "no such file";
 }
 
+/* One line for a -c REF or --host-netns that could not be opened, and its exit status */
 static int open_error(const char *what, const char *ref, int r, const char *why)
 {
+	bool explained = why && *why;
+
 	switch (-r) {
 	case ENOENT:
 	case ESRCH:
-		log_error("%s: %s", what, missing_text(ref));
+		log_error("%s: %s", what, explained ? why : missing_text(ref));
 		return EXIT_NO_CONTAINER;
 	case EACCES:
 	case EPERM:
-		log_error("%s: opening it needs CAP_SYS_PTRACE; %s", what, caps_grant_hint());
+		if (explained)
+			log_error("%s: %s", what, why);
+		else
+			log_error("%s: opening it needs CAP_SYS_PTRACE; %s", what, caps_grant_hint());
+		return EXIT_PRIVILEGE;
+	case ENOTCONN:
+		log_error("%s: %s", what, why);
 		return EXIT_PRIVILEGE;
 	case ENOTTY:
 	case EINVAL:
-		log_error("%s: %s", what, why ? why : "not a network namespace");
-		return EXIT_USAGE;
-	case EPROTONOSUPPORT:
-		log_error("%s: %s", what, why);
+	case ENOTUNIQ:
+		log_error("%s: %s", what, explained ? why : "not a network namespace");
 		return EXIT_USAGE;
 	default:
-		log_errno(LOG_LEVEL_ERROR, r, "%s", what);
+		if (explained)
+			log_error("%s: %s", what, why);
+		else
+			log_errno(LOG_LEVEL_ERROR, r, "%s", what);
 		return EXIT_RUNTIME;
 	}
 }
@@ -91,7 +102,7 @@ static int open_error(const char *what, const char *ref, int r, const char *why)
 static int open_sides(struct ctx *c)
 {
 	const struct config *cfg = c->config;
-	const char *why = NULL;
+	char why[ENGINE_WHY_MAX];
 	int r;
 
 	mark_used_sides(c);
@@ -100,7 +111,8 @@ static int open_sides(struct ctx *c)
 		return open_error(cfg->host_netns ? cfg->host_netns : "own namespace",
 				  cfg->host_netns ? cfg->host_netns : "self", r, NULL);
 	if (c->sides[SIDE_CONTAINER].used) {
-		r = side_open_container(&c->sides[SIDE_CONTAINER], cfg->container, &why);
+		r = side_open_container(&c->sides[SIDE_CONTAINER], cfg->container, why,
+					sizeof(why));
 		if (r < 0)
 			return open_error(c->sides[SIDE_CONTAINER].label, cfg->container, r, why);
 	}

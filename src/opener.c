@@ -14,14 +14,17 @@
  * At start the relay forks the opener, which keeps only SYS_ADMIN,
  * SYS_PTRACE, NET_ADMIN and NET_BIND_SERVICE, holds the namespace fds,
  * and does nothing but answer requests: make N sockets in side S, make a
- * listener on address A in side S, bring lo up in side S. Sockets travel
- * back as SCM_RIGHTS. It never sees a byte of traffic.
+ * listener on address A in side S, bring lo up in side S, take the
+ * namespace of pid P as side S's (a restarted container), let side S's
+ * namespace go (a container that stopped). Sockets and pidfds travel back
+ * as SCM_RIGHTS. It never sees a byte of traffic.
  *
- * Requests are small fixed-size datagrams; each reply echoes the
- * request's tag. During set-up the relay calls synchronously
- * (opener_call); once the loop runs, it only sends (opener_send) and
- * handles replies as they come (opener_receive), so a connection never
- * blocks the loop on the opener.
+ * Requests are small fixed-size datagrams on two channels. On the call
+ * channel the relay waits for each answer (opener_call): set-up, and the
+ * rare rebinding after a restart. On the asynchronous channel it only
+ * sends (opener_send) and handles replies as they come (opener_receive),
+ * each echoing its request's tag, so a new connection never blocks the
+ * loop on the opener.
  *
  * The opener dies with the relay: PR_SET_PDEATHSIG, and EOF on its
  * socket. It ignores SIGINT and SIGTERM, so that a signal to the process
@@ -30,6 +33,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/netlink.h>
 #include <sched.h>
 #include <signal.h>
@@ -46,12 +50,20 @@
 #include "nsbridge/nl.h"
 #include "nsbridge/opener.h"
 
-static int ctl_fd = -1;
+static int ctl_fd = -1;		/* CHANNEL_ASYNC, the relay's end */
+static int call_fd = -1;	/* CHANNEL_CALL, the relay's end */
 
 /* -------- the opener process -------- */
 
+/* The two channels: requests answered in order of arrival, each on its own */
+enum channel {
+	CHANNEL_ASYNC,		/* pool refills, sent while the loop runs */
+	CHANNEL_CALL,		/* set-up and rebinding, the relay waits */
+	CHANNEL_MAX,
+};
+
 struct opener_state {
-	int ctl_fd;
+	int ctl_fds[CHANNEL_MAX];
 	int home_fd;
 	int ns_fds[SIDE_MAX];
 };
@@ -103,7 +115,11 @@ static int make_listener(const struct opener_req *req, int *fds)
 
 static int validate(const struct opener_state *st, const struct opener_req *req)
 {
-	if (req->side >= SIDE_MAX || st->ns_fds[req->side] < 0)
+	if (req->side >= SIDE_MAX)
+		return -EBADF;
+	if (req->op == OPENER_OPEN_PID)
+		return req->pid > 0 ? 0 : -EINVAL;
+	if (st->ns_fds[req->side] < 0)
 		return -EBADF;
 	switch ((enum opener_op)req->op) {
 	case OPENER_SOCKET:
@@ -115,7 +131,9 @@ static int validate(const struct opener_state *st, const struct opener_req *req)
 			return -EINVAL;
 		return 0;
 	case OPENER_LO_UP:
+	case OPENER_FORGET:
 		return 0;
+	case OPENER_OPEN_PID:
 	case OPENER_OP_MAX:
 		break;
 	}
@@ -145,6 +163,8 @@ static int handle_in_ns(const struct opener_state *st, const struct opener_req *
 			r = 0;
 		}
 		break;
+	case OPENER_OPEN_PID:
+	case OPENER_FORGET:
 	case OPENER_OP_MAX:
 	default:
 		r = -EINVAL;
@@ -180,50 +200,97 @@ static int send_with_fds(int fd, const void *msg, size_t len, const int *fds, un
 	return 0;
 }
 
-static void serve_one(const struct opener_state *st, const struct opener_req *req)
+/*
+ * A side's namespace is replaced or let go: a restarted container has a
+ * new one, and the old one must not be kept alive by an fd held here.
+ * The pidfd goes to the relay, which watches it for the next exit.
+ */
+static int change_namespace(struct opener_state *st, const struct opener_req *req, int *fds)
+{
+	int ns_fd, pidfd, r;
+
+	if (req->op == OPENER_FORGET) {
+		if (st->ns_fds[req->side] >= 0)
+			close(st->ns_fds[req->side]);
+		st->ns_fds[req->side] = -1;
+		return 0;
+	}
+	r = netns_open_pid(req->pid, &ns_fd, &pidfd);
+	if (r < 0)
+		return r;
+	if (st->ns_fds[req->side] >= 0)
+		close(st->ns_fds[req->side]);
+	st->ns_fds[req->side] = ns_fd;
+	fds[0] = pidfd;
+	return 1;
+}
+
+static void serve_one(struct opener_state *st, int fd, const struct opener_req *req)
 {
 	struct opener_reply rep = { .tag = req->tag };
 	int fds[OPENER_MAX_FDS];
 	int r;
 
 	r = validate(st, req);
-	if (r == 0)
+	if (r == 0 && (req->op == OPENER_OPEN_PID || req->op == OPENER_FORGET))
+		r = change_namespace(st, req, fds);
+	else if (r == 0)
 		r = handle_in_ns(st, req, fds, &rep.result);
 	rep.error = r < 0 ? r : 0;
 	rep.count = r > 0 ? (uint32_t)r : 0;
-	if (send_with_fds(st->ctl_fd, &rep, sizeof(rep), fds, rep.count) < 0)
+	if (send_with_fds(fd, &rep, sizeof(rep), fds, rep.count) < 0)
 		_exit(EXIT_FAILURE);
 	for (unsigned i = 0; i < rep.count; i++)
 		close(fds[i]);
 }
 
-static __attribute__((noreturn)) void serve(const struct opener_state *st)
+/* Take one request from @fd and answer it there */
+static void serve_channel(struct opener_state *st, int fd)
+{
+	struct opener_req req;
+	ssize_t n = recv(fd, &req, sizeof(req), MSG_DONTWAIT);
+
+	if (n == 0)
+		_exit(EXIT_SUCCESS);	/* the relay is gone */
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN)
+			return;
+		_exit(EXIT_FAILURE);
+	}
+	if ((size_t)n != sizeof(req)) {
+		struct opener_reply rep = { .error = -EINVAL };
+
+		send_with_fds(fd, &rep, sizeof(rep), NULL, 0);
+		return;
+	}
+	serve_one(st, fd, &req);
+}
+
+static __attribute__((noreturn)) void serve(struct opener_state *st)
 {
 	for (;;) {
-		struct opener_req req;
-		ssize_t n = recv(st->ctl_fd, &req, sizeof(req), 0);
+		struct pollfd pfd[CHANNEL_MAX];
 
-		if (n == 0)
-			_exit(EXIT_SUCCESS);	/* the relay is gone */
-		if (n < 0) {
+		for (int i = 0; i < CHANNEL_MAX; i++)
+			pfd[i] = (struct pollfd){ .fd = st->ctl_fds[i], .events = POLLIN };
+		if (poll(pfd, CHANNEL_MAX, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			_exit(EXIT_FAILURE);
 		}
-		if ((size_t)n != sizeof(req)) {
-			struct opener_reply rep = { .error = -EINVAL };
-
-			send_with_fds(st->ctl_fd, &rep, sizeof(rep), NULL, 0);
-			continue;
-		}
-		serve_one(st, &req);
+		for (int i = 0; i < CHANNEL_MAX; i++)
+			if (pfd[i].revents)
+				serve_channel(st, st->ctl_fds[i]);
 	}
 }
 
 static bool fd_kept(int fd, const struct opener_state *st)
 {
-	if (fd <= STDERR_FILENO || fd == st->ctl_fd || fd == st->home_fd)
+	if (fd <= STDERR_FILENO || fd == st->home_fd)
 		return true;
+	for (int i = 0; i < CHANNEL_MAX; i++)
+		if (fd == st->ctl_fds[i])
+			return true;
 	for (int s = 0; s < SIDE_MAX; s++)
 		if (fd == st->ns_fds[s])
 			return true;
@@ -278,27 +345,40 @@ int opener_start(const int ns_fds[SIDE_MAX])
 {
 	struct opener_state st = { .home_fd = -1 };
 	pid_t parent = getpid(), pid;
-	int sv[2];
+	int sv[CHANNEL_MAX][2];
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv[CHANNEL_ASYNC]) < 0)
 		return -errno;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv[CHANNEL_CALL]) < 0) {
+		int r = -errno;
+
+		close(sv[CHANNEL_ASYNC][0]);
+		close(sv[CHANNEL_ASYNC][1]);
+		return r;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		int r = -errno;
 
-		close(sv[0]);
-		close(sv[1]);
+		for (int i = 0; i < CHANNEL_MAX; i++) {
+			close(sv[i][0]);
+			close(sv[i][1]);
+		}
 		return r;
 	}
 	if (pid == 0) {
-		close(sv[0]);
-		st.ctl_fd = sv[1];
+		for (int i = 0; i < CHANNEL_MAX; i++) {
+			close(sv[i][0]);
+			st.ctl_fds[i] = sv[i][1];
+		}
 		memcpy(st.ns_fds, ns_fds, sizeof(st.ns_fds));
 		opener_main(&st, parent);
 	}
-	close(sv[1]);
-	ctl_fd = sv[0];
+	close(sv[CHANNEL_ASYNC][1]);
+	close(sv[CHANNEL_CALL][1]);
+	ctl_fd = sv[CHANNEL_ASYNC][0];
+	call_fd = sv[CHANNEL_CALL][0];
 	return 0;
 }
 
@@ -328,7 +408,7 @@ int opener_send(const struct opener_req *req)
 	return 0;
 }
 
-static int receive(int flags, struct opener_reply *ret, int *ret_fds, unsigned max_fds)
+static int receive(int fd, int flags, struct opener_reply *ret, int *ret_fds, unsigned max_fds)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * OPENER_MAX_FDS)];
 	struct opener_reply rep;
@@ -341,7 +421,7 @@ static int receive(int flags, struct opener_reply *ret, int *ret_fds, unsigned m
 	ssize_t len;
 
 	do
-		len = recvmsg(ctl_fd, &mh, flags | MSG_CMSG_CLOEXEC);
+		len = recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
 	while (len < 0 && errno == EINTR);
 	if (len < 0)
 		return -errno;
@@ -380,7 +460,7 @@ int opener_receive(struct opener_reply *ret, int *ret_fds, unsigned max_fds)
 {
 	if (ctl_fd < 0)
 		return -ENOTCONN;
-	return receive(MSG_DONTWAIT, ret, ret_fds, max_fds);
+	return receive(ctl_fd, MSG_DONTWAIT, ret, ret_fds, max_fds);
 }
 
 /**
@@ -389,8 +469,9 @@ int opener_receive(struct opener_reply *ret, int *ret_fds, unsigned max_fds)
  * @ret_fds:	where the fds go
  * @max_fds:	room in @ret_fds
  *
- * Only while no asynchronous request is outstanding, that is before the
- * loop starts: a reply to another request would be taken for this one.
+ * Calls have a channel of their own, so asynchronous requests may be
+ * outstanding meanwhile. The loop waits: the loop calls only for what is
+ * rare and short (binding anew after a container restart).
  *
  * Return: number of fds received (for OPENER_LO_UP: 1 if lo was brought
  * up, 0 if it was up), or -errno from the opener or transport
@@ -400,11 +481,11 @@ int opener_call(const struct opener_req *req, int *ret_fds, unsigned max_fds)
 	struct opener_reply rep;
 	int r;
 
-	if (ctl_fd < 0)
+	if (call_fd < 0)
 		return -ENOTCONN;
-	if (send(ctl_fd, req, sizeof(*req), MSG_NOSIGNAL) < 0)
+	if (send(call_fd, req, sizeof(*req), MSG_NOSIGNAL) < 0)
 		return -errno;
-	r = receive(0, &rep, ret_fds, max_fds);
+	r = receive(call_fd, 0, &rep, ret_fds, max_fds);
 	if (r < 0)
 		return r;
 	if (rep.error < 0)

@@ -56,17 +56,18 @@ int side_open_host(struct side_ns *s, const char *host_netns)
  * side_open_container() - open the container side named by -c REF
  * @s:		side to fill
  * @ref:	the reference
- * @ret_why:	set to a static explanation where one helps
+ * @why:	on failure, one line for the user where one helps, else ""
+ * @why_len:	room in @why
  *
  * Return: 0 or -errno from container_open()
  */
-int side_open_container(struct side_ns *s, const char *ref, const char **ret_why)
+int side_open_container(struct side_ns *s, const char *ref, char *why, size_t why_len)
 {
 	struct container ct;
 	int r;
 
 	snprintf(s->label, sizeof(s->label), "container %s", ref);
-	r = container_open(ref, &ct, ret_why);
+	r = container_open(ref, &ct, why, why_len);
 	if (r < 0)
 		return r;
 	s->ns_fd = ct.ns_fd;

@@ -4,6 +4,7 @@
 #define NSBRIDGE_CONTAINER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 enum container_kind {
@@ -30,7 +31,7 @@ struct container {
 };
 
 enum container_kind container_kind_of(const char *ref);
-int container_open(const char *ref, struct container *ret, const char **ret_why);
+int container_open(const char *ref, struct container *ret, char *why, size_t why_len);
 void container_close(struct container *c);
 
 #endif /* NSBRIDGE_CONTAINER_H */

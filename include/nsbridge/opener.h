@@ -16,6 +16,8 @@ enum opener_op {
 	OPENER_SOCKET,		/* make @count sockets */
 	OPENER_LISTEN,		/* make a TCP socket, bind to @addr, listen */
 	OPENER_LO_UP,		/* bring lo up */
+	OPENER_OPEN_PID,	/* @side's namespace is now @pid's: reply with a pidfd */
+	OPENER_FORGET,		/* close @side's namespace: it must not be kept alive */
 	OPENER_OP_MAX,
 };
 
@@ -29,6 +31,7 @@ enum opener_op {
  * @protocol:	socket protocol (OPENER_SOCKET)
  * @count:	sockets wanted (OPENER_SOCKET), at most OPENER_MAX_FDS
  * @addr:	address (OPENER_LISTEN)
+ * @pid:	process whose namespace to open (OPENER_OPEN_PID)
  */
 struct opener_req {
 	uint32_t op;
@@ -39,6 +42,7 @@ struct opener_req {
 	int32_t protocol;
 	uint32_t count;
 	struct sock_addr addr;
+	int32_t pid;
 };
 
 /**

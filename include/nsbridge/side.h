@@ -7,7 +7,7 @@
 #include "nsbridge/sock.h"
 
 int side_open_host(struct side_ns *s, const char *host_netns);
-int side_open_container(struct side_ns *s, const char *ref, const char **ret_why);
+int side_open_container(struct side_ns *s, const char *ref, char *why, size_t why_len);
 bool sides_need_opener(const struct ctx *c);
 int sides_start_opener(struct ctx *c);
 int side_socket(struct ctx *c, enum side side, int family, int type, int protocol);

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* engine.h - Docker and Podman containers by name, over the engine's API socket */
+#ifndef NSBRIDGE_ENGINE_H
+#define NSBRIDGE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define ENGINE_ID_MAX		65	/* 64 hex digits */
+#define ENGINE_NAME_MAX		256
+#define ENGINE_PATH_MAX		108
+#define ENGINE_WHY_MAX		512
+
+/**
+ * struct engine_container - what the engine says of one container
+ * @id:		full ID
+ * @name:	name, without Docker's leading '/'
+ * @pid:	init process, 0 unless running
+ * @running:	whether it runs
+ */
+struct engine_container {
+	char id[ENGINE_ID_MAX];
+	char name[ENGINE_NAME_MAX];
+	pid_t pid;
+	bool running;
+};
+
+int engine_socket_path(char *ret_path, size_t len, char *why, size_t why_len);
+int engine_find(const char *sock_path, const char *ref, struct engine_container *ret,
+		char *why, size_t why_len);
+
+#endif /* NSBRIDGE_ENGINE_H */

@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* engine.c - Docker and Podman containers by name, over the engine's API socket
+ *
+ * Theory of operation
+ *
+ * Docker and Podman serve the same HTTP API on a unix socket: DOCKER_HOST
+ * (unix:// only), else /var/run/docker.sock, else /run/podman/podman.sock.
+ * libcurl speaks HTTP over it and json-c reads the answers; nothing here
+ * parses HTTP or JSON by hand.
+ *
+ * A REF is resolved the way a user means it:
+ *   1. GET /containers/REF/json - the engine itself knows names, full IDs
+ *      and unique ID prefixes;
+ *   2. if it knows no such container, GET /containers/json?all=1 and
+ *      look for a compose service of that name (the
+ *      com.docker.compose.service label) with exactly one running
+ *      container.
+ * Each failure says what the user can do about it: close names that do
+ * exist, the candidates of an ambiguous service, the socket that could not
+ * be reached and why.
+ *
+ * Calls block; they are made at start and by the engine watcher, never by
+ * the relay's loop.
+ */
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nsbridge/engine.h"
+
+#define ENGINE_REPLY_MAX	(8u << 20)	/* a list of many containers fits */
+#define ENGINE_TIMEOUT_S	10L
+#define CLOSE_NAMES_MAX		5
+#define COMPOSE_SERVICE_LABEL	"com.docker.compose.service"
+
+static const char *const default_sockets[] = {
+	"/var/run/docker.sock",
+	"/run/podman/podman.sock",
+};
+
+/**
+ * struct http_reply - an answer of the engine
+ * @status:	HTTP status, 0 if none came
+ * @body:	its body, NUL-terminated, malloc'ed
+ * @len:	bytes in @body
+ */
+struct http_reply {
+	long status;
+	char *body;
+	size_t len;
+};
+
+static size_t collect(char *data, size_t size, size_t n, void *userdata)
+{
+	struct http_reply *reply = userdata;
+	size_t add = size * n;
+	char *body;
+
+	if (reply->len + add > ENGINE_REPLY_MAX)
+		return 0;	/* curl fails the transfer */
+	body = realloc(reply->body, reply->len + add + 1);
+	if (!body)
+		return 0;
+	memcpy(body + reply->len, data, add);
+	reply->body = body;
+	reply->len += add;
+	body[reply->len] = '\0';
+	return add;
+}
+
+static void why_set(char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void why_set(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+}
+
+/* A transport failure: which socket, and why, as -errno */
+static int transport_error(const char *sock_path, CURLcode code, long os_errno,
+			   char *why, size_t why_len)
+{
+	int err = os_errno ? (int)os_errno : ECONNREFUSED;
+
+	if (code != CURLE_COULDNT_CONNECT) {
+		why_set(why, why_len, "the engine at %s did not answer: %s", sock_path,
+			curl_easy_strerror(code));
+		return -EPROTO;
+	}
+	if (err == EACCES || err == EPERM) {
+		why_set(why, why_len, "cannot use the engine socket %s: %s (run as root or as a "
+			"member of the socket's group)", sock_path, strerror(err));
+		return -EACCES;
+	}
+	why_set(why, why_len, "cannot reach the engine socket %s: %s", sock_path, strerror(err));
+	return -ENOTCONN;
+}
+
+static int http_get(const char *sock_path, const char *path, struct http_reply *reply,
+		    char *why, size_t why_len)
+{
+	char url[512];
+	long os_errno = 0;
+	CURLcode code;
+	CURL *curl;
+
+	memset(reply, 0, sizeof(*reply));
+	curl = curl_easy_init();
+	if (!curl)
+		return -ENOMEM;
+	snprintf(url, sizeof(url), "http://localhost%s", path);
+	curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, sock_path);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, reply);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, ENGINE_TIMEOUT_S);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	code = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply->status);
+	curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+	curl_easy_cleanup(curl);
+	if (code != CURLE_OK) {
+		free(reply->body);
+		reply->body = NULL;
+		return transport_error(sock_path, code, os_errno, why, why_len);
+	}
+	return 0;
+}
+
+/**
+ * engine_socket_path() - the engine socket to ask
+ * @ret_path:	the path, on success
+ * @len:	room in @ret_path
+ * @why:	on failure, one line saying what was tried
+ * @why_len:	room in @why
+ *
+ * Return: 0, -EINVAL for a DOCKER_HOST that is not unix://, -ENOENT if no
+ * socket exists
+ */
+int engine_socket_path(char *ret_path, size_t len, char *why, size_t why_len)
+{
+	const char *host = getenv("DOCKER_HOST");
+
+	if (host && *host) {
+		if (strncmp(host, "unix://", 7) != 0) {
+			why_set(why, why_len, "DOCKER_HOST=%s: only unix:// sockets are supported",
+				host);
+			return -EINVAL;
+		}
+		snprintf(ret_path, len, "%s", host + 7);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(default_sockets) / sizeof(default_sockets[0]); i++) {
+		if (access(default_sockets[i], F_OK) == 0) {
+			snprintf(ret_path, len, "%s", default_sockets[i]);
+			return 0;
+		}
+	}
+	why_set(why, why_len, "no container engine socket: neither %s nor %s exists "
+		"(is Docker or Podman running? DOCKER_HOST names another socket)",
+		default_sockets[0], default_sockets[1]);
+	return -ENOENT;
+}
+
+static const char *json_str(struct json_object *obj, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* The engine's own explanation of an error answer */
+static int engine_error(const struct http_reply *reply, const char *what, char *why,
+			size_t why_len)
+{
+	struct json_object *obj = json_tokener_parse(reply->body ? reply->body : "");
+	const char *msg = obj ? json_str(obj, "message") : NULL;
+
+	why_set(why, why_len, "the engine refused %s: HTTP %ld%s%s", what, reply->status,
+		msg ? ": " : "", msg ? msg : "");
+	json_object_put(obj);
+	return -EPROTO;
+}
+
+static int parse_inspect(const char *body, struct engine_container *ret)
+{
+	struct json_object *obj = json_tokener_parse(body), *state, *v;
+	const char *id, *name;
+	int r = -EBADMSG;
+
+	if (!obj)
+		return r;
+	id = json_str(obj, "Id");
+	name = json_str(obj, "Name");
+	if (id && name && json_object_object_get_ex(obj, "State", &state)) {
+		memset(ret, 0, sizeof(*ret));
+		snprintf(ret->id, sizeof(ret->id), "%s", id);
+		snprintf(ret->name, sizeof(ret->name), "%s", name[0] == '/' ? name + 1 : name);
+		if (json_object_object_get_ex(state, "Running", &v))
+			ret->running = json_object_get_boolean(v);
+		if (json_object_object_get_ex(state, "Pid", &v))
+			ret->pid = (pid_t)json_object_get_int(v);
+		r = 0;
+	}
+	json_object_put(obj);
+	return r;
+}
+
+/* GET /containers/REF/json: 0, -ENOENT if the engine knows no such REF */
+static int inspect(const char *sock_path, const char *ref, struct engine_container *ret,
+		   char *why, size_t why_len)
+{
+	struct http_reply reply;
+	char path[512], *escaped;
+	int r;
+
+	escaped = curl_easy_escape(NULL, ref, 0);
+	if (!escaped)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/containers/%s/json", escaped);
+	curl_free(escaped);
+	r = http_get(sock_path, path, &reply, why, why_len);
+	if (r < 0)
+		return r;
+	if (reply.status == 404)
+		r = -ENOENT;
+	else if (reply.status != 200)
+		r = engine_error(&reply, "the container lookup", why, why_len);
+	else if (parse_inspect(reply.body, ret) < 0)
+		r = (why_set(why, why_len, "the engine's answer about %s was not understood",
+			     ref), -EBADMSG);
+	free(reply.body);
+	return r;
+}
+
+/* Edit distance of two short names, for "did you mean" */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[ENGINE_NAME_MAX + 1];
+
+	if (la > ENGINE_NAME_MAX || lb > ENGINE_NAME_MAX)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+static bool close_name(const char *ref, const char *name)
+{
+	return strstr(name, ref) || strstr(ref, name) || distance(ref, name) <= 2;
+}
+
+/**
+ * struct listing - what the list of containers says about a REF
+ * @running:	running containers of compose service REF
+ * @n_running:	how many
+ * @stopped:	a stopped container of compose service REF, if any
+ * @close:	names close to REF, ", "-separated
+ * @n_close:	how many
+ */
+struct listing {
+	char running[4][ENGINE_NAME_MAX];
+	unsigned n_running;
+	char stopped[ENGINE_NAME_MAX];
+	char close[CLOSE_NAMES_MAX * 64];
+	unsigned n_close;
+};
+
+static void note_close_name(struct listing *l, const char *name)
+{
+	size_t used = strlen(l->close);
+
+	if (l->n_close >= CLOSE_NAMES_MAX)
+		return;
+	snprintf(l->close + used, sizeof(l->close) - used, "%s%s", l->n_close ? ", " : "", name);
+	l->n_close++;
+}
+
+static void list_one(struct json_object *ct, const char *ref, struct listing *l)
+{
+	struct json_object *names, *labels;
+	const char *name = "", *service = NULL, *state = json_str(ct, "State");
+
+	if (json_object_object_get_ex(ct, "Names", &names) &&
+	    json_object_array_length(names) > 0)
+		name = json_object_get_string(json_object_array_get_idx(names, 0));
+	if (name[0] == '/')
+		name++;
+	if (json_object_object_get_ex(ct, "Labels", &labels) && labels)
+		service = json_str(labels, COMPOSE_SERVICE_LABEL);
+	if (service && !strcmp(service, ref)) {
+		if (state && !strcmp(state, "running")) {
+			if (l->n_running < 4)
+				snprintf(l->running[l->n_running], ENGINE_NAME_MAX, "%s", name);
+			l->n_running++;
+		} else {
+			snprintf(l->stopped, sizeof(l->stopped), "%s", name);
+		}
+	}
+	if (close_name(ref, name))
+		note_close_name(l, name);
+}
+
+static int list_containers(const char *sock_path, const char *ref, struct listing *ret,
+			   char *why, size_t why_len)
+{
+	struct json_object *arr;
+	struct http_reply reply;
+	int r;
+
+	r = http_get(sock_path, "/containers/json?all=1", &reply, why, why_len);
+	if (r < 0)
+		return r;
+	if (reply.status != 200) {
+		r = engine_error(&reply, "the list of containers", why, why_len);
+		free(reply.body);
+		return r;
+	}
+	arr = json_tokener_parse(reply.body);
+	free(reply.body);
+	if (!arr || !json_object_is_type(arr, json_type_array)) {
+		json_object_put(arr);
+		why_set(why, why_len, "the engine's list of containers was not understood");
+		return -EBADMSG;
+	}
+	memset(ret, 0, sizeof(*ret));
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		list_one(json_object_array_get_idx(arr, i), ref, ret);
+	json_object_put(arr);
+	return 0;
+}
+
+/* REF is not a container the engine knows: a compose service, or nothing */
+static int find_service(const char *sock_path, const char *ref, struct engine_container *ret,
+			char *why, size_t why_len)
+{
+	struct listing l;
+	int r;
+
+	r = list_containers(sock_path, ref, &l, why, why_len);
+	if (r < 0)
+		return r;
+	if (l.n_running == 1)
+		return inspect(sock_path, l.running[0], ret, why, why_len);
+	if (l.n_running > 1) {
+		why_set(why, why_len, "compose service '%s' has %u running containers (%s, %s%s); "
+			"name one of them", ref, l.n_running, l.running[0], l.running[1],
+			l.n_running > 2 ? ", ..." : "");
+		return -ENOTUNIQ;
+	}
+	if (l.stopped[0]) {
+		why_set(why, why_len, "compose service '%s' (container %s) is not running", ref,
+			l.stopped);
+		return -ESRCH;
+	}
+	if (l.n_close)
+		why_set(why, why_len, "no container '%s'; did you mean: %s?", ref, l.close);
+	else
+		why_set(why, why_len, "no container '%s' ('docker ps -a' lists those that exist)",
+			ref);
+	return -ENOENT;
+}
+
+/**
+ * engine_find() - the container a REF names, running
+ * @sock_path:	the engine's socket (engine_socket_path())
+ * @ref:	a name, an ID or a unique prefix of one, or a compose service
+ * @ret:	the container, on success
+ * @why:	on failure, one line for the user
+ * @why_len:	room in @why
+ *
+ * Return: 0, or -ENOENT no such container, -ESRCH not running, -ENOTUNIQ
+ * ambiguous, -EACCES socket not allowed, -ENOTCONN socket missing or not
+ * answering, -EPROTO/-EBADMSG the engine answered an error or nonsense
+ */
+int engine_find(const char *sock_path, const char *ref, struct engine_container *ret,
+		char *why, size_t why_len)
+{
+	struct engine_container ct;
+	int r;
+
+	r = inspect(sock_path, ref, &ct, why, why_len);
+	if (r == -ENOENT)
+		r = find_service(sock_path, ref, &ct, why, why_len);
+	if (r < 0)
+		return r;
+	if (!ct.running || ct.pid <= 0) {
+		why_set(why, why_len, "container %s is not running", ct.name);
+		return -ESRCH;
+	}
+	*ret = ct;
+	return 0;
+}
