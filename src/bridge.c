@@ -17,6 +17,7 @@
  */
 
 #include <errno.h>
+#include <sys/epoll.h>
 #include <linux/netlink.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,7 @@ static void describe_service(struct ctx *c, struct bridge *b)
 			 c->sides[svc->side].label, text);
 }
 
-static int add_listener(struct ctx *c, struct bridge *b, unsigned offset, int fd)
+static int add_listener(struct ctx *c, struct bridge *b, unsigned offset, int family, int fd)
 {
 	struct listener *l;
 
@@ -79,7 +80,7 @@ static int add_listener(struct ctx *c, struct bridge *b, unsigned offset, int fd
 		c->listeners_cap = cap;
 	}
 	l = &c->listeners[c->n_listeners++];
-	*l = (struct listener){ .fd = fd, .bridge = b, .port_offset = offset };
+	*l = (struct listener){ .fd = fd, .bridge = b, .port_offset = offset, .family = family };
 	return 0;
 }
 
@@ -112,7 +113,7 @@ static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int fami
 	sock_addr_endpoint(&a, ep, offset, family);
 	fd = side_listen(c, ep->side, &a);
 	if (fd >= 0)
-		return add_listener(c, b, offset, fd) < 0 ? EXIT_RUNTIME : 0;
+		return add_listener(c, b, offset, family, fd) < 0 ? EXIT_RUNTIME : 0;
 
 	if (optional && (fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT))
 		return 1;
@@ -293,6 +294,104 @@ void bridges_resume(struct ctx *c, bool fds_freed)
 	if (!list_empty(&c->fd_waiters) && !c->starved) {
 		c->starved = true;
 		c->retry_accept_ms = c->now_ms + ACCEPT_RETRY_MS;
+	}
+}
+
+/**
+ * bridge_uses_side() - whether a bridge has an end in a side's namespace
+ * @b:		bridge
+ * @side:	side
+ *
+ * Return: true if its EXPOSE or its SERVICE is there
+ */
+bool bridge_uses_side(const struct bridge *b, enum side side)
+{
+	const struct bridge_spec *spec = b->spec;
+
+	return spec->expose.side == side ||
+	       (spec->service.kind == ENDPOINT_INET && spec->service.side == side);
+}
+
+/**
+ * bridges_side_down() - a side's namespace went away: close the listeners
+ *			 bound in it and reset the connections that use it
+ * @c:		context
+ * @side:	the side
+ *
+ * Listeners on the other side stay: their clients are reset while the
+ * side is down (dial.c), and their ports stay reserved.
+ */
+void bridges_side_down(struct ctx *c, enum side side)
+{
+	for (size_t i = 0; i < c->n_listeners; i++) {
+		struct listener *l = &c->listeners[i];
+
+		if (l->bridge->spec->expose.side != side || l->fd < 0)
+			continue;
+		close(l->fd);
+		l->fd = -1;
+		l->pending = false;
+	}
+	for (size_t i = 0; i < c->n_bridges; i++)
+		if (bridge_uses_side(&c->bridges[i], side))
+			relay_close_bridge(c, &c->bridges[i]);
+}
+
+/* Bind one listener anew in its side's (new) namespace */
+static int relisten(struct ctx *c, size_t index)
+{
+	struct listener *l = &c->listeners[index];
+	const struct endpoint *ep = &l->bridge->spec->expose;
+	union epoll_ref ref = { .type = EPOLL_TYPE_LISTENER, .index = (uint32_t)index };
+	struct sock_addr a;
+	int fd, r;
+
+	sock_addr_endpoint(&a, ep, l->port_offset, l->family);
+	fd = side_listen(c, ep->side, &a);
+	if (fd == -EADDRINUSE)
+		report_in_use(c, ep->side, &a);		/* says who holds it */
+	if (fd < 0)
+		return fd;
+	r = ctx_epoll_add(c, fd, EPOLLIN | EPOLLET, ref);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	l->fd = fd;
+	bridge_on_accept(c, l);	/* clients may have come in between */
+	return 0;
+}
+
+/**
+ * bridges_side_up() - a side has a namespace again: bind its listeners
+ *		       anew and say which bridges are ready
+ * @c:		context
+ * @side:	the side
+ */
+void bridges_side_up(struct ctx *c, enum side side)
+{
+	for (size_t i = 0; i < c->n_listeners; i++) {
+		struct listener *l = &c->listeners[i];
+		int r;
+
+		if (l->bridge->spec->expose.side != side || l->fd >= 0)
+			continue;
+		r = relisten(c, i);
+		if (r < 0 && r != -EADDRINUSE)
+			log_errno(LOG_LEVEL_ERROR, r, "cannot listen on %s again",
+				  l->bridge->expose_text);
+	}
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		bool bound = true;
+
+		if (!bridge_uses_side(&c->bridges[i], side))
+			continue;
+		for (size_t j = 0; j < c->n_listeners; j++)
+			if (c->listeners[j].bridge == &c->bridges[i] && c->listeners[j].fd < 0)
+				bound = false;
+		if (bound)
+			log_notice("%s -> %s ready", c->bridges[i].service_text,
+				   c->bridges[i].expose_text);
 	}
 }
 

@@ -63,9 +63,13 @@ static void log_unreachable(struct ctx *c, struct relay_conn *conn, int error)
 		return;
 	if (missed)
 		log_warn("%s: %u more connections failed like the next one", b->service_text, missed);
-	log_warn("%s %s: %s; the client was reset", b->service_text,
-		 error == -ETIMEDOUT ? "did not answer in time" : "refused the connection",
-		 strerror(-error));
+	if (error == -EHOSTDOWN)
+		log_warn("%s: the container is not running; the client was reset",
+			 b->service_text);
+	else
+		log_warn("%s %s: %s; the client was reset", b->service_text,
+			 error == -ETIMEDOUT ? "did not answer in time" :
+					       "refused the connection", strerror(-error));
 }
 
 /**
@@ -142,6 +146,10 @@ void dial_start(struct ctx *c, struct relay_conn *conn)
 	enum side side = svc->side;
 	int fd;
 
+	if (side == SIDE_CONTAINER && c->container_down && family != AF_UNIX) {
+		dial_failed(c, conn, -EHOSTDOWN);
+		return;
+	}
 	if (family == AF_UNIX || c->sides[side].local) {
 		fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)

@@ -34,6 +34,7 @@
 
 #include "nsbridge/bridge.h"
 #include "nsbridge/dial.h"
+#include "nsbridge/lifecycle.h"
 #include "nsbridge/loop.h"
 #include "nsbridge/opener.h"
 #include "nsbridge/pipepool.h"
@@ -55,7 +56,7 @@ void ctx_init(struct ctx *c, const struct config *config)
 	c->config = config;
 	for (int s = 0; s < SIDE_MAX; s++)
 		c->sides[s].ns_fd = c->sides[s].pidfd = -1;
-	c->epoll_fd = c->timer_fd = c->signal_fd = -1;
+	c->epoll_fd = c->timer_fd = c->signal_fd = c->watcher_fd = -1;
 	list_init(&c->connecting);
 	list_init(&c->active);
 	list_init(&c->closed);
@@ -90,6 +91,7 @@ void ctx_release(struct ctx *c)
 	close_fd(&c->epoll_fd);
 	close_fd(&c->timer_fd);
 	close_fd(&c->signal_fd);
+	close_fd(&c->watcher_fd);
 	free(c->listeners);
 	free(c->bridges);
 	free(c->slots);
@@ -201,6 +203,16 @@ static void drain_start(struct ctx *c)
 		log_info("stopping");
 }
 
+/**
+ * loop_stop() - stop accepting and let open connections finish, as on SIGTERM
+ * @c:		context
+ */
+void loop_stop(struct ctx *c)
+{
+	if (!c->draining)
+		drain_start(c);
+}
+
 static void on_signal(struct ctx *c)
 {
 	struct signalfd_siginfo si;
@@ -247,6 +259,12 @@ static void dispatch(struct ctx *c, const struct epoll_event *ev)
 		break;
 	case EPOLL_TYPE_OPENER:
 		sockpool_on_reply(c);
+		break;
+	case EPOLL_TYPE_PIDFD:
+		lifecycle_on_exit(c);
+		break;
+	case EPOLL_TYPE_WATCHER:
+		lifecycle_on_watcher(c);
 		break;
 	case EPOLL_TYPE_NONE:
 	case EPOLL_TYPE_MAX:

@@ -19,6 +19,7 @@
 #include "nsbridge/cli.h"
 #include "nsbridge/container.h"
 #include "nsbridge/engine.h"
+#include "nsbridge/lifecycle.h"
 #include "nsbridge/loop.h"
 #include "nsbridge/pipepool.h"
 #include "nsbridge/side.h"
@@ -211,6 +212,10 @@ static int run_ctx(struct ctx *c)
 	r = loop_setup(c);
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "setting up the event loop"), EXIT_RUNTIME;
+	r = lifecycle_setup(c);
+	if (r < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "watching %s", c->sides[SIDE_CONTAINER].label),
+		       EXIT_RUNTIME;
 	r = drop_privileges();
 	if (r)
 		return r;

@@ -468,6 +468,28 @@ void relay_expire_idle(struct ctx *c)
 }
 
 /**
+ * relay_close_bridge() - reset every connection of one bridge
+ * @c:		context
+ * @b:		the bridge, whose container went away
+ */
+void relay_close_bridge(struct ctx *c, const struct bridge *b)
+{
+	struct list_node *lists[] = { &c->connecting, &c->active };
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		struct list_node *node = lists[i]->next;
+
+		while (node != lists[i]) {
+			struct relay_conn *conn = relay_conn_of_node(node);
+
+			node = node->next;	/* closing moves conn to c->closed */
+			if (conn->bridge == b)
+				relay_conn_close(c, conn, true, true);
+		}
+	}
+}
+
+/**
  * relay_close_all() - reset every open connection (end of a drain)
  * @c:		context
  */

@@ -72,6 +72,7 @@ int side_open_container(struct side_ns *s, const char *ref, char *why, size_t wh
 		return r;
 	s->ns_fd = ct.ns_fd;
 	s->pidfd = ct.pidfd;
+	s->pid = ct.pid;
 	return mark_local(s);
 }
 

@@ -254,6 +254,41 @@ void sockpool_on_reply(struct ctx *c)
 }
 
 /**
+ * sockpool_side_down() - close a side's pooled sockets, fail its waiters
+ * @c:		context
+ * @side:	the side whose namespace went away
+ * @error:	what waiting and later connections are told, until it is up
+ */
+void sockpool_side_down(struct ctx *c, enum side side, int error)
+{
+	for (int f = 0; f < POOL_FAMILY_MAX; f++) {
+		struct sockpool *p = &c->pools[side][f];
+
+		while (p->n)
+			close(p->fds[--p->n]);
+		p->requested = 0;
+		p->error = error;
+		serve_waiters(c, p);
+	}
+}
+
+/**
+ * sockpool_side_up() - a side has a namespace again: stock its pools
+ * @c:		context
+ * @side:	the side
+ */
+void sockpool_side_up(struct ctx *c, enum side side)
+{
+	for (int f = 0; f < POOL_FAMILY_MAX; f++) {
+		struct sockpool *p = &c->pools[side][f];
+
+		p->error = 0;
+		if (p->used)
+			request_up_to(p, SOCKPOOL_SIZE);
+	}
+}
+
+/**
  * sockpool_close() - close every pooled socket
  * @c:		context
  */

@@ -10,5 +10,8 @@ void bridges_print_ready(const struct ctx *c);
 void bridge_on_accept(struct ctx *c, struct listener *l);
 void bridges_resume(struct ctx *c, bool fds_freed);
 void bridges_close_listeners(struct ctx *c);
+bool bridge_uses_side(const struct bridge *b, enum side side);
+void bridges_side_down(struct ctx *c, enum side side);
+void bridges_side_up(struct ctx *c, enum side side);
 
 #endif /* NSBRIDGE_BRIDGE_H */

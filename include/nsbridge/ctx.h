@@ -21,6 +21,7 @@
  * @local:	the relay's own namespace: sockets are made directly
  * @ns_fd:	namespace fd; the opener holds it once started, then -1 here
  * @pidfd:	process whose namespace it is, -1 if none
+ * @pid:	that process, 0 if none
  */
 struct side_ns {
 	char label[SIDE_LABEL_MAX];
@@ -28,6 +29,7 @@ struct side_ns {
 	bool local;
 	int ns_fd;
 	int pidfd;
+	pid_t pid;
 };
 
 enum pool_family {
@@ -88,12 +90,14 @@ struct bridge {
  * @port_offset: which port of the bridge's range
  * @pending:	clients may wait in its backlog: accepting stopped at
  *		--max-connections or for want of descriptors
+ * @family:	AF_INET or AF_INET6, to bind it anew after a restart
  */
 struct listener {
 	int fd;
 	struct bridge *bridge;
 	unsigned port_offset;
 	bool pending;
+	int family;
 };
 
 /* Tagged epoll reference, after passt: what an event is about, in 64 bits */
@@ -104,6 +108,8 @@ enum epoll_type {
 	EPOLL_TYPE_SIGNAL,
 	EPOLL_TYPE_TIMER,
 	EPOLL_TYPE_OPENER,
+	EPOLL_TYPE_PIDFD,	/* the container's init exited */
+	EPOLL_TYPE_WATCHER,	/* the engine watcher reported a pid */
 	EPOLL_TYPE_MAX,
 };
 
@@ -139,6 +145,8 @@ struct relay_conn;
  * @epoll_fd:	the loop
  * @timer_fd:	one timerfd for every deadline
  * @signal_fd:	SIGINT, SIGTERM, SIGHUP
+ * @watcher_fd:	pipe from the engine watcher, -1 when not following
+ * @container_down: the container stopped; waiting for it to run again
  * @now_ms:	monotonic clock, read once per batch of events
  * @timer_ms:	deadline the timerfd is armed for, 0 if disarmed
  * @draining:	a stop was asked: listeners closed, connections finishing
@@ -170,6 +178,8 @@ struct ctx {
 	struct list_node fd_waiters;
 	int epoll_fd;
 	int timer_fd;
+	int watcher_fd;
+	bool container_down;
 	int signal_fd;
 	uint64_t now_ms;
 	uint64_t timer_ms;

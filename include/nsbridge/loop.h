@@ -8,5 +8,6 @@
 void ctx_release(struct ctx *c);
 int loop_setup(struct ctx *c);
 int loop_run(struct ctx *c);
+void loop_stop(struct ctx *c);
 
 #endif /* NSBRIDGE_LOOP_H */

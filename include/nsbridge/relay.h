@@ -72,6 +72,7 @@ void relay_conn_close(struct ctx *c, struct relay_conn *conn, bool reset_client,
 void relay_on_event(struct ctx *c, union epoll_ref ref, uint32_t events);
 bool relay_free_closed(struct ctx *c);
 void relay_expire_idle(struct ctx *c);
+void relay_close_bridge(struct ctx *c, const struct bridge *b);
 void relay_close_all(struct ctx *c);
 struct relay_conn *relay_conn_of_node(struct list_node *node);
 struct relay_conn *relay_conn_of_wait_node(struct list_node *node);

@@ -12,6 +12,8 @@ int sockpool_take(struct ctx *c, enum side side, int family);
 void sockpool_wait(struct ctx *c, enum side side, int family, struct list_node *node);
 void sockpool_top_up(struct ctx *c);
 void sockpool_on_reply(struct ctx *c);
+void sockpool_side_down(struct ctx *c, enum side side, int error);
+void sockpool_side_up(struct ctx *c, enum side side);
 void sockpool_close(struct ctx *c);
 
 #endif /* NSBRIDGE_SOCKPOOL_H */
