@@ -113,8 +113,11 @@ void lifecycle_on_exit(struct ctx *c)
 			   s->label);
 		return;
 	}
-	log_notice("%s stopped; exiting (it is not followed: --follow needs a container "
-		   "named to the engine)", s->label);
+	if (c->config->follow == FOLLOW_OFF)
+		log_notice("%s stopped; exiting (--no-follow)", s->label);
+	else
+		log_notice("%s stopped; exiting (only a container named to the engine is "
+			   "followed)", s->label);
 	loop_stop(c);
 }
 

@@ -18,7 +18,7 @@ build_and_test() {
 	meson setup "build-tests/$name" --werror "$@" >"build-tests/$name.setup.log" ||
 		{ cat "build-tests/$name.setup.log"; exit 1; }
 	ninja -C "build-tests/$name"
-	meson test -C "build-tests/$name" --print-errorlogs --suite unit --suite integration
+	meson test -C "build-tests/$name" --print-errorlogs --suite unit --suite integration --suite docker
 }
 
 mkdir -p build-tests

@@ -40,8 +40,17 @@ kill_ns_procs() {
 	done
 }
 
+# at_exit CMD... - run CMD first when the test ends, however it ends
+_AT_EXIT=()
+at_exit() {
+	_AT_EXIT+=("$*")
+}
+
 cleanup() {
-	local pid ns
+	local pid ns cmd
+	for cmd in "${_AT_EXIT[@]}"; do
+		eval "$cmd"
+	done
 	for pid in "${_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
