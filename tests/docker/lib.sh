@@ -25,8 +25,9 @@ stop_dockerd() {
 	DOCKERD_PID=
 }
 
-# start_dockerd - a private engine; exports DOCKER_HOST. Skips (77) if
-# dockerd is missing or cannot start here, saying why.
+# start_dockerd - a private engine, in the test's network namespace;
+# exports DOCKER_HOST. Skips (77) if dockerd is missing or cannot start
+# here, saying why.
 start_dockerd() {
 	command -v dockerd >/dev/null || skip "dockerd is not installed (Debian's docker.io)"
 	DOCKER_DIR=$(mktemp -d /tmp/nsbt-docker.XXXXXX)

@@ -11,13 +11,15 @@ set -u
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root to make network namespaces" >&2; exit 77; }
 
 # The whole test runs in a network namespace of its own: its "host" is
-# that namespace, so no traffic touches the machine's own loopback.
-if [ -z "${NSBT_PRIVATE_HOST:-}" ]; then
+# that namespace, so no traffic touches the machine's own loopback. A test
+# that needs the machine's network (docker build) sets NSBT_MACHINE_NET=1
+# before sourcing this, and puts its services in namespaces it makes.
+if [ -z "${NSBT_PRIVATE_HOST:-}" ] && [ -z "${NSBT_MACHINE_NET:-}" ]; then
 	export NSBT_PRIVATE_HOST=1
 	unshare --net true 2>/dev/null || { echo "SKIP: cannot make a network namespace" >&2; exit 77; }
 	exec unshare --net -- "$0" "$@"
 fi
-ip link set lo up
+[ -n "${NSBT_MACHINE_NET:-}" ] || ip link set lo up
 
 NSB=${1:?usage: $0 PATH-TO-NSBRIDGE}
 NSB=$(readlink -f "$NSB")
@@ -58,7 +60,7 @@ cleanup() {
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
-	kill_ns_procs
+	[ -n "${NSBT_MACHINE_NET:-}" ] || kill_ns_procs	# never the machine's
 	for pid in "${_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done

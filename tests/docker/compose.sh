@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# compose.sh - the image of the Dockerfile, as the compose sidecar of deploy/, end to end
+# docker build reaches Debian's archive: this test keeps the machine's network
+NSBT_MACHINE_NET=1
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+command -v docker-compose >/dev/null || skip "docker-compose is not installed"
+command -v debootstrap >/dev/null || skip "debootstrap is not installed"
+start_dockerd
+import_busybox
+
+# the Dockerfile's base image, made here: nothing can be pulled (TESTING.md)
+debootstrap --variant=minbase bookworm "$T/rootfs" >"$T/debootstrap.log" 2>&1 ||
+	fail "debootstrap: $(tail -n 3 "$T/debootstrap.log")"
+tar -C "$T/rootfs" -c . | docker import - debian:bookworm-slim >/dev/null || fail "docker import"
+rm -rf "$T/rootfs"
+docker build --network host -t nsbridge "$REPO" >"$T/build.log" 2>&1 ||
+	fail "docker build: $(tail -n 5 "$T/build.log")"
+size=$(docker image inspect -f '{{.Size}}' nsbridge)
+base=$(docker image inspect -f '{{.Size}}' debian:bookworm-slim)
+assert_eq "image entrypoint" "[/usr/local/bin/nsbridge]" \
+	"$(docker image inspect -f '{{.Config.Entrypoint}}' nsbridge)"
+docker run --rm nsbridge --version | grep -q '^nsbridge ' || fail "the image does not run nsbridge"
+pass "Dockerfile: image of $((size / 1024 / 1024)) MiB ($(((size - base) / 1024 / 1024)) MiB over its base)"
+
+# the "host" service lives in a namespace of the test's; the sidecar
+# reaches it through a process that lives there (it sees every pid)
+mkns hostns host
+lo_up "$hostns"
+pick_port port "$hostns"
+mkdir -p "$T/www" && echo "host service $port" >"$T/www/index.html"
+start_nginx "$hostns" "$port" "$T/www" 127.0.0.1
+bg ip netns exec "$hostns" sleep 600
+export APP_IMAGE=$BUSYBOX_IMAGE NSBRIDGE_HOST_NETNS=/proc/$BG_PID/ns/net PORT=$port
+project=nsbt$$
+compose() {
+	docker-compose -p "$project" -f "$REPO/deploy/compose.yml" "$@"
+}
+at_exit "compose down -t 0 >/dev/null 2>&1"
+compose up -d >"$T/compose.log" 2>&1 || fail "docker-compose up: $(tail -n 5 "$T/compose.log")"
+for _ in $(seq 1 100); do
+	compose logs nsbridge 2>/dev/null | grep -q ' ready' && break
+	sleep 0.1
+done
+compose logs nsbridge | grep -q ' ready' || fail "the sidecar is not ready: $(compose logs nsbridge)"
+app=$(compose ps -q app)
+assert_eq "the app's network" none "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$app")"
+body=$(timeout 10 docker exec "$app" wget -qO- "http://127.0.0.1:$port/")
+assert_eq "wget inside the app" "host service $port" "$body"
+pass "compose: the app, with no network, reaches the host's 127.0.0.1:$port through the sidecar"
