@@ -8,6 +8,7 @@ start_dockerd
 import_busybox
 pick_port port
 pick_port back
+pick_port other
 mkdir -p "$T/www" && echo "host service $port" >"$T/www/index.html"
 start_nginx "" "$port" "$T/www" 127.0.0.1
 
@@ -24,12 +25,29 @@ fetch() {
 
 # --- by name, with CapEff 0 -------------------------------------------------
 run_web web
-start_nsb -c web "host:$port" "container:$port"
+start_nsb -c web "host:$port" "container:$port" "host:$port" "host:$other"
 assert_match "ready line" "host 127.0.0.1:$port -> container web 127.0.0.1:$port.* ready" \
 	"$(cat "$NSB_LOG")"
 assert_eq "wget inside web" "host service $port" "$(fetch web "$port")"
 assert_eq "CapEff" 0000000000000000 "$(cap_eff "$NSB_PID")"
 pass "-c web: a container with --network none reaches the host's 127.0.0.1:$port"
+
+# --- docker stop: the other bridge of the process keeps working ----------------
+docker stop -t 0 web >/dev/null || fail "docker stop"
+sleep 0.3
+for i in 1 2 3; do
+	body=$(curl -sS --max-time 5 "http://127.0.0.1:$other/") || fail "the other bridge while web is down"
+	assert_eq "the other bridge while web is down" "host service $port" "$body"
+done
+assert_match "log" "container web stopped: its listeners are closed until it runs again" \
+	"$(cat "$NSB_LOG")"
+docker start web >/dev/null || fail "docker start"
+t0=$(now_ms)
+until [ "$(fetch web "$port")" = "host service $port" ]; do
+	[ $(($(now_ms) - t0)) -lt 5000 ] || fail "no answer inside web 5 s after docker start"
+	sleep 0.02
+done
+pass "docker stop: another bridge of the process kept working; docker start: back in $(($(now_ms) - t0)) ms"
 
 # --- docker restart: back within a second of the start ------------------------
 old_ns=$(readlink "/proc/$(container_pid web)/ns/net")
@@ -41,7 +59,7 @@ until [ "$(fetch web "$port")" = "host service $port" ]; do
 done
 elapsed=$(($(now_ms) - t0))
 [ "$elapsed" -lt 1000 ] || fail "the bridge came back $elapsed ms after the restart"
-assert_eq "ready lines after one restart" 2 "$(grep -c ' ready$' "$NSB_LOG")"
+assert_eq "ready lines: two bridges, then the container bridge after a start and a restart" 4 "$(grep -c ' ready$' "$NSB_LOG")"
 assert_eq "CapEff after the restart" 0000000000000000 "$(cap_eff "$NSB_PID")"
 pass "docker restart: answered inside web $elapsed ms after the restart returned"
 

@@ -37,3 +37,18 @@ check "-c /proc/$holder/ns/net"
 NSB_WRAP=(ip netns exec "$ns")
 start_nsb --host-netns "/proc/$$/ns/net" -c self "host:$port" "container:$port"
 check "sidecar: --host-netns /proc/$$/ns/net -c self"
+
+# pid:N is not followed: when N exits, nsbridge closes everything and exits 0
+bg ip netns exec "$ns" sleep 300
+short=$BG_PID
+for _ in $(seq 1 50); do
+	[ "$(readlink "/proc/$short/ns/net")" = "$(ip netns exec "$ns" readlink /proc/self/ns/net)" ] && break
+	sleep 0.05
+done
+start_nsb -c "pid:$short" "host:$port" "container:$port"
+kill "$short"
+wait_exit "$NSB_PID" 5
+assert_eq "exit status when pid:N exits" 0 "$EXIT_STATUS"
+assert_match "why it exited" "container pid:$short stopped; exiting" "$(cat "$NSB_LOG")"
+port_free "$ns" "$port" || fail "the listener outlived the process"
+pass "pid:N exits: nsbridge closes its listeners and exits 0"
