@@ -36,15 +36,14 @@
 #include <poll.h>
 #include <linux/netlink.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "nsbridge/caps.h"
+#include "nsbridge/child.h"
 #include "nsbridge/log.h"
 #include "nsbridge/netns.h"
 #include "nsbridge/nl.h"
@@ -312,18 +311,7 @@ static __attribute__((noreturn)) void opener_main(struct opener_state *st, pid_t
 	static const cap_value_t keep[] = {
 		CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_NET_ADMIN, CAP_NET_BIND_SERVICE,
 	};
-	sigset_t none;
-
-	prctl(PR_SET_NAME, "nsbridge-opener", 0, 0, 0);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
-		_exit(EXIT_FAILURE);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-
+	child_setup("nsbridge-opener", parent);
 	close_other_fds(st);
 	if (netns_open_self(&st->home_fd) < 0)
 		_exit(EXIT_FAILURE);

@@ -23,14 +23,13 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "nsbridge/caps.h"
+#include "nsbridge/child.h"
 #include "nsbridge/engine.h"
 #include "nsbridge/watcher.h"
 
@@ -88,13 +87,7 @@ static void stream_events(struct watch *w)
 
 static __attribute__((noreturn)) void watcher_main(struct watch *w, pid_t parent)
 {
-	prctl(PR_SET_NAME, "nsbridge-watch", 0, 0, 0);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
-		_exit(EXIT_FAILURE);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
+	child_setup("nsbridge-watch", parent);
 	/* keep nothing of the relay: a listener or a namespace fd held here
 	 * would keep a stopped container's namespace alive */
 	if (dup2(w->out_fd, STDERR_FILENO + 1) < 0)

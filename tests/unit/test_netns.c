@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "fdcount.h"
 #include "nsbridge/netns.h"
 
 /* -------- mocks: armed by a test, pass through otherwise -------- */
@@ -74,18 +75,6 @@ int __wrap_ioctl(int fd, unsigned long request, ...)
 }
 
 /* -------- helpers -------- */
-
-static int open_fd_count(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
 
 /* A child that lives until killed */
 static pid_t spawn_sleeper(void)

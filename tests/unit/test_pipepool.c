@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "fdcount.h"
 #include "nsbridge/pipepool.h"
 
 #define BIG_PIPE	(256 * 1024)
@@ -46,18 +47,6 @@ int __wrap_fcntl64(int fd, int cmd, ...)
 		}
 	}
 	return __real_fcntl64(fd, cmd, arg);
-}
-
-static int open_fd_count(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n - 3;	/* ".", ".." and the directory's own fd */
 }
 
 static int highest_fd(void)
