@@ -31,4 +31,8 @@ CC=clang build_and_test clang "$ALL"
 # ASan and UBSan: any report fails the test that triggered it
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	CC=clang build_and_test sanitize "$ALL" -Db_sanitize=address,undefined -Db_lundef=false
+# the benchmark is run by hand; here once, briefly, so that it cannot rot
+echo "=== bench/run.sh --quick"
+bench/run.sh --quick --out build-tests/performance-quick.md
+grep -q '| new connections/s |' build-tests/performance-quick.md
 echo "=== all tests passed"

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+# report.py - medians and ratios of a bench/run.sh run, as docs/performance.md
+#
+#   report.py RESULTS.tsv QUICK ROUNDS SECONDS
+#
+# RESULTS.tsv has one line per measurement: relay, figure, value, round.
+
+import collections
+import datetime
+import os
+import platform
+import statistics
+import sys
+
+RELAYS = ["direct", "nsbridge", "pasta", "socat"]
+
+# figure: (label, higher is better, target ratio against pasta or None)
+FIGURES = {
+    "bulk_1_up_gbps": ("bulk, 1 stream, namespace → host (Gbit/s)", True, 1.15),
+    "bulk_1_down_gbps": ("bulk, 1 stream, host → namespace (Gbit/s)", True, 1.15),
+    "bulk_4_up_gbps": ("bulk, 4 streams, namespace → host (Gbit/s)", True, 1.15),
+    "bulk_4_down_gbps": ("bulk, 4 streams, host → namespace (Gbit/s)", True, 1.15),
+    "lat_avg_us": ("ping-pong latency avg (µs)", False, None),
+    "lat_p50_us": ("ping-pong latency p50 (µs)", False, 0.8),
+    "lat_p99_us": ("ping-pong latency p99 (µs)", False, None),
+    "new_conn_per_s": ("new connections/s", True, 1.4),
+    "keepalive_req_per_s": ("keep-alive requests/s", True, 1.2),
+    "cpu_s_per_gib": ("relay CPU seconds per GiB", False, None),
+}
+
+
+def load(path):
+    values = collections.defaultdict(list)
+    with open(path) as f:
+        for line in f:
+            relay, figure, value, _round = line.rstrip("\n").split("\t")
+            try:
+                values[(relay, figure)].append(float(value))
+            except ValueError:
+                pass
+    return values
+
+
+def median(values, relay, figure):
+    v = values.get((relay, figure))
+    return statistics.median(v) if v else None
+
+
+def fmt(v):
+    if v is None:
+        return "–"
+    if v >= 1000:
+        return f"{v:,.0f}"
+    if v >= 100:
+        return f"{v:.0f}"
+    return f"{v:.2f}"
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def verdict(r, higher, target):
+    if target is None or r is None:
+        return ""
+    ok = r >= target if higher else r <= target
+    sign = "≥" if higher else "≤"
+    return f"{'met' if ok else 'NOT met'} ({sign} {target})"
+
+
+def idle_figures(values):
+    counts = sorted({int(f.split("_")[1]) for (_r, f) in values if f.startswith("idle_")})
+    rows = []
+    for n in counts:
+        rows.append((f"RSS at {n:,} idle connections (KiB)", f"idle_{n}_rss_kib"))
+        rows.append((f"fds at {n:,} idle connections", f"idle_{n}_fds"))
+        rows.append((f"new connections/s with {n:,} open", f"new_conn_per_s_at_{n}"))
+    return rows
+
+
+def main():
+    path, quick, rounds, secs = sys.argv[1], sys.argv[2] == "1", sys.argv[3], sys.argv[4]
+    values = load(path)
+    out = []
+    out.append("# nsbridge performance\n")
+    out.append("Written by `bench/run.sh`%s on %s: %s, kernel %s, %d cores. "
+               "Medians of %s interleaved round(s) of %s s per figure; the scene, the peers "
+               "and the targets are those of `BENCHMARKS.md`.\n" % (
+                   " --quick" if quick else "",
+                   datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                   platform.node(), platform.release(), os.cpu_count(), rounds, secs))
+    if quick:
+        out.append("**Quick mode** (CI): one short round, to show the script works. "
+                   "These figures are not the ones to quote.\n")
+    out.append("| figure | direct | nsbridge | pasta | socat pair | nsbridge/pasta | "
+               "nsbridge/direct | target |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for figure, (label, higher, target) in FIGURES.items():
+        m = {r: median(values, r, figure) for r in RELAYS}
+        rp = ratio(m["nsbridge"], m["pasta"])
+        rd = ratio(m["nsbridge"], m["direct"])
+        out.append(f"| {label} | {fmt(m['direct'])} | {fmt(m['nsbridge'])} | {fmt(m['pasta'])} "
+                   f"| {fmt(m['socat'])} | {fmt(rp)} | {fmt(rd)} | {verdict(rp, higher, target)} |")
+    for label, figure in idle_figures(values):
+        m = {r: median(values, r, figure) for r in RELAYS}
+        target = ""
+        if figure == "idle_10000_rss_kib" and m["nsbridge"] is not None:
+            target = "met (≤ 16 MiB)" if m["nsbridge"] <= 16384 else "NOT met (≤ 16 MiB)"
+        out.append(f"| {label} | {fmt(m['direct'])} | {fmt(m['nsbridge'])} | {fmt(m['pasta'])} "
+                   f"| {fmt(m['socat'])} | {fmt(ratio(m['nsbridge'], m['pasta']))} | – | {target} |")
+    out.append("")
+    out.append("Ratios above 1 are better for throughput and rates, below 1 for latency, CPU "
+               "and memory. The socat pair forks a process per connection; its RSS and fds are "
+               "summed over them. nsbridge's RSS is that of the relay alone plus its opener.")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
