@@ -188,8 +188,13 @@ void dial_on_event(struct ctx *c, struct relay_conn *conn, uint32_t events)
 		dial_failed(c, conn, err);
 		return;
 	}
-	if (events & EPOLLOUT)
-		relay_conn_established(c, conn);
+	if (!(events & EPOLLOUT))
+		return;
+	if (sock_is_self_connected(conn->fd[CONN_SERVICE])) {
+		dial_failed(c, conn, -ECONNREFUSED);
+		return;
+	}
+	relay_conn_established(c, conn);
 }
 
 /**

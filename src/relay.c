@@ -51,6 +51,7 @@
 #include "nsbridge/sock.h"
 
 #define CONN_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define READ_EVENTS	(EPOLLIN | EPOLLRDHUP | EPOLLET)
 #define RELAY_FD_RETRY_MS	100
 
 /**
@@ -136,6 +137,7 @@ int relay_conn_new(struct ctx *c, struct listener *l, int client_fd)
 	sock_set_nodelay(client_fd);
 	ref.index = conn->slot;
 	r = ctx_epoll_add(c, client_fd, CONN_EVENTS, ref);
+	conn->events[CONN_CLIENT] = conn->events[CONN_SERVICE] = CONN_EVENTS;
 	if (r < 0) {
 		relay_conn_close(c, conn, true, false);
 		return r;
@@ -312,6 +314,26 @@ static bool short_of_fds(int err)
 	return err == -EMFILE || err == -ENFILE;
 }
 
+/*
+ * Watch a socket for EPOLLOUT only while bytes wait in the pipe toward it:
+ * otherwise every ACK that frees send space is an event, and a wakeup, for
+ * nothing. The registration changes only when that need changes.
+ */
+static void update_events(struct ctx *c, struct relay_conn *conn)
+{
+	for (int e = 0; e < CONN_END_MAX; e++) {
+		uint32_t want = READ_EVENTS | (conn->in_pipe[!e] ? EPOLLOUT : 0);
+		union epoll_ref ref = { .type = EPOLL_TYPE_CONN, .end = (uint8_t)e,
+					.index = conn->slot };
+		struct epoll_event ev = { .events = want, .data.u64 = ref.u64 };
+
+		if (want == conn->events[e] || conn->fd[e] < 0)
+			continue;
+		if (epoll_ctl(c->epoll_fd, EPOLL_CTL_MOD, conn->fd[e], &ev) == 0)
+			conn->events[e] = want;
+	}
+}
+
 static void relay_run(struct ctx *c, struct relay_conn *conn)
 {
 	bool moved = false;
@@ -337,6 +359,7 @@ static void relay_run(struct ctx *c, struct relay_conn *conn)
 		conn->deadline_ms = c->now_ms;
 		list_move_tail(&c->active, &conn->node);
 	}
+	update_events(c, conn);
 }
 
 /**

@@ -201,3 +201,25 @@ int sock_error(int fd)
 		return -errno;
 	return -err;
 }
+
+/**
+ * sock_is_self_connected() - whether a TCP socket connected to itself
+ * @fd:		a connected socket
+ *
+ * Connecting to a local port where nothing listens, from an ephemeral port
+ * that happens to be that same port, completes a "simultaneous open" with
+ * itself: the connection succeeds and echoes every byte. A relay must take
+ * that for the refusal it really is.
+ *
+ * Return: true if its local and peer addresses are the same
+ */
+bool sock_is_self_connected(int fd)
+{
+	struct sockaddr_storage local, peer;
+	socklen_t llen = sizeof(local), plen = sizeof(peer);
+
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
+		return false;
+	return llen == plen && memcmp(&local, &peer, llen) == 0;
+}

@@ -32,6 +32,7 @@ enum conn_state {
  * @eof:	fd[e] sent FIN: nothing more to read from it
  * @shut:	that FIN was passed on, shutdown(fd[!e], SHUT_WR)
  * @bytes:	bytes read from fd[e] and written on, in total
+ * @events:	epoll events fd[e] is registered for
  * @state:	where in its life
  * @slot:	index in ctx.slots, used in epoll references
  * @id:		number for log lines
@@ -51,6 +52,7 @@ struct relay_conn {
 	bool eof[CONN_END_MAX];
 	bool shut[CONN_END_MAX];
 	uint64_t bytes[CONN_END_MAX];
+	uint32_t events[CONN_END_MAX];
 	enum conn_state state;
 	unsigned slot;
 	uint64_t id;

@@ -31,5 +31,6 @@ int sock_listen(int fd, const struct sock_addr *a);
 void sock_set_nodelay(int fd);
 void sock_close_reset(int fd);
 int sock_error(int fd);
+bool sock_is_self_connected(int fd);
 
 #endif /* NSBRIDGE_SOCK_H */

@@ -86,3 +86,14 @@ for i in 1 2 3; do
 done
 pass "a reset from the service reaches the client as ECONNRESET"
 kill -0 "$NSB_PID" || fail "nsbridge died"
+
+# a SERVICE port in the ephemeral range with nothing on it: the dial may
+# connect to itself (a TCP simultaneous open); forced here with a
+# one-port ephemeral range, it must still be a refusal, not an echo
+pick_port self "$ns"
+start_nsb -c "netns:$ns" "host:$self" "container:$self"
+sysctl -qw net.ipv4.ip_local_port_range="$self $self"
+got=$(ip netns exec "$ns" python3 "$T/client.py" "$self")
+sysctl -qw net.ipv4.ip_local_port_range="32768 60999"
+assert_eq "a client of a service that would connect to itself" reset "$got"
+pass "a dial that connects to itself is taken as refused"
