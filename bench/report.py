@@ -113,6 +113,10 @@ def main():
     out.append("Ratios above 1 are better for throughput and rates, below 1 for latency, CPU "
                "and memory. The socat pair forks a process per connection; its RSS and fds are "
                "summed over them. nsbridge's RSS is that of the relay alone plus its opener.")
+    changes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "changes.md")
+    if os.path.exists(changes):
+        out.append("")
+        out.append(open(changes).read().rstrip())
     print("\n".join(out))
 
 

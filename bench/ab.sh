@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# ab.sh - two nsbridge binaries against each other, interleaved: is a change worth it?
+#
+#   bench/ab.sh OLD NEW [ROUNDS]
+#
+# sockperf ping-pong p50, wrk keep-alive and new-connection rates through
+# each binary in turn, ROUNDS times (3), in a network namespace of the
+# script's own. For the full comparison with the peers, bench/run.sh.
+set -u
+[ $# -ge 2 ] || { echo "usage: $0 OLD NEW [ROUNDS]" >&2; exit 2; }
+if [ -z "${NSBENCH_INSIDE:-}" ]; then
+	export NSBENCH_INSIDE=1
+	exec unshare --net -- "$0" "$(readlink -f "$1")" "$(readlink -f "$2")" "${3:-3}"
+fi
+OLD=$1 NEW=$2 ROUNDS=$3
+ip link set lo up
+T=$(mktemp -d /tmp/nsab.XXXXXX)
+NS=nsab-$$
+ip netns add "$NS" && ip netns exec "$NS" ip link set lo up
+trap 'kill $(jobs -p) 2>/dev/null; wait; ip netns del "$NS"; rm -rf "$T"' EXIT
+
+sockperf server --tcp -i 127.0.0.1 -p 25301 >/dev/null 2>&1 &
+cat >"$T/nginx.conf" <<NG
+daemon off; worker_processes 1; pid $T/nginx.pid; error_log $T/nginx.err;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+       server { listen 127.0.0.1:25302; location / { return 200 "ok\n"; } } }
+NG
+nginx -c "$T/nginx.conf" -e "$T/nginx.err" &
+sleep 0.5
+
+in_ns() { ip netns exec "$NS" "$@"; }
+for round in $(seq 1 "$ROUNDS"); do
+	for which in old new; do
+		bin=$OLD
+		[ $which = new ] && bin=$NEW
+		"$bin" -q -c "netns:$NS" host:25301 container:25301 host:25302 container:25302 &
+		pid=$!
+		sleep 0.4
+		p50=$(in_ns sockperf ping-pong --tcp -i 127.0.0.1 -p 25301 -t 3 2>&1 |
+			sed 's/\x1b\[[0-9;]*m//g' | sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p')
+		ka=$(in_ns wrk -t1 -c50 -d3 http://127.0.0.1:25302/ | awk '/Requests\/sec/ { print $2 }')
+		nc=$(in_ns wrk -t1 -c50 -d3 -H 'Connection: close' http://127.0.0.1:25302/ |
+			awk '/Requests\/sec/ { print $2 }')
+		echo "round $round $which: p50 ${p50} us, keep-alive ${ka}/s, new connections ${nc}/s"
+		kill "$pid"
+		wait "$pid" 2>/dev/null
+	done
+done
