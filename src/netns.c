@@ -85,9 +85,15 @@ static int pidfd_open_compat(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+/*
+ * Signal 0 through the pidfd. The kernel looks the process up before it
+ * checks permission, so EPERM says it lives: a process of another uid,
+ * asked by the opener or a setcap'd nsbridge, neither of which has
+ * CAP_KILL. Only ESRCH means it exited.
+ */
 static int pidfd_alive(int pidfd)
 {
-	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno != EPERM)
 		return -errno;
 	return 0;
 }

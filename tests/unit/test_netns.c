@@ -2,7 +2,8 @@
 /* test_netns.c - opening and verifying namespaces, including the races
  *
  * Real kernel objects wherever they can produce the case: a regular file,
- * a UTS namespace file, a child process that is alive or gone. Mocks,
+ * a UTS namespace file, a child process that is alive, a zombie or gone,
+ * one of another user seen without CAP_KILL or CAP_SYS_PTRACE. Mocks,
  * through -Wl,--wrap, only for what a kernel will not do on demand: a pid
  * reused between pidfd_open() and the re-check, pidfd_open() refused, and
  * a kernel without NS_GET_NSTYPE. Every failure must leave no fd behind.
@@ -19,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/capability.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +41,8 @@ long __wrap_syscall(long number, ...);
 int __real_ioctl(int fd, unsigned long request, ...);
 int __wrap_ioctl(int fd, unsigned long request, ...);
 
+/* Four arguments are read whatever the call: the most either call here
+ * passes, and what glibc's own syscall() reads from registers anyway */
 long __wrap_syscall(long number, ...)
 {
 	long a[4];
@@ -89,10 +93,64 @@ static pid_t spawn_sleeper(void)
 	return pid;
 }
 
+/* A child that lives as user @uid, once it has become that user */
+static pid_t spawn_sleeper_as(uid_t uid)
+{
+	int sync[2];
+	pid_t pid;
+	char ok;
+
+	assert_int_equal(pipe2(sync, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+			_exit(1);
+		if (write(sync[1], "k", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(sync[1]);
+	assert_int_equal(read(sync[0], &ok, 1), 1);
+	close(sync[0]);
+	return pid;
+}
+
+/* A child that has exited and is not reaped yet: its pid still names it */
+static pid_t spawn_zombie(void)
+{
+	siginfo_t si;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+	return pid;
+}
+
 static void reap(pid_t pid)
 {
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+}
+
+/* Raise or lower one capability in the effective set; permitted stays */
+static void set_effective(cap_value_t cap, cap_flag_value_t value)
+{
+	cap_t caps = cap_get_proc();
+
+	assert_non_null(caps);
+	assert_int_equal(cap_set_flag(caps, CAP_EFFECTIVE, 1, &cap, value), 0);
+	assert_int_equal(cap_set_proc(caps), 0);
+	cap_free(caps);
+}
+
+static void need_root(void)
+{
+	if (geteuid() != 0)
+		skip();
 }
 
 static int reset_mocks(void **state)
@@ -132,6 +190,15 @@ static void verify_refuses_another_namespace_type(void **state)
 	close(fd);
 }
 
+static void verify_of_a_closed_fd_is_ebadf(void **state)
+{
+	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(netns_verify(fd), -EBADF);
+}
+
 static void verify_reports_a_kernel_without_nstype(void **state)
 {
 	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -167,16 +234,17 @@ static void open_path_of_wrong_type_leaves_no_fd(void **state)
 static void open_pid_of_live_process(void **state)
 {
 	pid_t pid = spawn_sleeper();
-	int ns_fd = -1, pidfd = -1, self_fd = -1;
+	int ns_fd = -1, pidfd = -1, self_fd = -1, r;
 
-	assert_int_equal(netns_open_pid(pid, &ns_fd, &pidfd), 0);
+	r = netns_open_pid(pid, &ns_fd, &pidfd);
+	reap(pid);	/* the namespace lives on in ns_fd */
+	assert_int_equal(r, 0);
 	assert_true(ns_fd >= 0 && pidfd >= 0);
 	assert_int_equal(netns_open_self(&self_fd), 0);
 	assert_int_equal(netns_same(ns_fd, self_fd), 1);
 	close(ns_fd);
 	close(pidfd);
 	close(self_fd);
-	reap(pid);
 }
 
 static void open_pid_of_gone_process_is_esrch(void **state)
@@ -192,29 +260,97 @@ static void open_pid_of_gone_process_is_esrch(void **state)
 	assert_int_equal(open_fd_count(), before);
 }
 
-static void open_pid_reused_before_recheck_is_esrch(void **state)
+/* Exited, not reaped: pidfd_open() works, /proc/PID/ns/net is gone */
+/* Exited, not reaped: pidfd_open() works, /proc/PID/ns/net is gone */
+static void open_pid_of_zombie_is_esrch(void **state)
 {
-	pid_t pid = spawn_sleeper();
-	int ns_fd = 12345, pidfd = 12345, before = open_fd_count();
+	pid_t pid = spawn_zombie();
+	int ns_fd = 12345, pidfd = 12345, before = open_fd_count(), r;
 
-	pid_reused = true;
-	assert_int_equal(netns_open_pid(pid, &ns_fd, &pidfd), -ESRCH);
+	r = netns_open_pid(pid, &ns_fd, &pidfd);
+	reap(pid);
+	assert_int_equal(r, -ESRCH);
 	assert_int_equal(ns_fd, 12345);
 	assert_int_equal(pidfd, 12345);
 	assert_int_equal(open_fd_count(), before);
+}
+
+/*
+ * The opener keeps CAP_SYS_PTRACE but not CAP_KILL, and a setcap'd
+ * nsbridge has neither CAP_KILL nor the uid of a container's init: the
+ * re-check cannot signal the process, yet it lives and must be opened.
+ */
+static void open_pid_of_another_user_without_cap_kill(void **state)
+{
+	int ns_fd = -1, pidfd = -1, self_fd = -1, r, killed = -1;
+	pid_t pid;
+
+	need_root();
+	pid = spawn_sleeper_as(65534);
+	set_effective(CAP_KILL, CAP_CLEAR);
+	r = netns_open_pid(pid, &ns_fd, &pidfd);
+	set_effective(CAP_KILL, CAP_SET);
+	if (r == 0)	/* the pidfd is the child's: it can kill it */
+		killed = (int)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 	reap(pid);
+	assert_int_equal(r, 0);
+	assert_int_equal(killed, 0);
+	assert_int_equal(netns_open_self(&self_fd), 0);
+	assert_int_equal(netns_same(ns_fd, self_fd), 1);
+	close(ns_fd);
+	close(pidfd);
+	close(self_fd);
+}
+
+/* Not allowed to look into it: the kernel's answer, and no pidfd kept */
+static void open_pid_without_cap_sys_ptrace_is_eacces(void **state)
+{
+	int ns_fd = 12345, pidfd = 12345, before, r;
+	pid_t pid;
+
+	need_root();
+	pid = spawn_sleeper_as(65534);
+	before = open_fd_count();
+	set_effective(CAP_SYS_PTRACE, CAP_CLEAR);
+	r = netns_open_pid(pid, &ns_fd, &pidfd);
+	set_effective(CAP_SYS_PTRACE, CAP_SET);
+	reap(pid);
+	assert_int_equal(r, -EACCES);
+	assert_int_equal(ns_fd, 12345);
+	assert_int_equal(pidfd, 12345);
+	assert_int_equal(open_fd_count(), before);
+}
+
+/* The process died and its pid was given to another between pidfd_open()
+ * and the open of /proc/PID: the re-check finds the pidfd's process gone */
+static void open_pid_reused_before_recheck_is_esrch(void **state)
+{
+	pid_t pid = spawn_sleeper();
+	int ns_fd = 12345, pidfd = 12345, before = open_fd_count(), r;
+
+	pid_reused = true;
+	r = netns_open_pid(pid, &ns_fd, &pidfd);
+	pid_reused = false;
+	reap(pid);
+	assert_int_equal(r, -ESRCH);
+	assert_int_equal(ns_fd, 12345);
+	assert_int_equal(pidfd, 12345);
+	assert_int_equal(open_fd_count(), before);
 }
 
 static void open_pid_not_allowed_is_eperm(void **state)
 {
 	pid_t pid = spawn_sleeper();
-	int ns_fd = 12345, pidfd = 12345, before = open_fd_count();
+	int ns_fd = 12345, pidfd = 12345, before = open_fd_count(), r;
 
 	fail_pidfd_open = EPERM;
-	assert_int_equal(netns_open_pid(pid, &ns_fd, &pidfd), -EPERM);
-	assert_int_equal(ns_fd, 12345);
-	assert_int_equal(open_fd_count(), before);
+	r = netns_open_pid(pid, &ns_fd, &pidfd);
+	fail_pidfd_open = 0;
 	reap(pid);
+	assert_int_equal(r, -EPERM);
+	assert_int_equal(ns_fd, 12345);
+	assert_int_equal(pidfd, 12345);
+	assert_int_equal(open_fd_count(), before);
 }
 
 int main(void)
@@ -223,11 +359,15 @@ int main(void)
 		cmocka_unit_test_setup(verify_accepts_a_network_namespace, reset_mocks),
 		cmocka_unit_test_setup(verify_refuses_a_regular_file, reset_mocks),
 		cmocka_unit_test_setup(verify_refuses_another_namespace_type, reset_mocks),
+		cmocka_unit_test_setup(verify_of_a_closed_fd_is_ebadf, reset_mocks),
 		cmocka_unit_test_setup(verify_reports_a_kernel_without_nstype, reset_mocks),
 		cmocka_unit_test_setup(open_path_missing_is_enoent, reset_mocks),
 		cmocka_unit_test_setup(open_path_of_wrong_type_leaves_no_fd, reset_mocks),
 		cmocka_unit_test_setup(open_pid_of_live_process, reset_mocks),
 		cmocka_unit_test_setup(open_pid_of_gone_process_is_esrch, reset_mocks),
+		cmocka_unit_test_setup(open_pid_of_zombie_is_esrch, reset_mocks),
+		cmocka_unit_test_setup(open_pid_of_another_user_without_cap_kill, reset_mocks),
+		cmocka_unit_test_setup(open_pid_without_cap_sys_ptrace_is_eacces, reset_mocks),
 		cmocka_unit_test_setup(open_pid_reused_before_recheck_is_esrch, reset_mocks),
 		cmocka_unit_test_setup(open_pid_not_allowed_is_eperm, reset_mocks),
 	};

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_pipepool.c - the pipe pool when descriptors or pipe pages run out
  *
- * EMFILE is real: the test lowers RLIMIT_NOFILE to what is open. The
- * refusal of F_SETPIPE_SZ (the per-user pipe page limit, which root does
- * not hit) is mocked through -Wl,--wrap=fcntl64.
+ * EMFILE is real: the test lowers RLIMIT_NOFILE to what is open. What a
+ * kernel will not do on demand is mocked through -Wl,--wrap: ENFILE (the
+ * system-wide file table full) from pipe2(), and the refusal of
+ * F_SETPIPE_SZ (the per-user pipe page limit, which root does not hit)
+ * from fcntl64, the symbol glibc's fcntl is in the library.
  */
 
 #include <dirent.h>
@@ -27,9 +29,22 @@
 
 static bool refuse_pipe_size;		/* F_SETPIPE_SZ fails with EPERM */
 static int setpipe_calls;
+static int pipe2_errno;			/* pipe2 fails with it, 0 = real */
+static int pipe2_left;			/* real pipes before it fails */
 
 int __real_fcntl64(int fd, int cmd, ...);
 int __wrap_fcntl64(int fd, int cmd, ...);
+int __real_pipe2(int fds[2], int flags);
+int __wrap_pipe2(int fds[2], int flags);
+
+int __wrap_pipe2(int fds[2], int flags)
+{
+	if (pipe2_errno && pipe2_left-- <= 0) {
+		errno = pipe2_errno;
+		return -1;
+	}
+	return __real_pipe2(fds, flags);
+}
 
 int __wrap_fcntl64(int fd, int cmd, ...)
 {
@@ -49,20 +64,22 @@ int __wrap_fcntl64(int fd, int cmd, ...)
 	return __real_fcntl64(fd, cmd, arg);
 }
 
-static int highest_fd(void)
+/* Below it every descriptor is taken: as RLIMIT_NOFILE, no new one fits */
+static int lowest_free_fd(void)
 {
-	int fd = dup(0), top;
+	int fd = dup(0);
 
 	assert_true(fd >= 0);
-	top = fd;
 	close(fd);
-	return top;
+	return fd;
 }
 
 static int setup(void **state)
 {
 	refuse_pipe_size = false;
 	setpipe_calls = 0;
+	pipe2_errno = 0;
+	pipe2_left = 0;
 	return 0;
 }
 
@@ -115,7 +132,7 @@ static void take_without_descriptors_is_emfile(void **state)
 	pipepool_init(BIG_PIPE, 0);
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	tight = old;
-	tight.rlim_cur = (rlim_t)highest_fd();	/* no room for a pipe's two fds */
+	tight.rlim_cur = (rlim_t)lowest_free_fd();	/* no room for a pipe's two fds */
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
 	assert_int_equal(pipepool_take(&p), -EMFILE);
 	assert_int_equal(p.rd, -1);
@@ -123,6 +140,40 @@ static void take_without_descriptors_is_emfile(void **state)
 	assert_int_equal(pipepool_take(&q), 0);
 	assert_true(write(q.wr, "x", 1) == 1);
 	pipepool_discard(&q);
+}
+
+/* The system's file table full: -ENFILE, nothing opened; it works again after */
+static void take_with_file_table_full_is_enfile(void **state)
+{
+	struct pipe_pair p = PIPE_PAIR_NONE, q;
+	int before;
+
+	pipepool_init(BIG_PIPE, 0);
+	before = open_fd_count();
+	pipe2_errno = ENFILE;
+	assert_int_equal(pipepool_take(&p), -ENFILE);
+	assert_int_equal(p.rd, -1);
+	assert_int_equal(p.wr, -1);
+	assert_int_equal(open_fd_count(), before);
+	pipe2_errno = 0;
+	assert_int_equal(pipepool_take(&q), 0);
+	assert_int_equal(fcntl(q.wr, F_GETPIPE_SZ), BIG_PIPE);
+	pipepool_discard(&q);
+}
+
+/* Stocking stops at the first failure instead of spinning, and the pool
+ * fills up later, when pipes can be made again */
+static void stocking_stops_when_pipes_run_out(void **state)
+{
+	pipe2_errno = EMFILE;
+	pipe2_left = 2;
+	pipepool_init(BIG_PIPE, 4);
+	assert_int_equal(pipepool_idle(), 2);
+	pipepool_top_up();
+	assert_int_equal(pipepool_idle(), 2);
+	pipe2_errno = 0;
+	pipepool_top_up();
+	assert_int_equal(pipepool_idle(), 4);
 }
 
 /* F_SETPIPE_SZ refused: default-sized pipes, and no second attempt */
@@ -163,6 +214,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(take_put_reuses_pipes, setup, teardown),
 		cmocka_unit_test_setup_teardown(put_beyond_kept_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(take_without_descriptors_is_emfile, setup, teardown),
+		cmocka_unit_test_setup_teardown(take_with_file_table_full_is_enfile, setup, teardown),
+		cmocka_unit_test_setup_teardown(stocking_stops_when_pipes_run_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_pipe_size_falls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(top_up_replaces_discarded_pipes, setup, teardown),
 	};
