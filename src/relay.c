@@ -7,14 +7,17 @@
  * socket dialled to SERVICE (dial.c). Each direction moves bytes socket
  * -> pipe -> socket with splice(2), so no byte is copied to user space.
  *
- * Both sockets are registered once, edge-triggered, for EPOLLIN, EPOLLOUT
- * and EPOLLRDHUP, and never modified. Any event on either runs the pump
- * for both directions: read into the pipe while it has room, write out
- * of it while the far socket takes bytes, until neither makes progress.
- * That gives backpressure without spinning: when the writer blocks, the
- * pipe stays full, the reader is left alone, its receive window closes,
- * and the next EPOLLOUT edge on the writer starts the pump again. No
- * event is lost because every edge re-runs both directions.
+ * Both sockets are registered edge-triggered for EPOLLIN and EPOLLRDHUP,
+ * and for EPOLLOUT only while bytes wait in the pipe toward them (the
+ * registration is modified when that changes, not on every event). An
+ * event runs the pump for the directions it concerns: what fd[e] can
+ * read, and what waits to be written to fd[e] when it can take bytes
+ * again. The pump reads into the pipe while it has room and writes out of
+ * it while the far socket takes bytes, until neither makes progress. That
+ * gives backpressure without spinning: when the writer blocks, the pipe
+ * stays full, the reader is left alone, its receive window closes, and
+ * the writer's EPOLLOUT edge starts that direction again. No event is
+ * lost: each edge re-runs every direction it could unblock.
  *
  * A pipe is taken from the pool (pipepool.c) only while a direction has
  * bytes in flight, and given back as soon as it is empty; an idle
@@ -334,13 +337,21 @@ static void update_events(struct ctx *c, struct relay_conn *conn)
 	}
 }
 
-static void relay_run(struct ctx *c, struct relay_conn *conn)
+#define PUMP_FROM(e)	(1u << (e))
+#define PUMP_BOTH	(PUMP_FROM(CONN_CLIENT) | PUMP_FROM(CONN_SERVICE))
+
+/* Run the pump for the directions in @dirs (PUMP_FROM() bits) */
+static void relay_run(struct ctx *c, struct relay_conn *conn, unsigned dirs)
 {
 	bool moved = false;
 
 	for (int e = 0; e < CONN_END_MAX; e++) {
 		enum conn_end failed;
-		int r = pump(conn, (enum conn_end)e, &failed, &moved);
+		int r;
+
+		if (!(dirs & PUMP_FROM(e)))
+			continue;
+		r = pump(conn, (enum conn_end)e, &failed, &moved);
 
 		if (short_of_fds(r)) {
 			relay_wait_fd(c, conn, r);
@@ -401,7 +412,7 @@ void relay_retry_fd_waiters(struct ctx *c)
 		if (conn->state == CONN_WAIT_SOCKET)
 			dial_start(c, conn);
 		else if (conn->state == CONN_RELAYING)
-			relay_run(c, conn);
+			relay_run(c, conn, PUMP_BOTH);
 		if (!list_empty(&conn->wait_node))
 			return;
 	}
@@ -418,7 +429,7 @@ void relay_conn_established(struct ctx *c, struct relay_conn *conn)
 	conn->deadline_ms = c->now_ms;
 	list_move_tail(&c->active, &conn->node);
 	conn_dbg(conn, "connected to %s", conn->bridge->service_text);
-	relay_run(c, conn);
+	relay_run(c, conn, PUMP_BOTH);
 }
 
 /* Before SERVICE answers, the client's events matter only if it is gone */
@@ -428,6 +439,24 @@ static void client_event_while_dialling(struct ctx *c, struct relay_conn *conn, 
 		conn_dbg(conn, "client left before the service answered");
 		relay_conn_close(c, conn, true, true);
 	}
+}
+
+/*
+ * Which directions an event on fd[end] can move: what it can read, and,
+ * when it can write again, what waits in the pipe toward it. Running only
+ * those saves the other direction's futile splice() on every event.
+ */
+static unsigned directions_of(enum conn_end end, uint32_t events)
+{
+	unsigned dirs = 0;
+
+	if (events & (EPOLLERR | EPOLLHUP))
+		return PUMP_BOTH;
+	if (events & (EPOLLIN | EPOLLRDHUP))
+		dirs |= PUMP_FROM(end);
+	if (events & EPOLLOUT)
+		dirs |= PUMP_FROM(!end);
+	return dirs;
 }
 
 /**
@@ -462,7 +491,7 @@ void relay_on_event(struct ctx *c, union epoll_ref ref, uint32_t events)
 				return;
 			}
 		}
-		relay_run(c, conn);
+		relay_run(c, conn, directions_of(end, events));
 		return;
 	case CONN_CLOSED:
 	case CONN_STATE_MAX:
