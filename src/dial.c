@@ -33,7 +33,6 @@
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
 
-#define CONN_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
 /* The family of SERVICE address number @step, 0 when none is left */
 static int dial_family(const struct endpoint *svc, unsigned step)

@@ -53,7 +53,6 @@
 #include "nsbridge/relay.h"
 #include "nsbridge/sock.h"
 
-#define CONN_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 #define READ_EVENTS	(EPOLLIN | EPOLLRDHUP | EPOLLET)
 #define RELAY_FD_RETRY_MS	100
 

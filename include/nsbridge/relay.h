@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 
 #include "nsbridge/ctx.h"
 #include "nsbridge/pipepool.h"
@@ -15,6 +16,11 @@ enum conn_end {
 	CONN_SERVICE,		/* dialled to SERVICE */
 	CONN_END_MAX,
 };
+
+/* How both sockets of a connection are registered until it relays: the
+ * first EPOLLOUT says the dial completed; relay.c then asks for EPOLLOUT
+ * only while bytes wait (conn->events records what is registered) */
+#define CONN_EVENTS	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
 enum conn_state {
 	CONN_WAIT_SOCKET,	/* waiting for a socket from a pool */

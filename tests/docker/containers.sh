@@ -23,6 +23,18 @@ fetch() {
 	timeout 10 docker exec "$1" wget -qO- "http://127.0.0.1:$2/" 2>/dev/null
 }
 
+# answered_within CONTAINER WHAT - wait up to 5 s for the bridge to answer inside
+# CONTAINER; sets ELAPSED (ms) or fails with WHAT
+answered_within() {
+	local t0
+	t0=$(now_ms)
+	until [ "$(fetch "$1" "$port")" = "host service $port" ]; do
+		[ $(($(now_ms) - t0)) -lt 5000 ] || fail "$2"
+		sleep 0.02
+	done
+	ELAPSED=$(($(now_ms) - t0))
+}
+
 # --- by name, with CapEff 0 -------------------------------------------------
 run_web web
 start_nsb -c web "host:$port" "container:$port" "host:$port" "host:$other"
@@ -42,22 +54,14 @@ done
 assert_match "log" "container web stopped: its listeners are closed until it runs again" \
 	"$(cat "$NSB_LOG")"
 docker start web >/dev/null || fail "docker start"
-t0=$(now_ms)
-until [ "$(fetch web "$port")" = "host service $port" ]; do
-	[ $(($(now_ms) - t0)) -lt 5000 ] || fail "no answer inside web 5 s after docker start"
-	sleep 0.02
-done
-pass "docker stop: another bridge of the process kept working; docker start: back in $(($(now_ms) - t0)) ms"
+answered_within web "no answer inside web 5 s after docker start"
+pass "docker stop: another bridge of the process kept working; docker start: back in $ELAPSED ms"
 
 # --- docker restart: back within a second of the start ------------------------
 old_ns=$(readlink "/proc/$(container_pid web)/ns/net")
 docker restart -t 0 web >/dev/null || fail "docker restart"
-t0=$(now_ms)
-until [ "$(fetch web "$port")" = "host service $port" ]; do
-	[ $(($(now_ms) - t0)) -lt 5000 ] || fail "no answer inside web 5 s after its restart"
-	sleep 0.02
-done
-elapsed=$(($(now_ms) - t0))
+answered_within web "no answer inside web 5 s after its restart"
+elapsed=$ELAPSED
 [ "$elapsed" -lt 1000 ] || fail "the bridge came back $elapsed ms after the restart"
 assert_eq "ready lines: two bridges, then the container bridge after a start and a restart" 4 "$(grep -c ' ready$' "$NSB_LOG")"
 assert_eq "CapEff after the restart" 0000000000000000 "$(cap_eff "$NSB_PID")"
@@ -76,12 +80,8 @@ for pid in $NSB_PID $(cat "/proc/$NSB_PID/task/$NSB_PID/children"); do
 done
 pass "docker rm -f: no fd of nsbridge or its helpers refers to web's namespaces"
 run_web web
-t0=$(now_ms)
-until [ "$(fetch web "$port")" = "host service $port" ]; do
-	[ $(($(now_ms) - t0)) -lt 5000 ] || fail "a new container named web was not followed"
-	sleep 0.02
-done
-pass "a new container named web is bridged $(($(now_ms) - t0)) ms after docker run"
+answered_within web "a new container named web was not followed"
+pass "a new container named web is bridged $ELAPSED ms after docker run"
 stop_nsb TERM
 assert_eq "exit status" 0 "$NSB_STATUS"
 

@@ -9,12 +9,18 @@ pick_port port "$ns"
 mkdir -p "$T/www" && echo "host service $port" >"$T/www/index.html"
 start_nginx "" "$port" "$T/www" 127.0.0.1
 
-bg ip netns exec "$ns" sleep 300
-holder=$BG_PID
-for _ in $(seq 1 50); do
-	[ "$(readlink "/proc/$holder/ns/net")" = "$(ip netns exec "$ns" readlink /proc/self/ns/net)" ] && break
-	sleep 0.05
-done
+# sleeper_in NS VAR - a process that lives in NS (once it has entered it), pid in VAR
+sleeper_in() {
+	bg ip netns exec "$1" sleep 300
+	for _ in $(seq 1 50); do
+		[ "$(readlink "/proc/$BG_PID/ns/net")" = "$(ip netns exec "$1" readlink /proc/self/ns/net)" ] &&
+			break
+		sleep 0.05
+	done
+	printf -v "$2" '%s' "$BG_PID"
+}
+
+sleeper_in "$ns" holder
 
 check() {
 	local what=$1 body
@@ -39,12 +45,7 @@ start_nsb --host-netns "/proc/$$/ns/net" -c self "host:$port" "container:$port"
 check "sidecar: --host-netns /proc/$$/ns/net -c self"
 
 # pid:N is not followed: when N exits, nsbridge closes everything and exits 0
-bg ip netns exec "$ns" sleep 300
-short=$BG_PID
-for _ in $(seq 1 50); do
-	[ "$(readlink "/proc/$short/ns/net")" = "$(ip netns exec "$ns" readlink /proc/self/ns/net)" ] && break
-	sleep 0.05
-done
+sleeper_in "$ns" short
 start_nsb -c "pid:$short" "host:$port" "container:$port"
 kill "$short"
 wait_exit "$NSB_PID" 5
