@@ -18,7 +18,7 @@ set -u
 
 ROUNDS=3
 SECS=5
-IDLE_COUNTS="1000 10000"
+IDLE_COUNTS="10 1000 10000"
 BULK_BYTES=2G
 QUICK=0
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +26,7 @@ OUT=$REPO/docs/performance.md
 ARGS=("$@")
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) QUICK=1; ROUNDS=1; SECS=1; IDLE_COUNTS="100"; BULK_BYTES=256M ;;
+	--quick) QUICK=1; ROUNDS=1; SECS=1; IDLE_COUNTS="10 100"; BULK_BYTES=256M ;;
 	--rounds) ROUNDS=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	*) echo "usage: $0 [--quick] [--rounds N] [--out FILE]" >&2; exit 2 ;;
@@ -62,7 +62,14 @@ ip -6 addr add 2001:db8::1/64 dev nsbench0 nodad
 ip link set nsbench0 up && ip link set nsbench1 up
 ip route add default via 192.0.2.254 dev nsbench0
 ip -6 route add default via 2001:db8::fe dev nsbench0
+# 10,000 idle connections are 20,000 descriptors in a relay, more than
+# many machines' default hard limit: raise it where we may (CAP_SYS_RESOURCE),
+# else measure at the most connections the limit leaves room for
+ulimit -Hn "$(cat /proc/sys/fs/nr_open)" 2>/dev/null
 ulimit -n "$(ulimit -Hn)"
+fit=$(( ($(ulimit -Hn) - 256) / 2 ))
+IDLE_COUNTS=$(for n in $IDLE_COUNTS; do echo $(( n < fit ? n : fit )); done)
+echo "bench: idle connection counts:" $IDLE_COUNTS "(descriptor limit $(ulimit -Hn))" >&2
 
 NSB=$REPO/build-bench/src/nsbridge
 T=$(mktemp -d /tmp/nsbench.XXXXXX)
@@ -219,10 +226,20 @@ measure_http() {
 	record keepalive_req_per_s "$(wrk_rps)"
 }
 
-# RSS (KiB) and fds of the relay's processes with N idle connections
+relay_fds() {
+	local pid fds=0
+	for pid in $(relay_tree_pids); do
+		fds=$((fds + $(ls "/proc/$pid/fd" 2>/dev/null | wc -l)))
+	done
+	echo "$fds"
+}
+
+# RSS (KiB) and fds of the relay's processes with N idle connections, and
+# the rate of new connections while they are open
 measure_idle() {
 	local n rss fds pid
 	[ "$RELAY" = direct ] && return
+	record idle_0_fds "$(relay_fds)"
 	for n in $IDLE_COUNTS; do
 		# two processes per connection: 10,000 would be 20,000 socat processes
 		[ "$RELAY" = socat ] && [ "$n" -gt 1000 ] && continue
@@ -238,12 +255,12 @@ PY
 		local holder=$!
 		for _ in $(seq 1 600); do grep -q open "$T/idle.out" && break; sleep 0.1; done
 		sleep 1
-		rss=0 fds=0
+		rss=0
 		for pid in $(relay_tree_pids); do
 			rss=$((rss + $(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)))
-			fds=$((fds + $(ls "/proc/$pid/fd" 2>/dev/null | wc -l)))
 		done
-		grep -q open "$T/idle.out" || rss=nan
+		fds=$(relay_fds)
+		grep -q open "$T/idle.out" || rss=nan fds=nan
 		record "idle_${n}_rss_kib" "$rss"
 		record "idle_${n}_fds" "$fds"
 		# the cost of a new connection with N open: wrk Connection: close
