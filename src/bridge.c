@@ -31,6 +31,7 @@
 #include "nsbridge/relay.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sock.h"
+#include "nsbridge/udp.h"
 
 #define ACCEPT_RETRY_MS		100
 #define REFUSED_LOG_INTERVAL_MS	10000
@@ -38,24 +39,46 @@
 
 static const int loopback_families[] = { AF_INET, AF_INET6 };
 
+static int sock_type_of(const struct endpoint *ep)
+{
+	return ep->proto == PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+}
+
+/**
+ * listener_events() - what a listener is registered for in epoll
+ * @l:		listener
+ *
+ * A TCP listener is drained to EAGAIN on each edge. A UDP socket is
+ * level-triggered, so that a flood on one can be cut short for fairness
+ * without stranding datagrams until the next one arrives.
+ *
+ * Return: epoll event bits
+ */
+uint32_t listener_events(const struct listener *l)
+{
+	return l->bridge->spec->expose.proto == PROTO_UDP ? EPOLLIN : EPOLLIN | EPOLLET;
+}
+
 /* "127.0.0.1:8000-8099" for port range of @ep in @family */
 static void endpoint_text(const struct endpoint *ep, int family, char *buf, size_t len)
 {
 	char addr[SOCK_ADDR_TEXT_MAX];
 	struct sock_addr a;
 
+	const char *proto = ep->proto == PROTO_UDP ? "/udp" : "";
+
 	sock_addr_endpoint(&a, ep, 0, family);
 	sock_addr_format(&a, addr, sizeof(addr));
 	if (ep->port_last != ep->port_first)
-		snprintf(buf, len, "%s-%u", addr, ep->port_last);
+		snprintf(buf, len, "%s-%u%s", addr, ep->port_last, proto);
 	else
-		snprintf(buf, len, "%s", addr);
+		snprintf(buf, len, "%s%s", addr, proto);
 }
 
 static void describe_service(struct ctx *c, struct bridge *b)
 {
 	const struct endpoint *svc = &b->spec->service;
-	char text[SOCK_ADDR_TEXT_MAX + 8];
+	char text[SOCK_ADDR_TEXT_MAX + 16];
 	int family = svc->kind == ENDPOINT_UNIX ? AF_UNIX : svc->has_addr ? svc->family : AF_INET;
 
 	endpoint_text(svc, family, text, sizeof(text));
@@ -111,7 +134,7 @@ static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int fami
 	int fd;
 
 	sock_addr_endpoint(&a, ep, offset, family);
-	fd = side_listen(c, ep->side, &a);
+	fd = side_listen(c, ep->side, sock_type_of(ep), &a);
 	if (fd >= 0)
 		return add_listener(c, b, offset, family, fd) < 0 ? EXIT_RUNTIME : 0;
 
@@ -132,7 +155,7 @@ static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int fami
 static void describe_expose(struct ctx *c, struct bridge *b, const bool bound[2])
 {
 	const struct endpoint *ep = &b->spec->expose;
-	char text[2][SOCK_ADDR_TEXT_MAX + 8];
+	char text[2][SOCK_ADDR_TEXT_MAX + 16];
 	int n = 0;
 
 	for (int i = 0; i < 2; i++)
@@ -150,6 +173,9 @@ static int bridge_setup(struct ctx *c, struct bridge *b)
 
 	describe_service(c, b);
 	b->refused_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_MS, REFUSED_LOG_BURST);
+	b->drop_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_MS, 1);
+	list_init(&b->udp_fresh);
+	list_init(&b->udp_steady);
 	for (int i = 0; i < 2; i++) {
 		int family = loopback_families[i];
 
@@ -332,9 +358,12 @@ void bridges_side_down(struct ctx *c, enum side side)
 		l->fd = -1;
 		l->pending = false;
 	}
-	for (size_t i = 0; i < c->n_bridges; i++)
-		if (bridge_uses_side(&c->bridges[i], side))
-			relay_close_bridge(c, &c->bridges[i]);
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		if (!bridge_uses_side(&c->bridges[i], side))
+			continue;
+		relay_close_bridge(c, &c->bridges[i]);
+		udp_close_bridge(c, &c->bridges[i]);
+	}
 }
 
 /* Bind one listener anew in its side's (new) namespace */
@@ -347,18 +376,19 @@ static int relisten(struct ctx *c, size_t index)
 	int fd, r;
 
 	sock_addr_endpoint(&a, ep, l->port_offset, l->family);
-	fd = side_listen(c, ep->side, &a);
+	fd = side_listen(c, ep->side, sock_type_of(ep), &a);
 	if (fd == -EADDRINUSE)
 		report_in_use(c, ep->side, &a);		/* says who holds it */
 	if (fd < 0)
 		return fd;
-	r = ctx_epoll_add(c, fd, EPOLLIN | EPOLLET, ref);
+	r = ctx_epoll_add(c, fd, listener_events(l), ref);
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
 	l->fd = fd;
-	bridge_on_accept(c, l);	/* clients may have come in between */
+	if (ep->proto == PROTO_TCP)
+		bridge_on_accept(c, l);	/* clients may have come in between */
 	return 0;
 }
 

@@ -33,6 +33,8 @@ enum opt_id {
 	OPT_CONNECT_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
 	OPT_DRAIN_TIMEOUT,
+	OPT_UDP_TIMEOUT,
+	OPT_MAX_UDP_FLOWS,
 	OPT_FOLLOW,
 	OPT_NO_FOLLOW,
 	OPT_LOG_FORMAT,
@@ -61,6 +63,8 @@ static const struct option_desc options[] = {
 	{ OPT_CONNECT_TIMEOUT,	"connect-timeout",	true,	"NSBRIDGE_CONNECT_TIMEOUT" },
 	{ OPT_IDLE_TIMEOUT,	"idle-timeout",		true,	"NSBRIDGE_IDLE_TIMEOUT" },
 	{ OPT_DRAIN_TIMEOUT,	"drain-timeout",	true,	"NSBRIDGE_DRAIN_TIMEOUT" },
+	{ OPT_UDP_TIMEOUT,	"udp-timeout",		true,	"NSBRIDGE_UDP_TIMEOUT" },
+	{ OPT_MAX_UDP_FLOWS,	"max-udp-flows",	true,	"NSBRIDGE_MAX_UDP_FLOWS" },
 	{ OPT_FOLLOW,		"follow",		false,	"NSBRIDGE_FOLLOW" },
 	{ OPT_NO_FOLLOW,	"no-follow",		false,	NULL },
 	{ OPT_VERBOSE,		"verbose",		false,	"NSBRIDGE_VERBOSE" },
@@ -181,8 +185,10 @@ static const char *expected_value(enum opt_id id)
 {
 	switch (id) {
 	case OPT_MAX_CONNECTIONS:
+	case OPT_MAX_UDP_FLOWS:
 		return "a number from 1 to 1000000";
 	case OPT_CONNECT_TIMEOUT:
+	case OPT_UDP_TIMEOUT:
 		return "a duration above zero, like 500ms, 5s or 2m";
 	case OPT_IDLE_TIMEOUT:
 	case OPT_DRAIN_TIMEOUT:
@@ -228,6 +234,10 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 		return set_timeout(value, true, &cfg->idle_timeout_ms);
 	case OPT_DRAIN_TIMEOUT:
 		return set_timeout(value, true, &cfg->drain_timeout_ms);
+	case OPT_UDP_TIMEOUT:
+		return set_timeout(value, false, &cfg->udp_timeout_ms);
+	case OPT_MAX_UDP_FLOWS:
+		return parse_count(value, MAX_CONNECTIONS_LIMIT, &cfg->max_udp_flows);
 	case OPT_LOG_FORMAT:
 		return set_log_format(value, &cfg->log_format);
 	case OPT_ALLOW_NONLOCAL:
@@ -273,6 +283,8 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 	case OPT_CONNECT_TIMEOUT:
 	case OPT_IDLE_TIMEOUT:
 	case OPT_DRAIN_TIMEOUT:
+	case OPT_UDP_TIMEOUT:
+	case OPT_MAX_UDP_FLOWS:
 	case OPT_LOG_FORMAT:
 		break;
 	}
@@ -389,12 +401,18 @@ static int check_pair(const struct config *cfg, const struct bridge_spec *b,
 {
 	unsigned ns = endpoint_port_count(&b->service), ne = endpoint_port_count(&b->expose);
 
-	if (b->service.proto == PROTO_UDP || b->expose.proto == PROTO_UDP)
-		return fail(error, len, "'%s %s': UDP is not supported yet, only TCP", svc, exp);
 	if (b->expose.kind == ENDPOINT_UNIX)
 		return fail(error, len, "EXPOSE '%s': a unix socket can only be a SERVICE", exp);
-	if (b->service.kind == ENDPOINT_UNIX)
-		return fail(error, len, "SERVICE '%s': unix sockets are not supported yet", svc);
+	if (b->service.kind == ENDPOINT_UNIX && b->expose.proto == PROTO_UDP)
+		return fail(error, len, "'%s %s': a unix SERVICE is a stream socket; "
+			    "its EXPOSE must be TCP", svc, exp);
+	if (b->service.kind == ENDPOINT_UNIX && ne != 1)
+		return fail(error, len, "'%s %s': a unix SERVICE is one socket; "
+			    "its EXPOSE must be one port", svc, exp);
+	if (b->service.kind == ENDPOINT_INET && b->service.proto != b->expose.proto)
+		return fail(error, len, "'%s %s': SERVICE is %s and EXPOSE %s; "
+			    "both sides need the same protocol", svc, exp,
+			    proto_name(b->service.proto), proto_name(b->expose.proto));
 	if (ns != ne)
 		return fail(error, len, "'%s %s': SERVICE has %u port%s and EXPOSE %u; "
 			    "both sides need the same count", svc, exp, ns, ns == 1 ? "" : "s", ne);
@@ -456,6 +474,8 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 		.max_connections = CLI_DEFAULT_MAX_CONNECTIONS,
 		.connect_timeout_ms = CLI_DEFAULT_CONNECT_TIMEOUT_MS,
 		.drain_timeout_ms = CLI_DEFAULT_DRAIN_TIMEOUT_MS,
+		.udp_timeout_ms = CLI_DEFAULT_UDP_TIMEOUT_MS,
+		.max_udp_flows = CLI_DEFAULT_MAX_UDP_FLOWS,
 		.follow = FOLLOW_DEFAULT,
 		.log_format = LOG_FORMAT_TEXT,
 	};
@@ -492,25 +512,26 @@ void cli_print_help(void)
 {
 	fputs(
 "Usage: nsbridge [OPTIONS] SERVICE EXPOSE [SERVICE EXPOSE ...]\n"
-"Make a loopback service of one network namespace appear on the loopback of another.\n"
-"SERVICE is where it listens today, EXPOSE where it should appear (like cp SRC DEST):\n"
+"Make a namespace's loopback service appear on another namespace's loopback.\n"
+"SERVICE is where it listens now, EXPOSE where it should appear (cp SRC DEST):\n"
 "  nsbridge -c web host:5432 container:5432   host's 127.0.0.1:5432 inside web\n"
 "  nsbridge -c web container:9229 host:9229   web's debugger on the host\n"
-"Endpoints: host|container:[ADDR:]PORT[-LAST][/tcp], ADDR 127.0.0.1 or [::1]\n"
-"  EXPOSE without ADDR binds 127.0.0.1 and [::1]; SERVICE tries 127.0.0.1, then [::1]\n"
-"\n"
-"  -c, --container REF      pid:N, netns:NAME, an nsfs path, or self\n"
+"Endpoints: host|container:[ADDR:]PORT[-LAST][/tcp|/udp] (ADDR 127.0.0.1, [::1])\n"
+"  or, for SERVICE, unix:PATH. EXPOSE without ADDR binds 127.0.0.1 and [::1];\n"
+"  SERVICE without ADDR is 127.0.0.1 (TCP: then [::1] if refused)\n"
+"  -c, --container REF      container name or ID, pid:N, netns:NAME, a path, self\n"
 "      --host-netns PATH    'host' is this namespace instead of nsbridge's own\n"
 "      --allow-nonlocal     let EXPOSE bind an address that is not loopback\n"
 "      --max-connections N  open connections per bridge (default 16384)\n"
 "      --connect-timeout D  limit on reaching SERVICE (default 5s)\n"
 "      --idle-timeout D     close connections idle this long (default never)\n"
 "      --drain-timeout D    let connections finish after SIGTERM (default 5s)\n"
+"      --udp-timeout D      forget a UDP client idle this long (default 60s)\n"
+"      --max-udp-flows N    UDP clients per bridge (default 4096)\n"
 "      --[no-]follow        wait for a named container to run again\n"
-"  -v, --verbose            more detail; twice for debug\n"
+"  -v, --verbose            more detail, twice for debug\n"
 "  -q, --quiet              errors and ready lines only\n"
-"      --log-format FMT     text or json\n"
-"  -h, --help / --version\n"
+"      --log-format FMT     text or json;  -h, --help;  --version\n"
 "Durations: 500ms, 5s, 2m, 1h. Each option has a variable NSBRIDGE_<NAME>\n"
 "(NSBRIDGE_CONTAINER=web); the command line wins. Exit: 0 ok, 1 failure,\n"
 "2 usage, 3 address in use, 4 no container, 5 missing privilege.\n",

@@ -154,7 +154,7 @@ void dial_start(struct ctx *c, struct relay_conn *conn)
 		if (fd < 0)
 			fd = -errno;
 	} else {
-		fd = sockpool_take(c, side, family);
+		fd = sockpool_take(c, side, family, SOCK_STREAM);
 	}
 	if (fd == -EAGAIN) {
 		conn->state = CONN_WAIT_SOCKET;

@@ -41,6 +41,7 @@
 #include "nsbridge/relay.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
+#include "nsbridge/udp.h"
 
 #define EVENTS_PER_BATCH	256
 #define STARVED_LOG_INTERVAL_MS	10000
@@ -84,6 +85,7 @@ void ctx_release(struct ctx *c)
 {
 	relay_close_all(c);
 	relay_free_closed(c);
+	udp_release(c);
 	bridges_close_listeners(c);
 	sockpool_close(c);
 	sides_close(c);
@@ -94,12 +96,9 @@ void ctx_release(struct ctx *c)
 	close_fd(&c->watcher_fd);
 	free(c->listeners);
 	free(c->bridges);
-	free(c->slots);
-	free(c->free_slots);
+	slots_release(&c->conns);
 	c->listeners = NULL;
 	c->bridges = NULL;
-	c->slots = NULL;
-	c->free_slots = NULL;
 	c->n_listeners = c->n_bridges = 0;
 }
 
@@ -184,7 +183,7 @@ int loop_setup(struct ctx *c)
 
 	for (size_t i = 0; i < c->n_listeners; i++) {
 		ref = (union epoll_ref){ .type = EPOLL_TYPE_LISTENER, .index = (uint32_t)i };
-		r = ctx_epoll_add(c, c->listeners[i].fd, EPOLLIN | EPOLLET, ref);
+		r = ctx_epoll_add(c, c->listeners[i].fd, listener_events(&c->listeners[i]), ref);
 		if (r < 0)
 			return r;
 	}
@@ -196,6 +195,7 @@ static void drain_start(struct ctx *c)
 	c->draining = true;
 	c->drain_deadline_ms = c->now_ms + c->config->drain_timeout_ms;
 	bridges_close_listeners(c);
+	udp_close_all(c);
 	if (c->n_conns)
 		log_info("stopping: %u connections may finish within %u ms",
 			 c->n_conns, c->config->drain_timeout_ms);
@@ -246,7 +246,13 @@ static void dispatch(struct ctx *c, const struct epoll_event *ev)
 
 	switch ((enum epoll_type)ref.type) {
 	case EPOLL_TYPE_LISTENER:
-		bridge_on_accept(c, &c->listeners[ref.index]);
+		if (c->listeners[ref.index].bridge->spec->expose.proto == PROTO_UDP)
+			udp_on_clients(c, ref.index);
+		else
+			bridge_on_accept(c, &c->listeners[ref.index]);
+		break;
+	case EPOLL_TYPE_UDP_FLOW:
+		udp_on_event(c, ref, ev->events);
 		break;
 	case EPOLL_TYPE_CONN:
 		relay_on_event(c, ref, ev->events);
@@ -291,6 +297,7 @@ static uint64_t next_deadline(const struct ctx *c)
 		consider(&next, c->drain_deadline_ms);
 	if (c->starved)
 		consider(&next, c->retry_accept_ms);
+	consider(&next, udp_next_deadline(c));
 	return next;
 }
 
@@ -317,6 +324,7 @@ static void after_batch(struct ctx *c)
 	c->now_ms = ctx_clock_ms();
 	dial_expire(c);
 	relay_expire_idle(c);
+	udp_expire_idle(c);
 	if (c->draining && (c->now_ms >= c->drain_deadline_ms || !c->n_conns)) {
 		if (c->n_conns)
 			log_info("drain time is over: resetting %u connections", c->n_conns);

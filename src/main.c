@@ -183,7 +183,8 @@ static int prime_pools(struct ctx *c)
 
 		if (svc->kind != ENDPOINT_INET || c->sides[svc->side].local)
 			continue;
-		r = sockpool_prime(c, svc->side, svc->has_addr ? svc->family : AF_INET);
+		r = sockpool_prime(c, svc->side, svc->has_addr ? svc->family : AF_INET,
+				   svc->proto == PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM);
 		if (r < 0)
 			return log_errno(LOG_LEVEL_ERROR, r, "making sockets in %s",
 					 c->sides[svc->side].label), EXIT_RUNTIME;

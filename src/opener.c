@@ -98,16 +98,10 @@ static int make_sockets(const struct opener_req *req, int *fds)
 
 static int make_listener(const struct opener_req *req, int *fds)
 {
-	int fd, r;
+	int fd = sock_open_bound(req->type == SOCK_DGRAM ? SOCK_DGRAM : SOCK_STREAM, &req->addr);
 
-	fd = socket(req->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	r = sock_listen(fd, &req->addr);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
+		return fd;
 	fds[0] = fd;
 	return 1;
 }
@@ -127,6 +121,8 @@ static int validate(const struct opener_state *st, const struct opener_req *req)
 		return 0;
 	case OPENER_LISTEN:
 		if (req->addr.ss.ss_family != AF_INET && req->addr.ss.ss_family != AF_INET6)
+			return -EINVAL;
+		if (req->type != 0 && req->type != SOCK_STREAM && req->type != SOCK_DGRAM)
 			return -EINVAL;
 		return 0;
 	case OPENER_LO_UP:

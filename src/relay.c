@@ -78,30 +78,6 @@ struct relay_conn *relay_conn_of_wait_node(struct list_node *node)
 	return container_of(node, struct relay_conn, wait_node);
 }
 
-static int slot_alloc(struct ctx *c, struct relay_conn *conn)
-{
-	if (!c->n_free) {
-		unsigned grow = c->n_slots ? c->n_slots : 256;
-		struct relay_conn **slots;
-		unsigned *free_slots;
-
-		slots = realloc(c->slots, sizeof(*slots) * (c->n_slots + grow));
-		if (!slots)
-			return -ENOMEM;
-		c->slots = slots;
-		free_slots = realloc(c->free_slots, sizeof(*free_slots) * (c->n_slots + grow));
-		if (!free_slots)
-			return -ENOMEM;
-		c->free_slots = free_slots;
-		for (unsigned i = grow; i-- > 0;)
-			c->free_slots[c->n_free++] = c->n_slots + i;
-		c->n_slots += grow;
-	}
-	conn->slot = c->free_slots[--c->n_free];
-	c->slots[conn->slot] = conn;
-	return 0;
-}
-
 /**
  * relay_conn_new() - take on an accepted client and start dialling SERVICE
  * @c:		context
@@ -118,7 +94,7 @@ int relay_conn_new(struct ctx *c, struct listener *l, int client_fd)
 	int r;
 
 	conn = calloc(1, sizeof(*conn));
-	if (!conn || slot_alloc(c, conn) < 0) {
+	if (!conn || slots_alloc(&c->conns, conn, &conn->slot) < 0) {
 		free(conn);
 		sock_close_reset(client_fd);
 		return -ENOMEM;
@@ -207,8 +183,7 @@ bool relay_free_closed(struct ctx *c)
 		struct relay_conn *conn = relay_conn_of_node(c->closed.next);
 
 		list_del(&conn->node);
-		c->slots[conn->slot] = NULL;
-		c->free_slots[c->n_free++] = conn->slot;
+		slots_put(&c->conns, conn->slot);
 		free(conn);
 	}
 	return any;
@@ -466,7 +441,7 @@ static unsigned directions_of(enum conn_end end, uint32_t events)
  */
 void relay_on_event(struct ctx *c, union epoll_ref ref, uint32_t events)
 {
-	struct relay_conn *conn = ref.index < c->n_slots ? c->slots[ref.index] : NULL;
+	struct relay_conn *conn = slots_get(&c->conns, ref.index);
 	enum conn_end end = (enum conn_end)ref.end;
 
 	if (!conn)

@@ -144,29 +144,22 @@ int side_socket(struct ctx *c, enum side side, int family, int type, int protoco
 }
 
 /**
- * side_listen() - a TCP listener on @a in @side's namespace
+ * side_listen() - a TCP listener, or a bound UDP socket, on @a in @side's
+ *		   namespace
  * @c:		context
  * @side:	which namespace
+ * @type:	SOCK_STREAM or SOCK_DGRAM
  * @a:		address
  *
  * Return: the fd, or -errno (-EADDRINUSE, -EADDRNOTAVAIL, -EACCES ...)
  */
-int side_listen(struct ctx *c, enum side side, const struct sock_addr *a)
+int side_listen(struct ctx *c, enum side side, int type, const struct sock_addr *a)
 {
-	struct opener_req req = { .op = OPENER_LISTEN, .side = side, .addr = *a };
+	struct opener_req req = { .op = OPENER_LISTEN, .side = side, .type = type, .addr = *a };
 	int fd, r;
 
-	if (c->sides[side].local) {
-		fd = socket(sock_addr_family(a), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -errno;
-		r = sock_listen(fd, a);
-		if (r < 0) {
-			close(fd);
-			return r;
-		}
-		return fd;
-	}
+	if (c->sides[side].local)
+		return sock_open_bound(type, a);
 	r = opener_call(&req, &fd, 1);
 	if (r < 0)
 		return r;

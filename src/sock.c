@@ -161,6 +161,55 @@ int sock_listen(int fd, const struct sock_addr *a)
 }
 
 /**
+ * sock_bind_dgram() - bind a UDP socket to @a, as an EXPOSE that receives
+ * @fd:		UDP socket
+ * @a:		address
+ *
+ * No SO_REUSEADDR: for UDP it would let two sockets share the port, and
+ * a port taken must be reported as taken. Each datagram comes with the
+ * address it was sent to (IP_PKTINFO), so that replies leave from there.
+ *
+ * Return: 0 or -errno
+ */
+int sock_bind_dgram(int fd, const struct sock_addr *a)
+{
+	int one = 1, r;
+
+	if (a->ss.ss_family == AF_INET6)
+		r = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0;
+	else
+		r = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0;
+	if (r)
+		return -errno;
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
+		return -errno;
+	return 0;
+}
+
+/**
+ * sock_open_bound() - a TCP listener or a bound UDP socket on @a
+ * @type:	SOCK_STREAM or SOCK_DGRAM
+ * @a:		address
+ *
+ * Return: the fd, or -errno
+ */
+int sock_open_bound(int type, const struct sock_addr *a)
+{
+	int fd, r;
+
+	fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = type == SOCK_DGRAM ? sock_bind_dgram(fd, a) : sock_listen(fd, a);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/**
  * sock_set_nodelay() - turn Nagle off on a TCP socket
  * @fd:		socket; errors (a unix socket) are ignored
  *

@@ -32,19 +32,27 @@
 #define SOCKPOOL_LOW	(SOCKPOOL_SIZE / 2)
 
 /**
- * pool_family_of() - pool index of an address family
+ * pool_kind_of() - pool index of a socket family and type
  * @family:	AF_INET or AF_INET6
+ * @type:	SOCK_STREAM or SOCK_DGRAM
  *
- * Return: POOL_INET or POOL_INET6
+ * Return: the pool kind
  */
-enum pool_family pool_family_of(int family)
+enum pool_kind pool_kind_of(int family, int type)
 {
-	return family == AF_INET6 ? POOL_INET6 : POOL_INET;
+	if (type == SOCK_DGRAM)
+		return family == AF_INET6 ? POOL_UDP6 : POOL_UDP4;
+	return family == AF_INET6 ? POOL_TCP6 : POOL_TCP4;
 }
 
-static uint32_t pool_tag(enum side side, enum pool_family f)
+static uint32_t pool_tag(enum side side, enum pool_kind k)
 {
-	return (uint32_t)(side * POOL_FAMILY_MAX + f);
+	return (uint32_t)(side * POOL_KIND_MAX + k);
+}
+
+static struct sockpool *pool_of(struct ctx *c, enum side side, int family, int type)
+{
+	return &c->pools[side][pool_kind_of(family, type)];
 }
 
 /**
@@ -54,11 +62,12 @@ static uint32_t pool_tag(enum side side, enum pool_family f)
 void sockpool_init(struct ctx *c)
 {
 	for (int s = 0; s < SIDE_MAX; s++) {
-		for (int f = 0; f < POOL_FAMILY_MAX; f++) {
-			struct sockpool *p = &c->pools[s][f];
+		for (int k = 0; k < POOL_KIND_MAX; k++) {
+			struct sockpool *p = &c->pools[s][k];
 
 			p->side = (enum side)s;
-			p->family = f == POOL_INET6 ? AF_INET6 : AF_INET;
+			p->family = k == POOL_TCP6 || k == POOL_UDP6 ? AF_INET6 : AF_INET;
+			p->type = k == POOL_UDP4 || k == POOL_UDP6 ? SOCK_DGRAM : SOCK_STREAM;
 			p->n = p->requested = 0;
 			p->error = 0;
 			list_init(&p->waiters);
@@ -70,8 +79,8 @@ static void request_up_to(struct sockpool *p, unsigned level)
 {
 	struct opener_req req = {
 		.op = OPENER_SOCKET, .side = p->side, .family = p->family,
-		.type = SOCK_STREAM, .count = SOCKPOOL_SIZE - p->n - p->requested,
-		.tag = pool_tag(p->side, pool_family_of(p->family)),
+		.type = p->type, .count = SOCKPOOL_SIZE - p->n - p->requested,
+		.tag = pool_tag(p->side, pool_kind_of(p->family, p->type)),
 	};
 	int r;
 
@@ -98,8 +107,8 @@ static void refill(struct sockpool *p)
 void sockpool_top_up(struct ctx *c)
 {
 	for (int s = 0; s < SIDE_MAX; s++) {
-		for (int f = 0; f < POOL_FAMILY_MAX; f++) {
-			struct sockpool *p = &c->pools[s][f];
+		for (int k = 0; k < POOL_KIND_MAX; k++) {
+			struct sockpool *p = &c->pools[s][k];
 
 			if (p->used && !p->error)
 				request_up_to(p, SOCKPOOL_SIZE);
@@ -112,15 +121,16 @@ void sockpool_top_up(struct ctx *c)
  * @c:		context
  * @side:	remote side
  * @family:	AF_INET or AF_INET6
+ * @type:	SOCK_STREAM or SOCK_DGRAM
  *
  * Return: 0 or -errno from the opener
  */
-int sockpool_prime(struct ctx *c, enum side side, int family)
+int sockpool_prime(struct ctx *c, enum side side, int family, int type)
 {
-	struct sockpool *p = &c->pools[side][pool_family_of(family)];
+	struct sockpool *p = pool_of(c, side, family, type);
 	struct opener_req req = {
 		.op = OPENER_SOCKET, .side = side, .family = family,
-		.type = SOCK_STREAM, .count = SOCKPOOL_SIZE - p->n,
+		.type = type, .count = SOCKPOOL_SIZE - p->n,
 	};
 	int r;
 
@@ -133,17 +143,18 @@ int sockpool_prime(struct ctx *c, enum side side, int family)
 }
 
 /**
- * sockpool_take() - a fresh TCP socket made in a remote side
+ * sockpool_take() - a fresh socket made in a remote side
  * @c:		context
  * @side:	remote side
  * @family:	AF_INET or AF_INET6
+ * @type:	SOCK_STREAM or SOCK_DGRAM
  *
  * Return: the fd, or -EAGAIN when the pool is empty (a refill is on its
  * way; wait with sockpool_wait()), or the error of the last refill
  */
-int sockpool_take(struct ctx *c, enum side side, int family)
+int sockpool_take(struct ctx *c, enum side side, int family, int type)
 {
-	struct sockpool *p = &c->pools[side][pool_family_of(family)];
+	struct sockpool *p = pool_of(c, side, family, type);
 	int fd;
 
 	if (!p->n) {
@@ -171,14 +182,14 @@ int sockpool_take(struct ctx *c, enum side side, int family)
  */
 void sockpool_wait(struct ctx *c, enum side side, int family, struct list_node *node)
 {
-	list_add_tail(&c->pools[side][pool_family_of(family)].waiters, node);
+	list_add_tail(&pool_of(c, side, family, SOCK_STREAM)->waiters, node);
 }
 
 static struct sockpool *pool_of_tag(struct ctx *c, uint32_t tag)
 {
-	if (tag >= SIDE_MAX * POOL_FAMILY_MAX)
+	if (tag >= SIDE_MAX * POOL_KIND_MAX)
 		return NULL;
-	return &c->pools[tag / POOL_FAMILY_MAX][tag % POOL_FAMILY_MAX];
+	return &c->pools[tag / POOL_KIND_MAX][tag % POOL_KIND_MAX];
 }
 
 static void serve_waiters(struct ctx *c, struct sockpool *p)
@@ -203,8 +214,8 @@ static void serve_waiters(struct ctx *c, struct sockpool *p)
 static void fail_all(struct ctx *c, int error)
 {
 	for (int s = 0; s < SIDE_MAX; s++) {
-		for (int f = 0; f < POOL_FAMILY_MAX; f++) {
-			struct sockpool *p = &c->pools[s][f];
+		for (int k = 0; k < POOL_KIND_MAX; k++) {
+			struct sockpool *p = &c->pools[s][k];
 
 			p->requested = 0;
 			p->error = error;
@@ -261,8 +272,8 @@ void sockpool_on_reply(struct ctx *c)
  */
 void sockpool_side_down(struct ctx *c, enum side side, int error)
 {
-	for (int f = 0; f < POOL_FAMILY_MAX; f++) {
-		struct sockpool *p = &c->pools[side][f];
+	for (int k = 0; k < POOL_KIND_MAX; k++) {
+		struct sockpool *p = &c->pools[side][k];
 
 		while (p->n)
 			close(p->fds[--p->n]);
@@ -279,8 +290,8 @@ void sockpool_side_down(struct ctx *c, enum side side, int error)
  */
 void sockpool_side_up(struct ctx *c, enum side side)
 {
-	for (int f = 0; f < POOL_FAMILY_MAX; f++) {
-		struct sockpool *p = &c->pools[side][f];
+	for (int k = 0; k < POOL_KIND_MAX; k++) {
+		struct sockpool *p = &c->pools[side][k];
 
 		p->error = 0;
 		if (p->used)
@@ -295,7 +306,7 @@ void sockpool_side_up(struct ctx *c, enum side side)
 void sockpool_close(struct ctx *c)
 {
 	for (int s = 0; s < SIDE_MAX; s++)
-		for (int f = 0; f < POOL_FAMILY_MAX; f++)
-			while (c->pools[s][f].n)
-				close(c->pools[s][f].fds[--c->pools[s][f].n]);
+		for (int k = 0; k < POOL_KIND_MAX; k++)
+			while (c->pools[s][k].n)
+				close(c->pools[s][k].fds[--c->pools[s][k].n]);
 }

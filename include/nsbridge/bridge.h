@@ -8,6 +8,7 @@
 int bridges_setup(struct ctx *c);
 void bridges_print_ready(const struct ctx *c);
 void bridge_on_accept(struct ctx *c, struct listener *l);
+uint32_t listener_events(const struct listener *l);
 void bridges_resume(struct ctx *c, bool fds_freed);
 void bridges_close_listeners(struct ctx *c);
 bool bridge_uses_side(const struct bridge *b, enum side side);

@@ -53,6 +53,8 @@ struct bridge_spec {
  * @connect_timeout_ms:	limit on connecting to SERVICE
  * @idle_timeout_ms:	close a connection idle this long, 0 for never
  * @drain_timeout_ms:	how long open connections may finish after SIGTERM
+ * @udp_timeout_ms:	close a UDP flow idle this long
+ * @max_udp_flows:	UDP flows per bridge
  * @follow:		--follow / --no-follow
  * @verbosity:		0 normal, > 0 with -v, < 0 with -q
  * @log_format:		text or json
@@ -68,6 +70,8 @@ struct config {
 	unsigned connect_timeout_ms;
 	unsigned idle_timeout_ms;
 	unsigned drain_timeout_ms;
+	unsigned udp_timeout_ms;
+	unsigned max_udp_flows;
 	enum follow_mode follow;
 	int verbosity;
 	enum log_format log_format;
@@ -78,6 +82,8 @@ struct config {
 #define CLI_DEFAULT_MAX_CONNECTIONS	16384
 #define CLI_DEFAULT_CONNECT_TIMEOUT_MS	5000
 #define CLI_DEFAULT_DRAIN_TIMEOUT_MS	5000
+#define CLI_DEFAULT_UDP_TIMEOUT_MS	60000
+#define CLI_DEFAULT_MAX_UDP_FLOWS	4096
 #define CLI_ERROR_MAX			256
 
 int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t error_len);

@@ -11,6 +11,7 @@
 #include "nsbridge/endpoint.h"
 #include "nsbridge/list.h"
 #include "nsbridge/log.h"
+#include "nsbridge/slots.h"
 
 #define SIDE_LABEL_MAX	160
 
@@ -32,10 +33,13 @@ struct side_ns {
 	pid_t pid;
 };
 
-enum pool_family {
-	POOL_INET,
-	POOL_INET6,
-	POOL_FAMILY_MAX,
+/* What a socket pool holds: family and type */
+enum pool_kind {
+	POOL_TCP4,
+	POOL_TCP6,
+	POOL_UDP4,
+	POOL_UDP6,
+	POOL_KIND_MAX,
 };
 
 #define SOCKPOOL_SIZE	32
@@ -45,16 +49,19 @@ enum pool_family {
  *		     cannot enter any more
  * @side:	namespace they belong to
  * @family:	AF_INET or AF_INET6
+ * @type:	SOCK_STREAM or SOCK_DGRAM
  * @fds:	ready sockets, @n of them
  * @n:		number ready
  * @requested:	asked of the opener, not yet arrived
- * @waiters:	connections waiting for a socket, oldest first
+ * @waiters:	connections waiting for a socket, oldest first (TCP only:
+ *		a UDP datagram that finds the pool empty is dropped)
  * @error:	why the last refill failed, 0 if it did not
  * @used:	ever asked for; kept full while the process is at rest
  */
 struct sockpool {
 	enum side side;
 	int family;
+	int type;
 	int fds[SOCKPOOL_SIZE];
 	unsigned n;
 	unsigned requested;
@@ -70,6 +77,11 @@ struct sockpool {
  * @n_conns:	open connections
  * @paused:	at --max-connections: listeners are left unaccepted
  * @refused_rl:	rate limit on "SERVICE refused" lines
+ * @n_flows:	open UDP flows
+ * @udp_fresh:	UDP flows not yet steady, least recently active first
+ * @udp_steady:	UDP flows with replies and repeat clients, likewise
+ * @udp_dropped: datagrams dropped: no socket, or a full buffer
+ * @drop_rl:	rate limit on "datagrams dropped" lines
  * @service_text: SERVICE for messages, "host 127.0.0.1:5432"
  * @expose_text: EXPOSE for messages and the ready line
  */
@@ -79,6 +91,11 @@ struct bridge {
 	unsigned n_conns;
 	bool paused;
 	struct ratelimit refused_rl;
+	unsigned n_flows;
+	struct list_node udp_fresh;
+	struct list_node udp_steady;
+	uint64_t udp_dropped;
+	struct ratelimit drop_rl;
 	char service_text[SIDE_LABEL_MAX + 64];
 	char expose_text[SIDE_LABEL_MAX + 128];
 };
@@ -110,6 +127,7 @@ enum epoll_type {
 	EPOLL_TYPE_OPENER,
 	EPOLL_TYPE_PIDFD,	/* the container's init exited */
 	EPOLL_TYPE_WATCHER,	/* the engine watcher reported a pid */
+	EPOLL_TYPE_UDP_FLOW,	/* index: flow slot; replies from SERVICE */
 	EPOLL_TYPE_MAX,
 };
 
@@ -126,6 +144,23 @@ union epoll_ref {
 static_assert(sizeof(union epoll_ref) == sizeof(uint64_t), "epoll_ref must fit epoll_data");
 
 struct relay_conn;
+struct udp_flow;
+
+/**
+ * struct udp_table - every UDP flow, by slot and by client
+ * @slots:	flows by the slot number their epoll refs carry
+ * @buckets:	hash chains by listener and client address, @n_buckets
+ *		long, a power of two
+ * @n_flows:	open flows, all bridges
+ * @next_id:	id of the next flow, for log lines
+ */
+struct udp_table {
+	struct slot_table slots;
+	struct udp_flow **buckets;
+	unsigned n_buckets;
+	unsigned n_flows;
+	uint64_t next_id;
+};
 
 /**
  * struct ctx - everything of one process
@@ -134,13 +169,13 @@ struct relay_conn;
  * @bridges:	@n_bridges bridges
  * @listeners:	@n_listeners listening sockets of all bridges
  * @listeners_cap: room in @listeners
- * @pools:	premade sockets per remote side and family
- * @slots:	connection table, @n_slots long; epoll refs index it
- * @free_slots:	stack of unused indexes into @slots, @n_free of them
+ * @pools:	premade sockets per remote side and kind
+ * @conns:	connections by the slot number their epoll refs carry
  * @n_conns:	open connections, all bridges
  * @next_conn_id: id of the next connection, for log lines
  * @connecting:	connections dialling SERVICE, by connect deadline
  * @active:	relaying connections, least recently active first
+ * @udp:	UDP flows
  * @closed:	closed in this batch of events, freed after it
  * @epoll_fd:	the loop
  * @timer_fd:	one timerfd for every deadline
@@ -165,17 +200,15 @@ struct ctx {
 	struct listener *listeners;
 	size_t n_listeners;
 	size_t listeners_cap;
-	struct sockpool pools[SIDE_MAX][POOL_FAMILY_MAX];
-	struct relay_conn **slots;
-	unsigned n_slots;
-	unsigned *free_slots;
-	unsigned n_free;
+	struct sockpool pools[SIDE_MAX][POOL_KIND_MAX];
+	struct slot_table conns;
 	unsigned n_conns;
 	uint64_t next_conn_id;
 	struct list_node connecting;
 	struct list_node active;
 	struct list_node closed;
 	struct list_node fd_waiters;
+	struct udp_table udp;
 	int epoll_fd;
 	int timer_fd;
 	int watcher_fd;

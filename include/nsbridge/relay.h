@@ -40,7 +40,7 @@ enum conn_state {
  * @bytes:	bytes read from fd[e] and written on, in total
  * @events:	epoll events fd[e] is registered for
  * @state:	where in its life
- * @slot:	index in ctx.slots, used in epoll references
+ * @slot:	number in ctx.conns, used in epoll references
  * @id:		number for log lines
  * @bridge:	its bridge
  * @port_offset: which port of the bridge's range

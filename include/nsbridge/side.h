@@ -11,7 +11,7 @@ int side_open_container(struct side_ns *s, const char *ref, char *why, size_t wh
 bool sides_need_opener(const struct ctx *c);
 int sides_start_opener(struct ctx *c);
 int side_socket(struct ctx *c, enum side side, int family, int type, int protocol);
-int side_listen(struct ctx *c, enum side side, const struct sock_addr *a);
+int side_listen(struct ctx *c, enum side side, int type, const struct sock_addr *a);
 int side_lo_up(struct ctx *c, enum side side);
 void sides_close(struct ctx *c);
 

@@ -28,6 +28,8 @@ int sock_addr_endpoint(struct sock_addr *ret, const struct endpoint *ep, unsigne
 const char *sock_addr_format(const struct sock_addr *a, char *buf, size_t len);
 int sock_addr_family(const struct sock_addr *a);
 int sock_listen(int fd, const struct sock_addr *a);
+int sock_bind_dgram(int fd, const struct sock_addr *a);
+int sock_open_bound(int type, const struct sock_addr *a);
 void sock_set_nodelay(int fd);
 void sock_close_reset(int fd);
 int sock_error(int fd);

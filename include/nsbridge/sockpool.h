@@ -5,10 +5,10 @@
 
 #include "nsbridge/ctx.h"
 
-enum pool_family pool_family_of(int family);
+enum pool_kind pool_kind_of(int family, int type);
 void sockpool_init(struct ctx *c);
-int sockpool_prime(struct ctx *c, enum side side, int family);
-int sockpool_take(struct ctx *c, enum side side, int family);
+int sockpool_prime(struct ctx *c, enum side side, int family, int type);
+int sockpool_take(struct ctx *c, enum side side, int family, int type);
 void sockpool_wait(struct ctx *c, enum side side, int family, struct list_node *node);
 void sockpool_top_up(struct ctx *c);
 void sockpool_on_reply(struct ctx *c);

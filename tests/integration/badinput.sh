@@ -86,13 +86,16 @@ bad 2 "container:$p"		-- "container:$p" "host:$q"
 bad 2 "container:0.0.0.0:$p"	-- "${C[@]}" "host:$p" "container:0.0.0.0:$p"
 bad 2 "container:192.0.2.7:$p"	-- "${C[@]}" "host:$p" "container:192.0.2.7:$p"
 bad 2 "host:$r-$r2"		-- "${C[@]}" "host:$r-$r2" "container:$r-$r1"
-bad 2 "host:$p/udp"		-- "${C[@]}" "host:$p/udp" "container:$p/udp"
+bad 2 "same protocol"		-- "${C[@]}" "host:$p/udp" "container:$p"
+bad 2 "must be TCP"		-- "${C[@]}" "unix:$T/sock" "container:$p/udp"
 bad 2 "container:$p/sctp"	-- "${C[@]}" "host:$p" "container:$p/sctp"
 bad 2 "unix:$T/sock"		-- "${C[@]}" "host:$p" "unix:$T/sock"
 bad 2 "host:$p"			-- "${C[@]}" "host:$p" "host:$p"
 bad 2 "container:$q"		-- "${C[@]}" "host:$p" "container:$q" "host:$q" "container:$q"
 # usage errors: options
 bad 2 "--frobnicate"		-- "${C[@]}" --frobnicate "host:$p" "container:$p"
+bad 2 "--udp-timeout"		-- "${C[@]}" --udp-timeout 0 "host:$p/udp" "container:$p/udp"
+bad 2 "--max-udp-flows"		-- "${C[@]}" --max-udp-flows x "host:$p/udp" "container:$p/udp"
 bad 2 "-x"			-- "${C[@]}" -x "host:$p" "container:$p"
 bad 2 "--drain-timeout"		-- "${C[@]}" "host:$p" "container:$p" --drain-timeout
 bad 2 "-c"			-- "host:$p" "container:$p" -c

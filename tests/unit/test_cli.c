@@ -71,6 +71,8 @@ struct want_bridge {
  * @connect_ms:		NULL for CLI_DEFAULT_CONNECT_TIMEOUT_MS
  * @idle_ms:		NULL for 0 (never)
  * @drain_ms:		NULL for CLI_DEFAULT_DRAIN_TIMEOUT_MS
+ * @udp_ms:		NULL for CLI_DEFAULT_UDP_TIMEOUT_MS
+ * @udp_flows:		NULL for CLI_DEFAULT_MAX_UDP_FLOWS
  * @follow:		...
  * @verbosity:		...
  * @log_format:		...
@@ -90,6 +92,8 @@ struct cli_case {
 	const unsigned *connect_ms;
 	const unsigned *idle_ms;
 	const unsigned *drain_ms;
+	const unsigned *udp_ms;
+	const unsigned *udp_flows;
 	enum follow_mode follow;
 	int verbosity;
 	enum log_format log_format;
@@ -256,14 +260,55 @@ static const struct cli_case cli_cases[] = {
 		.error = { "EXPOSE 'host:0.0.0.0:8080' overlaps EXPOSE 'host:127.0.0.1:8080'" },
 	},
 	{
-		.name = "/udp refused",
+		.name = "/udp on both sides",
 		.argv = { "-c", "web", "host:53/udp", "container:53/udp", NULL },
-		.error = { "host:53/udp", "not supported yet" },
+		.container = "web",
+		.n_bridges = 1,
+		.bridges = { { H, 53, C, 53, 1 } },
+	},
+	{
+		.name = "/udp range",
+		.argv = { "-c", "web", "host:5000-5009/udp", "container:6000-6009/udp", NULL },
+		.container = "web",
+		.n_bridges = 1,
+		.bridges = { { H, 5000, C, 6000, 10 } },
 	},
 	{
 		.name = "/udp on one side refused",
 		.argv = { "-c", "web", "host:53", "container:53/udp", NULL },
-		.error = { "container:53/udp", "not supported yet" },
+		.error = { "'host:53 container:53/udp'", "SERVICE is tcp and EXPOSE udp" },
+	},
+	{
+		.name = "/tcp SERVICE for a /udp EXPOSE refused",
+		.argv = { "-c", "web", "host:53/tcp", "container:53/udp", NULL },
+		.error = { "same protocol" },
+	},
+	{
+		.name = "--udp-timeout and --max-udp-flows",
+		.argv = { "-c", "web", "--udp-timeout", "2s", "--max-udp-flows", "10", PAIR, NULL },
+		.container = "web",
+		.udp_ms = NUM(2000),
+		.udp_flows = NUM(10),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "NSBRIDGE_UDP_TIMEOUT and NSBRIDGE_MAX_UDP_FLOWS",
+		.argv = { "-c", "web", PAIR, NULL },
+		.env = { { "NSBRIDGE_UDP_TIMEOUT", "500ms" }, { "NSBRIDGE_MAX_UDP_FLOWS", "7" } },
+		.container = "web",
+		.udp_ms = NUM(500),
+		.udp_flows = NUM(7),
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--udp-timeout 0 refused",
+		.argv = { "-c", "web", "--udp-timeout", "0", PAIR, NULL },
+		.error = { "--udp-timeout '0'", "above zero" },
+	},
+	{
+		.name = "--max-udp-flows 0 refused",
+		.argv = { "-c", "web", "--max-udp-flows", "0", PAIR, NULL },
+		.error = { "--max-udp-flows '0'", "from 1 to 1000000" },
 	},
 	{
 		.name = "unix EXPOSE refused",
@@ -271,9 +316,21 @@ static const struct cli_case cli_cases[] = {
 		.error = { "EXPOSE 'unix:/tmp/x.sock'", "SERVICE" },
 	},
 	{
-		.name = "unix SERVICE not supported yet",
+		.name = "unix SERVICE exposed in the container",
 		.argv = { "-c", "web", "unix:/run/pg.sock", "container:5432", NULL },
-		.error = { "SERVICE 'unix:/run/pg.sock'", "not supported yet" },
+		.container = "web",
+		.n_bridges = 1,
+		.bridges = { { H, 0, C, 5432, 1 } },
+	},
+	{
+		.name = "unix SERVICE with a /udp EXPOSE refused",
+		.argv = { "-c", "web", "unix:/run/pg.sock", "container:5432/udp", NULL },
+		.error = { "unix:/run/pg.sock", "must be TCP" },
+	},
+	{
+		.name = "unix SERVICE with a port range refused",
+		.argv = { "-c", "web", "unix:/run/pg.sock", "container:5432-5433", NULL },
+		.error = { "unix:/run/pg.sock", "must be one port" },
 	},
 	{
 		.name = "bad SERVICE endpoint",
@@ -670,6 +727,8 @@ static void assert_config(const struct config *cfg, const struct cli_case *c)
 	assert_count("idle_timeout_ms", cfg->idle_timeout_ms, c->idle_ms, 0);
 	assert_count("drain_timeout_ms", cfg->drain_timeout_ms, c->drain_ms,
 		     CLI_DEFAULT_DRAIN_TIMEOUT_MS);
+	assert_count("udp_timeout_ms", cfg->udp_timeout_ms, c->udp_ms, CLI_DEFAULT_UDP_TIMEOUT_MS);
+	assert_count("max_udp_flows", cfg->max_udp_flows, c->udp_flows, CLI_DEFAULT_MAX_UDP_FLOWS);
 	assert_int_equal(cfg->follow, c->follow);
 	assert_int_equal(cfg->verbosity, c->verbosity);
 	assert_int_equal(cfg->log_format, c->log_format);

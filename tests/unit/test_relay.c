@@ -151,8 +151,7 @@ static int teardown(void **state)
 	close_fd(&fx.peer_fd);
 	close_fd(&fx.service_fd[0]);
 	close_fd(&fx.service_fd[1]);
-	free(fx.c.slots);
-	free(fx.c.free_slots);
+	slots_release(&fx.c.conns);
 	pipepool_release();
 	return 0;
 }

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+# udp_peer.py - UDP servers and clients for udp.sh: plain sockets, one datagram each
+#
+#   udp_peer.py echo PORT            echo every datagram back, byte for byte
+#   udp_peer.py whoami PORT          answer "PORT-OF-SENDER PAYLOAD"
+#   udp_peer.py stream PORT COUNT    send COUNT datagrams of varied sizes, a window
+#                                    at a time; check each comes back whole, alone
+#   udp_peer.py ask PORT TEXT...     one socket: send each TEXT, print each answer
+#   udp_peer.py steady PORT SECONDS  ask every 50 ms from one socket; print the
+#                                    source ports the server saw and the misses
+#   udp_peer.py flood PORT COUNT     COUNT new sockets, one datagram each
+
+import os
+import random
+import socket
+import sys
+import time
+
+ADDR = "127.0.0.1"
+
+
+def serve(port, answer):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind((ADDR, port))
+    while True:
+        data, peer = s.recvfrom(65536)
+        s.sendto(answer(data, peer), peer)
+
+
+def stream(port, count):
+    """Send COUNT datagrams; every one must come back intact and on its own"""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.connect((ADDR, port))
+    s.settimeout(5)
+    rng = random.Random(4)
+    sizes = [0, 1, 8, 65507] + [rng.choice((rng.randint(1, 64), rng.randint(64, 1500),
+                                            rng.randint(1500, 9000))) for _ in range(count - 4)]
+    sent, window, bytes_back = {}, 16, 0
+    for i, size in enumerate(sizes):
+        payload = i.to_bytes(4, "big") + os.urandom(max(size - 4, 0)) if size >= 4 else bytes(size)
+        sent[i] = payload
+        s.send(payload)
+        if len(sent) >= window or i == len(sizes) - 1:
+            while sent:
+                data = s.recv(65536)
+                key = int.from_bytes(data[:4], "big") if len(data) >= 4 else None
+                if key is None:	# the datagrams shorter than a sequence number
+                    key = next((k for k, v in sent.items() if v == data), None)
+                if key not in sent or sent[key] != data:
+                    print(f"datagram {key}: {len(data)} bytes that were not sent that way")
+                    return 1
+                bytes_back += len(data)
+                del sent[key]
+    print(f"{count} datagrams back intact, {bytes_back} bytes")
+    return 0
+
+
+def ask(port, texts):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.connect((ADDR, port))
+    for t in texts:
+        s.send(t.encode())
+        print(s.recv(65536).decode())
+    return 0
+
+
+def steady(port, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.5)
+    s.connect((ADDR, port))
+    ports, misses, end = set(), 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        s.send(b"steady")
+        try:
+            ports.add(s.recv(65536).split()[0].decode())
+        except socket.timeout:
+            misses += 1
+        time.sleep(0.05)
+    print(f"ports {' '.join(sorted(ports))} misses {misses}")
+    return 0
+
+
+def flood(port, count):
+    for _ in range(count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.sendto(b"flood", (ADDR, port))
+        s.close()
+    return 0
+
+
+def main():
+    cmd, port = sys.argv[1], int(sys.argv[2])
+    if cmd == "echo":
+        serve(port, lambda data, peer: data)
+    if cmd == "whoami":
+        serve(port, lambda data, peer: str(peer[1]).encode() + b" " + data)
+    if cmd == "stream":
+        return stream(port, int(sys.argv[3]))
+    if cmd == "ask":
+        return ask(port, sys.argv[3:])
+    if cmd == "steady":
+        return steady(port, float(sys.argv[3]))
+    if cmd == "flood":
+        return flood(port, int(sys.argv[3]))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
