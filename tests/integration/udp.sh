@@ -82,3 +82,17 @@ pass "6,000 new ports against --max-udp-flows 50: at most 50 flows, the steady c
 kill -0 "$NSB_PID" || fail "nsbridge died in the flood"
 stop_nsb
 assert_eq "exit status" 0 "$NSB_STATUS"
+
+# ---- SERVICE in the namespace: flow sockets come from the opener's pool ----
+lo_up "$ns"
+pick_port inner "$ns"
+bg ip netns exec "$ns" $PEER whoami "$inner"
+sleep 0.3
+start_nsb -c "netns:$ns" "container:$inner/udp" "host:$inner/udp"
+assert_eq "the relay's capabilities" 0000000000000000 "$(cap_eff "$NSB_PID")"
+for i in $(seq 1 40); do
+	out=$($PEER ask "$inner" "client-$i") || fail "client $i on the host got no answer"
+	assert_match "client $i" " client-$i$" "$out"
+done
+pass "40 clients on the host reach a UDP service inside the namespace (sockets from the pool)"
+stop_nsb
