@@ -93,6 +93,14 @@ static int add_listener(struct ctx *c, struct bridge *b, unsigned offset, int fa
 {
 	struct listener *l;
 
+	for (size_t i = 0; i < c->n_listeners; i++) {
+		if (c->listeners[i].retired) {
+			c->listeners[i] = (struct listener){
+				.fd = fd, .bridge = b, .port_offset = offset, .family = family,
+			};
+			return (int)i;
+		}
+	}
 	if (c->n_listeners == c->listeners_cap) {
 		size_t cap = c->listeners_cap ? c->listeners_cap * 2 : 8;
 
@@ -104,7 +112,7 @@ static int add_listener(struct ctx *c, struct bridge *b, unsigned offset, int fa
 	}
 	l = &c->listeners[c->n_listeners++];
 	*l = (struct listener){ .fd = fd, .bridge = b, .port_offset = offset, .family = family };
-	return 0;
+	return (int)(c->n_listeners - 1);
 }
 
 static int report_in_use(struct ctx *c, enum side side, const struct sock_addr *a)
@@ -165,17 +173,34 @@ static void describe_expose(struct ctx *c, struct bridge *b, const bool bound[2]
 		 c->sides[ep->side].label, text[0], n > 1 ? ", " : "", n > 1 ? text[1] : "");
 }
 
+/* A --mirror bridge binds its ports as they are found (mirror.c) */
+static void describe_mirror(struct ctx *c, struct bridge *b)
+{
+	const struct bridge_spec *spec = b->spec;
+	const char *proto = spec->service.proto == PROTO_UDP ? "UDP" : "TCP";
+
+	snprintf(b->service_text, sizeof(b->service_text), "%s (every %s port on its loopback)",
+		 c->sides[spec->service.side].label, proto);
+	snprintf(b->expose_text, sizeof(b->expose_text), "%s 127.0.0.1 and [::1], mirrored",
+		 c->sides[spec->expose.side].label);
+}
+
 static int bridge_setup(struct ctx *c, struct bridge *b)
 {
 	const struct endpoint *ep = &b->spec->expose;
 	bool bound[2] = { false, false };
 	unsigned ports = endpoint_port_count(ep);
 
-	describe_service(c, b);
+	if (b->spec->mirror)
+		describe_mirror(c, b);
+	else
+		describe_service(c, b);
 	b->refused_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_MS, REFUSED_LOG_BURST);
 	b->drop_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_MS, 1);
 	list_init(&b->udp_fresh);
 	list_init(&b->udp_steady);
+	if (b->spec->mirror)
+		return 0;
 	for (int i = 0; i < 2; i++) {
 		int family = loopback_families[i];
 
@@ -404,7 +429,7 @@ void bridges_side_up(struct ctx *c, enum side side)
 		struct listener *l = &c->listeners[i];
 		int r;
 
-		if (l->bridge->spec->expose.side != side || l->fd >= 0)
+		if (l->bridge->spec->expose.side != side || l->fd >= 0 || l->retired)
 			continue;
 		r = relisten(c, i);
 		if (r < 0 && r != -EADDRINUSE)
@@ -417,12 +442,84 @@ void bridges_side_up(struct ctx *c, enum side side)
 		if (!bridge_uses_side(&c->bridges[i], side))
 			continue;
 		for (size_t j = 0; j < c->n_listeners; j++)
-			if (c->listeners[j].bridge == &c->bridges[i] && c->listeners[j].fd < 0)
+			if (c->listeners[j].bridge == &c->bridges[i] && c->listeners[j].fd < 0 &&
+			    !c->listeners[j].retired)
 				bound = false;
 		if (bound)
 			log_notice("%s -> %s ready", c->bridges[i].service_text,
 				   c->bridges[i].expose_text);
 	}
+}
+
+static void retire_listener(struct listener *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);	/* also takes it out of epoll */
+	l->fd = -1;
+	l->pending = false;
+	l->retired = true;
+}
+
+/**
+ * bridge_unlisten_port() - close the listeners of one port of a bridge for good
+ * @c:		context
+ * @b:		bridge
+ * @offset:	which port of its range
+ *
+ * Connections already accepted on them go on.
+ */
+void bridge_unlisten_port(struct ctx *c, const struct bridge *b, unsigned offset)
+{
+	for (size_t i = 0; i < c->n_listeners; i++) {
+		struct listener *l = &c->listeners[i];
+
+		if (l->bridge == b && l->port_offset == offset && !l->retired)
+			retire_listener(l);
+	}
+}
+
+/**
+ * bridge_listen_port() - bind one port of a bridge's range on 127.0.0.1 and
+ *			  [::1] while the loop runs (--mirror)
+ * @c:		context
+ * @b:		bridge
+ * @offset:	which port of its range
+ *
+ * [::1] is left out where the namespace has no IPv6. If either address is
+ * taken, nothing of the port stays bound: half a port would answer
+ * "localhost" with another program's service.
+ *
+ * Return: 0, or -errno (-EADDRINUSE: taken in the EXPOSE namespace)
+ */
+int bridge_listen_port(struct ctx *c, struct bridge *b, unsigned offset)
+{
+	const struct endpoint *ep = &b->spec->expose;
+
+	for (int i = 0; i < 2; i++) {
+		union epoll_ref ref = { .type = EPOLL_TYPE_LISTENER };
+		int family = loopback_families[i];
+		struct sock_addr a;
+		int fd, r;
+
+		sock_addr_endpoint(&a, ep, offset, family);
+		fd = side_listen(c, ep->side, sock_type_of(ep), &a);
+		if (family == AF_INET6 && (fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT))
+			return 0;
+		r = fd < 0 ? fd : add_listener(c, b, offset, family, fd);
+		if (r >= 0) {
+			ref.index = (uint32_t)r;
+			r = ctx_epoll_add(c, fd, listener_events(&c->listeners[r]), ref);
+			if (r < 0)
+				retire_listener(&c->listeners[ref.index]);
+		} else if (fd >= 0) {
+			close(fd);
+		}
+		if (r < 0) {
+			bridge_unlisten_port(c, b, offset);
+			return r;
+		}
+	}
+	return 0;
 }
 
 /**

@@ -35,6 +35,9 @@ enum opt_id {
 	OPT_DRAIN_TIMEOUT,
 	OPT_UDP_TIMEOUT,
 	OPT_MAX_UDP_FLOWS,
+	OPT_MIRROR,
+	OPT_MIRROR_EXCLUDE,
+	OPT_MIRROR_UDP,
 	OPT_FOLLOW,
 	OPT_NO_FOLLOW,
 	OPT_LOG_FORMAT,
@@ -65,6 +68,9 @@ static const struct option_desc options[] = {
 	{ OPT_DRAIN_TIMEOUT,	"drain-timeout",	true,	"NSBRIDGE_DRAIN_TIMEOUT" },
 	{ OPT_UDP_TIMEOUT,	"udp-timeout",		true,	"NSBRIDGE_UDP_TIMEOUT" },
 	{ OPT_MAX_UDP_FLOWS,	"max-udp-flows",	true,	"NSBRIDGE_MAX_UDP_FLOWS" },
+	{ OPT_MIRROR,		"mirror",		false,	"NSBRIDGE_MIRROR" },
+	{ OPT_MIRROR_EXCLUDE,	"mirror-exclude",	true,	"NSBRIDGE_MIRROR_EXCLUDE" },
+	{ OPT_MIRROR_UDP,	"mirror-udp",		false,	"NSBRIDGE_MIRROR_UDP" },
 	{ OPT_FOLLOW,		"follow",		false,	"NSBRIDGE_FOLLOW" },
 	{ OPT_NO_FOLLOW,	"no-follow",		false,	NULL },
 	{ OPT_VERBOSE,		"verbose",		false,	"NSBRIDGE_VERBOSE" },
@@ -180,6 +186,52 @@ static int set_log_format(const char *value, enum log_format *ret)
 	return 0;
 }
 
+/* One port, 1-65535, from *p; advances *p past it */
+static int parse_port_at(const char **p, uint16_t *ret)
+{
+	unsigned long v = 0;
+	const char *q = *p;
+
+	if (*q < '0' || *q > '9')
+		return -EINVAL;
+	for (; *q >= '0' && *q <= '9'; q++) {
+		v = v * 10 + (unsigned long)(*q - '0');
+		if (v > 65535)
+			return -EINVAL;
+	}
+	if (v == 0)
+		return -EINVAL;
+	*ret = (uint16_t)v;
+	*p = q;
+	return 0;
+}
+
+/* "22,5432,8000-8099" into cfg->mirror_exclude; replaces what was there */
+static int parse_port_list(const char *text, struct config *cfg)
+{
+	struct port_span spans[CLI_EXCLUDE_MAX];
+	const char *p = text;
+	size_t n = 0;
+
+	for (;;) {
+		struct port_span sp;
+
+		if (n == CLI_EXCLUDE_MAX || parse_port_at(&p, &sp.first) < 0)
+			return -EINVAL;
+		sp.last = sp.first;
+		if (*p == '-' && (p++, parse_port_at(&p, &sp.last) < 0 || sp.last < sp.first))
+			return -EINVAL;
+		spans[n++] = sp;
+		if (*p == '\0')
+			break;
+		if (*p++ != ',')
+			return -EINVAL;
+	}
+	memcpy(cfg->mirror_exclude, spans, n * sizeof(spans[0]));
+	cfg->n_mirror_exclude = n;
+	return 0;
+}
+
 /* What a valid value looks like, for the error line */
 static const char *expected_value(enum opt_id id)
 {
@@ -195,10 +247,14 @@ static const char *expected_value(enum opt_id id)
 		return "a duration, like 500ms, 5s or 2m (0 for none)";
 	case OPT_LOG_FORMAT:
 		return "'text' or 'json'";
+	case OPT_MIRROR_EXCLUDE:
+		return "ports and ranges from 1 to 65535, like 22,5432,8000-8099";
 	case OPT_CONTAINER:
 	case OPT_HOST_NETNS:
 		return "a value that is not empty";
 	case OPT_ALLOW_NONLOCAL:
+	case OPT_MIRROR:
+	case OPT_MIRROR_UDP:
 	case OPT_FOLLOW:
 	case OPT_NO_FOLLOW:
 	case OPT_VERBOSE:
@@ -240,7 +296,11 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 		return parse_count(value, MAX_CONNECTIONS_LIMIT, &cfg->max_udp_flows);
 	case OPT_LOG_FORMAT:
 		return set_log_format(value, &cfg->log_format);
+	case OPT_MIRROR_EXCLUDE:
+		return parse_port_list(value, cfg);
 	case OPT_ALLOW_NONLOCAL:
+	case OPT_MIRROR:
+	case OPT_MIRROR_UDP:
 	case OPT_FOLLOW:
 	case OPT_NO_FOLLOW:
 	case OPT_VERBOSE:
@@ -254,6 +314,12 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 	switch (id) {
 	case OPT_ALLOW_NONLOCAL:
 		cfg->allow_nonlocal = on;
+		break;
+	case OPT_MIRROR:
+		cfg->mirror = on;
+		break;
+	case OPT_MIRROR_UDP:
+		cfg->mirror_udp = on;
 		break;
 	case OPT_FOLLOW:
 		cfg->follow = on ? FOLLOW_ON : FOLLOW_OFF;
@@ -285,6 +351,7 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 	case OPT_DRAIN_TIMEOUT:
 	case OPT_UDP_TIMEOUT:
 	case OPT_MAX_UDP_FLOWS:
+	case OPT_MIRROR_EXCLUDE:
 	case OPT_LOG_FORMAT:
 		break;
 	}
@@ -430,8 +497,55 @@ static int check_pair(const struct config *cfg, const struct bridge_spec *b,
 	return 0;
 }
 
+static int parse_side(const char *text, enum side *ret)
+{
+	for (int s = 0; s < SIDE_MAX; s++) {
+		if (strcmp(text, side_name((enum side)s)) == 0) {
+			*ret = (enum side)s;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* The bridge of every port of one protocol, FROM:1-65535 -> TO:1-65535 */
+static struct bridge_spec mirror_spec(enum side from, enum side to, enum proto proto)
+{
+	struct endpoint ep = {
+		.kind = ENDPOINT_INET, .proto = proto, .port_first = 1, .port_last = 65535,
+	};
+	struct bridge_spec b = { .service = ep, .expose = ep, .mirror = true };
+
+	b.service.side = from;
+	b.expose.side = to;
+	return b;
+}
+
+/* --mirror FROM TO: the two sides, and a bridge for TCP (and UDP) */
+static int parse_mirror(int n, char *args[], struct config *cfg, char *error, size_t len)
+{
+	enum side from, to;
+
+	if (n != 2 || parse_side(args[0], &from) < 0 || parse_side(args[1], &to) < 0 || from == to)
+		return fail(error, len, "--mirror takes two sides, FROM TO: 'host container' "
+			    "or 'container host'");
+	if (!cfg->container)
+		return fail(error, len, "--mirror needs --container REF (or NSBRIDGE_CONTAINER)");
+	cfg->bridges = calloc(2, sizeof(*cfg->bridges));
+	if (!cfg->bridges)
+		return fail(error, len, "out of memory");
+	cfg->bridges[cfg->n_bridges++] = mirror_spec(from, to, PROTO_TCP);
+	if (cfg->mirror_udp)
+		cfg->bridges[cfg->n_bridges++] = mirror_spec(from, to, PROTO_UDP);
+	return 0;
+}
+
 static int parse_bridges(int n, char *args[], struct config *cfg, char *error, size_t len)
 {
+	if (cfg->mirror)
+		return parse_mirror(n, args, cfg, error, len);
+	if (cfg->mirror_udp || cfg->n_mirror_exclude)
+		return fail(error, len, "--mirror-udp and --mirror-exclude go with --mirror");
 	if (n == 0)
 		return fail(error, len, "expected SERVICE EXPOSE, like: nsbridge -c web "
 			    "host:5432 container:5432 (see nsbridge --help)");
@@ -495,6 +609,21 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 }
 
 /**
+ * config_mirror_excludes() - whether --mirror-exclude names a port
+ * @config:	the configuration
+ * @port:	the port
+ *
+ * Return: true if --mirror must leave it alone
+ */
+bool config_mirror_excludes(const struct config *config, uint16_t port)
+{
+	for (size_t i = 0; i < config->n_mirror_exclude; i++)
+		if (port >= config->mirror_exclude[i].first && port <= config->mirror_exclude[i].last)
+			return true;
+	return false;
+}
+
+/**
  * config_free() - release what cli_parse() allocated
  * @config:	the configuration
  */
@@ -516,9 +645,8 @@ void cli_print_help(void)
 "SERVICE is where it listens now, EXPOSE where it should appear (cp SRC DEST):\n"
 "  nsbridge -c web host:5432 container:5432   host's 127.0.0.1:5432 inside web\n"
 "  nsbridge -c web container:9229 host:9229   web's debugger on the host\n"
-"Endpoints: host|container:[ADDR:]PORT[-LAST][/tcp|/udp] (ADDR 127.0.0.1, [::1])\n"
-"  or, for SERVICE, unix:PATH. EXPOSE without ADDR binds 127.0.0.1 and [::1];\n"
-"  SERVICE without ADDR is 127.0.0.1 (TCP: then [::1] if refused)\n"
+"Endpoints: host|container:[ADDR:]PORT[-LAST][/udp], or unix:PATH for SERVICE;\n"
+"  no ADDR: EXPOSE binds 127.0.0.1, [::1]; SERVICE is 127.0.0.1 (TCP: or [::1])\n"
 "  -c, --container REF      container name or ID, pid:N, netns:NAME, a path, self\n"
 "      --host-netns PATH    'host' is this namespace instead of nsbridge's own\n"
 "      --allow-nonlocal     let EXPOSE bind an address that is not loopback\n"
@@ -526,15 +654,16 @@ void cli_print_help(void)
 "      --connect-timeout D  limit on reaching SERVICE (default 5s)\n"
 "      --idle-timeout D     close connections idle this long (default never)\n"
 "      --drain-timeout D    let connections finish after SIGTERM (default 5s)\n"
-"      --udp-timeout D      forget a UDP client idle this long (default 60s)\n"
-"      --max-udp-flows N    UDP clients per bridge (default 4096)\n"
+"      --udp-timeout D      forget a UDP client idle this long (default 60s);\n"
+"                           --max-udp-flows N UDP clients a bridge (default 4096)\n"
+"      --mirror FROM TO     every port listening on FROM's loopback, on TO's too;\n"
+"                           --mirror-exclude PORTS, --mirror-udp\n"
 "      --[no-]follow        wait for a named container to run again\n"
-"  -v, --verbose            more detail, twice for debug\n"
-"  -q, --quiet              errors and ready lines only\n"
-"      --log-format FMT     text or json;  -h, --help;  --version\n"
-"Durations: 500ms, 5s, 2m, 1h. Each option has a variable NSBRIDGE_<NAME>\n"
-"(NSBRIDGE_CONTAINER=web); the command line wins. Exit: 0 ok, 1 failure,\n"
-"2 usage, 3 address in use, 4 no container, 5 missing privilege.\n",
+"  -v, --verbose            more detail (twice: debug); -q, --quiet: errors only\n"
+"      --log-format FMT     text or json;   -h, --help;   --version\n"
+"Durations: 500ms, 5s, 2m, 1h. NSBRIDGE_<OPTION> variables set options too;\n"
+"the command line wins. Exit: 0 ok, 1 failure, 2 usage, 3 port in use, 4 no\n"
+"container, 5 missing privilege.\n",
 	      stdout);
 }
 

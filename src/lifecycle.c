@@ -31,6 +31,7 @@
 #include "nsbridge/engine.h"
 #include "nsbridge/lifecycle.h"
 #include "nsbridge/loop.h"
+#include "nsbridge/mirror.h"
 #include "nsbridge/opener.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
@@ -105,6 +106,7 @@ void lifecycle_on_exit(struct ctx *c)
 	c->container_down = true;
 	s->pid = 0;
 	bridges_side_down(c, SIDE_CONTAINER);
+	mirror_side_down(c, SIDE_CONTAINER);
 	sockpool_side_down(c, SIDE_CONTAINER, -EHOSTDOWN);
 	if (!s->local)
 		opener_call(&forget, NULL, 0);

@@ -36,6 +36,7 @@
 #include "nsbridge/dial.h"
 #include "nsbridge/lifecycle.h"
 #include "nsbridge/loop.h"
+#include "nsbridge/mirror.h"
 #include "nsbridge/opener.h"
 #include "nsbridge/pipepool.h"
 #include "nsbridge/relay.h"
@@ -86,6 +87,7 @@ void ctx_release(struct ctx *c)
 	relay_close_all(c);
 	relay_free_closed(c);
 	udp_release(c);
+	mirror_release(c);
 	bridges_close_listeners(c);
 	sockpool_close(c);
 	sides_close(c);
@@ -298,6 +300,8 @@ static uint64_t next_deadline(const struct ctx *c)
 	if (c->starved)
 		consider(&next, c->retry_accept_ms);
 	consider(&next, udp_next_deadline(c));
+	if (!c->draining)
+		consider(&next, mirror_next_deadline(c));
 	return next;
 }
 
@@ -325,6 +329,7 @@ static void after_batch(struct ctx *c)
 	dial_expire(c);
 	relay_expire_idle(c);
 	udp_expire_idle(c);
+	mirror_tick(c);
 	if (c->draining && (c->now_ms >= c->drain_deadline_ms || !c->n_conns)) {
 		if (c->n_conns)
 			log_info("drain time is over: resetting %u connections", c->n_conns);

@@ -21,6 +21,7 @@
 #include "nsbridge/engine.h"
 #include "nsbridge/lifecycle.h"
 #include "nsbridge/loop.h"
+#include "nsbridge/mirror.h"
 #include "nsbridge/pipepool.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
@@ -213,6 +214,9 @@ static int run_ctx(struct ctx *c)
 	r = loop_setup(c);
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "setting up the event loop"), EXIT_RUNTIME;
+	r = mirror_setup(c);
+	if (r < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "listing the ports to mirror"), EXIT_RUNTIME;
 	r = lifecycle_setup(c);
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "watching %s", c->sides[SIDE_CONTAINER].label),

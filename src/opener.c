@@ -48,6 +48,7 @@
 #include "nsbridge/netns.h"
 #include "nsbridge/nl.h"
 #include "nsbridge/opener.h"
+#include "nsbridge/portowner.h"
 
 static int ctl_fd = -1;		/* CHANNEL_ASYNC, the relay's end */
 static int call_fd = -1;	/* CHANNEL_CALL, the relay's end */
@@ -112,6 +113,8 @@ static int validate(const struct opener_state *st, const struct opener_req *req)
 		return -EBADF;
 	if (req->op == OPENER_OPEN_PID)
 		return req->pid > 0 ? 0 : -EINVAL;
+	if (req->op == OPENER_SOCKET_OWNER)
+		return 0;	/* /proc is the same from every network namespace */
 	if (st->ns_fds[req->side] < 0)
 		return -EBADF;
 	switch ((enum opener_op)req->op) {
@@ -128,6 +131,7 @@ static int validate(const struct opener_state *st, const struct opener_req *req)
 	case OPENER_LO_UP:
 	case OPENER_FORGET:
 		return 0;
+	case OPENER_SOCKET_OWNER:
 	case OPENER_OPEN_PID:
 	case OPENER_OP_MAX:
 		break;
@@ -160,6 +164,7 @@ static int handle_in_ns(const struct opener_state *st, const struct opener_req *
 		break;
 	case OPENER_OPEN_PID:
 	case OPENER_FORGET:
+	case OPENER_SOCKET_OWNER:
 	case OPENER_OP_MAX:
 	default:
 		r = -EINVAL;
@@ -220,6 +225,21 @@ static int change_namespace(struct opener_state *st, const struct opener_req *re
 	return 1;
 }
 
+/*
+ * Which process holds a socket: its /proc/PID/fd links say, and reading
+ * them takes CAP_SYS_PTRACE, which the relay no longer has (--mirror
+ * asks, to leave nsbridge's own listeners alone).
+ */
+static int socket_owner(const struct opener_req *req, int32_t *ret_pid)
+{
+	struct port_owner owner;
+	int r = portowner_of_inode(req->inode, &owner);
+
+	if (r == 0)
+		*ret_pid = owner.pid;
+	return r;
+}
+
 static void serve_one(struct opener_state *st, int fd, const struct opener_req *req)
 {
 	struct opener_reply rep = { .tag = req->tag };
@@ -229,6 +249,8 @@ static void serve_one(struct opener_state *st, int fd, const struct opener_req *
 	r = validate(st, req);
 	if (r == 0 && (req->op == OPENER_OPEN_PID || req->op == OPENER_FORGET))
 		r = change_namespace(st, req, fds);
+	else if (r == 0 && req->op == OPENER_SOCKET_OWNER)
+		r = socket_owner(req, &rep.result);
 	else if (r == 0)
 		r = handle_in_ns(st, req, fds, &rep.result);
 	rep.error = r < 0 ? r : 0;
@@ -455,10 +477,12 @@ int opener_receive(struct opener_reply *ret, int *ret_fds, unsigned max_fds)
  *
  * Calls have a channel of their own, so asynchronous requests may be
  * outstanding meanwhile. The loop waits: the loop calls only for what is
- * rare and short (binding anew after a container restart).
+ * rare and short (binding anew after a container restart, a port that
+ * --mirror found).
  *
  * Return: number of fds received (for OPENER_LO_UP: 1 if lo was brought
- * up, 0 if it was up), or -errno from the opener or transport
+ * up, 0 if it was up; for OPENER_SOCKET_OWNER: the pid), or -errno from
+ * the opener or transport
  */
 int opener_call(const struct opener_req *req, int *ret_fds, unsigned max_fds)
 {
@@ -474,5 +498,7 @@ int opener_call(const struct opener_req *req, int *ret_fds, unsigned max_fds)
 		return r;
 	if (rep.error < 0)
 		return rep.error;
-	return req->op == OPENER_LO_UP ? rep.result : (int)rep.count;
+	if (req->op == OPENER_LO_UP || req->op == OPENER_SOCKET_OWNER)
+		return rep.result;
+	return (int)rep.count;
 }

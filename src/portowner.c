@@ -109,7 +109,13 @@ static bool fd_dir_holds(const char *pid, const char *want)
 	return found;
 }
 
-static void read_comm(pid_t pid, char *comm, size_t len)
+/**
+ * portowner_comm() - the command name of a process
+ * @pid:	process
+ * @comm:	its name from /proc/PID/comm, "?" if unknown
+ * @len:	room in @comm
+ */
+void portowner_comm(pid_t pid, char *comm, size_t len)
 {
 	char path[64];
 	ssize_t n;
@@ -128,7 +134,14 @@ static void read_comm(pid_t pid, char *comm, size_t len)
 	comm[strcspn(comm, "\n")] = '\0';
 }
 
-static int inode_owner(uint32_t inode, struct port_owner *ret)
+/**
+ * portowner_of_inode() - the process that holds socket @inode
+ * @inode:	socket inode, as socket diagnostics report it
+ * @ret:	the holder, on success
+ *
+ * Return: 0, or -ENOENT if no process visible here holds it
+ */
+int portowner_of_inode(uint32_t inode, struct port_owner *ret)
 {
 	char want[48];
 	struct dirent *de;
@@ -144,7 +157,7 @@ static int inode_owner(uint32_t inode, struct port_owner *ret)
 		if (!fd_dir_holds(de->d_name, want))
 			continue;
 		ret->pid = (pid_t)atoi(de->d_name);
-		read_comm(ret->pid, ret->comm, sizeof(ret->comm));
+		portowner_comm(ret->pid, ret->comm, sizeof(ret->comm));
 		closedir(proc);
 		return 0;
 	}
@@ -181,5 +194,5 @@ int portowner_find(int diag_fd, const struct sockaddr *sa, struct port_owner *re
 	nl_socket_free(sk);
 	if (r < 0)
 		return r;
-	return inode_owner(inode, ret);
+	return portowner_of_inode(inode, ret);
 }

@@ -11,6 +11,8 @@ void bridge_on_accept(struct ctx *c, struct listener *l);
 uint32_t listener_events(const struct listener *l);
 void bridges_resume(struct ctx *c, bool fds_freed);
 void bridges_close_listeners(struct ctx *c);
+int bridge_listen_port(struct ctx *c, struct bridge *b, unsigned offset);
+void bridge_unlisten_port(struct ctx *c, const struct bridge *b, unsigned offset);
 bool bridge_uses_side(const struct bridge *b, enum side side);
 void bridges_side_down(struct ctx *c, enum side side);
 void bridges_side_up(struct ctx *c, enum side side);

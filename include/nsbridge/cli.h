@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nsbridge/endpoint.h"
 #include "nsbridge/log.h"
@@ -37,10 +38,24 @@ enum follow_mode {
  * struct bridge_spec - one SERVICE EXPOSE pair as the user wrote it
  * @service:	where the service listens today
  * @expose:	where nsbridge makes it appear
+ * @mirror:	made by --mirror: ports 1-65535, bound only where they listen
  */
 struct bridge_spec {
 	struct endpoint service;
 	struct endpoint expose;
+	bool mirror;
+};
+
+#define CLI_EXCLUDE_MAX	64
+
+/**
+ * struct port_span - ports FIRST to LAST, both included
+ * @first:	first port
+ * @last:	last port
+ */
+struct port_span {
+	uint16_t first;
+	uint16_t last;
 };
 
 /**
@@ -55,6 +70,9 @@ struct bridge_spec {
  * @drain_timeout_ms:	how long open connections may finish after SIGTERM
  * @udp_timeout_ms:	close a UDP flow idle this long
  * @max_udp_flows:	UDP flows per bridge
+ * @mirror:		--mirror FROM TO: every listening port of FROM on TO
+ * @mirror_udp:		mirror UDP ports too
+ * @mirror_exclude:	ports --mirror leaves alone, @n_mirror_exclude spans
  * @follow:		--follow / --no-follow
  * @verbosity:		0 normal, > 0 with -v, < 0 with -q
  * @log_format:		text or json
@@ -72,6 +90,10 @@ struct config {
 	unsigned drain_timeout_ms;
 	unsigned udp_timeout_ms;
 	unsigned max_udp_flows;
+	bool mirror;
+	bool mirror_udp;
+	struct port_span mirror_exclude[CLI_EXCLUDE_MAX];
+	size_t n_mirror_exclude;
 	enum follow_mode follow;
 	int verbosity;
 	enum log_format log_format;
@@ -90,6 +112,7 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 int cli_parse_duration(const char *text, unsigned *ret_ms);
 void cli_print_help(void);
 void cli_print_version(void);
+bool config_mirror_excludes(const struct config *config, uint16_t port);
 void config_free(struct config *config);
 
 #endif /* NSBRIDGE_CLI_H */

@@ -108,6 +108,8 @@ struct bridge {
  * @pending:	clients may wait in its backlog: accepting stopped at
  *		--max-connections or for want of descriptors
  * @family:	AF_INET or AF_INET6, to bind it anew after a restart
+ * @retired:	unbound for good (a mirrored port that stopped listening);
+ *		the slot may be reused for another port
  */
 struct listener {
 	int fd;
@@ -115,6 +117,7 @@ struct listener {
 	unsigned port_offset;
 	bool pending;
 	int family;
+	bool retired;
 };
 
 /* Tagged epoll reference, after passt: what an event is about, in 64 bits */
@@ -145,6 +148,7 @@ static_assert(sizeof(union epoll_ref) == sizeof(uint64_t), "epoll_ref must fit e
 
 struct relay_conn;
 struct udp_flow;
+struct mirror;
 
 /**
  * struct udp_table - every UDP flow, by slot and by client
@@ -176,6 +180,7 @@ struct udp_table {
  * @connecting:	connections dialling SERVICE, by connect deadline
  * @active:	relaying connections, least recently active first
  * @udp:	UDP flows
+ * @mirror:	--mirror's state, NULL without it
  * @closed:	closed in this batch of events, freed after it
  * @epoll_fd:	the loop
  * @timer_fd:	one timerfd for every deadline
@@ -209,6 +214,7 @@ struct ctx {
 	struct list_node closed;
 	struct list_node fd_waiters;
 	struct udp_table udp;
+	struct mirror *mirror;
 	int epoll_fd;
 	int timer_fd;
 	int watcher_fd;

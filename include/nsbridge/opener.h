@@ -18,6 +18,7 @@ enum opener_op {
 	OPENER_LO_UP,		/* bring lo up */
 	OPENER_OPEN_PID,	/* @side's namespace is now @pid's: reply with a pidfd */
 	OPENER_FORGET,		/* close @side's namespace: it must not be kept alive */
+	OPENER_SOCKET_OWNER,	/* which pid holds socket @inode: in the result */
 	OPENER_OP_MAX,
 };
 
@@ -32,6 +33,7 @@ enum opener_op {
  * @count:	sockets wanted (OPENER_SOCKET), at most OPENER_MAX_FDS
  * @addr:	address (OPENER_LISTEN)
  * @pid:	process whose namespace to open (OPENER_OPEN_PID)
+ * @inode:	socket inode (OPENER_SOCKET_OWNER)
  */
 struct opener_req {
 	uint32_t op;
@@ -43,6 +45,7 @@ struct opener_req {
 	uint32_t count;
 	struct sock_addr addr;
 	int32_t pid;
+	uint32_t inode;
 };
 
 /**
@@ -50,7 +53,8 @@ struct opener_req {
  * @tag:	the request's tag
  * @error:	0 or -errno; on error no fds come
  * @count:	fds attached
- * @result:	OPENER_LO_UP: 1 if lo was brought up, 0 if it was up already
+ * @result:	OPENER_LO_UP: 1 if lo was brought up, 0 if it was up already;
+ *		OPENER_SOCKET_OWNER: the pid
  */
 struct opener_reply {
 	uint32_t tag;

@@ -3,6 +3,8 @@
 #ifndef NSBRIDGE_PORTOWNER_H
 #define NSBRIDGE_PORTOWNER_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -17,5 +19,7 @@ struct port_owner {
 };
 
 int portowner_find(int diag_fd, const struct sockaddr *sa, struct port_owner *ret);
+int portowner_of_inode(uint32_t inode, struct port_owner *ret);
+void portowner_comm(pid_t pid, char *comm, size_t len);
 
 #endif /* NSBRIDGE_PORTOWNER_H */

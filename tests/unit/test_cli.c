@@ -316,6 +316,63 @@ static const struct cli_case cli_cases[] = {
 		.error = { "EXPOSE 'unix:/tmp/x.sock'", "SERVICE" },
 	},
 	{
+		.name = "--mirror host container",
+		.argv = { "-c", "web", "--mirror", "host", "container", NULL },
+		.container = "web",
+		.n_bridges = 1,
+		.bridges = { { H, 1, C, 1, 65535 } },
+	},
+	{
+		.name = "--mirror container host --mirror-udp --mirror-exclude",
+		.argv = { "-c", "web", "--mirror", "--mirror-udp", "--mirror-exclude", "22,8000-8099",
+			  "container", "host", NULL },
+		.container = "web",
+		.n_bridges = 2,
+		.bridges = { { C, 1, H, 1, 65535 }, { C, 1, H, 1, 65535 } },
+	},
+	{
+		.name = "--mirror with one side",
+		.argv = { "-c", "web", "--mirror", "host", NULL },
+		.error = { "--mirror takes two sides" },
+	},
+	{
+		.name = "--mirror with the same side twice",
+		.argv = { "-c", "web", "--mirror", "host", "host", NULL },
+		.error = { "--mirror takes two sides" },
+	},
+	{
+		.name = "--mirror with endpoints",
+		.argv = { "-c", "web", "--mirror", "host:80", "container:80", NULL },
+		.error = { "--mirror takes two sides" },
+	},
+	{
+		.name = "--mirror without a container",
+		.argv = { "--mirror", "host", "container", NULL },
+		.error = { "--mirror needs --container" },
+	},
+	{
+		.name = "--mirror-exclude 0",
+		.argv = { "-c", "web", "--mirror", "--mirror-exclude", "0", "host", "container", NULL },
+		.error = { "--mirror-exclude '0'", "ports and ranges" },
+	},
+	{
+		.name = "--mirror-exclude backwards range",
+		.argv = { "-c", "web", "--mirror", "--mirror-exclude", "90-80", "host", "container",
+			  NULL },
+		.error = { "--mirror-exclude '90-80'" },
+	},
+	{
+		.name = "--mirror-exclude trailing comma",
+		.argv = { "-c", "web", "--mirror", "--mirror-exclude", "22,", "host", "container",
+			  NULL },
+		.error = { "--mirror-exclude '22,'" },
+	},
+	{
+		.name = "--mirror-udp without --mirror",
+		.argv = { "-c", "web", "--mirror-udp", PAIR, NULL },
+		.error = { "go with --mirror" },
+	},
+	{
 		.name = "unix SERVICE exposed in the container",
 		.argv = { "-c", "web", "unix:/run/pg.sock", "container:5432", NULL },
 		.container = "web",
@@ -714,6 +771,30 @@ static void assert_string_or_null(const char *got, const char *want)
 		assert_string_equal(got, want);
 }
 
+/* --mirror-exclude: exactly the ports and ranges given, the last one given wins */
+static void test_mirror_exclude(void **state)
+{
+	char *argv[] = { "nsbridge", "-c", "web", "--mirror", "--mirror-exclude", "1",
+			 "--mirror-exclude", "22,5432,8000-8099,65535", "host", "container", NULL };
+	char error[CLI_ERROR_MAX];
+	struct config cfg;
+
+	(void)state;
+	assert_int_equal(cli_parse(10, argv, &cfg, error, sizeof(error)), 0);
+	assert_false(config_mirror_excludes(&cfg, 1));
+	assert_false(config_mirror_excludes(&cfg, 21));
+	assert_true(config_mirror_excludes(&cfg, 22));
+	assert_false(config_mirror_excludes(&cfg, 23));
+	assert_true(config_mirror_excludes(&cfg, 5432));
+	assert_false(config_mirror_excludes(&cfg, 7999));
+	assert_true(config_mirror_excludes(&cfg, 8000));
+	assert_true(config_mirror_excludes(&cfg, 8050));
+	assert_true(config_mirror_excludes(&cfg, 8099));
+	assert_false(config_mirror_excludes(&cfg, 8100));
+	assert_true(config_mirror_excludes(&cfg, 65535));
+	config_free(&cfg);
+}
+
 static void assert_config(const struct config *cfg, const struct cli_case *c)
 {
 	assert_int_equal(cfg->action, c->action);
@@ -866,7 +947,7 @@ static void test_parse_twice(void **state)
 	}
 }
 
-#define N_TESTS	(ARRAY_SIZE(cli_cases) + ARRAY_SIZE(duration_cases) + 1)
+#define N_TESTS	(ARRAY_SIZE(cli_cases) + ARRAY_SIZE(duration_cases) + 2)
 
 int main(void)
 {
@@ -890,6 +971,12 @@ int main(void)
 	tests[n++] = (struct CMUnitTest){
 		.name = "cli_parse twice",
 		.test_func = test_parse_twice,
+		.setup_func = clear_nsbridge_env,
+		.teardown_func = clear_nsbridge_env,
+	};
+	tests[n++] = (struct CMUnitTest){
+		.name = "--mirror-exclude ports and ranges",
+		.test_func = test_mirror_exclude,
 		.setup_func = clear_nsbridge_env,
 		.teardown_func = clear_nsbridge_env,
 	};

@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* mirror.c - every port listening on one side's loopback, bound on the other's
+ *
+ * Theory of operation
+ *
+ * --mirror FROM TO is a bridge of the whole port range, FROM:1-65535 to
+ * TO:1-65535 (one for TCP, one more with --mirror-udp), of which only the
+ * ports that listen in FROM have listeners in TO; connections and flows
+ * then work as on any bridge, port N to port N.
+ *
+ * Every MIRROR_SCAN_MS the sockets of FROM are dumped through netlink
+ * socket diagnostics (libnl on a NETLINK_SOCK_DIAG socket made in FROM
+ * before the capability drop; a dump needs no privilege). A port is
+ * wanted when a socket reachable on loopback holds it - bound to
+ * 127.0.0.0/8, ::1, or a wildcard - in TCP's LISTEN state, or for UDP
+ * unconnected, and seen in two scans in a row, so that a client's
+ * passing socket is not taken for a server. --mirror-exclude ports are
+ * never wanted. Then the difference is applied: a wanted port not bound
+ * yet is bound on 127.0.0.1 and [::1] in TO (one taken there is said
+ * once and tried again only after it stopped listening in FROM), a bound
+ * port no longer wanted is unbound; its open connections go on.
+ *
+ * A port held by nsbridge itself - a listener of this process, or of
+ * another nsbridge, say one mirroring the other way - is never mirrored
+ * back: two mirrors facing each other would otherwise keep each other's
+ * ports alive after the service is gone. Who holds a socket is asked of
+ * the opener (reading other processes' fds takes CAP_SYS_PTRACE), once,
+ * when its port is first seen.
+ *
+ * A FROM in a container that stops takes its ports with it: all are
+ * unbound and its diag socket closed, so that nothing keeps the dead
+ * namespace alive; the next scan after it runs again binds anew.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nsbridge/bridge.h"
+#include "nsbridge/mirror.h"
+#include "nsbridge/opener.h"
+#include "nsbridge/portowner.h"
+#include "nsbridge/side.h"
+
+#define MIRROR_SCAN_MS	400
+#define PORT_WORDS	(65536 / 64)
+
+/* A set of ports */
+struct portset {
+	uint64_t w[PORT_WORDS];
+};
+
+/**
+ * struct mirror - the state of --mirror
+ * @from:	the side whose ports are mirrored
+ * @to:		where they appear
+ * @sk:		libnl socket on a NETLINK_SOCK_DIAG socket in @from, NULL
+ *		while @from is down
+ * @bridges:	the TCP and UDP mirror bridges, NULL where not mirrored
+ * @next_scan_ms: when to scan again
+ * @seen:	ports found in the last scan
+ * @bound:	ports with listeners in @to
+ * @taken:	ports that could not be bound in @to, said once
+ * @relayed:	ports held by nsbridge itself (this or another process):
+ *		never mirrored back
+ */
+struct mirror {
+	enum side from;
+	enum side to;
+	struct nl_sock *sk;
+	struct bridge *bridges[PROTO_MAX];
+	uint64_t next_scan_ms;
+	struct portset seen[PROTO_MAX];
+	struct portset bound[PROTO_MAX];
+	struct portset taken[PROTO_MAX];
+	struct portset relayed[PROTO_MAX];
+};
+
+#define MIRROR_FRESH_MAX	256
+
+/**
+ * struct scan - what a dump collects
+ * @ports:	ports held by a socket reachable on loopback
+ * @known:	ports already bound, taken or skipped
+ * @fresh:	the first socket seen of each port not in @known, whose owner
+ *		is asked before binding; @n_fresh of them
+ */
+struct scan {
+	struct portset ports;
+	struct portset known;
+	struct {
+		uint16_t port;
+		uint32_t inode;
+	} fresh[MIRROR_FRESH_MAX];
+	size_t n_fresh;
+};
+
+static bool port_in(const struct portset *s, unsigned port)
+{
+	return s->w[port / 64] >> (port % 64) & 1;
+}
+
+static void port_set(struct portset *s, unsigned port, bool on)
+{
+	if (on)
+		s->w[port / 64] |= 1ull << (port % 64);
+	else
+		s->w[port / 64] &= ~(1ull << (port % 64));
+}
+
+/* Bound where a loopback client reaches it: 127.0.0.0/8, ::1, a wildcard */
+static bool reachable_on_loopback(int family, const __be32 src[4])
+{
+	if (family == AF_INET)
+		return src[0] == 0 || (ntohl(src[0]) >> 24) == 127;
+	if (src[0] == 0 && src[1] == 0 && src[2] == 0)
+		return src[3] == 0 || src[3] == htonl(1);
+	/* a v4-mapped address: ::ffff:127.x.y.z */
+	return src[0] == 0 && src[1] == 0 && src[2] == htonl(0xffff) &&
+	       (ntohl(src[3]) >> 24) == 127;
+}
+
+static int on_diag_msg(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	const struct inet_diag_msg *m = nlmsg_data(h);
+	struct scan *s = arg;
+	uint16_t port;
+
+	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || nlmsg_datalen(h) < (int)sizeof(*m))
+		return NL_SKIP;
+	if (m->id.idiag_dport != 0)	/* a connected UDP socket: a client */
+		return NL_SKIP;
+	if (!reachable_on_loopback(m->idiag_family, m->id.idiag_src))
+		return NL_SKIP;
+	port = ntohs(m->id.idiag_sport);
+	if (!port_in(&s->known, port) && !port_in(&s->ports, port) && s->n_fresh < MIRROR_FRESH_MAX) {
+		s->fresh[s->n_fresh].port = port;
+		s->fresh[s->n_fresh++].inode = m->idiag_inode;
+	}
+	port_set(&s->ports, port, true);
+	return NL_OK;
+}
+
+static int dump(struct nl_sock *sk, int family, int protocol, struct scan *s)
+{
+	struct inet_diag_req_v2 req = {
+		.sdiag_family = (uint8_t)family,
+		.sdiag_protocol = (uint8_t)protocol,
+		.idiag_states = protocol == IPPROTO_TCP ? 1u << TCP_LISTEN : 1u << TCP_CLOSE,
+	};
+
+	if (nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_diag_msg, s) < 0 ||
+	    nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, &req, sizeof(req)) < 0 ||
+	    nl_recvmsgs_default(sk) < 0)
+		return -EIO;
+	return 0;
+}
+
+/* Dump FROM's sockets of @protocol into @s */
+static int scan_ports(struct ctx *c, int protocol, struct scan *s)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	int r = 0;
+
+	for (size_t i = 0; i < 2 && r == 0; i++)
+		r = dump(c->mirror->sk, families[i], protocol, s);
+	return r;
+}
+
+/*
+ * Whether nsbridge holds the socket: a port this or another nsbridge
+ * relays must not be mirrored back, or two mirrors facing each other
+ * would keep each other's ports alive after the service is gone. Only
+ * the opener may read other processes' fds; without one, the relay asks
+ * /proc itself, which shows its own and its user's processes.
+ */
+static bool held_by_nsbridge(struct ctx *c, uint32_t inode)
+{
+	struct opener_req req = {
+		.op = OPENER_SOCKET_OWNER, .side = c->mirror->from, .inode = inode,
+	};
+	struct port_owner owner;
+	int pid;
+
+	if (opener_fd() >= 0) {
+		pid = opener_call(&req, NULL, 0);
+	} else {
+		pid = portowner_of_inode(inode, &owner);
+		if (pid == 0)
+			pid = owner.pid;
+	}
+	if (pid <= 0)
+		return false;
+	if (pid == getpid())
+		return true;
+	portowner_comm(pid, owner.comm, sizeof(owner.comm));
+	return strcmp(owner.comm, "nsbridge") == 0;
+}
+
+static void bind_port(struct ctx *c, enum proto p, unsigned port)
+{
+	struct mirror *m = c->mirror;
+	struct bridge *b = m->bridges[p];
+	int r = bridge_listen_port(c, b, port - 1);
+
+	if (r == 0) {
+		port_set(&m->bound[p], port, true);
+		log_info("mirroring %s port %u of %s on %s", proto_name(p), port,
+			 c->sides[m->from].label, c->sides[m->to].label);
+		return;
+	}
+	port_set(&m->taken[p], port, true);
+	if (r == -EADDRINUSE)
+		log_warn("%s port %u of %s is not mirrored: %s has that port in use",
+			 proto_name(p), port, c->sides[m->from].label, c->sides[m->to].label);
+	else
+		log_errno(LOG_LEVEL_WARNING, r, "%s port %u of %s is not mirrored",
+			  proto_name(p), port, c->sides[m->from].label);
+}
+
+static void unbind_port(struct ctx *c, enum proto p, unsigned port)
+{
+	struct mirror *m = c->mirror;
+
+	bridge_unlisten_port(c, m->bridges[p], port - 1);
+	port_set(&m->bound[p], port, false);
+	log_info("%s port %u stopped listening in %s: unbound in %s", proto_name(p), port,
+		 c->sides[m->from].label, c->sides[m->to].label);
+}
+
+static bool is_relayed(struct ctx *c, const struct scan *s, unsigned port)
+{
+	for (size_t i = 0; s && i < s->n_fresh; i++)
+		if (s->fresh[i].port == port)
+			return held_by_nsbridge(c, s->fresh[i].inode);
+	return false;
+}
+
+/*
+ * Bind what @want has and is not bound, unbind what is bound and @want
+ * lacks; @s, from the scan that made @want, names the sockets of ports
+ * seen for the first time.
+ */
+static void apply(struct ctx *c, enum proto p, const struct portset *want, const struct scan *s)
+{
+	struct mirror *m = c->mirror;
+
+	for (unsigned port = 1; port < 65536; port++) {
+		bool wanted = port_in(want, port) && !config_mirror_excludes(c->config, (uint16_t)port);
+
+		if (!wanted) {	/* gone: try it afresh once it returns */
+			port_set(&m->taken[p], port, false);
+			port_set(&m->relayed[p], port, false);
+		}
+		if (wanted && !port_in(&m->bound[p], port) && !port_in(&m->taken[p], port) &&
+		    !port_in(&m->relayed[p], port)) {
+			if (!is_relayed(c, s, port)) {
+				bind_port(c, p, port);
+				continue;
+			}
+			port_set(&m->relayed[p], port, true);
+			log_debug("%s port %u of %s is nsbridge's own: not mirrored back",
+				  proto_name(p), port, c->sides[m->from].label);
+		} else if (!wanted && port_in(&m->bound[p], port)) {
+			unbind_port(c, p, port);
+		}
+	}
+}
+
+static bool side_down(const struct ctx *c, enum side side)
+{
+	return side == SIDE_CONTAINER && c->container_down;
+}
+
+static void scan_proto(struct ctx *c, enum proto p)
+{
+	struct mirror *m = c->mirror;
+	struct scan *s = calloc(1, sizeof(*s));
+	struct portset want;
+
+	if (!s)
+		return;
+	for (size_t i = 0; i < PORT_WORDS; i++)
+		s->known.w[i] = m->bound[p].w[i] | m->taken[p].w[i] | m->relayed[p].w[i];
+	if (scan_ports(c, p == PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP, s) < 0) {
+		log_warn("cannot list the ports of %s; trying again", c->sides[m->from].label);
+		free(s);
+		return;
+	}
+	want = s->ports;
+	if (p == PROTO_UDP)	/* seen twice in a row: a server, not a passing client */
+		for (size_t i = 0; i < PORT_WORDS; i++)
+			want.w[i] &= m->seen[p].w[i];
+	m->seen[p] = s->ports;
+	apply(c, p, &want, s);
+	free(s);
+}
+
+static void scan(struct ctx *c)
+{
+	struct mirror *m = c->mirror;
+
+	if (!m->sk || side_down(c, m->to))
+		return;
+	for (int p = 0; p < PROTO_MAX; p++)
+		if (m->bridges[p])
+			scan_proto(c, (enum proto)p);
+}
+
+static void close_diag(struct mirror *m)
+{
+	nl_socket_free(m->sk);	/* closes its fd */
+	m->sk = NULL;
+}
+
+/* A NETLINK_SOCK_DIAG socket in FROM, under libnl */
+static int open_diag(struct ctx *c)
+{
+	struct mirror *m = c->mirror;
+	int fd = side_socket(c, m->from, AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG);
+
+	if (fd < 0)
+		return fd;
+	/* dumps are answered at once; a blocking socket keeps libnl simple */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	m->sk = nl_socket_alloc();
+	if (!m->sk || nl_socket_set_fd(m->sk, NETLINK_SOCK_DIAG, fd) < 0) {
+		nl_socket_free(m->sk);
+		m->sk = NULL;
+		close(fd);
+		return -EIO;
+	}
+	nl_socket_disable_auto_ack(m->sk);
+	return 0;
+}
+
+/**
+ * mirror_setup() - start --mirror: open FROM's diag socket and bind what
+ *		    listens there now, before the ready line
+ * @c:		context with the mirror bridges set up
+ *
+ * Return: 0 (also when there is nothing to mirror), or -errno
+ */
+int mirror_setup(struct ctx *c)
+{
+	struct mirror *m;
+	int r;
+
+	if (!c->config->mirror)
+		return 0;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	c->mirror = m;
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		struct bridge *b = &c->bridges[i];
+
+		m->from = b->spec->service.side;
+		m->to = b->spec->expose.side;
+		m->bridges[b->spec->service.proto] = b;
+	}
+	r = open_diag(c);
+	if (r < 0)
+		return r;
+	scan(c);
+	if (m->bridges[PROTO_UDP])
+		scan_proto(c, PROTO_UDP);	/* the second sighting, for UDP */
+	m->next_scan_ms = ctx_clock_ms() + MIRROR_SCAN_MS;
+	return 0;
+}
+
+/**
+ * mirror_next_deadline() - when the next scan is due
+ * @c:		context
+ *
+ * Return: monotonic ms, 0 without --mirror
+ */
+uint64_t mirror_next_deadline(const struct ctx *c)
+{
+	return c->mirror ? c->mirror->next_scan_ms : 0;
+}
+
+/**
+ * mirror_tick() - scan FROM if it is time, and follow what changed
+ * @c:		context
+ */
+void mirror_tick(struct ctx *c)
+{
+	struct mirror *m = c->mirror;
+
+	if (!m || c->draining || c->now_ms < m->next_scan_ms)
+		return;
+	m->next_scan_ms = c->now_ms + MIRROR_SCAN_MS;
+	if (!m->sk && !side_down(c, m->from) && open_diag(c) < 0)
+		return;
+	scan(c);
+}
+
+/**
+ * mirror_side_down() - a side's namespace went away
+ * @c:		context
+ * @side:	the side
+ *
+ * When it is FROM, every mirrored port is unbound (its services are gone)
+ * and the diag socket closed, so that nothing keeps the namespace alive.
+ */
+void mirror_side_down(struct ctx *c, enum side side)
+{
+	struct mirror *m = c->mirror;
+
+	if (!m || side != m->from)
+		return;
+	close_diag(m);
+	for (int p = 0; p < PROTO_MAX; p++) {
+		struct portset none = { 0 };
+
+		if (!m->bridges[p])
+			continue;
+		apply(c, (enum proto)p, &none, NULL);
+		m->seen[p] = none;
+	}
+}
+
+/**
+ * mirror_release() - free --mirror's state
+ * @c:		context
+ */
+void mirror_release(struct ctx *c)
+{
+	if (!c->mirror)
+		return;
+	close_diag(c->mirror);
+	free(c->mirror);
+	c->mirror = NULL;
+}
