@@ -6,15 +6,24 @@
 #
 # sockperf ping-pong p50, wrk keep-alive and new-connection rates through
 # each binary in turn, ROUNDS times (3), in a network namespace of the
-# script's own. For the full comparison with the peers, bench/run.sh.
+# script's own. Either binary may be the word "pasta", for the peer. For
+# the full comparison with the peers, bench/run.sh.
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 OLD NEW [ROUNDS]" >&2; exit 2; }
 if [ -z "${NSBENCH_INSIDE:-}" ]; then
 	export NSBENCH_INSIDE=1
-	exec unshare --net -- "$0" "$(readlink -f "$1")" "$(readlink -f "$2")" "${3:-3}"
+	old=$1 new=$2
+	[ "$old" = pasta ] || old=$(readlink -f "$old")
+	[ "$new" = pasta ] || new=$(readlink -f "$new")
+	exec unshare --net -- "$0" "$old" "$new" "${3:-3}"
 fi
 OLD=$1 NEW=$2 ROUNDS=$3
 ip link set lo up
+# pasta copies addresses and routes from an interface: give it one
+ip link add nsab0 type veth peer name nsab1
+ip addr add 192.0.2.1/24 dev nsab0
+ip link set nsab0 up && ip link set nsab1 up
+ip route add default via 192.0.2.254 dev nsab0
 T=$(mktemp -d /tmp/nsab.XXXXXX)
 NS=nsab-$$
 ip netns add "$NS" && ip netns exec "$NS" ip link set lo up
@@ -35,7 +44,13 @@ for round in $(seq 1 "$ROUNDS"); do
 	for which in old new; do
 		bin=$OLD
 		[ $which = new ] && bin=$NEW
-		"$bin" -q -c "netns:$NS" host:25301 container:25301 host:25302 container:25302 &
+		if [ "$bin" = pasta ]; then
+			pasta -f --runas 0 --netns "/run/netns/$NS" -T 25301 -T 25302 -t none -u none \
+				-U none >/dev/null 2>&1 &
+		else
+			"$bin" -q -c "netns:$NS" host:25301 container:25301 host:25302 container:25302 \
+				2>/dev/null &
+		fi
 		pid=$!
 		sleep 0.4
 		p50=$(in_ns sockperf ping-pong --tcp -i 127.0.0.1 -p 25301 -t 3 2>&1 |

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # run.sh - nsbridge against its peers, interleaved, in one run (BENCHMARKS.md)
 #
-#   bench/run.sh [--quick] [--rounds N] [--out FILE]
+#   bench/run.sh [--quick] [--rounds N] [--relays "direct nsbridge pasta socat"] [--out FILE]
 #
 # Installs what it needs from Debian's packages, builds nsbridge (release),
 # and runs the scene of BENCHMARKS.md: the service on the "host's"
@@ -21,6 +21,7 @@ SECS=5
 IDLE_COUNTS="10 1000 10000"
 BULK_BYTES=2G
 QUICK=0
+RELAYS="direct nsbridge pasta socat"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$REPO/docs/performance.md
 ARGS=("$@")
@@ -28,8 +29,9 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1; ROUNDS=1; SECS=1; IDLE_COUNTS="10 100"; BULK_BYTES=256M ;;
 	--rounds) ROUNDS=$2; shift ;;
+	--relays) RELAYS=$2; shift ;;
 	--out) OUT=$2; shift ;;
-	*) echo "usage: $0 [--quick] [--rounds N] [--out FILE]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--quick] [--rounds N] [--relays LIST] [--out FILE]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -243,14 +245,19 @@ measure_idle() {
 	for n in $IDLE_COUNTS; do
 		# two processes per connection: 10,000 would be 20,000 socat processes
 		[ "$RELAY" = socat ] && [ "$n" -gt 1000 ] && continue
-		client python3 - "$P_HTTP" "$n" >"$T/idle.out" 2>&1 <<'PY' &
-import socket, sys, time
-port, n = int(sys.argv[1]), int(sys.argv[2])
+		# the holder lets go when the stop file appears: killing "client ... &"
+		# would kill only the subshell, and its connections would linger
+		rm -f "$T/idle.stop"
+		client python3 - "$P_HTTP" "$n" "$T/idle.stop" >"$T/idle.out" 2>&1 <<'PY' &
+import os, socket, sys, time
+port, n, stop = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 conns = []
 for _ in range(n):
     conns.append(socket.create_connection(("127.0.0.1", port)))
 print("open", flush=True)
-time.sleep(30)
+deadline = time.monotonic() + 120
+while not os.path.exists(stop) and time.monotonic() < deadline:
+    time.sleep(0.1)
 PY
 		local holder=$!
 		for _ in $(seq 1 600); do grep -q open "$T/idle.out" && break; sleep 0.1; done
@@ -265,7 +272,7 @@ PY
 		record "idle_${n}_fds" "$fds"
 		# the cost of a new connection with N open: wrk Connection: close
 		record "new_conn_per_s_at_${n}" "$(wrk_rps -H 'Connection: close')"
-		kill "$holder" 2>/dev/null
+		touch "$T/idle.stop"
 		wait "$holder" 2>/dev/null
 		sleep 1
 	done
@@ -290,7 +297,6 @@ measure_cpu() {
 	record cpu_s_per_gib "$(python3 -c "print(($t1 - $t0) / $(getconf CLK_TCK) / ($gib / 2**30))")"
 }
 
-RELAYS="direct nsbridge pasta socat"
 for ROUND in $(seq 1 "$ROUNDS"); do
 	for RELAY in $RELAYS; do
 		echo "bench: round $ROUND/$ROUNDS: $RELAY" >&2
