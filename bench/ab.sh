@@ -18,12 +18,9 @@ if [ -z "${NSBENCH_INSIDE:-}" ]; then
 	exec unshare --net -- "$0" "$old" "$new" "${3:-3}"
 fi
 OLD=$1 NEW=$2 ROUNDS=$3
-ip link set lo up
-# pasta copies addresses and routes from an interface: give it one
-ip link add nsab0 type veth peer name nsab1
-ip addr add 192.0.2.1/24 dev nsab0
-ip link set nsab0 up && ip link set nsab1 up
-ip route add default via 192.0.2.254 dev nsab0
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/bench/lib.sh"
+bench_host_net
 T=$(mktemp -d /tmp/nsab.XXXXXX)
 NS=nsab-$$
 ip netns add "$NS" && ip netns exec "$NS" ip link set lo up

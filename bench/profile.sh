@@ -17,23 +17,10 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 NSB=$REPO/build-bench/src/nsbridge
 
 [ "$(id -u)" = 0 ] || { echo "bench/profile.sh: run as root" >&2; exit 1; }
-if [ -z "${NSBENCH_INSIDE:-}" ]; then
-	for p in passt wrk nginx-light linux-perf; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" \
-				>/dev/null || exit 1
-	done
-	[ -d "$REPO/build-bench" ] || meson setup "$REPO/build-bench" --buildtype=release \
-		-Dtests=false >/dev/null || exit 1
-	ninja -C "$REPO/build-bench" >/dev/null || exit 1
-	export NSBENCH_INSIDE=1
-	exec unshare --net -- "$0" "$@"
-fi
-ip link set lo up
-ip link add nsprof0 type veth peer name nsprof1	# pasta copies routes from an interface
-ip addr add 192.0.2.1/24 dev nsprof0
-ip link set nsprof0 up && ip link set nsprof1 up
-ip route add default via 192.0.2.254 dev nsprof0
+. "$REPO/bench/lib.sh"
+# shellcheck disable=SC2086
+bench_enter $BENCH_BUILD_PKGS passt wrk nginx-light linux-perf -- "$@"
+bench_host_net
 T=$(mktemp -d /tmp/nsprof.XXXXXX)
 chmod 755 "$T"
 NS=nsprof-$$

@@ -38,32 +38,10 @@ done
 
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: run as root (it makes network namespaces)" >&2; exit 1; }
 
-if [ -z "${NSBENCH_INSIDE:-}" ]; then
-	PKGS="meson ninja-build pkg-config gcc libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev
-	      libcap-dev libcurl4-openssl-dev libjson-c-dev iproute2 procps python3
-	      passt iperf3 sockperf wrk nginx-light socat"
-	missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-		grep -q "ok installed" || echo "$p"; done)
-	if [ -n "$missing" ]; then
-		echo "bench: installing" $missing
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing \
-			>/dev/null || exit 1
-	fi
-	[ -d "$REPO/build-bench" ] || meson setup "$REPO/build-bench" --buildtype=release \
-		-Dtests=false >/dev/null || exit 1
-	ninja -C "$REPO/build-bench" >/dev/null || exit 1
-	export NSBENCH_INSIDE=1
-	exec unshare --net -- "$0" "${ARGS[@]}"
-fi
-ip link set lo up
-# pasta wants an interface to copy addresses and routes from: a veth pair
-# with documentation addresses, which no figure's traffic uses
-ip link add nsbench0 type veth peer name nsbench1
-ip addr add 192.0.2.1/24 dev nsbench0
-ip -6 addr add 2001:db8::1/64 dev nsbench0 nodad
-ip link set nsbench0 up && ip link set nsbench1 up
-ip route add default via 192.0.2.254 dev nsbench0
-ip -6 route add default via 2001:db8::fe dev nsbench0
+. "$REPO/bench/lib.sh"
+# shellcheck disable=SC2086
+bench_enter $BENCH_BUILD_PKGS passt iperf3 sockperf wrk nginx-light socat -- "${ARGS[@]}"
+bench_host_net
 # 10,000 idle connections are 20,000 descriptors in a relay, more than
 # many machines' default hard limit: raise it where we may (CAP_SYS_RESOURCE),
 # else measure at the most connections the limit leaves room for

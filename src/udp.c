@@ -483,34 +483,35 @@ void udp_on_clients(struct ctx *c, unsigned listener)
 	}
 }
 
+/* One control message of @len bytes at the start of @ctl */
+static size_t put_cmsg(union udp_cmsg *ctl, int level, int type, const void *data, size_t len)
+{
+	struct cmsghdr *cm = (struct cmsghdr *)ctl->buf;
+
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+	return CMSG_SPACE(len);
+}
+
 /* The IP_PKTINFO that makes a reply leave from where the client sent to */
 static void set_reply_source(const struct udp_flow *f, struct msghdr *h, union udp_cmsg *ctl)
 {
-	struct cmsghdr *cm;
-
 	h->msg_control = NULL;
 	h->msg_controllen = 0;
 	if (!f->has_local)
 		return;
 	memset(ctl, 0, sizeof(*ctl));
 	h->msg_control = ctl->buf;
-	cm = (struct cmsghdr *)ctl->buf;
 	if (f->client.ss_family == AF_INET6) {
 		struct in6_pktinfo pi = { .ipi6_addr = f->local.v6 };
 
-		h->msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		h->msg_controllen = put_cmsg(ctl, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	} else {
 		struct in_pktinfo pi = { .ipi_spec_dst = f->local.v4 };
 
-		h->msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		h->msg_controllen = put_cmsg(ctl, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	}
 }
 
