@@ -33,6 +33,7 @@
 #include "nsbridge/loop.h"
 #include "nsbridge/mirror.h"
 #include "nsbridge/opener.h"
+#include "nsbridge/sdnotify.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
 #include "nsbridge/watcher.h"
@@ -113,6 +114,7 @@ void lifecycle_on_exit(struct ctx *c)
 	if (c->watcher_fd >= 0) {
 		log_notice("%s stopped: its listeners are closed until it runs again",
 			   s->label);
+		sdnotify_status("the container stopped: waiting for it to run again");
 		return;
 	}
 	if (c->config->follow == FOLLOW_OFF)
@@ -147,6 +149,7 @@ static void container_up(struct ctx *c, pid_t pid)
 	sockpool_side_up(c, SIDE_CONTAINER);
 	log_info("%s runs again (pid %d)", s->label, (int)pid);
 	bridges_side_up(c, SIDE_CONTAINER);
+	sdnotify_status("the container runs again: bridges bound anew");
 }
 
 /**

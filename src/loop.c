@@ -40,6 +40,7 @@
 #include "nsbridge/opener.h"
 #include "nsbridge/pipepool.h"
 #include "nsbridge/relay.h"
+#include "nsbridge/sdnotify.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
 #include "nsbridge/udp.h"
@@ -194,6 +195,7 @@ int loop_setup(struct ctx *c)
 
 static void drain_start(struct ctx *c)
 {
+	sdnotify_stopping();
 	c->draining = true;
 	c->drain_deadline_ms = c->now_ms + c->config->drain_timeout_ms;
 	bridges_close_listeners(c);

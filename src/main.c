@@ -23,6 +23,7 @@
 #include "nsbridge/loop.h"
 #include "nsbridge/mirror.h"
 #include "nsbridge/pipepool.h"
+#include "nsbridge/sdnotify.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
 
@@ -225,6 +226,7 @@ static int run_ctx(struct ctx *c)
 	if (r)
 		return r;
 	bridges_print_ready(c);
+	sdnotify_ready(c);
 	return loop_run(c);
 }
 
