@@ -9,8 +9,8 @@
  * then work as on any bridge, port N to port N.
  *
  * Every MIRROR_SCAN_MS the sockets of FROM are dumped through netlink
- * socket diagnostics (libnl on a NETLINK_SOCK_DIAG socket made in FROM
- * before the capability drop; a dump needs no privilege). A port is
+ * socket diagnostics (sockdiag.c, on a NETLINK_SOCK_DIAG socket made in
+ * FROM before the capability drop; a dump needs no privilege). A port is
  * wanted when a socket reachable on loopback holds it - bound to
  * 127.0.0.0/8, ::1, or a wildcard - in TCP's LISTEN state, or for UDP
  * unconnected, and seen in two scans in a row, so that a client's
@@ -33,13 +33,8 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/inet_diag.h>
-#include <linux/sock_diag.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <netlink/msg.h>
-#include <netlink/netlink.h>
 #include <netlink/socket.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +45,7 @@
 #include "nsbridge/opener.h"
 #include "nsbridge/portowner.h"
 #include "nsbridge/side.h"
+#include "nsbridge/sockdiag.h"
 
 #define MIRROR_SCAN_MS	400
 #define PORT_WORDS	(65536 / 64)
@@ -117,64 +113,24 @@ static void port_set(struct portset *s, unsigned port, bool on)
 		s->w[port / 64] &= ~(1ull << (port % 64));
 }
 
-/* Bound where a loopback client reaches it: 127.0.0.0/8, ::1, a wildcard */
-static bool reachable_on_loopback(int family, const __be32 src[4])
+static void on_socket(const struct sockdiag_entry *e, void *arg)
 {
-	if (family == AF_INET)
-		return src[0] == 0 || (ntohl(src[0]) >> 24) == 127;
-	if (src[0] == 0 && src[1] == 0 && src[2] == 0)
-		return src[3] == 0 || src[3] == htonl(1);
-	/* a v4-mapped address: ::ffff:127.x.y.z */
-	return src[0] == 0 && src[1] == 0 && src[2] == htonl(0xffff) &&
-	       (ntohl(src[3]) >> 24) == 127;
-}
-
-static int on_diag_msg(struct nl_msg *msg, void *arg)
-{
-	struct nlmsghdr *h = nlmsg_hdr(msg);
-	const struct inet_diag_msg *m = nlmsg_data(h);
 	struct scan *s = arg;
-	uint16_t port;
 
-	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || nlmsg_datalen(h) < (int)sizeof(*m))
-		return NL_SKIP;
-	if (m->id.idiag_dport != 0)	/* a connected UDP socket: a client */
-		return NL_SKIP;
-	if (!reachable_on_loopback(m->idiag_family, m->id.idiag_src))
-		return NL_SKIP;
-	port = ntohs(m->id.idiag_sport);
-	if (!port_in(&s->known, port) && !port_in(&s->ports, port) && s->n_fresh < MIRROR_FRESH_MAX) {
-		s->fresh[s->n_fresh].port = port;
-		s->fresh[s->n_fresh++].inode = m->idiag_inode;
+	if (!sockdiag_on_loopback(e))
+		return;
+	if (!port_in(&s->known, e->port) && !port_in(&s->ports, e->port) &&
+	    s->n_fresh < MIRROR_FRESH_MAX) {
+		s->fresh[s->n_fresh].port = e->port;
+		s->fresh[s->n_fresh++].inode = e->inode;
 	}
-	port_set(&s->ports, port, true);
-	return NL_OK;
-}
-
-static int dump(struct nl_sock *sk, int family, int protocol, struct scan *s)
-{
-	struct inet_diag_req_v2 req = {
-		.sdiag_family = (uint8_t)family,
-		.sdiag_protocol = (uint8_t)protocol,
-		.idiag_states = protocol == IPPROTO_TCP ? 1u << TCP_LISTEN : 1u << TCP_CLOSE,
-	};
-
-	if (nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_diag_msg, s) < 0 ||
-	    nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, &req, sizeof(req)) < 0 ||
-	    nl_recvmsgs_default(sk) < 0)
-		return -EIO;
-	return 0;
+	port_set(&s->ports, e->port, true);
 }
 
 /* Dump FROM's sockets of @protocol into @s */
 static int scan_ports(struct ctx *c, int protocol, struct scan *s)
 {
-	static const int families[] = { AF_INET, AF_INET6 };
-	int r = 0;
-
-	for (size_t i = 0; i < 2 && r == 0; i++)
-		r = dump(c->mirror->sk, families[i], protocol, s);
-	return r;
+	return sockdiag_listening(c->mirror->sk, protocol, on_socket, s);
 }
 
 /*
@@ -329,19 +285,7 @@ static int open_diag(struct ctx *c)
 	struct mirror *m = c->mirror;
 	int fd = side_socket(c, m->from, AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG);
 
-	if (fd < 0)
-		return fd;
-	/* dumps are answered at once; a blocking socket keeps libnl simple */
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	m->sk = nl_socket_alloc();
-	if (!m->sk || nl_socket_set_fd(m->sk, NETLINK_SOCK_DIAG, fd) < 0) {
-		nl_socket_free(m->sk);
-		m->sk = NULL;
-		close(fd);
-		return -EIO;
-	}
-	nl_socket_disable_auto_ack(m->sk);
-	return 0;
+	return fd < 0 ? fd : sockdiag_open(fd, &m->sk);
 }
 
 /**
