@@ -41,6 +41,7 @@ enum opt_id {
 	OPT_FOLLOW,
 	OPT_NO_FOLLOW,
 	OPT_LOG_FORMAT,
+	OPT_JSON,
 	OPT_VERSION,
 };
 
@@ -76,6 +77,7 @@ static const struct option_desc options[] = {
 	{ OPT_VERBOSE,		"verbose",		false,	"NSBRIDGE_VERBOSE" },
 	{ OPT_QUIET,		"quiet",		false,	"NSBRIDGE_QUIET" },
 	{ OPT_LOG_FORMAT,	"log-format",		true,	"NSBRIDGE_LOG_FORMAT" },
+	{ OPT_JSON,		"json",			false,	NULL },
 	{ OPT_VERSION,		"version",		false,	NULL },
 	{ OPT_HELP,		"help",			false,	NULL },
 };
@@ -259,6 +261,7 @@ static const char *expected_value(enum opt_id id)
 	case OPT_NO_FOLLOW:
 	case OPT_VERBOSE:
 	case OPT_QUIET:
+	case OPT_JSON:
 	case OPT_VERSION:
 	case OPT_HELP:
 		break;
@@ -305,6 +308,7 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 	case OPT_NO_FOLLOW:
 	case OPT_VERBOSE:
 	case OPT_QUIET:
+	case OPT_JSON:
 	case OPT_VERSION:
 	case OPT_HELP:
 		break;
@@ -336,6 +340,9 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 			cfg->verbosity = -1;
 		else if (cfg->verbosity < 0)
 			cfg->verbosity = 0;
+		break;
+	case OPT_JSON:
+		cfg->json = on;
 		break;
 	case OPT_VERSION:
 		cfg->action = CLI_VERSION;
@@ -599,6 +606,14 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 	if (apply_command_line(argc, argv, &cfg, &given, error, error_len) < 0 ||
 	    check_environment(env_bad, given, error, error_len) < 0)
 		return -EINVAL;
+	if (cfg.action == CLI_RUN && optind < argc && strcmp(argv[optind], "ports") == 0) {
+		cfg.action = CLI_PORTS;
+		if (optind + 1 < argc)
+			return fail(error, error_len, "'%s': nsbridge ports takes no arguments, "
+				    "only -c REF and --json", argv[optind + 1]);
+	}
+	if (cfg.action == CLI_RUN && cfg.json)
+		return fail(error, error_len, "--json goes with nsbridge ports");
 	if (cfg.action == CLI_RUN &&
 	    parse_bridges(argc - optind, argv + optind, &cfg, error, error_len) < 0) {
 		config_free(&cfg);
@@ -640,7 +655,7 @@ void config_free(struct config *config)
 void cli_print_help(void)
 {
 	fputs(
-"Usage: nsbridge [OPTIONS] SERVICE EXPOSE [SERVICE EXPOSE ...]\n"
+"Usage: nsbridge [OPTIONS] SERVICE EXPOSE [...]; nsbridge ports [-c REF] [--json]\n"
 "Make a namespace's loopback service appear on another namespace's loopback.\n"
 "SERVICE is where it listens now, EXPOSE where it should appear (cp SRC DEST):\n"
 "  nsbridge -c web host:5432 container:5432   host's 127.0.0.1:5432 inside web\n"

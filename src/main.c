@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "nsbridge/audit.h"
 #include "nsbridge/bridge.h"
 #include "nsbridge/caps.h"
 #include "nsbridge/cli.h"
@@ -262,6 +263,11 @@ int main(int argc, char *argv[])
 		cli_print_version();
 		config_free(&cfg);
 		return EXIT_OK;
+	case CLI_PORTS:
+		log_setup(cfg.verbosity, cfg.log_format);
+		r = audit_run(&cfg);
+		config_free(&cfg);
+		return r;
 	case CLI_RUN:
 	case CLI_ACTION_MAX:
 		break;

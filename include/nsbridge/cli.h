@@ -24,6 +24,7 @@ enum cli_action {
 	CLI_RUN,
 	CLI_HELP,
 	CLI_VERSION,
+	CLI_PORTS,		/* nsbridge ports: list who listens, exit */
 	CLI_ACTION_MAX,
 };
 
@@ -73,6 +74,7 @@ struct port_span {
  * @mirror:		--mirror FROM TO: every listening port of FROM on TO
  * @mirror_udp:		mirror UDP ports too
  * @mirror_exclude:	ports --mirror leaves alone, @n_mirror_exclude spans
+ * @json:		nsbridge ports: JSON instead of a table
  * @follow:		--follow / --no-follow
  * @verbosity:		0 normal, > 0 with -v, < 0 with -q
  * @log_format:		text or json
@@ -94,6 +96,7 @@ struct config {
 	bool mirror_udp;
 	struct port_span mirror_exclude[CLI_EXCLUDE_MAX];
 	size_t n_mirror_exclude;
+	bool json;
 	enum follow_mode follow;
 	int verbosity;
 	enum log_format log_format;

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* audit.c - nsbridge ports: who listens in a namespace
+ *
+ * "Who is on 127.0.0.1:62893 in that container?" in one command: every
+ * listening TCP socket and every bound, unconnected UDP socket of the
+ * namespace -c REF names (or of the host's), with the process that holds
+ * it and whether that process is nsbridge. The sockets come from netlink
+ * socket diagnostics (sockdiag.c) on a socket made inside the namespace;
+ * the holder from /proc/PID/fd (portowner.c), which takes CAP_SYS_PTRACE
+ * for other users' processes. Nothing is bound and nothing relayed: the
+ * command lists and exits.
+ */
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <netlink/socket.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "nsbridge/audit.h"
+#include "nsbridge/ctx.h"
+#include "nsbridge/netns.h"
+#include "nsbridge/portowner.h"
+#include "nsbridge/side.h"
+#include "nsbridge/sockdiag.h"
+
+#define ADDR_TEXT_MAX	(INET6_ADDRSTRLEN + 2)
+
+/**
+ * struct audit_row - one listening socket and its holder
+ * @sock:	the socket
+ * @owner:	the process holding it; pid 0 when none is visible
+ */
+struct audit_row {
+	struct sockdiag_entry sock;
+	struct port_owner owner;
+};
+
+struct audit_rows {
+	struct audit_row *rows;
+	size_t n;
+	size_t cap;
+	int error;
+};
+
+static void add_row(const struct sockdiag_entry *e, void *arg)
+{
+	struct audit_rows *t = arg;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct audit_row *rows = realloc(t->rows, cap * sizeof(*rows));
+
+		if (!rows) {
+			t->error = -ENOMEM;
+			return;
+		}
+		t->rows = rows;
+		t->cap = cap;
+	}
+	t->rows[t->n++] = (struct audit_row){ .sock = *e };
+}
+
+static int by_port(const void *a, const void *b)
+{
+	const struct sockdiag_entry *x = &((const struct audit_row *)a)->sock;
+	const struct sockdiag_entry *y = &((const struct audit_row *)b)->sock;
+
+	if (x->protocol != y->protocol)
+		return x->protocol == IPPROTO_TCP ? -1 : 1;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->family - y->family;
+}
+
+/* A NETLINK_SOCK_DIAG socket made inside the side's namespace */
+static int diag_socket_in(const struct side_ns *s)
+{
+	int home_fd, fd, r;
+
+	if (s->local) {
+		fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+		return fd < 0 ? -errno : fd;
+	}
+	r = netns_open_self(&home_fd);
+	if (r < 0)
+		return r;
+	if (setns(s->ns_fd, CLONE_NEWNET) < 0) {
+		r = -errno;
+		close(home_fd);
+		return r;
+	}
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	r = fd < 0 ? -errno : fd;
+	if (setns(home_fd, CLONE_NEWNET) < 0)
+		abort();	/* a socket made later would land in the wrong namespace */
+	close(home_fd);
+	return r;
+}
+
+static int list_sockets(const struct side_ns *s, struct audit_rows *t)
+{
+	struct nl_sock *sk;
+	int fd = diag_socket_in(s), r;
+
+	if (fd < 0)
+		return fd;
+	r = sockdiag_open(fd, &sk);
+	if (r < 0)
+		return r;
+	r = sockdiag_listening(sk, IPPROTO_TCP, add_row, t);
+	if (r == 0)
+		r = sockdiag_listening(sk, IPPROTO_UDP, add_row, t);
+	nl_socket_free(sk);
+	return r < 0 ? r : t->error;
+}
+
+static bool is_nsbridge(const struct audit_row *r)
+{
+	return r->owner.pid > 0 && strcmp(r->owner.comm, "nsbridge") == 0;
+}
+
+static void print_text(const struct side_ns *s, const struct audit_rows *t)
+{
+	printf("%-5s %-41s %5s %7s  %-16s %s\n", "PROTO", "ADDRESS", "PORT", "PID", "COMMAND",
+	       "NSBRIDGE");
+	for (size_t i = 0; i < t->n; i++) {
+		const struct audit_row *r = &t->rows[i];
+		char addr[ADDR_TEXT_MAX], pid[16];
+
+		snprintf(pid, sizeof(pid), "%d", (int)r->owner.pid);
+		printf("%-5s %-41s %5u %7s  %-16s %s\n",
+		       r->sock.protocol == IPPROTO_TCP ? "tcp" : "udp",
+		       sockdiag_addr_text(&r->sock, addr, sizeof(addr)), r->sock.port,
+		       r->owner.pid > 0 ? pid : "-", r->owner.pid > 0 ? r->owner.comm : "-",
+		       is_nsbridge(r) ? "yes" : "no");
+	}
+	if (!t->n)
+		printf("(nothing listens in %s)\n", s->label);
+}
+
+static void print_json(const struct side_ns *s, const struct audit_rows *t)
+{
+	json_object *top = json_object_new_object(), *list = json_object_new_array();
+
+	json_object_object_add(top, "namespace", json_object_new_string(s->label));
+	for (size_t i = 0; i < t->n; i++) {
+		const struct audit_row *r = &t->rows[i];
+		json_object *o = json_object_new_object();
+		char addr[ADDR_TEXT_MAX];
+
+		json_object_object_add(o, "proto", json_object_new_string(
+			r->sock.protocol == IPPROTO_TCP ? "tcp" : "udp"));
+		json_object_object_add(o, "address", json_object_new_string(
+			sockdiag_addr_text(&r->sock, addr, sizeof(addr))));
+		json_object_object_add(o, "port", json_object_new_int(r->sock.port));
+		json_object_object_add(o, "pid", r->owner.pid > 0 ?
+			json_object_new_int(r->owner.pid) : NULL);
+		json_object_object_add(o, "command", r->owner.pid > 0 ?
+			json_object_new_string(r->owner.comm) : NULL);
+		json_object_object_add(o, "uid", json_object_new_int64(r->sock.uid));
+		json_object_object_add(o, "nsbridge", json_object_new_boolean(is_nsbridge(r)));
+		json_object_array_add(list, o);
+	}
+	json_object_object_add(top, "sockets", list);
+	puts(json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN));
+	json_object_put(top);
+}
+
+static int open_side(const struct config *cfg, struct side_ns *s)
+{
+	char why[256] = "";
+	int r;
+
+	*s = (struct side_ns){ .ns_fd = -1, .pidfd = -1 };
+	if (cfg->container)
+		r = side_open_container(s, cfg->container, why, sizeof(why));
+	else
+		r = side_open_host(s, cfg->host_netns);
+	if (r == 0)
+		return 0;
+	log_error("%s: %s", cfg->container ? cfg->container : cfg->host_netns ? cfg->host_netns :
+		  "own namespace", *why ? why : strerror(-r));
+	if (r == -ENOENT || r == -ESRCH)
+		return EXIT_NO_CONTAINER;
+	return r == -EPERM || r == -EACCES ? EXIT_PRIVILEGE : EXIT_RUNTIME;
+}
+
+/**
+ * audit_run() - nsbridge ports [-c REF] [--json]: list and exit
+ * @cfg:	the configuration
+ *
+ * Return: exit status
+ */
+int audit_run(const struct config *cfg)
+{
+	struct audit_rows t = { 0 };
+	struct side_ns s;
+	int r;
+
+	r = open_side(cfg, &s);
+	if (r)
+		return r;
+	r = list_sockets(&s, &t);
+	if (s.ns_fd >= 0)
+		close(s.ns_fd);
+	if (s.pidfd >= 0)
+		close(s.pidfd);
+	if (r < 0) {
+		free(t.rows);
+		log_errno(LOG_LEVEL_ERROR, r, "listing the sockets of %s%s", s.label,
+			  r == -EPERM ? " (entering it needs CAP_SYS_ADMIN)" : "");
+		return r == -EPERM ? EXIT_PRIVILEGE : EXIT_RUNTIME;
+	}
+	for (size_t i = 0; i < t.n; i++)
+		if (portowner_of_inode(t.rows[i].sock.inode, &t.rows[i].owner) < 0)
+			t.rows[i].owner.pid = 0;
+	qsort(t.rows, t.n, sizeof(*t.rows), by_port);
+	if (cfg->json)
+		print_json(&s, &t);
+	else
+		print_text(&s, &t);
+	free(t.rows);
+	return EXIT_OK;
+}
