@@ -73,6 +73,7 @@ struct want_bridge {
  * @drain_ms:		NULL for CLI_DEFAULT_DRAIN_TIMEOUT_MS
  * @udp_ms:		NULL for CLI_DEFAULT_UDP_TIMEOUT_MS
  * @udp_flows:		NULL for CLI_DEFAULT_MAX_UDP_FLOWS
+ * @json:		...
  * @follow:		...
  * @verbosity:		...
  * @log_format:		...
@@ -94,6 +95,7 @@ struct cli_case {
 	const unsigned *drain_ms;
 	const unsigned *udp_ms;
 	const unsigned *udp_flows;
+	bool json;
 	enum follow_mode follow;
 	int verbosity;
 	enum log_format log_format;
@@ -314,6 +316,28 @@ static const struct cli_case cli_cases[] = {
 		.name = "unix EXPOSE refused",
 		.argv = { "-c", "web", "host:80", "unix:/tmp/x.sock", NULL },
 		.error = { "EXPOSE 'unix:/tmp/x.sock'", "SERVICE" },
+	},
+	{
+		.name = "ports",
+		.argv = { "ports", NULL },
+		.action = CLI_PORTS,
+	},
+	{
+		.name = "ports -c web --json",
+		.argv = { "ports", "-c", "web", "--json", NULL },
+		.action = CLI_PORTS,
+		.container = "web",
+		.json = true,
+	},
+	{
+		.name = "ports with an argument",
+		.argv = { "ports", "host:80", NULL },
+		.error = { "'host:80'", "nsbridge ports takes no arguments" },
+	},
+	{
+		.name = "--json without ports",
+		.argv = { "-c", "web", "--json", PAIR, NULL },
+		.error = { "--json goes with nsbridge ports" },
 	},
 	{
 		.name = "--mirror host container",
@@ -810,6 +834,7 @@ static void assert_config(const struct config *cfg, const struct cli_case *c)
 		     CLI_DEFAULT_DRAIN_TIMEOUT_MS);
 	assert_count("udp_timeout_ms", cfg->udp_timeout_ms, c->udp_ms, CLI_DEFAULT_UDP_TIMEOUT_MS);
 	assert_count("max_udp_flows", cfg->max_udp_flows, c->udp_flows, CLI_DEFAULT_MAX_UDP_FLOWS);
+	assert_int_equal(cfg->json, c->json);
 	assert_int_equal(cfg->follow, c->follow);
 	assert_int_equal(cfg->verbosity, c->verbosity);
 	assert_int_equal(cfg->log_format, c->log_format);
