@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fuzz_cli.c - libFuzzer target: the endpoint grammar and the command line
+ *
+ * The input is split at NUL bytes into at most MAX_ARGS arguments. Each
+ * goes through endpoint_parse() alone, then all of them through
+ * cli_parse() as a command line; a config that parses is checked for what
+ * cli_parse() promises and freed. ASan and UBSan, which the fuzz build
+ * runs under, turn any overflow or undefined step into a crash.
+ */
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nsbridge/cli.h"
+#include "nsbridge/endpoint.h"
+
+#define MAX_ARGS	16
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_endpoint(const char *text)
+{
+	struct endpoint ep;
+	const char *why = NULL;
+
+	if (endpoint_parse(text, &ep, &why) < 0) {
+		assert(why && *why);
+		return;
+	}
+	assert(ep.kind == ENDPOINT_UNIX || (ep.port_first >= 1 && ep.port_first <= ep.port_last));
+	assert(endpoint_port_count(&ep) >= 1);
+}
+
+static void check_config(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_bridges; i++) {
+		const struct bridge_spec *b = &cfg->bridges[i];
+
+		assert(endpoint_port_count(&b->expose) >= 1);
+		assert(b->mirror || b->service.kind == ENDPOINT_UNIX ||
+		       endpoint_port_count(&b->service) == endpoint_port_count(&b->expose));
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *copy = malloc(size + 1), *argv[MAX_ARGS + 2] = { "nsbridge" };
+	char error[CLI_ERROR_MAX];
+	struct config cfg;
+	int argc = 1;
+
+	if (!copy)
+		return 0;
+	memcpy(copy, data, size);
+	copy[size] = '\0';
+	for (char *p = copy; argc <= MAX_ARGS && p <= copy + size; p += strlen(p) + 1) {
+		check_endpoint(p);
+		argv[argc++] = p;
+	}
+	argv[argc] = NULL;
+	if (cli_parse(argc, argv, &cfg, error, sizeof(error)) == 0) {
+		check_config(&cfg);
+		config_free(&cfg);
+	} else {
+		assert(error[0] != '\0' && strlen(error) < sizeof(error));
+	}
+	free(copy);
+	return 0;
+}
