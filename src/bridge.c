@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nsbridge/access.h"
 #include "nsbridge/bridge.h"
 #include "nsbridge/caps.h"
 #include "nsbridge/portowner.h"
@@ -295,6 +296,10 @@ void bridge_on_accept(struct ctx *c, struct listener *l)
 			return;
 		}
 		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0 && !access_allows(c, l, fd)) {
+			sock_close_reset(fd);
+			continue;
+		}
 		if (fd >= 0) {
 			relay_conn_new(c, l, fd);
 			continue;

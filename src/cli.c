@@ -29,6 +29,7 @@ enum opt_id {
 	OPT_VERBOSE = 'v',
 	OPT_HOST_NETNS = 256,
 	OPT_ALLOW_NONLOCAL,
+	OPT_ALLOW_UID,
 	OPT_MAX_CONNECTIONS,
 	OPT_CONNECT_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
@@ -63,6 +64,7 @@ static const struct option_desc options[] = {
 	{ OPT_CONTAINER,	"container",		true,	"NSBRIDGE_CONTAINER" },
 	{ OPT_HOST_NETNS,	"host-netns",		true,	"NSBRIDGE_HOST_NETNS" },
 	{ OPT_ALLOW_NONLOCAL,	"allow-nonlocal",	false,	"NSBRIDGE_ALLOW_NONLOCAL" },
+	{ OPT_ALLOW_UID,	"allow-uid",		true,	"NSBRIDGE_ALLOW_UID" },
 	{ OPT_MAX_CONNECTIONS,	"max-connections",	true,	"NSBRIDGE_MAX_CONNECTIONS" },
 	{ OPT_CONNECT_TIMEOUT,	"connect-timeout",	true,	"NSBRIDGE_CONNECT_TIMEOUT" },
 	{ OPT_IDLE_TIMEOUT,	"idle-timeout",		true,	"NSBRIDGE_IDLE_TIMEOUT" },
@@ -234,6 +236,34 @@ static int parse_port_list(const char *text, struct config *cfg)
 	return 0;
 }
 
+/* "0,1000" into cfg->allow_uids; replaces what was there */
+static int parse_uid_list(const char *text, struct config *cfg)
+{
+	uint32_t uids[CLI_ALLOW_UID_MAX];
+	const char *p = text;
+	size_t n = 0;
+
+	for (;;) {
+		unsigned long long v = 0;
+
+		if (n == CLI_ALLOW_UID_MAX || *p < '0' || *p > '9')
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			v = v * 10 + (unsigned long long)(*p - '0');
+			if (v >= UINT32_MAX)	/* (uid_t)-1 is "no user" */
+				return -EINVAL;
+		}
+		uids[n++] = (uint32_t)v;
+		if (*p == '\0')
+			break;
+		if (*p++ != ',')
+			return -EINVAL;
+	}
+	memcpy(cfg->allow_uids, uids, n * sizeof(uids[0]));
+	cfg->n_allow_uids = n;
+	return 0;
+}
+
 /* What a valid value looks like, for the error line */
 static const char *expected_value(enum opt_id id)
 {
@@ -251,6 +281,8 @@ static const char *expected_value(enum opt_id id)
 		return "'text' or 'json'";
 	case OPT_MIRROR_EXCLUDE:
 		return "ports and ranges from 1 to 65535, like 22,5432,8000-8099";
+	case OPT_ALLOW_UID:
+		return "user ids, like 1000 or 0,1000";
 	case OPT_CONTAINER:
 	case OPT_HOST_NETNS:
 		return "a value that is not empty";
@@ -301,6 +333,8 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 		return set_log_format(value, &cfg->log_format);
 	case OPT_MIRROR_EXCLUDE:
 		return parse_port_list(value, cfg);
+	case OPT_ALLOW_UID:
+		return parse_uid_list(value, cfg);
 	case OPT_ALLOW_NONLOCAL:
 	case OPT_MIRROR:
 	case OPT_MIRROR_UDP:
@@ -359,6 +393,7 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 	case OPT_UDP_TIMEOUT:
 	case OPT_MAX_UDP_FLOWS:
 	case OPT_MIRROR_EXCLUDE:
+	case OPT_ALLOW_UID:
 	case OPT_LOG_FORMAT:
 		break;
 	}
@@ -578,6 +613,18 @@ static int parse_bridges(int n, char *args[], struct config *cfg, char *error, s
 	return 0;
 }
 
+/* --allow-uid checks clients of an EXPOSE on the host: some bridge needs one */
+static int check_allow_uid(const struct config *cfg, char *error, size_t len)
+{
+	if (!cfg->n_allow_uids)
+		return 0;
+	for (size_t i = 0; i < cfg->n_bridges; i++)
+		if (cfg->bridges[i].expose.side == SIDE_HOST)
+			return 0;
+	return fail(error, len, "--allow-uid checks the clients of an EXPOSE on the host, "
+		    "and no bridge exposes there");
+}
+
 /**
  * cli_parse() - read the environment and the command line
  * @argc:	argument count
@@ -615,7 +662,8 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 	if (cfg.action == CLI_RUN && cfg.json)
 		return fail(error, error_len, "--json goes with nsbridge ports");
 	if (cfg.action == CLI_RUN &&
-	    parse_bridges(argc - optind, argv + optind, &cfg, error, error_len) < 0) {
+	    (parse_bridges(argc - optind, argv + optind, &cfg, error, error_len) < 0 ||
+	     check_allow_uid(&cfg, error, error_len) < 0)) {
 		config_free(&cfg);
 		return -EINVAL;
 	}
@@ -634,6 +682,23 @@ bool config_mirror_excludes(const struct config *config, uint16_t port)
 {
 	for (size_t i = 0; i < config->n_mirror_exclude; i++)
 		if (port >= config->mirror_exclude[i].first && port <= config->mirror_exclude[i].last)
+			return true;
+	return false;
+}
+
+/**
+ * config_allows_uid() - whether --allow-uid lets a user connect
+ * @config:	the configuration
+ * @uid:	owner of the client's socket
+ *
+ * Return: true without --allow-uid, or if it names @uid
+ */
+bool config_allows_uid(const struct config *config, uint32_t uid)
+{
+	if (!config->n_allow_uids)
+		return true;
+	for (size_t i = 0; i < config->n_allow_uids; i++)
+		if (config->allow_uids[i] == uid)
 			return true;
 	return false;
 }
@@ -665,6 +730,7 @@ void cli_print_help(void)
 "  -c, --container REF      container name or ID, pid:N, netns:NAME, a path, self\n"
 "      --host-netns PATH    'host' is this namespace instead of nsbridge's own\n"
 "      --allow-nonlocal     let EXPOSE bind an address that is not loopback\n"
+"      --allow-uid UIDS     host EXPOSE: only these users' clients (0,1000)\n"
 "      --max-connections N  open connections per bridge (default 16384)\n"
 "      --connect-timeout D  limit on reaching SERVICE (default 5s)\n"
 "      --idle-timeout D     close connections idle this long (default never)\n"
@@ -676,9 +742,8 @@ void cli_print_help(void)
 "      --[no-]follow        wait for a named container to run again\n"
 "  -v, --verbose            more detail (twice: debug); -q, --quiet: errors only\n"
 "      --log-format FMT     text or json;   -h, --help;   --version\n"
-"Durations: 500ms, 5s, 2m, 1h. NSBRIDGE_<OPTION> variables set options too;\n"
-"the command line wins. Exit: 0 ok, 1 failure, 2 usage, 3 port in use, 4 no\n"
-"container, 5 missing privilege.\n",
+"Durations 500ms, 5s, 2m, 1h. NSBRIDGE_<OPTION> variables set options; flags win.\n"
+"Exit: 0 ok, 1 failure, 2 usage, 3 port in use, 4 no container, 5 no privilege.\n",
 	      stdout);
 }
 

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nsbridge/access.h"
 #include "nsbridge/bridge.h"
 #include "nsbridge/dial.h"
 #include "nsbridge/lifecycle.h"
@@ -89,6 +90,7 @@ void ctx_release(struct ctx *c)
 	relay_free_closed(c);
 	udp_release(c);
 	mirror_release(c);
+	access_release(c);
 	bridges_close_listeners(c);
 	sockpool_close(c);
 	sides_close(c);

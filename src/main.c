@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "nsbridge/access.h"
 #include "nsbridge/audit.h"
 #include "nsbridge/bridge.h"
 #include "nsbridge/caps.h"
@@ -213,6 +214,10 @@ static int run_ctx(struct ctx *c)
 	if ((r = open_sides(c)) || (r = start_opener(c)) || (r = bring_lo_up(c)) ||
 	    (r = bridges_setup(c)) || (r = prime_pools(c)))
 		return r;
+	r = access_setup(c);
+	if (r < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "opening socket diagnostics for --allow-uid"),
+		       EXIT_RUNTIME;
 	r = loop_setup(c);
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "setting up the event loop"), EXIT_RUNTIME;

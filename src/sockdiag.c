@@ -18,6 +18,7 @@
 #include <netinet/tcp.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
+#include <netlink/errno.h>
 #include <netlink/socket.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,6 +102,75 @@ int sockdiag_listening(struct nl_sock *sk, int protocol, sockdiag_fn fn, void *a
 		    nl_recvmsgs_default(sk) < 0)
 			return -EIO;
 	}
+	return 0;
+}
+
+static int on_peer(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	const struct inet_diag_msg *m = nlmsg_data(h);
+	int64_t *uid = arg;
+
+	if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && nlmsg_datalen(h) >= (int)sizeof(*m))
+		*uid = m->idiag_uid;
+	return NL_OK;
+}
+
+/* The inet_diag id of the socket at the far end of @fd: its ends swapped */
+static int peer_id(int fd, struct inet_diag_req_v2 *req)
+{
+	struct sockaddr_storage local, peer;
+	socklen_t llen = sizeof(local), plen = sizeof(peer);
+
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
+		return -errno;
+	req->sdiag_family = (uint8_t)local.ss_family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = ~0u;
+	req->id.idiag_cookie[0] = req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (local.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *l6 = (const void *)&local, *p6 = (const void *)&peer;
+
+		req->id.idiag_sport = p6->sin6_port;
+		req->id.idiag_dport = l6->sin6_port;
+		memcpy(req->id.idiag_src, &p6->sin6_addr, 16);
+		memcpy(req->id.idiag_dst, &l6->sin6_addr, 16);
+	} else {
+		const struct sockaddr_in *l4 = (const void *)&local, *p4 = (const void *)&peer;
+
+		req->id.idiag_sport = p4->sin_port;
+		req->id.idiag_dport = l4->sin_port;
+		req->id.idiag_src[0] = p4->sin_addr.s_addr;
+		req->id.idiag_dst[0] = l4->sin_addr.s_addr;
+	}
+	return 0;
+}
+
+/**
+ * sockdiag_peer_uid() - the user who owns the far end of a TCP connection
+ *			 made inside the namespace of @sk
+ * @sk:		from sockdiag_open(), in the connection's namespace
+ * @fd:		our end, an accepted socket
+ * @ret_uid:	the owner of the client's socket, on success
+ *
+ * Return: 0, -ENOENT if the client's socket is gone (or elsewhere), -EIO
+ */
+int sockdiag_peer_uid(struct nl_sock *sk, int fd, uint32_t *ret_uid)
+{
+	struct inet_diag_req_v2 req = { 0 };
+	int64_t uid = -1;
+	int r = peer_id(fd, &req);
+
+	if (r < 0)
+		return r;
+	if (nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_peer, &uid) < 0 ||
+	    nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, 0, &req, sizeof(req)) < 0)
+		return -EIO;
+	r = nl_recvmsgs_default(sk);
+	if (uid < 0)
+		return r < 0 && r != -NLE_OBJ_NOTFOUND ? -EIO : -ENOENT;
+	*ret_uid = (uint32_t)uid;
 	return 0;
 }
 

@@ -48,6 +48,7 @@ struct bridge_spec {
 };
 
 #define CLI_EXCLUDE_MAX	64
+#define CLI_ALLOW_UID_MAX	32
 
 /**
  * struct port_span - ports FIRST to LAST, both included
@@ -75,6 +76,8 @@ struct port_span {
  * @mirror_udp:		mirror UDP ports too
  * @mirror_exclude:	ports --mirror leaves alone, @n_mirror_exclude spans
  * @json:		nsbridge ports: JSON instead of a table
+ * @allow_uids:		--allow-uid: who may connect to an EXPOSE on the host,
+ *			@n_allow_uids of them; none means everyone
  * @follow:		--follow / --no-follow
  * @verbosity:		0 normal, > 0 with -v, < 0 with -q
  * @log_format:		text or json
@@ -97,6 +100,8 @@ struct config {
 	struct port_span mirror_exclude[CLI_EXCLUDE_MAX];
 	size_t n_mirror_exclude;
 	bool json;
+	uint32_t allow_uids[CLI_ALLOW_UID_MAX];
+	size_t n_allow_uids;
 	enum follow_mode follow;
 	int verbosity;
 	enum log_format log_format;
@@ -116,6 +121,7 @@ int cli_parse_duration(const char *text, unsigned *ret_ms);
 void cli_print_help(void);
 void cli_print_version(void);
 bool config_mirror_excludes(const struct config *config, uint16_t port);
+bool config_allows_uid(const struct config *config, uint32_t uid);
 void config_free(struct config *config);
 
 #endif /* NSBRIDGE_CLI_H */

@@ -30,6 +30,7 @@ typedef void (*sockdiag_fn)(const struct sockdiag_entry *e, void *arg);
 
 int sockdiag_open(int fd, struct nl_sock **ret);
 int sockdiag_listening(struct nl_sock *sk, int protocol, sockdiag_fn fn, void *arg);
+int sockdiag_peer_uid(struct nl_sock *sk, int fd, uint32_t *ret_uid);
 bool sockdiag_on_loopback(const struct sockdiag_entry *e);
 const char *sockdiag_addr_text(const struct sockdiag_entry *e, char *buf, unsigned len);
 

@@ -318,6 +318,29 @@ static const struct cli_case cli_cases[] = {
 		.error = { "EXPOSE 'unix:/tmp/x.sock'", "SERVICE" },
 	},
 	{
+		.name = "--allow-uid on a host EXPOSE",
+		.argv = { "-c", "web", "--allow-uid", "0,1000", "container:9229", "host:9229", NULL },
+		.container = "web",
+		.n_bridges = 1,
+		.bridges = { { C, 9229, H, 9229, 1 } },
+	},
+	{
+		.name = "--allow-uid without a host EXPOSE",
+		.argv = { "-c", "web", "--allow-uid", "0", PAIR, NULL },
+		.error = { "--allow-uid", "no bridge exposes there" },
+	},
+	{
+		.name = "--allow-uid not a number",
+		.argv = { "-c", "web", "--allow-uid", "root", "container:9229", "host:9229", NULL },
+		.error = { "--allow-uid 'root'", "user ids" },
+	},
+	{
+		.name = "--allow-uid (uid_t)-1",
+		.argv = { "-c", "web", "--allow-uid", "4294967295", "container:9229", "host:9229",
+			  NULL },
+		.error = { "--allow-uid '4294967295'" },
+	},
+	{
 		.name = "ports",
 		.argv = { "ports", NULL },
 		.action = CLI_PORTS,
@@ -819,6 +842,24 @@ static void test_mirror_exclude(void **state)
 	config_free(&cfg);
 }
 
+/* --allow-uid: exactly the users given */
+static void test_allow_uid(void **state)
+{
+	char *argv[] = { "nsbridge", "-c", "web", "--allow-uid", "0,1000,65534",
+			 "container:80", "host:80", NULL };
+	char error[CLI_ERROR_MAX];
+	struct config cfg;
+
+	(void)state;
+	assert_int_equal(cli_parse(7, argv, &cfg, error, sizeof(error)), 0);
+	assert_true(config_allows_uid(&cfg, 0));
+	assert_true(config_allows_uid(&cfg, 1000));
+	assert_true(config_allows_uid(&cfg, 65534));
+	assert_false(config_allows_uid(&cfg, 1));
+	assert_false(config_allows_uid(&cfg, 999));
+	config_free(&cfg);
+}
+
 static void assert_config(const struct config *cfg, const struct cli_case *c)
 {
 	assert_int_equal(cfg->action, c->action);
@@ -972,7 +1013,7 @@ static void test_parse_twice(void **state)
 	}
 }
 
-#define N_TESTS	(ARRAY_SIZE(cli_cases) + ARRAY_SIZE(duration_cases) + 2)
+#define N_TESTS	(ARRAY_SIZE(cli_cases) + ARRAY_SIZE(duration_cases) + 3)
 
 int main(void)
 {
@@ -1002,6 +1043,12 @@ int main(void)
 	tests[n++] = (struct CMUnitTest){
 		.name = "--mirror-exclude ports and ranges",
 		.test_func = test_mirror_exclude,
+		.setup_func = clear_nsbridge_env,
+		.teardown_func = clear_nsbridge_env,
+	};
+	tests[n++] = (struct CMUnitTest){
+		.name = "--allow-uid users",
+		.test_func = test_allow_uid,
 		.setup_func = clear_nsbridge_env,
 		.teardown_func = clear_nsbridge_env,
 	};
