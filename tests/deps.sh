@@ -9,7 +9,7 @@ BUILD="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libc6-dev
 	libcurl4-openssl-dev libjson-c-dev libsystemd-dev"
 # tests: real servers and clients, and the tools that shape the scenes
 TEST="iproute2 procps util-linux libcap2-bin psmisc python3
-	curl socat nginx-light iperf3 wrk dnsmasq-base bind9-dnsutils
+	valgrind curl socat nginx-light iperf3 wrk dnsmasq-base bind9-dnsutils
 	postgresql docker.io docker-compose busybox-static debootstrap
 	podman runc"
 

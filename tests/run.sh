@@ -25,8 +25,9 @@ build_and_test() {
 
 mkdir -p build-tests
 ALL="--suite unit --suite integration --suite docker"
-# the image suite builds the Dockerfile: the same in every build, so once
-CC=gcc build_and_test gcc "$ALL --suite image"
+# the image suite builds the Dockerfile, and valgrind checks the relay's
+# memory: the same in every build, so once
+CC=gcc build_and_test gcc "$ALL --suite image --suite valgrind"
 CC=clang build_and_test clang "$ALL"
 # ASan and UBSan: any report fails the test that triggered it
 # with the libFuzzer target of the command line, run a fixed number of times
