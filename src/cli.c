@@ -135,20 +135,29 @@ int cli_parse_duration(const char *text, unsigned *ret_ms)
 	return -EINVAL;
 }
 
-static int parse_count(const char *text, unsigned max, unsigned *ret)
+/* Digits from *p, at most @max; advances *p past them */
+static int parse_digits(const char **p, unsigned long long max, unsigned long long *ret)
 {
-	unsigned long v = 0;
+	unsigned long long v = 0;
+	const char *q = *p;
 
-	if (*text == '\0')
+	if (*q < '0' || *q > '9')
 		return -EINVAL;
-	for (const char *p = text; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*p - '0');
+	for (; *q >= '0' && *q <= '9'; q++) {
+		v = v * 10 + (unsigned long long)(*q - '0');
 		if (v > max)
 			return -EINVAL;
 	}
-	if (v == 0)
+	*ret = v;
+	*p = q;
+	return 0;
+}
+
+static int parse_count(const char *text, unsigned max, unsigned *ret)
+{
+	unsigned long long v;
+
+	if (parse_digits(&text, max, &v) < 0 || *text != '\0' || v == 0)
 		return -EINVAL;
 	*ret = (unsigned)v;
 	return 0;
@@ -193,20 +202,11 @@ static int set_log_format(const char *value, enum log_format *ret)
 /* One port, 1-65535, from *p; advances *p past it */
 static int parse_port_at(const char **p, uint16_t *ret)
 {
-	unsigned long v = 0;
-	const char *q = *p;
+	unsigned long long v;
 
-	if (*q < '0' || *q > '9')
-		return -EINVAL;
-	for (; *q >= '0' && *q <= '9'; q++) {
-		v = v * 10 + (unsigned long)(*q - '0');
-		if (v > 65535)
-			return -EINVAL;
-	}
-	if (v == 0)
+	if (parse_digits(p, 65535, &v) < 0 || v == 0)
 		return -EINVAL;
 	*ret = (uint16_t)v;
-	*p = q;
 	return 0;
 }
 
@@ -244,15 +244,11 @@ static int parse_uid_list(const char *text, struct config *cfg)
 	size_t n = 0;
 
 	for (;;) {
-		unsigned long long v = 0;
+		unsigned long long v;
 
-		if (n == CLI_ALLOW_UID_MAX || *p < '0' || *p > '9')
+		/* (uid_t)-1 is "no user" */
+		if (n == CLI_ALLOW_UID_MAX || parse_digits(&p, UINT32_MAX - 1, &v) < 0)
 			return -EINVAL;
-		for (; *p >= '0' && *p <= '9'; p++) {
-			v = v * 10 + (unsigned long long)(*p - '0');
-			if (v >= UINT32_MAX)	/* (uid_t)-1 is "no user" */
-				return -EINVAL;
-		}
 		uids[n++] = (uint32_t)v;
 		if (*p == '\0')
 			break;
