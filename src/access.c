@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "nsbridge/access.h"
+#include "nsbridge/bridge.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockdiag.h"
 
@@ -48,18 +49,21 @@ int access_setup(struct ctx *c)
 
 static void log_refused(struct ctx *c, const struct listener *l, int r, uint32_t uid)
 {
+	struct bridge *b = l->bridge;
+	const char *line;
 	unsigned missed;
 
+	if (r < 0)
+		line = bridge_note_error(b, "%s: a client whose user cannot be told (%s) was reset "
+					 "(--allow-uid)", b->expose_text, strerror(-r));
+	else
+		line = bridge_note_error(b, "%s: a client of uid %u was reset: not in --allow-uid",
+					 b->expose_text, uid);
 	if (!ratelimit_pass(&refused_rl, c->now_ms, &missed))
 		return;
 	if (missed)
 		log_warn("%u more clients were refused by --allow-uid", missed);
-	if (r < 0)
-		log_warn("%s: a client whose user cannot be told (%s) was reset (--allow-uid)",
-			 l->bridge->expose_text, strerror(-r));
-	else
-		log_warn("%s: a client of uid %u was reset: not in --allow-uid",
-			 l->bridge->expose_text, uid);
+	log_warn("%s", line);
 }
 
 /**

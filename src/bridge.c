@@ -19,10 +19,12 @@
 #include <errno.h>
 #include <sys/epoll.h>
 #include <linux/netlink.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nsbridge/access.h"
@@ -134,11 +136,35 @@ static int report_in_use(struct ctx *c, enum side side, const struct sock_addr *
 	return EXIT_ADDR_IN_USE;
 }
 
+/**
+ * bridge_listen_failed() - say why listening on an address failed
+ * @c:		context
+ * @side:	namespace of the address
+ * @a:		the address
+ * @err:	-errno from side_listen()
+ *
+ * Return: the exit status to leave with
+ */
+int bridge_listen_failed(struct ctx *c, enum side side, const struct sock_addr *a, int err)
+{
+	char addr[SOCK_ADDR_TEXT_MAX];
+
+	if (err == -EADDRINUSE)
+		return report_in_use(c, side, a);
+	sock_addr_format(a, addr, sizeof(addr));
+	if (err == -EACCES || err == -EPERM) {
+		log_error("listening on %s %s needs CAP_NET_BIND_SERVICE: %s",
+			  c->sides[side].label, addr, caps_grant_hint());
+		return EXIT_PRIVILEGE;
+	}
+	log_errno(LOG_LEVEL_ERROR, err, "cannot listen on %s %s", c->sides[side].label, addr);
+	return EXIT_RUNTIME;
+}
+
 /* Listen on one address; returns 0, 1 if skipped (no IPv6), or an exit status */
 static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int family, bool optional)
 {
 	const struct endpoint *ep = &b->spec->expose;
-	char addr[SOCK_ADDR_TEXT_MAX];
 	struct sock_addr a;
 	int fd;
 
@@ -149,16 +175,7 @@ static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int fami
 
 	if (optional && (fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT))
 		return 1;
-	if (fd == -EADDRINUSE)
-		return report_in_use(c, ep->side, &a);
-	sock_addr_format(&a, addr, sizeof(addr));
-	if (fd == -EACCES || fd == -EPERM) {
-		log_error("listening on %s %s needs CAP_NET_BIND_SERVICE: %s",
-			  c->sides[ep->side].label, addr, caps_grant_hint());
-		return EXIT_PRIVILEGE;
-	}
-	log_errno(LOG_LEVEL_ERROR, fd, "cannot listen on %s %s", c->sides[ep->side].label, addr);
-	return EXIT_RUNTIME;
+	return bridge_listen_failed(c, ep->side, &a, fd);
 }
 
 static void describe_expose(struct ctx *c, struct bridge *b, const bool bound[2])
@@ -259,16 +276,37 @@ void bridges_print_ready(const struct ctx *c)
 		log_notice("%s -> %s ready", c->bridges[i].service_text, c->bridges[i].expose_text);
 }
 
+/**
+ * bridge_note_error() - remember what went wrong last, for nsbridge status
+ * @b:		bridge
+ * @fmt:	printf format of one line; the caller logs it, rate limited
+ *
+ * Return: the formatted line, kept in @b until the next error
+ */
+const char *bridge_note_error(struct bridge *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->stats.last_error, sizeof(b->stats.last_error), fmt, ap);
+	va_end(ap);
+	b->stats.last_error_time = (int64_t)time(NULL);
+	return b->stats.last_error;
+}
+
 static void starve(struct ctx *c, struct listener *l, int err)
 {
 	unsigned missed;
+	const char *line;
 
 	l->pending = true;
 	c->starved = true;
 	c->retry_accept_ms = c->now_ms + ACCEPT_RETRY_MS;
+	line = bridge_note_error(l->bridge, "cannot accept on %s: %s; new connections wait "
+				 "until descriptors free up", l->bridge->expose_text,
+				 strerror(-err));
 	if (ratelimit_pass(&c->starved_rl, c->now_ms, &missed))
-		log_warn("cannot accept on %s: %s; new connections wait until descriptors free up",
-			 l->bridge->expose_text, strerror(-err));
+		log_warn("%s", line);
 }
 
 /**
@@ -281,6 +319,7 @@ void bridge_on_accept(struct ctx *c, struct listener *l)
 	struct bridge *b = l->bridge;
 
 	while (!c->draining && l->fd >= 0) {
+		struct sock_addr peer;
 		int fd;
 
 		if (!list_empty(&c->fd_waiters)) {
@@ -295,13 +334,16 @@ void bridge_on_accept(struct ctx *c, struct listener *l)
 			l->pending = true;
 			return;
 		}
-		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		peer.len = sizeof(peer.ss);
+		fd = accept4(l->fd, (struct sockaddr *)&peer.ss, &peer.len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0 && !access_allows(c, l, fd)) {
+			b->stats.refused++;
 			sock_close_reset(fd);
 			continue;
 		}
 		if (fd >= 0) {
-			relay_conn_new(c, l, fd);
+			relay_conn_new(c, l, fd, &peer);
 			continue;
 		}
 		switch (errno) {
@@ -319,7 +361,8 @@ void bridge_on_accept(struct ctx *c, struct listener *l)
 			starve(c, l, -errno);
 			return;
 		default:
-			log_errno(LOG_LEVEL_WARNING, -errno, "accept on %s", b->expose_text);
+			log_warn("%s", bridge_note_error(b, "accept on %s: %s", b->expose_text,
+							 strerror(errno)));
 			return;
 		}
 	}
@@ -437,9 +480,12 @@ void bridges_side_up(struct ctx *c, enum side side)
 		if (l->bridge->spec->expose.side != side || l->fd >= 0 || l->retired)
 			continue;
 		r = relisten(c, i);
-		if (r < 0 && r != -EADDRINUSE)
-			log_errno(LOG_LEVEL_ERROR, r, "cannot listen on %s again",
-				  l->bridge->expose_text);
+		if (r == -EADDRINUSE)
+			bridge_note_error(l->bridge, "cannot listen on %s again: in use",
+					  l->bridge->expose_text);
+		else if (r < 0)
+			log_error("%s", bridge_note_error(l->bridge, "cannot listen on %s again: %s",
+							  l->bridge->expose_text, strerror(-r)));
 	}
 	for (size_t i = 0; i < c->n_bridges; i++) {
 		bool bound = true;

@@ -42,6 +42,7 @@ enum opt_id {
 	OPT_FOLLOW,
 	OPT_NO_FOLLOW,
 	OPT_LOG_FORMAT,
+	OPT_METRICS,
 	OPT_JSON,
 	OPT_VERSION,
 };
@@ -79,6 +80,7 @@ static const struct option_desc options[] = {
 	{ OPT_VERBOSE,		"verbose",		false,	"NSBRIDGE_VERBOSE" },
 	{ OPT_QUIET,		"quiet",		false,	"NSBRIDGE_QUIET" },
 	{ OPT_LOG_FORMAT,	"log-format",		true,	"NSBRIDGE_LOG_FORMAT" },
+	{ OPT_METRICS,		"metrics",		true,	"NSBRIDGE_METRICS" },
 	{ OPT_JSON,		"json",			false,	NULL },
 	{ OPT_VERSION,		"version",		false,	NULL },
 	{ OPT_HELP,		"help",			false,	NULL },
@@ -260,6 +262,23 @@ static int parse_uid_list(const char *text, struct config *cfg)
 	return 0;
 }
 
+/* --metrics [ADDR:]PORT: where the HTTP server listens, on the host */
+static int parse_metrics(const char *value, struct config *cfg)
+{
+	char text[ENDPOINT_TEXT_MAX + 8];
+	const char *why;
+	struct endpoint ep;
+
+	if (snprintf(text, sizeof(text), "host:%s", value) >= (int)sizeof(text) ||
+	    endpoint_parse(text, &ep, &why) < 0 || ep.kind != ENDPOINT_INET ||
+	    ep.proto != PROTO_TCP || ep.port_first != ep.port_last || strchr(value, '/'))
+		return -EINVAL;
+	cfg->metrics = ep;
+	cfg->metrics_text = value;
+	cfg->has_metrics = true;
+	return 0;
+}
+
 /* What a valid value looks like, for the error line */
 static const char *expected_value(enum opt_id id)
 {
@@ -279,6 +298,8 @@ static const char *expected_value(enum opt_id id)
 		return "ports and ranges from 1 to 65535, like 22,5432,8000-8099";
 	case OPT_ALLOW_UID:
 		return "user ids, like 1000 or 0,1000";
+	case OPT_METRICS:
+		return "[ADDR:]PORT, like 9464, 127.0.0.1:9464 or [::1]:9464";
 	case OPT_CONTAINER:
 	case OPT_HOST_NETNS:
 		return "a value that is not empty";
@@ -331,6 +352,8 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 		return parse_port_list(value, cfg);
 	case OPT_ALLOW_UID:
 		return parse_uid_list(value, cfg);
+	case OPT_METRICS:
+		return parse_metrics(value, cfg);
 	case OPT_ALLOW_NONLOCAL:
 	case OPT_MIRROR:
 	case OPT_MIRROR_UDP:
@@ -390,6 +413,7 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 	case OPT_MAX_UDP_FLOWS:
 	case OPT_MIRROR_EXCLUDE:
 	case OPT_ALLOW_UID:
+	case OPT_METRICS:
 	case OPT_LOG_FORMAT:
 		break;
 	}
@@ -621,6 +645,33 @@ static int check_allow_uid(const struct config *cfg, char *error, size_t len)
 		    "and no bridge exposes there");
 }
 
+/* --metrics serves what is going on to whoever reaches it: loopback unless asked */
+static int check_metrics(const struct config *cfg, char *error, size_t len)
+{
+	if (cfg->has_metrics && !cfg->allow_nonlocal && !endpoint_addr_is_loopback(&cfg->metrics))
+		return fail(error, len, "--metrics '%s': not a loopback address; "
+			    "--allow-nonlocal serves metrics beyond this machine", cfg->metrics_text);
+	return 0;
+}
+
+/* nsbridge ports, nsbridge status [PID|PATH]: no bridges, something to show */
+static int parse_subcommand(int argc, char *argv[], struct config *cfg, char *error, size_t len)
+{
+	if (strcmp(argv[0], "ports") == 0) {
+		cfg->action = CLI_PORTS;
+		if (argc > 1)
+			return fail(error, len, "'%s': nsbridge ports takes no arguments, "
+				    "only -c REF and --json", argv[1]);
+	} else if (strcmp(argv[0], "status") == 0) {
+		cfg->action = CLI_STATUS;
+		if (argc > 2)
+			return fail(error, len, "'%s': nsbridge status takes at most one PID or "
+				    "socket path, and --json", argv[2]);
+		cfg->status_of = argc > 1 ? argv[1] : NULL;
+	}
+	return 0;
+}
+
 /**
  * cli_parse() - read the environment and the command line
  * @argc:	argument count
@@ -649,17 +700,15 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 	if (apply_command_line(argc, argv, &cfg, &given, error, error_len) < 0 ||
 	    check_environment(env_bad, given, error, error_len) < 0)
 		return -EINVAL;
-	if (cfg.action == CLI_RUN && optind < argc && strcmp(argv[optind], "ports") == 0) {
-		cfg.action = CLI_PORTS;
-		if (optind + 1 < argc)
-			return fail(error, error_len, "'%s': nsbridge ports takes no arguments, "
-				    "only -c REF and --json", argv[optind + 1]);
-	}
+	if (cfg.action == CLI_RUN && optind < argc &&
+	    parse_subcommand(argc - optind, argv + optind, &cfg, error, error_len) < 0)
+		return -EINVAL;
 	if (cfg.action == CLI_RUN && cfg.json)
-		return fail(error, error_len, "--json goes with nsbridge ports");
+		return fail(error, error_len, "--json goes with nsbridge ports or nsbridge status");
 	if (cfg.action == CLI_RUN &&
 	    (parse_bridges(argc - optind, argv + optind, &cfg, error, error_len) < 0 ||
-	     check_allow_uid(&cfg, error, error_len) < 0)) {
+	     check_allow_uid(&cfg, error, error_len) < 0 ||
+	     check_metrics(&cfg, error, error_len) < 0)) {
 		config_free(&cfg);
 		return -EINVAL;
 	}
@@ -716,8 +765,8 @@ void config_free(struct config *config)
 void cli_print_help(void)
 {
 	fputs(
-"Usage: nsbridge [OPTIONS] SERVICE EXPOSE [...]; nsbridge ports [-c REF] [--json]\n"
-"Make a namespace's loopback service appear on another namespace's loopback.\n"
+"Usage: nsbridge [OPTIONS] SERVICE EXPOSE [...]     relay until stopped\n"
+"       nsbridge ports [-c REF] [--json]; nsbridge status [--json] [PID]\n"
 "SERVICE is where it listens now, EXPOSE where it should appear (cp SRC DEST):\n"
 "  nsbridge -c web host:5432 container:5432   host's 127.0.0.1:5432 inside web\n"
 "  nsbridge -c web container:9229 host:9229   web's debugger on the host\n"
@@ -725,17 +774,15 @@ void cli_print_help(void)
 "  no ADDR: EXPOSE binds 127.0.0.1, [::1]; SERVICE is 127.0.0.1 (TCP: or [::1])\n"
 "  -c, --container REF      container name or ID, pid:N, netns:NAME, a path, self\n"
 "      --host-netns PATH    'host' is this namespace instead of nsbridge's own\n"
-"      --allow-nonlocal     let EXPOSE bind an address that is not loopback\n"
+"      --allow-nonlocal     let EXPOSE or --metrics bind a non-loopback address\n"
 "      --allow-uid UIDS     host EXPOSE: only these users' clients (0,1000)\n"
-"      --max-connections N  open connections per bridge (default 16384)\n"
-"      --connect-timeout D  limit on reaching SERVICE (default 5s)\n"
-"      --idle-timeout D     close connections idle this long (default never)\n"
-"      --drain-timeout D    let connections finish after SIGTERM (default 5s)\n"
-"      --udp-timeout D      forget a UDP client idle this long (default 60s);\n"
-"                           --max-udp-flows N UDP clients a bridge (default 4096)\n"
+"      --max-connections N  per bridge (16384); --max-udp-flows N (4096)\n"
+"      --connect-timeout D  reaching SERVICE (5s); --idle-timeout D (never)\n"
+"      --drain-timeout D    after SIGTERM (5s); --udp-timeout D, UDP idle (60s)\n"
 "      --mirror FROM TO     every port listening on FROM's loopback, on TO's too;\n"
 "                           --mirror-exclude PORTS, --mirror-udp\n"
 "      --[no-]follow        wait for a named container to run again\n"
+"      --metrics ADDR:PORT  Prometheus metrics at http://ADDR:PORT/metrics\n"
 "  -v, --verbose            more detail (twice: debug); -q, --quiet: errors only\n"
 "      --log-format FMT     text or json;   -h, --help;   --version\n"
 "Durations 500ms, 5s, 2m, 1h. NSBRIDGE_<OPTION> variables set options; flags win.\n"

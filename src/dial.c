@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nsbridge/bridge.h"
 #include "nsbridge/dial.h"
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
@@ -56,19 +57,23 @@ static bool try_next_address(int error)
 static void log_unreachable(struct ctx *c, struct relay_conn *conn, int error)
 {
 	struct bridge *b = conn->bridge;
+	const char *line;
 	unsigned missed;
 
+	b->stats.refused++;
+	if (error == -EHOSTDOWN)
+		line = bridge_note_error(b, "%s: the container is not running; the client was reset",
+					 b->service_text);
+	else
+		line = bridge_note_error(b, "%s %s: %s; the client was reset", b->service_text,
+					 error == -ETIMEDOUT ? "did not answer in time" :
+							       "refused the connection",
+					 strerror(-error));
 	if (!ratelimit_pass(&b->refused_rl, c->now_ms, &missed))
 		return;
 	if (missed)
 		log_warn("%s: %u more connections failed like the next one", b->service_text, missed);
-	if (error == -EHOSTDOWN)
-		log_warn("%s: the container is not running; the client was reset",
-			 b->service_text);
-	else
-		log_warn("%s %s: %s; the client was reset", b->service_text,
-			 error == -ETIMEDOUT ? "did not answer in time" :
-					       "refused the connection", strerror(-error));
+	log_warn("%s", line);
 }
 
 /**

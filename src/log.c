@@ -38,6 +38,16 @@ void log_setup(int verbosity, enum log_format fmt)
 }
 
 /**
+ * log_get_format() - text or JSON, as log_setup() chose
+ *
+ * Return: the format
+ */
+enum log_format log_get_format(void)
+{
+	return format;
+}
+
+/**
  * log_enabled() - whether a message of @level would be printed
  * @level:	level to check
  *
@@ -64,8 +74,22 @@ static void json_escape(FILE *f, const char *s)
 	}
 }
 
-static __attribute__((format(printf, 2, 0)))
-void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+static void json_field(FILE *f, const struct log_field *field)
+{
+	fputs(",\"", f);
+	json_escape(f, field->key);
+	if (field->str) {
+		fputs("\":\"", f);
+		json_escape(f, field->str);
+		fputc('"', f);
+	} else {
+		fprintf(f, "\":%llu", (unsigned long long)field->num);
+	}
+}
+
+static __attribute__((format(printf, 4, 0)))
+void log_vmsg(enum log_level level, const struct log_field *fields, size_t n_fields,
+	      const char *fmt, va_list ap)
 {
 	char line[1024];
 
@@ -78,7 +102,10 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		fprintf(stderr, "{\"time\":%lld.%03ld,\"level\":\"%s\",\"msg\":\"",
 			(long long)ts.tv_sec, ts.tv_nsec / 1000000, level_names[level]);
 		json_escape(stderr, line);
-		fputs("\"}\n", stderr);
+		fputc('"', stderr);
+		for (size_t i = 0; i < n_fields; i++)
+			json_field(stderr, &fields[i]);
+		fputs("}\n", stderr);
 		funlockfile(stderr);
 	} else {
 		fprintf(stderr, "nsbridge: %s\n", line);
@@ -97,7 +124,26 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (!log_enabled(level))
 		return;
 	va_start(ap, fmt);
-	log_vmsg(level, fmt, ap);
+	log_vmsg(level, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+/**
+ * log_fields() - print one line at @level with named values for JSON logs
+ * @level:	severity
+ * @fields:	@n_fields values, members of the JSON object after "msg"
+ * @n_fields:	how many
+ * @fmt:	printf format of the message, which says the same for people
+ */
+void log_fields(enum log_level level, const struct log_field *fields, size_t n_fields,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	log_vmsg(level, fields, n_fields, fmt, ap);
 	va_end(ap);
 }
 

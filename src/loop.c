@@ -34,9 +34,11 @@
 
 #include "nsbridge/access.h"
 #include "nsbridge/bridge.h"
+#include "nsbridge/control.h"
 #include "nsbridge/dial.h"
 #include "nsbridge/lifecycle.h"
 #include "nsbridge/loop.h"
+#include "nsbridge/metrics.h"
 #include "nsbridge/mirror.h"
 #include "nsbridge/opener.h"
 #include "nsbridge/pipepool.h"
@@ -66,6 +68,7 @@ void ctx_init(struct ctx *c, const struct config *config)
 	list_init(&c->closed);
 	list_init(&c->fd_waiters);
 	c->starved_rl = (struct ratelimit)RATELIMIT_INIT(STARVED_LOG_INTERVAL_MS, 1);
+	c->started = (int64_t)time(NULL);
 	sockpool_init(c);
 }
 
@@ -91,6 +94,8 @@ void ctx_release(struct ctx *c)
 	udp_release(c);
 	mirror_release(c);
 	access_release(c);
+	control_release(c);
+	metrics_release(c);
 	bridges_close_listeners(c);
 	sockpool_close(c);
 	sides_close(c);
@@ -278,6 +283,15 @@ static void dispatch(struct ctx *c, const struct epoll_event *ev)
 	case EPOLL_TYPE_WATCHER:
 		lifecycle_on_watcher(c);
 		break;
+	case EPOLL_TYPE_CONTROL:
+		control_on_accept(c);
+		break;
+	case EPOLL_TYPE_CONTROL_CLIENT:
+		control_on_writable(c, ref.index);
+		break;
+	case EPOLL_TYPE_METRICS:
+		metrics_on_event(c);
+		break;
 	case EPOLL_TYPE_NONE:
 	case EPOLL_TYPE_MAX:
 		break;
@@ -304,6 +318,7 @@ static uint64_t next_deadline(const struct ctx *c)
 	if (c->starved)
 		consider(&next, c->retry_accept_ms);
 	consider(&next, udp_next_deadline(c));
+	consider(&next, metrics_next_deadline(c));
 	if (!c->draining)
 		consider(&next, mirror_next_deadline(c));
 	return next;
@@ -334,6 +349,7 @@ static void after_batch(struct ctx *c)
 	relay_expire_idle(c);
 	udp_expire_idle(c);
 	mirror_tick(c);
+	metrics_tick(c);
 	if (c->draining && (c->now_ms >= c->drain_deadline_ms || !c->n_conns)) {
 		if (c->n_conns)
 			log_info("drain time is over: resetting %u connections", c->n_conns);

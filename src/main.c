@@ -20,14 +20,17 @@
 #include "nsbridge/caps.h"
 #include "nsbridge/cli.h"
 #include "nsbridge/container.h"
+#include "nsbridge/control.h"
 #include "nsbridge/engine.h"
 #include "nsbridge/lifecycle.h"
 #include "nsbridge/loop.h"
+#include "nsbridge/metrics.h"
 #include "nsbridge/mirror.h"
 #include "nsbridge/pipepool.h"
 #include "nsbridge/sdnotify.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
+#include "nsbridge/statuscmd.h"
 
 #define PIPE_SIZE	(256 * 1024)
 #define PIPES_KEPT	16
@@ -207,6 +210,18 @@ static int drop_privileges(void)
 	return 0;
 }
 
+/* The control socket is for nsbridge status: without one, nsbridge still relays */
+static void start_control(struct ctx *c)
+{
+	int r = control_setup(c);
+
+	if (r < 0)
+		log_errno(LOG_LEVEL_WARNING, r, "no control socket for nsbridge status in %s "
+			  "or $XDG_RUNTIME_DIR/nsbridge", CONTROL_RUN_DIR);
+	else
+		log_info("control socket %s (nsbridge status reads it)", control_path(c));
+}
+
 static int run_ctx(struct ctx *c)
 {
 	int r;
@@ -221,6 +236,10 @@ static int run_ctx(struct ctx *c)
 	r = loop_setup(c);
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "setting up the event loop"), EXIT_RUNTIME;
+	r = metrics_setup(c);
+	if (r)
+		return r;
+	start_control(c);
 	r = mirror_setup(c);
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "listing the ports to mirror"), EXIT_RUNTIME;
@@ -271,6 +290,11 @@ int main(int argc, char *argv[])
 	case CLI_PORTS:
 		log_setup(cfg.verbosity, cfg.log_format);
 		r = audit_run(&cfg);
+		config_free(&cfg);
+		return r;
+	case CLI_STATUS:
+		log_setup(cfg.verbosity, cfg.log_format);
+		r = statuscmd_run(&cfg);
 		config_free(&cfg);
 		return r;
 	case CLI_RUN:

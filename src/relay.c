@@ -78,16 +78,45 @@ struct relay_conn *relay_conn_of_wait_node(struct list_node *node)
 	return container_of(node, struct relay_conn, wait_node);
 }
 
+static_assert(CONN_CLIENT == (int)DIR_TO_SERVICE && CONN_SERVICE == (int)DIR_TO_CLIENT,
+	      "bytes read from end e go in direction e");
+
+static void client_text(const struct relay_conn *conn, char *buf, size_t len)
+{
+	struct sock_addr a = { .len = sizeof(conn->client) };
+
+	memcpy(&a.ss, &conn->client, sizeof(conn->client));
+	sock_addr_format(&a, buf, len);
+}
+
+static void log_accepted(const struct relay_conn *conn)
+{
+	char client[SOCK_ADDR_TEXT_MAX];
+	const struct log_field fields[] = {
+		LOG_NUM("conn", conn->id), LOG_STR("event", "open"),
+		LOG_NUM("bridge", conn->bridge->index), LOG_STR("client", client),
+		LOG_STR("expose", conn->bridge->expose_text),
+	};
+
+	if (!log_enabled(LOG_LEVEL_DEBUG))
+		return;
+	client_text(conn, client, sizeof(client));
+	log_with(LOG_LEVEL_DEBUG, fields, "conn %llu: %s accepted on %s",
+		 (unsigned long long)conn->id, client, conn->bridge->expose_text);
+}
+
 /**
  * relay_conn_new() - take on an accepted client and start dialling SERVICE
  * @c:		context
  * @l:		listener it came from
  * @client_fd:	accepted socket; owned by the connection, or closed
+ * @peer:	the client's address
  *
  * Return: 0, or -errno if the connection could not even be set up (the
  * client is then reset)
  */
-int relay_conn_new(struct ctx *c, struct listener *l, int client_fd)
+int relay_conn_new(struct ctx *c, struct listener *l, int client_fd,
+		   const struct sock_addr *peer)
 {
 	union epoll_ref ref = { .type = EPOLL_TYPE_CONN, .end = CONN_CLIENT };
 	struct relay_conn *conn;
@@ -97,6 +126,7 @@ int relay_conn_new(struct ctx *c, struct listener *l, int client_fd)
 	if (!conn || slots_alloc(&c->conns, conn, &conn->slot) < 0) {
 		free(conn);
 		sock_close_reset(client_fd);
+		l->bridge->stats.refused++;
 		return -ENOMEM;
 	}
 	conn->fd[CONN_CLIENT] = client_fd;
@@ -106,10 +136,13 @@ int relay_conn_new(struct ctx *c, struct listener *l, int client_fd)
 	conn->bridge = l->bridge;
 	conn->port_offset = l->port_offset;
 	conn->started_ms = c->now_ms;
+	memcpy(&conn->client, &peer->ss,
+	       peer->len < sizeof(conn->client) ? peer->len : sizeof(conn->client));
 	conn->deadline_ms = c->now_ms + c->config->connect_timeout_ms;
 	list_init(&conn->wait_node);
 	list_add_tail(&c->connecting, &conn->node);
 	conn->bridge->n_conns++;
+	conn->bridge->stats.accepted++;
 	c->n_conns++;
 
 	sock_set_nodelay(client_fd);
@@ -120,20 +153,33 @@ int relay_conn_new(struct ctx *c, struct listener *l, int client_fd)
 		relay_conn_close(c, conn, true, false);
 		return r;
 	}
-	conn_dbg(conn, "accepted for %s", conn->bridge->expose_text);
+	log_accepted(conn);
 	dial_start(c, conn);
 	return 0;
 }
 
 static void log_closed(const struct ctx *c, const struct relay_conn *conn, bool reset)
 {
+	const struct bridge *b = conn->bridge;
+	uint64_t duration_ms = c->now_ms - conn->started_ms;
+	char client[SOCK_ADDR_TEXT_MAX];
+	const struct log_field fields[] = {
+		LOG_NUM("conn", conn->id), LOG_STR("event", reset ? "reset" : "close"),
+		LOG_NUM("bridge", b->index), LOG_STR("client", client),
+		LOG_STR("expose", b->expose_text), LOG_STR("service", b->service_text),
+		LOG_NUM("bytes_to_service", conn->bytes[CONN_CLIENT]),
+		LOG_NUM("bytes_to_client", conn->bytes[CONN_SERVICE]),
+		LOG_NUM("duration_ms", duration_ms),
+	};
+
 	if (!log_enabled(LOG_LEVEL_DEBUG))
 		return;
-	conn_dbg(conn, "%s after %llu ms: %llu bytes to service, %llu bytes to client",
-		 reset ? "reset" : "closed",
-		 (unsigned long long)(c->now_ms - conn->started_ms),
-		 (unsigned long long)conn->bytes[CONN_CLIENT],
-		 (unsigned long long)conn->bytes[CONN_SERVICE]);
+	client_text(conn, client, sizeof(client));
+	log_with(LOG_LEVEL_DEBUG, fields, "conn %llu: %s after %llu ms: %s -> %s, %llu bytes to service, "
+		   "%llu bytes to client", (unsigned long long)conn->id,
+		   reset ? "reset" : "closed", (unsigned long long)duration_ms, client,
+		   b->service_text, (unsigned long long)conn->bytes[CONN_CLIENT],
+		   (unsigned long long)conn->bytes[CONN_SERVICE]);
 }
 
 /**
@@ -227,6 +273,7 @@ static bool splice_out(struct relay_conn *conn, enum conn_end e, int *ret_err)
 	if (n > 0) {
 		conn->in_pipe[e] -= (size_t)n;
 		conn->bytes[e] += (uint64_t)n;
+		conn->bridge->stats.bytes[e] += (uint64_t)n;
 		return true;
 	}
 	if (n < 0 && errno != EAGAIN && errno != EINTR)

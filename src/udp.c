@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nsbridge/bridge.h"
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
 #include "nsbridge/udp.h"
@@ -283,13 +284,16 @@ static int service_socket(struct ctx *c, const struct listener *l)
 
 static void log_no_flow(struct ctx *c, struct bridge *b, int err)
 {
+	const char *line;
 	unsigned missed;
 
 	b->udp_dropped++;
-	if (err == -EAGAIN || !ratelimit_pass(&b->refused_rl, c->now_ms, &missed))
+	if (err == -EAGAIN)
 		return;
-	log_warn("%s: no socket toward %s: %s; datagrams are dropped", b->expose_text,
-		 b->service_text, strerror(-err));
+	line = bridge_note_error(b, "%s: no socket toward %s: %s; datagrams are dropped",
+				 b->expose_text, b->service_text, strerror(-err));
+	if (ratelimit_pass(&b->refused_rl, c->now_ms, &missed))
+		log_warn("%s", line);
 }
 
 static struct udp_flow *flow_open(struct ctx *c, unsigned listener,
@@ -339,6 +343,7 @@ static struct udp_flow *flow_open(struct ctx *c, unsigned listener,
 		*chain = f;
 	}
 	b->n_flows++;
+	b->stats.accepted++;
 	c->udp.n_flows++;
 	flow_dbg(f, "opened for %s", b->expose_text);
 	return f;
@@ -399,10 +404,24 @@ static unsigned send_batch(int fd, unsigned first, unsigned n, bool *ret_refused
 
 static void log_refused(struct ctx *c, struct bridge *b)
 {
+	const char *line;
 	unsigned missed;
 
+	b->stats.refused++;
+	line = bridge_note_error(b, "%s refused datagrams (nothing listens there)",
+				 b->service_text);
 	if (ratelimit_pass(&b->refused_rl, c->now_ms, &missed))
-		log_warn("%s refused datagrams (nothing listens there)", b->service_text);
+		log_warn("%s", line);
+}
+
+/* Bytes in datagrams [first, first + n) of the batch, as received */
+static uint64_t batch_bytes(unsigned first, unsigned n)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = first; i < first + n; i++)
+		sum += batch.msgs[i].msg_len;
+	return sum;
 }
 
 /* Where the client sent its datagram to, from IP_PKTINFO */
@@ -450,6 +469,7 @@ static void forward_to_service(struct ctx *c, unsigned listener, unsigned first,
 	if (refused)
 		log_refused(c, f->bridge);
 	f->bridge->udp_dropped += n - sent;
+	f->bridge->stats.bytes[DIR_TO_SERVICE] += batch_bytes(first, sent);
 	f->datagrams[UDP_TO_SERVICE] += sent;
 	flow_touch(c, f);
 }
@@ -531,6 +551,7 @@ static void forward_to_client(struct ctx *c, struct udp_flow *f, unsigned n)
 	if (fd >= 0)
 		sent = send_batch(fd, 0, n, &refused);
 	f->bridge->udp_dropped += n - sent;
+	f->bridge->stats.bytes[DIR_TO_CLIENT] += batch_bytes(0, sent);
 	f->datagrams[UDP_TO_CLIENT] += sent;
 	flow_touch(c, f);
 }

@@ -5,7 +5,10 @@
 
 #include "nsbridge/ctx.h"
 
+struct sock_addr;
+
 int bridges_setup(struct ctx *c);
+int bridge_listen_failed(struct ctx *c, enum side side, const struct sock_addr *a, int err);
 void bridges_print_ready(const struct ctx *c);
 void bridge_on_accept(struct ctx *c, struct listener *l);
 uint32_t listener_events(const struct listener *l);
@@ -16,5 +19,7 @@ void bridge_unlisten_port(struct ctx *c, const struct bridge *b, unsigned offset
 bool bridge_uses_side(const struct bridge *b, enum side side);
 void bridges_side_down(struct ctx *c, enum side side);
 void bridges_side_up(struct ctx *c, enum side side);
+const char *bridge_note_error(struct bridge *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif /* NSBRIDGE_BRIDGE_H */

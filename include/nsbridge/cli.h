@@ -25,6 +25,7 @@ enum cli_action {
 	CLI_HELP,
 	CLI_VERSION,
 	CLI_PORTS,		/* nsbridge ports: list who listens, exit */
+	CLI_STATUS,		/* nsbridge status: ask running ones, exit */
 	CLI_ACTION_MAX,
 };
 
@@ -75,7 +76,11 @@ struct port_span {
  * @mirror:		--mirror FROM TO: every listening port of FROM on TO
  * @mirror_udp:		mirror UDP ports too
  * @mirror_exclude:	ports --mirror leaves alone, @n_mirror_exclude spans
- * @json:		nsbridge ports: JSON instead of a table
+ * @json:		nsbridge ports, status: JSON instead of a table
+ * @status_of:		nsbridge status PID|PATH, NULL for every one running
+ * @metrics:		--metrics ADDR:PORT, on the host, when @has_metrics
+ * @metrics_text:	what the user wrote for it
+ * @has_metrics:	--metrics was given
  * @allow_uids:		--allow-uid: who may connect to an EXPOSE on the host,
  *			@n_allow_uids of them; none means everyone
  * @follow:		--follow / --no-follow
@@ -100,6 +105,10 @@ struct config {
 	struct port_span mirror_exclude[CLI_EXCLUDE_MAX];
 	size_t n_mirror_exclude;
 	bool json;
+	const char *status_of;
+	struct endpoint metrics;
+	const char *metrics_text;
+	bool has_metrics;
 	uint32_t allow_uids[CLI_ALLOW_UID_MAX];
 	size_t n_allow_uids;
 	enum follow_mode follow;

@@ -70,6 +70,33 @@ struct sockpool {
 	bool used;
 };
 
+/* The two ways bytes go through a bridge; indexes of struct bridge_stats */
+enum direction {
+	DIR_TO_SERVICE,		/* read from a client, written to SERVICE */
+	DIR_TO_CLIENT,
+	DIR_MAX,
+};
+
+#define BRIDGE_ERROR_MAX	256
+
+/**
+ * struct bridge_stats - what a bridge has done, for nsbridge status and
+ *			 --metrics
+ * @accepted:	TCP connections taken on, or UDP flows opened
+ * @refused:	clients reset because SERVICE could not be reached or
+ *		--allow-uid turned them away; UDP: datagrams SERVICE refused
+ * @bytes:	bytes carried each way, by enum direction
+ * @last_error:	the last thing that went wrong, "" while nothing has
+ * @last_error_time: when, in seconds since the epoch
+ */
+struct bridge_stats {
+	uint64_t accepted;
+	uint64_t refused;
+	uint64_t bytes[DIR_MAX];
+	char last_error[BRIDGE_ERROR_MAX];
+	int64_t last_error_time;
+};
+
 /**
  * struct bridge - one SERVICE EXPOSE pair at run time
  * @spec:	the pair as given
@@ -84,6 +111,7 @@ struct sockpool {
  * @drop_rl:	rate limit on "datagrams dropped" lines
  * @service_text: SERVICE for messages, "host 127.0.0.1:5432"
  * @expose_text: EXPOSE for messages and the ready line
+ * @stats:	totals since the start
  */
 struct bridge {
 	const struct bridge_spec *spec;
@@ -98,6 +126,7 @@ struct bridge {
 	struct ratelimit drop_rl;
 	char service_text[SIDE_LABEL_MAX + 64];
 	char expose_text[SIDE_LABEL_MAX + 128];
+	struct bridge_stats stats;
 };
 
 /**
@@ -131,6 +160,9 @@ enum epoll_type {
 	EPOLL_TYPE_PIDFD,	/* the container's init exited */
 	EPOLL_TYPE_WATCHER,	/* the engine watcher reported a pid */
 	EPOLL_TYPE_UDP_FLOW,	/* index: flow slot; replies from SERVICE */
+	EPOLL_TYPE_CONTROL,	/* the control socket: nsbridge status */
+	EPOLL_TYPE_CONTROL_CLIENT, /* index: a status reader being answered */
+	EPOLL_TYPE_METRICS,	/* the HTTP server's own epoll fd */
 	EPOLL_TYPE_MAX,
 };
 
@@ -149,6 +181,8 @@ static_assert(sizeof(union epoll_ref) == sizeof(uint64_t), "epoll_ref must fit e
 struct relay_conn;
 struct udp_flow;
 struct mirror;
+struct control;
+struct metrics;
 
 /**
  * struct udp_table - every UDP flow, by slot and by client
@@ -181,6 +215,9 @@ struct udp_table {
  * @active:	relaying connections, least recently active first
  * @udp:	UDP flows
  * @mirror:	--mirror's state, NULL without it
+ * @control:	the control socket, NULL if it could not be made
+ * @metrics:	--metrics's HTTP server, NULL without it
+ * @started:	start time, seconds since the epoch
  * @closed:	closed in this batch of events, freed after it
  * @epoll_fd:	the loop
  * @timer_fd:	one timerfd for every deadline
@@ -215,6 +252,9 @@ struct ctx {
 	struct list_node fd_waiters;
 	struct udp_table udp;
 	struct mirror *mirror;
+	struct control *control;
+	struct metrics *metrics;
+	int64_t started;
 	int epoll_fd;
 	int timer_fd;
 	int watcher_fd;

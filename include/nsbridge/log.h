@@ -4,6 +4,7 @@
 #define NSBRIDGE_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level {
@@ -37,12 +38,35 @@ struct ratelimit {
 	unsigned missed;
 };
 
+/**
+ * struct log_field - one named value a JSON log line carries besides its
+ *		      message; text lines say it in the message instead
+ * @key:	JSON member name
+ * @str:	string value, or NULL for @num
+ * @num:	number value
+ */
+struct log_field {
+	const char *key;
+	const char *str;
+	uint64_t num;
+};
+
+#define LOG_STR(k, v)	((struct log_field){ .key = (k), .str = (v) })
+#define LOG_NUM(k, v)	((struct log_field){ .key = (k), .num = (uint64_t)(v) })
+
+/* log_fields() with the fields given as an array literal */
+#define log_with(level, fields, ...) \
+	log_fields((level), (fields), sizeof(fields) / sizeof((fields)[0]), __VA_ARGS__)
+
 #define RATELIMIT_INIT(ms, n)	{ .interval_ms = (ms), .burst = (n) }
 
 void log_setup(int verbosity, enum log_format format);
+enum log_format log_get_format(void);
 bool log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void log_fields(enum log_level level, const struct log_field *fields, size_t n_fields,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int log_errno(enum log_level level, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool ratelimit_pass(struct ratelimit *rl, uint64_t now_ms, unsigned *ret_missed);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 
 #include "nsbridge/ctx.h"
@@ -30,6 +31,13 @@ enum conn_state {
 	CONN_STATE_MAX,
 };
 
+/* A client's address, kept small: a connection may be one of 10,000 */
+union conn_addr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
 /**
  * struct relay_conn - one client connection and its SERVICE connection
  * @fd:		sockets, -1 when closed
@@ -47,6 +55,7 @@ enum conn_state {
  * @dial_step:	which of SERVICE's addresses is being tried
  * @dial_error:	why the first address failed, reported if all fail
  * @started_ms:	accept time
+ * @client:	the client's address, for log lines
  * @deadline_ms: connect deadline while dialling, last activity after
  * @node:	in ctx.connecting, ctx.active or ctx.closed
  * @wait_node:	in a socket pool's waiters, while CONN_WAIT_SOCKET
@@ -67,12 +76,16 @@ struct relay_conn {
 	unsigned dial_step;
 	int dial_error;
 	uint64_t started_ms;
+	union conn_addr client;
 	uint64_t deadline_ms;
 	struct list_node node;
 	struct list_node wait_node;
 };
 
-int relay_conn_new(struct ctx *c, struct listener *l, int client_fd);
+struct sock_addr;
+
+int relay_conn_new(struct ctx *c, struct listener *l, int client_fd,
+		   const struct sock_addr *peer);
 void relay_wait_fd(struct ctx *c, struct relay_conn *conn, int err);
 void relay_retry_fd_waiters(struct ctx *c);
 void relay_conn_established(struct ctx *c, struct relay_conn *conn);
@@ -85,7 +98,13 @@ void relay_close_all(struct ctx *c);
 struct relay_conn *relay_conn_of_node(struct list_node *node);
 struct relay_conn *relay_conn_of_wait_node(struct list_node *node);
 
-#define conn_dbg(conn, fmt, ...) \
-	log_debug("conn %llu: " fmt, (unsigned long long)(conn)->id, ##__VA_ARGS__)
+/* A debug line about one connection; JSON logs carry its id as "conn" */
+#define conn_dbg(conn, fmt, ...) do { \
+	if (log_enabled(LOG_LEVEL_DEBUG)) { \
+		const struct log_field conn_field_[] = { LOG_NUM("conn", (conn)->id) }; \
+		log_with(LOG_LEVEL_DEBUG, conn_field_, "conn %llu: " fmt, \
+			 (unsigned long long)(conn)->id, ##__VA_ARGS__); \
+	} \
+} while (0)
 
 #endif /* NSBRIDGE_RELAY_H */

@@ -250,7 +250,8 @@ start_nsb() {
 	bg "${NSB_WRAP[@]}" "$NSB" "$@" 2>>"$NSB_LOG"
 	NSB_PID=$BG_PID
 	for _ in $(seq 1 200); do
-		[ "$(grep -c ' ready$' "$NSB_LOG")" -ge "$want" ] && return 0
+		# a text line ends in " ready", a JSON one in " ready"}"
+		[ "$(grep -Ec ' ready("})?$' "$NSB_LOG")" -ge "$want" ] && return 0
 		kill -0 "$NSB_PID" 2>/dev/null || fail "nsbridge $* exited before it was ready"
 		sleep 0.05
 	done

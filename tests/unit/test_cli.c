@@ -96,6 +96,8 @@ struct cli_case {
 	const unsigned *udp_ms;
 	const unsigned *udp_flows;
 	bool json;
+	const char *status_of;
+	uint16_t metrics_port;
 	enum follow_mode follow;
 	int verbosity;
 	enum log_format log_format;
@@ -361,6 +363,61 @@ static const struct cli_case cli_cases[] = {
 		.name = "--json without ports",
 		.argv = { "-c", "web", "--json", PAIR, NULL },
 		.error = { "--json goes with nsbridge ports" },
+	},
+	{
+		.name = "status",
+		.argv = { "status", NULL },
+		.action = CLI_STATUS,
+	},
+	{
+		.name = "status --json PID",
+		.argv = { "status", "--json", "1234", NULL },
+		.action = CLI_STATUS,
+		.json = true,
+		.status_of = "1234",
+	},
+	{
+		.name = "status with two arguments",
+		.argv = { "status", "1", "2", NULL },
+		.error = { "'2'", "at most one PID" },
+	},
+	{
+		.name = "--metrics PORT",
+		.argv = { "-c", "web", "--metrics", "9464", PAIR, NULL },
+		.container = "web",
+		.metrics_port = 9464,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--metrics [::1]:PORT from the environment",
+		.argv = { "-c", "web", PAIR, NULL },
+		.env = { { "NSBRIDGE_METRICS", "[::1]:9100" } },
+		.container = "web",
+		.metrics_port = 9100,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--metrics not loopback",
+		.argv = { "-c", "web", "--metrics", "0.0.0.0:9464", PAIR, NULL },
+		.error = { "--metrics '0.0.0.0:9464'", "not a loopback address", "--allow-nonlocal" },
+	},
+	{
+		.name = "--metrics not loopback with --allow-nonlocal",
+		.argv = { "-c", "web", "--allow-nonlocal", "--metrics", "0.0.0.0:9464", PAIR, NULL },
+		.container = "web",
+		.allow_nonlocal = true,
+		.metrics_port = 9464,
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--metrics with a range",
+		.argv = { "-c", "web", "--metrics", "9464-9465", PAIR, NULL },
+		.error = { "--metrics '9464-9465'", "[ADDR:]PORT" },
+	},
+	{
+		.name = "--metrics /udp",
+		.argv = { "-c", "web", "--metrics", "9464/udp", PAIR, NULL },
+		.error = { "--metrics '9464/udp'", "[ADDR:]PORT" },
 	},
 	{
 		.name = "--mirror host container",
@@ -876,6 +933,10 @@ static void assert_config(const struct config *cfg, const struct cli_case *c)
 	assert_count("udp_timeout_ms", cfg->udp_timeout_ms, c->udp_ms, CLI_DEFAULT_UDP_TIMEOUT_MS);
 	assert_count("max_udp_flows", cfg->max_udp_flows, c->udp_flows, CLI_DEFAULT_MAX_UDP_FLOWS);
 	assert_int_equal(cfg->json, c->json);
+	assert_string_or_null(cfg->status_of, c->status_of);
+	assert_int_equal(cfg->has_metrics, c->metrics_port != 0);
+	if (c->metrics_port)
+		assert_int_equal(cfg->metrics.port_first, c->metrics_port);
 	assert_int_equal(cfg->follow, c->follow);
 	assert_int_equal(cfg->verbosity, c->verbosity);
 	assert_int_equal(cfg->log_format, c->log_format);

@@ -35,6 +35,7 @@
 
 #include "fdcount.h"
 #include "nsbridge/relay.h"
+#include "nsbridge/sock.h"
 
 #define BIG_PIPE	(256 * 1024)
 #define QUIET_MS	300	/* nothing moved this long: the relay is waiting */
@@ -275,6 +276,7 @@ static int client_socket(uint16_t port)
  */
 static void client_connects(const char *service, int dial_errno)
 {
+	struct sock_addr peer = { .len = sizeof(peer.ss) };
 	const char *why = NULL;
 	int relay_fd;
 
@@ -282,12 +284,13 @@ static void client_connects(const char *service, int dial_errno)
 	fx.expose_fd = loopback_socket(AF_INET, 0, true);
 	fx.client_fd = client_socket(port_of(fx.expose_fd));
 	do
-		relay_fd = accept4(fx.expose_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		relay_fd = accept4(fx.expose_fd, (struct sockaddr *)&peer.ss, &peer.len,
+				   SOCK_NONBLOCK | SOCK_CLOEXEC);
 	while (relay_fd < 0 && errno == EAGAIN);
 	assert_true(relay_fd >= 0);
 	connects = 0;
 	connect_errno = dial_errno;
-	assert_int_equal(relay_conn_new(&fx.c, &fx.listener, relay_fd), 0);
+	assert_int_equal(relay_conn_new(&fx.c, &fx.listener, relay_fd, &peer), 0);
 }
 
 /* SERVICE on @family takes the relay's connection; the test holds its end */

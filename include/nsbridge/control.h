@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* control.h - the control socket, which nsbridge status reads */
+#ifndef NSBRIDGE_CONTROL_H
+#define NSBRIDGE_CONTROL_H
+
+#include <stddef.h>
+
+#include "nsbridge/ctx.h"
+
+#define CONTROL_RUN_DIR	"/run/nsbridge"
+
+const char *control_dir(int which, char *buf, size_t len);
+int control_setup(struct ctx *c);
+const char *control_path(const struct ctx *c);
+void control_on_accept(struct ctx *c);
+void control_on_writable(struct ctx *c, unsigned index);
+void control_release(struct ctx *c);
+
+#endif /* NSBRIDGE_CONTROL_H */

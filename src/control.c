@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* control.c - the control socket, which nsbridge status reads
+ *
+ * Theory of operation
+ *
+ * Each nsbridge process listens on a unix socket named after its pid,
+ * /run/nsbridge/PID.sock, or $XDG_RUNTIME_DIR/nsbridge/PID.sock for a
+ * user who cannot write /run. Its mode is 0600: the status names
+ * addresses and errors, so only the user nsbridge runs as may read it.
+ *
+ * Whoever connects gets one JSON document (status.c) and then end of
+ * file; nothing is read from them, so `socat - UNIX:PATH` works too.
+ * The answer never blocks the loop: what the socket buffer does not take
+ * at once waits for EPOLLOUT. At most CONTROL_READERS are answered at a
+ * time, each for at most CONTROL_TIMEOUT_MS; a reader past either limit
+ * is closed, so a stuck client costs nothing but its descriptor.
+ *
+ * The socket is bound before capabilities are dropped, and unlinked when
+ * nsbridge exits. One left behind by a process that was killed is
+ * removed by the next nsbridge that starts in the same directory.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "nsbridge/control.h"
+#include "nsbridge/status.h"
+
+#define CONTROL_READERS		8
+#define CONTROL_TIMEOUT_MS	2000
+
+/**
+ * struct control_reader - one client being sent the status
+ * @fd:		its socket, -1 for a free entry
+ * @text:	the document
+ * @len:	its length
+ * @off:	how much was written
+ * @since_ms:	when it connected
+ */
+struct control_reader {
+	int fd;
+	char *text;
+	size_t len;
+	size_t off;
+	uint64_t since_ms;
+};
+
+/**
+ * struct control - the control socket
+ * @fd:		listening socket
+ * @path:	where it is bound
+ * @readers:	clients being answered
+ */
+struct control {
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct control_reader readers[CONTROL_READERS];
+};
+
+/**
+ * control_dir() - the directory control sockets go in
+ * @which:	0 for /run/nsbridge, 1 for $XDG_RUNTIME_DIR/nsbridge
+ * @buf:	where the path is written
+ * @len:	size of @buf
+ *
+ * Return: @buf, or NULL when there is no such directory to consider
+ */
+const char *control_dir(int which, char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int n;
+
+	if (which == 0)
+		n = snprintf(buf, len, "%s", CONTROL_RUN_DIR);
+	else if (which == 1 && xdg && *xdg == '/')
+		n = snprintf(buf, len, "%s/nsbridge", xdg);
+	else
+		return NULL;
+	return n > 0 && (size_t)n < len ? buf : NULL;
+}
+
+/* Unlink sockets of processes that are gone: they were killed */
+static void remove_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[PATH_MAX];
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+
+		if (pid <= 0 || strcmp(end, ".sock") != 0)
+			continue;
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
+			unlink(path);
+	}
+	closedir(d);
+}
+
+static int bind_in(struct control *ctl, const char *dir)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old_mask;
+	int fd, r = 0;
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	remove_stale(dir);
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%d.sock", dir,
+			     (int)getpid()) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(sun.sun_path);		/* our pid's, left by an earlier life */
+	old_mask = umask(0177);		/* born 0600: no window where others may connect */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, CONTROL_READERS) < 0)
+		r = -errno;
+	umask(old_mask);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	ctl->fd = fd;
+	memcpy(ctl->path, sun.sun_path, sizeof(ctl->path));
+	return 0;
+}
+
+/**
+ * control_setup() - bind the control socket and watch it
+ * @c:		context with its loop set up
+ *
+ * Return: 0, or -errno when no directory would take it (nsbridge then
+ * runs without one)
+ */
+int control_setup(struct ctx *c)
+{
+	union epoll_ref ref = { .type = EPOLL_TYPE_CONTROL };
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	int r = -ENOENT;
+
+	if (!ctl)
+		return -ENOMEM;
+	for (int i = 0; i < CONTROL_READERS; i++)
+		ctl->readers[i].fd = -1;
+	for (int which = 0; which < 2; which++) {
+		char dir[PATH_MAX];
+
+		if (!control_dir(which, dir, sizeof(dir)))
+			continue;
+		r = bind_in(ctl, dir);
+		if (r == 0)
+			break;
+	}
+	if (r == 0 && (r = ctx_epoll_add(c, ctl->fd, EPOLLIN, ref)) < 0) {
+		close(ctl->fd);
+		unlink(ctl->path);
+	}
+	if (r < 0) {
+		free(ctl);
+		return r;
+	}
+	c->control = ctl;
+	return 0;
+}
+
+/**
+ * control_path() - where the control socket is
+ * @c:		context
+ *
+ * Return: the path, or NULL without a control socket
+ */
+const char *control_path(const struct ctx *c)
+{
+	return c->control ? c->control->path : NULL;
+}
+
+static void reader_close(struct control_reader *rd)
+{
+	close(rd->fd);
+	free(rd->text);
+	*rd = (struct control_reader){ .fd = -1 };
+}
+
+/* Write what the socket takes; true when the reader is done with */
+static bool reader_push(struct control_reader *rd)
+{
+	while (rd->off < rd->len) {
+		ssize_t n = send(rd->fd, rd->text + rd->off, rd->len - rd->off, MSG_NOSIGNAL);
+
+		if (n < 0)
+			return errno != EAGAIN && errno != EINTR;
+		rd->off += (size_t)n;
+	}
+	return true;
+}
+
+static void expire_readers(struct ctx *c)
+{
+	for (int i = 0; i < CONTROL_READERS; i++) {
+		struct control_reader *rd = &c->control->readers[i];
+
+		if (rd->fd >= 0 && c->now_ms - rd->since_ms >= CONTROL_TIMEOUT_MS)
+			reader_close(rd);
+	}
+}
+
+static struct control_reader *free_reader(struct control *ctl, unsigned *ret_index)
+{
+	for (unsigned i = 0; i < CONTROL_READERS; i++)
+		if (ctl->readers[i].fd < 0) {
+			*ret_index = i;
+			return &ctl->readers[i];
+		}
+	return NULL;
+}
+
+/* The status document, with a newline, as a string to free() */
+static char *status_text(const struct ctx *c, size_t *ret_len)
+{
+	json_object *doc = status_json(c);
+	const char *s;
+	char *text = NULL;
+
+	if (!doc)
+		return NULL;
+	s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
+	if (s && asprintf(&text, "%s\n", s) < 0)
+		text = NULL;
+	json_object_put(doc);
+	if (text)
+		*ret_len = strlen(text);
+	return text;
+}
+
+static void answer(struct ctx *c, int fd)
+{
+	union epoll_ref ref = { .type = EPOLL_TYPE_CONTROL_CLIENT };
+	struct control_reader *rd = free_reader(c->control, &ref.index);
+
+	if (!rd) {
+		close(fd);	/* too many at once; that reader may ask again */
+		return;
+	}
+	*rd = (struct control_reader){ .fd = fd, .since_ms = c->now_ms };
+	rd->text = status_text(c, &rd->len);
+	if (!rd->text || reader_push(rd) || ctx_epoll_add(c, fd, EPOLLOUT, ref) < 0)
+		reader_close(rd);
+}
+
+/**
+ * control_on_accept() - readers connected: send each the status
+ * @c:		context
+ */
+void control_on_accept(struct ctx *c)
+{
+	expire_readers(c);
+	for (;;) {
+		int fd = accept4(c->control->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;	/* EAGAIN, or out of descriptors: the kernel keeps them */
+		answer(c, fd);
+	}
+}
+
+/**
+ * control_on_writable() - a reader can take more of its document
+ * @c:		context
+ * @index:	which reader
+ */
+void control_on_writable(struct ctx *c, unsigned index)
+{
+	struct control_reader *rd = &c->control->readers[index];
+
+	if (rd->fd >= 0 && reader_push(rd))
+		reader_close(rd);
+	expire_readers(c);
+}
+
+/**
+ * control_release() - close and unlink the control socket
+ * @c:		context
+ */
+void control_release(struct ctx *c)
+{
+	struct control *ctl = c->control;
+
+	if (!ctl)
+		return;
+	for (int i = 0; i < CONTROL_READERS; i++)
+		if (ctl->readers[i].fd >= 0)
+			reader_close(&ctl->readers[i]);
+	close(ctl->fd);
+	unlink(ctl->path);
+	free(ctl);
+	c->control = NULL;
+}

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* metrics.c - --metrics ADDR:PORT: the status figures for Prometheus
+ *
+ * Theory of operation
+ *
+ * GET /metrics answers the figures of status.c in Prometheus's text
+ * format; any other path is 404, any other method 405. HTTP is
+ * libmicrohttpd's, run inside the relay's loop rather than in threads of
+ * its own: in MHD_USE_EPOLL mode it keeps an epoll instance of its own,
+ * which sits in ours as one descriptor (EPOLL_TYPE_METRICS), and
+ * MHD_run() does whatever is ready when it fires. Its connection
+ * timeouts come back through metrics_next_deadline().
+ *
+ * The listening socket is made like an EXPOSE's: in the host side,
+ * through the opener when that is not nsbridge's own namespace, and
+ * before capabilities are dropped. The command line has already refused
+ * an address that is not loopback without --allow-nonlocal.
+ */
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "nsbridge/bridge.h"
+#include "nsbridge/metrics.h"
+#include "nsbridge/side.h"
+#include "nsbridge/sock.h"
+#include "nsbridge/status.h"
+
+#define METRICS_CONNECTIONS	16
+#define METRICS_TIMEOUT_S	10
+#define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+
+/**
+ * struct metrics - the HTTP server
+ * @daemon:	libmicrohttpd's state
+ * @next_ms:	when MHD_run() is due for its timeouts, 0 for never
+ */
+struct metrics {
+	struct MHD_Daemon *daemon;
+	uint64_t next_ms;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
+			     const char *content_type, char *body, size_t len)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result r;
+
+	resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	r = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status,
+				  const char *text)
+{
+	char *body = strdup(text);
+
+	return body ? reply(conn, status, "text/plain", body, strlen(body)) : MHD_NO;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **req_cls)
+{
+	const struct ctx *c = cls;
+	char *text;
+	size_t len;
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET /metrics\n");
+	if (strcmp(url, "/metrics") != 0)
+		return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics\n");
+	if (status_prometheus(c, &text, &len) < 0)
+		return MHD_NO;
+	return reply(conn, MHD_HTTP_OK, METRICS_CONTENT_TYPE, text, len);
+}
+
+static void schedule(struct ctx *c)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	c->metrics->next_ms = 0;
+	if (MHD_get_timeout(c->metrics->daemon, &ms) == MHD_YES)
+		c->metrics->next_ms = c->now_ms + ms;
+}
+
+static int start_daemon(struct ctx *c, int fd)
+{
+	union epoll_ref ref = { .type = EPOLL_TYPE_METRICS };
+	const union MHD_DaemonInfo *info;
+	struct metrics *m = calloc(1, sizeof(*m));
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	m->daemon = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, c,
+				     MHD_OPTION_LISTEN_SOCKET, fd,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNECTIONS,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_TIMEOUT_S,
+				     MHD_OPTION_END);
+	if (!m->daemon) {
+		free(m);
+		return -EIO;
+	}
+	info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	r = info ? ctx_epoll_add(c, info->epoll_fd, EPOLLIN, ref) : -EIO;
+	if (r < 0) {
+		MHD_stop_daemon(m->daemon);
+		free(m);
+		return r;
+	}
+	c->metrics = m;
+	return 0;
+}
+
+/**
+ * metrics_setup() - listen on --metrics's address and serve it
+ * @c:		context with its loop set up
+ *
+ * Return: 0, or the exit status to leave with, the reason logged
+ */
+int metrics_setup(struct ctx *c)
+{
+	const struct endpoint *ep = &c->config->metrics;
+	char addr[SOCK_ADDR_TEXT_MAX];
+	struct sock_addr a;
+	int fd, r;
+
+	if (!c->config->has_metrics)
+		return 0;
+	if (ep->has_addr)
+		sock_addr_inet(&a, ep->family, &ep->addr, ep->port_first);
+	else
+		sock_addr_loopback(&a, AF_INET, ep->port_first);
+	fd = side_listen(c, SIDE_HOST, SOCK_STREAM, &a);
+	if (fd < 0)
+		return bridge_listen_failed(c, SIDE_HOST, &a, fd);
+	r = start_daemon(c, fd);
+	if (r < 0) {
+		close(fd);
+		return log_errno(LOG_LEVEL_ERROR, r, "serving --metrics"), EXIT_RUNTIME;
+	}
+	log_info("metrics at http://%s/metrics", sock_addr_format(&a, addr, sizeof(addr)));
+	return 0;
+}
+
+/**
+ * metrics_on_event() - requests or connections are ready
+ * @c:		context
+ */
+void metrics_on_event(struct ctx *c)
+{
+	MHD_run(c->metrics->daemon);
+	schedule(c);
+}
+
+/**
+ * metrics_next_deadline() - when the server's timeouts want a run
+ * @c:		context
+ *
+ * Return: monotonic ms, 0 for none
+ */
+uint64_t metrics_next_deadline(const struct ctx *c)
+{
+	return c->metrics ? c->metrics->next_ms : 0;
+}
+
+/**
+ * metrics_tick() - run the server if its deadline has come
+ * @c:		context
+ */
+void metrics_tick(struct ctx *c)
+{
+	if (c->metrics && c->metrics->next_ms && c->now_ms >= c->metrics->next_ms)
+		metrics_on_event(c);
+}
+
+/**
+ * metrics_release() - stop the server and close its sockets
+ * @c:		context
+ */
+void metrics_release(struct ctx *c)
+{
+	if (!c->metrics)
+		return;
+	MHD_stop_daemon(c->metrics->daemon);
+	free(c->metrics);
+	c->metrics = NULL;
+}

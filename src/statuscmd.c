@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* statuscmd.c - nsbridge status: what running nsbridge processes carry
+ *
+ * Every running nsbridge answers on its control socket (control.c) with
+ * one JSON document. This command finds those sockets - all of them in
+ * /run/nsbridge and $XDG_RUNTIME_DIR/nsbridge, or the one a PID or a path
+ * names - reads each answer, and prints a few lines per bridge, or with
+ * --json an array of the documents as they came. A socket nobody answers
+ * on belongs to a process that is gone, and is passed over.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nsbridge/control.h"
+#include "nsbridge/statuscmd.h"
+
+#define ANSWER_MAX	(4 << 20)
+#define ANSWER_TIMEOUT_S 2
+
+/* Read the whole answer of the control socket at @path */
+static int ask(const char *path, json_object **ret_doc)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = ANSWER_TIMEOUT_S };
+	json_tokener *tok;
+	json_object *doc = NULL;
+	char buf[16384];
+	size_t total = 0;
+	int fd, r = 0;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	tok = json_tokener_new();
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n <= 0 || (total += (size_t)n) > ANSWER_MAX) {
+			r = n < 0 ? -errno : (n == 0 ? 0 : -EMSGSIZE);
+			break;
+		}
+		doc = json_tokener_parse_ex(tok, buf, (int)n);
+		if (doc || json_tokener_get_error(tok) != json_tokener_continue)
+			break;
+	}
+	json_tokener_free(tok);
+	close(fd);
+	if (!doc)
+		return r < 0 ? r : -EBADMSG;
+	*ret_doc = doc;
+	return 0;
+}
+
+static int64_t member_int(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static const char *member_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+/* "3h02m", "4m10s", "12s" */
+static const char *duration_text(int64_t s, char *buf, size_t len)
+{
+	if (s < 0)
+		s = 0;
+	if (s >= 3600)
+		snprintf(buf, len, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+	else if (s >= 60)
+		snprintf(buf, len, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+	else
+		snprintf(buf, len, "%llds", (long long)s);
+	return buf;
+}
+
+static const char *bytes_text(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = -1;
+
+	if (n < 1024) {
+		snprintf(buf, len, "%llu B", (unsigned long long)n);
+		return buf;
+	}
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+static void print_bridge(json_object *b, time_t now)
+{
+	char to_svc[32], to_cli[32], ago[32];
+	json_object *err;
+	uint64_t dropped = (uint64_t)member_int(b, "dropped");
+
+	printf("  %s -> %s (%s)\n", member_str(b, "service"), member_str(b, "expose"),
+	       member_str(b, "proto"));
+	printf("    open %lld, accepted %lld, refused %lld; %s to service, %s to client",
+	       (long long)member_int(b, "open"), (long long)member_int(b, "accepted"),
+	       (long long)member_int(b, "refused"),
+	       bytes_text((uint64_t)member_int(b, "bytes_to_service"), to_svc, sizeof(to_svc)),
+	       bytes_text((uint64_t)member_int(b, "bytes_to_client"), to_cli, sizeof(to_cli)));
+	if (dropped)
+		printf("; %llu datagrams dropped", (unsigned long long)dropped);
+	putchar('\n');
+	if (json_object_object_get_ex(b, "last_error", &err) && err)
+		printf("    last error %s ago: %s\n",
+		       duration_text(now - member_int(err, "time"), ago, sizeof(ago)),
+		       member_str(err, "message"));
+}
+
+static void print_process(json_object *doc, const char *path)
+{
+	time_t now = time(NULL);
+	const char *container = member_str(doc, "container");
+	json_object *bridges, *running;
+	char up[32];
+
+	printf("nsbridge %lld (%s), up %s", (long long)member_int(doc, "pid"), path,
+	       duration_text(now - member_int(doc, "started"), up, sizeof(up)));
+	if (container && json_object_object_get_ex(doc, "container_running", &running))
+		printf(", %s %s", container,
+		       json_object_get_boolean(running) ? "running" : "not running");
+	if (json_object_get_boolean(json_object_object_get(doc, "draining")))
+		printf(", stopping");
+	putchar('\n');
+	if (!json_object_object_get_ex(doc, "bridges", &bridges))
+		return;
+	for (size_t i = 0; i < json_object_array_length(bridges); i++)
+		print_bridge(json_object_array_get_idx(bridges, i), now);
+}
+
+/* Ask one socket; add its document to @all (--json) or print it */
+static int show(const char *path, bool json, json_object *all)
+{
+	json_object *doc;
+	int r = ask(path, &doc);
+
+	if (r < 0)
+		return r;
+	if (json) {
+		json_object_array_add(all, doc);
+		return 0;
+	}
+	print_process(doc, path);
+	json_object_put(doc);
+	return 0;
+}
+
+/* Every *.sock in @dir; returns how many answered */
+static unsigned show_dir(const char *dir, bool json, json_object *all)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	unsigned shown = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		const char *dot = strrchr(e->d_name, '.');
+		char path[PATH_MAX];
+
+		if (!dot || strcmp(dot, ".sock") != 0 ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		if (show(path, json, all) == 0)
+			shown++;
+	}
+	closedir(d);
+	return shown;
+}
+
+/* nsbridge status PID|PATH: the socket it names */
+static int show_one(const char *what, bool json, json_object *all)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	int r = -ENOENT;
+
+	if (strchr(what, '/'))
+		return show(what, json, all);
+	for (int which = 0; which < 2 && r == -ENOENT; which++)
+		if (control_dir(which, dir, sizeof(dir)) &&
+		    snprintf(path, sizeof(path), "%s/%s.sock", dir, what) < (int)sizeof(path))
+			r = show(path, json, all);
+	return r;
+}
+
+/**
+ * statuscmd_run() - nsbridge status [--json] [PID|PATH]
+ * @cfg:	the parsed command line
+ *
+ * Return: exit status: 0 when some nsbridge answered
+ */
+int statuscmd_run(const struct config *cfg)
+{
+	json_object *all = cfg->json ? json_object_new_array() : NULL;
+	char dir[PATH_MAX];
+	unsigned shown = 0;
+	int r;
+
+	if (cfg->status_of) {
+		r = show_one(cfg->status_of, cfg->json, all);
+		if (r < 0) {
+			log_errno(LOG_LEVEL_ERROR, r, "no answer from nsbridge %s", cfg->status_of);
+			json_object_put(all);
+			return EXIT_RUNTIME;
+		}
+		shown = 1;
+	}
+	for (int which = 0; which < 2 && !cfg->status_of; which++)
+		if (control_dir(which, dir, sizeof(dir)))
+			shown += show_dir(dir, cfg->json, all);
+	if (!shown) {
+		log_error("no nsbridge is running here: no control socket answers in %s",
+			  CONTROL_RUN_DIR);
+		json_object_put(all);
+		return EXIT_RUNTIME;
+	}
+	if (all)
+		puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(all);
+	return EXIT_OK;
+}
