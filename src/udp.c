@@ -69,6 +69,8 @@ enum udp_dir {
  * @local:	the address the client sent to, where replies come from
  * @has_local:	@local was seen (IP_PKTINFO)
  * @datagrams:	datagrams relayed each way
+ * @bytes:	bytes in them
+ * @started_ms:	when the first datagram came
  * @steady:	has had a reply and a repeat client: evicted last
  * @last_ms:	last datagram either way
  * @lru:	in its bridge's udp_fresh or udp_steady list
@@ -88,14 +90,13 @@ struct udp_flow {
 	} local;
 	bool has_local;
 	uint64_t datagrams[UDP_DIR_MAX];
+	uint64_t bytes[UDP_DIR_MAX];
+	uint64_t started_ms;
 	bool steady;
 	uint64_t last_ms;
 	struct list_node lru;
 	struct udp_flow *hash_next;
 };
-
-#define flow_dbg(f, fmt, ...) \
-	log_debug("udp flow %llu: " fmt, (unsigned long long)(f)->id, ##__VA_ARGS__)
 
 /* One batch of datagrams in flight; the loop is single-threaded */
 union udp_cmsg {
@@ -205,11 +206,49 @@ static void hash_remove(struct udp_table *t, struct udp_flow *f)
 	}
 }
 
+static void client_text(const struct udp_flow *f, char *buf, size_t len)
+{
+	struct sock_addr a = { .len = f->client_len };
+
+	memcpy(&a.ss, &f->client, sizeof(a.ss));
+	sock_addr_format(&a, buf, len);
+}
+
+/* Like a TCP connection's: "open" and "close" lines, with fields for JSON logs */
+static void log_flow(const struct ctx *c, const struct udp_flow *f, const char *why)
+{
+	const struct bridge *b = f->bridge;
+	uint64_t duration_ms = c->now_ms - f->started_ms;
+	char client[SOCK_ADDR_TEXT_MAX];
+	const struct log_field fields[] = {
+		LOG_NUM("flow", f->id), LOG_STR("event", why ? "close" : "open"),
+		LOG_NUM("bridge", b->index), LOG_STR("client", client),
+		LOG_STR("expose", b->expose_text), LOG_STR("service", b->service_text),
+		LOG_NUM("bytes_to_service", f->bytes[UDP_TO_SERVICE]),
+		LOG_NUM("bytes_to_client", f->bytes[UDP_TO_CLIENT]),
+		LOG_NUM("duration_ms", duration_ms),
+	};
+
+	if (!log_enabled(LOG_LEVEL_DEBUG))
+		return;
+	client_text(f, client, sizeof(client));
+	if (!why) {	/* the first five fields: no bytes or duration yet */
+		log_fields(LOG_LEVEL_DEBUG, fields, 5, "udp flow %llu: %s opened on %s",
+			   (unsigned long long)f->id, client, b->expose_text);
+		return;
+	}
+	log_with(LOG_LEVEL_DEBUG, fields, "udp flow %llu: closed (%s) after %llu ms: %s -> %s, "
+		 "%llu datagrams (%llu bytes) to service, %llu (%llu bytes) to client",
+		 (unsigned long long)f->id, why, (unsigned long long)duration_ms, client,
+		 b->service_text, (unsigned long long)f->datagrams[UDP_TO_SERVICE],
+		 (unsigned long long)f->bytes[UDP_TO_SERVICE],
+		 (unsigned long long)f->datagrams[UDP_TO_CLIENT],
+		 (unsigned long long)f->bytes[UDP_TO_CLIENT]);
+}
+
 static void flow_close(struct ctx *c, struct udp_flow *f, const char *why)
 {
-	flow_dbg(f, "closed (%s): %llu datagrams to service, %llu to client", why,
-		 (unsigned long long)f->datagrams[UDP_TO_SERVICE],
-		 (unsigned long long)f->datagrams[UDP_TO_CLIENT]);
+	log_flow(c, f, why);
 	close(f->fd);	/* also takes it out of epoll */
 	hash_remove(&c->udp, f);
 	list_del(&f->lru);
@@ -330,6 +369,7 @@ static struct udp_flow *flow_open(struct ctx *c, unsigned listener,
 	*f = (struct udp_flow){
 		.fd = fd, .listener = listener, .slot = ref.index, .id = c->udp.next_id++,
 		.bridge = b, .client_len = client_len, .last_ms = c->now_ms,
+		.started_ms = c->now_ms,
 	};
 	memcpy(&f->client, client, client_len);
 	list_init(&f->lru);
@@ -345,7 +385,7 @@ static struct udp_flow *flow_open(struct ctx *c, unsigned listener,
 	b->n_flows++;
 	b->stats.accepted++;
 	c->udp.n_flows++;
-	flow_dbg(f, "opened for %s", b->expose_text);
+	log_flow(c, f, NULL);
 	return f;
 }
 
@@ -451,6 +491,7 @@ static void forward_to_service(struct ctx *c, unsigned listener, unsigned first,
 	struct sockaddr_storage *client = &batch.addrs[first];
 	struct udp_flow *f = flow_find(&c->udp, listener, client);
 	bool refused = false;
+	uint64_t bytes;
 	unsigned sent;
 
 	if (!f)
@@ -469,7 +510,9 @@ static void forward_to_service(struct ctx *c, unsigned listener, unsigned first,
 	if (refused)
 		log_refused(c, f->bridge);
 	f->bridge->udp_dropped += n - sent;
-	f->bridge->stats.bytes[DIR_TO_SERVICE] += batch_bytes(first, sent);
+	bytes = batch_bytes(first, sent);
+	f->bridge->stats.bytes[DIR_TO_SERVICE] += bytes;
+	f->bytes[UDP_TO_SERVICE] += bytes;
 	f->datagrams[UDP_TO_SERVICE] += sent;
 	flow_touch(c, f);
 }
@@ -540,6 +583,7 @@ static void forward_to_client(struct ctx *c, struct udp_flow *f, unsigned n)
 	int fd = c->listeners[f->listener].fd;
 	bool refused = false;
 	unsigned sent = 0;
+	uint64_t bytes;
 
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *h = &batch.msgs[i].msg_hdr;
@@ -551,7 +595,9 @@ static void forward_to_client(struct ctx *c, struct udp_flow *f, unsigned n)
 	if (fd >= 0)
 		sent = send_batch(fd, 0, n, &refused);
 	f->bridge->udp_dropped += n - sent;
-	f->bridge->stats.bytes[DIR_TO_CLIENT] += batch_bytes(0, sent);
+	bytes = batch_bytes(0, sent);
+	f->bridge->stats.bytes[DIR_TO_CLIENT] += bytes;
+	f->bytes[UDP_TO_CLIENT] += bytes;
 	f->datagrams[UDP_TO_CLIENT] += sent;
 	flow_touch(c, f);
 }

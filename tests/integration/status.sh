@@ -10,6 +10,8 @@ mkns ns status
 pick_port web "$ns"
 pick_port dead "$ns"
 pick_port mport
+pick_port udp "$ns"
+bg python3 "$(dirname "$0")/udp_peer.py" echo "$udp"
 mkdir -p "$T/www" && head -c "$SIZE" /dev/urandom >"$T/www/index.html"
 start_nginx "" "$web" "$T/www" 127.0.0.1
 
@@ -19,7 +21,8 @@ python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])'
 	/run/nsbridge/4194303.sock
 
 start_nsb -v --log-format json --metrics "127.0.0.1:$mport" -c "netns:$ns" \
-	"host:$web" "container:$web" "host:$dead" "container:$dead"
+	"host:$web" "container:$web" "host:$dead" "container:$dead" \
+	"host:$udp/udp" "container:$udp/udp"
 
 # --- the control socket: path in the log, 0600, the stale one gone
 sock=$(grep -o '"msg":"control socket [^ ]*' "$NSB_LOG" | sed 's/.*control socket //')
@@ -39,6 +42,8 @@ for _ in 1 2; do
 	nsx "$ns" curl -sS --max-time 5 "http://127.0.0.1:$dead/" >/dev/null 2>&1 &&
 		fail "a connection to a port nothing listens on succeeded"
 done
+out=$(nsx "$ns" python3 "$(dirname "$0")/udp_peer.py" ask "$udp" aaaa bbbbbb) || fail "UDP through the bridge"
+assert_eq "UDP answers" "aaaa bbbbbb" "$(echo $out)"
 bg ip netns exec "$ns" python3 -c '
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -60,7 +65,7 @@ pid, size = int(sys.argv[2]), int(sys.argv[3])
 assert len(docs) == 1 and docs[0]["pid"] == pid, docs
 doc = docs[0]
 assert doc["container_running"] is True, doc
-web, dead = doc["bridges"]
+web, dead, udp = doc["bridges"]
 want = {"open": 1, "accepted": 4, "refused": 0, "last_error": None}
 for k, v in want.items():
     assert web[k] == v, f"web bridge {k}: {web[k]!r}, expected {v!r}"
@@ -70,8 +75,13 @@ want = {"open": 0, "accepted": 2, "refused": 2, "bytes_to_service": 0, "bytes_to
 for k, v in want.items():
     assert dead[k] == v, f"dead bridge {k}: {dead[k]!r}, expected {v!r}"
 assert "refused the connection" in dead["last_error"]["message"], dead
+
+want = {"proto": "udp", "open": 1, "accepted": 1, "refused": 0, "dropped": 0,
+        "bytes_to_service": 10, "bytes_to_client": 10}
+for k, v in want.items():
+    assert udp[k] == v, f"udp bridge {k}: {udp[k]!r}, expected {v!r}"
 EOF
-pass "status --json: 4 accepted and 1 open, 3 x $SIZE bytes to the client, 2 refused with the error"
+pass "status --json: 4 accepted and 1 open, 3 x $SIZE bytes to the client, 2 refused with the error, a UDP flow's 10 bytes each way"
 
 # --- the same figures in the Prometheus text
 metric() {	# NAME BRIDGE [DIRECTION]: the sample's value
@@ -92,6 +102,8 @@ assert_eq "bytes to the client, metrics and status" "$(json_of 0 bytes_to_client
 assert_eq "bytes to the service, metrics and status" "$(json_of 0 bytes_to_service)" \
 	"$(metric nsbridge_bytes_total 0 to_service)"
 [ "$(metric nsbridge_last_error_timestamp_seconds 1)" -gt 0 ] || fail "no time of the last error"
+assert_eq "UDP datagrams dropped" 0 "$(metric nsbridge_dropped_total 2)"
+assert_eq "no dropped datagrams metric for TCP" "" "$(metric nsbridge_dropped_total 0)"
 grep -q '^# TYPE nsbridge_bytes_total counter$' "$T/metrics.txt" || fail "no TYPE line"
 assert_eq "GET /other" 404 "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/other")"
 assert_eq "POST /metrics" 405 \
@@ -121,6 +133,7 @@ for l in open(log):                         # every line must parse
         lines.append(json.loads(l))
     except ValueError:
         raise AssertionError(f"not JSON: {l!r}")
+lines = [l for l in lines if "conn" in l]       # TCP connections; UDP flows have "flow"
 ends = [l for l in lines if l.get("event") in ("close", "reset")]
 web_ends = [l for l in ends if l["service"] == f"host 127.0.0.1:{web}"]
 dead_ends = [l for l in ends if l["service"] == f"host 127.0.0.1:{dead}"]
@@ -146,6 +159,13 @@ pass "JSON log: one open and one close object per connection, with id, endpoints
 stop_nsb TERM
 assert_eq "exit status" 0 "$NSB_STATUS"
 [ -e "$sock" ] && fail "$sock left behind after exit"
+python3 - "$NSB_LOG" <<'EOF' || fail "JSON log of the UDP flow: see above"
+import json, sys
+flows = [json.loads(l) for l in open(sys.argv[1]) if '"flow":' in l]
+assert [f["event"] for f in flows] == ["open", "close"], flows
+assert flows[1]["bytes_to_service"] == flows[1]["bytes_to_client"] == 10, flows
+assert flows[0]["client"] == flows[1]["client"] and "duration_ms" in flows[1], flows
+EOF
 out=$("$NSB" status "$NSB_PID" 2>&1)
 assert_eq "status of a stopped nsbridge: exit" 1 "$?"
 assert_match "status of a stopped nsbridge: message" "no answer from nsbridge $NSB_PID" "$out"
