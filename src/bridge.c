@@ -17,6 +17,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <sys/epoll.h>
 #include <linux/netlink.h>
 #include <stdarg.h>
@@ -39,6 +40,7 @@
 #define ACCEPT_RETRY_MS		100
 #define REFUSED_LOG_INTERVAL_MS	10000
 #define REFUSED_LOG_BURST	3
+#define AUTO_PORT_ATTEMPTS	16	/* EXPOSE port 0 whose pick [::1] has taken */
 
 static const int loopback_families[] = { AF_INET, AF_INET6 };
 
@@ -161,26 +163,52 @@ int bridge_listen_failed(struct ctx *c, enum side side, const struct sock_addr *
 	return EXIT_RUNTIME;
 }
 
-/* Listen on one address; returns 0, 1 if skipped (no IPv6), or an exit status */
-static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int family, bool optional)
+/* Port 0 asked the kernel for a free port: the port it gave, for the other address too */
+static int learn_port(struct bridge *b, int fd)
 {
-	const struct endpoint *ep = &b->spec->expose;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	uint16_t port;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+						((struct sockaddr_in *)&ss)->sin_port);
+	b->expose.port_first = b->expose.port_last = port;
+	return 0;
+}
+
+/*
+ * Listen on one address; returns 0, 1 if skipped (no IPv6), or an exit
+ * status. With @retry_in_use, an address in use returns -EADDRINUSE
+ * unreported: a picked port to pick again.
+ */
+static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int family, bool optional,
+		      bool retry_in_use)
+{
+	const struct endpoint *ep = &b->expose;
 	struct sock_addr a;
 	int fd;
 
 	sock_addr_endpoint(&a, ep, offset, family);
 	fd = side_listen(c, ep->side, sock_type_of(ep), &a);
+	if (fd >= 0 && ep->port_first == 0 && learn_port(b, fd) < 0) {
+		close(fd);
+		fd = -EIO;
+	}
 	if (fd >= 0)
 		return add_listener(c, b, offset, family, fd) < 0 ? EXIT_RUNTIME : 0;
 
 	if (optional && (fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT))
 		return 1;
+	if (retry_in_use && fd == -EADDRINUSE)
+		return fd;
 	return bridge_listen_failed(c, ep->side, &a, fd);
 }
 
 static void describe_expose(struct ctx *c, struct bridge *b, const bool bound[2])
 {
-	const struct endpoint *ep = &b->spec->expose;
+	const struct endpoint *ep = &b->expose;
 	char text[2][SOCK_ADDR_TEXT_MAX + 16];
 	int n = 0;
 
@@ -203,12 +231,66 @@ static void describe_mirror(struct ctx *c, struct bridge *b)
 		 c->sides[spec->expose.side].label);
 }
 
-static int bridge_setup(struct ctx *c, struct bridge *b)
+/* Every address and port of EXPOSE; returns 0, an exit status, or -EADDRINUSE (retry_in_use) */
+static int listen_all(struct ctx *c, struct bridge *b, bool bound[2], bool retry_in_use)
 {
-	const struct endpoint *ep = &b->spec->expose;
-	bool bound[2] = { false, false };
+	const struct endpoint *ep = &b->expose;
 	unsigned ports = endpoint_port_count(ep);
 
+	for (int i = 0; i < 2; i++) {
+		int family = loopback_families[i];
+
+		if (ep->has_addr && ep->family != family)
+			continue;
+		for (unsigned off = 0; off < ports; off++) {
+			/* [::1] is optional for a default EXPOSE; decided on the first port */
+			int r = listen_one(c, b, off, family,
+					   !ep->has_addr && family == AF_INET6 && off == 0,
+					   retry_in_use);
+
+			if (r == 1)
+				break;
+			if (r)
+				return r;
+			bound[i] = true;
+		}
+	}
+	return 0;
+}
+
+/* Close the listeners from @first on: a picked port that [::1] had taken */
+static void unlisten_from(struct ctx *c, size_t first)
+{
+	while (c->n_listeners > first)
+		close(c->listeners[--c->n_listeners].fd);
+}
+
+/*
+ * EXPOSE port 0: the kernel picks a free port on the first address, and
+ * [::1] must take the same one. Where something holds it there, the
+ * whole bridge picks again.
+ */
+static int listen_any_port(struct ctx *c, struct bridge *b, bool bound[2])
+{
+	for (int attempt = 1;; attempt++) {
+		size_t first = c->n_listeners;
+		int r;
+
+		b->expose.port_first = b->expose.port_last = 0;
+		bound[0] = bound[1] = false;
+		r = listen_all(c, b, bound, attempt < AUTO_PORT_ATTEMPTS);
+		if (r != -EADDRINUSE)
+			return r;
+		unlisten_from(c, first);
+	}
+}
+
+static int bridge_setup(struct ctx *c, struct bridge *b)
+{
+	bool bound[2] = { false, false };
+	int r;
+
+	b->expose = b->spec->expose;
 	if (b->spec->mirror)
 		describe_mirror(c, b);
 	else
@@ -219,22 +301,12 @@ static int bridge_setup(struct ctx *c, struct bridge *b)
 	list_init(&b->udp_steady);
 	if (b->spec->mirror)
 		return 0;
-	for (int i = 0; i < 2; i++) {
-		int family = loopback_families[i];
-
-		if (ep->has_addr && ep->family != family)
-			continue;
-		for (unsigned off = 0; off < ports; off++) {
-			/* [::1] is optional for a default EXPOSE; decided on the first port */
-			int r = listen_one(c, b, off, family, !ep->has_addr && family == AF_INET6 && off == 0);
-
-			if (r == 1)
-				break;
-			if (r)
-				return r;
-			bound[i] = true;
-		}
-	}
+	if (b->expose.port_first == 0)
+		r = listen_any_port(c, b, bound);
+	else
+		r = listen_all(c, b, bound, false);
+	if (r)
+		return r;
 	describe_expose(c, b, bound);
 	return 0;
 }
@@ -292,6 +364,45 @@ const char *bridge_note_error(struct bridge *b, const char *fmt, ...)
 	va_end(ap);
 	b->stats.last_error_time = (int64_t)time(NULL);
 	return b->stats.last_error;
+}
+
+/**
+ * bridges_write_port_file() - --port-file: one "SERVICE EXPOSE" line per
+ *			       bridge, with the port bound for an EXPOSE port 0
+ * @c:		context, listeners bound
+ *
+ * The file appears whole (written aside, then renamed), so a script that
+ * waits for it never reads half of it.
+ *
+ * Return: 0 or -errno
+ */
+int bridges_write_port_file(const struct ctx *c)
+{
+	const char *path = c->config->port_file;
+	char tmp[PATH_MAX];
+	FILE *f;
+	int r = 0;
+
+	if (!path)
+		return 0;
+	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		char svc[ENDPOINT_TEXT_MAX], exp[ENDPOINT_TEXT_MAX];
+		const struct bridge *b = &c->bridges[i];
+
+		if (!b->spec->mirror)
+			fprintf(f, "%s %s\n", endpoint_format(&b->spec->service, svc, sizeof(svc)),
+				endpoint_format(&b->expose, exp, sizeof(exp)));
+	}
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
 }
 
 static void starve(struct ctx *c, struct listener *l, int err)
@@ -443,7 +554,7 @@ void bridges_side_down(struct ctx *c, enum side side)
 static int relisten(struct ctx *c, size_t index)
 {
 	struct listener *l = &c->listeners[index];
-	const struct endpoint *ep = &l->bridge->spec->expose;
+	const struct endpoint *ep = &l->bridge->expose;
 	union epoll_ref ref = { .type = EPOLL_TYPE_LISTENER, .index = (uint32_t)index };
 	struct sock_addr a;
 	int fd, r;
@@ -544,7 +655,7 @@ void bridge_unlisten_port(struct ctx *c, const struct bridge *b, unsigned offset
  */
 int bridge_listen_port(struct ctx *c, struct bridge *b, unsigned offset)
 {
-	const struct endpoint *ep = &b->spec->expose;
+	const struct endpoint *ep = &b->expose;
 
 	for (int i = 0; i < 2; i++) {
 		union epoll_ref ref = { .type = EPOLL_TYPE_LISTENER };

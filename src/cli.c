@@ -43,6 +43,7 @@ enum opt_id {
 	OPT_NO_FOLLOW,
 	OPT_LOG_FORMAT,
 	OPT_METRICS,
+	OPT_PORT_FILE,
 	OPT_JSON,
 	OPT_VERSION,
 };
@@ -81,6 +82,7 @@ static const struct option_desc options[] = {
 	{ OPT_QUIET,		"quiet",		false,	"NSBRIDGE_QUIET" },
 	{ OPT_LOG_FORMAT,	"log-format",		true,	"NSBRIDGE_LOG_FORMAT" },
 	{ OPT_METRICS,		"metrics",		true,	"NSBRIDGE_METRICS" },
+	{ OPT_PORT_FILE,	"port-file",		true,	"NSBRIDGE_PORT_FILE" },
 	{ OPT_JSON,		"json",			false,	NULL },
 	{ OPT_VERSION,		"version",		false,	NULL },
 	{ OPT_HELP,		"help",			false,	NULL },
@@ -271,7 +273,8 @@ static int parse_metrics(const char *value, struct config *cfg)
 
 	if (snprintf(text, sizeof(text), "host:%s", value) >= (int)sizeof(text) ||
 	    endpoint_parse(text, &ep, &why) < 0 || ep.kind != ENDPOINT_INET ||
-	    ep.proto != PROTO_TCP || ep.port_first != ep.port_last || strchr(value, '/'))
+	    ep.proto != PROTO_TCP || ep.port_first != ep.port_last || ep.port_first == 0 ||
+	    strchr(value, '/'))
 		return -EINVAL;
 	cfg->metrics = ep;
 	cfg->metrics_text = value;
@@ -302,6 +305,7 @@ static const char *expected_value(enum opt_id id)
 		return "[ADDR:]PORT, like 9464, 127.0.0.1:9464 or [::1]:9464";
 	case OPT_CONTAINER:
 	case OPT_HOST_NETNS:
+	case OPT_PORT_FILE:
 		return "a value that is not empty";
 	case OPT_ALLOW_NONLOCAL:
 	case OPT_MIRROR:
@@ -327,13 +331,15 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 {
 	bool on = true;
 
-	if (!value && (id == OPT_CONTAINER || id == OPT_HOST_NETNS))
+	if (!value && (id == OPT_CONTAINER || id == OPT_HOST_NETNS || id == OPT_PORT_FILE))
 		return -EINVAL;
 	switch (id) {
 	case OPT_CONTAINER:
 		return *value ? (cfg->container = value, 0) : -EINVAL;
 	case OPT_HOST_NETNS:
 		return *value ? (cfg->host_netns = value, 0) : -EINVAL;
+	case OPT_PORT_FILE:
+		return *value ? (cfg->port_file = value, 0) : -EINVAL;
 	case OPT_MAX_CONNECTIONS:
 		return parse_count(value, MAX_CONNECTIONS_LIMIT, &cfg->max_connections);
 	case OPT_CONNECT_TIMEOUT:
@@ -405,6 +411,7 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 		break;
 	case OPT_CONTAINER:
 	case OPT_HOST_NETNS:
+	case OPT_PORT_FILE:
 	case OPT_MAX_CONNECTIONS:
 	case OPT_CONNECT_TIMEOUT:
 	case OPT_IDLE_TIMEOUT:
@@ -542,6 +549,9 @@ static int check_pair(const struct config *cfg, const struct bridge_spec *b,
 		return fail(error, len, "'%s %s': SERVICE is %s and EXPOSE %s; "
 			    "both sides need the same protocol", svc, exp,
 			    proto_name(b->service.proto), proto_name(b->expose.proto));
+	if (b->service.kind == ENDPOINT_INET && b->service.port_first == 0)
+		return fail(error, len, "SERVICE '%s': port 0 means any free port, which only "
+			    "an EXPOSE can take", svc);
 	if (ns != ne)
 		return fail(error, len, "'%s %s': SERVICE has %u port%s and EXPOSE %u; "
 			    "both sides need the same count", svc, exp, ns, ns == 1 ? "" : "s", ne);
@@ -672,6 +682,41 @@ static int parse_subcommand(int argc, char *argv[], struct config *cfg, char *er
 	return 0;
 }
 
+/* Whether argv[i] is an option that takes the next argument as its value */
+static bool takes_next(const char *arg)
+{
+	if (arg[0] != '-' || arg[1] == '\0')
+		return false;
+	if (arg[1] != '-') {	/* short options: -c takes the rest, or the next argument */
+		const char *c = strchr(arg + 1, OPT_CONTAINER);
+
+		return c && c[1] == '\0';
+	}
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (options[i].has_arg && strcmp(arg + 2, options[i].name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * "nsbridge ... -- CMD ARGS": everything after the first "--" that is not
+ * an option's value is the command, for getopt never to see. Returns the
+ * argument count before it.
+ */
+static int split_command(int argc, char *argv[], struct config *cfg)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			cfg->command = argv + i + 1;
+			cfg->n_command = (size_t)(argc - i - 1);
+			return i;
+		}
+		if (takes_next(argv[i]))
+			i++;
+	}
+	return argc;
+}
+
 /**
  * cli_parse() - read the environment and the command line
  * @argc:	argument count
@@ -696,6 +741,7 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 	};
 	unsigned env_bad, given = 0;
 
+	argc = split_command(argc, argv, &cfg);
 	apply_environment(&cfg, &env_bad);
 	if (apply_command_line(argc, argv, &cfg, &given, error, error_len) < 0 ||
 	    check_environment(env_bad, given, error, error_len) < 0)
@@ -705,6 +751,9 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 		return -EINVAL;
 	if (cfg.action == CLI_RUN && cfg.json)
 		return fail(error, error_len, "--json goes with nsbridge ports or nsbridge status");
+	if (cfg.command && (cfg.action != CLI_RUN || !cfg.n_command))
+		return fail(error, error_len, cfg.n_command ? "'-- CMD' goes with bridges, "
+			    "not with a subcommand" : "'--' must be followed by a command to run");
 	if (cfg.action == CLI_RUN &&
 	    (parse_bridges(argc - optind, argv + optind, &cfg, error, error_len) < 0 ||
 	     check_allow_uid(&cfg, error, error_len) < 0 ||
@@ -765,13 +814,15 @@ void config_free(struct config *config)
 void cli_print_help(void)
 {
 	fputs(
-"Usage: nsbridge [OPTIONS] SERVICE EXPOSE [...]     relay until stopped\n"
+"Usage: nsbridge [OPTIONS] SERVICE EXPOSE [...] [-- CMD [ARG...]]\n"
 "       nsbridge ports [-c REF] [--json]; nsbridge status [--json] [PID]\n"
 "SERVICE is where it listens now, EXPOSE where it should appear (cp SRC DEST):\n"
 "  nsbridge -c web host:5432 container:5432   host's 127.0.0.1:5432 inside web\n"
 "  nsbridge -c web container:9229 host:9229   web's debugger on the host\n"
 "Endpoints: host|container:[ADDR:]PORT[-LAST][/udp], or unix:PATH for SERVICE;\n"
-"  no ADDR: EXPOSE binds 127.0.0.1, [::1]; SERVICE is 127.0.0.1 (TCP: or [::1])\n"
+"  no ADDR: EXPOSE binds 127.0.0.1, [::1]; SERVICE is 127.0.0.1 (TCP: or [::1]);\n"
+"  EXPOSE port 0: any free one, in CMD's $NSBRIDGE_PORT, or --port-file FILE\n"
+"-- CMD: run CMD once ready, pass it SIGTERM, exit with its status when it ends\n"
 "  -c, --container REF      container name or ID, pid:N, netns:NAME, a path, self\n"
 "      --host-netns PATH    'host' is this namespace instead of nsbridge's own\n"
 "      --allow-nonlocal     let EXPOSE or --metrics bind a non-loopback address\n"

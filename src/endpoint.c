@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -54,7 +55,7 @@ const char *proto_name(enum proto proto)
 	return proto < PROTO_MAX ? proto_names[proto] : "?";
 }
 
-/* A port: 1..65535 written as plain decimal digits, no sign, no spaces */
+/* A port: 0..65535 written as plain decimal digits, no sign, no spaces */
 static int parse_port(const char *s, size_t len, uint16_t *ret)
 {
 	unsigned long v = 0;
@@ -66,7 +67,7 @@ static int parse_port(const char *s, size_t len, uint16_t *ret)
 			return -EINVAL;
 		v = v * 10 + (unsigned long)(s[i] - '0');
 	}
-	if (v < 1 || v > 65535)
+	if (v > 65535)
 		return -EINVAL;
 	*ret = (uint16_t)v;
 	return 0;
@@ -79,13 +80,13 @@ static int parse_ports(const char *s, size_t len, struct endpoint *ep, const cha
 
 	if (len == 0)
 		return *why = "a port after the colon", -EINVAL;
-	if (!dash) {
+	if (!dash) {	/* 0: any free port, which only an EXPOSE may ask for (cli.c) */
 		if (parse_port(s, len, &first) < 0)
-			return *why = "a port from 1 to 65535", -EINVAL;
+			return *why = "a port from 1 to 65535, or 0 for any free one", -EINVAL;
 		ep->port_first = ep->port_last = first;
 		return 0;
 	}
-	if (parse_port(s, (size_t)(dash - s), &first) < 0 ||
+	if (parse_port(s, (size_t)(dash - s), &first) < 0 || first == 0 ||
 	    parse_port(dash + 1, len - (size_t)(dash - s) - 1, &last) < 0)
 		return *why = "a port range FIRST-LAST of ports from 1 to 65535", -EINVAL;
 	if (first > last)
@@ -241,6 +242,38 @@ unsigned endpoint_port_count(const struct endpoint *ep)
 }
 
 /**
+ * endpoint_format() - an endpoint written back in the grammar it was parsed
+ *		       from: "container:5432", "host:[::1]:53/udp", "unix:/p"
+ * @ep:		the endpoint
+ * @buf:	where to write
+ * @len:	its size; ENDPOINT_TEXT_MAX fits any
+ *
+ * Return: @buf
+ */
+const char *endpoint_format(const struct endpoint *ep, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN + 3] = "", range[8] = "";
+
+	if (ep->kind == ENDPOINT_UNIX) {
+		snprintf(buf, len, "unix:%s", ep->path);
+		return buf;
+	}
+	if (ep->has_addr && ep->family == AF_INET6) {
+		addr[0] = '[';
+		inet_ntop(AF_INET6, &ep->addr.v6, addr + 1, INET6_ADDRSTRLEN);
+		strcat(addr, "]:");
+	} else if (ep->has_addr) {
+		inet_ntop(AF_INET, &ep->addr.v4, addr, INET6_ADDRSTRLEN);
+		strcat(addr, ":");
+	}
+	if (ep->port_last != ep->port_first)
+		snprintf(range, sizeof(range), "-%u", ep->port_last);
+	snprintf(buf, len, "%s:%s%u%s%s", side_name(ep->side), addr, ep->port_first, range,
+		 ep->proto == PROTO_UDP ? "/udp" : "");
+	return buf;
+}
+
+/**
  * endpoint_addr_is_loopback() - whether an EXPOSE stays on loopback
  * @ep:		the endpoint
  *
@@ -303,6 +336,8 @@ bool endpoint_overlaps(const struct endpoint *a, const struct endpoint *b)
 		return false;
 	if (a->side != b->side || a->proto != b->proto)
 		return false;
+	if (a->port_first == 0 || b->port_first == 0)
+		return false;	/* any free port: the kernel picks one not in use */
 	if (a->port_last < b->port_first || b->port_last < a->port_first)
 		return false;
 	return addrs_meet(a, b);

@@ -19,7 +19,8 @@
  * refused by the kernel), open connections go on until they end or until
  * --drain-timeout, then the rest are reset and nsbridge exits 0. A second
  * signal ends the drain at once. SIGHUP is ignored: it must not drop
- * connections.
+ * connections. During a scoped run (-- CMD) all three are CMD's: they are
+ * passed on, and the drain starts when CMD ends (command.c).
  */
 
 #include <errno.h>
@@ -34,6 +35,7 @@
 
 #include "nsbridge/access.h"
 #include "nsbridge/bridge.h"
+#include "nsbridge/command.h"
 #include "nsbridge/control.h"
 #include "nsbridge/dial.h"
 #include "nsbridge/lifecycle.h"
@@ -63,6 +65,7 @@ void ctx_init(struct ctx *c, const struct config *config)
 	for (int s = 0; s < SIDE_MAX; s++)
 		c->sides[s].ns_fd = c->sides[s].pidfd = -1;
 	c->epoll_fd = c->timer_fd = c->signal_fd = c->watcher_fd = -1;
+	c->command_go_fd = c->command_pidfd = -1;
 	list_init(&c->connecting);
 	list_init(&c->active);
 	list_init(&c->closed);
@@ -96,6 +99,7 @@ void ctx_release(struct ctx *c)
 	access_release(c);
 	control_release(c);
 	metrics_release(c);
+	command_release(c);
 	bridges_close_listeners(c);
 	sockpool_close(c);
 	sides_close(c);
@@ -229,6 +233,9 @@ static void on_signal(struct ctx *c)
 	struct signalfd_siginfo si;
 
 	while (read(c->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		/* a scoped run stops when CMD does: the signal is CMD's to act on */
+		if (command_forward(c, (int)si.ssi_signo, si.ssi_code == SI_KERNEL))
+			continue;
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP ignored: open connections stay");
 			continue;
@@ -291,6 +298,9 @@ static void dispatch(struct ctx *c, const struct epoll_event *ev)
 		break;
 	case EPOLL_TYPE_METRICS:
 		metrics_on_event(c);
+		break;
+	case EPOLL_TYPE_COMMAND:
+		command_on_exit(c);
 		break;
 	case EPOLL_TYPE_NONE:
 	case EPOLL_TYPE_MAX:
@@ -394,5 +404,5 @@ int loop_run(struct ctx *c)
 			dispatch(c, &events[i]);
 		after_batch(c);
 	}
-	return EXIT_OK;
+	return c->exit_status;
 }

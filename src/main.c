@@ -13,12 +13,14 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "nsbridge/access.h"
 #include "nsbridge/audit.h"
 #include "nsbridge/bridge.h"
 #include "nsbridge/caps.h"
 #include "nsbridge/cli.h"
+#include "nsbridge/command.h"
 #include "nsbridge/container.h"
 #include "nsbridge/control.h"
 #include "nsbridge/engine.h"
@@ -247,11 +249,21 @@ static int run_ctx(struct ctx *c)
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "watching %s", c->sides[SIDE_CONTAINER].label),
 		       EXIT_RUNTIME;
+	r = bridges_write_port_file(c);
+	if (r < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "writing --port-file %s", c->config->port_file),
+		       EXIT_RUNTIME;
+	c->port_file_written = c->config->port_file != NULL;
+	r = command_start(c);
+	if (r < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "starting %s", c->config->command[0]),
+		       EXIT_RUNTIME;
 	r = drop_privileges();
 	if (r)
 		return r;
 	bridges_print_ready(c);
 	sdnotify_ready(c);
+	command_go(c);
 	return loop_run(c);
 }
 
@@ -265,6 +277,8 @@ static int run(const struct config *cfg)
 	pipepool_init(PIPE_SIZE, PIPES_KEPT);
 	r = run_ctx(&c);
 	ctx_release(&c);
+	if (c.port_file_written)
+		unlink(cfg->port_file);	/* its ports are gone */
 	return r;
 }
 

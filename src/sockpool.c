@@ -134,11 +134,13 @@ int sockpool_prime(struct ctx *c, enum side side, int family, int type)
 	};
 	int r;
 
+	p->used = true;
+	if (p->n == SOCKPOOL_SIZE)
+		return 0;	/* an earlier bridge to the same side filled it */
 	r = opener_call(&req, p->fds + p->n, SOCKPOOL_SIZE - p->n);
 	if (r < 0)
 		return r;
 	p->n += (unsigned)r;
-	p->used = true;
 	return 0;
 }
 

@@ -81,6 +81,9 @@ struct port_span {
  * @metrics:		--metrics ADDR:PORT, on the host, when @has_metrics
  * @metrics_text:	what the user wrote for it
  * @has_metrics:	--metrics was given
+ * @port_file:		--port-file FILE: "SERVICE EXPOSE" lines once ready
+ * @command:		-- CMD ARGS: @n_command words, run once ready; NULL
+ *			without "--"; points into argv
  * @allow_uids:		--allow-uid: who may connect to an EXPOSE on the host,
  *			@n_allow_uids of them; none means everyone
  * @follow:		--follow / --no-follow
@@ -109,6 +112,9 @@ struct config {
 	struct endpoint metrics;
 	const char *metrics_text;
 	bool has_metrics;
+	const char *port_file;
+	char **command;
+	size_t n_command;
 	uint32_t allow_uids[CLI_ALLOW_UID_MAX];
 	size_t n_allow_uids;
 	enum follow_mode follow;

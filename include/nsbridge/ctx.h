@@ -100,6 +100,8 @@ struct bridge_stats {
 /**
  * struct bridge - one SERVICE EXPOSE pair at run time
  * @spec:	the pair as given
+ * @expose:	EXPOSE as bound: @spec's, with the port the kernel picked for
+ *		a port 0
  * @index:	position on the command line, from 0
  * @n_conns:	open connections
  * @paused:	at --max-connections: listeners are left unaccepted
@@ -115,6 +117,7 @@ struct bridge_stats {
  */
 struct bridge {
 	const struct bridge_spec *spec;
+	struct endpoint expose;
 	unsigned index;
 	unsigned n_conns;
 	bool paused;
@@ -163,6 +166,7 @@ enum epoll_type {
 	EPOLL_TYPE_CONTROL,	/* the control socket: nsbridge status */
 	EPOLL_TYPE_CONTROL_CLIENT, /* index: a status reader being answered */
 	EPOLL_TYPE_METRICS,	/* the HTTP server's own epoll fd */
+	EPOLL_TYPE_COMMAND,	/* -- CMD's pidfd: it ended */
 	EPOLL_TYPE_MAX,
 };
 
@@ -218,6 +222,11 @@ struct udp_table {
  * @control:	the control socket, NULL if it could not be made
  * @metrics:	--metrics's HTTP server, NULL without it
  * @started:	start time, seconds since the epoch
+ * @command_go_fd: pipe that lets -- CMD run once ready, -1 once written
+ * @command_pid: CMD's process while it runs, 0 otherwise
+ * @command_pidfd: pidfd of it, -1 when it has ended or there is none
+ * @exit_status: what nsbridge exits with: CMD's status after a scoped run
+ * @port_file_written: --port-file is ours to remove at exit
  * @closed:	closed in this batch of events, freed after it
  * @epoll_fd:	the loop
  * @timer_fd:	one timerfd for every deadline
@@ -255,6 +264,11 @@ struct ctx {
 	struct control *control;
 	struct metrics *metrics;
 	int64_t started;
+	int command_go_fd;
+	pid_t command_pid;
+	int command_pidfd;
+	int exit_status;
+	bool port_file_written;
 	int epoll_fd;
 	int timer_fd;
 	int watcher_fd;

@@ -28,7 +28,7 @@ enum endpoint_kind {
 };
 
 #define ENDPOINT_PATH_MAX	108	/* sizeof(sun_path) */
-#define ENDPOINT_TEXT_MAX	(ENDPOINT_PATH_MAX + 16)
+#define ENDPOINT_TEXT_MAX	(ENDPOINT_PATH_MAX + 16)	/* also "container:[v6]:P-L/udp" */
 
 /**
  * struct endpoint - one parsed endpoint
@@ -59,6 +59,7 @@ struct endpoint {
 
 int endpoint_parse(const char *text, struct endpoint *ret, const char **ret_why);
 unsigned endpoint_port_count(const struct endpoint *ep);
+const char *endpoint_format(const struct endpoint *ep, char *buf, size_t len);
 bool endpoint_addr_is_loopback(const struct endpoint *ep);
 bool endpoint_overlaps(const struct endpoint *a, const struct endpoint *b);
 const char *side_name(enum side side);

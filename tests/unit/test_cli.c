@@ -98,6 +98,9 @@ struct cli_case {
 	bool json;
 	const char *status_of;
 	uint16_t metrics_port;
+	const char *port_file;
+	size_t n_command;
+	const char *command0;
 	enum follow_mode follow;
 	int verbosity;
 	enum log_format log_format;
@@ -363,6 +366,59 @@ static const struct cli_case cli_cases[] = {
 		.name = "--json without ports",
 		.argv = { "-c", "web", "--json", PAIR, NULL },
 		.error = { "--json goes with nsbridge ports" },
+	},
+	{
+		.name = "-- CMD after the bridges",
+		.argv = { "-c", "web", PAIR, "--", "sh", "-c", "exit 3", NULL },
+		.container = "web",
+		.n_command = 3,
+		.command0 = "sh",
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "-- CMD whose words look like options and bridges",
+		.argv = { "-vc", "web", PAIR, "--", "nsbridge", "-q", "host:1", NULL },
+		.container = "web",
+		.verbosity = 1,
+		.n_command = 3,
+		.command0 = "nsbridge",
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "-- CMD with options after the bridges",
+		.argv = { PAIR, "--container", "web", "--port-file", "ports.txt", "--", "true", NULL },
+		.container = "web",
+		.port_file = "ports.txt",
+		.n_command = 1,
+		.command0 = "true",
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "-- without a command",
+		.argv = { "-c", "web", PAIR, "--", NULL },
+		.error = { "'--' must be followed by a command" },
+	},
+	{
+		.name = "-- CMD with a subcommand",
+		.argv = { "status", "--", "true", NULL },
+		.error = { "'-- CMD' goes with bridges" },
+	},
+	{
+		.name = "EXPOSE port 0",
+		.argv = { "-c", "web", "host:5432", "container:0", NULL },
+		.container = "web",
+		.n_bridges = 1,
+		.bridges = { { H, 5432, C, 0, 1 } },
+	},
+	{
+		.name = "SERVICE port 0",
+		.argv = { "-c", "web", "host:0", "container:5432", NULL },
+		.error = { "SERVICE 'host:0'", "only an EXPOSE" },
+	},
+	{
+		.name = "--port-file empty",
+		.argv = { "-c", "web", "--port-file", "", PAIR, NULL },
+		.error = { "--port-file ''", "not empty" },
 	},
 	{
 		.name = "status",
@@ -934,6 +990,9 @@ static void assert_config(const struct config *cfg, const struct cli_case *c)
 	assert_count("max_udp_flows", cfg->max_udp_flows, c->udp_flows, CLI_DEFAULT_MAX_UDP_FLOWS);
 	assert_int_equal(cfg->json, c->json);
 	assert_string_or_null(cfg->status_of, c->status_of);
+	assert_string_or_null(cfg->port_file, c->port_file);
+	assert_int_equal(cfg->n_command, c->n_command);
+	assert_string_or_null(cfg->command ? cfg->command[0] : NULL, c->command0);
 	assert_int_equal(cfg->has_metrics, c->metrics_port != 0);
 	if (c->metrics_port)
 		assert_int_equal(cfg->metrics.port_first, c->metrics_port);

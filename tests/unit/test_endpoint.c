@@ -78,6 +78,8 @@ static const struct parse_case parse_cases[] = {
 	     SIDE_HOST, PROTO_TCP, NULL, 0, 1, 1),
 	GOOD("highest port 65535", "container:65535",
 	     SIDE_CONTAINER, PROTO_TCP, NULL, 0, 65535, 65535),
+	GOOD("port 0: any free port", "container:0",
+	     SIDE_CONTAINER, PROTO_TCP, NULL, 0, 0, 0),
 	GOOD("leading zeros are decimal, not octal", "host:0080",
 	     SIDE_HOST, PROTO_TCP, NULL, 0, 80, 80),
 
@@ -133,7 +135,7 @@ static const struct parse_case parse_cases[] = {
 
 	/* ports */
 	BAD("empty port", "host:", "port"),
-	BAD("port 0", "host:0", "65535"),
+	BAD("port 0 in a range", "host:0-10", "FIRST-LAST"),
 	BAD("port 65536", "host:65536", "65535"),
 	BAD("port 99999", "host:99999", "65535"),
 	BAD("six digit port", "host:100000", "65535"),
@@ -142,7 +144,7 @@ static const struct parse_case parse_cases[] = {
 	BAD("space after port", "host:80 ", "65535"),
 	BAD("letter in port", "host:8o", "65535"),
 	BAD("hex port", "host:0x50", "65535"),
-	BAD("port 0 on IPv6", "host:[::1]:0", "65535"),
+	BAD("port 65536 on IPv6", "host:[::1]:65536", "65535"),
 
 	/* ranges */
 	BAD("range without last", "host:8000-", "FIRST-LAST"),
@@ -343,6 +345,8 @@ static const struct overlap_case overlap_cases[] = {
 	{ "overlap: range ends on the other's port", "host:80-90", "host:90", true },
 	{ "overlap: range inside range", "host:1-65535", "host:5432", true },
 	{ "overlap: adjacent ranges do not", "host:80-90", "host:91-95", false },
+	{ "overlap: two free ports do not", "host:0", "host:0", false },
+	{ "overlap: a free port and a range do not", "host:0", "host:1-65535", false },
 	{ "overlap: different sides do not", "host:80", "container:80", false },
 	{ "overlap: tcp and udp do not", "host:80/tcp", "host:80/udp", false },
 	{ "overlap: same IPv4 address", "host:127.0.0.1:80", "host:127.0.0.1:80", true },

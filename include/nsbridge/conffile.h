@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* conffile.h - --config FILE: bridges and options from a file */
+#ifndef NSBRIDGE_CONFFILE_H
+#define NSBRIDGE_CONFFILE_H
+
+#include <stddef.h>
+
+/**
+ * struct conffile_entry - one setting, or one bridge, of a --config file
+ * @name:	option name; for a bridge, its SERVICE
+ * @value:	the value as command-line text; for a bridge, its EXPOSE
+ * @line:	where it is in the file
+ * @number:	room for the text of a number
+ */
+struct conffile_entry {
+	const char *name;
+	const char *value;
+	int line;
+	char number[24];
+};
+
+struct conffile;
+
+int conffile_read(const char *path, struct conffile **ret, char *error, size_t len);
+const struct conffile_entry *conffile_options(const struct conffile *f, size_t *ret_n);
+const struct conffile_entry *conffile_bridges(const struct conffile *f, size_t *ret_n);
+void conffile_free(struct conffile *f);
+
+#endif /* NSBRIDGE_CONFFILE_H */

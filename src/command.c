@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* command.c - nsbridge ... -- CMD: run a command while the bridges stand
+ *
+ * Theory of operation
+ *
+ * CMD must start once every bridge is ready, without nsbridge's
+ * capabilities, and nsbridge must end with it, exiting with its status.
+ * Making a process is no longer possible once the relay has dropped its
+ * capabilities and entered its seccomp filter, so the child is forked
+ * before, and waits on a pipe:
+ *
+ *   relay --"NSBRIDGE_PORT=5432\n..."--> child: drop every capability,
+ *                                        set the environment, execvp(CMD)
+ *
+ * The relay writes the environment and closes the pipe when the ready
+ * lines are printed. If set-up fails instead, the relay exits, the pipe
+ * closes empty, and the child leaves without running anything. Between
+ * fork and exec the child holds nothing of the relay's: every descriptor
+ * but stdin, stdout, stderr and the pipe is closed at once.
+ *
+ * The relay follows the child through a pidfd in its loop
+ * (EPOLL_TYPE_COMMAND). When CMD ends, nsbridge stops as on SIGTERM - no
+ * new clients, open connections may finish for --drain-timeout - and
+ * exits with CMD's status, 128 + N for a signal N as shells report it.
+ *
+ * Signals: SIGINT, SIGTERM and SIGHUP sent to nsbridge by a process
+ * (kill, systemd, docker stop) are passed on to CMD, and nsbridge waits
+ * for CMD to end. One typed at the terminal (si_code SI_KERNEL) reached
+ * CMD already - it shares the terminal's process group - so it is not
+ * sent twice. CMD gets SIGTERM if nsbridge dies (PR_SET_PDEATHSIG): it
+ * never outlives the bridges it was given.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nsbridge/caps.h"
+#include "nsbridge/command.h"
+
+#define ENV_MAX		(64 * 1024)
+#define GO_FD		3	/* the pipe's read end, in the child */
+
+/* Read the whole environment block the relay sends; NULL if it sent none */
+static char *read_env(void)
+{
+	char *buf = malloc(ENV_MAX);
+	size_t len = 0;
+
+	if (!buf)
+		return NULL;
+	for (;;) {
+		ssize_t n = read(GO_FD, buf + len, ENV_MAX - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (len += (size_t)n) == ENV_MAX - 1)
+			break;
+	}
+	if (len == 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+static void apply_env(char *block)
+{
+	for (char *line = strtok(block, "\n"); line; line = strtok(NULL, "\n"))
+		putenv(line);	/* the block lives until exec */
+}
+
+/* Reset what exec would otherwise pass on from the relay */
+static void reset_signals(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+static __attribute__((noreturn)) void child_main(char **argv, int go_fd, pid_t parent)
+{
+	char *env;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != parent)
+		_exit(EXIT_FAILURE);
+	if (dup2(go_fd, GO_FD) < 0 || syscall(SYS_close_range, GO_FD + 1, ~0U, 0) < 0)
+		_exit(EXIT_FAILURE);
+	env = read_env();
+	if (!env)
+		_exit(EXIT_FAILURE);	/* the relay gave up before it was ready */
+	close(GO_FD);
+	if (caps_drop_all() < 0) {
+		fprintf(stderr, "nsbridge: %s: cannot drop capabilities: %s\n", argv[0],
+			strerror(errno));
+		_exit(126);
+	}
+	reset_signals();
+	apply_env(env);
+	execvp(argv[0], argv);
+	fprintf(stderr, "nsbridge: %s: %s\n", argv[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/**
+ * command_start() - fork the child that will run -- CMD, waiting to be told
+ * @c:		context with its loop set up, before the capability drop
+ *
+ * Return: 0 (also without -- CMD), or -errno
+ */
+int command_start(struct ctx *c)
+{
+	union epoll_ref ref = { .type = EPOLL_TYPE_COMMAND };
+	pid_t parent = getpid(), pid;
+	int go[2], r;
+
+	if (!c->config->command)
+		return 0;
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(go[0]);
+		close(go[1]);
+		return r;
+	}
+	if (pid == 0)
+		child_main(c->config->command, go[0], parent);
+	close(go[0]);
+	c->command_go_fd = go[1];
+	c->command_pid = pid;
+	c->command_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (c->command_pidfd < 0)
+		return -errno;
+	return ctx_epoll_add(c, c->command_pidfd, EPOLLIN, ref);
+}
+
+/* NAME=PORT and a newline at @off of @buf */
+static int append(char *buf, size_t len, size_t *off, const char *name, unsigned port)
+{
+	int n = snprintf(buf + *off, len - *off, "%s=%u\n", name, port);
+
+	if (n < 0 || (size_t)n >= len - *off)
+		return -ENOSPC;
+	*off += (size_t)n;
+	return 0;
+}
+
+/**
+ * command_go() - the bridges are ready: give CMD its ports and let it run
+ * @c:		context
+ *
+ * NSBRIDGE_PORT is the first bridge's EXPOSE port, NSBRIDGE_PORT_<n> the
+ * n-th's, from 1: the port the kernel picked where EXPOSE asked for 0.
+ */
+void command_go(struct ctx *c)
+{
+	char env[ENV_MAX];
+	size_t off = 0;
+	bool first = true;
+
+	if (c->command_go_fd < 0)
+		return;
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		const struct bridge *b = &c->bridges[i];
+		char name[32];
+
+		if (b->spec->mirror)
+			continue;
+		if (first && append(env, sizeof(env), &off, "NSBRIDGE_PORT", b->expose.port_first) < 0)
+			break;
+		first = false;
+		snprintf(name, sizeof(name), "NSBRIDGE_PORT_%u", b->index + 1);
+		if (append(env, sizeof(env), &off, name, b->expose.port_first) < 0)
+			break;
+	}
+	if (off == 0)
+		env[off++] = '\n';	/* something, so that the child knows to go on */
+	if (write(c->command_go_fd, env, off) != (ssize_t)off)
+		log_errno(LOG_LEVEL_WARNING, -errno, "telling %s its ports", c->config->command[0]);
+	close(c->command_go_fd);
+	c->command_go_fd = -1;
+}
+
+/**
+ * command_on_exit() - CMD ended: stop as on SIGTERM, and exit with its status
+ * @c:		context
+ */
+void command_on_exit(struct ctx *c)
+{
+	siginfo_t info = { 0 };
+
+	if (waitid((idtype_t)P_PIDFD, (id_t)c->command_pidfd, &info, WEXITED | WNOHANG) < 0 ||
+	    info.si_pid == 0)
+		return;
+	if (info.si_code == CLD_EXITED) {
+		c->exit_status = info.si_status;
+		log_info("%s exited with status %d; stopping", c->config->command[0],
+			 info.si_status);
+	} else {
+		c->exit_status = 128 + info.si_status;
+		log_info("%s was killed by signal %d (%s); stopping", c->config->command[0],
+			 info.si_status, strsignal(info.si_status));
+	}
+	close(c->command_pidfd);	/* also takes it out of epoll */
+	c->command_pidfd = -1;
+	c->command_pid = 0;
+	loop_stop(c);
+}
+
+/**
+ * command_forward() - pass a stop signal on to CMD while it runs
+ * @c:		context
+ * @signo:	the signal
+ * @from_tty:	typed at the terminal: CMD, in the same process group, has it
+ *
+ * Return: true if CMD runs and nsbridge waits for it to end
+ */
+bool command_forward(struct ctx *c, int signo, bool from_tty)
+{
+	if (c->command_pidfd < 0)
+		return false;
+	if (!from_tty && syscall(SYS_pidfd_send_signal, c->command_pidfd, signo, NULL, 0) < 0)
+		log_errno(LOG_LEVEL_WARNING, -errno, "passing signal %d on to %s", signo,
+			  c->config->command[0]);
+	return true;
+}
+
+/**
+ * command_release() - close what is left of CMD's child
+ * @c:		context
+ *
+ * A CMD still running gets SIGTERM here, as PR_SET_PDEATHSIG would send it.
+ */
+void command_release(struct ctx *c)
+{
+	if (c->command_go_fd >= 0)
+		close(c->command_go_fd);
+	c->command_go_fd = -1;
+	if (c->command_pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, c->command_pidfd, SIGTERM, NULL, 0);
+		close(c->command_pidfd);
+	}
+	c->command_pidfd = -1;
+}
