@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "nsbridge/cli.h"
+#include "nsbridge/conffile.h"
 
 #define MAX_CONNECTIONS_LIMIT	1000000u
 
@@ -44,6 +45,7 @@ enum opt_id {
 	OPT_LOG_FORMAT,
 	OPT_METRICS,
 	OPT_PORT_FILE,
+	OPT_CONFIG,
 	OPT_JSON,
 	OPT_VERSION,
 };
@@ -83,6 +85,7 @@ static const struct option_desc options[] = {
 	{ OPT_LOG_FORMAT,	"log-format",		true,	"NSBRIDGE_LOG_FORMAT" },
 	{ OPT_METRICS,		"metrics",		true,	"NSBRIDGE_METRICS" },
 	{ OPT_PORT_FILE,	"port-file",		true,	"NSBRIDGE_PORT_FILE" },
+	{ OPT_CONFIG,		"config",		true,	"NSBRIDGE_CONFIG" },
 	{ OPT_JSON,		"json",			false,	NULL },
 	{ OPT_VERSION,		"version",		false,	NULL },
 	{ OPT_HELP,		"help",			false,	NULL },
@@ -306,6 +309,7 @@ static const char *expected_value(enum opt_id id)
 	case OPT_CONTAINER:
 	case OPT_HOST_NETNS:
 	case OPT_PORT_FILE:
+	case OPT_CONFIG:
 		return "a value that is not empty";
 	case OPT_ALLOW_NONLOCAL:
 	case OPT_MIRROR:
@@ -331,7 +335,8 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 {
 	bool on = true;
 
-	if (!value && (id == OPT_CONTAINER || id == OPT_HOST_NETNS || id == OPT_PORT_FILE))
+	if (!value && (id == OPT_CONTAINER || id == OPT_HOST_NETNS || id == OPT_PORT_FILE ||
+		       id == OPT_CONFIG))
 		return -EINVAL;
 	switch (id) {
 	case OPT_CONTAINER:
@@ -340,6 +345,8 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 		return *value ? (cfg->host_netns = value, 0) : -EINVAL;
 	case OPT_PORT_FILE:
 		return *value ? (cfg->port_file = value, 0) : -EINVAL;
+	case OPT_CONFIG:
+		return *value ? (cfg->config_file = value, 0) : -EINVAL;
 	case OPT_MAX_CONNECTIONS:
 		return parse_count(value, MAX_CONNECTIONS_LIMIT, &cfg->max_connections);
 	case OPT_CONNECT_TIMEOUT:
@@ -412,6 +419,7 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 	case OPT_CONTAINER:
 	case OPT_HOST_NETNS:
 	case OPT_PORT_FILE:
+	case OPT_CONFIG:
 	case OPT_MAX_CONNECTIONS:
 	case OPT_CONNECT_TIMEOUT:
 	case OPT_IDLE_TIMEOUT:
@@ -612,12 +620,32 @@ static int parse_mirror(int n, char *args[], struct config *cfg, char *error, si
 	return 0;
 }
 
-static int parse_bridges(int n, char *args[], struct config *cfg, char *error, size_t len)
+/* Put "FILE:LINE: " before the message about a bridge from --config */
+static int at_origin(const char *where, char *error, size_t len)
+{
+	char msg[CLI_ERROR_MAX];
+
+	if (where) {
+		snprintf(msg, sizeof(msg), "%s", error);
+		snprintf(error, len, "%s: %s", where, msg);
+	}
+	return -EINVAL;
+}
+
+/*
+ * The SERVICE EXPOSE pairs of @args; @where[i / 2] says where pair i came
+ * from ("web.conf:7"), NULL for the command line.
+ */
+static int parse_bridges(int n, char *args[], char *const where[], struct config *cfg,
+			 char *error, size_t len)
 {
 	if (cfg->mirror)
 		return parse_mirror(n, args, cfg, error, len);
 	if (cfg->mirror_udp || cfg->n_mirror_exclude)
 		return fail(error, len, "--mirror-udp and --mirror-exclude go with --mirror");
+	if (n == 0 && cfg->file)
+		return fail(error, len, "expected SERVICE EXPOSE here or bridges in %s",
+			    cfg->config_file);
 	if (n == 0)
 		return fail(error, len, "expected SERVICE EXPOSE, like: nsbridge -c web "
 			    "host:5432 container:5432 (see nsbridge --help)");
@@ -633,14 +661,122 @@ static int parse_bridges(int n, char *args[], struct config *cfg, char *error, s
 		if (parse_endpoint("SERVICE", args[i], &b->service, error, len) < 0 ||
 		    parse_endpoint("EXPOSE", args[i + 1], &b->expose, error, len) < 0 ||
 		    check_pair(cfg, b, args[i], args[i + 1], error, len) < 0)
-			return -EINVAL;
+			return at_origin(where[i / 2], error, len);
 		for (int j = 0; j < i; j += 2)
 			if (endpoint_overlaps(&cfg->bridges[j / 2].expose, &b->expose))
 				return fail(error, len, "EXPOSE '%s' overlaps EXPOSE '%s'",
-					    args[i + 1], args[j + 1]);
+					    args[i + 1], args[j + 1]),
+				       at_origin(where[i / 2], error, len);
 		cfg->n_bridges++;
 	}
 	return 0;
+}
+
+static const struct option_desc *option_by_name(const char *name)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (strcmp(options[i].name, name) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/*
+ * The settings of a --config file, through the setter the command line
+ * uses. The options without a variable (help, version, json, no-follow)
+ * and config itself have no place in a file.
+ */
+static int apply_file_options(struct config *cfg, char *error, size_t len)
+{
+	size_t n;
+	const struct conffile_entry *e = conffile_options(cfg->file, &n);
+
+	for (size_t i = 0; i < n; i++, e++) {
+		const struct option_desc *o = option_by_name(e->name);
+
+		if (!o || !o->env || o->id == OPT_CONFIG)
+			return fail(error, len, "%s:%d: unknown setting '%s': expected an option "
+				    "of nsbridge --help without its dashes, or bridges",
+				    cfg->config_file, e->line, e->name);
+		if ((o->has_arg && e->is_bool) || apply_option(cfg, o->id, e->value) < 0)
+			return fail(error, len, "%s:%d: %s = %s: expected %s", cfg->config_file,
+				    e->line, e->name, e->value, o->has_arg && e->is_bool ?
+				    "a value, not true or false" : expected_value(o->id));
+	}
+	return 0;
+}
+
+/* --config FILE, else NSBRIDGE_CONFIG: found before anything is applied */
+static int find_config_file(int argc, char *argv[], const char **ret, char *error, size_t len)
+{
+	struct config scratch = { .action = CLI_RUN };
+	const char *env = getenv("NSBRIDGE_CONFIG");
+	unsigned given = 0;
+
+	if (apply_command_line(argc, argv, &scratch, &given, error, len) < 0)
+		return -EINVAL;
+	*ret = scratch.config_file ? scratch.config_file : env && *env ? env : NULL;
+	return 0;
+}
+
+static int read_config_file(struct config *cfg, const char *path, char *error, size_t len)
+{
+	int r;
+
+	cfg->config_file = path;
+	r = conffile_read(path, &cfg->file, error, len);
+	if (r == -ENOMEM)
+		return fail(error, len, "out of memory");
+	return r < 0 ? r : apply_file_options(cfg, error, len);
+}
+
+/* The file's bridges, then the command line's; a label of where each pair came from */
+static int collect_pairs(const struct config *cfg, int n_args, char *args[], char ***ret_args,
+			 char ***ret_where, int *ret_n)
+{
+	size_t n_file = 0;
+	const struct conffile_entry *e = cfg->file ? conffile_bridges(cfg->file, &n_file) : NULL;
+	size_t n = 2 * n_file + (size_t)n_args;
+	char **all = calloc(n + 1, sizeof(*all)), **where = calloc(n / 2 + 1, sizeof(*where));
+
+	if (!all || !where) {
+		free(all);
+		free(where);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n_file; i++) {
+		all[2 * i] = (char *)e[i].name;
+		all[2 * i + 1] = (char *)e[i].value;
+		if (asprintf(&where[i], "%s:%d", cfg->config_file, e[i].line) < 0)
+			where[i] = NULL;
+	}
+	memcpy(all + 2 * n_file, args, (size_t)n_args * sizeof(*args));
+	*ret_args = all;
+	*ret_where = where;
+	*ret_n = (int)n;
+	return 0;
+}
+
+static int parse_all_bridges(struct config *cfg, int n_args, char *args[], char *error,
+			     size_t len)
+{
+	char **all, **where;
+	int n, r;
+
+	size_t n_file = 0;
+
+	if (cfg->file)
+		conffile_bridges(cfg->file, &n_file);
+	if (cfg->mirror && n_file)
+		return fail(error, len, "%s: bridges and --mirror do not go together",
+			    cfg->config_file);
+	if (collect_pairs(cfg, n_args, args, &all, &where, &n) < 0)
+		return fail(error, len, "out of memory");
+	r = parse_bridges(n, all, where, cfg, error, len);
+	for (int i = 0; i < n / 2 + 1; i++)
+		free(where[i]);
+	free(where);
+	free(all);
+	return r;
 }
 
 /* --allow-uid checks clients of an EXPOSE on the host: some bridge needs one */
@@ -717,6 +853,37 @@ static int split_command(int argc, char *argv[], struct config *cfg)
 	return argc;
 }
 
+/*
+ * The file, then the environment, then the command line: each wins over
+ * the one before. Then what the command line says to do with them.
+ */
+static int parse_layers(int argc, char *argv[], const char *path, struct config *cfg,
+			char *error, size_t len)
+{
+	unsigned env_bad, given = 0;
+
+	if (path && read_config_file(cfg, path, error, len) < 0)
+		return -EINVAL;
+	apply_environment(cfg, &env_bad);
+	if (apply_command_line(argc, argv, cfg, &given, error, len) < 0 ||
+	    check_environment(env_bad, given, error, len) < 0)
+		return -EINVAL;
+	if (cfg->action == CLI_RUN && optind < argc &&
+	    parse_subcommand(argc - optind, argv + optind, cfg, error, len) < 0)
+		return -EINVAL;
+	if (cfg->action == CLI_RUN && cfg->json)
+		return fail(error, len, "--json goes with nsbridge ports or nsbridge status");
+	if (cfg->command && (cfg->action != CLI_RUN || !cfg->n_command))
+		return fail(error, len, cfg->n_command ? "'-- CMD' goes with bridges, "
+			    "not with a subcommand" : "'--' must be followed by a command to run");
+	if (cfg->action != CLI_RUN)
+		return 0;
+	if (parse_all_bridges(cfg, argc - optind, argv + optind, error, len) < 0 ||
+	    check_allow_uid(cfg, error, len) < 0 || check_metrics(cfg, error, len) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 /**
  * cli_parse() - read the environment and the command line
  * @argc:	argument count
@@ -739,27 +906,16 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 		.follow = FOLLOW_DEFAULT,
 		.log_format = LOG_FORMAT_TEXT,
 	};
-	unsigned env_bad, given = 0;
+	const char *path;
+	int r;
 
 	argc = split_command(argc, argv, &cfg);
-	apply_environment(&cfg, &env_bad);
-	if (apply_command_line(argc, argv, &cfg, &given, error, error_len) < 0 ||
-	    check_environment(env_bad, given, error, error_len) < 0)
+	if (find_config_file(argc, argv, &path, error, error_len) < 0)
 		return -EINVAL;
-	if (cfg.action == CLI_RUN && optind < argc &&
-	    parse_subcommand(argc - optind, argv + optind, &cfg, error, error_len) < 0)
-		return -EINVAL;
-	if (cfg.action == CLI_RUN && cfg.json)
-		return fail(error, error_len, "--json goes with nsbridge ports or nsbridge status");
-	if (cfg.command && (cfg.action != CLI_RUN || !cfg.n_command))
-		return fail(error, error_len, cfg.n_command ? "'-- CMD' goes with bridges, "
-			    "not with a subcommand" : "'--' must be followed by a command to run");
-	if (cfg.action == CLI_RUN &&
-	    (parse_bridges(argc - optind, argv + optind, &cfg, error, error_len) < 0 ||
-	     check_allow_uid(&cfg, error, error_len) < 0 ||
-	     check_metrics(&cfg, error, error_len) < 0)) {
+	r = parse_layers(argc, argv, path, &cfg, error, error_len);
+	if (r < 0) {
 		config_free(&cfg);
-		return -EINVAL;
+		return r;
 	}
 	*ret = cfg;
 	return 0;
@@ -803,6 +959,8 @@ bool config_allows_uid(const struct config *config, uint32_t uid)
  */
 void config_free(struct config *config)
 {
+	conffile_free(config->file);
+	config->file = NULL;
 	free(config->bridges);
 	config->bridges = NULL;
 	config->n_bridges = 0;
@@ -834,9 +992,9 @@ void cli_print_help(void)
 "                           --mirror-exclude PORTS, --mirror-udp\n"
 "      --[no-]follow        wait for a named container to run again\n"
 "      --metrics ADDR:PORT  Prometheus metrics at http://ADDR:PORT/metrics\n"
-"  -v, --verbose            more detail (twice: debug); -q, --quiet: errors only\n"
-"      --log-format FMT     text or json;   -h, --help;   --version\n"
-"Durations 500ms, 5s, 2m, 1h. NSBRIDGE_<OPTION> variables set options; flags win.\n"
+"  -v, --verbose            debug lines; -q: errors only; --log-format json\n"
+"      --config FILE        bridges and options from a file; -h; --version\n"
+"Durations 500ms, 5s, 2m, 1h. NSBRIDGE_<OPTION> beats --config; a flag beats both\n"
 "Exit: 0 ok, 1 failure, 2 usage, 3 port in use, 4 no container, 5 no privilege.\n",
 	      stdout);
 }

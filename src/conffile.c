@@ -78,7 +78,8 @@ static int value_text(const config_setting_t *s, struct conffile_entry *e)
 		e->value = e->number;
 		return 0;
 	case CONFIG_TYPE_BOOL:
-		e->value = config_setting_get_bool(s) ? "1" : "0";
+		e->value = config_setting_get_bool(s) ? "true" : "false";
+		e->is_bool = true;
 		return 0;
 	default:
 		return -EINVAL;
@@ -178,8 +179,9 @@ int conffile_read(const char *path, struct conffile **ret, char *error, size_t l
 			snprintf(error, len, "--config '%s': %s", path, strerror(errno));
 		else
 			fail_at(error, len, config_error_file(&f->cf) ? config_error_file(&f->cf) : path,
-				config_error_line(&f->cf), "%s; expected NAME = VALUE; lines "
-				"(see man nsbridge)", config_error_text(&f->cf));
+				config_error_line(&f->cf), "%s: expected NAME = VALUE; settings and "
+				"bridges = ( { service = ...; expose = ...; } );",
+				config_error_text(&f->cf));
 		conffile_free(f);
 		return -EINVAL;
 	}

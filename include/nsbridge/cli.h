@@ -36,6 +36,8 @@ enum follow_mode {
 	FOLLOW_MAX,
 };
 
+struct conffile;
+
 /**
  * struct bridge_spec - one SERVICE EXPOSE pair as the user wrote it
  * @service:	where the service listens today
@@ -82,6 +84,8 @@ struct port_span {
  * @metrics_text:	what the user wrote for it
  * @has_metrics:	--metrics was given
  * @port_file:		--port-file FILE: "SERVICE EXPOSE" lines once ready
+ * @config_file:	--config FILE, NULL without
+ * @file:		what it holds; strings of the config point into it
  * @command:		-- CMD ARGS: @n_command words, run once ready; NULL
  *			without "--"; points into argv
  * @allow_uids:		--allow-uid: who may connect to an EXPOSE on the host,
@@ -113,6 +117,8 @@ struct config {
 	const char *metrics_text;
 	bool has_metrics;
 	const char *port_file;
+	const char *config_file;
+	struct conffile *file;
 	char **command;
 	size_t n_command;
 	uint32_t allow_uids[CLI_ALLOW_UID_MAX];

@@ -3,6 +3,7 @@
 #ifndef NSBRIDGE_CONFFILE_H
 #define NSBRIDGE_CONFFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /**
@@ -10,12 +11,14 @@
  * @name:	option name; for a bridge, its SERVICE
  * @value:	the value as command-line text; for a bridge, its EXPOSE
  * @line:	where it is in the file
+ * @is_bool:	the file said true or false
  * @number:	room for the text of a number
  */
 struct conffile_entry {
 	const char *name;
 	const char *value;
 	int line;
+	bool is_bool;
 	char number[24];
 };
 

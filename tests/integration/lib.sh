@@ -236,7 +236,8 @@ start_nginx() {
 	wait_listen "$ns" "$port"
 }
 
-# start_nsb ARGS... - start nsbridge and wait for one ready line per bridge;
+# start_nsb ARGS... - start nsbridge and wait for one ready line per bridge
+# (NSB_READY lines, if set);
 # sets NSB_PID. Fails if it exits or is not ready in 10 s. NSB_WRAP, an
 # array, is a command to run it under (prlimit, capsh).
 NSB_WRAP=()
@@ -246,6 +247,7 @@ start_nsb() {
 		[[ "$i" =~ ^(host|container|unix): ]] && want=$((want + 1))
 	done
 	want=$((want / 2))
+	want=${NSB_READY:-$want}	# bridges from --config are not in the arguments
 	: >"$NSB_LOG"
 	bg "${NSB_WRAP[@]}" "$NSB" "$@" 2>>"$NSB_LOG"
 	NSB_PID=$BG_PID
