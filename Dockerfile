@@ -14,7 +14,10 @@ WORKDIR /src
 COPY meson.build meson_options.txt ./
 COPY include include
 COPY src src
-RUN meson setup build -Dtests=false --buildtype=release \
+# meson.build reads these; the runtime image has no manual pages
+COPY docs/meson.build docs/nsbridge.1.scd docs/
+COPY completions completions
+RUN meson setup build -Dtests=false -Dman=disabled --buildtype=release \
  && ninja -C build \
  && strip build/src/nsbridge
 

@@ -16,7 +16,8 @@ build_and_test() {
 	shift 2
 	echo "=== $name: $*"
 	rm -rf "build-tests/$name"
-	meson setup "build-tests/$name" --werror "$@" >"build-tests/$name.setup.log" ||
+	# -Dman=enabled: a missing scdoc fails the build instead of skipping the page's test
+	meson setup "build-tests/$name" --werror -Dman=enabled "$@" >"build-tests/$name.setup.log" ||
 		{ cat "build-tests/$name.setup.log"; exit 1; }
 	ninja -C "build-tests/$name"
 	# shellcheck disable=SC2086
@@ -24,7 +25,7 @@ build_and_test() {
 }
 
 mkdir -p build-tests
-ALL="--suite unit --suite integration --suite docker"
+ALL="--suite unit --suite integration --suite docker --suite docs"
 # the image suite builds the Dockerfile, and valgrind checks the relay's
 # memory: the same in every build, so once
 CC=gcc build_and_test gcc "$ALL --suite image --suite valgrind"
