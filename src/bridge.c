@@ -80,18 +80,44 @@ static void endpoint_text(const struct endpoint *ep, int family, char *buf, size
 		snprintf(buf, len, "%s%s", addr, proto);
 }
 
-static void describe_service(struct ctx *c, struct bridge *b)
+/**
+ * bridge_service_text() - one SERVICE of a bridge for messages: "host
+ *			   127.0.0.1:5432", "unix:/run/x.sock"
+ * @c:		context
+ * @svc:	the SERVICE
+ * @buf:	where to write
+ * @len:	its size
+ *
+ * Return: @buf
+ */
+const char *bridge_service_text(const struct ctx *c, const struct endpoint *svc, char *buf,
+				size_t len)
 {
-	const struct endpoint *svc = &b->spec->service;
 	char text[SOCK_ADDR_TEXT_MAX + 16];
 	int family = svc->kind == ENDPOINT_UNIX ? AF_UNIX : svc->has_addr ? svc->family : AF_INET;
 
 	endpoint_text(svc, family, text, sizeof(text));
 	if (svc->kind == ENDPOINT_UNIX)
-		snprintf(b->service_text, sizeof(b->service_text), "%s", text);
+		snprintf(buf, len, "%s", text);
 	else
-		snprintf(b->service_text, sizeof(b->service_text), "%s %s",
-			 c->sides[svc->side].label, text);
+		snprintf(buf, len, "%s %s", c->sides[svc->side].label, text);
+	return buf;
+}
+
+/* Every SERVICE, ", " between them */
+static void describe_service(struct ctx *c, struct bridge *b)
+{
+	size_t off = 0;
+
+	b->service_text[0] = '\0';
+	for (unsigned i = 0; i < b->spec->n_services && off < sizeof(b->service_text); i++) {
+		char one[SIDE_LABEL_MAX + SOCK_ADDR_TEXT_MAX + 16];
+		int n = snprintf(b->service_text + off, sizeof(b->service_text) - off, "%s%s",
+				 i ? ", " : "",
+				 bridge_service_text(c, &b->spec->services[i], one, sizeof(one)));
+
+		off += n > 0 ? (size_t)n : 0;
+	}
 }
 
 static int add_listener(struct ctx *c, struct bridge *b, unsigned offset, int family, int fd)
@@ -518,8 +544,12 @@ bool bridge_uses_side(const struct bridge *b, enum side side)
 {
 	const struct bridge_spec *spec = b->spec;
 
-	return spec->expose.side == side ||
-	       (spec->service.kind == ENDPOINT_INET && spec->service.side == side);
+	if (spec->expose.side == side)
+		return true;
+	for (unsigned i = 0; i < spec->n_services; i++)
+		if (spec->services[i].kind == ENDPOINT_INET && spec->services[i].side == side)
+			return true;
+	return false;
 }
 
 /**

@@ -598,6 +598,8 @@ static struct bridge_spec mirror_spec(enum side from, enum side to, enum proto p
 
 	b.service.side = from;
 	b.expose.side = to;
+	b.services[0] = b.service;
+	b.n_services = 1;
 	return b;
 }
 
@@ -617,6 +619,43 @@ static int parse_mirror(int n, char *args[], struct config *cfg, char *error, si
 	cfg->bridges[cfg->n_bridges++] = mirror_spec(from, to, PROTO_TCP);
 	if (cfg->mirror_udp)
 		cfg->bridges[cfg->n_bridges++] = mirror_spec(from, to, PROTO_UDP);
+	return 0;
+}
+
+/*
+ * SERVICE, or several: "host:8081,host:8082" spreads connections over
+ * them (dial.c). Each must make a pair with EXPOSE on its own.
+ */
+static int parse_services(const struct config *cfg, struct bridge_spec *b, const char *text,
+			  const char *exp, char *error, size_t len)
+{
+	char copy[SERVICES_MAX * (ENDPOINT_TEXT_MAX + 1)];
+	char *one = copy;
+
+	if (snprintf(copy, sizeof(copy), "%s", text) >= (int)sizeof(copy))
+		return fail(error, len, "SERVICE '%.40s...': expected at most %d endpoints",
+			    text, SERVICES_MAX);
+	for (;;) {
+		char *comma = strchr(one, ',');
+		struct bridge_spec pair = *b;
+
+		if (comma)
+			*comma = '\0';
+		if (b->n_services == SERVICES_MAX)
+			return fail(error, len, "SERVICE '%s': expected at most %d endpoints",
+				    text, SERVICES_MAX);
+		if (parse_endpoint("SERVICE", one, &pair.service, error, len) < 0 ||
+		    check_pair(cfg, &pair, one, exp, error, len) < 0)
+			return -EINVAL;
+		b->services[b->n_services++] = pair.service;
+		if (!comma)
+			break;
+		one = comma + 1;
+	}
+	if (b->n_services > 1 && b->expose.proto != PROTO_TCP)
+		return fail(error, len, "SERVICE '%s': several SERVICEs are for TCP; "
+			    "a UDP bridge takes one", text);
+	b->service = b->services[0];
 	return 0;
 }
 
@@ -658,9 +697,8 @@ static int parse_bridges(int n, char *args[], char *const where[], struct config
 	for (int i = 0; i < n; i += 2) {
 		struct bridge_spec *b = &cfg->bridges[i / 2];
 
-		if (parse_endpoint("SERVICE", args[i], &b->service, error, len) < 0 ||
-		    parse_endpoint("EXPOSE", args[i + 1], &b->expose, error, len) < 0 ||
-		    check_pair(cfg, b, args[i], args[i + 1], error, len) < 0)
+		if (parse_endpoint("EXPOSE", args[i + 1], &b->expose, error, len) < 0 ||
+		    parse_services(cfg, b, args[i], args[i + 1], error, len) < 0)
 			return at_origin(where[i / 2], error, len);
 		for (int j = 0; j < i; j += 2)
 			if (endpoint_overlaps(&cfg->bridges[j / 2].expose, &b->expose))

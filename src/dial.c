@@ -21,6 +21,13 @@
  * When SERVICE cannot be reached the client is reset at once, so it sees
  * ECONNRESET rather than a hang or an empty reply, and one rate-limited
  * line says which service in which namespace refused.
+ *
+ * Several SERVICEs ("host:8081,host:8082") take new connections in turn.
+ * One that refuses is marked down and skipped for a back-off - 1 s,
+ * doubling with each refusal in a row up to 30 s - and the connection
+ * goes on to the next. Only when every SERVICE was tried is the client
+ * reset; while all are down each connection still tries them all, so the
+ * first to come back is found at once.
  */
 
 #include <errno.h>
@@ -34,6 +41,16 @@
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
 
+#define BACKOFF_FIRST_MS	1000
+#define BACKOFF_MAX_MS		30000
+
+static_assert(SERVICES_MAX <= 8, "relay_conn.tried has a bit per SERVICE");
+
+/* The SERVICE @conn is being dialled to */
+static const struct endpoint *conn_service(const struct relay_conn *conn)
+{
+	return &conn->bridge->spec->services[conn->service];
+}
 
 /* The family of SERVICE address number @step, 0 when none is left */
 static int dial_family(const struct endpoint *svc, unsigned step)
@@ -54,6 +71,68 @@ static bool try_next_address(int error)
 	       error == -EAFNOSUPPORT || error == -EHOSTUNREACH;
 }
 
+/* ... and the next SERVICE: also when its container is not running */
+static bool try_next_service(int error)
+{
+	return try_next_address(error) || error == -EHOSTDOWN;
+}
+
+/*
+ * The next SERVICE to try for @conn, round the ring from @first: the
+ * first not tried yet that is up, else the first not tried yet at all;
+ * -1 when every one was tried.
+ */
+static int pick_service(const struct ctx *c, const struct relay_conn *conn, unsigned first)
+{
+	const struct bridge *b = conn->bridge;
+	unsigned n = b->spec->n_services;
+	int fallback = -1;
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = (first + i) % n;
+
+		if (conn->tried & (1u << k))
+			continue;
+		if (b->health[k].down_until_ms <= c->now_ms)
+			return (int)k;
+		if (fallback < 0)
+			fallback = (int)k;
+	}
+	return fallback;
+}
+
+/* One of several SERVICEs refused: skip it for a while, longer each time */
+static void service_down(struct ctx *c, struct bridge *b, unsigned k, int error)
+{
+	struct service_health *h = &b->health[k];
+	uint64_t backoff = (uint64_t)BACKOFF_FIRST_MS << (h->failures < 5 ? h->failures : 5);
+	char text[SIDE_LABEL_MAX + SOCK_ADDR_TEXT_MAX + 16];
+
+	if (b->spec->n_services == 1)
+		return;
+	if (backoff > BACKOFF_MAX_MS)
+		backoff = BACKOFF_MAX_MS;
+	h->down_until_ms = c->now_ms + backoff;
+	if (h->failures++ == 0)
+		log_warn("%s", bridge_note_error(b, "%s: %s; new connections go to the others, "
+						 "and it is tried again in %llu ms",
+						 bridge_service_text(c, &b->spec->services[k], text,
+								     sizeof(text)),
+						 strerror(-error), (unsigned long long)backoff));
+}
+
+/* A SERVICE that was down answered */
+static void service_up(struct ctx *c, struct bridge *b, unsigned k)
+{
+	char text[SIDE_LABEL_MAX + SOCK_ADDR_TEXT_MAX + 16];
+
+	if (!b->health[k].failures)
+		return;
+	b->health[k] = (struct service_health){ 0 };
+	log_info("%s answers again", bridge_service_text(c, &b->spec->services[k], text,
+							 sizeof(text)));
+}
+
 static void log_unreachable(struct ctx *c, struct relay_conn *conn, int error)
 {
 	struct bridge *b = conn->bridge;
@@ -61,7 +140,11 @@ static void log_unreachable(struct ctx *c, struct relay_conn *conn, int error)
 	unsigned missed;
 
 	b->stats.refused++;
-	if (error == -EHOSTDOWN)
+	if (b->spec->n_services > 1)
+		line = bridge_note_error(b, "%s: all %u refused or were unreachable (the last: "
+					 "%s); the client was reset", b->service_text,
+					 b->spec->n_services, strerror(-error));
+	else if (error == -EHOSTDOWN)
 		line = bridge_note_error(b, "%s: the container is not running; the client was reset",
 					 b->service_text);
 	else
@@ -85,7 +168,8 @@ static void log_unreachable(struct ctx *c, struct relay_conn *conn, int error)
  */
 void dial_failed(struct ctx *c, struct relay_conn *conn, int error)
 {
-	const struct endpoint *svc = &conn->bridge->spec->service;
+	const struct endpoint *svc = conn_service(conn);
+	int next;
 
 	if (conn->fd[CONN_SERVICE] >= 0) {
 		close(conn->fd[CONN_SERVICE]);
@@ -99,8 +183,36 @@ void dial_failed(struct ctx *c, struct relay_conn *conn, int error)
 		return;
 	}
 	/* the first address's error is the one that explains */
+	service_down(c, conn->bridge, conn->service, conn->dial_error);
+	next = try_next_service(error) ? pick_service(c, conn, conn->service + 1u) : -1;
+	if (next >= 0) {
+		conn->service = (uint8_t)next;
+		conn->tried |= (uint8_t)(1u << next);
+		conn->dial_step = 0;
+		conn->dial_error = 0;
+		dial_start(c, conn);
+		return;
+	}
 	log_unreachable(c, conn, conn->dial_error);
 	relay_conn_close(c, conn, true, false);
+}
+
+/**
+ * dial_begin() - choose a SERVICE for a new connection and dial it
+ * @c:		context
+ * @conn:	connection just accepted
+ *
+ * With several SERVICEs, in turn, passing over those marked down.
+ */
+void dial_begin(struct ctx *c, struct relay_conn *conn)
+{
+	struct bridge *b = conn->bridge;
+	int k = pick_service(c, conn, b->next_service);
+
+	conn->service = (uint8_t)k;
+	conn->tried = (uint8_t)(1u << k);
+	b->next_service = ((unsigned)k + 1) % b->spec->n_services;
+	dial_start(c, conn);
 }
 
 /**
@@ -111,7 +223,7 @@ void dial_failed(struct ctx *c, struct relay_conn *conn, int error)
  */
 void dial_with_socket(struct ctx *c, struct relay_conn *conn, int fd)
 {
-	const struct endpoint *svc = &conn->bridge->spec->service;
+	const struct endpoint *svc = conn_service(conn);
 	union epoll_ref ref = {
 		.type = EPOLL_TYPE_CONN, .end = CONN_SERVICE, .index = conn->slot,
 	};
@@ -145,7 +257,7 @@ void dial_with_socket(struct ctx *c, struct relay_conn *conn, int fd)
  */
 void dial_start(struct ctx *c, struct relay_conn *conn)
 {
-	const struct endpoint *svc = &conn->bridge->spec->service;
+	const struct endpoint *svc = conn_service(conn);
 	int family = dial_family(svc, conn->dial_step);
 	enum side side = svc->side;
 	int fd;
@@ -198,6 +310,7 @@ void dial_on_event(struct ctx *c, struct relay_conn *conn, uint32_t events)
 		dial_failed(c, conn, -ECONNREFUSED);
 		return;
 	}
+	service_up(c, conn->bridge, conn->service);
 	relay_conn_established(c, conn);
 }
 

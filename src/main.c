@@ -53,8 +53,9 @@ static void mark_used_sides(struct ctx *c)
 	for (size_t i = 0; i < c->config->n_bridges; i++) {
 		const struct bridge_spec *b = &c->config->bridges[i];
 
-		if (b->service.kind == ENDPOINT_INET)
-			c->sides[b->service.side].used = true;
+		for (unsigned k = 0; k < b->n_services; k++)
+			if (b->services[k].kind == ENDPOINT_INET)
+				c->sides[b->services[k].side].used = true;
 		c->sides[b->expose.side].used = true;
 	}
 }
@@ -187,16 +188,20 @@ static int bring_lo_up(struct ctx *c)
 static int prime_pools(struct ctx *c)
 {
 	for (size_t i = 0; i < c->config->n_bridges; i++) {
-		const struct endpoint *svc = &c->config->bridges[i].service;
-		int r;
+		const struct bridge_spec *b = &c->config->bridges[i];
 
-		if (svc->kind != ENDPOINT_INET || c->sides[svc->side].local)
-			continue;
-		r = sockpool_prime(c, svc->side, svc->has_addr ? svc->family : AF_INET,
-				   svc->proto == PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM);
-		if (r < 0)
-			return log_errno(LOG_LEVEL_ERROR, r, "making sockets in %s",
-					 c->sides[svc->side].label), EXIT_RUNTIME;
+		for (unsigned k = 0; k < b->n_services; k++) {
+			const struct endpoint *svc = &b->services[k];
+			int r;
+
+			if (svc->kind != ENDPOINT_INET || c->sides[svc->side].local)
+				continue;
+			r = sockpool_prime(c, svc->side, svc->has_addr ? svc->family : AF_INET,
+					   svc->proto == PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM);
+			if (r < 0)
+				return log_errno(LOG_LEVEL_ERROR, r, "making sockets in %s",
+						 c->sides[svc->side].label), EXIT_RUNTIME;
+		}
 	}
 	return 0;
 }

@@ -154,7 +154,7 @@ int relay_conn_new(struct ctx *c, struct listener *l, int client_fd,
 		return r;
 	}
 	log_accepted(conn);
-	dial_start(c, conn);
+	dial_begin(c, conn);
 	return 0;
 }
 

@@ -11,6 +11,8 @@ int bridges_setup(struct ctx *c);
 int bridge_listen_failed(struct ctx *c, enum side side, const struct sock_addr *a, int err);
 void bridges_print_ready(const struct ctx *c);
 int bridges_write_port_file(const struct ctx *c);
+const char *bridge_service_text(const struct ctx *c, const struct endpoint *svc, char *buf,
+				size_t len);
 void bridge_on_accept(struct ctx *c, struct listener *l);
 uint32_t listener_events(const struct listener *l);
 void bridges_resume(struct ctx *c, bool fds_freed);

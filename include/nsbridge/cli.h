@@ -38,14 +38,20 @@ enum follow_mode {
 
 struct conffile;
 
+#define SERVICES_MAX	8
+
 /**
  * struct bridge_spec - one SERVICE EXPOSE pair as the user wrote it
- * @service:	where the service listens today
+ * @service:	where the service listens today; the first of @services
+ * @services:	"host:8081,host:8082": every SERVICE given, @n_services
+ * @n_services:	how many, 1 for most bridges
  * @expose:	where nsbridge makes it appear
  * @mirror:	made by --mirror: ports 1-65535, bound only where they listen
  */
 struct bridge_spec {
 	struct endpoint service;
+	struct endpoint services[SERVICES_MAX];
+	unsigned n_services;
 	struct endpoint expose;
 	bool mirror;
 };

@@ -98,6 +98,16 @@ struct bridge_stats {
 };
 
 /**
+ * struct service_health - whether one of several SERVICEs answers
+ * @down_until_ms: skipped until then, after refusing; 0 while it answers
+ * @failures:	refusals in a row, which lengthen the back-off
+ */
+struct service_health {
+	uint64_t down_until_ms;
+	unsigned failures;
+};
+
+/**
  * struct bridge - one SERVICE EXPOSE pair at run time
  * @spec:	the pair as given
  * @expose:	EXPOSE as bound: @spec's, with the port the kernel picked for
@@ -114,6 +124,8 @@ struct bridge_stats {
  * @service_text: SERVICE for messages, "host 127.0.0.1:5432"
  * @expose_text: EXPOSE for messages and the ready line
  * @stats:	totals since the start
+ * @health:	each SERVICE's, when there are several
+ * @next_service: where round-robin takes the next connection
  */
 struct bridge {
 	const struct bridge_spec *spec;
@@ -130,6 +142,8 @@ struct bridge {
 	char service_text[SIDE_LABEL_MAX + 64];
 	char expose_text[SIDE_LABEL_MAX + 128];
 	struct bridge_stats stats;
+	struct service_health health[SERVICES_MAX];
+	unsigned next_service;
 };
 
 /**

@@ -6,6 +6,7 @@
 #include "nsbridge/ctx.h"
 #include "nsbridge/relay.h"
 
+void dial_begin(struct ctx *c, struct relay_conn *conn);
 void dial_start(struct ctx *c, struct relay_conn *conn);
 void dial_with_socket(struct ctx *c, struct relay_conn *conn, int fd);
 void dial_on_event(struct ctx *c, struct relay_conn *conn, uint32_t events);

@@ -52,6 +52,8 @@ union conn_addr {
  * @id:		number for log lines
  * @bridge:	its bridge
  * @port_offset: which port of the bridge's range
+ * @service:	which of the bridge's SERVICEs it goes to
+ * @tried:	SERVICEs tried for it, a bit each
  * @dial_step:	which of SERVICE's addresses is being tried
  * @dial_error:	why the first address failed, reported if all fail
  * @started_ms:	accept time
@@ -73,6 +75,8 @@ struct relay_conn {
 	uint64_t id;
 	struct bridge *bridge;
 	unsigned port_offset;
+	uint8_t service;
+	uint8_t tried;
 	unsigned dial_step;
 	int dial_error;
 	uint64_t started_ms;

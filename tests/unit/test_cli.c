@@ -101,6 +101,7 @@ struct cli_case {
 	const char *port_file;
 	size_t n_command;
 	const char *command0;
+	unsigned n_services;
 	enum follow_mode follow;
 	int verbosity;
 	enum log_format log_format;
@@ -402,6 +403,35 @@ static const struct cli_case cli_cases[] = {
 		.name = "-- CMD with a subcommand",
 		.argv = { "status", "--", "true", NULL },
 		.error = { "'-- CMD' goes with bridges" },
+	},
+	{
+		.name = "several SERVICEs",
+		.argv = { "host:8081,host:8082,container:8083", "host:8080", "-c", "web", NULL },
+		.container = "web",
+		.n_services = 3,
+		.n_bridges = 1,
+		.bridges = { { H, 8081, H, 8080, 1 } },
+	},
+	{
+		.name = "several SERVICEs: an empty one",
+		.argv = { "host:8081,", "container:8080", "-c", "web", NULL },
+		.error = { "SERVICE ''", "expected" },
+	},
+	{
+		.name = "several SERVICEs: UDP",
+		.argv = { "host:53/udp,host:54/udp", "container:53/udp", "-c", "web", NULL },
+		.error = { "several SERVICEs are for TCP" },
+	},
+	{
+		.name = "several SERVICEs: one a range of another size",
+		.argv = { "host:8081,host:9000-9001", "container:8080", "-c", "web", NULL },
+		.error = { "'host:9000-9001 container:8080'", "same count" },
+	},
+	{
+		.name = "several SERVICEs: nine",
+		.argv = { "host:1,host:2,host:3,host:4,host:5,host:6,host:7,host:8,host:9",
+			  "container:8080", "-c", "web", NULL },
+		.error = { "at most 8" },
 	},
 	{
 		.name = "EXPOSE port 0",
@@ -992,6 +1022,8 @@ static void assert_config(const struct config *cfg, const struct cli_case *c)
 	assert_string_or_null(cfg->status_of, c->status_of);
 	assert_string_or_null(cfg->port_file, c->port_file);
 	assert_int_equal(cfg->n_command, c->n_command);
+	if (cfg->n_bridges && !cfg->bridges[0].mirror)
+		assert_int_equal(cfg->bridges[0].n_services, c->n_services ? c->n_services : 1);
 	assert_string_or_null(cfg->command ? cfg->command[0] : NULL, c->command0);
 	assert_int_equal(cfg->has_metrics, c->metrics_port != 0);
 	if (c->metrics_port)

@@ -281,6 +281,8 @@ static void client_connects(const char *service, int dial_errno)
 	int relay_fd;
 
 	assert_int_equal(endpoint_parse(service, &fx.spec.service, &why), 0);
+	fx.spec.services[0] = fx.spec.service;
+	fx.spec.n_services = 1;
 	fx.expose_fd = loopback_socket(AF_INET, 0, true);
 	fx.client_fd = client_socket(port_of(fx.expose_fd));
 	do
