@@ -33,6 +33,7 @@ CC=clang build_and_test clang "$ALL"
 # ASan and UBSan: any report fails the test that triggered it
 # with the libFuzzer target of the command line, run a fixed number of times
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
 	CC=clang build_and_test sanitize "$ALL --suite fuzz" -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dfuzz=true
 # the benchmark is run by hand; here once, briefly, so that it cannot rot
