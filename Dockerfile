@@ -8,7 +8,7 @@
 FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends meson ninja-build pkg-config gcc libc6-dev \
-	libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev libcap-dev libcurl4-openssl-dev libjson-c-dev libsystemd-dev libmicrohttpd-dev libconfig-dev \
+	libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev libcap-dev libseccomp-dev libcurl4-openssl-dev libjson-c-dev libsystemd-dev libmicrohttpd-dev libconfig-dev \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 WORKDIR /src
 COPY meson.build meson_options.txt ./
@@ -23,7 +23,7 @@ RUN meson setup build -Dtests=false -Dman=disabled --buildtype=release \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libnl-3-200 libnl-route-3-200 libnl-idiag-3-200 libcap2 \
+ && apt-get install -y --no-install-recommends libnl-3-200 libnl-route-3-200 libnl-idiag-3-200 libcap2 libseccomp2 \
 	libcurl4 libjson-c5 libsystemd0 libmicrohttpd12 libconfig9 \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 COPY --from=build /src/build/src/nsbridge /usr/local/bin/nsbridge

@@ -15,7 +15,9 @@
  *    permitted, inheritable and ambient sets, and then sets
  *    no_new_privs. From then on /proc/PID/status shows CapEff 0 and the
  *    relay can only move bytes between sockets it already holds or is
- *    handed by the opener.
+ *    handed by the opener. sandbox.c then narrows it to the system calls
+ *    that takes; no_new_privs is what lets an unprivileged process
+ *    install that filter.
  */
 
 #include <errno.h>

@@ -2,9 +2,10 @@
 /* main.c - nsbridge: wiring only
  *
  * cli -> sides (namespaces) -> opener -> lo up -> listeners -> socket
- * pools -> capability drop -> ready lines -> loop. Every step before the
- * loop may end the process with the exit status of SPEC.md; nothing is
- * left half-started, because nothing outlives the process.
+ * pools -> capability drop -> system call filter -> ready lines -> loop.
+ * Every step before the loop may end the process with the exit status of
+ * SPEC.md; nothing is left half-started, because nothing outlives the
+ * process.
  */
 
 #include <errno.h>
@@ -29,6 +30,7 @@
 #include "nsbridge/metrics.h"
 #include "nsbridge/mirror.h"
 #include "nsbridge/pipepool.h"
+#include "nsbridge/sandbox.h"
 #include "nsbridge/sdnotify.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
@@ -206,12 +208,18 @@ static int prime_pools(struct ctx *c)
 	return 0;
 }
 
+/* Capabilities, then every system call the loop does not make */
 static int drop_privileges(void)
 {
 	int r = caps_drop_all();
 
 	if (r < 0) {
 		log_errno(LOG_LEVEL_ERROR, r, "dropping capabilities");
+		return EXIT_RUNTIME;
+	}
+	r = sandbox_enter();
+	if (r < 0) {
+		log_errno(LOG_LEVEL_ERROR, r, "installing the system call filter");
 		return EXIT_RUNTIME;
 	}
 	return 0;

@@ -5,12 +5,12 @@ set -eu
 
 # build: compilers, meson, the libraries nsbridge links
 BUILD="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libc6-dev
-	libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev libcap-dev libcmocka-dev
+	libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev libcap-dev libseccomp-dev libcmocka-dev
 	libcurl4-openssl-dev libjson-c-dev libsystemd-dev libmicrohttpd-dev libconfig-dev
 	scdoc bash-completion"
 # tests: real servers and clients, and the tools that shape the scenes
 TEST="iproute2 procps util-linux libcap2-bin psmisc python3
-	valgrind curl socat nginx-light iperf3 wrk dnsmasq-base bind9-dnsutils
+	valgrind gdb curl socat nginx-light iperf3 wrk dnsmasq-base bind9-dnsutils
 	postgresql docker.io docker-compose busybox-static debootstrap
 	podman runc man-db"
 
