@@ -30,7 +30,8 @@ bench_enter() {
 
 # The packages nsbridge's release build needs
 BENCH_BUILD_PKGS="meson ninja-build pkg-config gcc libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev
-	libcap-dev libseccomp-dev libcurl4-openssl-dev libjson-c-dev iproute2 procps python3"
+	libcap-dev libseccomp-dev libcurl4-openssl-dev libjson-c-dev libsystemd-dev libmicrohttpd-dev
+	libconfig-dev iproute2 procps python3"
 
 # bench_host_net - lo up, and an interface for pasta to copy addresses and
 # routes from: a veth pair with documentation addresses no figure uses
