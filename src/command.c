@@ -23,9 +23,9 @@
  * new clients, open connections may finish for --drain-timeout - and
  * exits with CMD's status, 128 + N for a signal N as shells report it.
  *
- * Signals: SIGINT, SIGTERM and SIGHUP sent to nsbridge by a process
- * (kill, systemd, docker stop) are passed on to CMD, and nsbridge waits
- * for CMD to end. One typed at the terminal (si_code SI_KERNEL) reached
+ * Signals: SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 sent to nsbridge
+ * by a process (kill, systemd, docker stop) are passed on to CMD, and
+ * nsbridge waits for CMD to end. One typed at the terminal (si_code SI_KERNEL) reached
  * CMD already - it shares the terminal's process group - so it is not
  * sent twice. CMD gets SIGTERM if nsbridge dies (PR_SET_PDEATHSIG): it
  * never outlives the bridges it was given.
@@ -222,7 +222,7 @@ void command_on_exit(struct ctx *c)
 }
 
 /**
- * command_forward() - pass a stop signal on to CMD while it runs
+ * command_forward() - pass a signal on to CMD while it runs
  * @c:		context
  * @signo:	the signal
  * @from_tty:	typed at the terminal: CMD, in the same process group, has it

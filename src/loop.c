@@ -19,8 +19,9 @@
  * refused by the kernel), open connections go on until they end or until
  * --drain-timeout, then the rest are reset and nsbridge exits 0. A second
  * signal ends the drain at once. SIGHUP is ignored: it must not drop
- * connections. During a scoped run (-- CMD) all three are CMD's: they are
- * passed on, and the drain starts when CMD ends (command.c).
+ * connections. During a scoped run (-- CMD) all three, and SIGUSR1 and
+ * SIGUSR2, are CMD's: they are passed on, and the drain starts when CMD
+ * ends (command.c).
  */
 
 #include <errno.h>
@@ -156,6 +157,10 @@ static int setup_signals(struct ctx *c)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	if (c->config->command) {	/* CMD's to act on, passed on (command.c) */
+		sigaddset(&mask, SIGUSR1);
+		sigaddset(&mask, SIGUSR2);
+	}
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
 	c->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -236,6 +241,8 @@ static void on_signal(struct ctx *c)
 		/* a scoped run stops when CMD does: the signal is CMD's to act on */
 		if (command_forward(c, (int)si.ssi_signo, si.ssi_code == SI_KERNEL))
 			continue;
+		if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2)
+			continue;	/* CMD has ended: nobody to pass them to */
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP ignored: open connections stay");
 			continue;

@@ -33,9 +33,10 @@
  * executable (nothing is loaded after start-up); openat() opens for
  * reading only; ioctl() and fcntl() take only the few requests the relay
  * makes; tgkill() signals only the relay itself, for abort() and for the
- * handler's own death, and pidfd_send_signal() only passes stop signals
- * on to -- CMD. No call that changes namespaces, mounts, credentials, or
- * starts a process or a program is allowed.
+ * handler's own death, and pidfd_send_signal() only passes the signals
+ * of a scoped run (stop signals, SIGUSR1, SIGUSR2) on to -- CMD. No call
+ * that changes namespaces, mounts, credentials, or starts a process or a
+ * program is allowed.
  *
  * Two kinds of build need more. A sanitizer runtime (ASan, UBSan, LSan)
  * stops the world at exit with a ptrace()ing clone to look for leaks,
@@ -150,6 +151,8 @@ static const struct rule relay_rules[] = {
 	ALLOW_IF(pidfd_send_signal, ARG_EQ(1, SIGTERM)),
 	ALLOW_IF(pidfd_send_signal, ARG_EQ(1, SIGINT)),
 	ALLOW_IF(pidfd_send_signal, ARG_EQ(1, SIGHUP)),
+	ALLOW_IF(pidfd_send_signal, ARG_EQ(1, SIGUSR1)),
+	ALLOW_IF(pidfd_send_signal, ARG_EQ(1, SIGUSR2)),
 
 	/* malloc, and libc's locks; never executable memory */
 	ALLOW(brk), ALLOW(munmap), ALLOW(mremap), ALLOW(madvise), ALLOW(futex),

@@ -50,6 +50,7 @@ pass "NSBRIDGE_PORT=$p NSBRIDGE_PORT_1=$p1 NSBRIDGE_PORT_2=$p2"
 cat >"$T/cmd.sh" <<-EOF
 	#!/bin/sh
 	trap 'echo term >"$T/cmd.term"; exit 5' TERM
+	trap 'echo usr1 >>"$T/cmd.usr1"' USR1
 	echo \$\$ >"$T/cmd.pid"
 	while :; do sleep 0.05; done
 EOF
@@ -59,6 +60,10 @@ for _ in $(seq 1 100); do [ -s "$T/cmd.pid" ] && break; sleep 0.05; done
 [ -s "$T/cmd.pid" ] || fail "CMD did not start"
 cmd_pid=$(cat "$T/cmd.pid")
 children=$(pgrep -P "$NSB_PID" | tr '\n' ' ')
+kill -USR1 "$NSB_PID"
+for _ in $(seq 1 100); do [ -s "$T/cmd.usr1" ] && break; sleep 0.05; done
+assert_eq "CMD's USR1 trap" usr1 "$(cat "$T/cmd.usr1" 2>/dev/null)"
+kill -0 "$NSB_PID" 2>/dev/null || fail "SIGUSR1 stopped nsbridge"
 stop_nsb TERM
 assert_eq "exit after SIGTERM" 5 "$NSB_STATUS"
 assert_eq "CMD's trap" term "$(cat "$T/cmd.term" 2>/dev/null)"
@@ -69,7 +74,7 @@ for pid in $cmd_pid $children; do
 	for _ in $(seq 1 20); do alive "$pid" || break; sleep 0.05; done
 	alive "$pid" && fail "pid $pid ($(cat "/proc/$pid/comm")) outlived nsbridge"
 done
-pass "SIGTERM: CMD's trap ran, nsbridge exited with its 5; CMD and nsbridge's helpers ($children) are gone"
+pass "SIGUSR1 reached CMD and nsbridge went on; SIGTERM: CMD's trap ran, nsbridge exited with its 5; CMD and nsbridge's helpers ($children) are gone"
 
 # --- a CMD that does not exist: 127, as a shell says it
 scoped -c "netns:$ns" "container:$web" host:0 -- "$T/no-such-command"
