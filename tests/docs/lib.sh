@@ -11,29 +11,7 @@ set -u
 T=$(mktemp -d /tmp/nsbt-docs.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-pass() {
-	echo "ok: $*"
-}
-
-skip() {
-	echo "SKIP: $*" >&2
-	exit 77
-}
-
-# assert_eq WHAT EXPECTED ACTUAL
-assert_eq() {
-	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
-}
-
-# assert_match WHAT REGEX TEXT
-assert_match() {
-	[[ "$3" =~ $2 ]] || fail "$1: '$3' does not match /$2/"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../assert.sh"
 
 # help_options NSBRIDGE - every option that nsbridge --help names, one a
 # line: the long ones, --[no-]follow as both, and the short ones

@@ -68,33 +68,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-	echo "FAIL: $*" >&2
-	if [ -s "$NSB_LOG" ]; then
-		echo "--- nsbridge log (last 20 lines) ---" >&2
-		tail -n 20 "$NSB_LOG" >&2
-	fi
-	exit 1
-}
-
-pass() {
-	echo "ok: $*"
-}
-
-skip() {
-	echo "SKIP: $*" >&2
-	exit 77
-}
-
-# assert_eq WHAT EXPECTED ACTUAL
-assert_eq() {
-	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
-}
-
-# assert_match WHAT REGEX TEXT
-assert_match() {
-	[[ "$3" =~ $2 ]] || fail "$1: '$3' does not match /$2/"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../assert.sh"
 
 # mkns VAR SHORTNAME - make a namespace nsbt-PID-SHORTNAME, lo DOWN, name in VAR
 mkns() {
