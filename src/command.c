@@ -141,7 +141,6 @@ int command_start(struct ctx *c)
 		child_main(c->config->command, go[0], parent);
 	close(go[0]);
 	c->command_go_fd = go[1];
-	c->command_pid = pid;
 	c->command_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (c->command_pidfd < 0)
 		return -errno;
@@ -217,7 +216,6 @@ void command_on_exit(struct ctx *c)
 	}
 	close(c->command_pidfd);	/* also takes it out of epoll */
 	c->command_pidfd = -1;
-	c->command_pid = 0;
 	loop_stop(c);
 }
 

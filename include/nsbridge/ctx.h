@@ -237,7 +237,6 @@ struct udp_table {
  * @metrics:	--metrics's HTTP server, NULL without it
  * @started:	start time, seconds since the epoch
  * @command_go_fd: pipe that lets -- CMD run once ready, -1 once written
- * @command_pid: CMD's process while it runs, 0 otherwise
  * @command_pidfd: pidfd of it, -1 when it has ended or there is none
  * @exit_status: what nsbridge exits with: CMD's status after a scoped run
  * @port_file_written: --port-file is ours to remove at exit
@@ -279,7 +278,6 @@ struct ctx {
 	struct metrics *metrics;
 	int64_t started;
 	int command_go_fd;
-	pid_t command_pid;
 	int command_pidfd;
 	int exit_status;
 	bool port_file_written;
