@@ -1035,7 +1035,7 @@ void cli_print_help(void)
 "      --drain-timeout D    after SIGTERM (5s); --udp-timeout D, UDP idle (60s)\n"
 "      --mirror FROM TO     every port listening on FROM's loopback, on TO's too;\n"
 "                           --mirror-exclude PORTS, --mirror-udp\n"
-"      --[no-]follow        wait for a named container to run again\n"
+"      --[no-]follow        wait for a named container; --user U: relay's user\n"
 "      --metrics ADDR:PORT  Prometheus metrics at http://ADDR:PORT/metrics\n"
 "  -v, --verbose            debug lines; -q: errors only; --log-format json\n"
 "      --config FILE        bridges and options from a file; -h; --version\n"

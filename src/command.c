@@ -12,6 +12,10 @@
  *   relay --"NSBRIDGE_PORT=5432\n..."--> child: drop every capability,
  *                                        set the environment, execvp(CMD)
  *
+ * The fork comes before the relay leaves uid 0 (runas.c), so CMD runs as
+ * the user who started nsbridge: `-- docker exec app npm test` must still
+ * reach the Docker socket, which the relay must not.
+ *
  * The relay writes the environment and closes the pipe when the ready
  * lines are printed. If set-up fails instead, the relay exits, the pipe
  * closes empty, and the child leaves without running anything. Between

@@ -17,7 +17,10 @@
  * and writes the init pid of the running container. The relay ignores a
  * pid it already serves. The watcher holds no capability, no namespace
  * and no socket of the relay; it dies with the relay (PR_SET_PDEATHSIG,
- * or EPIPE on its pipe).
+ * or EPIPE on its pipe). It keeps the uid nsbridge was started with when
+ * the relay leaves uid 0 (runas.c): the engine's socket is root's (or its
+ * group's), and following a container is talking to it. It reads nothing
+ * from the relay, which, another uid by then, cannot signal or ptrace it.
  */
 
 #include <curl/curl.h>

@@ -94,12 +94,17 @@ Groups:" "$(status_ids "$NSB_PID")"
 assert_eq "through the relay" web "$(nsx "$ns" socat -T 5 - TCP:127.0.0.1:"$web")"
 stop_nsb TERM
 assert_eq "exit status" 0 "$NSB_STATUS"
+printf 'user = "4244";\n' >"$T/user.conf"
+start_nsb --config "$T/user.conf" -c "netns:$ns" "host:$web" "container:$web"
+assert_eq "relay uid with user = \"4244\" in --config" "Uid: 4244 4244 4244 4244" \
+	"$(status_ids "$NSB_PID" | head -n 1)"
+stop_nsb TERM
 timeout 20 "$NSB" --user nsbt-no-such-user -c "netns:$ns" "host:$web" "container:$web" \
 	>"$T/out" 2>"$T/err"
 rc=$?
 assert_eq "exit status for an unknown --user" 2 "$rc"
 assert_eq "message" "nsbridge: --user nsbt-no-such-user: no such user" "$(cat "$T/err")"
-pass "NSBRIDGE_USER=4242: uid and gid 4242; an unknown user: exit 2"
+pass "NSBRIDGE_USER=4242: uid and gid 4242; user in --config; an unknown user: exit 2"
 
 # (f) started as an ordinary user, nsbridge keeps that user, without a word
 mkdir -p "$T/bin" && cp "$NSB" "$T/bin/nsbridge" && chmod 755 "$T/bin" "$T/bin/nsbridge"
