@@ -16,7 +16,7 @@
  * is closed, so a stuck client costs nothing but its descriptor.
  *
  * The socket is bound before capabilities are dropped, and unlinked when
- * nsbridge exits (by runas.c's janitor when the relay left uid 0, since
+ * nsbridge exits (by runas.c's keeper when the relay left uid 0, since
  * /run/nsbridge is root's). One left behind by a process that was killed is
  * removed by the next nsbridge that starts in the same directory.
  */

@@ -213,10 +213,11 @@ static int prime_pools(struct ctx *c)
 /* uid 0 and capabilities, then every system call the loop does not make */
 static int drop_privileges(struct ctx *c, const struct runas *as)
 {
-	int r = as->switching ? runas_janitor_start(c) : 0;
+	int r = as->switching ? runas_keeper_start(c) : 0;
 
 	if (r < 0) {
-		log_errno(LOG_LEVEL_ERROR, r, "starting the process that cleans up at exit");
+		log_errno(LOG_LEVEL_ERROR, r, "starting the process that keeps uid %u",
+			  (unsigned)getuid());
 		return EXIT_RUNTIME;
 	}
 	r = as->switching ? caps_drop_all_as(as->uid, as->gid) : caps_drop_all();
@@ -305,6 +306,11 @@ static int choose_user(const struct config *cfg, struct runas *ret)
 		log_error("%s", why);
 		return r == -EPERM ? EXIT_PRIVILEGE : EXIT_USAGE;
 	}
+	if (ret->switching && (!caps_have(CAP_SETUID) || !caps_have(CAP_SETGID))) {
+		log_error("leaving uid 0 for user %s after set-up needs CAP_SETUID and CAP_SETGID; "
+			  "grant them, or keep uid 0 with --user root", ret->name);
+		return EXIT_PRIVILEGE;
+	}
 	r = runas_check_services(cfg, ret);
 	if (r == -EACCES)
 		return EXIT_PRIVILEGE;
@@ -330,7 +336,7 @@ static int run(const struct config *cfg)
 	ctx_release(&c);
 	if (c.port_file_written)
 		unlink(cfg->port_file);	/* its ports are gone */
-	runas_janitor_finish();	/* what a relay that is no longer root cannot unlink */
+	runas_keeper_finish();	/* what a relay that is no longer root cannot unlink */
 	return r;
 }
 

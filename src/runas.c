@@ -24,7 +24,7 @@
  *             only root (or its group) may open. It reads nothing from
  *             the relay, and the relay, now another uid, can neither
  *             signal nor ptrace it
- *   janitor   below
+ *   keeper    below
  *
  * What the relay needs of uid 0 is arranged before the switch:
  *
@@ -35,19 +35,25 @@
  *     becomes USER, whether USER may connect to each one, and nsbridge
  *     refuses to start, naming the socket, its mode and the user, when
  *     it may not - rather than reset every client later;
- *   - at exit the control socket and the --port-file must go, but
- *     unlinking needs write permission on their directory, which USER
- *     does not have in /run/nsbridge. The janitor, a child forked just
- *     before the switch, keeps uid 0 without any capability, closes
- *     everything else, and waits on a socket to the relay; when the
- *     relay closes it (at exit, or by dying) it unlinks those two paths,
- *     fixed at fork, and exits. It takes no request: a subverted relay
- *     can at most make it remove the relay's own files early. The relay
- *     waits for it at a clean exit, so the files are gone when nsbridge
- *     has exited.
+ *   - what the relay's new uid no longer allows is left to the keeper,
+ *     a child forked just before the switch that keeps uid 0 without any
+ *     capability and holds nothing of the relay's but CMD's pidfd. At
+ *     exit the control socket and the --port-file must go, but unlinking
+ *     needs write permission on their directory, which USER does not
+ *     have in /run/nsbridge; and the stop signals nsbridge passes on to
+ *     -- CMD may not cross from USER to CMD's uid (the kernel's kill()
+ *     rule, for pidfds too). So the relay sends the keeper a signal
+ *     number, one byte, for each signal CMD is to get; when the relay
+ *     closes its end (at exit, or by dying), the keeper sends CMD
+ *     SIGTERM as PR_SET_PDEATHSIG would, unlinks the two paths fixed at
+ *     fork, and exits. A subverted relay can make it do no more than
+ *     that: signal CMD with a stop signal, remove the relay's own files
+ *     early. The relay waits for it at a clean exit, so the files are
+ *     gone when nsbridge has exited.
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -68,9 +74,10 @@
 
 #define RUNAS_DEFAULT		"nsbridge"
 #define RUNAS_FALLBACK		"nobody"
-#define JANITOR_FD		3
+#define KEEPER_FD		3
+#define KEEPER_PIDFD		4
 
-static int janitor_fd = -1;	/* the relay's end of the janitor's socket */
+static int keeper_fd = -1;	/* the relay's end of the keeper's socket */
 
 static void set_user(struct runas *ret, const char *name, uid_t uid, gid_t gid)
 {
@@ -242,35 +249,59 @@ int runas_check_services(const struct config *cfg, const struct runas *as)
 	return -EACCES;
 }
 
-/* Wait for the relay to go, then remove what it cannot */
-static __attribute__((noreturn)) void janitor_main(const char *paths[], int n, pid_t parent)
+/* Pass on a stop signal the relay asks for, only to CMD: the signals of command.c */
+static void keeper_signal(int pidfd, unsigned char signo)
 {
-	char byte;
+	switch (signo) {
+	case SIGTERM:
+	case SIGINT:
+	case SIGHUP:
+	case SIGUSR1:
+	case SIGUSR2:
+		if (pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, pidfd, (int)signo, NULL, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Serve the relay until it goes, then do what it no longer can */
+static __attribute__((noreturn)) void keeper_main(const char *paths[], int n, int pidfd,
+						   pid_t parent)
+{
+	unsigned char signo;
 	ssize_t n_read;
 
-	prctl(PR_SET_NAME, "nsbridge-clean", 0, 0, 0);
+	prctl(PR_SET_NAME, "nsbridge-keeper", 0, 0, 0);
 	/* no PR_SET_PDEATHSIG: it must outlive the relay by an instant */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	if (getppid() != parent || caps_drop_all() < 0)
 		_exit(EXIT_FAILURE);
-	do	/* the relay sends nothing: only its end of file counts */
-		n_read = read(JANITOR_FD, &byte, 1);
-	while (n_read > 0 || (n_read < 0 && errno == EINTR));
+	for (;;) {
+		n_read = read(KEEPER_FD, &signo, 1);
+		if (n_read == 1)
+			keeper_signal(pidfd, signo);
+		else if (n_read == 0 || errno != EINTR)
+			break;
+	}
+	/* as PR_SET_PDEATHSIG would, where the relay's uid may not */
+	keeper_signal(pidfd, SIGTERM);
 	for (int i = 0; i < n; i++)
 		unlink(paths[i]);
 	_exit(EXIT_SUCCESS);
 }
 
 /**
- * runas_janitor_start() - before the switch: have the control socket and
- *			   the --port-file removed at exit, by uid 0
- * @c:		context, set-up done, still root
+ * runas_keeper_start() - before the switch: fork the keeper, which keeps
+ *			  the uid nsbridge was started with
+ * @c:		context, set-up done, -- CMD forked, still root
  *
  * Return: 0 or -errno
  */
-int runas_janitor_start(const struct ctx *c)
+int runas_keeper_start(const struct ctx *c)
 {
 	const char *paths[2];
 	pid_t parent = getpid(), pid;
@@ -280,7 +311,7 @@ int runas_janitor_start(const struct ctx *c)
 		paths[n++] = control_path(c);
 	if (c->port_file_written)
 		paths[n++] = c->config->port_file;
-	if (n == 0)
+	if (n == 0 && c->command_pidfd < 0)
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
@@ -294,31 +325,57 @@ int runas_janitor_start(const struct ctx *c)
 		return r;
 	}
 	if (pid == 0) {
-		/* nothing of the relay's: no listener, no namespace */
-		if (dup2(sv[1], JANITOR_FD) < 0 ||
-		    syscall(SYS_close_range, JANITOR_FD + 1, ~0U, 0) < 0)
+		/* nothing of the relay's but CMD's pidfd: no listener, no namespace */
+		int sock = fcntl(sv[1], F_DUPFD_CLOEXEC, KEEPER_PIDFD + 1);
+		int pidfd = c->command_pidfd < 0 ? -1 :
+			    fcntl(c->command_pidfd, F_DUPFD_CLOEXEC, KEEPER_PIDFD + 1);
+
+		if (sock < 0 || (c->command_pidfd >= 0 && pidfd < 0) ||
+		    dup2(sock, KEEPER_FD) < 0 || (pidfd >= 0 && dup2(pidfd, KEEPER_PIDFD) < 0) ||
+		    syscall(SYS_close_range, KEEPER_PIDFD + (pidfd >= 0), ~0U, 0) < 0)
 			_exit(EXIT_FAILURE);
-		janitor_main(paths, n, parent);
+		keeper_main(paths, n, c->command_pidfd >= 0 ? KEEPER_PIDFD : -1, parent);
 	}
 	close(sv[1]);
-	janitor_fd = sv[0];
+	keeper_fd = sv[0];
 	return 0;
 }
 
 /**
- * runas_janitor_finish() - at exit: let the janitor remove the files, and
- *			    wait until it has
+ * runas_keeper_signal() - have the keeper pass @signo on to -- CMD
+ * @signo:	SIGTERM, SIGINT, SIGHUP, SIGUSR1 or SIGUSR2
+ *
+ * CMD runs as the user who started nsbridge; the relay, once it left uid
+ * 0, may not signal it itself.
+ *
+ * Return: 0, -ENOTCONN when there is no keeper (the relay did not switch:
+ * it signals CMD itself), other -errno
  */
-void runas_janitor_finish(void)
+int runas_keeper_signal(int signo)
+{
+	unsigned char byte = (unsigned char)signo;
+
+	if (keeper_fd < 0)
+		return -ENOTCONN;
+	if (send(keeper_fd, &byte, 1, MSG_NOSIGNAL) < 0)
+		return -errno;
+	return 0;
+}
+
+/**
+ * runas_keeper_finish() - at exit: let the keeper stop CMD and remove the
+ *			   files, and wait until it has
+ */
+void runas_keeper_finish(void)
 {
 	char byte;
 
-	if (janitor_fd < 0)
+	if (keeper_fd < 0)
 		return;
-	shutdown(janitor_fd, SHUT_WR);
-	/* EOF when the janitor has exited (a byte never comes) */
-	while (read(janitor_fd, &byte, 1) < 0 && errno == EINTR)
+	shutdown(keeper_fd, SHUT_WR);
+	/* end of file when the keeper has exited (it never writes) */
+	while (read(keeper_fd, &byte, 1) < 0 && errno == EINTR)
 		;
-	close(janitor_fd);
-	janitor_fd = -1;
+	close(keeper_fd);
+	keeper_fd = -1;
 }

@@ -58,6 +58,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -144,7 +145,7 @@ static const struct rule relay_rules[] = {
 	 * behind pointers: this is the one call that changes the file
 	 * system, with only the permissions of a user without capability
 	 * (a relay that left uid 0 fails in root's directories: runas.c's
-	 * janitor removes them) */
+	 * keeper removes them) */
 	ALLOW(unlink), ALLOW(unlinkat),
 
 	/* -- CMD, forked before the filter: followed by pidfd, reaped, and
@@ -369,6 +370,10 @@ int sandbox_enter(void)
 	if (sigprocmask(SIG_UNBLOCK, &sys, NULL) < 0)
 		return -errno;
 
+	/* LeakSanitizer's tracer is a clone without capability: it may attach
+	 * only to a dumpable process, and a relay that left uid 0 is not */
+	if (__sanitizer_sandbox_on_notify && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return -errno;
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
 		return -ENOMEM;

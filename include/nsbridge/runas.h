@@ -25,7 +25,8 @@ struct runas {
 
 int runas_resolve(const char *user, struct runas *ret, char *why, size_t why_len);
 int runas_check_services(const struct config *cfg, const struct runas *as);
-int runas_janitor_start(const struct ctx *c);
-void runas_janitor_finish(void);
+int runas_keeper_start(const struct ctx *c);
+int runas_keeper_signal(int signo);
+void runas_keeper_finish(void);
 
 #endif /* NSBRIDGE_RUNAS_H */
