@@ -311,13 +311,10 @@ static int choose_user(const struct config *cfg, struct runas *ret)
 			  "grant them, or keep uid 0 with --user root", ret->name);
 		return EXIT_PRIVILEGE;
 	}
-	r = runas_check_services(cfg, ret);
-	if (r == -EACCES)
+	r = runas_check_services(cfg, ret);	/* says what went wrong */
+	if (r == -EACCES || r == -EPERM)
 		return EXIT_PRIVILEGE;
-	if (r < 0)
-		return log_errno(LOG_LEVEL_ERROR, r, "checking what user %s may connect to",
-				 ret->name), EXIT_RUNTIME;
-	return 0;
+	return r < 0 ? EXIT_RUNTIME : 0;
 }
 
 static int run(const struct config *cfg)

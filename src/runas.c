@@ -37,7 +37,8 @@
  *     it may not - rather than reset every client later;
  *   - what the relay's new uid no longer allows is left to the keeper,
  *     a child forked just before the switch that keeps uid 0 without any
- *     capability and holds nothing of the relay's but CMD's pidfd. At
+ *     capability and holds nothing of the relay's but pidfds of CMD and
+ *     the watcher. At
  *     exit the control socket and the --port-file must go, but unlinking
  *     needs write permission on their directory, which USER does not
  *     have in /run/nsbridge; and the stop signals nsbridge passes on to
@@ -45,8 +46,11 @@
  *     rule, for pidfds too). So the relay sends the keeper a signal
  *     number, one byte, for each signal CMD is to get; when the relay
  *     closes its end (at exit, or by dying), the keeper sends CMD
- *     SIGTERM as PR_SET_PDEATHSIG would, unlinks the two paths fixed at
- *     fork, and exits. A subverted relay can make it do no more than
+ *     SIGTERM and the engine watcher SIGKILL, as their PR_SET_PDEATHSIG
+ *     would (the kernel sends that with the dying relay's credentials,
+ *     which no longer may), unlinks the two paths fixed at fork, and
+ *     exits. The opener needs none of it: it ends at its socket's end
+ *     of file. A subverted relay can make it do no more than
  *     that: signal CMD with a stop signal, remove the relay's own files
  *     early. The relay waits for it at a clean exit, so the files are
  *     gone when nsbridge has exited.
@@ -58,6 +62,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,11 +76,17 @@
 #include "nsbridge/caps.h"
 #include "nsbridge/control.h"
 #include "nsbridge/runas.h"
+#include "nsbridge/watcher.h"
 
 #define RUNAS_DEFAULT		"nsbridge"
 #define RUNAS_FALLBACK		"nobody"
-#define KEEPER_FD		3
-#define KEEPER_PIDFD		4
+/* The keeper's descriptors, at fixed places; -1 in the relay for one it lacks */
+enum keeper_fd {
+	KEEPER_SOCKET = 3,	/* to the relay */
+	KEEPER_COMMAND,		/* -- CMD's pidfd */
+	KEEPER_WATCHER,		/* the engine watcher's pidfd */
+	KEEPER_FD_END,
+};
 
 static int keeper_fd = -1;	/* the relay's end of the keeper's socket */
 
@@ -143,27 +154,37 @@ int runas_resolve(const char *user, struct runas *ret, char *why, size_t why_len
 	return -ENOENT;
 }
 
-/* In a child become @as and try each unix: SERVICE; exit with the index of
- * the first it may not connect to, plus one, or 0 */
+/**
+ * struct check - what the child of runas_check_services() found
+ * @error:	0, -errno of the switch (@service -1), or -EACCES for @service
+ * @service:	index of the SERVICE out of reach, counting every bridge's
+ */
+struct check {
+	int32_t error;
+	int32_t service;
+};
+
+/* Become @as, as the relay will, and try each unix: SERVICE */
 static __attribute__((noreturn)) void check_child(const struct config *cfg,
-						  const struct runas *as)
+						  const struct runas *as, int out_fd)
 {
+	struct check res = { .service = -1 };
 	int k = 0;
 
 	if (setgroups(0, NULL) < 0 || setresgid(as->gid, as->gid, as->gid) < 0 ||
 	    setresuid(as->uid, as->uid, as->uid) < 0)
-		_exit(255);
-	for (size_t i = 0; i < cfg->n_bridges; i++)
-		for (unsigned s = 0; s < cfg->bridges[i].n_services; s++, k++) {
+		res.error = -errno;
+	for (size_t i = 0; i < cfg->n_bridges && !res.error; i++)
+		for (unsigned s = 0; s < cfg->bridges[i].n_services && !res.error; s++, k++) {
 			const struct endpoint *svc = &cfg->bridges[i].services[s];
 
 			/* connect() needs write permission on the socket and search
 			 * on its directories; one that is not there yet may come */
 			if (svc->kind == ENDPOINT_UNIX && access(svc->path, W_OK) < 0 &&
 			    (errno == EACCES || errno == EPERM))
-				_exit(k + 1 < 255 ? k + 1 : 254);
+				res = (struct check){ .error = -EACCES, .service = k };
 		}
-	_exit(0);
+	_exit(write(out_fd, &res, sizeof(res)) == sizeof(res) ? EXIT_SUCCESS : EXIT_FAILURE);
 }
 
 /* "srwx------ root:root", as ls shows a socket */
@@ -207,41 +228,63 @@ static const struct endpoint *nth_service(const struct config *cfg, int k)
 	return NULL;
 }
 
+/* Run check_child() and take its answer */
+static int run_check(const struct config *cfg, const struct runas *as, struct check *ret)
+{
+	int p[2], status, r = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		r = -errno;
+	if (pid == 0) {
+		close(p[0]);
+		check_child(cfg, as, p[1]);
+	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], ret, sizeof(*ret)) != sizeof(*ret))
+		r = -EIO;
+	close(p[0]);
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
 /**
- * runas_check_services() - refuse a unix: SERVICE that @as may not connect to
+ * runas_check_services() - before set-up: that the relay can become @as,
+ *			    and reach every unix: SERVICE as @as
  * @cfg:	the configuration
  * @as:		the user the relay will be
  *
- * Logs one line naming the socket, its mode and owner, and the user.
+ * Tried in a child that becomes @as, so the kernel answers (groups,
+ * ACLs and all). Logs one line: for a SERVICE out of reach, naming the
+ * socket, its mode and owner, and the user.
  *
  * Return: 0, -EACCES when a SERVICE is out of reach, other -errno when
- * the check itself failed
+ * the relay could not become @as or the check failed
  */
 int runas_check_services(const struct config *cfg, const struct runas *as)
 {
 	const struct endpoint *svc;
+	struct check res;
 	char text[160];
-	int status;
-	pid_t pid;
+	int r;
 
 	if (!as->switching)
 		return 0;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0)
-		check_child(cfg, as);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) == 255)
-		return -EPERM;
-	if (WEXITSTATUS(status) == 0)
+	r = run_check(cfg, as, &res);
+	if (r < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "checking what user %s may connect to",
+				 as->name);
+	if (res.error == 0)
 		return 0;
-	svc = nth_service(cfg, WEXITSTATUS(status) - 1);
+	svc = res.service >= 0 ? nth_service(cfg, res.service) : NULL;
 	if (!svc)
-		return -EIO;
+		return log_errno(LOG_LEVEL_ERROR, res.error, "becoming user %s (uid %u, gid %u) "
+				 "after set-up", as->name, (unsigned)as->uid, (unsigned)as->gid);
 	describe(svc->path, text, sizeof(text));
 	log_error("unix:%s (%s): user %s cannot connect to it, and the relay runs as %s "
 		  "after set-up; give %s access, or name another user with --user", svc->path,
@@ -267,9 +310,10 @@ static void keeper_signal(int pidfd, unsigned char signo)
 }
 
 /* Serve the relay until it goes, then do what it no longer can */
-static __attribute__((noreturn)) void keeper_main(const char *paths[], int n, int pidfd,
-						   pid_t parent)
+static __attribute__((noreturn)) void keeper_main(const char *paths[], int n, pid_t parent)
 {
+	int pidfd = fcntl(KEEPER_COMMAND, F_GETFD) < 0 ? -1 : KEEPER_COMMAND;
+
 	unsigned char signo;
 	ssize_t n_read;
 
@@ -281,17 +325,37 @@ static __attribute__((noreturn)) void keeper_main(const char *paths[], int n, in
 	if (getppid() != parent || caps_drop_all() < 0)
 		_exit(EXIT_FAILURE);
 	for (;;) {
-		n_read = read(KEEPER_FD, &signo, 1);
+		n_read = read(KEEPER_SOCKET, &signo, 1);
 		if (n_read == 1)
 			keeper_signal(pidfd, signo);
 		else if (n_read == 0 || errno != EINTR)
 			break;
 	}
-	/* as PR_SET_PDEATHSIG would, where the relay's uid may not */
+	/* as PR_SET_PDEATHSIG would: the kernel sends that with the dying
+	 * relay's credentials, and USER may not signal a process of uid 0 */
 	keeper_signal(pidfd, SIGTERM);
+	syscall(SYS_pidfd_send_signal, KEEPER_WATCHER, SIGKILL, NULL, 0);
 	for (int i = 0; i < n; i++)
 		unlink(paths[i]);
 	_exit(EXIT_SUCCESS);
+}
+
+/* Nothing of the relay's but @fds, moved to their places: no listener, no namespace */
+static int keep_only(int fds[KEEPER_FD_END])
+{
+	/* first out of the way, as one may sit where another goes */
+	for (int i = KEEPER_SOCKET; i < KEEPER_FD_END; i++)
+		if (fds[i] >= 0 && (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, KEEPER_FD_END)) < 0)
+			return -errno;
+	for (int i = KEEPER_SOCKET; i < KEEPER_FD_END; i++) {
+		if (fds[i] >= 0 && dup2(fds[i], i) < 0)
+			return -errno;
+		if (fds[i] < 0)
+			close(i);
+	}
+	if (syscall(SYS_close_range, KEEPER_FD_END, ~0U, 0) < 0)
+		return -errno;
+	return 0;
 }
 
 /**
@@ -311,7 +375,7 @@ int runas_keeper_start(const struct ctx *c)
 		paths[n++] = control_path(c);
 	if (c->port_file_written)
 		paths[n++] = c->config->port_file;
-	if (n == 0 && c->command_pidfd < 0)
+	if (n == 0 && c->command_pidfd < 0 && watcher_pidfd() < 0)
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
@@ -325,16 +389,15 @@ int runas_keeper_start(const struct ctx *c)
 		return r;
 	}
 	if (pid == 0) {
-		/* nothing of the relay's but CMD's pidfd: no listener, no namespace */
-		int sock = fcntl(sv[1], F_DUPFD_CLOEXEC, KEEPER_PIDFD + 1);
-		int pidfd = c->command_pidfd < 0 ? -1 :
-			    fcntl(c->command_pidfd, F_DUPFD_CLOEXEC, KEEPER_PIDFD + 1);
+		int fds[KEEPER_FD_END] = {
+			[KEEPER_SOCKET] = sv[1],
+			[KEEPER_COMMAND] = c->command_pidfd,
+			[KEEPER_WATCHER] = watcher_pidfd(),
+		};
 
-		if (sock < 0 || (c->command_pidfd >= 0 && pidfd < 0) ||
-		    dup2(sock, KEEPER_FD) < 0 || (pidfd >= 0 && dup2(pidfd, KEEPER_PIDFD) < 0) ||
-		    syscall(SYS_close_range, KEEPER_PIDFD + (pidfd >= 0), ~0U, 0) < 0)
+		if (keep_only(fds) < 0)
 			_exit(EXIT_FAILURE);
-		keeper_main(paths, n, c->command_pidfd >= 0 ? KEEPER_PIDFD : -1, parent);
+		keeper_main(paths, n, parent);
 	}
 	close(sv[1]);
 	keeper_fd = sv[0];
