@@ -287,6 +287,8 @@ static int run_ctx(struct ctx *c, const struct runas *as)
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "starting %s", c->config->command[0]),
 		       EXIT_RUNTIME;
+	if (sdnotify_setup() < 0)	/* then libsystemd tries at each message */
+		log_debug("connecting to $NOTIFY_SOCKET before the drop failed");
 	r = drop_privileges(c, as);
 	if (r)
 		return r;
