@@ -58,7 +58,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -370,10 +369,6 @@ int sandbox_enter(void)
 	if (sigprocmask(SIG_UNBLOCK, &sys, NULL) < 0)
 		return -errno;
 
-	/* LeakSanitizer's tracer is a clone without capability: it may attach
-	 * only to a dumpable process, and a relay that left uid 0 is not */
-	if (__sanitizer_sandbox_on_notify && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		return -errno;
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
 		return -ENOMEM;
