@@ -84,6 +84,24 @@ assert_eq "CMD's uid and what the 0700 socket said" "0
 docker-api" "$out"
 pass "-- CMD runs as root without capabilities and reaches the 0700 socket"
 
+# ... and when the relay dies, CMD still gets SIGTERM: the kernel no longer
+# sends its PR_SET_PDEATHSIG (a parent that left uid 0 may not signal root)
+cat >"$T/cmd.sh" <<-EOF
+	#!/bin/sh
+	trap 'echo term >"$T/cmd.term"; exit 0' TERM
+	echo \$\$ >"$T/cmd.pid"
+	while :; do sleep 0.05; done
+EOF
+chmod 755 "$T/cmd.sh"
+start_nsb -c "netns:$ns" "host:$web" "container:$web" -- "$T/cmd.sh"
+for _ in $(seq 1 100); do [ -s "$T/cmd.pid" ] && break; sleep 0.05; done
+[ -s "$T/cmd.pid" ] || fail "CMD did not start"
+kill -KILL "$NSB_PID"
+wait "$NSB_PID" 2>/dev/null
+for _ in $(seq 1 100); do [ -s "$T/cmd.term" ] && break; sleep 0.05; done
+assert_eq "CMD's TERM trap after the relay was killed" term "$(cat "$T/cmd.term" 2>/dev/null)"
+pass "the relay killed (SIGKILL): CMD, still root, got SIGTERM"
+
 # (e) --user by number, from the environment; a name that does not exist
 NSB_WRAP=(env NSBRIDGE_USER=4242)
 start_nsb -c "netns:$ns" "host:$web" "container:$web"
