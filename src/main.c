@@ -335,7 +335,7 @@ static int run(const struct config *cfg)
 	ctx_release(&c);
 	if (c.port_file_written)
 		unlink(cfg->port_file);	/* its ports are gone */
-	runas_keeper_finish();	/* what a relay that is no longer root cannot unlink */
+	runas_keeper_finish();	/* what the relay, no longer root, cannot do itself */
 	return r;
 }
 

@@ -80,6 +80,7 @@
 
 #define RUNAS_DEFAULT		"nsbridge"
 #define RUNAS_FALLBACK		"nobody"
+
 /* The keeper's descriptors, at fixed places; -1 in the relay for one it lacks */
 enum keeper_fd {
 	KEEPER_SOCKET = 3,	/* to the relay */
