@@ -18,10 +18,29 @@
  *    handed by the opener. sandbox.c then narrows it to the system calls
  *    that takes; no_new_privs is what lets an unprivileged process
  *    install that filter.
+ *
+ * Started as root, the relay also stops being uid 0 in stage 2
+ * (caps_drop_all_as(), runas.c picks the user): without capabilities uid
+ * 0 still owns every root-owned file and socket - the Docker API socket
+ * among them, which is root on the host. The order matters:
+ *
+ *   bounding set     needs CAP_SETPCAP, which leaving uid 0 takes away
+ *   setgroups(0)     root's supplementary groups go first: it needs
+ *                    CAP_SETGID, as does
+ *   setresgid        real, effective and saved gid
+ *   setresuid        last; with all three uids non-zero the kernel
+ *                    clears the permitted and effective sets (no
+ *                    PR_SET_KEEPCAPS: nothing after needs one), and
+ *                    the process becomes non-dumpable, so processes of
+ *                    the same user cannot ptrace it
+ *   the rest         ambient and process sets, no_new_privs; then the
+ *                    seccomp filter, which has no setresuid to undo it.
  */
 
 #include <errno.h>
+#include <grp.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "nsbridge/caps.h"
 
@@ -86,6 +105,21 @@ static int set_proc(const cap_value_t *keep, size_t n_keep)
 	return r;
 }
 
+/* Everything but @keep out of the process's sets, then no_new_privs */
+static int finish(const cap_value_t *keep, size_t n_keep)
+{
+	int r;
+
+	if (CAP_AMBIENT_SUPPORTED() && cap_reset_ambient() < 0)
+		return -errno;
+	r = set_proc(keep, n_keep);
+	if (r < 0)
+		return r;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
 /**
  * caps_keep_only() - drop every capability not in @keep, set no_new_privs
  * @keep:	capabilities to keep effective and permitted
@@ -108,14 +142,45 @@ int caps_keep_only(const cap_value_t *keep, size_t n_keep)
 	r = drop_bounding(held, n_held);
 	if (r < 0)
 		return r;
-	if (CAP_AMBIENT_SUPPORTED() && cap_reset_ambient() < 0)
+	return finish(held, n_held);
+}
+
+/* Become @uid:@gid with no supplementary group, for good */
+static int become(uid_t uid, gid_t gid)
+{
+	uid_t ruid, euid, suid;
+
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0)
 		return -errno;
-	r = set_proc(held, n_held);
+	if (getresuid(&ruid, &euid, &suid) < 0 || ruid != uid || euid != uid || suid != uid)
+		return -EPERM;
+	if (uid != 0 && setresuid(0, 0, 0) == 0)
+		return -EPERM;	/* a way back to uid 0 is left: never run like that */
+	return 0;
+}
+
+/**
+ * caps_drop_all_as() - drop every capability as caps_drop_all() does,
+ *			becoming @uid:@gid, with no supplementary group, on
+ *			the way
+ * @uid:	the user to run as from now on
+ * @gid:	its group
+ *
+ * Needs uid 0 (or CAP_SETUID, CAP_SETGID): the caller switches only then.
+ *
+ * Return: 0 or -errno
+ */
+int caps_drop_all_as(uid_t uid, gid_t gid)
+{
+	int r = drop_bounding(NULL, 0);
+
 	if (r < 0)
 		return r;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
-	return 0;
+	r = become(uid, gid);
+	if (r < 0)
+		return r;
+	return finish(NULL, 0);
 }
 
 /**

@@ -45,6 +45,7 @@ enum opt_id {
 	OPT_LOG_FORMAT,
 	OPT_METRICS,
 	OPT_PORT_FILE,
+	OPT_USER,
 	OPT_CONFIG,
 	OPT_JSON,
 	OPT_VERSION,
@@ -85,6 +86,7 @@ static const struct option_desc options[] = {
 	{ OPT_LOG_FORMAT,	"log-format",		true,	"NSBRIDGE_LOG_FORMAT" },
 	{ OPT_METRICS,		"metrics",		true,	"NSBRIDGE_METRICS" },
 	{ OPT_PORT_FILE,	"port-file",		true,	"NSBRIDGE_PORT_FILE" },
+	{ OPT_USER,		"user",			true,	"NSBRIDGE_USER" },
 	{ OPT_CONFIG,		"config",		true,	"NSBRIDGE_CONFIG" },
 	{ OPT_JSON,		"json",			false,	NULL },
 	{ OPT_VERSION,		"version",		false,	NULL },
@@ -311,6 +313,8 @@ static const char *expected_value(enum opt_id id)
 	case OPT_PORT_FILE:
 	case OPT_CONFIG:
 		return "a value that is not empty";
+	case OPT_USER:
+		return "a user name or number, not empty";
 	case OPT_ALLOW_NONLOCAL:
 	case OPT_MIRROR:
 	case OPT_MIRROR_UDP:
@@ -336,7 +340,7 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 	bool on = true;
 
 	if (!value && (id == OPT_CONTAINER || id == OPT_HOST_NETNS || id == OPT_PORT_FILE ||
-		       id == OPT_CONFIG))
+		       id == OPT_CONFIG || id == OPT_USER))
 		return -EINVAL;
 	switch (id) {
 	case OPT_CONTAINER:
@@ -347,6 +351,8 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 		return *value ? (cfg->port_file = value, 0) : -EINVAL;
 	case OPT_CONFIG:
 		return *value ? (cfg->config_file = value, 0) : -EINVAL;
+	case OPT_USER:
+		return *value ? (cfg->user = value, 0) : -EINVAL;
 	case OPT_MAX_CONNECTIONS:
 		return parse_count(value, MAX_CONNECTIONS_LIMIT, &cfg->max_connections);
 	case OPT_CONNECT_TIMEOUT:
@@ -419,6 +425,7 @@ static int apply_option(struct config *cfg, enum opt_id id, const char *value)
 	case OPT_CONTAINER:
 	case OPT_HOST_NETNS:
 	case OPT_PORT_FILE:
+	case OPT_USER:
 	case OPT_CONFIG:
 	case OPT_MAX_CONNECTIONS:
 	case OPT_CONNECT_TIMEOUT:
@@ -1028,7 +1035,7 @@ void cli_print_help(void)
 "      --drain-timeout D    after SIGTERM (5s); --udp-timeout D, UDP idle (60s)\n"
 "      --mirror FROM TO     every port listening on FROM's loopback, on TO's too;\n"
 "                           --mirror-exclude PORTS, --mirror-udp\n"
-"      --[no-]follow        wait for a named container to run again\n"
+"      --[no-]follow        wait for a named container; --user U: relay's user\n"
 "      --metrics ADDR:PORT  Prometheus metrics at http://ADDR:PORT/metrics\n"
 "  -v, --verbose            debug lines; -q: errors only; --log-format json\n"
 "      --config FILE        bridges and options from a file; -h; --version\n"

@@ -12,6 +12,10 @@
  *   relay --"NSBRIDGE_PORT=5432\n..."--> child: drop every capability,
  *                                        set the environment, execvp(CMD)
  *
+ * The fork comes before the relay leaves uid 0 (runas.c), so CMD runs as
+ * the user who started nsbridge: `-- docker exec app npm test` must still
+ * reach the Docker socket, which the relay must not.
+ *
  * The relay writes the environment and closes the pipe when the ready
  * lines are printed. If set-up fails instead, the relay exits, the pipe
  * closes empty, and the child leaves without running anything. Between
@@ -25,7 +29,8 @@
  *
  * Signals: SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 sent to nsbridge
  * by a process (kill, systemd, docker stop) are passed on to CMD, and
- * nsbridge waits for CMD to end. One typed at the terminal (si_code SI_KERNEL) reached
+ * nsbridge waits for CMD to end (through the keeper of runas.c when the
+ * relay left uid 0). One typed at the terminal (si_code SI_KERNEL) reached
  * CMD already - it shares the terminal's process group - so it is not
  * sent twice. CMD gets SIGTERM if nsbridge dies (PR_SET_PDEATHSIG): it
  * never outlives the bridges it was given.
@@ -46,6 +51,7 @@
 
 #include "nsbridge/caps.h"
 #include "nsbridge/command.h"
+#include "nsbridge/runas.h"
 
 #define ENV_MAX		(64 * 1024)
 #define GO_FD		3	/* the pipe's read end, in the child */
@@ -229,10 +235,18 @@ void command_on_exit(struct ctx *c)
  */
 bool command_forward(struct ctx *c, int signo, bool from_tty)
 {
+	int r;
+
 	if (c->command_pidfd < 0)
 		return false;
-	if (!from_tty && syscall(SYS_pidfd_send_signal, c->command_pidfd, signo, NULL, 0) < 0)
-		log_errno(LOG_LEVEL_WARNING, -errno, "passing signal %d on to %s", signo,
+	if (from_tty)
+		return true;
+	/* CMD keeps the uid nsbridge started with, which the relay may have left */
+	r = runas_keeper_signal(signo);
+	if (r == -ENOTCONN)
+		r = syscall(SYS_pidfd_send_signal, c->command_pidfd, signo, NULL, 0) < 0 ? -errno : 0;
+	if (r < 0)
+		log_errno(LOG_LEVEL_WARNING, r, "passing signal %d on to %s", signo,
 			  c->config->command[0]);
 	return true;
 }
@@ -241,7 +255,8 @@ bool command_forward(struct ctx *c, int signo, bool from_tty)
  * command_release() - close what is left of CMD's child
  * @c:		context
  *
- * A CMD still running gets SIGTERM here, as PR_SET_PDEATHSIG would send it.
+ * A CMD still running gets SIGTERM here, as PR_SET_PDEATHSIG would send it
+ * (from the keeper, when the relay left uid 0, as it exits).
  */
 void command_release(struct ctx *c)
 {
@@ -249,7 +264,8 @@ void command_release(struct ctx *c)
 		close(c->command_go_fd);
 	c->command_go_fd = -1;
 	if (c->command_pidfd >= 0) {
-		syscall(SYS_pidfd_send_signal, c->command_pidfd, SIGTERM, NULL, 0);
+		if (runas_keeper_signal(SIGTERM) == -ENOTCONN)
+			syscall(SYS_pidfd_send_signal, c->command_pidfd, SIGTERM, NULL, 0);
 		close(c->command_pidfd);
 	}
 	c->command_pidfd = -1;

@@ -16,7 +16,8 @@
  * is closed, so a stuck client costs nothing but its descriptor.
  *
  * The socket is bound before capabilities are dropped, and unlinked when
- * nsbridge exits. One left behind by a process that was killed is
+ * nsbridge exits (by runas.c's keeper when the relay left uid 0, since
+ * /run/nsbridge is root's). One left behind by a process that was killed is
  * removed by the next nsbridge that starts in the same directory.
  */
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* main.c - nsbridge: wiring only
  *
- * cli -> sides (namespaces) -> opener -> lo up -> listeners -> socket
- * pools -> capability drop -> system call filter -> ready lines -> loop.
+ * cli -> the relay's user -> sides (namespaces) -> opener -> lo up ->
+ * listeners -> socket pools -> user switch and capability drop -> system
+ * call filter -> ready lines -> loop.
  * Every step before the loop may end the process with the exit status of
  * SPEC.md; nothing is left half-started, because nothing outlives the
  * process.
@@ -30,6 +31,7 @@
 #include "nsbridge/metrics.h"
 #include "nsbridge/mirror.h"
 #include "nsbridge/pipepool.h"
+#include "nsbridge/runas.h"
 #include "nsbridge/sandbox.h"
 #include "nsbridge/sdnotify.h"
 #include "nsbridge/side.h"
@@ -208,15 +210,29 @@ static int prime_pools(struct ctx *c)
 	return 0;
 }
 
-/* Capabilities, then every system call the loop does not make */
-static int drop_privileges(void)
+/* uid 0 and capabilities, then every system call the loop does not make */
+static int drop_privileges(struct ctx *c, const struct runas *as)
 {
-	int r = caps_drop_all();
+	int r = as->switching ? runas_keeper_start(c) : 0;
 
+	if (r < 0) {
+		log_errno(LOG_LEVEL_ERROR, r, "starting the process that keeps uid %u",
+			  (unsigned)getuid());
+		return EXIT_RUNTIME;
+	}
+	r = as->switching ? caps_drop_all_as(as->uid, as->gid) : caps_drop_all();
+	if (r < 0 && as->switching) {
+		log_errno(LOG_LEVEL_ERROR, r, "becoming user %s (uid %u, gid %u)", as->name,
+			  (unsigned)as->uid, (unsigned)as->gid);
+		return EXIT_RUNTIME;
+	}
 	if (r < 0) {
 		log_errno(LOG_LEVEL_ERROR, r, "dropping capabilities");
 		return EXIT_RUNTIME;
 	}
+	if (as->switching)
+		log_info("the relay runs as %s (uid %u, gid %u) from now on", as->name,
+			 (unsigned)as->uid, (unsigned)as->gid);
 	r = sandbox_enter();
 	if (r < 0) {
 		log_errno(LOG_LEVEL_ERROR, r, "installing the system call filter");
@@ -237,7 +253,7 @@ static void start_control(struct ctx *c)
 		log_info("control socket %s (nsbridge status reads it)", control_path(c));
 }
 
-static int run_ctx(struct ctx *c)
+static int run_ctx(struct ctx *c, const struct runas *as)
 {
 	int r;
 
@@ -271,7 +287,9 @@ static int run_ctx(struct ctx *c)
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "starting %s", c->config->command[0]),
 		       EXIT_RUNTIME;
-	r = drop_privileges();
+	if (sdnotify_setup() < 0)	/* then libsystemd tries at each message */
+		log_debug("connecting to $NOTIFY_SOCKET before the drop failed");
+	r = drop_privileges(c, as);
 	if (r)
 		return r;
 	bridges_print_ready(c);
@@ -280,18 +298,44 @@ static int run_ctx(struct ctx *c)
 	return loop_run(c);
 }
 
+/* Who the relay becomes after set-up, and whether it can do its work as that user */
+static int choose_user(const struct config *cfg, struct runas *ret)
+{
+	char why[256];
+	int r = runas_resolve(cfg->user, ret, why, sizeof(why));
+
+	if (r < 0) {
+		log_error("%s", why);
+		return r == -EPERM ? EXIT_PRIVILEGE : EXIT_USAGE;
+	}
+	if (ret->switching && (!caps_have(CAP_SETUID) || !caps_have(CAP_SETGID))) {
+		log_error("leaving uid 0 for user %s after set-up needs CAP_SETUID and CAP_SETGID; "
+			  "grant them, or keep uid 0 with --user root", ret->name);
+		return EXIT_PRIVILEGE;
+	}
+	r = runas_check_services(cfg, ret);	/* says what went wrong */
+	if (r == -EACCES || r == -EPERM)
+		return EXIT_PRIVILEGE;
+	return r < 0 ? EXIT_RUNTIME : 0;
+}
+
 static int run(const struct config *cfg)
 {
+	struct runas as;
 	struct ctx c;
 	int r;
 
+	r = choose_user(cfg, &as);
+	if (r)
+		return r;
 	ctx_init(&c, cfg);
 	raise_fd_limit();
 	pipepool_init(PIPE_SIZE, PIPES_KEPT);
-	r = run_ctx(&c);
+	r = run_ctx(&c, &as);
 	ctx_release(&c);
 	if (c.port_file_written)
 		unlink(cfg->port_file);	/* its ports are gone */
+	runas_keeper_finish();	/* what the relay, no longer root, cannot do itself */
 	return r;
 }
 

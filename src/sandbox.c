@@ -142,7 +142,9 @@ static const struct rule relay_rules[] = {
 	ALLOW(getdents64), ALLOW(readlinkat), ALLOW(newfstatat), ALLOW(fstat), ALLOW(lseek),
 	/* at exit: the control socket and the --port-file go. Paths are
 	 * behind pointers: this is the one call that changes the file
-	 * system, with only the permissions of a user without capability */
+	 * system, with only the permissions of a user without capability
+	 * (a relay that left uid 0 fails in root's directories: runas.c's
+	 * keeper removes them) */
 	ALLOW(unlink), ALLOW(unlinkat),
 
 	/* -- CMD, forked before the filter: followed by pidfd, reaped, and

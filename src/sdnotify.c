@@ -5,13 +5,72 @@
  * only once it says READY=1, which it does when every listener is bound -
  * the moment the ready lines are printed. Outside systemd ($NOTIFY_SOCKET
  * unset) every call here does nothing. The notify socket is written after
- * the capability drop: systemd's is writable by the unit's user as such.
+ * the capability drop, and after the relay left uid 0 (runas.c), which the
+ * socket's mode may not let in: so a socket connected to it before is
+ * kept, and a datagram on a connected socket is not checked again.
+ * systemd's own (mode 0777) would take it either way; another supervisor's
+ * may be root's.
  */
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "nsbridge/sdnotify.h"
+
+static int notify_fd = -1;	/* connected to $NOTIFY_SOCKET, or -1 */
+
+/**
+ * sdnotify_setup() - connect to $NOTIFY_SOCKET while still root
+ *
+ * A path or an abstract name ('@'); any other kind is left to libsystemd
+ * at each message.
+ *
+ * Return: 0 (also without $NOTIFY_SOCKET), or -errno
+ */
+int sdnotify_setup(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = getenv("NOTIFY_SOCKET");
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return 0;
+	len = strlen(path);
+	if (len >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun.sun_path, path, len);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sun,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	notify_fd = fd;
+	return 0;
+}
+
+/* One message, on the socket connected before if there is one; never blocks */
+static void notify(const char *text)
+{
+	if (notify_fd < 0)
+		sd_notify(0, text);
+	else
+		send(notify_fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
 
 /**
  * sdnotify_ready() - every bridge is ready: READY=1, and how many
@@ -19,8 +78,11 @@
  */
 void sdnotify_ready(const struct ctx *c)
 {
-	sd_notifyf(0, "READY=1\nSTATUS=%zu bridge%s ready", c->n_bridges,
-		   c->n_bridges == 1 ? "" : "s");
+	char text[64];
+
+	snprintf(text, sizeof(text), "READY=1\nSTATUS=%zu bridge%s ready", c->n_bridges,
+		 c->n_bridges == 1 ? "" : "s");
+	notify(text);
 }
 
 /**
@@ -29,7 +91,10 @@ void sdnotify_ready(const struct ctx *c)
  */
 void sdnotify_status(const char *status)
 {
-	sd_notifyf(0, "STATUS=%s", status);
+	char text[256];
+
+	snprintf(text, sizeof(text), "STATUS=%s", status);
+	notify(text);
 }
 
 /**
@@ -37,5 +102,5 @@ void sdnotify_status(const char *status)
  */
 void sdnotify_stopping(void)
 {
-	sd_notify(0, "STOPPING=1\nSTATUS=stopping: open connections may finish");
+	notify("STOPPING=1\nSTATUS=stopping: open connections may finish");
 }

@@ -17,7 +17,11 @@
  * and writes the init pid of the running container. The relay ignores a
  * pid it already serves. The watcher holds no capability, no namespace
  * and no socket of the relay; it dies with the relay (PR_SET_PDEATHSIG,
- * or EPIPE on its pipe).
+ * or EPIPE on its pipe; the keeper of runas.c when the relay left uid 0,
+ * since the kernel then no longer sends the death signal). It keeps the uid nsbridge was started with when
+ * the relay leaves uid 0 (runas.c): the engine's socket is root's (or its
+ * group's), and following a container is talking to it. It reads nothing
+ * from the relay, which, another uid by then, cannot signal or ptrace it.
  */
 
 #include <curl/curl.h>
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "nsbridge/caps.h"
@@ -37,6 +42,8 @@
 /* {"type":["container"],"event":["start"]} */
 #define EVENTS_PATH	"/events?filters=%7B%22type%22%3A%5B%22container%22%5D%2C" \
 			"%22event%22%3A%5B%22start%22%5D%7D"
+
+static int watcher_pid_fd = -1;	/* the relay's pidfd of the watcher */
 
 struct watch {
 	const char *sock_path;
@@ -135,6 +142,8 @@ int watcher_start(const char *sock_path, const char *ref, pid_t known_pid, int *
 		watcher_main(&w, parent);
 	}
 	close(p[1]);
+	/* for the keeper (runas.c), which ends it when the relay goes */
+	watcher_pid_fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
 		int r = -errno;
 
@@ -143,6 +152,16 @@ int watcher_start(const char *sock_path, const char *ref, pid_t known_pid, int *
 	}
 	*ret_fd = p[0];
 	return 0;
+}
+
+/**
+ * watcher_pidfd() - a pidfd of the watcher, for the keeper of runas.c
+ *
+ * Return: the fd, or -1 when no watcher was started
+ */
+int watcher_pidfd(void)
+{
+	return watcher_pid_fd;
 }
 
 /**

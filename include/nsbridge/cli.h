@@ -90,6 +90,8 @@ struct port_span {
  * @metrics_text:	what the user wrote for it
  * @has_metrics:	--metrics was given
  * @port_file:		--port-file FILE: "SERVICE EXPOSE" lines once ready
+ * @user:		--user USER: who the relay runs as after set-up, when
+ *			started as root; NULL for the default (runas.c)
  * @config_file:	--config FILE, NULL without
  * @file:		what it holds; strings of the config point into it
  * @command:		-- CMD ARGS: @n_command words, run once ready; NULL
@@ -123,6 +125,7 @@ struct config {
 	const char *metrics_text;
 	bool has_metrics;
 	const char *port_file;
+	const char *user;
 	const char *config_file;
 	struct conffile *file;
 	char **command;

@@ -5,6 +5,7 @@
 
 #include "nsbridge/ctx.h"
 
+int sdnotify_setup(void);
 void sdnotify_ready(const struct ctx *c);
 void sdnotify_status(const char *status);
 void sdnotify_stopping(void);

@@ -7,5 +7,6 @@
 
 int watcher_start(const char *sock_path, const char *ref, pid_t known_pid, int *ret_fd);
 int watcher_read_pid(int fd, pid_t *ret_pid);
+int watcher_pidfd(void);
 
 #endif /* NSBRIDGE_WATCHER_H */

@@ -82,8 +82,25 @@ pass "docker rm -f: no fd of nsbridge or its helpers refers to web's namespaces"
 run_web web
 answered_within web "a new container named web was not followed"
 pass "a new container named web is bridged $ELAPSED ms after docker run"
+# the relay left uid 0; the watcher keeps it, the engine's socket being root's
+helpers=$(cat "/proc/$NSB_PID/task/$NSB_PID/children")
+watcher=$(for pid in $helpers; do [ "$(cat "/proc/$pid/comm")" = nsbridge-watch ] && echo "$pid"; done)
+assert_match "one watcher among the helpers" '^[0-9]+$' "$watcher"
+assert_eq "the watcher's uid" 0 "$(awk '/^Uid:/ { print $2 }' "/proc/$watcher/status")"
+assert_eq "the relay's uid" "$(id -u nsbridge 2>/dev/null || id -u nobody)" \
+	"$(awk '/^Uid:/ { print $2 }' "/proc/$NSB_PID/status")"
 stop_nsb TERM
 assert_eq "exit status" 0 "$NSB_STATUS"
+for pid in $helpers; do
+	for _ in $(seq 1 20); do
+		[ "$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" = "" ] && break
+		[ "$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" = Z ] && break
+		sleep 0.05
+	done
+	state=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+	[ -z "$state" ] || [ "$state" = Z ] || fail "helper $pid ($(cat "/proc/$pid/comm")) outlived nsbridge"
+done
+pass "the relay ran as $(id -un "$(id -u nsbridge 2>/dev/null || id -u nobody)"), the watcher as root; no helper outlived it"
 
 # --- a short ID, and the reverse direction -----------------------------------
 id=$(docker inspect -f '{{.Id}}' web)

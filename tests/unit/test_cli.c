@@ -99,6 +99,7 @@ struct cli_case {
 	const char *status_of;
 	uint16_t metrics_port;
 	const char *port_file;
+	const char *user;
 	size_t n_command;
 	const char *command0;
 	unsigned n_services;
@@ -449,6 +450,40 @@ static const struct cli_case cli_cases[] = {
 		.name = "--port-file empty",
 		.argv = { "-c", "web", "--port-file", "", PAIR, NULL },
 		.error = { "--port-file ''", "not empty" },
+	},
+	{
+		.name = "--user",
+		.argv = { "-c", "web", "--user", "nsbridge", PAIR, NULL },
+		.container = "web",
+		.user = "nsbridge",
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--user from the environment, the flag beats it",
+		.argv = { "-c", "web", "--user=4242", PAIR, NULL },
+		.env = { { "NSBRIDGE_USER", "nobody" } },
+		.container = "web",
+		.user = "4242",
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "NSBRIDGE_USER",
+		.argv = { "-c", "web", PAIR, NULL },
+		.env = { { "NSBRIDGE_USER", "nobody" } },
+		.container = "web",
+		.user = "nobody",
+		PAIR_BRIDGE,
+	},
+	{
+		.name = "--user empty",
+		.argv = { "-c", "web", "--user", "", PAIR, NULL },
+		.error = { "--user ''", "a user name or number" },
+	},
+	{
+		.name = "NSBRIDGE_USER empty",
+		.argv = { "-c", "web", PAIR, NULL },
+		.env = { { "NSBRIDGE_USER", "" } },
+		.error = { "NSBRIDGE_USER", "a user name or number" },
 	},
 	{
 		.name = "status",
@@ -1021,6 +1056,7 @@ static void assert_config(const struct config *cfg, const struct cli_case *c)
 	assert_int_equal(cfg->json, c->json);
 	assert_string_or_null(cfg->status_of, c->status_of);
 	assert_string_or_null(cfg->port_file, c->port_file);
+	assert_string_or_null(cfg->user, c->user);
 	assert_int_equal(cfg->n_command, c->n_command);
 	if (cfg->n_bridges && !cfg->bridges[0].mirror)
 		assert_int_equal(cfg->bridges[0].n_services, c->n_services ? c->n_services : 1);

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* runas.h - the user the relay becomes after set-up, and what it leaves to root */
+#ifndef NSBRIDGE_RUNAS_H
+#define NSBRIDGE_RUNAS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "nsbridge/ctx.h"
+
+/**
+ * struct runas - who the relay runs as after set-up
+ * @name:	the user as named (--user, or the default found), for messages
+ * @uid:	its uid
+ * @gid:	its primary group
+ * @switching:	started as root, and @uid is not 0: the relay changes uid
+ */
+struct runas {
+	char name[64];
+	uid_t uid;
+	gid_t gid;
+	bool switching;
+};
+
+int runas_resolve(const char *user, struct runas *ret, char *why, size_t why_len);
+int runas_check_services(const struct config *cfg, const struct runas *as);
+int runas_keeper_start(const struct ctx *c);
+int runas_keeper_signal(int signo);
+void runas_keeper_finish(void);
+
+#endif /* NSBRIDGE_RUNAS_H */

@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* runas.c - the user the relay becomes after set-up, and what it leaves to root
+ *
+ * Theory of operation
+ *
+ * Without capabilities uid 0 still owns every root-owned file and
+ * socket: a relay left at uid 0 could connect to a root-only unix socket
+ * such as the Docker API's, which is root on the host. So a relay
+ * started as root becomes an unprivileged user in the staged drop
+ * (caps_drop_all_as()): --user USER, by default a dedicated "nsbridge"
+ * user where one exists, else "nobody"; its primary group, and no
+ * supplementary group. Started as any other user, nsbridge keeps its
+ * uid: it has no other to give up, and could not switch anyway.
+ *
+ * Who keeps the uid that started nsbridge, and why:
+ *
+ *   opener    a separate process that keeps the capabilities set-up
+ *             needs (opener.c); it never sees traffic
+ *   -- CMD    forked before the drop, it runs as the user who started
+ *             nsbridge (without capabilities): `docker exec` must
+ *             still reach the Docker socket
+ *   watcher   forked before the drop (watcher.c): following a named
+ *             container means talking to the engine's API socket, which
+ *             only root (or its group) may open. It reads nothing from
+ *             the relay, and the relay, now another uid, can neither
+ *             signal nor ptrace it
+ *   keeper    below
+ *
+ * What the relay needs of uid 0 is arranged before the switch:
+ *
+ *   - listeners, the control socket (/run/nsbridge is root's), the
+ *     --port-file and the --metrics socket are made before it;
+ *   - a unix: SERVICE is connected to for each client, by the relay,
+ *     as USER. runas_check_services() asks at start, in a child that
+ *     becomes USER, whether USER may connect to each one, and nsbridge
+ *     refuses to start, naming the socket, its mode and the user, when
+ *     it may not - rather than reset every client later;
+ *   - what the relay's new uid no longer allows is left to the keeper,
+ *     a child forked just before the switch that keeps uid 0 without any
+ *     capability and holds nothing of the relay's but pidfds of CMD and
+ *     the watcher. At
+ *     exit the control socket and the --port-file must go, but unlinking
+ *     needs write permission on their directory, which USER does not
+ *     have in /run/nsbridge; and the stop signals nsbridge passes on to
+ *     -- CMD may not cross from USER to CMD's uid (the kernel's kill()
+ *     rule, for pidfds too). So the relay sends the keeper a signal
+ *     number, one byte, for each signal CMD is to get; when the relay
+ *     closes its end (at exit, or by dying), the keeper sends CMD
+ *     SIGTERM and the engine watcher SIGKILL, as their PR_SET_PDEATHSIG
+ *     would (the kernel sends that with the dying relay's credentials,
+ *     which no longer may), unlinks the two paths fixed at fork, and
+ *     exits. The opener needs none of it: it ends at its socket's end
+ *     of file. A subverted relay can make it do no more than
+ *     that: signal CMD with a stop signal, remove the relay's own files
+ *     early. The relay waits for it at a clean exit, so the files are
+ *     gone when nsbridge has exited.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nsbridge/caps.h"
+#include "nsbridge/control.h"
+#include "nsbridge/runas.h"
+#include "nsbridge/watcher.h"
+
+#define RUNAS_DEFAULT		"nsbridge"
+#define RUNAS_FALLBACK		"nobody"
+
+/* The keeper's descriptors, at fixed places; -1 in the relay for one it lacks */
+enum keeper_fd {
+	KEEPER_SOCKET = 3,	/* to the relay */
+	KEEPER_COMMAND,		/* -- CMD's pidfd */
+	KEEPER_WATCHER,		/* the engine watcher's pidfd */
+	KEEPER_FD_END,
+};
+
+static int keeper_fd = -1;	/* the relay's end of the keeper's socket */
+
+static void set_user(struct runas *ret, const char *name, uid_t uid, gid_t gid)
+{
+	snprintf(ret->name, sizeof(ret->name), "%s", name);
+	ret->uid = uid;
+	ret->gid = gid;
+	ret->switching = geteuid() == 0 && uid != 0;
+}
+
+/* NAME from the passwd database, or a number (its entry's group, else the same number) */
+static int lookup(const char *name, struct runas *ret)
+{
+	struct passwd *pw = getpwnam(name);
+	unsigned long n;
+	char *end;
+
+	if (pw) {
+		set_user(ret, name, pw->pw_uid, pw->pw_gid);
+		return 0;
+	}
+	errno = 0;
+	n = strtoul(name, &end, 10);
+	if (*name < '0' || *name > '9' || *end || errno || n >= (uid_t)-1)
+		return -ENOENT;
+	pw = getpwuid((uid_t)n);
+	set_user(ret, name, (uid_t)n, pw ? pw->pw_gid : (gid_t)n);
+	return 0;
+}
+
+/**
+ * runas_resolve() - who the relay runs as after set-up
+ * @user:	--user USER, NULL for the default
+ * @ret:	the user; @ret->switching is false when nsbridge does not run
+ *		as root, or USER is root
+ * @why:	what went wrong, on failure
+ * @why_len:	size of @why
+ *
+ * Return: 0, -ENOENT for a user that does not exist, -EPERM for a --user
+ * that is not the caller when the caller is not root
+ */
+int runas_resolve(const char *user, struct runas *ret, char *why, size_t why_len)
+{
+	if (geteuid() != 0) {
+		/* nothing to give up: run as the user who started it */
+		if (user && (lookup(user, ret) < 0 || ret->uid != geteuid())) {
+			snprintf(why, why_len, "--user %s: only root can switch to another "
+				 "user; nsbridge runs as uid %u", user, (unsigned)geteuid());
+			return -EPERM;
+		}
+		set_user(ret, "", geteuid(), getegid());
+		return 0;
+	}
+	if (user) {
+		if (lookup(user, ret) == 0)
+			return 0;
+		snprintf(why, why_len, "--user %s: no such user", user);
+		return -ENOENT;
+	}
+	if (lookup(RUNAS_DEFAULT, ret) == 0 || lookup(RUNAS_FALLBACK, ret) == 0)
+		return 0;
+	snprintf(why, why_len, "no user '%s' or '%s' to run the relay as: name one with --user",
+		 RUNAS_DEFAULT, RUNAS_FALLBACK);
+	return -ENOENT;
+}
+
+/**
+ * struct check - what the child of runas_check_services() found
+ * @error:	0, -errno of the switch (@service -1), or -EACCES for @service
+ * @service:	index of the SERVICE out of reach, counting every bridge's
+ */
+struct check {
+	int32_t error;
+	int32_t service;
+};
+
+/* Become @as, as the relay will, and try each unix: SERVICE */
+static __attribute__((noreturn)) void check_child(const struct config *cfg,
+						  const struct runas *as, int out_fd)
+{
+	struct check res = { .service = -1 };
+	int k = 0;
+
+	if (setgroups(0, NULL) < 0 || setresgid(as->gid, as->gid, as->gid) < 0 ||
+	    setresuid(as->uid, as->uid, as->uid) < 0)
+		res.error = -errno;
+	for (size_t i = 0; i < cfg->n_bridges && !res.error; i++)
+		for (unsigned s = 0; s < cfg->bridges[i].n_services && !res.error; s++, k++) {
+			const struct endpoint *svc = &cfg->bridges[i].services[s];
+
+			/* connect() needs write permission on the socket and search
+			 * on its directories; one that is not there yet may come */
+			if (svc->kind == ENDPOINT_UNIX && access(svc->path, W_OK) < 0 &&
+			    (errno == EACCES || errno == EPERM))
+				res = (struct check){ .error = -EACCES, .service = k };
+		}
+	_exit(write(out_fd, &res, sizeof(res)) == sizeof(res) ? EXIT_SUCCESS : EXIT_FAILURE);
+}
+
+/* "srwx------ root:root", as ls shows a socket */
+static void describe(const char *path, char *buf, size_t len)
+{
+	static const char rwx[] = "rwxrwxrwx";
+	char mode[11] = "?---------", owner[64], group[64];
+	struct passwd *pw;
+	struct group *gr;
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		snprintf(buf, len, "in a directory it cannot search");
+		return;
+	}
+	mode[0] = S_ISSOCK(st.st_mode) ? 's' : S_ISDIR(st.st_mode) ? 'd' : '-';
+	for (int i = 0; i < 9; i++)
+		if (st.st_mode & (0400u >> i))
+			mode[i + 1] = rwx[i];
+	pw = getpwuid(st.st_uid);
+	gr = getgrgid(st.st_gid);
+	if (pw)
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+	else
+		snprintf(owner, sizeof(owner), "%u", (unsigned)st.st_uid);
+	if (gr)
+		snprintf(group, sizeof(group), "%s", gr->gr_name);
+	else
+		snprintf(group, sizeof(group), "%u", (unsigned)st.st_gid);
+	snprintf(buf, len, "%s %s:%s", mode, owner, group);
+}
+
+/* The @k-th SERVICE of @cfg, counting every bridge's in order */
+static const struct endpoint *nth_service(const struct config *cfg, int k)
+{
+	for (size_t i = 0; i < cfg->n_bridges; i++) {
+		if (k < (int)cfg->bridges[i].n_services)
+			return &cfg->bridges[i].services[k];
+		k -= (int)cfg->bridges[i].n_services;
+	}
+	return NULL;
+}
+
+/* Run check_child() and take its answer */
+static int run_check(const struct config *cfg, const struct runas *as, struct check *ret)
+{
+	int p[2], status, r = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		r = -errno;
+	if (pid == 0) {
+		close(p[0]);
+		check_child(cfg, as, p[1]);
+	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], ret, sizeof(*ret)) != sizeof(*ret))
+		r = -EIO;
+	close(p[0]);
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
+/**
+ * runas_check_services() - before set-up: that the relay can become @as,
+ *			    and reach every unix: SERVICE as @as
+ * @cfg:	the configuration
+ * @as:		the user the relay will be
+ *
+ * Tried in a child that becomes @as, so the kernel answers (groups,
+ * ACLs and all). Logs one line: for a SERVICE out of reach, naming the
+ * socket, its mode and owner, and the user.
+ *
+ * Return: 0, -EACCES when a SERVICE is out of reach, other -errno when
+ * the relay could not become @as or the check failed
+ */
+int runas_check_services(const struct config *cfg, const struct runas *as)
+{
+	const struct endpoint *svc;
+	struct check res;
+	char text[160];
+	int r;
+
+	if (!as->switching)
+		return 0;
+	r = run_check(cfg, as, &res);
+	if (r < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "checking what user %s may connect to",
+				 as->name);
+	if (res.error == 0)
+		return 0;
+	svc = res.service >= 0 ? nth_service(cfg, res.service) : NULL;
+	if (!svc)
+		return log_errno(LOG_LEVEL_ERROR, res.error, "becoming user %s (uid %u, gid %u) "
+				 "after set-up", as->name, (unsigned)as->uid, (unsigned)as->gid);
+	describe(svc->path, text, sizeof(text));
+	log_error("unix:%s (%s): user %s cannot connect to it, and the relay runs as %s "
+		  "after set-up; give %s access, or name another user with --user", svc->path,
+		  text, as->name, as->name, as->name);
+	return -EACCES;
+}
+
+/* Pass on a stop signal the relay asks for, only to CMD: the signals of command.c */
+static void keeper_signal(int pidfd, unsigned char signo)
+{
+	switch (signo) {
+	case SIGTERM:
+	case SIGINT:
+	case SIGHUP:
+	case SIGUSR1:
+	case SIGUSR2:
+		if (pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, pidfd, (int)signo, NULL, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Serve the relay until it goes, then do what it no longer can */
+static __attribute__((noreturn)) void keeper_main(const char *paths[], int n, pid_t parent)
+{
+	int pidfd = fcntl(KEEPER_COMMAND, F_GETFD) < 0 ? -1 : KEEPER_COMMAND;
+
+	unsigned char signo;
+	ssize_t n_read;
+
+	prctl(PR_SET_NAME, "nsbridge-keeper", 0, 0, 0);
+	/* no PR_SET_PDEATHSIG: it must outlive the relay by an instant */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	if (getppid() != parent || caps_drop_all() < 0)
+		_exit(EXIT_FAILURE);
+	for (;;) {
+		n_read = read(KEEPER_SOCKET, &signo, 1);
+		if (n_read == 1)
+			keeper_signal(pidfd, signo);
+		else if (n_read == 0 || errno != EINTR)
+			break;
+	}
+	/* as PR_SET_PDEATHSIG would: the kernel sends that with the dying
+	 * relay's credentials, and USER may not signal a process of uid 0 */
+	keeper_signal(pidfd, SIGTERM);
+	syscall(SYS_pidfd_send_signal, KEEPER_WATCHER, SIGKILL, NULL, 0);
+	for (int i = 0; i < n; i++)
+		unlink(paths[i]);
+	_exit(EXIT_SUCCESS);
+}
+
+/* Nothing of the relay's but @fds, moved to their places: no listener, no namespace */
+static int keep_only(int fds[KEEPER_FD_END])
+{
+	/* first out of the way, as one may sit where another goes */
+	for (int i = KEEPER_SOCKET; i < KEEPER_FD_END; i++)
+		if (fds[i] >= 0 && (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, KEEPER_FD_END)) < 0)
+			return -errno;
+	for (int i = KEEPER_SOCKET; i < KEEPER_FD_END; i++) {
+		if (fds[i] >= 0 && dup2(fds[i], i) < 0)
+			return -errno;
+		if (fds[i] < 0)
+			close(i);
+	}
+	if (syscall(SYS_close_range, KEEPER_FD_END, ~0U, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/**
+ * runas_keeper_start() - before the switch: fork the keeper, which keeps
+ *			  the uid nsbridge was started with
+ * @c:		context, set-up done, -- CMD forked, still root
+ *
+ * Return: 0 or -errno
+ */
+int runas_keeper_start(const struct ctx *c)
+{
+	const char *paths[2];
+	pid_t parent = getpid(), pid;
+	int n = 0, sv[2];
+
+	if (control_path(c))
+		paths[n++] = control_path(c);
+	if (c->port_file_written)
+		paths[n++] = c->config->port_file;
+	if (n == 0 && c->command_pidfd < 0 && watcher_pidfd() < 0)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	if (pid == 0) {
+		int fds[KEEPER_FD_END] = {
+			[KEEPER_SOCKET] = sv[1],
+			[KEEPER_COMMAND] = c->command_pidfd,
+			[KEEPER_WATCHER] = watcher_pidfd(),
+		};
+
+		if (keep_only(fds) < 0)
+			_exit(EXIT_FAILURE);
+		keeper_main(paths, n, parent);
+	}
+	close(sv[1]);
+	keeper_fd = sv[0];
+	return 0;
+}
+
+/**
+ * runas_keeper_signal() - have the keeper pass @signo on to -- CMD
+ * @signo:	SIGTERM, SIGINT, SIGHUP, SIGUSR1 or SIGUSR2
+ *
+ * CMD runs as the user who started nsbridge; the relay, once it left uid
+ * 0, may not signal it itself.
+ *
+ * Return: 0, -ENOTCONN when there is no keeper (the relay did not switch:
+ * it signals CMD itself), other -errno
+ */
+int runas_keeper_signal(int signo)
+{
+	unsigned char byte = (unsigned char)signo;
+
+	if (keeper_fd < 0)
+		return -ENOTCONN;
+	if (send(keeper_fd, &byte, 1, MSG_NOSIGNAL) < 0)
+		return -errno;
+	return 0;
+}
+
+/**
+ * runas_keeper_finish() - at exit: let the keeper stop CMD and remove the
+ *			   files, and wait until it has
+ */
+void runas_keeper_finish(void)
+{
+	char byte;
+
+	if (keeper_fd < 0)
+		return;
+	shutdown(keeper_fd, SHUT_WR);
+	/* end of file when the keeper has exited (it never writes) */
+	while (read(keeper_fd, &byte, 1) < 0 && errno == EINTR)
+		;
+	close(keeper_fd);
+	keeper_fd = -1;
+}
