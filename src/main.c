@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* main.c - nsbridge: wiring only
  *
- * cli -> sides (namespaces) -> no bridge onto itself -> opener -> lo up ->
- * listeners -> socket pools -> capability drop -> system call filter ->
- * ready lines -> loop.
+ * cli -> sides (namespaces; selfloop) -> opener -> lo up -> listeners -> socket
+ * pools -> capability drop -> system call filter -> ready lines -> loop.
  * Every step before the loop may end the process with the exit status of
  * SPEC.md; nothing is left half-started, because nothing outlives the
  * process.
