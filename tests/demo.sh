@@ -65,7 +65,7 @@ echo "hello from the host's loopback" >"$dir/index.html"
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" >"$dir/server.log" 2>&1 &
 server=$!
 tries=0
-until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
+until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; do
 	kill -0 "$server" 2>/dev/null ||
 		die "the web server on 127.0.0.1:$port could not start: $(tail -n 1 "$dir/server.log")"
 	tries=$((tries + 1))
