@@ -64,12 +64,12 @@ fi
 echo "hello from the host's loopback" >"$dir/index.html"
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" >"$dir/server.log" 2>&1 &
 server=$!
-tries=0
+deadline=$(($(date +%s) + 10))
 until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; do
 	kill -0 "$server" 2>/dev/null ||
 		die "the web server on 127.0.0.1:$port could not start: $(tail -n 1 "$dir/server.log")"
-	tries=$((tries + 1))
-	[ "$tries" -lt 100 ] || die "the web server on 127.0.0.1:$port did not answer in 10 s"
+	[ "$(date +%s)" -lt "$deadline" ] ||
+		die "the web server on 127.0.0.1:$port did not answer in 10 s"
 	sleep 0.1
 done
 show ip netns add "$ns"
@@ -79,11 +79,10 @@ ip netns exec "$ns" curl -sS --max-time 2 "http://127.0.0.1:$port/" 2>&1 || true
 echo "\$ $nsbridge -c netns:$ns host:$port container:$port &"
 "$nsbridge" -c "netns:$ns" "host:$port" "container:$port" 2>"$dir/log" &
 bridge=$!
-tries=0
+deadline=$(($(date +%s) + 10))
 until grep -q ' ready$' "$dir/log"; do
 	kill -0 "$bridge" 2>/dev/null || die "nsbridge did not start:" "$dir/log"
-	tries=$((tries + 1))
-	[ "$tries" -lt 100 ] || die "nsbridge was not ready in 10 s:" "$dir/log"
+	[ "$(date +%s)" -lt "$deadline" ] || die "nsbridge was not ready in 10 s:" "$dir/log"
 	sleep 0.1
 done
 cat "$dir/log"
