@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* main.c - nsbridge: wiring only
  *
- * cli -> the relay's user -> sides (namespaces) -> opener -> lo up ->
- * listeners -> socket pools -> user switch and capability drop -> system
- * call filter -> ready lines -> loop.
+ * cli -> the relay's user -> sides (namespaces; selfloop) -> opener -> lo
+ * up -> listeners -> socket pools -> user switch and capability drop ->
+ * system call filter -> ready lines -> loop.
  * Every step before the loop may end the process with the exit status of
  * SPEC.md; nothing is left half-started, because nothing outlives the
  * process.
@@ -34,6 +34,7 @@
 #include "nsbridge/runas.h"
 #include "nsbridge/sandbox.h"
 #include "nsbridge/sdnotify.h"
+#include "nsbridge/selfloop.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
 #include "nsbridge/statuscmd.h"
@@ -257,8 +258,8 @@ static int run_ctx(struct ctx *c, const struct runas *as)
 {
 	int r;
 
-	if ((r = open_sides(c)) || (r = start_opener(c)) || (r = bring_lo_up(c)) ||
-	    (r = bridges_setup(c)) || (r = prime_pools(c)))
+	if ((r = open_sides(c)) || (r = selfloop_check(c)) || (r = start_opener(c)) ||
+	    (r = bring_lo_up(c)) || (r = bridges_setup(c)) || (r = prime_pools(c)))
 		return r;
 	r = access_setup(c);
 	if (r < 0)

@@ -1,23 +1,69 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# deps.sh - install what building and testing nsbridge need, from Debian's archive
+# deps.sh - install what building, showing and testing nsbridge need, from Debian's archive
+#
+#   tests/deps.sh [--dry-run] [SET...]
+#
+# SET is one of:
+#   build  a compiler, meson and the libraries nsbridge links: enough for
+#          meson setup -Dtests=false and ninja
+#   demo   what tests/demo.sh runs besides nsbridge
+#   test   everything tests/run.sh builds and runs: clang, cmocka, scdoc,
+#          the real servers and clients, Docker and Podman
+# Without a SET, build and test (the test command's needs). --dry-run
+# installs nothing and prints each package of the sets asked for, one a
+# line: "PKG installed" or "PKG missing" (which would be installed).
 set -eu
 
-# build: compilers, meson, the libraries nsbridge links
-BUILD="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libc6-dev
-	libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev libcap-dev libseccomp-dev libcmocka-dev
-	libcurl4-openssl-dev libjson-c-dev libsystemd-dev libmicrohttpd-dev libconfig-dev
-	scdoc bash-completion"
-# tests: real servers and clients, and the tools that shape the scenes
-TEST="iproute2 procps util-linux libcap2-bin psmisc python3
+BUILD="meson ninja-build pkg-config gcc libc6-dev
+	libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev libcap-dev libseccomp-dev
+	libcurl4-openssl-dev libjson-c-dev libsystemd-dev libmicrohttpd-dev libconfig-dev"
+# the demo: a namespace, a web server, a client
+DEMO="iproute2 python3 curl"
+# the test command: the other compilers and test tools of the build, real
+# servers and clients, and the tools that shape the scenes
+TEST="clang libclang-rt-14-dev libcmocka-dev scdoc bash-completion
+	iproute2 procps util-linux libcap2-bin psmisc python3
 	valgrind gdb curl socat nginx-light iperf3 wrk dnsmasq-base bind9-dnsutils
 	postgresql docker.io docker-compose busybox-static debootstrap
 	podman runc man-db"
 
-missing=""
-for p in $BUILD $TEST; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+dry_run=
+if [ "${1:-}" = --dry-run ]; then
+	dry_run=1
+	shift
+fi
+[ $# -gt 0 ] || set -- build test
+wanted=""
+for s in "$@"; do
+	case $s in
+	build) wanted="$wanted $BUILD" ;;
+	demo) wanted="$wanted $DEMO" ;;
+	test) wanted="$wanted $BUILD $TEST" ;;
+	*)
+		echo "deps.sh: unknown set '$s': expected build, demo or test" >&2
+		exit 2
+		;;
+	esac
 done
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
+}
+
+missing=""
+seen=" "
+for p in $wanted; do
+	case $seen in *" $p "*) continue ;; esac
+	seen="$seen$p "
+	if installed "$p"; then
+		[ -z "$dry_run" ] || echo "$p installed"
+	else
+		[ -z "$dry_run" ] || echo "$p missing"
+		missing="$missing $p"
+	fi
+done
+[ -z "$dry_run" ] || exit 0
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "deps.sh: missing packages:$missing; run as root to install them" >&2

@@ -43,6 +43,7 @@ check "-c /proc/$holder/ns/net"
 NSB_WRAP=(ip netns exec "$ns")
 start_nsb --host-netns "/proc/$$/ns/net" -c self "host:$port" "container:$port"
 check "sidecar: --host-netns /proc/$$/ns/net -c self"
+NSB_WRAP=()	# the rest runs beside the test: pid:N inside $ns is another namespace
 
 # pid:N is not followed: when N exits, nsbridge closes everything and exits 0
 sleeper_in "$ns" short

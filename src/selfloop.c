@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* selfloop.c - refuse bridges that would relay to themselves
+ *
+ * Theory of operation
+ *
+ * A bridge whose SERVICE is its own EXPOSE connects, for its first
+ * client, to its own listener, which accepts and connects again, and so
+ * on until the process has no descriptor left. cli.c already refuses the
+ * plain case, SERVICE and EXPOSE on one side; what it cannot see is two
+ * sides that are one namespace: -c self, --host-netns naming the -c
+ * namespace, pid:N of a process in nsbridge's own. Those are known only
+ * once the sides are open, so the check runs then (compared by nsfs
+ * inode, netns_same()), before anything is bound.
+ *
+ * A SERVICE reaches an EXPOSE when they share transport, a port and an
+ * address a connect() to the SERVICE would arrive at - endpoint_overlaps()
+ * with the SERVICE written as dial.c and udp.c use it:
+ * - no address: 127.0.0.1, then [::1] for TCP; 127.0.0.1 only for UDP;
+ * - 0.0.0.0 and [::]: connect() to a wildcard arrives at loopback;
+ * - [::ffff:a.b.c.d]: an IPv4 address, reached through an IPv6 socket;
+ * and the EXPOSE as bridge.c binds it: both loopbacks without an address,
+ * every address of its family on a wildcard (IPV6_V6ONLY: one family).
+ * Ranges reach when any port is in both, so a range shifted onto itself
+ * is refused too.
+ *
+ * Two bridges that are each other's SERVICE make the same circle in two
+ * steps. That is refused when some port really comes back to itself:
+ * the shifts of the two ranges (SERVICE port minus EXPOSE port) cancel.
+ * A chain that leaves (one bridge's SERVICE the other's EXPOSE, and no
+ * way back) is a legitimate, if odd, set-up and is left alone; so are
+ * circles of three or more bridges.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "nsbridge/netns.h"
+#include "nsbridge/selfloop.h"
+
+/* @svc as the address a connect() to it arrives at; see the theory above */
+static struct endpoint service_as_dialled(const struct endpoint *svc)
+{
+	struct endpoint ep = *svc;
+
+	if (!ep.has_addr && ep.proto == PROTO_UDP) {
+		ep.has_addr = true;
+		ep.family = AF_INET;
+		ep.addr.v4.s_addr = htonl(INADDR_LOOPBACK);
+	}
+	if (ep.has_addr && ep.family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&ep.addr.v6)) {
+		struct in_addr v4;
+
+		memcpy(&v4, &ep.addr.v6.s6_addr[12], sizeof(v4));
+		ep.family = AF_INET;
+		ep.addr.v4 = v4;
+	}
+	if (ep.has_addr && ep.family == AF_INET && ep.addr.v4.s_addr == htonl(INADDR_ANY))
+		ep.addr.v4.s_addr = htonl(INADDR_LOOPBACK);
+	if (ep.has_addr && ep.family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&ep.addr.v6))
+		ep.addr.v6 = in6addr_loopback;
+	return ep;
+}
+
+/**
+ * selfloop_reaches() - whether connecting to @service could arrive at
+ *			@expose's listener
+ * @service:	a SERVICE
+ * @expose:	an EXPOSE, of the same bridge or another
+ * @sides_same:	host and container are one namespace
+ *
+ * Pure: the unit tests call it with parsed endpoints.
+ *
+ * Return: true if some port and address of @service is bound by @expose
+ */
+bool selfloop_reaches(const struct endpoint *service, const struct endpoint *expose,
+		      bool sides_same)
+{
+	struct endpoint svc, exp = *expose;
+
+	if (service->kind != ENDPOINT_INET || expose->kind != ENDPOINT_INET)
+		return false;
+	svc = service_as_dialled(service);
+	if (sides_same)
+		exp.side = svc.side;
+	return endpoint_overlaps(&svc, &exp);
+}
+
+/* SERVICE port minus EXPOSE port: where @svc takes a port of @b's EXPOSE */
+static int shift_of(const struct bridge_spec *b, const struct endpoint *svc)
+{
+	return (int)svc->port_first - (int)b->expose.port_first;
+}
+
+/* A SERVICE of @a is @a's own EXPOSE */
+static bool find_direct(const struct bridge_spec *a, bool sides_same, struct selfloop *ret)
+{
+	for (unsigned k = 0; k < a->n_services; k++) {
+		if (selfloop_reaches(&a->services[k], &a->expose, sides_same)) {
+			*ret = (struct selfloop){ .from = a, .service = &a->services[k], .to = a };
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A SERVICE of @a is @b's EXPOSE and a SERVICE of @b is @a's, with shifts
+ * that bring a port back to itself: port p of @a goes to p + da on @b,
+ * and on to p + da + db on @a. Each reaching means the ranges meet, so
+ * such a p exists once da + db is 0.
+ */
+static bool find_pair(const struct bridge_spec *a, const struct bridge_spec *b, bool sides_same,
+		      struct selfloop *ret)
+{
+	for (unsigned i = 0; i < a->n_services; i++) {
+		const struct endpoint *sa = &a->services[i];
+
+		if (!selfloop_reaches(sa, &b->expose, sides_same))
+			continue;
+		for (unsigned k = 0; k < b->n_services; k++) {
+			const struct endpoint *sb = &b->services[k];
+
+			if (selfloop_reaches(sb, &a->expose, sides_same) &&
+			    shift_of(a, sa) + shift_of(b, sb) == 0) {
+				*ret = (struct selfloop){ .from = a, .service = sa, .to = b, .back = sb };
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/**
+ * selfloop_find() - the first bridge, or pair of bridges, that would
+ *		     relay to itself
+ * @bridges:	the bridges of a config
+ * @n:		how many
+ * @sides_same:	host and container are one namespace
+ * @ret:	the circle found; written only when one is
+ *
+ * Pure: the unit tests call it with parsed bridges.
+ *
+ * Return: true if one was found
+ */
+bool selfloop_find(const struct bridge_spec *bridges, size_t n, bool sides_same,
+		   struct selfloop *ret)
+{
+	for (size_t i = 0; i < n; i++)
+		if (find_direct(&bridges[i], sides_same, ret))
+			return true;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (find_pair(&bridges[i], &bridges[j], sides_same, ret))
+				return true;
+	return false;
+}
+
+/*
+ * " (container self is the same network namespace as host)" where that is
+ * why @a reaches @b, or "" where they are on one side anyway
+ */
+static void why_same(const struct endpoint *a, const struct endpoint *b,
+		     const char *const labels[SIDE_MAX], bool sides_same, char *buf, size_t len)
+{
+	if (sides_same && a->side != b->side)
+		snprintf(buf, len, " (%s is the same network namespace as %s)",
+			 labels[SIDE_CONTAINER], labels[SIDE_HOST]);
+	else
+		snprintf(buf, len, "%s", "");
+}
+
+/**
+ * selfloop_describe() - the one line that refuses a circle
+ * @loop:	from selfloop_find()
+ * @labels:	each side's label for messages: "host", "container self"
+ * @sides_same:	as given to selfloop_find()
+ * @buf:	where to write
+ * @len:	its size
+ */
+void selfloop_describe(const struct selfloop *loop, const char *const labels[SIDE_MAX],
+		       bool sides_same, char *buf, size_t len)
+{
+	char svc[ENDPOINT_TEXT_MAX], exp[ENDPOINT_TEXT_MAX], back[ENDPOINT_TEXT_MAX];
+	char back_exp[ENDPOINT_TEXT_MAX], why[2 * SIDE_LABEL_MAX + 64];
+	const struct endpoint *s = loop->service, *e = &loop->to->expose;
+
+	why_same(s, e, labels, sides_same, why, sizeof(why));
+	if (loop->back && !*why)
+		why_same(loop->back, &loop->from->expose, labels, sides_same, why, sizeof(why));
+	endpoint_format(s, svc, sizeof(svc));
+	endpoint_format(e, exp, sizeof(exp));
+	if (loop->from->mirror) {
+		snprintf(buf, len, "--mirror %s %s: each mirrored port would be the same socket as "
+			 "its listener%s", side_name(s->side), side_name(e->side), why);
+	} else if (loop->to == loop->from) {
+		snprintf(buf, len, "SERVICE %s is the same socket as EXPOSE %s%s: the bridge "
+			 "would relay to itself", svc, exp, why);
+	} else {
+		endpoint_format(loop->back, back, sizeof(back));
+		endpoint_format(&loop->from->expose, back_exp, sizeof(back_exp));
+		snprintf(buf, len, "SERVICE %s is the same socket as EXPOSE %s, and SERVICE %s as "
+			 "EXPOSE %s%s: the two bridges would relay to each other",
+			 svc, exp, back, back_exp, why);
+	}
+}
+
+#define SELFLOOP_TEXT_MAX	(4 * ENDPOINT_TEXT_MAX + 2 * SIDE_LABEL_MAX + 256)
+
+/**
+ * selfloop_check() - refuse a set-up whose bridges would relay to
+ *		      themselves
+ * @c:		context, its sides open and their namespace fds still held
+ *		(before the opener takes them)
+ *
+ * Return: 0, or the exit status to leave with, the line logged
+ */
+int selfloop_check(const struct ctx *c)
+{
+	const char *labels[SIDE_MAX] = { c->sides[SIDE_HOST].label, c->sides[SIDE_CONTAINER].label };
+	char text[SELFLOOP_TEXT_MAX];
+	struct selfloop loop;
+	bool same = false;
+
+	if (c->sides[SIDE_HOST].used && c->sides[SIDE_CONTAINER].used) {
+		int r = netns_same(c->sides[SIDE_HOST].ns_fd, c->sides[SIDE_CONTAINER].ns_fd);
+
+		if (r < 0)
+			return log_errno(LOG_LEVEL_ERROR, r, "comparing the namespaces of %s and %s",
+					 labels[SIDE_HOST], labels[SIDE_CONTAINER]), EXIT_RUNTIME;
+		same = r;
+	}
+	if (!selfloop_find(c->config->bridges, c->config->n_bridges, same, &loop))
+		return 0;
+	selfloop_describe(&loop, labels, same, text, sizeof(text));
+	log_error("%s", text);
+	return EXIT_USAGE;
+}
