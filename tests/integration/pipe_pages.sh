@@ -124,6 +124,7 @@ PY
 # wait_pipes PATTERN - until the relay's pipes match PATTERN; sets pipes
 wait_pipes() {
 	pipes=$(python3 "$T/pipes.py" "$NSB_PID" "$1" | tail -n 1)
+	[[ "$pipes" =~ $1 ]]
 }
 
 # wait_line FILE TEXT - until a line of FILE is TEXT (bounded)

@@ -126,9 +126,13 @@ except socket.timeout:
 print(what, int((time.monotonic() - t0) * 1000))
 PY
 start_nsb --connect-timeout 1s -c "netns:$ns" "unix:$stuck" "container:$stuck_port"
+t0=$(cpu_ticks "$NSB_PID")
 read -r what ms < <(ip netns exec "$ns" python3 "$T/timed.py" "$stuck_port")
+used=$(($(cpu_ticks "$NSB_PID") - t0))
 assert_eq "a service that never accepts: what the client saw" reset "$what"
 [ "$ms" -ge 900 ] || fail "reset after $ms ms, before --connect-timeout 1s"
+# waiting for room is a timer, not a busy loop, which would burn about 100 ticks
+[ "$used" -le 20 ] || fail "nsbridge used $used CPU ticks while the client waited $ms ms"
 assert_match "log line" "unix:$stuck did not answer in time" "$(cat "$NSB_LOG")"
 pass "a unix SERVICE that never accepts: the client is reset after $ms ms (--connect-timeout 1s)"
 kill -0 "$NSB_PID" || fail "nsbridge died"
