@@ -14,6 +14,12 @@
  * connect() has been called: an unconnected TCP socket polls as EPOLLHUP
  * and would be taken for a failed connection.
  *
+ * A unix SERVICE whose accept queue is full makes connect() fail with
+ * EAGAIN at once, where a blocking client would wait. That is no refusal:
+ * the connection waits in ctx.dial_retry and the same socket connects
+ * again after 10 ms, doubling to 200 ms, until --connect-timeout (the
+ * kernel gives no wake-up for it; see wait_for_queue()).
+ *
  * Every connection being dialled sits in ctx.connecting, in order of its
  * deadline (the timeout is the same for all, so order of arrival is
  * order of deadline); the timer cuts those that pass --connect-timeout.
@@ -43,6 +49,8 @@
 
 #define BACKOFF_FIRST_MS	1000
 #define BACKOFF_MAX_MS		30000
+#define RETRY_FIRST_MS		10	/* a unix SERVICE's accept queue was full */
+#define RETRY_MAX_MS		200
 
 static_assert(SERVICES_MAX <= 8, "relay_conn.tried has a bit per SERVICE");
 
@@ -171,6 +179,7 @@ void dial_failed(struct ctx *c, struct relay_conn *conn, int error)
 	const struct endpoint *svc = conn_service(conn);
 	int next;
 
+	list_del(&conn->wait_node);	/* no longer waiting for a full queue */
 	if (conn->fd[CONN_SERVICE] >= 0) {
 		close(conn->fd[CONN_SERVICE]);
 		conn->fd[CONN_SERVICE] = -1;
@@ -215,28 +224,54 @@ void dial_begin(struct ctx *c, struct relay_conn *conn)
 	dial_start(c, conn);
 }
 
-/**
- * dial_with_socket() - connect a fresh socket to SERVICE
- * @c:		context
- * @conn:	connection being dialled
- * @fd:		socket of the current address's family, in SERVICE's side
+/*
+ * A unix SERVICE's accept queue is full. Its connect() said EAGAIN and,
+ * unlike a TCP connect, does not go on in the background; nor would
+ * epoll say when the queue has room (an unconnected unix socket polls as
+ * writable and hung up at once). So the client waits, as it would in a
+ * blocking connect(), and the same socket tries again on the timer:
+ * after 10 ms, doubling to 200 ms, until the connect deadline resets it.
+ * ctx.dial_retry is kept in order of retry time; a new entry goes after
+ * every one due no later, so that those waiting longest go first.
  */
-void dial_with_socket(struct ctx *c, struct relay_conn *conn, int fd)
+static void wait_for_queue(struct ctx *c, struct relay_conn *conn)
+{
+	struct list_node *pos = c->dial_retry.prev;
+
+	conn->retry_delay_ms = conn->retry_delay_ms ? conn->retry_delay_ms * 2 : RETRY_FIRST_MS;
+	if (conn->retry_delay_ms > RETRY_MAX_MS)
+		conn->retry_delay_ms = RETRY_MAX_MS;
+	conn->retry_ms = c->now_ms + conn->retry_delay_ms;
+	while (pos != &c->dial_retry && relay_conn_of_wait_node(pos)->retry_ms > conn->retry_ms)
+		pos = pos->prev;
+	list_add_tail(pos->next, &conn->wait_node);	/* that is, just after pos */
+	conn->state = CONN_CONNECTING;
+	conn_dbg(conn, "the accept queue of %s is full; trying again in %u ms",
+		 conn->bridge->service_text, conn->retry_delay_ms);
+}
+
+/*
+ * connect() fd[CONN_SERVICE] to the current address. The socket joins
+ * epoll only then: an unconnected socket polls as EPOLLHUP and would be
+ * taken for a failed connection.
+ */
+static void dial_connect(struct ctx *c, struct relay_conn *conn)
 {
 	const struct endpoint *svc = conn_service(conn);
 	union epoll_ref ref = {
 		.type = EPOLL_TYPE_CONN, .end = CONN_SERVICE, .index = conn->slot,
 	};
 	int family = dial_family(svc, conn->dial_step);
+	int fd = conn->fd[CONN_SERVICE];
 	struct sock_addr a;
 	int r;
 
-	conn->fd[CONN_SERVICE] = fd;
 	sock_addr_endpoint(&a, svc, conn->port_offset, family);
-	if (family != AF_UNIX)
-		sock_set_nodelay(fd);
-
 	r = connect(fd, (const struct sockaddr *)&a.ss, a.len);
+	if (r < 0 && errno == EAGAIN && family == AF_UNIX) {
+		wait_for_queue(c, conn);
+		return;
+	}
 	if (r < 0 && errno != EINPROGRESS) {
 		dial_failed(c, conn, -errno);
 		return;
@@ -247,6 +282,21 @@ void dial_with_socket(struct ctx *c, struct relay_conn *conn, int fd)
 		return;
 	}
 	conn->state = CONN_CONNECTING;
+}
+
+/**
+ * dial_with_socket() - connect a fresh socket to SERVICE
+ * @c:		context
+ * @conn:	connection being dialled
+ * @fd:		socket of the current address's family, in SERVICE's side
+ */
+void dial_with_socket(struct ctx *c, struct relay_conn *conn, int fd)
+{
+	conn->fd[CONN_SERVICE] = fd;
+	conn->retry_delay_ms = 0;
+	if (dial_family(conn_service(conn), conn->dial_step) != AF_UNIX)
+		sock_set_nodelay(fd);
+	dial_connect(c, conn);
 }
 
 /**
@@ -314,12 +364,27 @@ void dial_on_event(struct ctx *c, struct relay_conn *conn, uint32_t events)
 	relay_conn_established(c, conn);
 }
 
+/* Connect again those whose unix SERVICE's queue was full, when due */
+static void retry_due(struct ctx *c)
+{
+	while (!list_empty(&c->dial_retry)) {
+		struct relay_conn *conn = relay_conn_of_wait_node(c->dial_retry.next);
+
+		if (conn->retry_ms > c->now_ms)
+			return;
+		list_del(&conn->wait_node);
+		dial_connect(c, conn);	/* a full queue again puts it back, later */
+	}
+}
+
 /**
- * dial_expire() - reset the clients whose SERVICE did not answer in time
+ * dial_expire() - connect again where a unix SERVICE's queue was full,
+ *		   and reset the clients whose SERVICE did not answer in time
  * @c:		context
  */
 void dial_expire(struct ctx *c)
 {
+	retry_due(c);
 	while (!list_empty(&c->connecting)) {
 		struct relay_conn *conn = relay_conn_of_node(c->connecting.next);
 
@@ -328,4 +393,17 @@ void dial_expire(struct ctx *c)
 		conn->dial_error = -ETIMEDOUT;
 		dial_failed(c, conn, -ETIMEDOUT);
 	}
+}
+
+/**
+ * dial_next_retry() - when the next connect to a full unix SERVICE is due
+ * @c:		context
+ *
+ * Return: monotonic ms (ctx_clock_ms()), 0 when none waits
+ */
+uint64_t dial_next_retry(const struct ctx *c)
+{
+	if (list_empty(&c->dial_retry))
+		return 0;
+	return relay_conn_of_wait_node(c->dial_retry.next)->retry_ms;
 }

@@ -7,6 +7,7 @@
  * reference (ctx.h) that says what it is, and the loop dispatches on it.
  * Signals arrive through a signalfd and every deadline through one
  * timerfd, armed for the earliest of: the oldest connect deadline, the
+ * next connect retry to a unix SERVICE whose queue was full, the
  * least recently active connection's idle deadline, the end of a drain,
  * and the next accept retry while out of descriptors. Each of those is
  * the head of a list kept in deadline order, so arming is O(1).
@@ -68,6 +69,7 @@ void ctx_init(struct ctx *c, const struct config *config)
 	c->epoll_fd = c->timer_fd = c->signal_fd = c->watcher_fd = -1;
 	c->command_go_fd = c->command_pidfd = -1;
 	list_init(&c->connecting);
+	list_init(&c->dial_retry);
 	list_init(&c->active);
 	list_init(&c->closed);
 	list_init(&c->fd_waiters);
@@ -327,6 +329,7 @@ static uint64_t next_deadline(const struct ctx *c)
 
 	if (!list_empty(&c->connecting))
 		consider(&next, relay_conn_of_node(c->connecting.next)->deadline_ms);
+	consider(&next, dial_next_retry(c));
 	if (c->config->idle_timeout_ms && !list_empty(&c->active))
 		consider(&next, relay_conn_of_node(c->active.next)->deadline_ms +
 				c->config->idle_timeout_ms);

@@ -11,8 +11,21 @@
  * empty pipe comes back: one that still holds bytes belongs to its
  * connection until they are written, or is closed with it.
  *
- * Pipes are grown to the size probed at start: F_SETPIPE_SZ can fail
- * under the per-user pipe page limit, and then the default size serves.
+ * Pipes are grown to the size asked for (F_SETPIPE_SZ) when made, and a
+ * pipe that is smaller is grown when it is taken from the pool again -
+ * always while it is empty: a pipe that holds bytes is never resized.
+ * Under the per-user pipe page limit (fs.pipe-user-pages-soft; the relay
+ * has no CAP_SYS_RESOURCE) the kernel makes new pipes small and refuses
+ * to grow them. Such pipes serve as they are, each connection's pump
+ * knowing its own pipe's size, and each new or reused small pipe tries to
+ * grow again, so the pool recovers as soon as pages are free: one burst
+ * does not shrink every later connection's pipes for good.
+ *
+ * The log says so once each way: when a pipe is first refused, and when
+ * the pool has recovered - the last attempt to grow succeeded and no
+ * small pipe is left, kept or in use. Waiting for the last small pipe
+ * keeps a limit that hovers at the edge from making the log flap.
+ *
  * The pool is stocked with @max_idle pipes at start and keeps at most
  * that many; pipes made beyond it in a burst are closed when given back,
  * so at rest the process holds the same descriptors as after start.
@@ -21,16 +34,66 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "nsbridge/log.h"
 #include "nsbridge/pipepool.h"
 
 #define PIPE_DEFAULT_SIZE	65536	/* 16 pages, until a pipe says otherwise */
 
 static struct pipe_pair *idle;
 static unsigned n_idle, max_idle;
-static size_t pipe_size;		/* the smallest pipe handed out, 0 before the first */
-static size_t want_size;
+static size_t want_size;	/* asked of every pipe, 0 to take the kernel's */
+static size_t new_size;		/* what the last pipe made or grown holds */
+static unsigned n_small;	/* open pipes smaller than want_size, kept or in use */
+static bool refused;		/* the last attempt to grow a pipe failed */
+static bool short_of_pages;	/* the log said pipes are small for now */
+
+static bool is_small(const struct pipe_pair *p)
+{
+	return want_size && p->size < want_size;
+}
+
+static void note_refused(int err, size_t size)
+{
+	refused = true;
+	new_size = size;
+	if (short_of_pages)
+		return;
+	short_of_pages = true;
+	log_warn("pipes cannot grow to %zu bytes (%s: the per-user pipe page limit, "
+		 "fs.pipe-user-pages-soft, is reached, or fs.pipe-max-size is lower); "
+		 "they hold %zu bytes until pipe pages are free again",
+		 want_size, strerror(-err), size);
+}
+
+static void check_recovered(void)
+{
+	if (!short_of_pages || refused || n_small)
+		return;
+	short_of_pages = false;
+	log_info("pipes hold %zu bytes again: pipe pages are free", new_size);
+}
+
+/* Grow @p, which must be empty, to want_size if it is smaller */
+static void grow(struct pipe_pair *p)
+{
+	int size;
+
+	if (!is_small(p))
+		return;
+	size = fcntl(p->wr, F_SETPIPE_SZ, (int)want_size);
+	if (size < 0) {
+		note_refused(-errno, p->size);
+		return;
+	}
+	p->size = (size_t)size;
+	new_size = p->size;
+	n_small--;
+	refused = false;
+	check_recovered();
+}
 
 static int make_pipe(struct pipe_pair *ret)
 {
@@ -38,13 +101,13 @@ static int make_pipe(struct pipe_pair *ret)
 
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
-	if (want_size && fcntl(p[1], F_SETPIPE_SZ, (int)want_size) < 0)
-		want_size = 0;	/* over the per-user page limit: default pipes from now on */
 	size = fcntl(p[1], F_GETPIPE_SZ);
-	if (size > 0 && (!pipe_size || (size_t)size < pipe_size))
-		pipe_size = (size_t)size;
-	ret->rd = p[0];
-	ret->wr = p[1];
+	*ret = (struct pipe_pair){
+		.rd = p[0], .wr = p[1], .size = size > 0 ? (size_t)size : PIPE_DEFAULT_SIZE,
+	};
+	if (is_small(ret))
+		n_small++;
+	grow(ret);
 	return 0;
 }
 
@@ -56,7 +119,9 @@ static int make_pipe(struct pipe_pair *ret)
 void pipepool_init(size_t want, unsigned max)
 {
 	want_size = want;
-	pipe_size = 0;
+	new_size = 0;
+	n_small = 0;
+	refused = short_of_pages = false;
 	max_idle = max;
 	free(idle);
 	idle = calloc(max ? max : 1, sizeof(*idle));
@@ -65,27 +130,40 @@ void pipepool_init(size_t want, unsigned max)
 }
 
 /**
- * pipepool_top_up() - make pipes until the pool holds its full count again
+ * pipepool_top_up() - make pipes until the pool holds its full count
+ *		       again, and grow the small ones kept
  *
  * Pipes that still held bytes when their connection was reset are closed,
  * not kept; the loop calls this when no connection is open, so that the
  * pool, and the process's descriptor count, come back to where they
- * started.
+ * started. Growing stops at the first refusal: at most one failed
+ * F_SETPIPE_SZ a call while pipe pages are short.
  */
 void pipepool_top_up(void)
 {
+	for (unsigned i = 0; i < n_idle; i++) {
+		grow(&idle[i]);
+		if (is_small(&idle[i]))
+			break;
+	}
 	while (idle && n_idle < max_idle && make_pipe(&idle[n_idle]) == 0)
 		n_idle++;
 }
 
 /**
- * pipepool_pipe_size() - capacity of the pipes handed out
+ * pipepool_pipe_size() - capacity of a new pipe: what the last one made
+ *			  or grown holds
+ *
+ * Each pipe handed out says its own size (struct pipe_pair.size); under
+ * the per-user page limit they differ.
  *
  * Return: bytes
  */
 size_t pipepool_pipe_size(void)
 {
-	return pipe_size ? pipe_size : PIPE_DEFAULT_SIZE;
+	if (new_size)
+		return new_size;
+	return want_size ? want_size : PIPE_DEFAULT_SIZE;
 }
 
 /**
@@ -98,6 +176,7 @@ int pipepool_take(struct pipe_pair *ret)
 {
 	if (n_idle) {
 		*ret = idle[--n_idle];
+		grow(ret);	/* empty, as every kept pipe is */
 		return 0;
 	}
 	return make_pipe(ret);
@@ -106,6 +185,8 @@ int pipepool_take(struct pipe_pair *ret)
 /**
  * pipepool_put() - give back an empty pipe
  * @p:		the pipe, which must hold no bytes; reset to none
+ *
+ * A small one is kept too: it grows when taken again, if it can.
  */
 void pipepool_put(struct pipe_pair *p)
 {
@@ -125,9 +206,13 @@ void pipepool_put(struct pipe_pair *p)
  */
 void pipepool_discard(struct pipe_pair *p)
 {
-	if (p->rd >= 0) {
-		close(p->rd);
-		close(p->wr);
+	if (p->rd < 0)
+		return;
+	close(p->rd);
+	close(p->wr);
+	if (is_small(p)) {
+		n_small--;
+		check_recovered();
 	}
 	*p = PIPE_PAIR_NONE;
 }
@@ -151,4 +236,16 @@ void pipepool_release(void)
 unsigned pipepool_idle(void)
 {
 	return n_idle;
+}
+
+/**
+ * pipepool_short() - whether pipes are smaller than asked for, for want
+ *		      of pipe pages, as the log said
+ *
+ * Return: true from the first refusal to grow a pipe until the pool has
+ * recovered
+ */
+bool pipepool_short(void)
+{
+	return short_of_pages;
 }

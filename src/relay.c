@@ -21,7 +21,8 @@
  *
  * A pipe is taken from the pool (pipepool.c) only while a direction has
  * bytes in flight, and given back as soon as it is empty; an idle
- * connection holds only its two sockets.
+ * connection holds only its two sockets. Each pipe is filled up to its
+ * own size: past the per-user pipe page limit some are smaller.
  *
  * End of a direction, in order:
  *   read returns 0 (FIN)  -> eof[e]
@@ -237,7 +238,6 @@ bool relay_free_closed(struct ctx *c)
 
 static bool splice_in(struct relay_conn *conn, enum conn_end e, int *ret_err)
 {
-	size_t room = pipepool_pipe_size() - conn->in_pipe[e];
 	ssize_t n;
 	int r;
 
@@ -248,8 +248,8 @@ static bool splice_in(struct relay_conn *conn, enum conn_end e, int *ret_err)
 			return false;
 		}
 	}
-	n = splice(conn->fd[e], NULL, conn->pipe[e].wr, NULL, room,
-		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	n = splice(conn->fd[e], NULL, conn->pipe[e].wr, NULL,
+		   conn->pipe[e].size - conn->in_pipe[e], SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n > 0) {
 		conn->in_pipe[e] += (size_t)n;
 		return true;
@@ -288,13 +288,14 @@ static bool splice_out(struct relay_conn *conn, enum conn_end e, int *ret_err)
 static int pump(struct relay_conn *conn, enum conn_end from, enum conn_end *ret_failed,
 		bool *ret_moved)
 {
-	const size_t cap = pipepool_pipe_size();
 	bool progress;
 	int err = 0;
 
 	do {
 		progress = false;
-		if (!conn->eof[from] && conn->in_pipe[from] < cap) {
+		/* no pipe yet means an empty one; each pipe has its own size */
+		if (!conn->eof[from] && (conn->pipe[from].rd < 0 ||
+					 conn->in_pipe[from] < conn->pipe[from].size)) {
 			progress |= splice_in(conn, from, &err);
 			if (err) {
 				*ret_failed = from;

@@ -230,6 +230,8 @@ struct udp_table {
  * @n_conns:	open connections, all bridges
  * @next_conn_id: id of the next connection, for log lines
  * @connecting:	connections dialling SERVICE, by connect deadline
+ * @dial_retry:	those of them waiting for room in a unix SERVICE's accept
+ *		queue, by retry time (dial.c)
  * @active:	relaying connections, least recently active first
  * @udp:	UDP flows
  * @mirror:	--mirror's state, NULL without it
@@ -269,6 +271,7 @@ struct ctx {
 	unsigned n_conns;
 	uint64_t next_conn_id;
 	struct list_node connecting;
+	struct list_node dial_retry;
 	struct list_node active;
 	struct list_node closed;
 	struct list_node fd_waiters;

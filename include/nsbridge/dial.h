@@ -12,5 +12,6 @@ void dial_with_socket(struct ctx *c, struct relay_conn *conn, int fd);
 void dial_on_event(struct ctx *c, struct relay_conn *conn, uint32_t events);
 void dial_failed(struct ctx *c, struct relay_conn *conn, int error);
 void dial_expire(struct ctx *c);
+uint64_t dial_next_retry(const struct ctx *c);
 
 #endif /* NSBRIDGE_DIAL_H */

@@ -3,19 +3,23 @@
 #ifndef NSBRIDGE_PIPEPOOL_H
 #define NSBRIDGE_PIPEPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /**
  * struct pipe_pair - the two ends of one pipe
  * @rd:		read end, -1 when none is held
  * @wr:		write end
+ * @size:	its capacity, bytes: pipes made under the per-user page
+ *		limit are smaller than the rest
  */
 struct pipe_pair {
 	int rd;
 	int wr;
+	size_t size;
 };
 
-#define PIPE_PAIR_NONE	((struct pipe_pair){ .rd = -1, .wr = -1 })
+#define PIPE_PAIR_NONE	((struct pipe_pair){ .rd = -1, .wr = -1, .size = 0 })
 
 void pipepool_init(size_t want_size, unsigned max_idle);
 size_t pipepool_pipe_size(void);
@@ -25,5 +29,6 @@ void pipepool_discard(struct pipe_pair *p);
 void pipepool_release(void);
 void pipepool_top_up(void);
 unsigned pipepool_idle(void);
+bool pipepool_short(void);
 
 #endif /* NSBRIDGE_PIPEPOOL_H */

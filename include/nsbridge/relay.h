@@ -59,8 +59,11 @@ union conn_addr {
  * @started_ms:	accept time
  * @client:	the client's address, for log lines
  * @deadline_ms: connect deadline while dialling, last activity after
+ * @retry_ms:	when to connect again to a unix SERVICE whose queue was full
+ * @retry_delay_ms: the wait before that, doubled with each full queue
  * @node:	in ctx.connecting, ctx.active or ctx.closed
- * @wait_node:	in a socket pool's waiters, while CONN_WAIT_SOCKET
+ * @wait_node:	in a socket pool's waiters, while CONN_WAIT_SOCKET, or in
+ *		ctx.dial_retry while waiting to connect again
  */
 struct relay_conn {
 	int fd[CONN_END_MAX];
@@ -82,6 +85,8 @@ struct relay_conn {
 	uint64_t started_ms;
 	union conn_addr client;
 	uint64_t deadline_ms;
+	uint64_t retry_ms;
+	unsigned retry_delay_ms;
 	struct list_node node;
 	struct list_node wait_node;
 };

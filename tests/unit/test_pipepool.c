@@ -5,7 +5,10 @@
  * kernel will not do on demand is mocked through -Wl,--wrap: ENFILE (the
  * system-wide file table full) from pipe2(), and the refusal of
  * F_SETPIPE_SZ (the per-user pipe page limit, which root does not hit)
- * from fcntl64, the symbol glibc's fcntl is in the library.
+ * from fcntl64, the symbol glibc's fcntl is in the library. The mock
+ * also checks that no pipe holding bytes is ever resized. The log lines
+ * about the fall-back and the recovery are read from stderr, sent to a
+ * file.
  */
 
 #include <dirent.h>
@@ -16,6 +19,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -55,6 +61,10 @@ int __wrap_fcntl64(int fd, int cmd, ...)
 	arg = va_arg(ap, long);
 	va_end(ap);
 	if (cmd == F_SETPIPE_SZ) {
+		int queued = -1;
+
+		assert_int_equal(ioctl(fd, FIONREAD, &queued), 0);
+		assert_int_equal(queued, 0);	/* never resize a pipe that holds bytes */
 		setpipe_calls++;
 		if (refuse_pipe_size) {
 			errno = EPERM;
@@ -74,20 +84,48 @@ static int lowest_free_fd(void)
 	return fd;
 }
 
+static FILE *log_file;		/* stderr goes here during a test */
+static int saved_stderr = -1;
+
+/* Lines logged so far that contain @needle */
+static int logged(const char *needle)
+{
+	char line[512];
+	int n = 0;
+
+	fflush(stderr);
+	rewind(log_file);
+	while (fgets(line, sizeof(line), log_file))
+		n += strstr(line, needle) != NULL;
+	return n;
+}
+
 static int setup(void **state)
 {
 	refuse_pipe_size = false;
 	setpipe_calls = 0;
 	pipe2_errno = 0;
 	pipe2_left = 0;
+	log_file = tmpfile();
+	assert_non_null(log_file);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	assert_true(dup2(fileno(log_file), 2) == 2);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	pipepool_release();
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	fclose(log_file);
 	return 0;
 }
+
+#define FELL_BACK	"pipes cannot grow to 262144 bytes"
+#define RECOVERED	"pipes hold 262144 bytes again"
 
 /* A pipe taken holds nothing, and one given back is reused */
 static void take_put_reuses_pipes(void **state)
@@ -176,20 +214,128 @@ static void stocking_stops_when_pipes_run_out(void **state)
 	assert_int_equal(pipepool_idle(), 4);
 }
 
-/* F_SETPIPE_SZ refused: default-sized pipes, and no second attempt */
+/* F_SETPIPE_SZ refused: default-sized pipes that say their size, one
+ * log line, and every new pipe tries again */
 static void refused_pipe_size_falls_back(void **state)
 {
 	struct pipe_pair a, b;
 
 	refuse_pipe_size = true;
 	pipepool_init(BIG_PIPE, 0);
+	assert_false(pipepool_short());
 	assert_int_equal(pipepool_take(&a), 0);
+	assert_true(pipepool_short());
 	assert_int_equal(pipepool_pipe_size(), DEFAULT_PIPE);
+	assert_int_equal(a.size, DEFAULT_PIPE);
 	assert_int_equal(fcntl(a.wr, F_GETPIPE_SZ), DEFAULT_PIPE);
 	assert_int_equal(pipepool_take(&b), 0);
-	assert_int_equal(setpipe_calls, 1);
+	assert_int_equal(setpipe_calls, 2);
+	assert_int_equal(b.size, DEFAULT_PIPE);
+	assert_int_equal(logged(FELL_BACK), 1);
+	assert_int_equal(logged("they hold 65536 bytes"), 1);
 	pipepool_discard(&a);
 	pipepool_discard(&b);
+	assert_int_equal(logged(RECOVERED), 0);	/* nothing grew yet */
+}
+
+/* Once pages are free, small pipes kept grow when taken again, and the
+ * recovery is logged once, when no small pipe is left */
+static void small_pipes_grow_back(void **state)
+{
+	struct pipe_pair a, b;
+
+	refuse_pipe_size = true;
+	pipepool_init(BIG_PIPE, 2);
+	assert_int_equal(pipepool_idle(), 2);
+	assert_true(pipepool_short());
+	refuse_pipe_size = false;
+	assert_int_equal(pipepool_take(&a), 0);
+	assert_int_equal(a.size, BIG_PIPE);
+	assert_int_equal(fcntl(a.wr, F_GETPIPE_SZ), BIG_PIPE);
+	assert_int_equal(pipepool_pipe_size(), BIG_PIPE);
+	assert_true(pipepool_short());	/* the other kept pipe is still small */
+	assert_int_equal(logged(RECOVERED), 0);
+	assert_int_equal(pipepool_take(&b), 0);
+	assert_int_equal(b.size, BIG_PIPE);
+	assert_false(pipepool_short());
+	assert_int_equal(logged(FELL_BACK), 1);
+	assert_int_equal(logged(RECOVERED), 1);
+	pipepool_put(&a);
+	pipepool_put(&b);
+	assert_int_equal(pipepool_take(&a), 0);
+	pipepool_put(&a);
+	assert_int_equal(logged(FELL_BACK), 1);
+	assert_int_equal(logged(RECOVERED), 1);
+}
+
+/* A small pipe that holds bytes is left as it is, and closing it ends
+ * the fall-back if pipes grow again */
+static void pipe_with_bytes_is_not_resized(void **state)
+{
+	struct pipe_pair a, b;
+
+	refuse_pipe_size = true;
+	pipepool_init(BIG_PIPE, 0);
+	assert_int_equal(pipepool_take(&a), 0);
+	assert_true(write(a.wr, "in flight", 9) == 9);
+	refuse_pipe_size = false;
+	assert_int_equal(pipepool_take(&b), 0);	/* the mock checks a is not touched */
+	assert_int_equal(b.size, BIG_PIPE);
+	assert_true(pipepool_short());
+	assert_int_equal(fcntl(a.wr, F_GETPIPE_SZ), DEFAULT_PIPE);
+	pipepool_discard(&a);
+	assert_false(pipepool_short());
+	assert_int_equal(logged(RECOVERED), 1);
+	pipepool_discard(&b);
+}
+
+/* A limit at the edge, granting one pipe and refusing the next, does not
+ * make the log flap: the recovery waits for the last small pipe */
+static void edge_of_the_limit_does_not_flap(void **state)
+{
+	struct pipe_pair p[7];
+
+	refuse_pipe_size = true;
+	pipepool_init(BIG_PIPE, 0);
+	for (int i = 0; i < 7; i++) {
+		refuse_pipe_size = i % 2 == 0;	/* refused, granted, ..., refused */
+		assert_int_equal(pipepool_take(&p[i]), 0);
+		assert_true(pipepool_short());
+	}
+	for (int i = 0; i < 7; i++)
+		pipepool_discard(&p[i]);
+	assert_int_equal(logged(FELL_BACK), 1);
+	assert_true(pipepool_short());	/* the last attempt was refused */
+	assert_int_equal(logged(RECOVERED), 0);
+	refuse_pipe_size = false;
+	assert_int_equal(pipepool_take(&p[0]), 0);
+	assert_false(pipepool_short());
+	assert_int_equal(logged(RECOVERED), 1);
+	pipepool_discard(&p[0]);
+}
+
+/* At rest, top-up grows the small pipes kept, and while pages are short
+ * tries at most once a call */
+static void top_up_grows_kept_pipes(void **state)
+{
+	struct pipe_pair p;
+	int before;
+
+	refuse_pipe_size = true;
+	pipepool_init(BIG_PIPE, 4);
+	before = setpipe_calls;
+	pipepool_top_up();
+	assert_int_equal(setpipe_calls, before + 1);
+	assert_true(pipepool_short());
+	refuse_pipe_size = false;
+	pipepool_top_up();
+	assert_false(pipepool_short());
+	assert_int_equal(logged(RECOVERED), 1);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pipepool_take(&p), 0);
+		assert_int_equal(fcntl(p.wr, F_GETPIPE_SZ), BIG_PIPE);
+		pipepool_discard(&p);
+	}
 }
 
 /* Pipes discarded with bytes in them are replaced by top-up */
@@ -217,6 +363,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(take_with_file_table_full_is_enfile, setup, teardown),
 		cmocka_unit_test_setup_teardown(stocking_stops_when_pipes_run_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_pipe_size_falls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(small_pipes_grow_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(pipe_with_bytes_is_not_resized, setup, teardown),
+		cmocka_unit_test_setup_teardown(edge_of_the_limit_does_not_flap, setup, teardown),
+		cmocka_unit_test_setup_teardown(top_up_grows_kept_pipes, setup, teardown),
 		cmocka_unit_test_setup_teardown(top_up_replaces_discarded_pipes, setup, teardown),
 	};
 
