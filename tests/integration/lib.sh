@@ -279,3 +279,15 @@ random_file() {
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
+
+# wait_until WHAT SECONDS CMD... - until CMD succeeds; after SECONDS, fail
+# naming WHAT. SECONDS only guards against a hang: the wait is for a state.
+wait_until() {
+	local what=$1 limit=$2 end
+	end=$(($(now_ms) + limit * 1000))
+	shift 2
+	until "$@"; do
+		[ "$(now_ms)" -lt "$end" ] || fail "no $what within $limit s"
+		sleep 0.05
+	done
+}

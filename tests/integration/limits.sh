@@ -44,7 +44,7 @@ start_nsb --max-connections 3 -c "netns:$ns" "host:$capped" "container:$capped" 
 
 bg_to "$T/three.out" ip netns exec "$ns" python3 "$T/hold.py" "$capped" 3 4
 three=$BG_PID
-sleep 1
+wait_until "word from the first three clients" 30 test -s "$T/three.out"
 assert_eq "the first three clients" "greeted=3" "$(cat "$T/three.out")"
 
 # the fourth is held back while three are open...
