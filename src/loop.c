@@ -12,8 +12,10 @@
  * the head of a list kept in deadline order, so arming is O(1).
  *
  * After each batch of events: connections closed in it are freed,
- * listeners that stopped accepting are resumed where possible, and the
- * timer is re-armed if its deadline moved.
+ * listeners that stopped accepting are resumed where possible. The timer
+ * is re-armed before every wait, the first one included, so a deadline
+ * holds whoever set it and whenever: the set-up's (the first --mirror
+ * scan) as much as a batch's. A quiet start has no batch to arm it.
  *
  * SIGINT or SIGTERM starts a drain: listeners close (new clients are
  * refused by the kernel), open connections go on until they end or until
@@ -384,7 +386,6 @@ static void after_batch(struct ctx *c)
 		sockpool_top_up(c);
 		pipepool_top_up();
 	}
-	arm_timer(c);
 }
 
 /**
@@ -398,8 +399,10 @@ int loop_run(struct ctx *c)
 	struct epoll_event events[EVENTS_PER_BATCH];
 
 	while (!c->quit) {
-		int n = epoll_wait(c->epoll_fd, events, EVENTS_PER_BATCH, -1);
+		int n;
 
+		arm_timer(c);
+		n = epoll_wait(c->epoll_fd, events, EVENTS_PER_BATCH, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
