@@ -8,8 +8,11 @@
  * Signals arrive through a signalfd and every deadline through one
  * timerfd, armed for the earliest of: the oldest connect deadline, the
  * least recently active connection's idle deadline, the end of a drain,
- * and the next accept retry while out of descriptors. Each of those is
- * the head of a list kept in deadline order, so arming is O(1).
+ * the next retry while out of descriptors, the oldest UDP flow's
+ * timeout, the next --mirror scan and libmicrohttpd's timeouts. Most are
+ * the head of a list kept in deadline order, so arming is cheap. Each is
+ * acted on after every batch, and whatever acts on a deadline moves it
+ * on: one left in the past would fire the timer at once, again and again.
  *
  * After each batch of events: connections closed in it are freed,
  * listeners that stopped accepting are resumed where possible. The timer
@@ -55,6 +58,7 @@
 
 #define EVENTS_PER_BATCH	256
 #define STARVED_LOG_INTERVAL_MS	10000
+#define STARVED_RETRY_MS	100	/* as bridge.c's and relay.c's first retry */
 
 /**
  * ctx_init() - a context with nothing open
@@ -359,6 +363,28 @@ static void arm_timer(struct ctx *c)
 		c->timer_ms = next;
 }
 
+/*
+ * Out of descriptors, the connections already taken on that wait for one
+ * (fd_waiters) go first, then the listeners left with clients (bridge.c).
+ * They try again when connections were freed, or at the retry time. A
+ * retry that leaves something short sets the next one: a retry time left
+ * in the past would fire the timer at once, for as long as the shortage
+ * lasts. While draining, the listeners are closed and only waiters count.
+ */
+static void retry_starved(struct ctx *c, bool freed)
+{
+	bool due = c->starved && c->now_ms >= c->retry_accept_ms;
+
+	if (!list_empty(&c->fd_waiters) && (freed || pipepool_idle() || due))
+		relay_retry_fd_waiters(c);
+	if (c->draining)
+		c->starved = !list_empty(&c->fd_waiters);
+	else
+		bridges_resume(c, freed);
+	if (c->starved && c->retry_accept_ms <= c->now_ms)
+		c->retry_accept_ms = c->now_ms + STARVED_RETRY_MS;
+}
+
 static void after_batch(struct ctx *c)
 {
 	bool freed;
@@ -376,11 +402,7 @@ static void after_batch(struct ctx *c)
 		c->quit = true;
 	}
 	freed = relay_free_closed(c);
-	if (!list_empty(&c->fd_waiters) &&
-	    (freed || pipepool_idle() || c->now_ms >= c->retry_accept_ms))
-		relay_retry_fd_waiters(c);
-	if (!c->draining)
-		bridges_resume(c, freed);
+	retry_starved(c, freed);
 	relay_free_closed(c);
 	if (!c->n_conns && !c->draining) {
 		sockpool_top_up(c);
