@@ -423,10 +423,10 @@ static void retry_starved(struct ctx *c, bool freed)
 	}
 	if (!list_empty(&c->fd_waiters) && (freed || pipepool_idle() || due))
 		relay_retry_fd_waiters(c);
-	if (c->draining)
-		c->starved = !list_empty(&c->fd_waiters);
-	else
+	if (!c->draining)
 		bridges_resume(c, freed);
+	else if (freed || due)	/* what is still short says so again */
+		c->starved = !list_empty(&c->fd_waiters);
 	if (c->starved && c->retry_accept_ms <= c->now_ms)
 		c->retry_accept_ms = c->now_ms + STARVED_RETRY_MS;
 }
