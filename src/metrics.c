@@ -178,6 +178,31 @@ static void watch(struct ctx *c, bool on)
 		c->metrics->paused = !on;
 }
 
+static unsigned connections_of(struct MHD_Daemon *daemon)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info ? info->num_connections : 0;
+}
+
+/*
+ * libmicrohttpd takes its listening socket out of its epoll set while it
+ * is at its connection limit or short of descriptors, and puts it back
+ * only at the start of a run; connections that end are freed at the end
+ * of one. So a run that freed some is followed by another: the clients
+ * waiting in the backlog would otherwise wait for an unrelated event.
+ */
+static void run_daemon(struct MHD_Daemon *daemon)
+{
+	unsigned before;
+
+	do {
+		before = connections_of(daemon);
+		MHD_run(daemon);
+	} while (connections_of(daemon) < before);
+}
+
 /**
  * metrics_on_event() - requests or connections are ready
  * @c:		context
@@ -185,7 +210,7 @@ static void watch(struct ctx *c, bool on)
 void metrics_on_event(struct ctx *c)
 {
 	fdreserve_lend();
-	MHD_run(c->metrics->daemon);
+	run_daemon(c->metrics->daemon);
 	fdreserve_refill();
 	schedule(c);
 	if (!fdreserve_spares()) {

@@ -87,6 +87,36 @@ curl -sS --max-time 5 "http://127.0.0.1:$mport/metrics" >"$T/metrics.txt" ||
 grep -qx "nsbridge_starved 1" "$T/metrics.txt" || fail "/metrics: no 'nsbridge_starved 1'"
 pass "nsbridge status and /metrics answer at the descriptor limit, and show it"
 
+# idle scrapers take the whole reserve and more; once they leave, the
+# server takes new scrapes again (libmicrohttpd, short of descriptors,
+# had put its listening socket aside)
+cat >"$T/idle.py" <<'PY'
+import os, socket, sys, time
+port, n, held, release = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+open(held, "w").close()
+while not os.path.exists(release):
+    time.sleep(0.05)
+PY
+bg python3 "$T/idle.py" "$mport" 8 "$T/held" "$T/release"
+idlers=$BG_PID
+for _ in $(seq 1 100); do
+	[ -e "$T/held" ] && break
+	sleep 0.05
+done
+[ -e "$T/held" ] || fail "8 idle connections to /metrics were not made"
+t0=$(cpu_ticks "$NSB_PID")
+sleep 1
+ticks=$(($(cpu_ticks "$NSB_PID") - t0))
+[ "$ticks" -le 15 ] || fail "nsbridge used $ticks CPU ticks in 1 s with its reserve taken"
+touch "$T/release"
+wait_exit "$idlers" 10
+curl -sS --max-time 10 "http://127.0.0.1:$mport/metrics" | grep -qx "nsbridge_starved 1" ||
+	fail "/metrics after idle scrapers took the reserve and left"
+"$NSB" status --json "$NSB_PID" | grep -q '"starved":true' ||
+	fail "nsbridge status after idle scrapers took the reserve and left"
+pass "idle scrapers that took the reserve: no busy loop ($ticks CPU ticks in 1 s); answers again once they leave"
+
 # many at once, more than the reserve holds: each is answered in turn,
 # and nothing spins meanwhile
 t0=$(cpu_ticks "$NSB_PID")
