@@ -403,14 +403,14 @@ static void arm_timer(struct ctx *c)
 
 /*
  * Out of descriptors, the reserve for nsbridge status and --metrics is
- * taken back first (fdreserve.c); then the connections already taken on
- * that wait for one (fd_waiters) go, then the listeners left with
- * clients (bridge.c), and the control socket and --metrics are watched
- * again if a shortage had them put aside. They try again when
- * connections were freed, or at the retry time. A retry that leaves
- * something short sets the next one: a retry time left in the past would
- * fire the timer at once, for as long as the shortage lasts. While
- * draining, the listeners are closed and only waiters count.
+ * taken back first (fdreserve.c), and the two are watched again if a
+ * shortage had them put aside; then the connections already taken on
+ * that wait for a descriptor (fd_waiters) go, then the listeners left
+ * with clients (bridge.c). They try again when connections were freed,
+ * or at the retry time. A retry that leaves something short sets the
+ * next one: a retry time left in the past would fire the timer at once,
+ * for as long as the shortage lasts. While draining, the listeners are
+ * closed and only waiters count.
  */
 static void retry_starved(struct ctx *c, bool freed)
 {
