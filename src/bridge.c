@@ -13,7 +13,8 @@
  *   other bridges are not affected;
  * - the process is out of descriptors (EMFILE): the listener is marked
  *   starved and retried when a connection frees some, or after a short
- *   delay - never in a busy loop.
+ *   delay - never in a busy loop. The few descriptors held back for
+ *   nsbridge status and --metrics (fdreserve.c) are never theirs.
  */
 
 #include <errno.h>
@@ -31,6 +32,7 @@
 #include "nsbridge/access.h"
 #include "nsbridge/bridge.h"
 #include "nsbridge/caps.h"
+#include "nsbridge/fdreserve.h"
 #include "nsbridge/portowner.h"
 #include "nsbridge/relay.h"
 #include "nsbridge/side.h"
@@ -446,6 +448,30 @@ static void starve(struct ctx *c, struct listener *l, int err)
 		log_warn("%s", line);
 }
 
+/*
+ * accept4() with a descriptor to spare for the client's socket to
+ * SERVICE. A client taken on without one would wait for it with its
+ * connect deadline running, and be reset when that passed; left in the
+ * backlog, it waits for as long as it is willing to. Returns the fd, or
+ * -1 with errno set.
+ */
+static int accept_with_room(struct listener *l, struct sock_addr *peer)
+{
+	int room_fd = fdreserve_placeholder(), fd, err;
+
+	if (room_fd < 0) {
+		errno = -room_fd;
+		return -1;
+	}
+	peer->len = sizeof(peer->ss);
+	fd = accept4(l->fd, (struct sockaddr *)&peer->ss, &peer->len,
+		     SOCK_NONBLOCK | SOCK_CLOEXEC);
+	err = errno;
+	close(room_fd);
+	errno = err;
+	return fd;
+}
+
 /**
  * bridge_on_accept() - accept every pending connection of a listener
  * @c:		context
@@ -455,6 +481,7 @@ void bridge_on_accept(struct ctx *c, struct listener *l)
 {
 	struct bridge *b = l->bridge;
 
+	fdreserve_refill();	/* a descriptor freed goes to the reserve first */
 	while (!c->draining && l->fd >= 0) {
 		struct sock_addr peer;
 		int fd;
@@ -471,9 +498,7 @@ void bridge_on_accept(struct ctx *c, struct listener *l)
 			l->pending = true;
 			return;
 		}
-		peer.len = sizeof(peer.ss);
-		fd = accept4(l->fd, (struct sockaddr *)&peer.ss, &peer.len,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept_with_room(l, &peer);
 		if (fd >= 0 && !access_allows(c, l, fd)) {
 			b->stats.refused++;
 			sock_close_reset(fd);

@@ -12,8 +12,15 @@
  * file; nothing is read from them, so `socat - UNIX:PATH` works too.
  * The answer never blocks the loop: what the socket buffer does not take
  * at once waits for EPOLLOUT. At most CONTROL_READERS are answered at a
- * time, each for at most CONTROL_TIMEOUT_MS; a reader past either limit
- * is closed, so a stuck client costs nothing but its descriptor.
+ * time, each for at most CONTROL_TIMEOUT_MS (a deadline of the loop's
+ * timer); a reader past either limit is closed, so a stuck client costs
+ * nothing but its descriptor for a while.
+ *
+ * The status matters most when client connections have taken every
+ * descriptor, so the accepts borrow the reserve kept for this
+ * (fdreserve.c). Should even that be taken, the socket is not watched
+ * until the loop's next retry for descriptors: it is level-triggered,
+ * and a reader the loop cannot accept would wake it at once, for ever.
  *
  * The socket is bound before capabilities are dropped, and unlinked when
  * nsbridge exits (by runas.c's keeper when the relay left uid 0, since
@@ -36,6 +43,7 @@
 #include <unistd.h>
 
 #include "nsbridge/control.h"
+#include "nsbridge/fdreserve.h"
 #include "nsbridge/status.h"
 
 #define CONTROL_READERS		8
@@ -60,11 +68,13 @@ struct control_reader {
 /**
  * struct control - the control socket
  * @fd:		listening socket
+ * @paused:	not watched: out of descriptors, until control_resume()
  * @path:	where it is bound
  * @readers:	clients being answered
  */
 struct control {
 	int fd;
+	bool paused;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct control_reader readers[CONTROL_READERS];
 };
@@ -264,20 +274,84 @@ static void answer(struct ctx *c, int fd)
 		reader_close(rd);
 }
 
+static void watch(struct ctx *c, bool on)
+{
+	union epoll_ref ref = { .type = EPOLL_TYPE_CONTROL };
+
+	if (ctx_epoll_mod(c, c->control->fd, on ? EPOLLIN : 0, ref) == 0)
+		c->control->paused = !on;
+}
+
+/* Accept and answer until none is left; -errno when one could not be accepted */
+static int accept_all(struct ctx *c)
+{
+	for (;;) {
+		int fd = accept4(c->control->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
+		if (fd < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		answer(c, fd);
+	}
+}
+
 /**
  * control_on_accept() - readers connected: send each the status
  * @c:		context
  */
 void control_on_accept(struct ctx *c)
 {
-	expire_readers(c);
-	for (;;) {
-		int fd = accept4(c->control->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int r;
 
-		if (fd < 0)
-			return;	/* EAGAIN, or out of descriptors: the kernel keeps them */
-		answer(c, fd);
+	expire_readers(c);
+	fdreserve_lend();
+	r = accept_all(c);
+	fdreserve_refill();
+	if (r < 0) {
+		/* the readers left wait in the backlog until control_resume() */
+		watch(c, false);
+		ctx_starve(c);
 	}
+}
+
+/**
+ * control_resume() - watch the socket again after a shortage of descriptors
+ * @c:		context
+ */
+void control_resume(struct ctx *c)
+{
+	if (c->control && c->control->paused)
+		watch(c, true);
+}
+
+/**
+ * control_next_deadline() - when the oldest reader runs out of time
+ * @c:		context
+ *
+ * Return: monotonic ms, 0 for none
+ */
+uint64_t control_next_deadline(const struct ctx *c)
+{
+	uint64_t next = 0;
+
+	for (int i = 0; c->control && i < CONTROL_READERS; i++) {
+		const struct control_reader *rd = &c->control->readers[i];
+
+		if (rd->fd >= 0 && (!next || rd->since_ms + CONTROL_TIMEOUT_MS < next))
+			next = rd->since_ms + CONTROL_TIMEOUT_MS;
+	}
+	return next;
+}
+
+/**
+ * control_tick() - close the readers past CONTROL_TIMEOUT_MS
+ * @c:		context
+ */
+void control_tick(struct ctx *c)
+{
+	if (c->control)
+		expire_readers(c);
 }
 
 /**

@@ -9,12 +9,18 @@
  * timerfd, armed for the earliest of: the oldest connect deadline, the
  * next connect retry to a unix SERVICE whose queue was full, the
  * least recently active connection's idle deadline, the end of a drain,
- * and the next accept retry while out of descriptors. Each of those is
- * the head of a list kept in deadline order, so arming is O(1).
+ * the next retry while out of descriptors, the oldest UDP flow's
+ * timeout, the next --mirror scan, libmicrohttpd's timeouts and the
+ * oldest control socket reader's. Most are the head of a list kept in
+ * deadline order, so arming is cheap. Each is acted on after every
+ * batch, and whatever acts on a deadline moves it on: one left in the
+ * past would fire the timer at once, again and again.
  *
  * After each batch of events: connections closed in it are freed,
- * listeners that stopped accepting are resumed where possible, and the
- * timer is re-armed if its deadline moved.
+ * listeners that stopped accepting are resumed where possible. The timer
+ * is re-armed before every wait, the first one included, so a deadline
+ * holds whoever set it and whenever: the set-up's (the first --mirror
+ * scan) as much as a batch's. A quiet start has no batch to arm it.
  *
  * SIGINT or SIGTERM starts a drain: listeners close (new clients are
  * refused by the kernel), open connections go on until they end or until
@@ -40,6 +46,7 @@
 #include "nsbridge/command.h"
 #include "nsbridge/control.h"
 #include "nsbridge/dial.h"
+#include "nsbridge/fdreserve.h"
 #include "nsbridge/lifecycle.h"
 #include "nsbridge/loop.h"
 #include "nsbridge/metrics.h"
@@ -54,6 +61,7 @@
 
 #define EVENTS_PER_BATCH	256
 #define STARVED_LOG_INTERVAL_MS	10000
+#define STARVED_RETRY_MS	100	/* as bridge.c's and relay.c's first retry */
 
 /**
  * ctx_init() - a context with nothing open
@@ -107,6 +115,7 @@ void ctx_release(struct ctx *c)
 	sockpool_close(c);
 	sides_close(c);
 	pipepool_release();
+	fdreserve_release();
 	close_fd(&c->epoll_fd);
 	close_fd(&c->timer_fd);
 	close_fd(&c->signal_fd);
@@ -150,6 +159,37 @@ int ctx_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
 	return 0;
 }
 
+/**
+ * ctx_epoll_mod() - change what @fd is watched for
+ * @c:		context
+ * @fd:		file descriptor, watched already
+ * @events:	epoll event bits, 0 to leave it unwatched for now
+ * @ref:	what the fd is
+ *
+ * Return: 0 or -errno
+ */
+int ctx_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
+
+	if (epoll_ctl(c->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+/**
+ * ctx_starve() - something could not get a descriptor: try again when
+ *		  connections free some, or after STARVED_RETRY_MS
+ * @c:		context
+ */
+void ctx_starve(struct ctx *c)
+{
+	if (c->starved)
+		return;
+	c->starved = true;
+	c->retry_accept_ms = c->now_ms + STARVED_RETRY_MS;
+}
+
 static int setup_signals(struct ctx *c)
 {
 	sigset_t mask;
@@ -187,6 +227,9 @@ int loop_setup(struct ctx *c)
 	if (r < 0 || (r = ctx_epoll_add(c, c->signal_fd, EPOLLIN, ref)) < 0)
 		return r;
 
+	r = fdreserve_init();
+	if (r < 0)
+		return r;
 	c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (c->timer_fd < 0)
 		return -errno;
@@ -339,6 +382,7 @@ static uint64_t next_deadline(const struct ctx *c)
 		consider(&next, c->retry_accept_ms);
 	consider(&next, udp_next_deadline(c));
 	consider(&next, metrics_next_deadline(c));
+	consider(&next, control_next_deadline(c));
 	if (!c->draining)
 		consider(&next, mirror_next_deadline(c));
 	return next;
@@ -360,6 +404,36 @@ static void arm_timer(struct ctx *c)
 		c->timer_ms = next;
 }
 
+/*
+ * Out of descriptors, the reserve for nsbridge status and --metrics is
+ * taken back first (fdreserve.c), and the two are watched again if a
+ * shortage had them put aside; then the connections already taken on
+ * that wait for a descriptor (fd_waiters) go, then the listeners left
+ * with clients (bridge.c). They try again when connections were freed,
+ * or at the retry time. A retry that leaves something short sets the
+ * next one: a retry time left in the past would fire the timer at once,
+ * for as long as the shortage lasts. While draining, the listeners are
+ * closed and only waiters count.
+ */
+static void retry_starved(struct ctx *c, bool freed)
+{
+	bool due = c->starved && c->now_ms >= c->retry_accept_ms;
+
+	fdreserve_refill();
+	if (freed || due) {
+		control_resume(c);
+		metrics_resume(c);
+	}
+	if (!list_empty(&c->fd_waiters) && (freed || pipepool_idle() || due))
+		relay_retry_fd_waiters(c);
+	if (!c->draining)
+		bridges_resume(c, freed);
+	else if (freed || due)	/* what is still short says so again */
+		c->starved = !list_empty(&c->fd_waiters);
+	if (c->starved && c->retry_accept_ms <= c->now_ms)
+		c->retry_accept_ms = c->now_ms + STARVED_RETRY_MS;
+}
+
 static void after_batch(struct ctx *c)
 {
 	bool freed;
@@ -370,6 +444,7 @@ static void after_batch(struct ctx *c)
 	udp_expire_idle(c);
 	mirror_tick(c);
 	metrics_tick(c);
+	control_tick(c);
 	if (c->draining && (c->now_ms >= c->drain_deadline_ms || !c->n_conns)) {
 		if (c->n_conns)
 			log_info("drain time is over: resetting %u connections", c->n_conns);
@@ -377,17 +452,12 @@ static void after_batch(struct ctx *c)
 		c->quit = true;
 	}
 	freed = relay_free_closed(c);
-	if (!list_empty(&c->fd_waiters) &&
-	    (freed || pipepool_idle() || c->now_ms >= c->retry_accept_ms))
-		relay_retry_fd_waiters(c);
-	if (!c->draining)
-		bridges_resume(c, freed);
+	retry_starved(c, freed);
 	relay_free_closed(c);
 	if (!c->n_conns && !c->draining) {
 		sockpool_top_up(c);
 		pipepool_top_up();
 	}
-	arm_timer(c);
 }
 
 /**
@@ -401,8 +471,10 @@ int loop_run(struct ctx *c)
 	struct epoll_event events[EVENTS_PER_BATCH];
 
 	while (!c->quit) {
-		int n = epoll_wait(c->epoll_fd, events, EVENTS_PER_BATCH, -1);
+		int n;
 
+		arm_timer(c);
+		n = epoll_wait(c->epoll_fd, events, EVENTS_PER_BATCH, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -11,6 +11,14 @@
  * MHD_run() does whatever is ready when it fires. Its connection
  * timeouts come back through metrics_next_deadline().
  *
+ * A scrape matters most when client connections have taken every
+ * descriptor, so MHD_run() borrows the reserve kept for this
+ * (fdreserve.c). When it has left none, libmicrohttpd may have failed an
+ * accept; with no connection of its own it then leaves the listening
+ * socket ready in its epoll set, which would wake the loop at once, for
+ * ever ("busy waiting", in its words). So its epoll fd is not watched
+ * until the loop's next retry for descriptors; its timeouts still run.
+ *
  * The listening socket is made like an EXPOSE's: in the host side,
  * through the opener when that is not nsbridge's own namespace, and
  * before capabilities are dropped. The command line has already refused
@@ -25,6 +33,7 @@
 #include <unistd.h>
 
 #include "nsbridge/bridge.h"
+#include "nsbridge/fdreserve.h"
 #include "nsbridge/metrics.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sock.h"
@@ -37,10 +46,14 @@
 /**
  * struct metrics - the HTTP server
  * @daemon:	libmicrohttpd's state
+ * @epoll_fd:	its epoll instance, in the loop's
+ * @paused:	@epoll_fd not watched: out of descriptors, until metrics_resume()
  * @next_ms:	when MHD_run() is due for its timeouts, 0 for never
  */
 struct metrics {
 	struct MHD_Daemon *daemon;
+	int epoll_fd;
+	bool paused;
 	uint64_t next_ms;
 };
 
@@ -121,6 +134,7 @@ static int start_daemon(struct ctx *c, int fd)
 		free(m);
 		return r;
 	}
+	m->epoll_fd = info->epoll_fd;
 	c->metrics = m;
 	return 0;
 }
@@ -156,14 +170,63 @@ int metrics_setup(struct ctx *c)
 	return 0;
 }
 
+static void watch(struct ctx *c, bool on)
+{
+	union epoll_ref ref = { .type = EPOLL_TYPE_METRICS };
+
+	if (ctx_epoll_mod(c, c->metrics->epoll_fd, on ? EPOLLIN : 0, ref) == 0)
+		c->metrics->paused = !on;
+}
+
+static unsigned connections_of(struct MHD_Daemon *daemon)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info ? info->num_connections : 0;
+}
+
+/*
+ * libmicrohttpd takes its listening socket out of its epoll set while it
+ * is at its connection limit or short of descriptors, and puts it back
+ * only at the start of a run; connections that end are freed at the end
+ * of one. So a run that freed some is followed by another: the clients
+ * waiting in the backlog would otherwise wait for an unrelated event.
+ */
+static void run_daemon(struct MHD_Daemon *daemon)
+{
+	unsigned before;
+
+	do {
+		before = connections_of(daemon);
+		MHD_run(daemon);
+	} while (connections_of(daemon) < before);
+}
+
 /**
  * metrics_on_event() - requests or connections are ready
  * @c:		context
  */
 void metrics_on_event(struct ctx *c)
 {
-	MHD_run(c->metrics->daemon);
+	fdreserve_lend();
+	run_daemon(c->metrics->daemon);
+	fdreserve_refill();
 	schedule(c);
+	if (!fdreserve_spares()) {
+		watch(c, false);
+		ctx_starve(c);
+	}
+}
+
+/**
+ * metrics_resume() - watch the server again after a shortage of descriptors
+ * @c:		context
+ */
+void metrics_resume(struct ctx *c)
+{
+	if (c->metrics && c->metrics->paused)
+		watch(c, true);
 }
 
 /**

@@ -134,6 +134,7 @@ static const struct rule relay_rules[] = {
 	ALLOW_IF(fcntl, ARG_EQ(1, F_SETFD)),
 	ALLOW_IF(fcntl, ARG_EQ(1, F_SETPIPE_SZ)),
 	ALLOW_IF(fcntl, ARG_EQ(1, F_GETPIPE_SZ)),
+	ALLOW_IF(fcntl, ARG_EQ(1, F_DUPFD_CLOEXEC)),	/* the descriptor reserve's refill */
 	ALLOW_IF(ioctl, ARG_EQ(1, TCGETS)),	/* isatty(), by stdio's first write */
 
 	/* files, read only: /proc for the holder of a port when there is no

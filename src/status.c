@@ -79,6 +79,7 @@ json_object *status_json(const struct ctx *c)
 				       json_object_new_boolean(!c->container_down));
 	}
 	json_object_object_add(top, "draining", json_object_new_boolean(c->draining));
+	json_object_object_add(top, "starved", json_object_new_boolean(c->starved));
 	for (size_t i = 0; i < c->n_bridges; i++)
 		json_object_array_add(list, bridge_json(&c->bridges[i]));
 	json_object_object_add(top, "bridges", list);
@@ -228,6 +229,8 @@ int status_prometheus(const struct ctx *c, char **ret_text, size_t *ret_len)
 		label_value(f, ct->label);
 		fprintf(f, "\"} %d\n", !c->container_down);
 	}
+	fprintf(f, "# HELP nsbridge_starved Whether nsbridge is out of descriptors: new "
+		"clients wait.\n# TYPE nsbridge_starved gauge\nnsbridge_starved %d\n", c->starved);
 	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
 		write_metric(f, c, &metrics[i]);
 	if (fclose(f) != 0) {

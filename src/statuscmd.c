@@ -152,6 +152,8 @@ static void print_process(json_object *doc, const char *path)
 		       json_object_get_boolean(running) ? "running" : "not running");
 	if (json_object_get_boolean(json_object_object_get(doc, "draining")))
 		printf(", stopping");
+	if (json_object_get_boolean(json_object_object_get(doc, "starved")))
+		printf(", out of descriptors: new connections wait");
 	putchar('\n');
 	if (!json_object_object_get_ex(doc, "bridges", &bridges))
 		return;

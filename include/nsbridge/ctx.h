@@ -252,8 +252,9 @@ struct udp_table {
  * @timer_ms:	deadline the timerfd is armed for, 0 if disarmed
  * @draining:	a stop was asked: listeners closed, connections finishing
  * @drain_deadline_ms: when the remaining connections are cut
- * @starved:	some listener waits for descriptors
- * @retry_accept_ms: when starved listeners try again
+ * @starved:	out of descriptors: a listener, a connection, the control
+ *		socket or --metrics waits for one
+ * @retry_accept_ms: when whatever is starved tries again
  * @starved_rl:	rate limit on "out of descriptors" lines
  * @resume_pending: a paused bridge has room again
  * @quit:	leave the loop
@@ -303,5 +304,7 @@ struct ctx {
 void ctx_init(struct ctx *c, const struct config *config);
 uint64_t ctx_clock_ms(void);
 int ctx_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
+int ctx_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
+void ctx_starve(struct ctx *c);
 
 #endif /* NSBRIDGE_CTX_H */

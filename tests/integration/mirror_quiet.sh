@@ -1,0 +1,28 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# mirror_quiet.sh - a --mirror with nothing else going on still rescans:
+# a service that starts after nsbridge is ready appears inside, although
+# no event of any kind reaches the relay in between
+. "$(dirname "$0")/lib.sh"
+
+mkns ns mquiet
+lo_up "$ns"
+pick_port port "$ns"
+
+# No client, no other bridge, no nsbridge status: only the timer can wake
+# the relay. (mirror.sh passes whatever the timer does: its clients wake it.)
+NSB_READY=1 start_nsb -c "netns:$ns" --mirror host container
+bg python3 -m http.server "$port" --bind 127.0.0.1
+wait_listen "" "$port"
+t0=$(now_ms)
+
+# the scan is every 400 ms; the bound is a failure guard, not the claim
+for _ in $(seq 1 200); do
+	port_free "$ns" "$port" || break
+	sleep 0.05
+done
+port_free "$ns" "$port" && fail "port $port never appeared inside: the relay did not rescan"
+echo "   port $port inside after $(($(now_ms) - t0)) ms"
+assert_match "the mirrored service answers inside" "Directory listing" \
+	"$(ip netns exec "$ns" curl -s --max-time 5 "http://127.0.0.1:$port/")"
+pass "a quiet --mirror picks up a service that starts after it is ready"
