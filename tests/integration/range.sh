@@ -25,8 +25,9 @@ wait_listen "" "$last"
 start_nsb -c "netns:$ns" "host:$svc-$last" "container:$exp-$((exp + 99))"
 assert_match "ready line" "host 127.0.0.1:$svc-$last -> container netns:$ns 127.0.0.1:$exp-$((exp + 99)), \[::1\]:$exp-$((exp + 99)) ready" \
 	"$(cat "$NSB_LOG")"
-# the relay and its namespace opener, whatever the number of ports
-assert_eq "processes" 2 "$(pgrep -c -f "^$NSB ")"
+# the relay, its namespace opener and the keeper that stays uid 0 (runas.c),
+# whatever the number of ports
+assert_eq "processes" 3 "$(pgrep -c -f "^$NSB ")"
 assert_eq "threads" 1 "$(awk '/^Threads:/ { print $2 }' "/proc/$NSB_PID/status")"
 urls=()
 for i in $(seq 0 99); do urls+=("http://127.0.0.1:$((exp + i))/" -o "$T/answer.$i"); done

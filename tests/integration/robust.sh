@@ -69,12 +69,13 @@ try:
     while True:
         d = c.recv(65536)
         if not d: print("eof", got); break
+        if not got: open(sys.argv[2], "w").close()	# the stream flows
         got += len(d)
 except ConnectionResetError:
     print("reset", got)
-' "$crash" >"$T/crash.out" &
+' "$crash" "$T/crash.flowing" >"$T/crash.out" &
 reader=$!
-sleep 0.5
+wait_until "bytes from the streaming service" 30 test -e "$T/crash.flowing"
 kill -KILL "$crash_pid"
 wait "$reader"
 assert_match "the client of the killed service" "^reset [0-9]+$" "$(cat "$T/crash.out")"
