@@ -121,7 +121,11 @@ pass "nsbridge status: one line per process, counts and last error per bridge"
 
 # --- JSON log lines: every line an object; one close line per download, with its figures
 kill "$holder"
-sleep 0.3
+web_open() {	# true once the web bridge has no connection open
+	"$NSB" status --json "$NSB_PID" | python3 -c \
+		'import json, sys; sys.exit(json.load(sys.stdin)[0]["bridges"][0]["open"] != 0)'
+}
+wait_until "end of the holder's connection" 30 web_open
 python3 - "$NSB_LOG" "$web" "$dead" "$SIZE" "$(json_of 0 bytes_to_client)" <<'EOF' || fail "JSON log: see above"
 import json, re, sys
 log, web, dead, size, total = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
