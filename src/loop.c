@@ -7,7 +7,8 @@
  * reference (ctx.h) that says what it is, and the loop dispatches on it.
  * Signals arrive through a signalfd and every deadline through one
  * timerfd, armed for the earliest of: the oldest connect deadline, the
- * least recently active connection's idle deadline, the end of a drain,
+ * least recently active connection's idle deadline, the deadline of a
+ * reset being passed on (relay.c), the end of a drain,
  * and the next accept retry while out of descriptors. Each of those is
  * the head of a list kept in deadline order, so arming is O(1).
  *
@@ -69,6 +70,7 @@ void ctx_init(struct ctx *c, const struct config *config)
 	c->command_go_fd = c->command_pidfd = -1;
 	list_init(&c->connecting);
 	list_init(&c->active);
+	list_init(&c->flushing);
 	list_init(&c->closed);
 	list_init(&c->fd_waiters);
 	c->starved_rl = (struct ratelimit)RATELIMIT_INIT(STARVED_LOG_INTERVAL_MS, 1);
@@ -327,9 +329,7 @@ static uint64_t next_deadline(const struct ctx *c)
 
 	if (!list_empty(&c->connecting))
 		consider(&next, relay_conn_of_node(c->connecting.next)->deadline_ms);
-	if (c->config->idle_timeout_ms && !list_empty(&c->active))
-		consider(&next, relay_conn_of_node(c->active.next)->deadline_ms +
-				c->config->idle_timeout_ms);
+	consider(&next, relay_next_deadline(c));
 	if (c->draining)
 		consider(&next, c->drain_deadline_ms);
 	if (c->starved)
@@ -363,7 +363,7 @@ static void after_batch(struct ctx *c)
 
 	c->now_ms = ctx_clock_ms();
 	dial_expire(c);
-	relay_expire_idle(c);
+	relay_expire(c);
 	udp_expire_idle(c);
 	mirror_tick(c);
 	metrics_tick(c);

@@ -231,6 +231,8 @@ struct udp_table {
  * @next_conn_id: id of the next connection, for log lines
  * @connecting:	connections dialling SERVICE, by connect deadline
  * @active:	relaying connections, least recently active first
+ * @flushing:	connections passing a reset on once the bytes sent before
+ *		it are delivered, by deadline
  * @udp:	UDP flows
  * @mirror:	--mirror's state, NULL without it
  * @control:	the control socket, NULL if it could not be made
@@ -270,6 +272,7 @@ struct ctx {
 	uint64_t next_conn_id;
 	struct list_node connecting;
 	struct list_node active;
+	struct list_node flushing;
 	struct list_node closed;
 	struct list_node fd_waiters;
 	struct udp_table udp;

@@ -184,6 +184,7 @@ static void run_once(int timeout_ms)
 		if (ref.type == EPOLL_TYPE_CONN)
 			relay_on_event(&fx.c, ref, ev[i].events);
 	}
+	relay_expire(&fx.c);
 	relay_free_closed(&fx.c);
 	if (!list_empty(&fx.c.fd_waiters))
 		relay_retry_fd_waiters(&fx.c);
