@@ -7,9 +7,10 @@
  * socket dialled to SERVICE (dial.c). Each direction moves bytes socket
  * -> pipe -> socket with splice(2), so no byte is copied to user space.
  *
- * Both sockets are registered edge-triggered for EPOLLIN and EPOLLRDHUP,
- * and for EPOLLOUT only while bytes wait in the pipe toward them (the
- * registration is modified when that changes, not on every event). An
+ * Both sockets are registered edge-triggered for EPOLLIN, EPOLLPRI and
+ * EPOLLRDHUP, and for EPOLLOUT only while bytes wait in the pipe toward
+ * them (the registration is modified when that changes, not on every
+ * event). An
  * event runs the pump for the directions it concerns: what fd[e] can
  * read, and what waits to be written to fd[e] when it can take bytes
  * again. The pump reads into the pipe while it has room and writes out of
@@ -31,10 +32,48 @@
  * (only --idle-timeout, if given, closes a connection that moves nothing).
  * When both directions are shut, both sockets are closed cleanly.
  *
- * A reset stays a reset: when a read or write fails (ECONNRESET, EPIPE,
- * or SO_ERROR on EPOLLERR), the failed socket is closed and the other one
- * is closed with SO_LINGER 0, so its peer sees ECONNRESET too - never a
- * clean EOF that would make a truncated transfer look complete.
+ * A reset stays a reset, and comes after the bytes sent before it. The
+ * kernel keeps what a socket received before a reset readable, and
+ * reports the reset (ECONNRESET, EPIPE) to the read that reaches it: so
+ * EPOLLERR runs the pump like any event, and SO_ERROR - which would clear
+ * the error and turn the reset into an EOF - is asked only when the FIN
+ * came first and no read will reach it. When a read or write fails, the
+ * connection flushes (CONN_FLUSHING, in ctx.flushing): what the failed
+ * end still holds goes on to the other, and what was on its way to the
+ * failed end is dropped. Then the other end is closed with SO_LINGER 0,
+ * so its peer sees ECONNRESET - never a clean EOF that would make a
+ * truncated transfer look complete - but not before its socket has sent
+ * every byte: a zero-linger close discards the send queue. "Sent" is
+ * SIOCOUTQNSD (not yet sent) at 0, not SIOCOUTQ (not yet acknowledged):
+ * the kernel wakes nobody when the last ACK arrives, so waiting for it
+ * would mean polling; and it is not needed, since the reset carries the
+ * sequence number after the last byte, a receiver takes a reset only at
+ * exactly that number (RFC 5961; otherwise it answers with a challenge
+ * ACK), and the bytes ahead of it are queued for reading first - the
+ * same as when the service's own kernel sends data and then a reset.
+ * TCP_NOTSENT_LOWAT 1 makes EPOLLOUT mean "nothing left unsent", so the
+ * wait is one event, not a loop. A peer that never opens its window gets
+ * the reset at --drain-timeout, the time a drain gives connections to
+ * finish. A client that sends and resets while SERVICE is being dialled
+ * is kept if it left bytes: they go to SERVICE once it answers.
+ *
+ * Idle, for --idle-timeout, means nothing moved and nothing waits to
+ * move: no bytes in the pipes, none in either socket's queues (SIOCINQ,
+ * SIOCOUTQ). A connection whose bytes wait for a slow reader is looked
+ * at again one idle period later (it moves to the tail of ctx.active),
+ * so the timer never spins on it. An idle connection open both ways is
+ * closed with a FIN each way; a half-closed one with a reset each way, as
+ * a FIN to the end still open would pass for its peer's whole answer.
+ *
+ * Urgent data (MSG_OOB): splice() stops at the urgent mark, and nothing
+ * reads past it. EPOLLPRI says urgent data came; from then on, a read
+ * that stops (EAGAIN, or 0 when a FIN follows) asks SIOCATMARK. At the
+ * mark, once every byte before it has gone on, the urgent byte is read
+ * with MSG_OOB and sent on with MSG_OOB, so the receiver finds it where
+ * it would without nsbridge, and a plain recv() steps over the mark (the
+ * few bytes it returns go into the empty pipe). A unix-socket SERVICE's
+ * reads do not stop at a mark: a plain read drops the urgent byte as it
+ * passes it, so that byte is not passed on.
  *
  * A closed connection stays in its slot, marked CONN_CLOSED, until the
  * batch of events being handled is over, so that a later event of the
