@@ -767,6 +767,10 @@ void relay_on_event(struct ctx *c, union epoll_ref ref, uint32_t events)
 		relaying_event(c, conn, end, events);
 		return;
 	case CONN_FLUSHING:
+		if (end != conn->failed && (events & EPOLLERR)) {
+			relay_conn_close(c, conn, true, true);	/* nobody left to deliver to */
+			return;
+		}
 		if (events & EPOLLPRI)
 			conn->urgent[end] = true;
 		flush(c, conn);

@@ -12,8 +12,8 @@
 #   tcp_peer.py read-all PORT           serve: read each connection to its end;
 #                                       print "BYTES END" for each
 #   tcp_peer.py send-reset ROUNDS PORT  ROUNDS clients: send 1000 bytes, reset
-#   tcp_peer.py http413 PORT            HTTP: answer every request 413 without
-#                                       reading its body, and close
+#   tcp_peer.py http413 PORT            HTTP: answer every request 413 and close
+#                                       with its body's last byte unread (a reset)
 #   tcp_peer.py stream BYTES PORT       serve: send BYTES bytes of a pattern,
 #                                       then FIN, then read to the end
 #   tcp_peer.py read-paused SECS PORT   read 1 MiB, stop reading SECS seconds,
@@ -32,6 +32,7 @@
 
 import collections
 import fcntl
+import re
 import select
 import socket
 import struct
@@ -86,8 +87,14 @@ def read_to_end(c):
         return got, "hang"
 
 
+SAY = threading.Lock()
+
+
 def say(text):
-    print(text, flush=True)
+    """One whole line, even from several threads at once"""
+    with SAY:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
 
 def reset_after(c):
@@ -121,21 +128,27 @@ def send_reset(rounds, port):
         reset(c)
 
 
-def http413(port):
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    class TooLarge(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.send_response(413)
-            self.send_header("Content-Length", "0")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.close_connection = True
-
-        def log_message(self, *args):
-            pass
-
-    HTTPServer((ADDR, port), TooLarge).serve_forever()
+def too_large(c):
+    """Answer 413 and close with a byte of the upload unread, which makes
+    the kernel send a reset after the answer. All the rest is read first,
+    so that the client has sent everything and is waiting for the answer
+    when the reset comes: without that, a client still sending may fail
+    on its send before it reads the answer, even direct."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        byte = c.recv(1)	# one at a time: never a byte of the body
+        if not byte:
+            return c.close()
+        head += byte
+    left = int(re.search(rb"content-length: *([0-9]+)", head, re.I).group(1)) - 1
+    while left > 0:
+        d = c.recv(min(left, 1 << 20))
+        if not d:
+            return c.close()
+        left -= len(d)
+    c.sendall(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n"
+              b"Connection: close\r\n\r\n")
+    c.close()
 
 
 def pattern(size):
@@ -249,7 +262,7 @@ def main():
     elif cmd == "send-reset":
         send_reset(int(args[0]), port)
     elif cmd == "http413":
-        http413(port)
+        serve(port, too_large)
     elif cmd == "stream":
         serve(port, stream(int(args[0])))
     elif cmd == "read-paused":
