@@ -384,6 +384,21 @@ static bool step_over_mark(struct relay_conn *conn, enum conn_end e, int *ret_er
 	return true;
 }
 
+/* Put the urgent byte of fd[e] into its (empty) pipe, in line */
+static bool in_line(struct relay_conn *conn, enum conn_end e, int *ret_err,
+		    enum conn_end *ret_failed)
+{
+	int r = take_pipe(conn, e);
+
+	if (r < 0 || write(conn->pipe[e].wr, &conn->oob[e], 1) != 1) {
+		*ret_err = r < 0 ? r : -EIO;
+		*ret_failed = e;
+		return false;
+	}
+	conn->in_pipe[e]++;
+	return true;
+}
+
 /*
  * Reading fd[e] stopped at its urgent mark, and every byte before the
  * mark has gone on to fd[!e]: send the urgent byte on as urgent data
@@ -406,12 +421,17 @@ static bool pass_urgent(struct relay_conn *conn, enum conn_end e, int *ret_err,
 	}
 	if (conn->oob_held[e]) {
 		n = send(conn->fd[!e], &conn->oob[e], 1, MSG_OOB | MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0 && errno != EAGAIN && errno != EINTR)
+		if (n < 0 && errno == EOPNOTSUPP) {	/* a unix socket without it: in line */
+			if (!in_line(conn, e, ret_err, ret_failed))
+				return false;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			return failed_at((enum conn_end)!e, ret_err, ret_failed);
-		if (n < 0)
+		} else if (n < 0) {
 			return false;	/* when fd[!e] has room: EPOLLOUT */
+		} else {
+			count_out(conn, e, 1);
+		}
 		conn->oob_held[e] = false;
-		count_out(conn, e, 1);
 	}
 	return step_over_mark(conn, e, ret_err, ret_failed);
 }
