@@ -71,9 +71,11 @@
  * mark, once every byte before it has gone on, the urgent byte is read
  * with MSG_OOB and sent on with MSG_OOB, so the receiver finds it where
  * it would without nsbridge, and a plain recv() steps over the mark (the
- * few bytes it returns go into the empty pipe). A unix-socket SERVICE's
- * reads do not stop at a mark: a plain read drops the urgent byte as it
- * passes it, so that byte is not passed on.
+ * few bytes it returns go into the empty pipe). Toward a unix-socket
+ * SERVICE the byte goes as urgent data too (Linux 5.15 and later; in
+ * line where the kernel has no MSG_OOB for unix sockets). From one, it
+ * is not passed on: its reads do not stop at a mark, and a plain read
+ * drops the urgent byte as it passes it.
  *
  * A closed connection stays in its slot, marked CONN_CLOSED, until the
  * batch of events being handled is over, so that a later event of the
