@@ -35,9 +35,10 @@
  * A reset stays a reset, and comes after the bytes sent before it. The
  * kernel keeps what a socket received before a reset readable, and
  * reports the reset (ECONNRESET, EPIPE) to the read that reaches it: so
- * EPOLLERR runs the pump like any event, and SO_ERROR - which would clear
- * the error and turn the reset into an EOF - is asked only when the FIN
- * came first and no read will reach it. When a read or write fails, the
+ * EPOLLERR runs the pump like any event first, and SO_ERROR - which
+ * clears the error, so that reads end in an EOF - is asked only after
+ * it, for an error the reads stopped short of (a full pipe, or a FIN
+ * before it). When a read or write fails, or SO_ERROR says so, the
  * connection flushes (CONN_FLUSHING, in ctx.flushing): what the failed
  * end still holds goes on to the other, and what was on its way to the
  * failed end is dropped. Then the other end is closed with SO_LINGER 0,
@@ -744,8 +745,10 @@ static unsigned directions_of(enum conn_end end, uint32_t events)
 /*
  * An event while relaying. A reset is found by the read that reaches it,
  * after every byte queued before it: asking SO_ERROR first would clear
- * it, and lose those bytes. Only an error after the FIN, which no read
- * reaches, is asked for.
+ * it and make those reads end in an EOF. An error the reads stopped short
+ * of (a full pipe, a FIN before it) is asked for after them, and the
+ * connection flushes all the same: from then on, the failed end's EOF is
+ * the end of what it sent, and the deadline applies.
  */
 static void relaying_event(struct ctx *c, struct relay_conn *conn, enum conn_end end,
 			   uint32_t events)
@@ -755,7 +758,7 @@ static void relaying_event(struct ctx *c, struct relay_conn *conn, enum conn_end
 	if (events & EPOLLPRI)
 		conn->urgent[end] = true;
 	relay_run(c, conn, directions_of(end, events));
-	if (!(events & EPOLLERR) || conn->state != CONN_RELAYING || !conn->eof[end])
+	if (!(events & EPOLLERR) || conn->state != CONN_RELAYING)
 		return;
 	err = sock_error(conn->fd[end]);
 	if (err < 0)

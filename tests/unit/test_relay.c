@@ -565,6 +565,27 @@ static void bytes_before_a_reset_arrive(void **state)
 	assert_int_equal(fx.c.n_conns, 0);
 }
 
+/*
+ * The service resets while the relay cannot read it (its pipe is full:
+ * the client does not read). The reset waits for what came before it
+ * only until its deadline, not for as long as the client does not read.
+ */
+static void a_reset_behind_a_full_pipe_keeps_its_deadline(void **state)
+{
+	uint64_t until = ctx_clock_ms() + PATIENCE_MS;
+	struct stream s;
+
+	fx.config.drain_timeout_ms = 100;
+	connected();
+	s = (struct stream){ .from = fx.peer_fd, .to = fx.client_fd };
+	stream_run(&s, SIZE_MAX, false, QUIET_MS);
+	close_reset(&fx.peer_fd);
+	while (fx.c.n_conns && ctx_clock_ms() < until)
+		run_once(10);
+	assert_int_equal(fx.c.n_conns, 0);
+	assert_int_equal(read_to_end(fx.client_fd), -ECONNRESET);
+}
+
 /* A client that stops reading for longer than --idle-timeout is not idle:
  * its bytes wait in the relay and all arrive when it reads again */
 static void a_slow_reader_is_not_idle(void **state)
@@ -695,6 +716,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(enomem_resets_both_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(out_of_fds_for_a_pipe_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(bytes_before_a_reset_arrive, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_reset_behind_a_full_pipe_keeps_its_deadline, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(a_slow_reader_is_not_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_idle_connection_is_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_idle_half_closed_connection_is_reset, setup,
