@@ -8,13 +8,14 @@
  * Signals arrive through a signalfd and every deadline through one
  * timerfd, armed for the earliest of: the oldest connect deadline, the
  * next connect retry to a unix SERVICE whose queue was full, the
- * least recently active connection's idle deadline, the end of a drain,
- * the next retry while out of descriptors, the oldest UDP flow's
- * timeout, the next --mirror scan, libmicrohttpd's timeouts and the
- * oldest control socket reader's. Most are the head of a list kept in
- * deadline order, so arming is cheap. Each is acted on after every
- * batch, and whatever acts on a deadline moves it on: one left in the
- * past would fire the timer at once, again and again.
+ * least recently active connection's idle deadline, the deadline of a
+ * reset being passed on (relay.c), the end of a drain, the next retry
+ * while out of descriptors, the oldest UDP flow's timeout, the next
+ * --mirror scan, libmicrohttpd's timeouts and the oldest control socket
+ * reader's. Most are the head of a list kept in deadline order, so
+ * arming is cheap. Each is acted on after every batch, and whatever acts
+ * on a deadline moves it on: one left in the past would fire the timer
+ * at once, again and again.
  *
  * After each batch of events: connections closed in it are freed,
  * listeners that stopped accepting are resumed where possible. The timer
@@ -79,6 +80,7 @@ void ctx_init(struct ctx *c, const struct config *config)
 	list_init(&c->connecting);
 	list_init(&c->dial_retry);
 	list_init(&c->active);
+	list_init(&c->flushing);
 	list_init(&c->closed);
 	list_init(&c->fd_waiters);
 	c->starved_rl = (struct ratelimit)RATELIMIT_INIT(STARVED_LOG_INTERVAL_MS, 1);
@@ -373,9 +375,7 @@ static uint64_t next_deadline(const struct ctx *c)
 	if (!list_empty(&c->connecting))
 		consider(&next, relay_conn_of_node(c->connecting.next)->deadline_ms);
 	consider(&next, dial_next_retry(c));
-	if (c->config->idle_timeout_ms && !list_empty(&c->active))
-		consider(&next, relay_conn_of_node(c->active.next)->deadline_ms +
-				c->config->idle_timeout_ms);
+	consider(&next, relay_next_deadline(c));
 	if (c->draining)
 		consider(&next, c->drain_deadline_ms);
 	if (c->starved)
@@ -440,7 +440,7 @@ static void after_batch(struct ctx *c)
 
 	c->now_ms = ctx_clock_ms();
 	dial_expire(c);
-	relay_expire_idle(c);
+	relay_expire(c);
 	udp_expire_idle(c);
 	mirror_tick(c);
 	metrics_tick(c);

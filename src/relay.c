@@ -7,9 +7,10 @@
  * socket dialled to SERVICE (dial.c). Each direction moves bytes socket
  * -> pipe -> socket with splice(2), so no byte is copied to user space.
  *
- * Both sockets are registered edge-triggered for EPOLLIN and EPOLLRDHUP,
- * and for EPOLLOUT only while bytes wait in the pipe toward them (the
- * registration is modified when that changes, not on every event). An
+ * Both sockets are registered edge-triggered for EPOLLIN, EPOLLPRI and
+ * EPOLLRDHUP, and for EPOLLOUT only while bytes wait in the pipe toward
+ * them (the registration is modified when that changes, not on every
+ * event). An
  * event runs the pump for the directions it concerns: what fd[e] can
  * read, and what waits to be written to fd[e] when it can take bytes
  * again. The pump reads into the pipe while it has room and writes out of
@@ -32,10 +33,51 @@
  * (only --idle-timeout, if given, closes a connection that moves nothing).
  * When both directions are shut, both sockets are closed cleanly.
  *
- * A reset stays a reset: when a read or write fails (ECONNRESET, EPIPE,
- * or SO_ERROR on EPOLLERR), the failed socket is closed and the other one
- * is closed with SO_LINGER 0, so its peer sees ECONNRESET too - never a
- * clean EOF that would make a truncated transfer look complete.
+ * A reset stays a reset, and comes after the bytes sent before it. The
+ * kernel keeps what a socket received before a reset readable, and
+ * reports the reset (ECONNRESET, EPIPE) to the read that reaches it: so
+ * EPOLLERR runs the pump like any event first, and SO_ERROR - which
+ * clears the error, so that reads end in an EOF - is asked only after
+ * it, for an error the reads stopped short of (a full pipe, or a FIN
+ * before it). When a read or write fails, or SO_ERROR says so, the
+ * connection flushes (CONN_FLUSHING, in ctx.flushing): what the failed
+ * end still holds goes on to the other, and what was on its way to the
+ * failed end is dropped. Then the other end is closed with SO_LINGER 0,
+ * so its peer sees ECONNRESET - never a clean EOF that would make a
+ * truncated transfer look complete - but not before its socket has sent
+ * every byte: a zero-linger close discards the send queue. "Sent" is
+ * SIOCOUTQNSD (not yet sent) at 0, not SIOCOUTQ (not yet acknowledged):
+ * the kernel wakes nobody when the last ACK arrives, so waiting for it
+ * would mean polling; and it is not needed, since the reset carries the
+ * sequence number after the last byte, a receiver takes a reset only at
+ * exactly that number (RFC 5961; otherwise it answers with a challenge
+ * ACK), and the bytes ahead of it are queued for reading first - the
+ * same as when the service's own kernel sends data and then a reset.
+ * TCP_NOTSENT_LOWAT 1 makes EPOLLOUT mean "nothing left unsent", so the
+ * wait is one event, not a loop. A peer that never opens its window gets
+ * the reset at --drain-timeout, the time a drain gives connections to
+ * finish. A client that sends and resets while SERVICE is being dialled
+ * is kept if it left bytes: they go to SERVICE once it answers.
+ *
+ * Idle, for --idle-timeout, means nothing moved and nothing waits to
+ * move: no bytes in the pipes, none in either socket's queues (SIOCINQ,
+ * SIOCOUTQ). A connection whose bytes wait for a slow reader is looked
+ * at again one idle period later (it moves to the tail of ctx.active),
+ * so the timer never spins on it. An idle connection open both ways is
+ * closed with a FIN each way; a half-closed one with a reset each way, as
+ * a FIN to the end still open would pass for its peer's whole answer.
+ *
+ * Urgent data (MSG_OOB): splice() stops at the urgent mark, and nothing
+ * reads past it. EPOLLPRI says urgent data came; from then on, a read
+ * that stops (EAGAIN, or 0 when a FIN follows) asks SIOCATMARK. At the
+ * mark, once every byte before it has gone on, the urgent byte is read
+ * with MSG_OOB and sent on with MSG_OOB, so the receiver finds it where
+ * it would without nsbridge, and a plain recv() steps over the mark (the
+ * few bytes it returns go into the empty pipe). Toward a unix-socket
+ * SERVICE the byte goes as urgent data too (Linux 5.15 and later; in
+ * line where the kernel has no MSG_OOB for unix sockets). From one, it
+ * is not passed on: its reads do not stop at a mark, and a plain read
+ * drops the urgent byte as it passes it.
  *
  * A closed connection stays in its slot, marked CONN_CLOSED, until the
  * batch of events being handled is over, so that a later event of the
@@ -46,6 +88,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -54,7 +98,8 @@
 #include "nsbridge/relay.h"
 #include "nsbridge/sock.h"
 
-#define READ_EVENTS	(EPOLLIN | EPOLLRDHUP | EPOLLET)
+#define READ_EVENTS	(EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLET)
+#define URGENT_STEP	64	/* bytes read past an urgent mark, at most */
 #define RELAY_FD_RETRY_MS	100
 
 /**
@@ -236,17 +281,27 @@ bool relay_free_closed(struct ctx *c)
 	return any;
 }
 
+/* A pipe for the bytes read from fd[e], unless it has one */
+static int take_pipe(struct relay_conn *conn, enum conn_end e)
+{
+	return conn->pipe[e].rd < 0 ? pipepool_take(&conn->pipe[e]) : 0;
+}
+
+static void count_out(struct relay_conn *conn, enum conn_end e, size_t n)
+{
+	conn->bytes[e] += (uint64_t)n;
+	conn->bridge->stats.bytes[e] += (uint64_t)n;
+}
+
 static bool splice_in(struct relay_conn *conn, enum conn_end e, int *ret_err)
 {
 	ssize_t n;
 	int r;
 
-	if (conn->pipe[e].rd < 0) {
-		r = pipepool_take(&conn->pipe[e]);
-		if (r < 0) {
-			*ret_err = r;
-			return false;
-		}
+	r = take_pipe(conn, e);
+	if (r < 0) {
+		*ret_err = r;
+		return false;
 	}
 	n = splice(conn->fd[e], NULL, conn->pipe[e].wr, NULL,
 		   conn->pipe[e].size - conn->in_pipe[e], SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -254,12 +309,21 @@ static bool splice_in(struct relay_conn *conn, enum conn_end e, int *ret_err)
 		conn->in_pipe[e] += (size_t)n;
 		return true;
 	}
+	if (n < 0 && errno != EAGAIN) {
+		if (errno != EINTR)
+			*ret_err = -errno;
+		return false;
+	}
+	/* splice() stops at an urgent mark, saying EAGAIN, or 0 when a FIN
+	 * is queued: the mark is asked for at EOF, and once urgent data came */
+	if ((n == 0 || conn->urgent[e]) && sock_at_mark(conn->fd[e])) {
+		conn->at_mark[e] = true;
+		return true;
+	}
 	if (n == 0) {
 		conn->eof[e] = true;
 		return true;
 	}
-	if (errno != EAGAIN && errno != EINTR)
-		*ret_err = -errno;
 	return false;
 }
 
@@ -272,8 +336,7 @@ static bool splice_out(struct relay_conn *conn, enum conn_end e, int *ret_err)
 		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n > 0) {
 		conn->in_pipe[e] -= (size_t)n;
-		conn->bytes[e] += (uint64_t)n;
-		conn->bridge->stats.bytes[e] += (uint64_t)n;
+		count_out(conn, e, (size_t)n);
 		return true;
 	}
 	if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -281,9 +344,105 @@ static bool splice_out(struct relay_conn *conn, enum conn_end e, int *ret_err)
 	return false;
 }
 
+/* Fail at end @e with -errno */
+static bool failed_at(enum conn_end e, int *ret_err, enum conn_end *ret_failed)
+{
+	*ret_err = -errno;
+	*ret_failed = e;
+	return false;
+}
+
+/*
+ * Step over the urgent mark of fd[e]: a plain read there skips the
+ * urgent byte and lets splice() go on. The few bytes after the mark that
+ * it returns go into the pipe, which is empty.
+ */
+static bool step_over_mark(struct relay_conn *conn, enum conn_end e, int *ret_err,
+			   enum conn_end *ret_failed)
+{
+	char buf[URGENT_STEP];
+	ssize_t n, w;
+	int r = take_pipe(conn, e);
+
+	if (r < 0) {
+		*ret_err = r;
+		*ret_failed = e;
+		return false;
+	}
+	n = recv(conn->fd[e], buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && errno != EAGAIN)	/* EAGAIN: past the mark, nothing after it yet */
+		return failed_at(e, ret_err, ret_failed);
+	conn->at_mark[e] = false;
+	if (n == 0)
+		conn->eof[e] = true;
+	if (n <= 0)
+		return true;
+	w = write(conn->pipe[e].wr, buf, (size_t)n);
+	if (w != n) {
+		*ret_err = w < 0 ? -errno : -EIO;
+		*ret_failed = e;
+		return false;
+	}
+	conn->in_pipe[e] += (size_t)n;
+	return true;
+}
+
+/* Put the urgent byte of fd[e] into its (empty) pipe, in line */
+static bool in_line(struct relay_conn *conn, enum conn_end e, int *ret_err,
+		    enum conn_end *ret_failed)
+{
+	int r = take_pipe(conn, e);
+
+	if (r < 0 || write(conn->pipe[e].wr, &conn->oob[e], 1) != 1) {
+		*ret_err = r < 0 ? r : -EIO;
+		*ret_failed = e;
+		return false;
+	}
+	conn->in_pipe[e]++;
+	return true;
+}
+
+/*
+ * Reading fd[e] stopped at its urgent mark, and every byte before the
+ * mark has gone on to fd[!e]: send the urgent byte on as urgent data
+ * (MSG_OOB), where the receiver finds it as it would have without
+ * nsbridge (recv(MSG_OOB), SIOCATMARK), then step over the mark.
+ */
+static bool pass_urgent(struct relay_conn *conn, enum conn_end e, int *ret_err,
+			enum conn_end *ret_failed)
+{
+	ssize_t n;
+
+	if (!conn->oob_held[e]) {
+		n = recv(conn->fd[e], &conn->oob[e], 1, MSG_OOB | MSG_DONTWAIT);
+		if (n == 1)
+			conn->oob_held[e] = true;
+		else if (n < 0 && errno == EAGAIN)
+			return false;	/* the urgent byte itself is yet to come */
+		else if (n < 0 && errno != EINVAL)	/* EINVAL: taken already */
+			return failed_at(e, ret_err, ret_failed);
+	}
+	if (conn->oob_held[e]) {
+		n = send(conn->fd[!e], &conn->oob[e], 1, MSG_OOB | MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EOPNOTSUPP) {	/* a unix socket without it: in line */
+			if (!in_line(conn, e, ret_err, ret_failed))
+				return false;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			return failed_at((enum conn_end)!e, ret_err, ret_failed);
+		} else if (n < 0) {
+			return false;	/* when fd[!e] has room: EPOLLOUT */
+		} else {
+			count_out(conn, e, 1);
+		}
+		conn->oob_held[e] = false;
+	}
+	return step_over_mark(conn, e, ret_err, ret_failed);
+}
+
 /*
  * Move what fd[from] has toward fd[!from] until neither end makes
- * progress. On failure, *ret_failed says which socket failed.
+ * progress. On failure, *ret_failed says which socket failed: @from
+ * when reading it failed.
  */
 static int pump(struct relay_conn *conn, enum conn_end from, enum conn_end *ret_failed,
 		bool *ret_moved)
@@ -294,8 +453,8 @@ static int pump(struct relay_conn *conn, enum conn_end from, enum conn_end *ret_
 	do {
 		progress = false;
 		/* no pipe yet means an empty one; each pipe has its own size */
-		if (!conn->eof[from] && (conn->pipe[from].rd < 0 ||
-					 conn->in_pipe[from] < conn->pipe[from].size)) {
+		if (!conn->eof[from] && !conn->at_mark[from] &&
+		    (conn->pipe[from].rd < 0 || conn->in_pipe[from] < conn->pipe[from].size)) {
 			progress |= splice_in(conn, from, &err);
 			if (err) {
 				*ret_failed = from;
@@ -309,28 +468,33 @@ static int pump(struct relay_conn *conn, enum conn_end from, enum conn_end *ret_
 				return err;
 			}
 		}
+		if (conn->at_mark[from] && !conn->in_pipe[from]) {
+			progress |= pass_urgent(conn, from, &err, ret_failed);
+			if (err)
+				return err;
+		}
 		*ret_moved |= progress;
 	} while (progress);
 
 	if (!conn->in_pipe[from])
 		pipepool_put(&conn->pipe[from]);
+	return 0;
+}
+
+/* fd[from] sent FIN and every byte before it went on: pass the FIN on */
+static void pass_fin(struct relay_conn *conn, enum conn_end from)
+{
 	if (conn->eof[from] && !conn->in_pipe[from] && !conn->shut[from]) {
 		shutdown(conn->fd[!from], SHUT_WR);
 		conn->shut[from] = true;
 	}
-	return 0;
 }
 
-/* One end failed: close it, and reset the other so the failure carries on */
-static void relay_fail(struct ctx *c, struct relay_conn *conn, enum conn_end failed, int err)
+/* Reading fd[e] failed: nothing more will come from it */
+static void read_failed(struct relay_conn *conn, enum conn_end e)
 {
-	conn_dbg(conn, "%s failed: %s", failed == CONN_CLIENT ? "client" : "service",
-		 strerror(-err));
-	if (err == -ENOMEM) {
-		relay_conn_close(c, conn, true, true);	/* our failure: both */
-		return;
-	}
-	relay_conn_close(c, conn, failed == CONN_SERVICE, failed == CONN_CLIENT);
+	conn->eof[e] = true;
+	conn->at_mark[e] = false;
 }
 
 /* Out of descriptors for a pipe or a socket: nothing is lost, it waits */
@@ -342,21 +506,110 @@ static bool short_of_fds(int err)
 /*
  * Watch a socket for EPOLLOUT only while bytes wait in the pipe toward it:
  * otherwise every ACK that frees send space is an event, and a wakeup, for
- * nothing. The registration changes only when that need changes.
+ * nothing. While flushing, the end that did not fail is only written to.
  */
+static uint32_t wanted_events(const struct relay_conn *conn, enum conn_end e)
+{
+	if (conn->state == CONN_FLUSHING && e != conn->failed)
+		return EPOLLOUT | EPOLLET;
+	return READ_EVENTS | (conn->in_pipe[!e] || conn->oob_held[!e] ? EPOLLOUT : 0);
+}
+
+/* Register fd[e] for @want; with @again even if it is registered so */
+static void set_events(struct ctx *c, struct relay_conn *conn, enum conn_end e, uint32_t want,
+		       bool again)
+{
+	union epoll_ref ref = { .type = EPOLL_TYPE_CONN, .end = (uint8_t)e, .index = conn->slot };
+	struct epoll_event ev = { .events = want, .data.u64 = ref.u64 };
+
+	if ((want == conn->events[e] && !again) || conn->fd[e] < 0)
+		return;
+	if (epoll_ctl(c->epoll_fd, EPOLL_CTL_MOD, conn->fd[e], &ev) == 0)
+		conn->events[e] = want;
+}
+
+/* The registrations change only when what is wanted changes */
 static void update_events(struct ctx *c, struct relay_conn *conn)
 {
-	for (int e = 0; e < CONN_END_MAX; e++) {
-		uint32_t want = READ_EVENTS | (conn->in_pipe[!e] ? EPOLLOUT : 0);
-		union epoll_ref ref = { .type = EPOLL_TYPE_CONN, .end = (uint8_t)e,
-					.index = conn->slot };
-		struct epoll_event ev = { .events = want, .data.u64 = ref.u64 };
+	for (int e = 0; e < CONN_END_MAX; e++)
+		set_events(c, conn, (enum conn_end)e, wanted_events(conn, (enum conn_end)e), false);
+}
 
-		if (want == conn->events[e] || conn->fd[e] < 0)
-			continue;
-		if (epoll_ctl(c->epoll_fd, EPOLL_CTL_MOD, conn->fd[e], &ev) == 0)
-			conn->events[e] = want;
+/*
+ * fd[s] has bytes it has not sent yet (its peer's window is shut). With
+ * TCP_NOTSENT_LOWAT 1, EPOLLOUT means "nothing left unsent"; registering
+ * again makes the kernel look now, and ask to be woken (SOCK_NOSPACE)
+ * when that changes, so nothing polls.
+ */
+static void wait_sent(struct ctx *c, struct relay_conn *conn, enum conn_end s)
+{
+	int one = 1;
+
+	(void)setsockopt(conn->fd[s], IPPROTO_TCP, TCP_NOTSENT_LOWAT, &one, sizeof(one));
+	update_events(c, conn);
+	set_events(c, conn, s, EPOLLOUT | EPOLLET, true);
+}
+
+/* Whether the failed end may still have bytes to pass on */
+static bool more_to_come(const struct relay_conn *conn, enum conn_end f)
+{
+	return !conn->eof[f] || conn->in_pipe[f] || conn->at_mark[f];
+}
+
+/*
+ * While flushing: deliver what the failed end sent before it failed, and
+ * once fd[s] has sent every byte, pass the failure on as a reset (a close
+ * with SO_LINGER 0 throws away what is still queued). The deadline in
+ * relay_expire() resets it regardless.
+ */
+static void flush(struct ctx *c, struct relay_conn *conn)
+{
+	enum conn_end f = conn->failed, s = (enum conn_end)!f, failed = f;
+	bool moved = false;
+	int r;
+
+	do {
+		r = pump(conn, f, &failed, &moved);
+		if (r < 0 && !short_of_fds(r) && failed == f)
+			read_failed(conn, f);	/* its reset: the end of what it sent */
+	} while (r < 0 && !short_of_fds(r) && failed == f);
+	if (short_of_fds(r)) {
+		relay_wait_fd(c, conn, r);
+		return;
 	}
+	if (r == 0 && more_to_come(conn, f)) {
+		update_events(c, conn);		/* as fd[s] takes it */
+		return;
+	}
+	if (r == 0 && sock_unsent(conn->fd[s]) > 0) {
+		wait_sent(c, conn, s);
+		return;
+	}
+	conn_dbg(conn, "passing the reset on: %s", r < 0 ? strerror(-r) : "every byte sent");
+	relay_conn_close(c, conn, true, true);
+}
+
+/*
+ * One end failed (a reset, mostly): what it sent before it still goes to
+ * the other end, and then the failure is passed on as a reset (flush()).
+ * The bytes on their way to the failed end can no longer arrive.
+ */
+static void relay_fail(struct ctx *c, struct relay_conn *conn, enum conn_end failed, int err)
+{
+	conn_dbg(conn, "%s failed: %s", failed == CONN_CLIENT ? "client" : "service",
+		 strerror(-err));
+	if (err == -ENOMEM) {
+		relay_conn_close(c, conn, true, true);	/* our failure: both */
+		return;
+	}
+	pipepool_discard(&conn->pipe[!failed]);
+	conn->in_pipe[!failed] = 0;
+	conn->oob_held[!failed] = false;
+	conn->state = CONN_FLUSHING;
+	conn->failed = failed;
+	conn->deadline_ms = c->now_ms + c->config->drain_timeout_ms;
+	list_move_tail(&c->flushing, &conn->node);
+	flush(c, conn);
 }
 
 #define PUMP_FROM(e)	(1u << (e))
@@ -380,9 +633,12 @@ static void relay_run(struct ctx *c, struct relay_conn *conn, unsigned dirs)
 			continue;
 		}
 		if (r < 0) {
+			if ((int)failed == e)
+				read_failed(conn, failed);
 			relay_fail(c, conn, failed, r);
 			return;
 		}
+		pass_fin(conn, (enum conn_end)e);
 	}
 	if (conn->shut[CONN_CLIENT] && conn->shut[CONN_SERVICE]) {
 		relay_conn_close(c, conn, false, false);
@@ -435,6 +691,8 @@ void relay_retry_fd_waiters(struct ctx *c)
 			dial_start(c, conn);
 		else if (conn->state == CONN_RELAYING)
 			relay_run(c, conn, PUMP_BOTH);
+		else if (conn->state == CONN_FLUSHING)
+			flush(c, conn);
 		if (!list_empty(&conn->wait_node))
 			return;
 	}
@@ -454,13 +712,17 @@ void relay_conn_established(struct ctx *c, struct relay_conn *conn)
 	relay_run(c, conn, PUMP_BOTH);
 }
 
-/* Before SERVICE answers, the client's events matter only if it is gone */
+/*
+ * Before SERVICE answers, the client's events matter only if it is gone,
+ * and then only if it left nothing behind: what it sent before its reset
+ * goes to SERVICE once it answers, and the reset after it (flush()).
+ */
 static void client_event_while_dialling(struct ctx *c, struct relay_conn *conn, uint32_t events)
 {
-	if (events & (EPOLLERR | EPOLLHUP)) {
-		conn_dbg(conn, "client left before the service answered");
-		relay_conn_close(c, conn, true, true);
-	}
+	if (!(events & (EPOLLERR | EPOLLHUP)) || sock_queued(conn->fd[CONN_CLIENT]) > 0)
+		return;
+	conn_dbg(conn, "client left before the service answered");
+	relay_conn_close(c, conn, true, true);
 }
 
 /*
@@ -474,11 +736,34 @@ static unsigned directions_of(enum conn_end end, uint32_t events)
 
 	if (events & (EPOLLERR | EPOLLHUP))
 		return PUMP_BOTH;
-	if (events & (EPOLLIN | EPOLLRDHUP))
+	if (events & (EPOLLIN | EPOLLPRI | EPOLLRDHUP))
 		dirs |= PUMP_FROM(end);
 	if (events & EPOLLOUT)
 		dirs |= PUMP_FROM(!end);
 	return dirs;
+}
+
+/*
+ * An event while relaying. A reset is found by the read that reaches it,
+ * after every byte queued before it: asking SO_ERROR first would clear
+ * it and make those reads end in an EOF. An error the reads stopped short
+ * of (a full pipe, a FIN before it) is asked for after them, and the
+ * connection flushes all the same: from then on, the failed end's EOF is
+ * the end of what it sent, and the deadline applies.
+ */
+static void relaying_event(struct ctx *c, struct relay_conn *conn, enum conn_end end,
+			   uint32_t events)
+{
+	int err;
+
+	if (events & EPOLLPRI)
+		conn->urgent[end] = true;
+	relay_run(c, conn, directions_of(end, events));
+	if (!(events & EPOLLERR) || conn->state != CONN_RELAYING)
+		return;
+	err = sock_error(conn->fd[end]);
+	if (err < 0)
+		relay_fail(c, conn, end, err);
 }
 
 /**
@@ -505,15 +790,16 @@ void relay_on_event(struct ctx *c, union epoll_ref ref, uint32_t events)
 			client_event_while_dialling(c, conn, events);
 		return;
 	case CONN_RELAYING:
-		if (events & EPOLLERR) {
-			int err = sock_error(conn->fd[end]);
-
-			if (err < 0) {
-				relay_fail(c, conn, end, err);
-				return;
-			}
+		relaying_event(c, conn, end, events);
+		return;
+	case CONN_FLUSHING:
+		if (end != conn->failed && (events & EPOLLERR)) {
+			relay_conn_close(c, conn, true, true);	/* nobody left to deliver to */
+			return;
 		}
-		relay_run(c, conn, directions_of(end, events));
+		if (events & EPOLLPRI)
+			conn->urgent[end] = true;
+		flush(c, conn);
 		return;
 	case CONN_CLOSED:
 	case CONN_STATE_MAX:
@@ -521,11 +807,27 @@ void relay_on_event(struct ctx *c, union epoll_ref ref, uint32_t events)
 	}
 }
 
-/**
- * relay_expire_idle() - close connections idle for --idle-timeout
- * @c:		context
+/* Whether bytes of @conn wait to move: in its pipes, or in its sockets'
+ * queues (unread, or not yet acknowledged by the peer) */
+static bool bytes_waiting(const struct relay_conn *conn)
+{
+	for (int e = 0; e < CONN_END_MAX; e++) {
+		if (conn->in_pipe[e] || conn->at_mark[e] || conn->oob_held[e])
+			return true;
+		if (conn->fd[e] >= 0 && sock_queued(conn->fd[e]) > 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Close the connections that moved nothing for --idle-timeout, with
+ * nothing waiting to move. One whose bytes wait for a slow reader is
+ * not idle: it is looked at again one idle period later, not before.
+ * A half-closed one is reset: a FIN toward the end that is still open
+ * would look like its peer's own end, a complete answer.
  */
-void relay_expire_idle(struct ctx *c)
+static void expire_idle(struct ctx *c)
 {
 	uint64_t idle = c->config->idle_timeout_ms;
 
@@ -533,12 +835,64 @@ void relay_expire_idle(struct ctx *c)
 		return;
 	while (!list_empty(&c->active)) {
 		struct relay_conn *conn = relay_conn_of_node(c->active.next);
+		bool half = conn->eof[CONN_CLIENT] || conn->eof[CONN_SERVICE];
 
 		if (conn->deadline_ms + idle > c->now_ms)
 			return;
+		if (bytes_waiting(conn)) {
+			conn->deadline_ms = c->now_ms;
+			list_move_tail(&c->active, &conn->node);
+			continue;
+		}
 		conn_dbg(conn, "idle for %llu ms", (unsigned long long)idle);
-		relay_conn_close(c, conn, false, false);
+		relay_conn_close(c, conn, half, half);
 	}
+}
+
+/* Reset the connections that could not deliver, before their deadline,
+ * what came before the failure they pass on */
+static void expire_flushing(struct ctx *c)
+{
+	while (!list_empty(&c->flushing)) {
+		struct relay_conn *conn = relay_conn_of_node(c->flushing.next);
+
+		if (conn->deadline_ms > c->now_ms)
+			return;
+		conn_dbg(conn, "passing the reset on: its peer did not take every byte in time");
+		relay_conn_close(c, conn, true, true);
+	}
+}
+
+/**
+ * relay_expire() - act on the deadlines of relaying connections: the
+ *		    idle timeout, and a reset being passed on
+ * @c:		context
+ */
+void relay_expire(struct ctx *c)
+{
+	expire_idle(c);
+	expire_flushing(c);
+}
+
+/**
+ * relay_next_deadline() - the earliest deadline relay_expire() acts on
+ * @c:		context
+ *
+ * Return: the time in ctx_clock_ms(), or 0 if there is none
+ */
+uint64_t relay_next_deadline(const struct ctx *c)
+{
+	uint64_t next = 0, idle = c->config->idle_timeout_ms;
+
+	if (!list_empty(&c->flushing))
+		next = relay_conn_of_node(c->flushing.next)->deadline_ms;
+	if (idle && !list_empty(&c->active)) {
+		uint64_t when = relay_conn_of_node(c->active.next)->deadline_ms + idle;
+
+		if (!next || when < next)
+			next = when;
+	}
+	return next;
 }
 
 /**
@@ -548,7 +902,7 @@ void relay_expire_idle(struct ctx *c)
  */
 void relay_close_bridge(struct ctx *c, const struct bridge *b)
 {
-	struct list_node *lists[] = { &c->connecting, &c->active };
+	struct list_node *lists[] = { &c->connecting, &c->active, &c->flushing };
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		struct list_node *node = lists[i]->next;
@@ -569,7 +923,7 @@ void relay_close_bridge(struct ctx *c, const struct bridge *b)
  */
 void relay_close_all(struct ctx *c)
 {
-	struct list_node *lists[] = { &c->connecting, &c->active };
+	struct list_node *lists[] = { &c->connecting, &c->active, &c->flushing };
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		while (!list_empty(lists[i]))

@@ -64,6 +64,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
+#include <linux/sockios.h>
 #include <linux/sock_diag.h>
 
 #include "nsbridge/log.h"
@@ -136,6 +137,12 @@ static const struct rule relay_rules[] = {
 	ALLOW_IF(fcntl, ARG_EQ(1, F_GETPIPE_SZ)),
 	ALLOW_IF(fcntl, ARG_EQ(1, F_DUPFD_CLOEXEC)),	/* the descriptor reserve's refill */
 	ALLOW_IF(ioctl, ARG_EQ(1, TCGETS)),	/* isatty(), by stdio's first write */
+	/* relay.c: a socket's queues (a reset waits for what went before it;
+	 * --idle-timeout) and its urgent mark */
+	ALLOW_IF(ioctl, ARG_EQ(1, SIOCINQ)),
+	ALLOW_IF(ioctl, ARG_EQ(1, SIOCOUTQ)),
+	ALLOW_IF(ioctl, ARG_EQ(1, SIOCOUTQNSD)),
+	ALLOW_IF(ioctl, ARG_EQ(1, SIOCATMARK)),
 
 	/* files, read only: /proc for the holder of a port when there is no
 	 * opener to ask, /etc/localtime for the time in a status document */

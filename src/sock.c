@@ -7,7 +7,9 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/un.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include "nsbridge/sock.h"
@@ -271,4 +273,54 @@ bool sock_is_self_connected(int fd)
 	    getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
 		return false;
 	return llen == plen && memcmp(&local, &peer, llen) == 0;
+}
+
+/**
+ * sock_unsent() - bytes written to a TCP socket that have not left yet
+ * @fd:		socket
+ *
+ * SIOCOUTQNSD: what waits for the peer's receive window (or congestion
+ * window); bytes sent and not yet acknowledged are not counted.
+ *
+ * Return: bytes, or -errno (-ENOTTY for a unix socket, which has no
+ * such queue: what it writes is in its peer's receive queue at once)
+ */
+int sock_unsent(int fd)
+{
+	int n;
+
+	if (ioctl(fd, SIOCOUTQNSD, &n) < 0)
+		return -errno;
+	return n;
+}
+
+/**
+ * sock_queued() - bytes waiting in a socket's queues, either way
+ * @fd:		connected socket
+ *
+ * SIOCINQ: received and not read yet; SIOCOUTQ: written and not yet
+ * acknowledged by the peer (TCP) or not yet read by it (unix).
+ *
+ * Return: bytes, or -errno
+ */
+int sock_queued(int fd)
+{
+	int in, out;
+
+	if (ioctl(fd, SIOCINQ, &in) < 0 || ioctl(fd, SIOCOUTQ, &out) < 0)
+		return -errno;
+	return in + out;
+}
+
+/**
+ * sock_at_mark() - whether reading @fd has reached its urgent mark
+ * @fd:		connected socket
+ *
+ * Return: true if the next byte to read is where urgent data was sent
+ */
+bool sock_at_mark(int fd)
+{
+	int at = 0;
+
+	return ioctl(fd, SIOCATMARK, &at) == 0 && at;
 }

@@ -233,6 +233,8 @@ struct udp_table {
  * @dial_retry:	those of them waiting for room in a unix SERVICE's accept
  *		queue, by retry time (dial.c)
  * @active:	relaying connections, least recently active first
+ * @flushing:	connections passing a reset on once the bytes sent before
+ *		it are delivered, by deadline
  * @udp:	UDP flows
  * @mirror:	--mirror's state, NULL without it
  * @control:	the control socket, NULL if it could not be made
@@ -274,6 +276,7 @@ struct ctx {
 	struct list_node connecting;
 	struct list_node dial_retry;
 	struct list_node active;
+	struct list_node flushing;
 	struct list_node closed;
 	struct list_node fd_waiters;
 	struct udp_table udp;

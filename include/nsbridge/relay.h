@@ -27,6 +27,7 @@ enum conn_state {
 	CONN_WAIT_SOCKET,	/* waiting for a socket from a pool */
 	CONN_CONNECTING,	/* connect() to SERVICE in progress */
 	CONN_RELAYING,
+	CONN_FLUSHING,		/* one end failed: what it sent goes on, then a reset */
 	CONN_CLOSED,		/* freed after the current batch of events */
 	CONN_STATE_MAX,
 };
@@ -45,6 +46,12 @@ union conn_addr {
  * @in_pipe:	bytes in pipe[e]
  * @eof:	fd[e] sent FIN: nothing more to read from it
  * @shut:	that FIN was passed on, shutdown(fd[!e], SHUT_WR)
+ * @urgent:	fd[e] has had urgent data (EPOLLPRI): reading it may stop at
+ *		an urgent mark
+ * @at_mark:	reading fd[e] stopped at its urgent mark
+ * @oob_held:	@oob[e], read from fd[e] as urgent, waits to be sent on fd[!e]
+ * @oob:	that urgent byte
+ * @failed:	while CONN_FLUSHING, the end that failed
  * @bytes:	bytes read from fd[e] and written on, in total
  * @events:	epoll events fd[e] is registered for
  * @state:	where in its life
@@ -58,10 +65,11 @@ union conn_addr {
  * @dial_error:	why the first address failed, reported if all fail
  * @started_ms:	accept time
  * @client:	the client's address, for log lines
- * @deadline_ms: connect deadline while dialling, last activity after
+ * @deadline_ms: connect deadline while dialling, last activity while
+ *		relaying, when the reset goes regardless while flushing
  * @retry_ms:	when to connect again to a unix SERVICE whose queue was full
  * @retry_delay_ms: the wait before that, doubled with each full queue
- * @node:	in ctx.connecting, ctx.active or ctx.closed
+ * @node:	in ctx.connecting, ctx.active, ctx.flushing or ctx.closed
  * @wait_node:	in a socket pool's waiters, while CONN_WAIT_SOCKET, or in
  *		ctx.dial_retry while waiting to connect again
  */
@@ -71,6 +79,11 @@ struct relay_conn {
 	size_t in_pipe[CONN_END_MAX];
 	bool eof[CONN_END_MAX];
 	bool shut[CONN_END_MAX];
+	bool urgent[CONN_END_MAX];
+	bool at_mark[CONN_END_MAX];
+	bool oob_held[CONN_END_MAX];
+	char oob[CONN_END_MAX];
+	enum conn_end failed;
 	uint64_t bytes[CONN_END_MAX];
 	uint32_t events[CONN_END_MAX];
 	enum conn_state state;
@@ -101,7 +114,8 @@ void relay_conn_established(struct ctx *c, struct relay_conn *conn);
 void relay_conn_close(struct ctx *c, struct relay_conn *conn, bool reset_client, bool reset_service);
 void relay_on_event(struct ctx *c, union epoll_ref ref, uint32_t events);
 bool relay_free_closed(struct ctx *c);
-void relay_expire_idle(struct ctx *c);
+uint64_t relay_next_deadline(const struct ctx *c);
+void relay_expire(struct ctx *c);
 void relay_close_bridge(struct ctx *c, const struct bridge *b);
 void relay_close_all(struct ctx *c);
 struct relay_conn *relay_conn_of_node(struct list_node *node);

@@ -34,5 +34,8 @@ void sock_set_nodelay(int fd);
 void sock_close_reset(int fd);
 int sock_error(int fd);
 bool sock_is_self_connected(int fd);
+int sock_unsent(int fd);
+int sock_queued(int fd);
+bool sock_at_mark(int fd);
 
 #endif /* NSBRIDGE_SOCK_H */

@@ -26,10 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 #include <cmocka.h>
 
@@ -184,6 +186,7 @@ static void run_once(int timeout_ms)
 		if (ref.type == EPOLL_TYPE_CONN)
 			relay_on_event(&fx.c, ref, ev[i].events);
 	}
+	relay_expire(&fx.c);
 	relay_free_closed(&fx.c);
 	if (!list_empty(&fx.c.fd_waiters))
 		relay_retry_fd_waiters(&fx.c);
@@ -513,6 +516,149 @@ static void out_of_fds_for_a_pipe_waits(void **state)
 	assert_true(list_empty(&fx.c.fd_waiters));
 }
 
+/* -------- the edges: a reset after bytes, idleness, urgent data -------- */
+
+/* Run the relay until @fd has had all it sent acknowledged */
+static void until_acknowledged(int fd)
+{
+	uint64_t until = ctx_clock_ms() + PATIENCE_MS;
+	int queued = 1;
+
+	while (ctx_clock_ms() < until && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued)
+		run_once(10);
+	assert_int_equal(queued, 0);
+}
+
+static void close_reset(int *fd)
+{
+	sock_close_reset(*fd);
+	*fd = -1;
+}
+
+/*
+ * The service sends to a client that does not read, until everything is
+ * full, and resets: the relay holds what reached it (in its pipe and in
+ * its socket toward the client, not yet sent). The client still gets
+ * every byte of it, then the reset - a close with SO_LINGER 0 before
+ * would have thrown them away.
+ */
+static void bytes_before_a_reset_arrive(void **state)
+{
+	struct stream s;
+	size_t reached;
+	int queued;
+
+	/* far away: only "all sent" (EPOLLOUT) can end it within PATIENCE_MS */
+	fx.config.drain_timeout_ms = 60 * 1000;
+	connected();
+	s = (struct stream){ .from = fx.peer_fd, .to = fx.client_fd };
+	stream_run(&s, SIZE_MAX, false, QUIET_MS);
+	assert_int_equal(ioctl(fx.peer_fd, SIOCOUTQ, &queued), 0);
+	reached = s.sent - (size_t)queued;	/* acknowledged by the relay's socket */
+	close_reset(&fx.peer_fd);
+	for (int i = 0; i < 10; i++)
+		run_once(10);
+	assert_int_equal(fx.c.n_conns, 1);	/* flushing, not reset */
+	stream_run(&s, reached, true, PATIENCE_MS);
+	assert_int_equal(s.got, reached);
+	assert_int_equal(read_to_end(fx.client_fd), -ECONNRESET);
+	assert_int_equal(fx.c.n_conns, 0);
+}
+
+/*
+ * The service resets while the relay cannot read it (its pipe is full:
+ * the client does not read). The reset waits for what came before it
+ * only until its deadline, not for as long as the client does not read.
+ */
+static void a_reset_behind_a_full_pipe_keeps_its_deadline(void **state)
+{
+	uint64_t until = ctx_clock_ms() + PATIENCE_MS;
+	struct stream s;
+
+	fx.config.drain_timeout_ms = 100;
+	connected();
+	s = (struct stream){ .from = fx.peer_fd, .to = fx.client_fd };
+	stream_run(&s, SIZE_MAX, false, QUIET_MS);
+	close_reset(&fx.peer_fd);
+	while (fx.c.n_conns && ctx_clock_ms() < until)
+		run_once(10);
+	assert_int_equal(fx.c.n_conns, 0);
+	assert_int_equal(read_to_end(fx.client_fd), -ECONNRESET);
+}
+
+/* A client that stops reading for longer than --idle-timeout is not idle:
+ * its bytes wait in the relay and all arrive when it reads again */
+static void a_slow_reader_is_not_idle(void **state)
+{
+	struct stream s;
+
+	fx.config.idle_timeout_ms = 50;
+	connected();
+	s = (struct stream){ .from = fx.peer_fd, .to = fx.client_fd };
+	stream_run(&s, SIZE_MAX, false, QUIET_MS);
+	fx.c.now_ms = ctx_clock_ms() + 10 * fx.config.idle_timeout_ms;
+	relay_expire(&fx.c);
+	assert_int_equal(fx.c.n_conns, 1);
+	/* looked at again one idle period later, not at once */
+	assert_true(relay_next_deadline(&fx.c) >= fx.c.now_ms + fx.config.idle_timeout_ms);
+	stream_run(&s, s.sent, true, PATIENCE_MS);
+	assert_int_equal(s.got, s.sent);
+}
+
+/* Nothing moves and nothing waits: closed, with a FIN to both */
+static void an_idle_connection_is_closed(void **state)
+{
+	fx.config.idle_timeout_ms = 10000;	/* expired by hand, not by the clock */
+	connected();
+	fx.c.now_ms = ctx_clock_ms() + 10 * fx.config.idle_timeout_ms;
+	relay_expire(&fx.c);
+	relay_free_closed(&fx.c);
+	assert_int_equal(fx.c.n_conns, 0);
+	assert_int_equal(read_to_end(fx.client_fd), 0);
+	assert_int_equal(read_to_end(fx.peer_fd), 0);
+}
+
+/* Idle after the client's FIN: a FIN to the client would pass for the
+ * service's whole answer, so both are reset */
+static void an_idle_half_closed_connection_is_reset(void **state)
+{
+	fx.config.idle_timeout_ms = 10000;	/* expired by hand, not by the clock */
+	connected();
+	assert_int_equal(shutdown(fx.client_fd, SHUT_WR), 0);
+	assert_int_equal(read_to_end(fx.peer_fd), 0);
+	/* the service ACKs a FIN late (delayed ACK): until then it is in flight */
+	until_acknowledged(relay_conn_of_node(fx.c.active.next)->fd[CONN_SERVICE]);
+	fx.c.now_ms = ctx_clock_ms() + 10 * fx.config.idle_timeout_ms;
+	relay_expire(&fx.c);
+	relay_free_closed(&fx.c);
+	assert_int_equal(fx.c.n_conns, 0);
+	assert_int_equal(read_to_end(fx.client_fd), -ECONNRESET);
+}
+
+/* "abc", an urgent "!", "def": the service reads abcdef in band and the
+ * ! as urgent data, as it would without the relay */
+static void urgent_data_passes_as_urgent(void **state)
+{
+	uint64_t until = ctx_clock_ms() + PATIENCE_MS;
+	char inband[16] = "", urgent = 0;
+	size_t got = 0;
+	ssize_t n;
+
+	connected();
+	assert_int_equal(send(fx.client_fd, "abc", 3, 0), 3);
+	assert_int_equal(send(fx.client_fd, "!", 1, MSG_OOB), 1);
+	assert_int_equal(send(fx.client_fd, "def", 3, 0), 3);
+	while ((got < 6 || !urgent) && ctx_clock_ms() < until) {
+		run_once(10);
+		if (!urgent && recv(fx.peer_fd, &urgent, 1, MSG_OOB) < 0)
+			urgent = 0;
+		n = recv(fx.peer_fd, inband + got, sizeof(inband) - 1 - got, MSG_DONTWAIT);
+		got += n > 0 ? (size_t)n : 0;
+	}
+	assert_string_equal(inband, "abcdef");
+	assert_int_equal(urgent, '!');
+}
+
 /* -------- connect: which errors try the next address -------- */
 
 /* SERVICE without address, listening on [::1] only: 127.0.0.1 refuses,
@@ -569,6 +715,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(broken_pipe_to_service_resets_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(enomem_resets_both_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(out_of_fds_for_a_pipe_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(bytes_before_a_reset_arrive, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_reset_behind_a_full_pipe_keeps_its_deadline, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_slow_reader_is_not_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_idle_connection_is_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_idle_half_closed_connection_is_reset, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(urgent_data_passes_as_urgent, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_on_ipv4_falls_back_to_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_everywhere_resets_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(forbidden_does_not_fall_back, setup, teardown),
