@@ -28,7 +28,9 @@
  * and leaves established ones alone.
  *
  * Flows are found by (EXPOSE socket, client address) in a hash table that
- * doubles when it holds twice as many flows as chains.
+ * doubles when it holds twice as many flows as chains. An EXPOSE socket
+ * that goes for good (a port --mirror unbinds) takes its flows with it,
+ * for its index is reused by the next port bound.
  */
 
 #include <errno.h>
@@ -689,6 +691,39 @@ static void close_flows(struct ctx *c, struct bridge *b, const char *why)
 		flow_close(c, flow_of_lru(b->udp_fresh.next), why);
 	while (!list_empty(&b->udp_steady))
 		flow_close(c, flow_of_lru(b->udp_steady.next), why);
+}
+
+static void close_listener_flows(struct ctx *c, struct list_node *lru, unsigned listener)
+{
+	struct list_node *node = lru->next;
+
+	while (node != lru) {
+		struct udp_flow *f = flow_of_lru(node);
+
+		node = node->next;	/* flow_close() unlinks f */
+		if (f->listener == listener)
+			flow_close(c, f, "port unbound");
+	}
+}
+
+/**
+ * udp_close_listener() - close the flows of an EXPOSE socket that goes for good
+ * @c:		context
+ * @listener:	index of the socket in ctx.listeners
+ *
+ * Flows are found by listener index, and a retired index is given to the
+ * next port bound (--mirror): a flow left behind would carry the new
+ * port's clients to the old port's SERVICE, and its replies out of the
+ * new port. A flow dies with its listener.
+ */
+void udp_close_listener(struct ctx *c, unsigned listener)
+{
+	struct bridge *b = c->listeners[listener].bridge;
+
+	if (!b->n_flows)
+		return;
+	close_listener_flows(c, &b->udp_fresh, listener);
+	close_listener_flows(c, &b->udp_steady, listener);
 }
 
 /**
