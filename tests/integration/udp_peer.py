@@ -7,6 +7,8 @@
 #   udp_peer.py named PORT           answer "port PORT PAYLOAD": which service answered
 #   udp_peer.py newport PORT         answer "new port PAYLOAD" from a fresh socket, a
 #                                    port of its own, as a TFTP server does
+#   udp_peer.py stranger PORT        send "stranger" from 127.0.0.2, then answer
+#                                    "port PORT PAYLOAD": a client takes the answer only
 #   udp_peer.py stream PORT COUNT    send COUNT datagrams of varied sizes, a window
 #                                    at a time; check each comes back whole, alone
 #   udp_peer.py ask [OPTIONS] PORT TEXT...
@@ -39,6 +41,17 @@ def serve(port, answer, reply_socket=None):
         out.sendto(answer(data, peer), peer)
         if out is not s:
             out.close()
+
+
+def stranger(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((ADDR, port))
+    other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    other.bind(("127.0.0.2", 0))
+    while True:
+        data, peer = s.recvfrom(65536)
+        other.sendto(b"stranger", peer)
+        s.sendto(b"port %d %s" % (port, data), peer)
 
 
 def fresh_socket():
@@ -139,6 +152,8 @@ def main():
         serve(port, lambda data, peer: str(peer[1]).encode() + b" " + data)
     if cmd == "named":
         serve(port, lambda data, peer: b"port %d %s" % (port, data))
+    if cmd == "stranger":
+        stranger(port)
     if cmd == "newport":
         serve(port, lambda data, peer: b"new port " + data, fresh_socket)
     if cmd == "stream":
