@@ -18,8 +18,10 @@
 #                                    (as a resolver does), --unconnected takes answers
 #                                    from any port (a TFTP client); exit 1 if one of
 #                                    the TEXTs got no answer
-#   udp_peer.py steady PORT SECONDS  ask every 50 ms from one socket; print the
-#                                    source ports the server saw and the misses
+#   udp_peer.py steady PORT STOPFILE ask every 50 ms from one socket; "steady" once
+#                                    answered twice, then on until STOPFILE exists and
+#                                    one last answer came (3 tries); print the source
+#                                    ports the server saw, the misses, the last port
 #   udp_peer.py flood PORT COUNT     COUNT new sockets, one datagram each
 
 import os
@@ -117,19 +119,31 @@ def ask(args):
     return 0
 
 
-def steady(port, seconds):
+def steady(port, stopfile):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(0.5)
     s.connect((ADDR, port))
-    ports, misses, end = set(), 0, time.monotonic() + seconds
-    while time.monotonic() < end:
+    ports, misses, answers, last = set(), 0, 0, None
+    while not os.path.exists(stopfile):
         s.send(b"steady")
         try:
             ports.add(s.recv(65536).split()[0].decode())
-        except socket.timeout:
+            answers += 1
+            if answers == 2:	# a reply and a second datagram: a steady flow
+                print("steady", flush=True)
+        except (socket.timeout, ConnectionRefusedError):	# lost, or nsbridge gone
             misses += 1
         time.sleep(0.05)
-    print(f"ports {' '.join(sorted(ports))} misses {misses}")
+    s.settimeout(1)
+    for _ in range(3):
+        s.send(b"steady")
+        try:
+            last = s.recv(65536).split()[0].decode()
+            ports.add(last)
+            break
+        except (socket.timeout, ConnectionRefusedError):
+            pass
+    print(f"ports {' '.join(sorted(ports))} misses {misses} last {last}")
     return 0
 
 
@@ -159,7 +173,7 @@ def main():
     if cmd == "stream":
         return stream(port, int(sys.argv[3]))
     if cmd == "steady":
-        return steady(port, float(sys.argv[3]))
+        return steady(port, sys.argv[3])
     if cmd == "flood":
         return flood(port, int(sys.argv[3]))
     return 2
