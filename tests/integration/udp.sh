@@ -99,13 +99,18 @@ peak=$(fd_count "$NSB_PID")
 [ "$peak" -le $((rest + 50)) ] || fail "$peak descriptors at --max-udp-flows 50 (at rest $rest)"
 # Most of the flood never reaches nsbridge: the kernel drops what finds
 # its EXPOSE socket's buffer full, and would drop a new client's question
-# there too. Wait until nsbridge has read what is queued and the service
-# has answered its backlog; a slow relay (valgrind) takes seconds.
+# there too. Wait until nsbridge has read the backlog and the service has
+# answered its own (a slow relay, under valgrind, takes seconds): a few
+# datagrams queued are the steady client's, which goes on meanwhile.
+drained=
 for _ in $(seq 1 1500); do	# 60 s is a failure guard
-	[ "$(udp_queued "$ns" "sport = :$who")" = 0 ] && [ "$(udp_queued "")" = 0 ] && break
+	if [ "$(udp_queued "$ns" "sport = :$who")" -lt 8192 ] && [ "$(udp_queued "")" -lt 8192 ]; then
+		drained=1
+		break
+	fi
 	sleep 0.04
 done
-[ "$(udp_queued "$ns" "sport = :$who")" = 0 ] || fail "nsbridge left the flood queued for 60 s"
+[ -n "$drained" ] || fail "nsbridge left the flood queued for 60 s"
 flows=$(open_flows) || fail "nsbridge status --json"
 [ "$flows" -le 50 ] || fail "nsbridge status: $flows flows open at --max-udp-flows 50"
 # a new client asks as a resolver does: again after a second without an answer
