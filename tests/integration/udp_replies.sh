@@ -43,6 +43,18 @@ pass "a service answering from a port of its own (as TFTP does) reaches the clie
 stop_nsb
 assert_eq "exit status" 0 "$NSB_STATUS"
 
+# ---- nothing listens at SERVICE: the refusal (ICMP) is still seen ----
+pick_port dead "$ns"
+start_nsb -c "netns:$ns" "host:$dead/udp" "container:$dead/udp"
+nsx "$ns" $PEER ask --tries 2 "$dead" anyone 2>/dev/null && fail "an answer from a port nothing listens on"
+for _ in $(seq 1 250); do	# 10 s is a failure guard
+	grep -q "refused datagrams" "$NSB_LOG" && break
+	sleep 0.04
+done
+assert_match "the log" "host 127.0.0.1:$dead/udp refused datagrams" "$(cat "$NSB_LOG")"
+pass "a SERVICE port nothing listens on is said to refuse, though the flow hears every port"
+stop_nsb
+
 # ---- another address of SERVICE's namespace cannot answer for it ----
 pick_port sp "$ns"
 bg $PEER stranger "$sp"
