@@ -668,13 +668,18 @@ void bridges_side_up(struct ctx *c, enum side side)
 	}
 }
 
-static void retire_listener(struct listener *l)
+/* Its slot is given to the next port bound: nothing of this one may stay on it */
+static void retire_listener(struct ctx *c, size_t index)
 {
+	struct listener *l = &c->listeners[index];
+
 	if (l->fd >= 0)
 		close(l->fd);	/* also takes it out of epoll */
 	l->fd = -1;
 	l->pending = false;
 	l->retired = true;
+	if (l->bridge->spec->expose.proto == PROTO_UDP)
+		udp_close_listener(c, (unsigned)index);
 }
 
 /**
@@ -691,7 +696,7 @@ void bridge_unlisten_port(struct ctx *c, const struct bridge *b, unsigned offset
 		struct listener *l = &c->listeners[i];
 
 		if (l->bridge == b && l->port_offset == offset && !l->retired)
-			retire_listener(l);
+			retire_listener(c, i);
 	}
 }
 
@@ -727,7 +732,7 @@ int bridge_listen_port(struct ctx *c, struct bridge *b, unsigned offset)
 			ref.index = (uint32_t)r;
 			r = ctx_epoll_add(c, fd, listener_events(&c->listeners[r]), ref);
 			if (r < 0)
-				retire_listener(&c->listeners[ref.index]);
+				retire_listener(c, ref.index);
 		} else if (fd >= 0) {
 			close(fd);
 		}

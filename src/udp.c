@@ -5,12 +5,21 @@
  *
  * UDP has no connections, so nsbridge makes them up. A flow is one client
  * address - the source of datagrams arriving on an EXPOSE socket - with a
- * socket of its own, made in SERVICE's namespace and connected to SERVICE.
- * A datagram from the client goes out on the flow's socket; what SERVICE
- * sends back arrives on that socket and goes to the client from the
- * EXPOSE socket, from the very address the client sent to (IP_PKTINFO),
- * so a client that checks where replies come from takes them. SERVICE
- * sees each client as a port of its own, as it would without nsbridge.
+ * socket of its own, made in SERVICE's namespace. A datagram from the
+ * client goes out on the flow's socket to SERVICE; what SERVICE sends back
+ * arrives on that socket and goes to the client from the EXPOSE socket,
+ * from the very address the client sent to (IP_PKTINFO), so a client that
+ * checks where replies come from takes them. SERVICE sees each client as
+ * a port of its own, as it would without nsbridge.
+ *
+ * The flow's socket is connected to SERVICE's address with port 0: the
+ * kernel then delivers to it only what comes from that address, but from
+ * any port, and still reports an ICMP "port unreachable" as ECONNREFUSED.
+ * A service that answers from a port of its own (TFTP does, from one per
+ * transfer) thus reaches the client. The client can only see replies come
+ * from the EXPOSE port, so its datagrams always go to SERVICE's port: a
+ * protocol that moves the conversation to the new port (TFTP past its
+ * first block) does not work through nsbridge.
  *
  * Datagrams are never spliced or merged: each is read whole with
  * recvmmsg() and written whole with sendmmsg(), a batch per system call.
@@ -28,7 +37,9 @@
  * and leaves established ones alone.
  *
  * Flows are found by (EXPOSE socket, client address) in a hash table that
- * doubles when it holds twice as many flows as chains.
+ * doubles when it holds twice as many flows as chains. An EXPOSE socket
+ * that goes for good (a port --mirror unbinds) takes its flows with it,
+ * for its index is reused by the next port bound.
  */
 
 #include <errno.h>
@@ -59,7 +70,8 @@ enum udp_dir {
 
 /**
  * struct udp_flow - one client of a UDP bridge
- * @fd:		socket connected to SERVICE, made in its namespace
+ * @fd:		socket connected to SERVICE's address (any port), made in
+ *		its namespace
  * @listener:	index of the EXPOSE socket the client sends to
  * @slot:	number in ctx.udp.slots, used in epoll references
  * @id:		number for log lines
@@ -292,7 +304,24 @@ static int service_family(const struct endpoint *svc)
 	return svc->has_addr ? svc->family : AF_INET;
 }
 
-/* A UDP socket in SERVICE's namespace, connected to SERVICE */
+/* Where a flow of listener @l sends its client's datagrams */
+static void service_address(const struct listener *l, struct sock_addr *ret)
+{
+	const struct endpoint *svc = &l->bridge->spec->service;
+
+	sock_addr_endpoint(ret, svc, l->port_offset, service_family(svc));
+}
+
+/* @a with port 0: a UDP socket connected to it hears that address's every port */
+static void any_port(struct sock_addr *a)
+{
+	if (a->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a->ss)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)&a->ss)->sin_port = 0;
+}
+
+/* A UDP socket in SERVICE's namespace that hears only SERVICE's address */
 static int service_socket(struct ctx *c, const struct listener *l)
 {
 	const struct endpoint *svc = &l->bridge->spec->service;
@@ -311,7 +340,8 @@ static int service_socket(struct ctx *c, const struct listener *l)
 		if (fd < 0)
 			return fd;
 	}
-	sock_addr_endpoint(&a, svc, l->port_offset, family);
+	service_address(l, &a);
+	any_port(&a);
 	if (connect(fd, (const struct sockaddr *)&a.ss, a.len) < 0) {
 		int r = -errno;
 
@@ -490,6 +520,7 @@ static void forward_to_service(struct ctx *c, unsigned listener, unsigned first,
 	struct msghdr *h = &batch.msgs[first].msg_hdr;
 	struct sockaddr_storage *client = &batch.addrs[first];
 	struct udp_flow *f = flow_find(&c->udp, listener, client);
+	struct sock_addr service;
 	bool refused = false;
 	uint64_t bytes;
 	unsigned sent;
@@ -499,10 +530,11 @@ static void forward_to_service(struct ctx *c, unsigned listener, unsigned first,
 	if (!f)
 		return;
 	note_local(f, h);
+	service_address(&c->listeners[listener], &service);
 	for (unsigned i = first; i < first + n; i++) {
-		/* the flow's socket is connected: no address, no IP_PKTINFO */
-		batch.msgs[i].msg_hdr.msg_name = NULL;
-		batch.msgs[i].msg_hdr.msg_namelen = 0;
+		/* to SERVICE's port (connected to its address only); no IP_PKTINFO */
+		batch.msgs[i].msg_hdr.msg_name = &service.ss;
+		batch.msgs[i].msg_hdr.msg_namelen = service.len;
 		batch.msgs[i].msg_hdr.msg_control = NULL;
 		batch.msgs[i].msg_hdr.msg_controllen = 0;
 	}
@@ -689,6 +721,39 @@ static void close_flows(struct ctx *c, struct bridge *b, const char *why)
 		flow_close(c, flow_of_lru(b->udp_fresh.next), why);
 	while (!list_empty(&b->udp_steady))
 		flow_close(c, flow_of_lru(b->udp_steady.next), why);
+}
+
+static void close_listener_flows(struct ctx *c, struct list_node *lru, unsigned listener)
+{
+	struct list_node *node = lru->next;
+
+	while (node != lru) {
+		struct udp_flow *f = flow_of_lru(node);
+
+		node = node->next;	/* flow_close() unlinks f */
+		if (f->listener == listener)
+			flow_close(c, f, "port unbound");
+	}
+}
+
+/**
+ * udp_close_listener() - close the flows of an EXPOSE socket that goes for good
+ * @c:		context
+ * @listener:	index of the socket in ctx.listeners
+ *
+ * Flows are found by listener index, and a retired index is given to the
+ * next port bound (--mirror): a flow left behind would carry the new
+ * port's clients to the old port's SERVICE, and its replies out of the
+ * new port. A flow dies with its listener.
+ */
+void udp_close_listener(struct ctx *c, unsigned listener)
+{
+	struct bridge *b = c->listeners[listener].bridge;
+
+	if (!b->n_flows)
+		return;
+	close_listener_flows(c, &b->udp_fresh, listener);
+	close_listener_flows(c, &b->udp_steady, listener);
 }
 
 /**

@@ -10,6 +10,27 @@ command -v dig >/dev/null || skip "dig is not installed (tests/deps.sh)"
 
 mkns ns udp
 
+# wait_udp NS PORT - until a UDP socket is bound to PORT in NS ("" = here)
+wait_udp() {
+	for _ in $(seq 1 500); do
+		[ -n "$(${1:+nsx "$1"} ss -Hunl "sport = :$2")" ] && return 0
+		sleep 0.02
+	done
+	fail "nothing bound to UDP port $2 in '${1:-host}' after 10 s"
+}
+
+# udp_queued NS [FILTER] - bytes waiting in the receive queues of NS's UDP sockets
+udp_queued() {
+	${1:+nsx "$1"} ss -Huan ${2:+"$2"} | awk '{ q += $2 } END { print q + 0 }'
+}
+
+# open_flows - the UDP flows nsbridge says are open (nsbridge status --json)
+open_flows() {
+	"$NSB" status --json "$NSB_PID" | python3 -c '
+import json, sys
+print(json.load(sys.stdin)[0]["bridges"][0]["open"])'
+}
+
 # ---- a real DNS server on the host's 127.0.0.1:5353, asked from inside ----
 bg_to "$T/dnsmasq.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
 	--port=5353 --listen-address=127.0.0.1 --bind-interfaces --user=root \
@@ -32,7 +53,7 @@ stop_nsb
 # ---- 10,000 datagrams of 0 to 65,507 bytes, each back whole and alone ----
 pick_port echo "$ns"
 bg $PEER echo "$echo"
-sleep 0.3
+wait_udp "" "$echo"
 start_nsb -c "netns:$ns" "host:$echo/udp" "container:$echo/udp"
 out=$(nsx "$ns" $PEER stream "$echo" 10000) || fail "stream: $out"
 assert_match "stream" "^10000 datagrams back intact" "$out"
@@ -42,7 +63,7 @@ stop_nsb
 # ---- flows: one per client, gone after --udp-timeout ----
 pick_port who "$ns"
 bg $PEER whoami "$who"
-sleep 0.3
+wait_udp "" "$who"
 start_nsb -c "netns:$ns" --udp-timeout 1s "host:$who/udp" "container:$who/udp"
 rest=$(fd_count "$NSB_PID")
 mapfile -t seen < <(nsx "$ns" $PEER ask "$who" one two)
@@ -53,7 +74,10 @@ assert_eq "descriptors with one flow" $((rest + 1)) "$(fd_count "$NSB_PID")"
 other=$(nsx "$ns" $PEER ask "$who" other)
 [ "${other%% *}" != "$port1" ] || fail "two clients shared one flow (service saw port $port1 twice)"
 pass "one flow a client: the service sees each client from its own port"
-sleep 2.5
+for _ in $(seq 1 250); do	# 1 s and a timer tick; 10 s is a failure guard
+	[ "$(fd_count "$NSB_PID")" = "$rest" ] && break
+	sleep 0.04
+done
 assert_eq "descriptors after --udp-timeout" "$rest" "$(fd_count "$NSB_PID")"
 pass "flows closed after --udp-timeout 1s"
 stop_nsb
@@ -61,24 +85,47 @@ stop_nsb
 # ---- --max-udp-flows under a flood of new client ports ----
 start_nsb -c "netns:$ns" --max-udp-flows 50 "host:$who/udp" "container:$who/udp"
 rest=$(fd_count "$NSB_PID")
-nsx "$ns" $PEER steady "$who" 6 >"$T/steady.out" &
+nsx "$ns" $PEER steady "$who" "$T/stop-steady" >"$T/steady.out" &
 steady_pid=$!
-sleep 1
+for _ in $(seq 1 500); do	# answered twice: a steady flow
+	grep -q '^steady$' "$T/steady.out" && break
+	kill -0 "$steady_pid" 2>/dev/null || fail "the steady client ended: $(cat "$T/steady.out")"
+	sleep 0.02
+done
+grep -q '^steady$' "$T/steady.out" || fail "the steady client got no two answers in 10 s"
 nsx "$ns" $PEER flood "$who" 3000 || fail "flood"
 nsx "$ns" $PEER flood "$who" 3000 || fail "flood"
 peak=$(fd_count "$NSB_PID")
 [ "$peak" -le $((rest + 50)) ] || fail "$peak descriptors at --max-udp-flows 50 (at rest $rest)"
-fresh=$(nsx "$ns" $PEER ask "$who" new-client) || fail "a new client after the flood got no answer"
+# Most of the flood never reaches nsbridge: the kernel drops what finds
+# its EXPOSE socket's buffer full, and would drop a new client's question
+# there too. Wait until nsbridge has read the backlog and the service has
+# answered its own (a slow relay, under valgrind, takes seconds): a few
+# datagrams queued are the steady client's, which goes on meanwhile.
+drained=
+for _ in $(seq 1 1500); do	# 60 s is a failure guard
+	if [ "$(udp_queued "$ns" "sport = :$who")" -lt 8192 ] && [ "$(udp_queued "")" -lt 8192 ]; then
+		drained=1
+		break
+	fi
+	sleep 0.04
+done
+[ -n "$drained" ] || fail "nsbridge left the flood queued for 60 s"
+flows=$(open_flows) || fail "nsbridge status --json"
+[ "$flows" -le 50 ] || fail "nsbridge status: $flows flows open at --max-udp-flows 50"
+# a new client asks as a resolver does: again after a second without an answer
+fresh=$(nsx "$ns" $PEER ask --tries 5 "$who" new-client) || fail "a new client after the flood got no answer"
 assert_match "a new client after the flood" " new-client$" "$fresh"
+touch "$T/stop-steady"
 wait "$steady_pid"
-# UDP under a flood may lose a datagram in a full socket buffer, as any
-# network may; the steady flow must keep its port and nearly every answer
-assert_match "the steady client: one port seen by the service" \
-	"^ports [0-9]+ misses [0-9]+$" "$(cat "$T/steady.out")"
-misses=$(awk '{ print $NF }' "$T/steady.out")
-[ "$misses" -le 5 ] || fail "the steady client missed $misses of about 110 answers in the flood"
+# UDP under a flood loses datagrams in full socket buffers, as any network
+# may; the steady flow must keep its port and be answered after the flood
+read -r _ ports _ misses _ last < <(grep '^ports' "$T/steady.out")
+assert_match "the steady client's summary" "^ports [0-9]+ misses [0-9]+ last [0-9]+$" \
+	"$(grep '^ports' "$T/steady.out")"
+assert_eq "the port the service saw the steady client answered from after the flood" "$ports" "$last"
 grep -q 'max-udp-flows' "$NSB_LOG" || fail "no line about --max-udp-flows"
-pass "6,000 new ports against --max-udp-flows 50: at most 50 flows, the steady client kept its flow ($misses answers missed), new clients still served"
+pass "6,000 new ports against --max-udp-flows 50: at most 50 flows ($flows after the flood), the steady client kept its flow ($misses answers missed in the flood), a new client still served"
 kill -0 "$NSB_PID" || fail "nsbridge died in the flood"
 stop_nsb
 assert_eq "exit status" 0 "$NSB_STATUS"
@@ -87,7 +134,7 @@ assert_eq "exit status" 0 "$NSB_STATUS"
 lo_up "$ns"
 pick_port inner "$ns"
 bg ip netns exec "$ns" $PEER whoami "$inner"
-sleep 0.3
+wait_udp "$ns" "$inner"
 start_nsb -c "netns:$ns" "container:$inner/udp" "host:$inner/udp"
 assert_eq "the relay's capabilities" 0000000000000000 "$(cap_eff "$NSB_PID")"
 for i in $(seq 1 40); do

@@ -1,0 +1,98 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# udp_replies.sh - where UDP replies come from and what is let through: a
+# service that answers from a port of its own (as TFTP does) reaches the
+# client, another address never does, and replies leave a wildcard EXPOSE
+# from the address the client sent to (dig checks it), each as direct
+. "$(dirname "$0")/lib.sh"
+
+PEER="python3 $(dirname "$(readlink -f "$0")")/udp_peer.py"
+command -v dnsmasq >/dev/null || skip "dnsmasq is not installed (tests/deps.sh)"
+command -v dig >/dev/null || skip "dig is not installed (tests/deps.sh)"
+
+mkns ns udprep
+lo_up "$ns"
+
+# wait_udp NS PORT - until a UDP socket is bound to PORT in NS ("" = here)
+wait_udp() {
+	for _ in $(seq 1 500); do
+		if [ -n "$1" ]; then
+			[ -n "$(ip netns exec "$1" ss -Hunl "sport = :$2")" ] && return 0
+		else
+			[ -n "$(ss -Hunl "sport = :$2")" ] && return 0
+		fi
+		sleep 0.02
+	done
+	fail "nothing bound to UDP port $2 in '${1:-host}' after 10 s"
+}
+
+# ---- a service that answers from a fresh port, to a client that takes any ----
+pick_port np "$ns"
+bg $PEER newport "$np"
+wait_udp "" "$np"
+direct=$($PEER ask --unconnected --tries 3 "$np" hello) || fail "direct: no answer from a new port"
+assert_eq "direct" "new port hello" "$direct"
+start_nsb -c "netns:$ns" "host:$np/udp" "container:$np/udp"
+relayed=$(nsx "$ns" $PEER ask --unconnected --tries 3 "$np" hello) ||
+	fail "through nsbridge: the answer from SERVICE's new port never came"
+assert_eq "through nsbridge" "$direct" "$relayed"
+relayed=$(nsx "$ns" $PEER ask --tries 3 "$np" again) ||
+	fail "a connected client got no answer (nsbridge answers from the EXPOSE port)"
+assert_eq "a connected client" "new port again" "$relayed"
+pass "a service answering from a port of its own (as TFTP does) reaches the client, as direct"
+stop_nsb
+assert_eq "exit status" 0 "$NSB_STATUS"
+
+# ---- nothing listens at SERVICE: the refusal (ICMP) is still seen ----
+pick_port dead "$ns"
+start_nsb -c "netns:$ns" "host:$dead/udp" "container:$dead/udp"
+nsx "$ns" $PEER ask --tries 2 "$dead" anyone 2>/dev/null && fail "an answer from a port nothing listens on"
+for _ in $(seq 1 250); do	# 10 s is a failure guard
+	grep -q "refused datagrams" "$NSB_LOG" && break
+	sleep 0.04
+done
+assert_match "the log" "host 127.0.0.1:$dead/udp refused datagrams" "$(cat "$NSB_LOG")"
+pass "a SERVICE port nothing listens on is said to refuse, though the flow hears every port"
+stop_nsb
+
+# ---- another address of SERVICE's namespace cannot answer for it ----
+pick_port sp "$ns"
+bg $PEER stranger "$sp"
+wait_udp "" "$sp"
+direct=$($PEER ask --tries 3 "$sp" hi) || fail "direct: no answer"
+assert_eq "direct (a connected client)" "port $sp hi" "$direct"
+start_nsb -c "netns:$ns" "host:$sp/udp" "container:$sp/udp"
+relayed=$(nsx "$ns" $PEER ask --unconnected --tries 3 "$sp" hi) || fail "through nsbridge: no answer"
+assert_eq "through nsbridge, the first datagram back" "$direct" "$relayed"
+pass "a datagram from 127.0.0.2 to a flow of SERVICE 127.0.0.1 is not passed to the client"
+stop_nsb
+
+# ---- a wildcard EXPOSE reached at another local address: dig checks the source ----
+# IPv6 has one loopback address; a documentation address on lo, which no
+# packet can leave, is the other local address of each namespace
+for where in "" "$ns"; do
+	${where:+nsx "$where"} ip -6 addr add 2001:db8::53/128 dev lo nodad ||
+		fail "adding 2001:db8::53 to lo in '${where:-host}'"
+done
+pick_port dns "$ns"
+bg_to "$T/dnsmasq.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
+	--port="$dns" --user=root --pid-file="$T/dnsmasq.pid" \
+	--address=/db.nsbridge.test/192.0.2.53	# wildcard sockets: it answers from where it was asked
+wait_udp "" "$dns"
+
+# ask WHERE - dig's answers at 127.0.0.2 and at 2001:db8::53 (from ::1), from WHERE
+ask() {
+	${1:+nsx "$1"} dig @127.0.0.2 -p "$dns" +short +tries=3 +time=1 db.nsbridge.test A
+	${1:+nsx "$1"} dig -b ::1 @2001:db8::53 -p "$dns" +short +tries=3 +time=1 db.nsbridge.test A
+}
+direct=$(ask "")
+assert_eq "direct, dnsmasq on wildcards" "192.0.2.53
+192.0.2.53" "$direct"
+
+start_nsb --allow-nonlocal -c "netns:$ns" "host:$dns/udp" "container:0.0.0.0:$dns/udp" \
+	"host:[::1]:$dns/udp" "container:[::]:$dns/udp"
+relayed=$(ask "$ns" 2>&1)
+assert_eq "dig at 127.0.0.2 and 2001:db8::53 through EXPOSE 0.0.0.0 and [::]" "$direct" "$relayed"
+pass "a wildcard EXPOSE answers from the address dig asked (127.0.0.2, 2001:db8::53), as direct"
+stop_nsb
+assert_eq "exit status" 0 "$NSB_STATUS"
