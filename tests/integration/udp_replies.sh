@@ -68,31 +68,24 @@ pass "a datagram from 127.0.0.2 to a flow of SERVICE 127.0.0.1 is not passed to 
 stop_nsb
 
 # ---- a wildcard EXPOSE reached at another local address: dig checks the source ----
-# IPv6 has one loopback address; a documentation address on lo, which no
-# packet can leave, is the other local address of each namespace
-for where in "" "$ns"; do
-	${where:+nsx "$where"} ip -6 addr add 2001:db8::53/128 dev lo nodad ||
-		fail "adding 2001:db8::53 to lo in '${where:-host}'"
-done
+# IPv4 only: IPv6 has one loopback address, and tests send traffic to
+# loopback addresses only (TESTING.md), so [::] can be reached only at ::1
 pick_port dns "$ns"
 bg_to "$T/dnsmasq.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
 	--port="$dns" --user=root --pid-file="$T/dnsmasq.pid" \
 	--address=/db.nsbridge.test/192.0.2.53	# wildcard sockets: it answers from where it was asked
 wait_udp "" "$dns"
 
-# ask WHERE - dig's answers at 127.0.0.2 and at 2001:db8::53 (from ::1), from WHERE
+# ask WHERE - dig's answer at 127.0.0.2, from WHERE
 ask() {
 	${1:+nsx "$1"} dig @127.0.0.2 -p "$dns" +short +tries=3 +time=1 db.nsbridge.test A
-	${1:+nsx "$1"} dig -b ::1 @2001:db8::53 -p "$dns" +short +tries=3 +time=1 db.nsbridge.test A
 }
 direct=$(ask "")
-assert_eq "direct, dnsmasq on wildcards" "192.0.2.53
-192.0.2.53" "$direct"
+assert_eq "direct, dnsmasq on wildcards" "192.0.2.53" "$direct"
 
-start_nsb --allow-nonlocal -c "netns:$ns" "host:$dns/udp" "container:0.0.0.0:$dns/udp" \
-	"host:[::1]:$dns/udp" "container:[::]:$dns/udp"
+start_nsb --allow-nonlocal -c "netns:$ns" "host:$dns/udp" "container:0.0.0.0:$dns/udp"
 relayed=$(ask "$ns" 2>&1)
-assert_eq "dig at 127.0.0.2 and 2001:db8::53 through EXPOSE 0.0.0.0 and [::]" "$direct" "$relayed"
-pass "a wildcard EXPOSE answers from the address dig asked (127.0.0.2, 2001:db8::53), as direct"
+assert_eq "dig at 127.0.0.2 through EXPOSE 0.0.0.0" "$direct" "$relayed"
+pass "a wildcard EXPOSE answers from the address dig asked (127.0.0.2), as direct"
 stop_nsb
 assert_eq "exit status" 0 "$NSB_STATUS"
