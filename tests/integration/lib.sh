@@ -119,11 +119,19 @@ port_free() {
 # pick_port VAR [NS...] - a port free here and in every NS given, and not
 # picked before by this test, in VAR
 _PICKED=" "
+
+# _pick_base COUNT - a random first port of COUNT, all below the kernel's
+# ephemeral range (net.ipv4.ip_local_port_range, 32768 and up): a client's
+# local port there, even in TIME_WAIT, would make a later bind fail with
+# EADDRINUSE though nothing listens
+_pick_base() {
+	echo $((10000 + RANDOM % (32768 - 10000 - $1)))
+}
 pick_port() {
 	local _pp_var=$1 _pp_port _pp_ns _pp_ok
 	shift
 	for _ in $(seq 1 200); do
-		_pp_port=$((20000 + RANDOM % 40000))
+		_pp_port=$(_pick_base 1)
 		[[ "$_PICKED" == *" $_pp_port "* ]] && continue
 		_pp_ok=1
 		port_free "" "$_pp_port" || _pp_ok=0
@@ -144,7 +152,7 @@ pick_range() {
 	local _pr_var=$1 _pr_count=$2 _pr_base _pr_p _pr_ns _pr_ok
 	shift 2
 	for _ in $(seq 1 100); do
-		_pr_base=$((20000 + RANDOM % 40000))
+		_pr_base=$(_pick_base "$_pr_count")
 		_pr_ok=1
 		for _pr_p in $(seq "$_pr_base" $((_pr_base + _pr_count - 1))); do
 			[[ "$_PICKED" == *" $_pr_p "* ]] && _pr_ok=0
