@@ -287,7 +287,7 @@ bool sock_is_self_connected(int fd)
  */
 int sock_unsent(int fd)
 {
-	int n;
+	int n = 0;	/* valgrind does not know that SIOCOUTQNSD writes it */
 
 	if (ioctl(fd, SIOCOUTQNSD, &n) < 0)
 		return -errno;
