@@ -155,6 +155,18 @@ for p in "$port" 80; do
 done
 pass "as $A: nsbridge ports -c web lists nsbridge's listeners inside"
 
+# -------- nsbridge status, as A: the control socket under A's runtime directory --------
+out=$(as "$A" "$NSB" status) || fail "nsbridge status as $A: exit $?"
+assert_match "status as $A" "nsbridge $relay \(/run/user/$UID_A/nsbridge/$relay\.sock\), up [0-9]+s, container web running" "$out"
+pass "as $A: nsbridge status reads /run/user/$UID_A/nsbridge/$relay.sock"
+
+# -------- root under sudo finds A's container through A's socket, and enters directly --------
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SUDO_UID="$UID_A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" ||
+	fail "SUDO_UID=$UID_A nsbridge ports -c web as root: $(cat "$T/err")"
+grep -Eq "^tcp +127\.0\.0\.1 +$port +$relay +nsbridge +yes$" "$T/ports" ||
+	fail "SUDO_UID=$UID_A nsbridge ports -c web as root: $(cat "$T/ports")"
+pass "root with SUDO_UID=$UID_A: nsbridge ports -c web finds $A's container"
+
 # -------- podman restart, followed --------
 podman_a restart -t 0 web >/dev/null || fail "podman restart"
 answers() {	# PORT TEXT
