@@ -217,3 +217,27 @@ pass "as $B: $A's namespace, opened by name, refused: '$(cat "$T/err")'"
 refused "$B, $A's engine socket" "^nsbridge: .*$SOCK of user $A \(uid $UID_A\)" \
 	"$B" env DOCKER_HOST="unix://$SOCK" "$NSB" -c web "host:$port" "container:$port"
 pass "as $B: $A's engine socket refused: '$(cat "$T/err")'"
+
+# -------- user namespaces disabled: the refusal names the setting --------
+# In a user namespace of its own, where root may set user.max_user_namespaces
+# to 0 without touching the machine's: uid 65534 there asks for a namespace
+# of the host's.
+mkns bare rlbare
+mkfifo -m 666 "$T/unshared" "$T/mapped"
+# (capabilities come with an exec after the ids are mapped: hence two shells)
+unshare --user -- sh -c 'echo >"$1"; read -r _ <"$2"; shift 2; exec sh -c "$@"' sh \
+	"$T/unshared" "$T/mapped" 'echo 0 >/proc/sys/user/max_user_namespaces || exit 9
+	exec setpriv --reuid 65534 --regid 65534 --clear-groups "$1" -c "netns:$2" "host:$3" "container:$3"' \
+	sh "$NSB" "$bare" "$port" >"$T/out" 2>"$T/err" &
+child=$!
+read -r _ <"$T/unshared"
+echo "0 0 65536" >"/proc/$child/uid_map" && echo "0 0 65536" >"/proc/$child/gid_map" ||
+	fail "mapping the ids of a new user namespace"
+echo >"$T/mapped"
+wait "$child"
+rc=$?
+assert_eq "user namespaces disabled: exit status ($(cat "$T/err"))" 5 "$rc"
+assert_eq "user namespaces disabled: stderr lines" 1 "$(wc -l <"$T/err")"
+assert_match "user namespaces disabled: message" \
+	"^nsbridge: entering container netns:$bare .*user\.max_user_namespaces is 0" "$(cat "$T/err")"
+pass "user.max_user_namespaces 0: '$(cat "$T/err")'"
