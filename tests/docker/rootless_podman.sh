@@ -94,7 +94,7 @@ as "$A" curl -s --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1 ||
 
 mkdir -p "$T/bb/bin" "$T/bb/tmp" "$T/bb/www"
 cp "$(command -v busybox)" "$T/bb/bin/busybox"
-for a in sh sleep wget timeout httpd; do ln -s busybox "$T/bb/bin/$a"; done
+for a in sh sleep wget timeout httpd nslookup; do ln -s busybox "$T/bb/bin/$a"; done
 echo "container service" >"$T/bb/www/index.html"
 tar -C "$T/bb" -c . >"$T/bb.tar" && chmod 644 "$T/bb.tar"
 podman_a import "$T/bb.tar" localhost/nsbt-bb >/dev/null 2>"$T/err" ||
@@ -122,6 +122,9 @@ assert_eq "wget inside the rootless container" "host service $port" "$(fetch "$p
 pass "as $A: nsbridge -c web host:$port container:$port, wget inside gets the host's page"
 assert_eq "wget inside, port 80" "host service $port" "$(fetch 80)"
 pass "as $A: container:80, below 1024, bound inside the container's namespace"
+assert_eq "wget inside, over [::1]" "host service $port" \
+	"$(podman_a exec web timeout 10 wget -qO- "http://[::1]:$port/" 2>/dev/null)"
+pass "as $A: the same over IPv6"
 
 # -------- the relay and the opener, as /proc shows them --------
 status_of() {	# PID FIELD
@@ -185,6 +188,29 @@ start_nsb -c web "container:$cport" "host:$hport"
 assert_eq "curl on the host" "$(fetch "$cport")" "$(curl -s "http://127.0.0.1:$hport/")"
 pass "as $A: nsbridge -c web container:$cport host:$hport, curl here gets the container's page"
 stop_nsb
+NSB_READY=1 start_nsb -c web --mirror container host
+assert_eq "curl on the host, mirrored" "$(fetch "$cport")" "$(curl -s "http://127.0.0.1:$cport/")"
+pass "as $A: nsbridge -c web --mirror container host, curl here gets the container's page on $cport"
+stop_nsb
+
+# -------- UDP: the host's DNS server answers inside, on the container's port 53 --------
+if command -v dnsmasq >/dev/null; then
+	pick_port dport
+	bg_to "$T/dnsmasq.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
+		--no-hosts --port="$dport" --listen-address=127.0.0.1 --bind-interfaces --user=root \
+		--pid-file="$T/dnsmasq.pid" --address=/db.nsbridge.test/192.0.2.53
+	udp_bound() {
+		ss -Hunl "sport = :$dport" | grep -q .
+	}
+	wait_until "dnsmasq on udp port $dport" 10 udp_bound
+	assert_eq "dig on the host, direct" 192.0.2.53 \
+		"$(dig @127.0.0.1 -p "$dport" +short +tries=1 +time=3 db.nsbridge.test A)"
+	start_nsb -c web "host:$dport/udp" container:53/udp
+	answer=$(podman_a exec web timeout 10 nslookup db.nsbridge.test 127.0.0.1 2>&1)
+	assert_match "nslookup inside" "Address: 192\.0\.2\.53" "$answer"
+	pass "as $A: nsbridge -c web host:$dport/udp container:53/udp, nslookup inside gets dnsmasq's answer"
+	stop_nsb
+fi
 NSB_WRAP=()
 
 # -------- what an ordinary user is refused: one line, exit 5, nothing started --------
