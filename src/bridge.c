@@ -179,7 +179,7 @@ static bool below_unprivileged(const struct ctx *c, enum side side, const struct
 	int start = -1;
 	uint16_t port;
 
-	if (geteuid() == 0 || !c->sides[side].local)
+	if (!c->sides[side].local || geteuid() == 0)
 		return false;
 	f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
 	if (!f)

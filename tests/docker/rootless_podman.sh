@@ -5,7 +5,10 @@
 # Run as root, which only sets the scene: two ordinary users with
 # subordinate ranges and runtime directories. Everything else runs as the
 # first user (as_user): Podman with its own store and API service, the
-# container, nsbridge. The second user is refused. TESTING.md, "Rootless
+# container, nsbridge: both directions, IPv6, UDP, --mirror, ports, status,
+# the relay's and the opener's credentials, podman restart. The second user
+# is refused, as are a low host port and, in a user namespace of the
+# test's own, a machine without user namespaces. TESTING.md, "Rootless
 # Podman and Docker as an ordinary user", says how Podman runs here.
 . "$(dirname "$0")/../integration/lib.sh"
 
@@ -57,7 +60,6 @@ make_user() {
 make_user A a
 make_user B b
 UID_A=$(id -u "$A")
-UID_B=$(id -u "$B")
 
 # as_argv VAR USER - in VAR, the words that run a command as USER, with
 # nothing of root's environment (each execs the next: one pid)
