@@ -26,6 +26,7 @@
 #include "nsbridge/audit.h"
 #include "nsbridge/ctx.h"
 #include "nsbridge/netns.h"
+#include "nsbridge/opener.h"
 #include "nsbridge/portowner.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockdiag.h"
@@ -79,6 +80,29 @@ static int by_port(const void *a, const void *b)
 	return x->family - y->family;
 }
 
+/*
+ * An ordinary user enters a rootless container's namespace by way of its
+ * engine's user namespace, and from there could not read the holders in
+ * /proc/PID/fd of its own processes outside it (that takes CAP_SYS_PTRACE
+ * where they are): an opener child joins and makes the socket instead.
+ */
+static int diag_socket_from_opener(const struct side_ns *s)
+{
+	int ns_fds[SIDE_MAX] = { [SIDE_HOST] = -1, [SIDE_CONTAINER] = s->ns_fd };
+	struct opener_req req = {
+		.op = OPENER_SOCKET, .side = SIDE_CONTAINER, .family = AF_NETLINK,
+		.type = SOCK_RAW, .protocol = NETLINK_SOCK_DIAG, .count = 1,
+	};
+	int fd, r = opener_start(ns_fds);
+
+	if (r < 0)
+		return r;
+	r = opener_call(&req, &fd, 1);
+	if (r < 0)
+		return r;
+	return r == 1 ? fd : -EIO;
+}
+
 /* A NETLINK_SOCK_DIAG socket made inside the side's namespace */
 static int diag_socket_in(const struct side_ns *s)
 {
@@ -94,7 +118,7 @@ static int diag_socket_in(const struct side_ns *s)
 	if (setns(s->ns_fd, CLONE_NEWNET) < 0) {
 		r = -errno;
 		close(home_fd);
-		return r;
+		return r == -EPERM ? diag_socket_from_opener(s) : r;
 	}
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	r = fd < 0 ? -errno : fd;

@@ -166,6 +166,34 @@ static int report_in_use(struct ctx *c, enum side side, const struct sock_addr *
 	return EXIT_ADDR_IN_USE;
 }
 
+/*
+ * An ordinary user's own side refused a low port: the sysctl says where
+ * "low" ends (in the relay's namespace: /proc/sys/net is per namespace).
+ * Inside a rootless container the opener is root of its user namespace
+ * and binds any port, so only the relay's own side can get here.
+ */
+static bool below_unprivileged(const struct ctx *c, enum side side, const struct sock_addr *a,
+			       int *ret_start)
+{
+	FILE *f;
+	int start = -1;
+	uint16_t port;
+
+	if (!c->sides[side].local || geteuid() == 0)
+		return false;
+	f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &start) != 1)
+		start = -1;
+	fclose(f);
+	port = ntohs(a->ss.ss_family == AF_INET6 ?
+		     ((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_port :
+		     ((const struct sockaddr_in *)(const void *)&a->ss)->sin_port);
+	*ret_start = start;
+	return start > 0 && port < start;
+}
+
 /**
  * bridge_listen_failed() - say why listening on an address failed
  * @c:		context
@@ -178,10 +206,17 @@ static int report_in_use(struct ctx *c, enum side side, const struct sock_addr *
 int bridge_listen_failed(struct ctx *c, enum side side, const struct sock_addr *a, int err)
 {
 	char addr[SOCK_ADDR_TEXT_MAX];
+	int start;
 
 	if (err == -EADDRINUSE)
 		return report_in_use(c, side, a);
 	sock_addr_format(a, addr, sizeof(addr));
+	if ((err == -EACCES || err == -EPERM) && below_unprivileged(c, side, a, &start)) {
+		log_error("listening on %s %s as an ordinary user: ports below %d need root "
+			  "(net.ipv4.ip_unprivileged_port_start is %d); pick a port from %d up",
+			  c->sides[side].label, addr, start, start, start);
+		return EXIT_PRIVILEGE;
+	}
 	if (err == -EACCES || err == -EPERM) {
 		log_error("listening on %s %s needs CAP_NET_BIND_SERVICE: %s",
 			  c->sides[side].label, addr, caps_grant_hint());

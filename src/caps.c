@@ -6,7 +6,9 @@
  * nsbridge needs privilege only to set up: to open another process's
  * namespace (CAP_SYS_PTRACE), to enter one (CAP_SYS_ADMIN), to bring its
  * loopback up (CAP_NET_ADMIN) and to bind a port below 1024
- * (CAP_NET_BIND_SERVICE). It drops in two stages:
+ * (CAP_NET_BIND_SERVICE). An ordinary user needs none of them for its own
+ * rootless containers: the opener holds them in the container engine's
+ * user namespace, which it joins (netns.c). It drops in two stages:
  *
  * 1. At fork, the opener (opener.c) keeps just those four and drops the
  *    rest, forever: it only ever makes sockets on request.

@@ -54,6 +54,25 @@ static int parse_pid(const char *text, pid_t *ret)
 	return 0;
 }
 
+/*
+ * Another user's process, to an ordinary user: the kernel refuses the
+ * namespace, /proc/PID/status still says whose it is.
+ */
+static int open_pid_as_user(pid_t pid, struct container *c, char *why, size_t why_len)
+{
+	char name[64];
+	uid_t uid;
+	int r = netns_open_pid(pid, &c->ns_fd, &c->pidfd);
+
+	if ((r != -EACCES && r != -EPERM) || geteuid() == 0 || netns_pid_uid(pid, &uid) < 0 ||
+	    uid == geteuid())
+		return r;
+	netns_user_name(uid, name, sizeof(name));
+	snprintf(why, why_len, "process %d belongs to user %s (uid %u); run nsbridge as that "
+		 "user, or as root", (int)pid, name, (unsigned)uid);
+	return r;
+}
+
 static int open_by_pid(const char *ref, struct container *c, char *why, size_t why_len)
 {
 	int r;
@@ -63,7 +82,7 @@ static int open_by_pid(const char *ref, struct container *c, char *why, size_t w
 		snprintf(why, why_len, "expected pid:N with N a process id");
 		return r;
 	}
-	return netns_open_pid(c->pid, &c->ns_fd, &c->pidfd);
+	return open_pid_as_user(c->pid, c, why, why_len);
 }
 
 static int open_by_netns_name(const char *ref, struct container *c, char *why, size_t why_len)
@@ -81,18 +100,14 @@ static int open_by_netns_name(const char *ref, struct container *c, char *why, s
 
 static int open_by_engine(const char *ref, struct container *c, char *why, size_t why_len)
 {
-	char sock_path[ENGINE_PATH_MAX];
 	struct engine_container ct;
 	int r;
 
-	r = engine_socket_path(sock_path, sizeof(sock_path), why, why_len);
-	if (r < 0)
-		return r == -ENOENT ? -ENOTCONN : r;
-	r = engine_find(sock_path, ref, &ct, why, why_len);
+	r = engine_locate(ref, &ct, c->engine_sock, why, why_len);
 	if (r < 0)
 		return r;
 	c->pid = ct.pid;
-	r = netns_open_pid(ct.pid, &c->ns_fd, &c->pidfd);
+	r = open_pid_as_user(ct.pid, c, why, why_len);
 	if (r == -ESRCH)
 		snprintf(why, why_len, "container %s stopped while it was being opened", ct.name);
 	return r;

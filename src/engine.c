@@ -4,8 +4,16 @@
  * Theory of operation
  *
  * Docker and Podman serve the same HTTP API on a unix socket: DOCKER_HOST
- * (unix:// only), else /var/run/docker.sock, else /run/podman/podman.sock.
- * libcurl speaks HTTP over it and json-c reads the answers; nothing here
+ * (unix:// only) alone if it is set, else each of these that exists, in
+ * turn, until one knows the container:
+ *   /var/run/docker.sock, /run/podman/podman.sock    the system's engines
+ *   $XDG_RUNTIME_DIR/podman/podman.sock               the user's rootless
+ *   $XDG_RUNTIME_DIR/docker.sock                      Podman and Docker
+ *   /run/user/$SUDO_UID/podman/podman.sock, .../docker.sock
+ *                                                     under sudo, those of
+ *                                                     the user who ran it
+ * An ordinary user asks its own first: those are the containers it can
+ * enter. libcurl speaks HTTP over it and json-c reads the answers; nothing here
  * parses HTTP or JSON by hand.
  *
  * A REF is resolved the way a user means it:
@@ -26,10 +34,12 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nsbridge/engine.h"
@@ -39,9 +49,27 @@
 #define CLOSE_NAMES_MAX		5
 #define COMPOSE_SERVICE_LABEL	"com.docker.compose.service"
 
+#define ENGINE_SOCKETS_MAX	6
+
 static const char *const default_sockets[] = {
 	"/var/run/docker.sock",
 	"/run/podman/podman.sock",
+};
+
+/* A user's rootless engines, under its runtime directory */
+static const char *const user_sockets[] = {
+	"podman/podman.sock",
+	"docker.sock",
+};
+
+/**
+ * struct engine_sockets - the sockets to ask, in order
+ * @path:	each socket's path
+ * @n:		how many
+ */
+struct engine_sockets {
+	char path[ENGINE_SOCKETS_MAX][ENGINE_PATH_MAX];
+	unsigned n;
 };
 
 /**
@@ -86,16 +114,47 @@ static void why_set(char *why, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Whose is a socket this user may not use: the owner of the socket, or
+ * of the nearest directory above it that can be seen (another user's
+ * runtime directory is 0700). Only an ordinary user's owner is named:
+ * root's sockets are the system's engines, where group membership helps.
+ */
+static bool foreign_owner(const char *sock_path, uid_t *ret)
+{
+	char path[ENGINE_PATH_MAX], *slash;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s", sock_path);
+	while (stat(path, &st) < 0) {
+		slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			return false;
+		*slash = '\0';
+	}
+	*ret = st.st_uid;
+	return st.st_uid != 0 && st.st_uid != geteuid();
+}
+
 /* A transport failure: which socket, and why, as -errno */
 static int transport_error(const char *sock_path, CURLcode code, long os_errno,
 			   char *why, size_t why_len)
 {
 	int err = os_errno ? (int)os_errno : ECONNREFUSED;
+	uid_t owner;
 
 	if (code != CURLE_COULDNT_CONNECT) {
 		why_set(why, why_len, "the engine at %s did not answer: %s", sock_path,
 			curl_easy_strerror(code));
 		return -EPROTO;
+	}
+	if ((err == EACCES || err == EPERM) && foreign_owner(sock_path, &owner)) {
+		struct passwd *pw = getpwuid(owner);
+
+		why_set(why, why_len, "cannot use the engine socket %s of user %s (uid %u): %s; "
+			"run nsbridge as that user, or as root", sock_path, pw ? pw->pw_name : "?",
+			(unsigned)owner, strerror(err));
+		return -EACCES;
 	}
 	if (err == EACCES || err == EPERM) {
 		why_set(why, why_len, "cannot use the engine socket %s: %s (run as root or as a "
@@ -137,8 +196,95 @@ static int http_get(const char *sock_path, const char *path, struct http_reply *
 	return 0;
 }
 
+static void add_socket(struct engine_sockets *l, const char *dir, const char *name)
+{
+	int n;
+
+	if (l->n >= ENGINE_SOCKETS_MAX || !dir || dir[0] != '/')
+		return;
+	n = snprintf(l->path[l->n], ENGINE_PATH_MAX, "%s%s%s", dir, name ? "/" : "",
+		     name ? name : "");
+	if (n > 0 && n < ENGINE_PATH_MAX)
+		l->n++;
+}
+
+static void add_user_sockets(struct engine_sockets *l, const char *runtime_dir)
+{
+	for (size_t i = 0; i < sizeof(user_sockets) / sizeof(user_sockets[0]); i++)
+		add_socket(l, runtime_dir, user_sockets[i]);
+}
+
+/* The invoking user's runtime directory under sudo, if SUDO_UID names one */
+static const char *sudo_runtime_dir(char *buf, size_t len)
+{
+	const char *uid = getenv("SUDO_UID");
+	char *end;
+	unsigned long v;
+
+	if (!uid || *uid < '0' || *uid > '9')
+		return NULL;
+	v = strtoul(uid, &end, 10);
+	if (*end || v == 0 || v >= 0xffffffffUL)
+		return NULL;
+	snprintf(buf, len, "/run/user/%lu", v);
+	return buf;
+}
+
+/* Every socket to consider, in the order they are asked */
+static void candidates(struct engine_sockets *l)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char sudo_dir[64];
+
+	l->n = 0;
+	if (geteuid() != 0)
+		add_user_sockets(l, xdg);
+	for (size_t i = 0; i < sizeof(default_sockets) / sizeof(default_sockets[0]); i++)
+		add_socket(l, default_sockets[i], NULL);
+	if (geteuid() == 0) {
+		add_user_sockets(l, sudo_runtime_dir(sudo_dir, sizeof(sudo_dir)));
+		add_user_sockets(l, xdg);
+	}
+}
+
+/* DOCKER_HOST alone, when set: 1 if it is, 0 if not, -EINVAL if not unix:// */
+static int docker_host(struct engine_sockets *l, char *why, size_t why_len)
+{
+	const char *host = getenv("DOCKER_HOST");
+
+	if (!host || !*host)
+		return 0;
+	if (strncmp(host, "unix://", 7) != 0) {
+		why_set(why, why_len, "DOCKER_HOST=%s: only unix:// sockets are supported", host);
+		return -EINVAL;
+	}
+	l->n = 0;
+	add_socket(l, host + 7, NULL);
+	return 1;
+}
+
 /**
- * engine_socket_path() - the engine socket to ask
+ * engine_sockets_text() - the sockets asked when DOCKER_HOST is not set,
+ *			   for messages and --help
+ * @buf:	where the text goes
+ * @len:	room in @buf
+ *
+ * Return: @buf
+ */
+const char *engine_sockets_text(char *buf, size_t len)
+{
+	struct engine_sockets l;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	candidates(&l);
+	for (unsigned i = 0; i < l.n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", l.path[i]);
+	return buf;
+}
+
+/**
+ * engine_socket_path() - the first engine socket that exists
  * @ret_path:	the path, on success
  * @len:	room in @ret_path
  * @why:	on failure, one line saying what was tried
@@ -149,26 +295,23 @@ static int http_get(const char *sock_path, const char *path, struct http_reply *
  */
 int engine_socket_path(char *ret_path, size_t len, char *why, size_t why_len)
 {
-	const char *host = getenv("DOCKER_HOST");
+	struct engine_sockets l;
+	char tried[ENGINE_SOCKETS_MAX * ENGINE_PATH_MAX];
+	int r = docker_host(&l, why, why_len);
 
-	if (host && *host) {
-		if (strncmp(host, "unix://", 7) != 0) {
-			why_set(why, why_len, "DOCKER_HOST=%s: only unix:// sockets are supported",
-				host);
-			return -EINVAL;
-		}
-		snprintf(ret_path, len, "%s", host + 7);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(default_sockets) / sizeof(default_sockets[0]); i++) {
-		if (access(default_sockets[i], F_OK) == 0) {
-			snprintf(ret_path, len, "%s", default_sockets[i]);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		candidates(&l);
+	for (unsigned i = 0; i < l.n; i++) {
+		if (r == 1 || access(l.path[i], F_OK) == 0 || errno == EACCES) {
+			snprintf(ret_path, len, "%s", l.path[i]);
 			return 0;
 		}
 	}
-	why_set(why, why_len, "no container engine socket: neither %s nor %s exists "
+	why_set(why, why_len, "no container engine socket: none of %s exists "
 		"(is Docker or Podman running? DOCKER_HOST names another socket)",
-		default_sockets[0], default_sockets[1]);
+		engine_sockets_text(tried, sizeof(tried)));
 	return -ENOENT;
 }
 
@@ -417,4 +560,55 @@ int engine_find(const char *sock_path, const char *ref, struct engine_container 
 	}
 	*ret = ct;
 	return 0;
+}
+
+/* Whether the next socket may know REF better than this one's answer */
+static bool try_next(int r)
+{
+	return r == -ENOENT || r == -ENOTCONN || r == -EACCES;
+}
+
+/**
+ * engine_locate() - the container a REF names, asking each engine socket
+ *		     in turn (DOCKER_HOST alone when it is set)
+ * @ref:	as for engine_find()
+ * @ret:	the container, on success
+ * @ret_sock:	the socket of the engine that knew it, ENGINE_PATH_MAX long,
+ *		for watching that engine afterwards
+ * @why:	on failure, one line for the user: the first socket's answer
+ * @why_len:	room in @why
+ *
+ * Return: 0, or as engine_find(), and -ENOTCONN when no socket exists
+ */
+int engine_locate(const char *ref, struct engine_container *ret, char *ret_sock,
+		  char *why, size_t why_len)
+{
+	char answer[ENGINE_WHY_MAX];
+	struct engine_sockets l;
+	int first = 0, r = docker_host(&l, why, why_len);
+
+	if (r < 0)
+		return r;
+	if (r == 0)
+		candidates(&l);
+	for (unsigned i = 0; i < l.n; i++) {
+		if (l.n > 1 && access(l.path[i], F_OK) < 0 && errno != EACCES)
+			continue;	/* an engine that is not there */
+		answer[0] = '\0';
+		r = engine_find(l.path[i], ref, ret, answer, sizeof(answer));
+		if (r == 0) {
+			snprintf(ret_sock, ENGINE_PATH_MAX, "%s", l.path[i]);
+			return 0;
+		}
+		if (!first || !try_next(r))
+			snprintf(why, why_len, "%s", answer);
+		if (!try_next(r))
+			return r;
+		if (!first)
+			first = r;
+	}
+	if (first)
+		return first;
+	engine_socket_path(answer, sizeof(answer), why, why_len);	/* says what was tried */
+	return -ENOTCONN;
 }

@@ -62,12 +62,11 @@ static int watch_pidfd(struct ctx *c)
 static int start_watcher(struct ctx *c, pid_t known_pid)
 {
 	union epoll_ref ref = { .type = EPOLL_TYPE_WATCHER };
-	char sock_path[ENGINE_PATH_MAX], why[ENGINE_WHY_MAX];
+	const char *sock_path = c->sides[SIDE_CONTAINER].engine_sock;
 	int r;
 
-	r = engine_socket_path(sock_path, sizeof(sock_path), why, sizeof(why));
-	if (r < 0)
-		return r;
+	if (!*sock_path)
+		return -ENOTCONN;
 	r = watcher_start(sock_path, c->config->container, known_pid, &c->watcher_fd);
 	if (r < 0)
 		return r;

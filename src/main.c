@@ -145,13 +145,19 @@ static const char *remote_side_label(const struct ctx *c)
 
 static int start_opener(struct ctx *c)
 {
+	char why[ENGINE_WHY_MAX];
 	int r;
 
 	if (!sides_need_opener(c))
 		return 0;
-	if (!caps_have(CAP_SYS_ADMIN)) {
-		log_error("entering %s needs CAP_SYS_ADMIN; %s", remote_side_label(c), caps_grant_hint());
+	r = sides_check_entry(c, why, sizeof(why));
+	if (r == -EPERM) {
+		log_error("%s", why);
 		return EXIT_PRIVILEGE;
+	}
+	if (r < 0) {
+		log_errno(LOG_LEVEL_ERROR, r, "finding who owns %s", remote_side_label(c));
+		return EXIT_RUNTIME;
 	}
 	r = sides_start_opener(c);
 	if (r < 0) {

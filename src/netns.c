@@ -16,12 +16,23 @@
  * open /proc/PID/ns/net, then check that the pidfd's process is still
  * alive. If it is, /proc/PID named that same process when we opened it,
  * because a pid is not reused while its process lives (crun, systemd).
+ *
+ * Entering a namespace (netns_enter()) takes CAP_SYS_ADMIN in the user
+ * namespace that owns it. Root has that everywhere. An ordinary user has
+ * it in the user namespaces it owns: a rootless container's network
+ * namespace belongs to its engine's user namespace (Podman's, or
+ * RootlessKit's), one ioctl(NS_GET_USERNS) away from the netns fd, so the
+ * way in is to join that user namespace first, as
+ * `nsenter -U --preserve-credentials -n` does. The joining thread must be
+ * the only one of its process, and it cannot come back: it has no
+ * capability in the user namespace it left.
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -161,4 +172,126 @@ int netns_same(int fd_a, int fd_b)
 	if (fstat(fd_a, &a) < 0 || fstat(fd_b, &b) < 0)
 		return -errno;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/**
+ * netns_enter() - make @ns_fd the calling thread's network namespace
+ * @ns_fd:	a verified network namespace fd
+ * @joined:	in: whether a user namespace was joined already; set when
+ *		this call joins the one that owns @ns_fd (then there is no
+ *		way back to the namespaces the process came from)
+ *
+ * A plain setns() first, as root does; on EPERM, the user namespace that
+ * owns @ns_fd, then the setns() again. The caller must be single-threaded.
+ *
+ * Return: 0 or -errno: -EPERM when neither way is allowed (also for a
+ * namespace of the caller's own user namespace), -EACCES/-EINVAL from
+ * joining the user namespace
+ */
+int netns_enter(int ns_fd, bool *joined)
+{
+	int userns_fd, r;
+
+	if (setns(ns_fd, CLONE_NEWNET) == 0)
+		return 0;
+	if (errno != EPERM || *joined)
+		return -errno;
+	userns_fd = ioctl(ns_fd, NS_GET_USERNS);
+	if (userns_fd < 0)
+		return -EPERM;	/* owned outside the caller's reach */
+	r = netns_same_userns(userns_fd);
+	if (r == 0 && setns(userns_fd, CLONE_NEWUSER) < 0)
+		r = -errno;
+	close(userns_fd);
+	if (r)	/* 1: its owner is our own user namespace, where we lack the capability */
+		return r > 0 ? -EPERM : r;
+	*joined = true;
+	return setns(ns_fd, CLONE_NEWNET) < 0 ? -errno : 0;
+}
+
+/**
+ * netns_same_userns() - whether @userns_fd is the caller's own user namespace
+ * @userns_fd:	a user namespace fd
+ *
+ * Return: 1 if it is, 0 if not, -errno
+ */
+int netns_same_userns(int userns_fd)
+{
+	struct stat own, other;
+
+	if (stat("/proc/thread-self/ns/user", &own) < 0 || fstat(userns_fd, &other) < 0)
+		return -errno;
+	return own.st_dev == other.st_dev && own.st_ino == other.st_ino;
+}
+
+/**
+ * netns_owner() - the user namespace that owns a network namespace
+ * @ns_fd:	a verified network namespace fd
+ * @ret:	what is known of it
+ *
+ * Return: 0 or -errno (-EPERM: owned by a user namespace outside the
+ * caller's, which only its ancestors may see)
+ */
+int netns_owner(int ns_fd, struct netns_owner *ret)
+{
+	int userns_fd = ioctl(ns_fd, NS_GET_USERNS), r;
+	uid_t uid;
+
+	if (userns_fd < 0)
+		return -errno;
+	r = netns_same_userns(userns_fd);
+	if (r >= 0 && ioctl(userns_fd, NS_GET_OWNER_UID, &uid) < 0)
+		r = -errno;
+	close(userns_fd);
+	if (r < 0)
+		return r;
+	ret->own_userns = r;
+	ret->uid = uid;
+	netns_user_name(uid, ret->name, sizeof(ret->name));
+	return 0;
+}
+
+/**
+ * netns_user_name() - a user's name for messages, or its number
+ * @uid:	the user
+ * @buf:	where the name goes
+ * @len:	room in @buf
+ */
+void netns_user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "%u", (unsigned)uid);
+}
+
+/**
+ * netns_pid_uid() - the real uid of process @pid, from /proc/PID/status
+ *		     (readable by everyone, unlike its namespaces)
+ * @pid:	process id
+ * @ret:	its uid
+ *
+ * Return: 0 or -errno
+ */
+int netns_pid_uid(pid_t pid, uid_t *ret)
+{
+	char path[64], line[256];
+	unsigned uid;
+	int r = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %u", &uid) == 1) {
+			*ret = uid;
+			r = 0;
+			break;
+		}
+	fclose(f);
+	return r;
 }

@@ -26,6 +26,14 @@
  * each echoing its request's tag, so a new connection never blocks the
  * loop on the opener.
  *
+ * Started by an ordinary user, the opener has no capability at all: it
+ * enters a rootless container's namespace by joining the user namespace
+ * that owns it first (netns_enter()), where it holds the four again,
+ * bounded there and nowhere else. It stays in that user namespace and
+ * its container's network namespace from then on: nothing lets it go
+ * back, and it needs nothing of the host's (the relay makes the host's
+ * sockets itself). The relay never joins anything.
+ *
  * The opener dies with the relay: PR_SET_PDEATHSIG, and EOF on its
  * socket. It ignores SIGINT and SIGTERM, so that a signal to the process
  * group leaves the relay to drain in order.
@@ -66,7 +74,15 @@ struct opener_state {
 	int ctl_fds[CHANNEL_MAX];
 	int home_fd;
 	int ns_fds[SIDE_MAX];
+	bool joined;		/* in the user namespace of a container's engine */
 };
+
+/* What the opener keeps, in whichever user namespace it is */
+static const cap_value_t opener_caps[] = {
+	CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_NET_ADMIN, CAP_NET_BIND_SERVICE,
+};
+
+#define N_OPENER_CAPS	(sizeof(opener_caps) / sizeof(opener_caps[0]))
 
 static bool socket_allowed(const struct opener_req *req)
 {
@@ -140,13 +156,18 @@ static int validate(const struct opener_state *st, const struct opener_req *req)
 }
 
 /* Run one request inside its namespace; returns fds made or -errno */
-static int handle_in_ns(const struct opener_state *st, const struct opener_req *req, int *fds,
+static int handle_in_ns(struct opener_state *st, const struct opener_req *req, int *fds,
 			int32_t *ret_result)
 {
+	bool was_joined = st->joined;
 	int r;
 
-	if (setns(st->ns_fds[req->side], CLONE_NEWNET) < 0)
-		return -errno;
+	r = netns_enter(st->ns_fds[req->side], &st->joined);
+	/* joining gave every capability there, and a full bounding set */
+	if (st->joined && !was_joined && caps_keep_only(opener_caps, N_OPENER_CAPS) < 0)
+		_exit(EXIT_FAILURE);
+	if (r < 0)
+		return r;
 
 	switch ((enum opener_op)req->op) {
 	case OPENER_SOCKET:
@@ -170,8 +191,9 @@ static int handle_in_ns(const struct opener_state *st, const struct opener_req *
 		r = -EINVAL;
 	}
 
-	/* staying in a container's namespace would misplace every later socket */
-	if (setns(st->home_fd, CLONE_NEWNET) < 0)
+	/* staying in a container's namespace would misplace every later socket;
+	 * after a join there is no way back, and every request enters anew */
+	if (!st->joined && setns(st->home_fd, CLONE_NEWNET) < 0)
 		_exit(EXIT_FAILURE);
 	return r;
 }
@@ -326,14 +348,11 @@ static void close_other_fds(const struct opener_state *st)
 
 static __attribute__((noreturn)) void opener_main(struct opener_state *st, pid_t parent)
 {
-	static const cap_value_t keep[] = {
-		CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_NET_ADMIN, CAP_NET_BIND_SERVICE,
-	};
 	child_setup("nsbridge-opener", parent);
 	close_other_fds(st);
 	if (netns_open_self(&st->home_fd) < 0)
 		_exit(EXIT_FAILURE);
-	if (caps_keep_only(keep, sizeof(keep) / sizeof(keep[0])) < 0)
+	if (caps_keep_only(opener_caps, N_OPENER_CAPS) < 0)
 		_exit(EXIT_FAILURE);
 	serve(st);
 }

@@ -5,6 +5,12 @@
  * sockets are made with a plain socket(). Any other side's sockets come
  * from the opener (opener.c), synchronously here during set-up and from
  * the socket pools (sockpool.c) once the loop runs.
+ *
+ * Whether the opener can enter a side is checked before it starts
+ * (sides_check_entry()), so that a refusal is one line and nothing was
+ * started: root and a holder of CAP_SYS_ADMIN enter anything; an ordinary
+ * user enters a namespace owned by a user namespace of its own (a
+ * rootless container's), through that user namespace (netns.c).
  */
 
 #include <errno.h>
@@ -13,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nsbridge/caps.h"
 #include "nsbridge/container.h"
 #include "nsbridge/netns.h"
 #include "nsbridge/nl.h"
@@ -73,6 +80,7 @@ int side_open_container(struct side_ns *s, const char *ref, char *why, size_t wh
 	s->ns_fd = ct.ns_fd;
 	s->pidfd = ct.pidfd;
 	s->pid = ct.pid;
+	snprintf(s->engine_sock, sizeof(s->engine_sock), "%s", ct.engine_sock);
 	return mark_local(s);
 }
 
@@ -88,6 +96,85 @@ bool sides_need_opener(const struct ctx *c)
 		if (c->sides[s].used && !c->sides[s].local)
 			return true;
 	return false;
+}
+
+/*
+ * With user namespaces disabled no rootless container can exist: a user
+ * who expected one learns why, in the refusal's line.
+ */
+static const char *userns_disabled(void)
+{
+	FILE *f = fopen("/proc/sys/user/max_user_namespaces", "re");
+	long max = -1;
+
+	if (!f)
+		return "";
+	if (fscanf(f, "%ld", &max) != 1)
+		max = -1;
+	fclose(f);
+	return max == 0 ? " (user namespaces are disabled here: user.max_user_namespaces is 0, "
+			  "so there is no rootless container to enter)" : "";
+}
+
+/* Whether an ordinary user's opener can enter @s: a user namespace of its own owns it */
+static int check_owner(const struct side_ns *s, uid_t *userns_uid, char *why, size_t why_len)
+{
+	struct netns_owner o;
+	int r = netns_owner(s->ns_fd, &o);
+
+	if (r == -EPERM) {
+		snprintf(why, why_len, "entering %s is not allowed: its network namespace belongs "
+			 "to a user namespace outside this one; run nsbridge as root%s", s->label,
+			 userns_disabled());
+		return -EPERM;
+	}
+	if (r < 0)
+		return r;
+	if (o.own_userns) {	/* the host's: only a capability enters it */
+		snprintf(why, why_len, "entering %s needs CAP_SYS_ADMIN; %s%s", s->label,
+			 caps_grant_hint(), userns_disabled());
+		return -EPERM;
+	}
+	if (o.uid != geteuid()) {
+		snprintf(why, why_len, "entering %s is not allowed: its network namespace belongs "
+			 "to user %s (uid %u); run nsbridge as that user, or as root", s->label,
+			 o.name, (unsigned)o.uid);
+		return -EPERM;
+	}
+	if (*userns_uid != (uid_t)-1 && *userns_uid != o.uid) {
+		snprintf(why, why_len, "entering %s too would take a second user namespace; "
+			 "run nsbridge as root", s->label);
+		return -EPERM;
+	}
+	*userns_uid = o.uid;
+	return 0;
+}
+
+/**
+ * sides_check_entry() - whether the opener will be able to enter the
+ *			 remote sides
+ * @c:		context, sides open
+ * @why:	on refusal, one line for the user
+ * @why_len:	room in @why
+ *
+ * Return: 0, -EPERM with @why set, or another -errno
+ */
+int sides_check_entry(const struct ctx *c, char *why, size_t why_len)
+{
+	uid_t userns_uid = (uid_t)-1;
+
+	if (caps_have(CAP_SYS_ADMIN))
+		return 0;
+	for (int s = 0; s < SIDE_MAX; s++) {
+		int r;
+
+		if (!c->sides[s].used || c->sides[s].local)
+			continue;
+		r = check_owner(&c->sides[s], &userns_uid, why, why_len);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /**

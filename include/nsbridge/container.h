@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "nsbridge/engine.h"
+
 enum container_kind {
 	CONTAINER_PID,		/* pid:N */
 	CONTAINER_NETNS,	/* netns:NAME, made by ip netns add */
@@ -22,12 +24,14 @@ enum container_kind {
  * @ns_fd:	nsfs fd of its network namespace, verified
  * @pidfd:	pidfd of the process whose namespace it is, -1 if none
  * @pid:	that process, 0 if none
+ * @engine_sock: the engine socket that knew the REF, "" for other forms
  */
 struct container {
 	enum container_kind kind;
 	int ns_fd;
 	int pidfd;
 	pid_t pid;
+	char engine_sock[ENGINE_PATH_MAX];
 };
 
 enum container_kind container_kind_of(const char *ref);

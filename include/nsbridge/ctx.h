@@ -9,6 +9,7 @@
 
 #include "nsbridge/cli.h"
 #include "nsbridge/endpoint.h"
+#include "nsbridge/engine.h"
 #include "nsbridge/list.h"
 #include "nsbridge/log.h"
 #include "nsbridge/slots.h"
@@ -23,6 +24,7 @@
  * @ns_fd:	namespace fd; the opener holds it once started, then -1 here
  * @pidfd:	process whose namespace it is, -1 if none
  * @pid:	that process, 0 if none
+ * @engine_sock: the engine socket that knew the container, "" if none
  */
 struct side_ns {
 	char label[SIDE_LABEL_MAX];
@@ -31,6 +33,7 @@ struct side_ns {
 	int ns_fd;
 	int pidfd;
 	pid_t pid;
+	char engine_sock[ENGINE_PATH_MAX];
 };
 
 /* What a socket pool holds: family and type */

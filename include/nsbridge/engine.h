@@ -27,6 +27,9 @@ struct engine_container {
 };
 
 int engine_socket_path(char *ret_path, size_t len, char *why, size_t why_len);
+const char *engine_sockets_text(char *buf, size_t len);
+int engine_locate(const char *ref, struct engine_container *ret, char *ret_sock,
+		  char *why, size_t why_len);
 int engine_find(const char *sock_path, const char *ref, struct engine_container *ret,
 		char *why, size_t why_len);
 

@@ -4,6 +4,7 @@
 #define NSBRIDGE_NETNS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 int netns_verify(int fd);
@@ -11,5 +12,23 @@ int netns_open_path(const char *path, int *ret_fd);
 int netns_open_pid(pid_t pid, int *ret_ns_fd, int *ret_pidfd);
 int netns_open_self(int *ret_fd);
 int netns_same(int fd_a, int fd_b);
+
+/**
+ * struct netns_owner - the user namespace that owns a network namespace
+ * @own_userns:	it is the caller's own user namespace
+ * @uid:	the user who made it
+ * @name:	that user's name, or the number
+ */
+struct netns_owner {
+	bool own_userns;
+	uid_t uid;
+	char name[64];
+};
+
+int netns_enter(int ns_fd, bool *joined);
+int netns_same_userns(int userns_fd);
+int netns_owner(int ns_fd, struct netns_owner *ret);
+void netns_user_name(uid_t uid, char *buf, size_t len);
+int netns_pid_uid(pid_t pid, uid_t *ret);
 
 #endif /* NSBRIDGE_NETNS_H */

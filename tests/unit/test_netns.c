@@ -12,15 +12,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/nsfs.h>
 #include <setjmp.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -353,6 +357,114 @@ static void open_pid_not_allowed_is_eperm(void **state)
 	assert_int_equal(open_fd_count(), before);
 }
 
+/* -------- netns_owner, netns_enter -------- */
+
+static void owner_of_own_namespace_is_own_user_namespace(void **state)
+{
+	struct netns_owner o;
+	int fd = -1, before = open_fd_count();
+
+	assert_int_equal(netns_open_self(&fd), 0);
+	assert_int_equal(netns_owner(fd, &o), 0);
+	close(fd);
+	assert_true(o.own_userns);
+	assert_int_equal(o.uid, 0);	/* the initial user namespace is root's */
+	assert_int_equal(open_fd_count(), before);
+}
+
+#define NOBODY	65534
+
+static int become_nobody(void)
+{
+	return setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	       setresuid(NOBODY, NOBODY, NOBODY) ? -1 : 0;
+}
+
+/* What a rootless engine does: nobody makes a user and a network namespace */
+static pid_t spawn_rootless_owner(void)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		c = become_nobody() || prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) ||
+		    unshare(CLONE_NEWUSER | CLONE_NEWNET) ? 'n' : 'y';
+		if (write(ready[1], &c, 1) != 1 || c == 'n')
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	if (c == 'n') {
+		reap(pid);
+		skip();	/* user namespaces are disabled here */
+	}
+	return pid;
+}
+
+/* As nobody, without a capability: what netns_owner and netns_enter see of @pid's namespace */
+static int enter_as_nobody(pid_t pid)
+{
+	struct netns_owner o;
+	bool joined = false;
+	char path[64];
+	int fd, self;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (become_nobody() || netns_open_path(path, &fd) < 0)
+		return 10;
+	if (netns_owner(fd, &o) < 0 || o.own_userns || o.uid != NOBODY)
+		return 11;
+	if (netns_enter(fd, &joined) < 0 || !joined)
+		return 12;
+	if (netns_open_self(&self) < 0 || netns_same(fd, self) != 1)
+		return 13;
+	return 0;
+}
+
+static void enter_joins_the_owning_user_namespace(void **state)
+{
+	pid_t owner = spawn_rootless_owner(), joiner;
+	int status;
+
+	joiner = fork();
+	assert_true(joiner >= 0);
+	if (joiner == 0)
+		_exit(enter_as_nobody(owner));
+	assert_int_equal(waitpid(joiner, &status, 0), joiner);
+	kill(owner, SIGKILL);
+	reap(owner);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* nobody may not enter a namespace of the initial user namespace, and joins nothing */
+static void enter_own_user_namespace_without_cap_is_eperm(void **state)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		bool joined = false;
+		int fd;
+
+		if (netns_open_self(&fd) < 0 || become_nobody())
+			_exit(10);
+		_exit(netns_enter(fd, &joined) == -EPERM && !joined ? 0 : 11);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +482,9 @@ int main(void)
 		cmocka_unit_test_setup(open_pid_without_cap_sys_ptrace_is_eacces, reset_mocks),
 		cmocka_unit_test_setup(open_pid_reused_before_recheck_is_esrch, reset_mocks),
 		cmocka_unit_test_setup(open_pid_not_allowed_is_eperm, reset_mocks),
+		cmocka_unit_test_setup(owner_of_own_namespace_is_own_user_namespace, reset_mocks),
+		cmocka_unit_test_setup(enter_joins_the_owning_user_namespace, reset_mocks),
+		cmocka_unit_test_setup(enter_own_user_namespace_without_cap_is_eperm, reset_mocks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

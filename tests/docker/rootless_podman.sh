@@ -1,0 +1,271 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# rootless_podman.sh - an ordinary user bridges into its own rootless Podman container
+#
+# Run as root, which only sets the scene: two ordinary users with
+# subordinate ranges and runtime directories. Everything else runs as the
+# first user (as_user): Podman with its own store and API service, the
+# container, nsbridge: both directions, IPv6, UDP, --mirror, ports, status,
+# the relay's and the opener's credentials, podman restart. The second user
+# is refused, as are a low host port and, in a user namespace of the
+# test's own, a machine without user namespaces. TESTING.md, "Rootless
+# Podman and Docker as an ordinary user", says how Podman runs here.
+. "$(dirname "$0")/../integration/lib.sh"
+
+command -v podman >/dev/null || skip "podman is not installed"
+command -v newuidmap >/dev/null && command -v newgidmap >/dev/null ||
+	skip "newuidmap/newgidmap are missing (Debian's uidmap): rootless podman cannot map ids"
+command -v runc >/dev/null || skip "runc is not installed"
+command -v useradd >/dev/null || skip "useradd is missing"
+[ "$(cat /proc/sys/user/max_user_namespaces)" -gt 0 ] ||
+	skip "user namespaces are disabled here (user.max_user_namespaces is 0)"
+
+# -------- the users, and everything of theirs removed at the end --------
+USERS=()
+drop_user() {
+	local name=$1 uid pid
+	uid=$(id -u "$name" 2>/dev/null) || return 0
+	for _ in 1 2 3; do	# their processes, by uid: podman's pause process, conmon, ...
+		for pid in $(ps -o pid= -u "$uid"); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		[ -z "$(ps -o pid= -u "$uid")" ] && break
+		sleep 0.2
+	done
+	userdel -r "$name" >/dev/null 2>&1
+	rm -rf "/run/user/$uid" "/tmp/containers-user-$uid" "/tmp/podman-run-$uid"
+	sed -i "/^$name:/d" /etc/subuid /etc/subgid
+}
+CONTAINERS=
+drop_users() {
+	local u
+	[ -n "$CONTAINERS" ] && podman_a rm -f -t 0 -a >/dev/null 2>&1
+	for u in "${USERS[@]}"; do
+		drop_user "$u"
+	done
+}
+at_exit drop_users
+
+# make_user VAR SHORT - a user nsbt-$$-SHORT with a home, subordinate ids and /run/user/UID
+make_user() {
+	local name="nsbt$$$2" uid
+	useradd -m -s /bin/sh "$name" 2>"$T/err" || skip "useradd: $(cat "$T/err")"
+	USERS+=("$name")
+	uid=$(id -u "$name")
+	grep -q "^$name:" /etc/subuid || echo "$name:$((100000 + 65536 * (uid % 1000))):65536" >>/etc/subuid
+	grep -q "^$name:" /etc/subgid || echo "$name:$((100000 + 65536 * (uid % 1000))):65536" >>/etc/subgid
+	install -d -o "$name" -g "$name" -m 700 "/run/user/$uid"
+	printf -v "$1" '%s' "$name"
+}
+make_user A a
+make_user B b
+UID_A=$(id -u "$A")
+
+# as_argv VAR USER - in VAR, the words that run a command as USER, with
+# nothing of root's environment (each execs the next: one pid)
+as_argv() {
+	local -n _argv=$1
+	_argv=(setpriv --reuid "$2" --regid "$2" --init-groups env -i HOME="/home/$2"
+		USER="$2" PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="/run/user/$(id -u "$2")")
+}
+# as USER CMD... - CMD as USER
+as() {
+	local argv
+	as_argv argv "$1"
+	shift
+	"${argv[@]}" "$@"
+}
+podman_a() {
+	as "$A" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs "$@"
+}
+
+# the binary where both users can run it
+mkdir -p "$T/bin" && cp "$NSB" "$T/bin/nsbridge" && chmod 755 "$T/bin" "$T/bin/nsbridge"
+NSB=$T/bin/nsbridge
+
+# -------- rootless Podman, as A: the API service, the image, the container --------
+SOCK=/run/user/$UID_A/podman/podman.sock
+bg_to "$T/service.log" podman_a system service --time=0
+for _ in $(seq 1 200); do
+	as "$A" curl -s --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1 && break
+	kill -0 "$BG_PID" 2>/dev/null || break
+	sleep 0.05
+done
+as "$A" curl -s --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1 ||
+	skip "rootless podman's API service did not start: $(tail -n 2 "$T/service.log" | tr '\n' ' ')"
+
+mkdir -p "$T/bb/bin" "$T/bb/tmp" "$T/bb/www"
+cp "$(command -v busybox)" "$T/bb/bin/busybox"
+for a in sh sleep wget timeout httpd nslookup; do ln -s busybox "$T/bb/bin/$a"; done
+echo "container service" >"$T/bb/www/index.html"
+tar -C "$T/bb" -c . >"$T/bb.tar" && chmod 644 "$T/bb.tar"
+podman_a import "$T/bb.tar" localhost/nsbt-bb >/dev/null 2>"$T/err" ||
+	skip "rootless podman import failed here: $(tail -n 1 "$T/err")"
+CONTAINERS=1
+limits=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+podman_a run -d --name web --network none "${limits[@]}" localhost/nsbt-bb sleep 100000 \
+	>/dev/null 2>"$T/err" || skip "rootless podman cannot run a container here: $(tail -n 1 "$T/err")"
+ctpid() {
+	podman_a inspect -f '{{.State.Pid}}' web
+}
+[ "$(stat -c %U "/proc/$(ctpid)")" = "$A" ] || fail "the container's init is not $A's"
+
+# -------- a host-loopback service reached from inside, by name --------
+pick_port port
+mkdir -p "$T/www" && echo "host service $port" >"$T/www/index.html"
+start_nginx "" "$port" "$T/www" 127.0.0.1
+as_argv NSB_WRAP "$A"
+start_nsb -c web "host:$port" "container:$port" "host:$port" container:80
+fetch() {	# PORT - what wget inside the container gets from 127.0.0.1:PORT
+	podman_a exec web timeout 10 wget -qO- "http://127.0.0.1:$1/" 2>/dev/null
+}
+assert_eq "direct, on the host" "host service $port" "$(curl -s "http://127.0.0.1:$port/")"
+assert_eq "wget inside the rootless container" "host service $port" "$(fetch "$port")"
+pass "as $A: nsbridge -c web host:$port container:$port, wget inside gets the host's page"
+assert_eq "wget inside, port 80" "host service $port" "$(fetch 80)"
+pass "as $A: container:80, below 1024, bound inside the container's namespace"
+assert_eq "wget inside, over [::1]" "host service $port" \
+	"$(podman_a exec web timeout 10 wget -qO- "http://[::1]:$port/" 2>/dev/null)"
+pass "as $A: the same over IPv6"
+
+# -------- the relay and the opener, as /proc shows them --------
+status_of() {	# PID FIELD
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+relay=$NSB_PID
+opener=$(pgrep -P "$relay" -x nsbridge-opener)
+[ -n "$opener" ] || fail "no nsbridge-opener child of $relay"
+for p in "$relay" "$opener"; do
+	assert_eq "uid of $p" "$UID_A" "$(status_of "$p" Uid)"
+	assert_eq "NoNewPrivs of $p" 1 "$(status_of "$p" NoNewPrivs)"
+done
+assert_eq "relay CapEff" 0000000000000000 "$(status_of "$relay" CapEff)"
+assert_eq "relay Seccomp" 2 "$(status_of "$relay" Seccomp)"
+assert_eq "relay user namespace" "$(readlink /proc/self/ns/user)" "$(readlink "/proc/$relay/ns/user")"
+# the opener's capabilities count in the engine's user namespace only
+ct_userns=$(readlink "/proc/$(ctpid)/ns/user")
+assert_eq "opener user namespace" "$ct_userns" "$(readlink "/proc/$opener/ns/user")"
+[ "$ct_userns" != "$(readlink /proc/self/ns/user)" ] || fail "the container is in the host's user namespace"
+# SYS_ADMIN, SYS_PTRACE, NET_ADMIN, NET_BIND_SERVICE: nothing else, there
+assert_eq "opener CapEff (in the container's user namespace)" 0000000000281400 \
+	"$(status_of "$opener" CapEff)"
+assert_eq "opener CapBnd" 0000000000281400 "$(status_of "$opener" CapBnd)"
+pass "relay: uid $UID_A, CapEff 0, NoNewPrivs 1, Seccomp 2; opener: uid $UID_A, in the engine's user namespace only"
+
+# -------- nsbridge ports -c web, as A --------
+as "$A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" || fail "nsbridge ports -c web: $(cat "$T/err")"
+for p in "$port" 80; do
+	grep -Eq "^tcp +127\.0\.0\.1 +$p +$relay +nsbridge +yes$" "$T/ports" ||
+		fail "nsbridge ports -c web: no line for nsbridge's listener on $p: $(cat "$T/ports")"
+done
+pass "as $A: nsbridge ports -c web lists nsbridge's listeners inside"
+
+# -------- nsbridge status, as A: the control socket under A's runtime directory --------
+out=$(as "$A" "$NSB" status) || fail "nsbridge status as $A: exit $?"
+assert_match "status as $A" "nsbridge $relay \(/run/user/$UID_A/nsbridge/$relay\.sock\), up [0-9]+s, container web running" "$out"
+pass "as $A: nsbridge status reads /run/user/$UID_A/nsbridge/$relay.sock"
+
+# -------- root under sudo finds A's container through A's socket, and enters directly --------
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SUDO_UID="$UID_A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" ||
+	fail "SUDO_UID=$UID_A nsbridge ports -c web as root: $(cat "$T/err")"
+grep -Eq "^tcp +127\.0\.0\.1 +$port +$relay +nsbridge +yes$" "$T/ports" ||
+	fail "SUDO_UID=$UID_A nsbridge ports -c web as root: $(cat "$T/ports")"
+pass "root with SUDO_UID=$UID_A: nsbridge ports -c web finds $A's container"
+
+# -------- podman restart, followed --------
+podman_a restart -t 0 web >/dev/null || fail "podman restart"
+answers() {	# PORT TEXT
+	[ "$(fetch "$1")" = "$2" ]
+}
+wait_until "answer inside web after its restart" 30 answers "$port" "host service $port"
+pass "podman restart: followed, the host's page answers inside again"
+stop_nsb
+
+# -------- the reverse: a service inside, reached from the host --------
+pick_port cport
+podman_a exec -d web httpd -f -p "127.0.0.1:$cport" -h /www >/dev/null || fail "httpd inside web"
+wait_until "httpd inside web" 10 answers "$cport" "container service"
+pick_port hport
+start_nsb -c web "container:$cport" "host:$hport"
+assert_eq "curl on the host" "$(fetch "$cport")" "$(curl -s "http://127.0.0.1:$hport/")"
+pass "as $A: nsbridge -c web container:$cport host:$hport, curl here gets the container's page"
+stop_nsb
+NSB_READY=1 start_nsb -c web --mirror container host
+assert_eq "curl on the host, mirrored" "$(fetch "$cport")" "$(curl -s "http://127.0.0.1:$cport/")"
+pass "as $A: nsbridge -c web --mirror container host, curl here gets the container's page on $cport"
+stop_nsb
+
+# -------- UDP: the host's DNS server answers inside, on the container's port 53 --------
+if command -v dnsmasq >/dev/null; then
+	pick_port dport
+	bg_to "$T/dnsmasq.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
+		--no-hosts --port="$dport" --listen-address=127.0.0.1 --bind-interfaces --user=root \
+		--pid-file="$T/dnsmasq.pid" --address=/db.nsbridge.test/192.0.2.53
+	udp_bound() {
+		ss -Hunl "sport = :$dport" | grep -q .
+	}
+	wait_until "dnsmasq on udp port $dport" 10 udp_bound
+	assert_eq "dig on the host, direct" 192.0.2.53 \
+		"$(dig @127.0.0.1 -p "$dport" +short +tries=1 +time=3 db.nsbridge.test A)"
+	start_nsb -c web "host:$dport/udp" container:53/udp
+	answer=$(podman_a exec web timeout 10 nslookup db.nsbridge.test 127.0.0.1 2>&1)
+	assert_match "nslookup inside" "Address: 192\.0\.2\.53" "$answer"
+	pass "as $A: nsbridge -c web host:$dport/udp container:53/udp, nslookup inside gets dnsmasq's answer"
+	stop_nsb
+fi
+NSB_WRAP=()
+
+# -------- what an ordinary user is refused: one line, exit 5, nothing started --------
+refused() {	# WHAT PATTERN USER CMD... - exit 5, one line on stderr matching PATTERN
+	local what=$1 pattern=$2 user=$3
+	shift 3
+	as "$user" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	assert_eq "$what: exit status ($(cat "$T/err"))" 5 "$rc"
+	assert_eq "$what: stderr lines" 1 "$(wc -l <"$T/err")"
+	assert_match "$what: message" "$pattern" "$(cat "$T/err")"
+	assert_eq "$what: stdout" "" "$(cat "$T/out")"
+}
+refused "a host port below the unprivileged start" \
+	"^nsbridge: listening on host 127\.0\.0\.1:80 .*net\.ipv4\.ip_unprivileged_port_start is 1024" \
+	"$A" "$NSB" -c web container:80 host:80
+pass "as $A: host:80 refused, '$(cat "$T/err")'"
+
+pid=$(ctpid)
+refused "$B, pid:$pid" "^nsbridge: .*belongs to user $A \(uid $UID_A\); run nsbridge as that user, or as root" \
+	"$B" "$NSB" -c "pid:$pid" "host:$port" "container:$port"
+pass "as $B: pid:$pid of $A refused, '$(cat "$T/err")'"
+
+ip netns attach "nsbt-$$-web" "$pid" || fail "ip netns attach"
+_NAMESPACES+=("nsbt-$$-web")
+refused "$B, $A's namespace by name" \
+	"^nsbridge: entering container netns:nsbt-$$-web is not allowed: .*belongs to user $A \(uid $UID_A\); run nsbridge as that user, or as root" \
+	"$B" "$NSB" -c "netns:nsbt-$$-web" "host:$port" "container:$port"
+pass "as $B: $A's namespace, opened by name, refused: '$(cat "$T/err")'"
+refused "$B, $A's engine socket" "^nsbridge: .*$SOCK of user $A \(uid $UID_A\)" \
+	"$B" env DOCKER_HOST="unix://$SOCK" "$NSB" -c web "host:$port" "container:$port"
+pass "as $B: $A's engine socket refused: '$(cat "$T/err")'"
+
+# -------- user namespaces disabled: the refusal names the setting --------
+# In a user namespace of its own, where root may set user.max_user_namespaces
+# to 0 without touching the machine's: uid 65534 there asks for a namespace
+# of the host's.
+mkns bare rlbare
+mkfifo -m 666 "$T/unshared" "$T/mapped"
+# (capabilities come with an exec after the ids are mapped: hence two shells)
+unshare --user -- sh -c 'echo >"$1"; read -r _ <"$2"; shift 2; exec sh -c "$@"' sh \
+	"$T/unshared" "$T/mapped" 'echo 0 >/proc/sys/user/max_user_namespaces || exit 9
+	exec setpriv --reuid 65534 --regid 65534 --clear-groups "$1" -c "netns:$2" "host:$3" "container:$3"' \
+	sh "$NSB" "$bare" "$port" >"$T/out" 2>"$T/err" &
+child=$!
+read -r _ <"$T/unshared"
+echo "0 0 65536" >"/proc/$child/uid_map" && echo "0 0 65536" >"/proc/$child/gid_map" ||
+	fail "mapping the ids of a new user namespace"
+echo >"$T/mapped"
+wait "$child"
+rc=$?
+assert_eq "user namespaces disabled: exit status ($(cat "$T/err"))" 5 "$rc"
+assert_eq "user namespaces disabled: stderr lines" 1 "$(wc -l <"$T/err")"
+assert_match "user namespaces disabled: message" \
+	"^nsbridge: entering container netns:$bare .*user\.max_user_namespaces is 0" "$(cat "$T/err")"
+pass "user.max_user_namespaces 0: '$(cat "$T/err")'"
