@@ -235,7 +235,7 @@ int netns_same_userns(int userns_fd)
 int netns_owner(int ns_fd, struct netns_owner *ret)
 {
 	int userns_fd = ioctl(ns_fd, NS_GET_USERNS), r;
-	uid_t uid;
+	uid_t uid = 0;	/* valgrind does not know that NS_GET_OWNER_UID writes it */
 
 	if (userns_fd < 0)
 		return -errno;
