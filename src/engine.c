@@ -27,6 +27,13 @@
  * exist, the candidates of an ambiguous service, the socket that could not
  * be reached and why.
  *
+ * State.Pid is a pid of the engine's own pid namespace. That is ours,
+ * except for rootless Docker under RootlessKit's --pidns: then the engine
+ * (the socket's peer, SO_PEERCRED) is in a pid namespace below ours, and
+ * the pid is resolved to ours (host_pid()): the process whose NSpid has
+ * the pid at the engine's level and that is the one the engine's own
+ * /proc (/proc/ENGINE/root/proc/PID) shows.
+ *
  * Calls block; they are made at start and by the engine watcher, never by
  * the relay's loop.
  */
@@ -39,7 +46,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "nsbridge/engine.h"
@@ -50,6 +60,7 @@
 #define COMPOSE_SERVICE_LABEL	"com.docker.compose.service"
 
 #define ENGINE_SOCKETS_MAX	6
+#define NSPID_MAX		32	/* pid namespaces nest 32 deep at most */
 
 static const char *const default_sockets[] = {
 	"/var/run/docker.sock",
@@ -531,15 +542,118 @@ static int find_service(const char *sock_path, const char *ref, struct engine_co
 	return -ENOENT;
 }
 
+/* The pid of the process serving SOCK_PATH, as our pid namespace sees it; 0 if unknown */
+static pid_t engine_peer(const char *sock_path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof(cred);
+	int fd;
+
+	if (strlen(sock_path) >= sizeof(sa.sun_path))
+		return 0;
+	memcpy(sa.sun_path, sock_path, strlen(sock_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		cred.pid = 0;
+	close(fd);
+	return cred.pid;
+}
+
+/* PATH's NSpid: the process's pids from our pid namespace inwards; how many, or -errno */
+static int nspid(const char *path, pid_t ret_ids[NSPID_MAX])
+{
+	char line[512];
+	int n = -ENOENT;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + 6, *end;
+
+		if (strncmp(line, "NSpid:", 6) != 0)
+			continue;
+		for (n = 0; n < NSPID_MAX; n++) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			ret_ids[n] = (pid_t)v;
+			p = end;
+		}
+		break;
+	}
+	fclose(f);
+	return n;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * PID of the engine at SOCK_PATH, in our pid namespace: itself unless the
+ * engine runs in a pid namespace of its own (RootlessKit --pidns). Then
+ * the candidates are the processes with PID at the engine's level of
+ * NSpid, and the one in the pid namespace that the engine's /proc shows
+ * for PID is it: a pid is unique within its namespace.
+ */
+static int host_pid(const char *sock_path, pid_t pid, pid_t *ret_pid)
+{
+	pid_t engine = engine_peer(sock_path), ids[NSPID_MAX], found = 0;
+	char path[128], want[128];
+	struct dirent *de;
+	int level;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)engine);
+	if (engine <= 0 || same_file(path, "/proc/self/ns/pid") || access(path, F_OK) < 0) {
+		*ret_pid = pid;		/* our namespace's, or one we cannot tell */
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)engine);
+	level = nspid(path, ids) - 1;
+	snprintf(want, sizeof(want), "/proc/%d/root/proc/%d/ns/pid", (int)engine, (int)pid);
+	if (level < 1 || access(want, F_OK) < 0)
+		return -ESRCH;
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while (!found && (de = readdir(d))) {
+		pid_t cand = (pid_t)atoi(de->d_name);
+
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)cand);
+		if (cand <= 0 || nspid(path, ids) <= level || ids[level] != pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)cand);
+		if (same_file(path, want))
+			found = cand;
+	}
+	closedir(d);
+	if (!found)
+		return -ESRCH;
+	*ret_pid = found;
+	return 0;
+}
+
 /**
  * engine_find() - the container a REF names, running
  * @sock_path:	the engine's socket (engine_socket_path())
  * @ref:	a name, an ID or a unique prefix of one, or a compose service
- * @ret:	the container, on success
+ * @ret:	the container, on success; its pid is one of our pid namespace
  * @why:	on failure, one line for the user
  * @why_len:	room in @why
  *
- * Return: 0, or -ENOENT no such container, -ESRCH not running, -ENOTUNIQ
+ * Return: 0, or -ENOENT no such container, -ESRCH not running (or its pid
+ * not to be found in our pid namespace), -ENOTUNIQ
  * ambiguous, -EACCES socket not allowed, -ENOTCONN socket missing or not
  * answering, -EPROTO/-EBADMSG the engine answered an error or nonsense
  */
@@ -557,6 +671,13 @@ int engine_find(const char *sock_path, const char *ref, struct engine_container 
 	if (!ct.running || ct.pid <= 0) {
 		why_set(why, why_len, "container %s is not running", ct.name);
 		return -ESRCH;
+	}
+	r = host_pid(sock_path, ct.pid, &ct.pid);
+	if (r < 0) {
+		why_set(why, why_len, "container %s runs as pid %d of the pid namespace of the "
+			"engine at %s, which nsbridge cannot find in its own", ct.name,
+			(int)ct.pid, sock_path);
+		return r;
 	}
 	*ret = ct;
 	return 0;

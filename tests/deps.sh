@@ -26,7 +26,7 @@ TEST="clang libclang-rt-14-dev libcmocka-dev scdoc bash-completion
 	iproute2 procps util-linux libcap2-bin psmisc python3
 	valgrind gdb curl socat nginx-light iperf3 wrk dnsmasq-base bind9-dnsutils
 	postgresql docker.io docker-compose busybox-static debootstrap
-	podman runc uidmap man-db"
+	podman runc uidmap rootlesskit man-db"
 
 dry_run=
 if [ "${1:-}" = --dry-run ]; then

@@ -13,75 +13,18 @@
 . "$(dirname "$0")/../integration/lib.sh"
 
 command -v podman >/dev/null || skip "podman is not installed"
-command -v newuidmap >/dev/null && command -v newgidmap >/dev/null ||
-	skip "newuidmap/newgidmap are missing (Debian's uidmap): rootless podman cannot map ids"
 command -v runc >/dev/null || skip "runc is not installed"
-command -v useradd >/dev/null || skip "useradd is missing"
-[ "$(cat /proc/sys/user/max_user_namespaces)" -gt 0 ] ||
-	skip "user namespaces are disabled here (user.max_user_namespaces is 0)"
+. "$(dirname "$0")/rootless_lib.sh"
 
-# -------- the users, and everything of theirs removed at the end --------
-USERS=()
-drop_user() {
-	local name=$1 uid pid
-	uid=$(id -u "$name" 2>/dev/null) || return 0
-	for _ in 1 2 3; do	# their processes, by uid: podman's pause process, conmon, ...
-		for pid in $(ps -o pid= -u "$uid"); do
-			kill -KILL "$pid" 2>/dev/null
-		done
-		[ -z "$(ps -o pid= -u "$uid")" ] && break
-		sleep 0.2
-	done
-	userdel -r "$name" >/dev/null 2>&1
-	rm -rf "/run/user/$uid" "/tmp/containers-user-$uid" "/tmp/podman-run-$uid"
-	sed -i "/^$name:/d" /etc/subuid /etc/subgid
-}
+ROOTLESS_CLEANUP+=('[ -n "$CONTAINERS" ] && podman_a rm -f -t 0 -a')
 CONTAINERS=
-drop_users() {
-	local u
-	[ -n "$CONTAINERS" ] && podman_a rm -f -t 0 -a >/dev/null 2>&1
-	for u in "${USERS[@]}"; do
-		drop_user "$u"
-	done
-}
-at_exit drop_users
-
-# make_user VAR SHORT - a user nsbt-$$-SHORT with a home, subordinate ids and /run/user/UID
-make_user() {
-	local name="nsbt$$$2" uid
-	useradd -m -s /bin/sh "$name" 2>"$T/err" || skip "useradd: $(cat "$T/err")"
-	USERS+=("$name")
-	uid=$(id -u "$name")
-	grep -q "^$name:" /etc/subuid || echo "$name:$((100000 + 65536 * (uid % 1000))):65536" >>/etc/subuid
-	grep -q "^$name:" /etc/subgid || echo "$name:$((100000 + 65536 * (uid % 1000))):65536" >>/etc/subgid
-	install -d -o "$name" -g "$name" -m 700 "/run/user/$uid"
-	printf -v "$1" '%s' "$name"
-}
 make_user A a
 make_user B b
 UID_A=$(id -u "$A")
 
-# as_argv VAR USER - in VAR, the words that run a command as USER, with
-# nothing of root's environment (each execs the next: one pid)
-as_argv() {
-	local -n _argv=$1
-	_argv=(setpriv --reuid "$2" --regid "$2" --init-groups env -i HOME="/home/$2"
-		USER="$2" PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="/run/user/$(id -u "$2")")
-}
-# as USER CMD... - CMD as USER
-as() {
-	local argv
-	as_argv argv "$1"
-	shift
-	"${argv[@]}" "$@"
-}
 podman_a() {
 	as "$A" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs "$@"
 }
-
-# the binary where both users can run it
-mkdir -p "$T/bin" && cp "$NSB" "$T/bin/nsbridge" && chmod 755 "$T/bin" "$T/bin/nsbridge"
-NSB=$T/bin/nsbridge
 
 # -------- rootless Podman, as A: the API service, the image, the container --------
 SOCK=/run/user/$UID_A/podman/podman.sock
@@ -94,11 +37,7 @@ done
 as "$A" curl -s --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1 ||
 	skip "rootless podman's API service did not start: $(tail -n 2 "$T/service.log" | tr '\n' ' ')"
 
-mkdir -p "$T/bb/bin" "$T/bb/tmp" "$T/bb/www"
-cp "$(command -v busybox)" "$T/bb/bin/busybox"
-for a in sh sleep wget timeout httpd nslookup; do ln -s busybox "$T/bb/bin/$a"; done
-echo "container service" >"$T/bb/www/index.html"
-tar -C "$T/bb" -c . >"$T/bb.tar" && chmod 644 "$T/bb.tar"
+busybox_tar "$T/bb.tar"
 podman_a import "$T/bb.tar" localhost/nsbt-bb >/dev/null 2>"$T/err" ||
 	skip "rootless podman import failed here: $(tail -n 1 "$T/err")"
 CONTAINERS=1
@@ -129,9 +68,6 @@ assert_eq "wget inside, over [::1]" "host service $port" \
 pass "as $A: the same over IPv6"
 
 # -------- the relay and the opener, as /proc shows them --------
-status_of() {	# PID FIELD
-	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
-}
 relay=$NSB_PID
 opener=$(pgrep -P "$relay" -x nsbridge-opener)
 [ -n "$opener" ] || fail "no nsbridge-opener child of $relay"
@@ -216,16 +152,6 @@ fi
 NSB_WRAP=()
 
 # -------- what an ordinary user is refused: one line, exit 5, nothing started --------
-refused() {	# WHAT PATTERN USER CMD... - exit 5, one line on stderr matching PATTERN
-	local what=$1 pattern=$2 user=$3
-	shift 3
-	as "$user" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	assert_eq "$what: exit status ($(cat "$T/err"))" 5 "$rc"
-	assert_eq "$what: stderr lines" 1 "$(wc -l <"$T/err")"
-	assert_match "$what: message" "$pattern" "$(cat "$T/err")"
-	assert_eq "$what: stdout" "" "$(cat "$T/out")"
-}
 refused "a host port below the unprivileged start" \
 	"^nsbridge: listening on host 127\.0\.0\.1:80 .*net\.ipv4\.ip_unprivileged_port_start is 1024" \
 	"$A" "$NSB" -c web container:80 host:80

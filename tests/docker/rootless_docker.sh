@@ -1,0 +1,137 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# rootless_docker.sh - an ordinary user bridges into its own rootless Docker container
+#
+# Run as root, which only sets the scene: an ordinary user with subordinate
+# ranges and a runtime directory (rootless_lib.sh). Everything else runs as
+# that user: dockerd-rootless.sh under RootlessKit with its own data root,
+# an image imported from busybox, a --network none container, and nsbridge,
+# which finds the engine at $XDG_RUNTIME_DIR/docker.sock by itself: a
+# host-loopback service reached from inside by name, the reverse, docker
+# restart followed, nsbridge ports -c web; all of it again with
+# RootlessKit's --pidns, where the engine's pids are not the host's.
+# TESTING.md, "Rootless Podman and Docker as an ordinary user", says how
+# Docker runs here.
+. "$(dirname "$0")/../integration/lib.sh"
+
+ROOTLESS_SH=/usr/share/docker.io/contrib/dockerd-rootless.sh
+command -v dockerd >/dev/null || skip "dockerd is not installed (Debian's docker.io)"
+[ -x "$ROOTLESS_SH" ] || skip "$ROOTLESS_SH is missing (Debian's docker.io)"
+command -v rootlesskit >/dev/null || skip "rootlesskit is not installed (Debian's rootlesskit)"
+. "$(dirname "$0")/rootless_lib.sh"
+
+make_user A a
+UID_A=$(id -u "$A")
+SOCK=/run/user/$UID_A/docker.sock
+docker_a() {
+	as "$A" env DOCKER_HOST="unix://$SOCK" docker "$@"
+}
+
+# -------- rootless Docker, as A, stopped by its pid before A goes --------
+# /dev/net/tun is 0600 here, so no slirp4netns: RootlessKit keeps the
+# host's network (containers run with --network none) and forwards no ports
+stop_rootless_dockerd() {
+	[ -n "${DOCKERD_PID:-}" ] || return 0
+	kill -TERM "$DOCKERD_PID" 2>/dev/null
+	for _ in $(seq 1 100); do
+		kill -0 "$DOCKERD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$DOCKERD_PID" 2>/dev/null
+	DOCKERD_PID=
+}
+ROOTLESS_CLEANUP+=('docker_a rm -f $(docker_a ps -aq)' stop_rootless_dockerd)
+# start_rootless_dockerd [ROOTLESSKIT-FLAG...] - dockerd as A, its pid in DOCKERD_PID
+start_rootless_dockerd() {
+	local argv
+	as_argv argv "$A"
+	bg_to "$T/dockerd.log" "${argv[@]}" DOCKERD_ROOTLESS_ROOTLESSKIT_NET=host \
+		DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=none DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS="$*" \
+		"$ROOTLESS_SH" --storage-driver vfs --iptables=false --ip6tables=false --bridge=none \
+		--data-root "/home/$A/docker-data"
+	DOCKERD_PID=$BG_PID
+	for _ in $(seq 1 300); do
+		docker_a info >/dev/null 2>&1 && return 0
+		kill -0 "$DOCKERD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	skip "rootless dockerd $* did not start: $(tail -n 3 "$T/dockerd.log" | tr '\n' ' ')"
+}
+busybox_tar "$T/bb.tar"
+
+# ct_proc - /proc/PID of web's init as the engine's /proc shows it: the
+# test's own way to it, whichever pid namespace dockerd is in
+ct_proc() {
+	echo "/proc/$(pgrep -u "$UID_A" -x dockerd)/root/proc/$(docker_a inspect -f '{{.State.Pid}}' web)"
+}
+fetch() {	# PORT - what wget inside the container gets from 127.0.0.1:PORT
+	docker_a exec web timeout 10 wget -qO- "http://127.0.0.1:$1/" 2>/dev/null
+}
+answers() {	# PORT TEXT
+	[ "$(fetch "$1")" = "$2" ]
+}
+
+# scene HOW [ROOTLESSKIT-FLAG...] - everything, with dockerd started so.
+# Under RootlessKit's --pidns, State.Pid is a pid of RootlessKit's pid
+# namespace, not of the host's: nsbridge resolves it
+scene() {
+	local how=$1 old relay opener
+	shift
+	start_rootless_dockerd "$@"
+	docker_a import "$T/bb.tar" nsbt-bb:latest >/dev/null 2>"$T/err" ||
+		skip "rootless docker import failed here: $(tail -n 1 "$T/err")"
+	docker_a run -d --name web --network none nsbt-bb:latest sleep 100000 >/dev/null 2>"$T/err" ||
+		skip "rootless docker cannot run a container here: $(tail -n 1 "$T/err")"
+	[ "$(stat -c %U "$(ct_proc)")" = "$A" ] || fail "$how: the container's init is not $A's"
+	[ "$(readlink "$(ct_proc)/ns/user")" != "$(readlink /proc/self/ns/user)" ] ||
+		fail "$how: the container is in the host's user namespace"
+
+	# -------- a host-loopback service reached from inside, by name --------
+	pick_port port
+	mkdir -p "$T/www" && echo "host service $port" >"$T/www/index.html"
+	start_nginx "" "$port" "$T/www" 127.0.0.1
+	as_argv NSB_WRAP "$A"
+	start_nsb -c web "host:$port" "container:$port"
+	assert_eq "direct, on the host" "host service $port" "$(curl -s "http://127.0.0.1:$port/")"
+	assert_eq "wget inside the rootless container" "host service $port" "$(fetch "$port")"
+	pass "$how: as $A: nsbridge -c web host:$port container:$port, wget inside gets the host's page"
+
+	relay=$NSB_PID
+	assert_eq "relay uid" "$UID_A" "$(status_of "$relay" Uid)"
+	assert_eq "relay CapEff" 0000000000000000 "$(status_of "$relay" CapEff)"
+	opener=$(pgrep -P "$relay" -x nsbridge-opener)
+	[ -n "$opener" ] || fail "no nsbridge-opener child of $relay"
+	assert_eq "opener user namespace" "$(readlink "$(ct_proc)/ns/user")" \
+		"$(readlink "/proc/$opener/ns/user")"
+	pass "$how: relay: uid $UID_A, CapEff 0; opener: in RootlessKit's user namespace"
+
+	# -------- nsbridge ports -c web, as A --------
+	as "$A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" || fail "nsbridge ports -c web: $(cat "$T/err")"
+	grep -Eq "^tcp +127\.0\.0\.1 +$port +$relay +nsbridge +yes$" "$T/ports" ||
+		fail "nsbridge ports -c web: no line for nsbridge's listener on $port: $(cat "$T/ports")"
+	pass "$how: as $A: nsbridge ports -c web lists nsbridge's listener inside"
+
+	# -------- docker restart, followed --------
+	old=$(ct_proc)
+	docker_a restart -t 0 web >/dev/null || fail "docker restart"
+	[ "$(ct_proc)" != "$old" ] || fail "docker restart kept $old"
+	wait_until "answer inside web after its restart" 30 answers "$port" "host service $port"
+	pass "$how: docker restart: followed, the host's page answers inside again"
+	stop_nsb
+
+	# -------- the reverse: a service inside, reached from the host --------
+	pick_port cport
+	docker_a exec -d web httpd -f -p "127.0.0.1:$cport" -h /www >/dev/null || fail "httpd inside web"
+	wait_until "httpd inside web" 10 answers "$cport" "container service"
+	pick_port hport
+	start_nsb -c web "container:$cport" "host:$hport"
+	assert_eq "curl on the host" "$(fetch "$cport")" "$(curl -s "http://127.0.0.1:$hport/")"
+	pass "$how: as $A: nsbridge -c web container:$cport host:$hport, curl here gets the container's page"
+	stop_nsb
+	NSB_WRAP=()
+	docker_a rm -f web >/dev/null
+	stop_rootless_dockerd
+}
+
+scene "dockerd-rootless.sh"
+scene "RootlessKit --pidns" --pidns

@@ -1,0 +1,57 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# units.sh - meson install puts the systemd units where systemd finds them:
+# deploy/nsbridge@.service for the system, deploy/nsbridge-user@.service as
+# nsbridge@.service for systemctl --user, each starting the nsbridge that
+# was installed with it; systemd-analyze verify accepts both
+#
+# usage: units.sh MESON BUILDDIR DEPLOY-DIR; into a --destdir under a
+# temporary directory, without rebuilding. No systemd need run: verify
+# loads the units in a manager of its own (skipped without systemd-analyze).
+. "$(dirname "$0")/lib.sh"
+
+MESON=${1:?usage: $0 MESON BUILDDIR DEPLOY-DIR}
+BUILD=${2:?usage: $0 MESON BUILDDIR DEPLOY-DIR}
+DEPLOY=${3:?usage: $0 MESON BUILDDIR DEPLOY-DIR}
+
+DEST=$T/dest
+"$MESON" install -C "$BUILD" --destdir "$DEST" --no-rebuild --quiet >"$T/log" 2>&1 ||
+	fail "meson install --destdir: $(tail -n 5 "$T/log")"
+
+declare -A source=([system]=nsbridge@.service [user]=nsbridge-user@.service)
+declare -A installed
+for kind in system user; do
+	unit=$(find "$DEST" -path "*/lib/systemd/$kind/nsbridge@.service")
+	[ -n "$unit" ] || fail "no lib/systemd/$kind/nsbridge@.service under the destdir: $(find "$DEST" -type f)"
+	installed[$kind]=$unit
+	# ExecStart= names the nsbridge installed with it; nothing else differs
+	exec_start=$(sed -n 's/^ExecStart=\([^ ]*\) .*/\1/p' "$unit")
+	[ -x "$DEST$exec_start" ] || fail "${unit#"$DEST"}: ExecStart=$exec_start is not the installed nsbridge"
+	assert_eq "${unit#"$DEST"}, but for ExecStart=" \
+		"$(grep -v '^ExecStart=' "$DEPLOY/${source[$kind]}")" "$(grep -v '^ExecStart=' "$unit")"
+	pass "$kind unit installed as ${unit#"$DEST"}, starting $exec_start"
+done
+# the user unit reads the system unit's env file convention under ~/.config
+assert_match "user unit's environment file" '^EnvironmentFile=%E/nsbridge/%i\.env$' \
+	"$(grep '^EnvironmentFile=' "${installed[user]}")"
+assert_match "system unit's environment file" '^EnvironmentFile=/etc/nsbridge/%i\.env$' \
+	"$(grep '^EnvironmentFile=' "${installed[system]}")"
+assert_match "user unit's install target" '^WantedBy=default\.target$' \
+	"$(grep '^WantedBy=' "${installed[user]}")"
+pass "the user unit reads \$XDG_CONFIG_HOME/nsbridge/NAME.env, as the system unit reads /etc/nsbridge/NAME.env"
+
+type -P systemd-analyze >/dev/null || skip "systemd-analyze is not installed (Debian: systemd)"
+# verify checks that ExecStart= is executable: point it into the destdir.
+# Unknown keys and bad values are warnings with exit 0: no output at all is
+# the pass.
+mkdir -m 700 "$T/run" "$T/units"
+for kind in system user; do
+	sed "s|^ExecStart=|ExecStart=$DEST|" "${installed[$kind]}" >"$T/units/nsbridge@.service"
+	flags=()
+	[ "$kind" = user ] && flags=(--user)
+	out=$(XDG_RUNTIME_DIR=$T/run systemd-analyze "${flags[@]}" verify "$T/units/nsbridge@web.service" 2>&1)
+	rc=$?
+	assert_eq "systemd-analyze ${flags[*]} verify nsbridge@web.service: exit status ($out)" 0 "$rc"
+	assert_eq "systemd-analyze ${flags[*]} verify nsbridge@web.service: output" "" "$out"
+	pass "systemd-analyze${flags:+ ${flags[*]}} verify accepts the $kind unit"
+done
