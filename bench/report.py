@@ -135,7 +135,7 @@ def rootless_table(values, out):
                "container:PORT`. pasta as that user the way Podman runs it for a rootless "
                "container: `pasta -f --config-net --userns /proc/PID/ns/user --netns "
                "/proc/PID/ns/net -T PORT -t none -u none -U none`. The client runs in that "
-               "namespace; direct is the same column as above.")
+               "namespace; direct is the client on the host, no relay.")
     out.append("")
     out.append("| figure | direct | nsbridge (user) | pasta (user) | nsbridge/pasta | "
                "nsbridge/direct | target |")
