@@ -158,10 +158,11 @@ rootless_scene() {
 	# pasta opens /dev/net/tun as the user, which Debian's udev rule lets
 	# anyone do (0666); a machine that keeps it 0600 gets that node, in a
 	# mount namespace of pasta's own, rather than no rootless pasta at all
-	if ! "${AS_USER[@]}" sh -c 'exec 3<>/dev/net/tun' 2>/dev/null; then
-		mknod "$T/tun" c 10 200 && chmod 666 "$T/tun" &&
-			TUN_WRAP=(unshare --mount --propagation private -- sh -c \
-				'mount --bind "$0" /dev/net/tun && exec "$@"' "$T/tun")
+	if ! "${AS_USER[@]}" sh -c 'exec 3<>/dev/net/tun' 2>/dev/null &&
+		mknod "$T/tun" c 10 200 && chmod 666 "$T/tun"; then
+		# shellcheck disable=SC2016 # $0 and $@ are the inner shell's
+		TUN_WRAP=(unshare --mount --propagation private -- sh -c \
+			'mount --bind "$0" /dev/net/tun && exec "$@"' "$T/tun")
 		echo "bench: /dev/net/tun is $(stat -c %a /dev/net/tun) here: pasta-user gets a 0666 one" \
 			"in a mount namespace of its own, as on a stock Debian" >&2
 	fi
