@@ -14,6 +14,8 @@ import statistics
 import sys
 
 RELAYS = ["direct", "nsbridge", "pasta", "socat"]
+# the rootless scene: the same figures, each relay run as an ordinary user
+ROOTLESS = ["nsbridge-user", "pasta-user"]
 
 # figure: (label, higher is better, target ratio against pasta or None)
 FIGURES = {
@@ -106,6 +108,47 @@ def idle_figures(values):
     return counts, rows
 
 
+def measured(values, relays):
+    return any(r in relays for (r, _f) in values)
+
+
+def root_table(values, out):
+    out.append("| figure | direct | nsbridge | pasta | socat pair | nsbridge/pasta | "
+               "nsbridge/direct | target |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for figure, (label, higher, target) in FIGURES.items():
+        m = {r: median(values, r, figure) for r in RELAYS}
+        rp = ratio(m["nsbridge"], m["pasta"])
+        rd = ratio(m["nsbridge"], m["direct"])
+        out.append(f"| {label} | {fmt(m['direct'])} | {fmt(m['nsbridge'])} | {fmt(m['pasta'])} "
+                   f"| {fmt(m['socat'])} | {fmt(rp)} | {fmt(rd)} | {verdict(rp, higher, target)} |")
+
+
+def rootless_table(values, out):
+    """BENCHMARKS.md, "Rootless": both relays as an ordinary user, the same targets"""
+    out.append("")
+    out.append("### Rootless: as an ordinary user, into a namespace that user owns")
+    out.append("")
+    out.append("An ordinary user the script makes; a user namespace of that user's (the user "
+               "mapped to root) owning a network namespace, as a rootless engine makes for a "
+               "container. nsbridge as that user: `nsbridge -c pid:PID host:PORT "
+               "container:PORT`. pasta as that user the way Podman runs it for a rootless "
+               "container: `pasta -f --config-net --userns /proc/PID/ns/user --netns "
+               "/proc/PID/ns/net -T PORT -t none -u none -U none`. The client runs in that "
+               "namespace; direct is the client on the host, no relay.")
+    out.append("")
+    out.append("| figure | direct | nsbridge (user) | pasta (user) | nsbridge/pasta | "
+               "nsbridge/direct | target |")
+    out.append("|---|---|---|---|---|---|---|")
+    for figure, (label, higher, target) in FIGURES.items():
+        d = median(values, "direct", figure)
+        n = median(values, "nsbridge-user", figure)
+        p = median(values, "pasta-user", figure)
+        rp = ratio(n, p)
+        out.append(f"| {label} | {fmt(d)} | {fmt(n)} | {fmt(p)} | {fmt(rp)} "
+                   f"| {fmt(ratio(n, d))} | {verdict(rp, higher, target)} |")
+
+
 def main():
     path, quick, rounds, secs = sys.argv[1], sys.argv[2] == "1", sys.argv[3], sys.argv[4]
     values = load(path)
@@ -120,15 +163,10 @@ def main():
     if quick:
         out.append("**Quick mode** (CI): one short round, to show the script works. "
                    "These figures are not the ones to quote.\n")
-    out.append("| figure | direct | nsbridge | pasta | socat pair | nsbridge/pasta | "
-               "nsbridge/direct | target |")
-    out.append("|---|---|---|---|---|---|---|---|")
-    for figure, (label, higher, target) in FIGURES.items():
-        m = {r: median(values, r, figure) for r in RELAYS}
-        rp = ratio(m["nsbridge"], m["pasta"])
-        rd = ratio(m["nsbridge"], m["direct"])
-        out.append(f"| {label} | {fmt(m['direct'])} | {fmt(m['nsbridge'])} | {fmt(m['pasta'])} "
-                   f"| {fmt(m['socat'])} | {fmt(rp)} | {fmt(rd)} | {verdict(rp, higher, target)} |")
+    if measured(values, RELAYS[1:]):
+        root_table(values, out)
+    else:
+        out.append("Only the rootless relays were run (`--relays`).")
     counts, rows = idle_figures(values)
     for label, figure, n in rows:
         m = {r: median(values, r, figure) for r in RELAYS}
@@ -141,6 +179,8 @@ def main():
                    "two descriptors a connection, and this machine's hard descriptor limit, "
                    "which bench/run.sh could not raise (no CAP_SYS_RESOURCE), leaves room for "
                    "no more.")
+    if measured(values, ROOTLESS):
+        rootless_table(values, out)
     out.append("")
     out.append("Ratios above 1 are better for throughput and rates, below 1 for latency, CPU "
                "and memory. The socat pair forks a process per connection; its RSS and fds are "

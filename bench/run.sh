@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # run.sh - nsbridge against its peers, interleaved, in one run (BENCHMARKS.md)
 #
-#   bench/run.sh [--quick] [--rounds N] [--relays "direct nsbridge pasta socat"] [--out FILE]
+#   bench/run.sh [--quick] [--rounds N] [--out FILE]
+#                [--relays "direct nsbridge pasta socat nsbridge-user pasta-user"]
 #
 # Installs what it needs from Debian's packages, builds nsbridge (release),
 # and runs the scene of BENCHMARKS.md: the service on the "host's"
@@ -14,6 +15,15 @@
 # Everything runs in a network namespace of the script's own, which plays
 # the host: no traffic touches the machine's loopback. --quick (CI) runs
 # each figure once, briefly, to show the script still works.
+#
+# The rootless scene (BENCHMARKS.md, "Rootless"): an ordinary user the
+# script makes, a user and network namespace that user owns (what a rootless
+# engine makes, held open by a sleeping process), and nsbridge-user and
+# pasta-user, each run as that user into it - pasta the way Podman's
+# rootless network runs it. They get bulk, latency, the HTTP rates and CPU;
+# not the idle counts. Where this machine cannot make the scene (no
+# useradd, user namespaces off, a peer that does not start as a user),
+# they are skipped with the reason, never failed.
 set -u
 
 ROUNDS=3
@@ -21,7 +31,7 @@ SECS=5
 IDLE_COUNTS="10 1000 10000"
 BULK_BYTES=2G
 QUICK=0
-RELAYS="direct nsbridge pasta socat"
+RELAYS="direct nsbridge pasta socat nsbridge-user pasta-user"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$REPO/docs/performance.md
 ARGS=("$@")
@@ -61,6 +71,7 @@ RELAY_PIDS=()
 
 cleanup() {
 	stop_relay
+	drop_user
 	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
@@ -73,17 +84,116 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_port() {	# NS PORT
+# in_ns WHERE CMD... - CMD in the host's namespace (""), the container's
+# ("netns") or the rootless user's ("user"), as root
+in_ns() {
+	local where=$1
+	shift
+	case $where in
+	"") "$@" ;;
+	netns) ip netns exec "$NS" "$@" ;;
+	user) nsenter -t "$USER_NS_PID" -n "$@" ;;
+	esac
+}
+
+listens() {	# WHERE PORT - whether something listens on PORT there
+	in_ns "$1" ss -Htln "sport = :$2" | grep -q .
+}
+
+wait_port() {	# WHERE PORT
 	for _ in $(seq 1 200); do
-		if [ -n "$1" ]; then
-			ip netns exec "$1" ss -Htln "sport = :$2" | grep -q . && return 0
-		else
-			ss -Htln "sport = :$2" | grep -q . && return 0
-		fi
+		listens "$1" "$2" && return 0
 		sleep 0.05
 	done
 	echo "bench: nothing listens on $2 in '${1:-host}'" >&2
 	exit 1
+}
+
+# -------- the rootless scene: a user, and a namespace of its own --------
+BENCH_USER='' USER_NS_PID='' AS_USER=() TUN_WRAP=()
+
+rootless_skip() {	# RELAY-PATTERN REASON - drop those rootless relays, saying why
+	local r kept=()
+	for r in $RELAYS; do
+		# shellcheck disable=SC2254
+		case $r in $1) ;; *) kept+=("$r") ;; esac
+	done
+	echo "bench: skipped $1: $2" >&2
+	RELAYS=${kept[*]}
+}
+
+# rootless_scene - when rootless relays are asked for: the user, its
+# namespace, and each relay started once as that user, to skip one that
+# cannot run here rather than fail the run
+rootless_scene() {
+	local uid n r p ok
+	[[ " $RELAYS " == *"-user "* ]] || return 0
+	for n in useradd userdel setpriv nsenter unshare; do
+		command -v "$n" >/dev/null || { rootless_skip '*-user' "$n is missing"; return 0; }
+	done
+	[ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 0)" -gt 0 ] ||
+		{ rootless_skip '*-user' "user namespaces are off (user.max_user_namespaces is 0)"; return 0; }
+	useradd -M -d /nonexistent -s /usr/sbin/nologin "nsbench$$" 2>"$T/useradd.err" ||
+		{ rootless_skip '*-user' "useradd: $(head -n 1 "$T/useradd.err")"; return 0; }
+	BENCH_USER=nsbench$$
+	uid=$(id -u "$BENCH_USER")
+	install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 700 "/run/user/$uid"
+	AS_USER=(setpriv --reuid "$BENCH_USER" --regid "$BENCH_USER" --init-groups env -i HOME=/
+		USER="$BENCH_USER" PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="/run/user/$uid")
+	# the build tree may be closed to others: the binary where the user can run it
+	mkdir -p "$T/bin" && cp "$NSB" "$T/bin/nsbridge" && chmod 755 "$T/bin" "$T/bin/nsbridge"
+	# what a rootless engine makes: a user namespace mapping the user to
+	# root, owning a network namespace; lo up; held open by a sleeper
+	"${AS_USER[@]}" unshare --user --map-root-user --net \
+		sh -c 'ip link set lo up && exec sleep infinity' 2>"$T/userns.err" &
+	USER_NS_PID=$!
+	disown "$USER_NS_PID"	# drop_user kills it; no "Killed" line at the end
+	for _ in $(seq 1 200); do
+		nsenter -t "$USER_NS_PID" -n ip -o link show lo 2>/dev/null | grep -q '[<,]UP[,>]' && break
+		kill -0 "$USER_NS_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	nsenter -t "$USER_NS_PID" -n ip -o link show lo 2>/dev/null | grep -q '[<,]UP[,>]' ||
+		{ rootless_skip '*-user' "no user namespace as $BENCH_USER: $(head -n 1 "$T/userns.err")"; return 0; }
+	# pasta opens /dev/net/tun as the user, which Debian's udev rule lets
+	# anyone do (0666); a machine that keeps it 0600 gets that node, in a
+	# mount namespace of pasta's own, rather than no rootless pasta at all
+	if ! "${AS_USER[@]}" sh -c 'exec 3<>/dev/net/tun' 2>/dev/null &&
+		mknod "$T/tun" c 10 200 && chmod 666 "$T/tun"; then
+		# shellcheck disable=SC2016 # $0 and $@ are the inner shell's
+		TUN_WRAP=(unshare --mount --propagation private -- sh -c \
+			'mount --bind "$0" /dev/net/tun && exec "$@"' "$T/tun")
+		echo "bench: /dev/net/tun is $(stat -c %a /dev/net/tun) here: pasta-user gets a 0666 one" \
+			"in a mount namespace of its own, as on a stock Debian" >&2
+	fi
+	for r in $RELAYS; do
+		[[ $r == *-user ]] || continue
+		launch_relay "$r"
+		for _ in $(seq 1 200); do
+			ok=1
+			for p in $PORTS; do listens user "$p" || ok=0; done
+			[ $ok = 1 ] && break
+			sleep 0.05
+		done
+		stop_relay
+		[ $ok = 1 ] || rootless_skip "$r" "it does not start as $BENCH_USER here: $(tail -n 1 "$T/$r.log")"
+	done
+}
+
+# drop_user - the rootless user, its processes and its runtime directory gone
+drop_user() {
+	local uid pid
+	[ -n "$BENCH_USER" ] || return 0
+	uid=$(id -u "$BENCH_USER") || return 0
+	for _ in 1 2 3; do
+		for pid in $(ps -o pid= -u "$uid"); do kill -KILL "$pid" 2>/dev/null; done
+		[ -z "$(ps -o pid= -u "$uid")" ] && break
+		sleep 0.2
+	done
+	userdel "$BENCH_USER" 2>/dev/null
+	sed -i "/^$BENCH_USER:/d" /etc/subuid /etc/subgid 2>/dev/null
+	rm -rf "/run/user/$uid"
+	BENCH_USER=
 }
 
 # -------- the scene: a namespace, three servers on the host's loopback --------
@@ -114,7 +224,7 @@ PIDS+=($!)
 for p in $PORTS; do wait_port "" "$p"; done
 
 # -------- the relays --------
-start_relay() {	# NAME
+launch_relay() {	# NAME - start it, without waiting for it
 	RELAY_PIDS=()
 	case $1 in
 	direct) ;;
@@ -131,6 +241,23 @@ start_relay() {	# NAME
 			>"$T/pasta.log" 2>&1 &
 		RELAY_PIDS+=($!)
 		;;
+	nsbridge-user)
+		local args=()
+		for p in $PORTS; do args+=("host:$p" "container:$p"); done
+		"${AS_USER[@]}" "$T/bin/nsbridge" -q -c "pid:$USER_NS_PID" "${args[@]}" \
+			2>"$T/nsbridge-user.log" &
+		RELAY_PIDS+=($!)
+		;;
+	pasta-user)
+		# as Podman runs it for a rootless container: as the user, joining
+		# the container's user namespace, then its network namespace
+		local tcp=()
+		for p in $PORTS; do tcp+=(-T "$p"); done
+		"${TUN_WRAP[@]}" "${AS_USER[@]}" pasta -f --config-net --userns "/proc/$USER_NS_PID/ns/user" \
+			--netns "/proc/$USER_NS_PID/ns/net" "${tcp[@]}" -t none -u none -U none \
+			>"$T/pasta-user.log" 2>&1 &
+		RELAY_PIDS+=($!)
+		;;
 	socat)
 		for p in $PORTS; do
 			socat UNIX-LISTEN:"$T/s$p",fork TCP:127.0.0.1:"$p" 2>/dev/null &
@@ -141,9 +268,21 @@ start_relay() {	# NAME
 		done
 		;;
 	esac
+}
+
+start_relay() {	# NAME - start it, and wait until it listens on every port
+	launch_relay "$1"
 	if [ "$1" != direct ]; then
-		for p in $PORTS; do wait_port "$NS" "$p"; done
+		for p in $PORTS; do wait_port "$(where_of "$1")" "$p"; done
 	fi
+}
+
+where_of() {	# RELAY - where its client runs
+	case $1 in
+	direct) echo "" ;;
+	*-user) echo user ;;
+	*) echo netns ;;
+	esac
 }
 
 stop_relay() {
@@ -158,7 +297,7 @@ stop_relay() {
 # client CMD... - runs where the client of RELAY lives: the namespace, or
 # the host's namespace itself for direct
 client() {
-	if [ "$RELAY" = direct ]; then "$@"; else ip netns exec "$NS" "$@"; fi
+	in_ns "$(where_of "$RELAY")" "$@"
 }
 
 # relay_tree_pids - the relay's processes (socat forks one per connection)
@@ -219,6 +358,7 @@ relay_fds() {
 measure_idle() {
 	local n rss fds pid
 	[ "$RELAY" = direct ] && return
+	case $RELAY in *-user) return ;; esac	# the root scene's figure: not asked here
 	record idle_0_fds "$(relay_fds)"
 	for n in $IDLE_COUNTS; do
 		# two processes per connection: 10,000 would be 20,000 socat processes
@@ -275,6 +415,7 @@ measure_cpu() {
 	record cpu_s_per_gib "$(python3 -c "print(($t1 - $t0) / $(getconf CLK_TCK) / ($gib / 2**30))")"
 }
 
+rootless_scene
 for ROUND in $(seq 1 "$ROUNDS"); do
 	for RELAY in $RELAYS; do
 		echo "bench: round $ROUND/$ROUNDS: $RELAY" >&2
