@@ -1018,7 +1018,7 @@ void cli_print_help(void)
 {
 	fputs(
 "Usage: nsbridge [OPTIONS] SERVICE EXPOSE [...] [-- CMD [ARG...]]\n"
-"       nsbridge ports [-c REF] [--json]; nsbridge status [--json] [PID]\n"
+"       nsbridge ports [-c REF] [--json] | status [--json] [PID] | -h | --version\n"
 "SERVICE is where it listens now, EXPOSE where it should appear (cp SRC DEST):\n"
 "  nsbridge -c web host:5432 container:5432   host's 127.0.0.1:5432 inside web\n"
 "  nsbridge -c web container:9229 host:9229   web's debugger on the host\n"
@@ -1027,6 +1027,7 @@ void cli_print_help(void)
 "  SERVICE,SERVICE...: round-robin. EXPOSE port 0: any free; --port-file FILE\n"
 "-- CMD: run CMD once ready, with $NSBRIDGE_PORT; pass it SIGTERM; exit with it\n"
 "  -c, --container REF      container name or ID, pid:N, netns:NAME, a path, self\n"
+"                           rootless $XDG_RUNTIME_DIR/{podman/podman,docker}.sock\n"
 "      --host-netns PATH    'host' is this namespace instead of nsbridge's own\n"
 "      --allow-nonlocal     let EXPOSE or --metrics bind a non-loopback address\n"
 "      --allow-uid UIDS     host EXPOSE: only these users' clients (0,1000)\n"
@@ -1036,9 +1037,8 @@ void cli_print_help(void)
 "      --mirror FROM TO     every port listening on FROM's loopback, on TO's too;\n"
 "                           --mirror-exclude PORTS, --mirror-udp\n"
 "      --[no-]follow        wait for a named container; --user U: relay's user\n"
-"      --metrics ADDR:PORT  Prometheus metrics at http://ADDR:PORT/metrics\n"
+"      --metrics ADDR:PORT  Prometheus /metrics; --config FILE: bridges, options\n"
 "  -v, --verbose            debug lines; -q: errors only; --log-format json\n"
-"      --config FILE        bridges and options from a file; -h; --version\n"
 "Durations 500ms, 5s, 2m, 1h. NSBRIDGE_<OPTION> beats --config; a flag beats both\n"
 "Exit: 0 ok, 1 failure, 2 usage, 3 port in use, 4 no container, 5 no privilege.\n",
 	      stdout);

@@ -137,6 +137,10 @@ lines=$(wc -l <"$T/out")
 [ "$lines" -ge 5 ] && [ "$lines" -le 24 ] || fail "--help has $lines lines, expected at most 24"
 assert_match "--help usage" "Usage: nsbridge \[OPTIONS\] SERVICE EXPOSE" "$OUT"
 assert_match "--help example" "nsbridge -c [a-z]+ host:[0-9]+ container:[0-9]+" "$OUT"
+# an ordinary user learns where a rootless engine's socket is looked for
+assert_match "--help rootless sockets" "\\\$XDG_RUNTIME_DIR/\\{podman/podman,docker\\}\\.sock" "$OUT"
+awk 'length > 80 { print "--help line wider than 80: " $0; bad = 1 } END { exit bad }' "$T/out" ||
+	fail "--help is wider than a screen"
 run -- -h
 assert_eq "-h exit status" 0 "$RC"
 assert_match "-h usage" "SERVICE EXPOSE" "$OUT"
