@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <pwd.h>
@@ -294,4 +295,45 @@ int netns_pid_uid(pid_t pid, uid_t *ret)
 		}
 	fclose(f);
 	return r;
+}
+
+/* The number in sysctl file @name under @dir, or -1 without one */
+static long sysctl_number(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	long value = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &value) != 1)
+		value = -1;
+	fclose(f);
+	return value;
+}
+
+/**
+ * netns_userns_restriction() - why an ordinary user may have no rootless
+ *				container here, for a refusal's line
+ * @sysctl_dir:	where the sysctls are, "/proc/sys" (a test passes its own)
+ *
+ * User namespaces switched off (user.max_user_namespaces 0), or restricted
+ * to programs an AppArmor profile allows (Ubuntu 24.04's
+ * kernel.apparmor_restrict_unprivileged_userns 1): a rootless engine then
+ * cannot make one, so the container a user expected to own is root's.
+ *
+ * Return: a parenthesised note naming the setting, or "" when neither holds
+ */
+const char *netns_userns_restriction(const char *sysctl_dir)
+{
+	if (sysctl_number(sysctl_dir, "user/max_user_namespaces") == 0)
+		return " (user namespaces are disabled here: user.max_user_namespaces is 0, "
+		       "so there is no rootless container to enter)";
+	if (sysctl_number(sysctl_dir, "kernel/apparmor_restrict_unprivileged_userns") == 1)
+		return " (user namespaces are restricted here: "
+		       "kernel.apparmor_restrict_unprivileged_userns is 1, so only an engine "
+		       "that an AppArmor profile allows can run rootless containers)";
+	return "";
 }

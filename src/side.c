@@ -98,24 +98,6 @@ bool sides_need_opener(const struct ctx *c)
 	return false;
 }
 
-/*
- * With user namespaces disabled no rootless container can exist: a user
- * who expected one learns why, in the refusal's line.
- */
-static const char *userns_disabled(void)
-{
-	FILE *f = fopen("/proc/sys/user/max_user_namespaces", "re");
-	long max = -1;
-
-	if (!f)
-		return "";
-	if (fscanf(f, "%ld", &max) != 1)
-		max = -1;
-	fclose(f);
-	return max == 0 ? " (user namespaces are disabled here: user.max_user_namespaces is 0, "
-			  "so there is no rootless container to enter)" : "";
-}
-
 /* Whether an ordinary user's opener can enter @s: a user namespace of its own owns it */
 static int check_owner(const struct side_ns *s, uid_t *userns_uid, char *why, size_t why_len)
 {
@@ -125,14 +107,14 @@ static int check_owner(const struct side_ns *s, uid_t *userns_uid, char *why, si
 	if (r == -EPERM) {
 		snprintf(why, why_len, "entering %s is not allowed: its network namespace belongs "
 			 "to a user namespace outside this one; run nsbridge as root%s", s->label,
-			 userns_disabled());
+			 netns_userns_restriction("/proc/sys"));
 		return -EPERM;
 	}
 	if (r < 0)
 		return r;
 	if (o.own_userns) {	/* the host's: only a capability enters it */
 		snprintf(why, why_len, "entering %s needs CAP_SYS_ADMIN; %s%s", s->label,
-			 caps_grant_hint(), userns_disabled());
+			 caps_grant_hint(), netns_userns_restriction("/proc/sys"));
 		return -EPERM;
 	}
 	if (o.uid != geteuid()) {

@@ -30,5 +30,6 @@ int netns_same_userns(int userns_fd);
 int netns_owner(int ns_fd, struct netns_owner *ret);
 void netns_user_name(uid_t uid, char *buf, size_t len);
 int netns_pid_uid(pid_t pid, uid_t *ret);
+const char *netns_userns_restriction(const char *sysctl_dir);
 
 #endif /* NSBRIDGE_NETNS_H */

@@ -23,8 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -465,6 +467,59 @@ static void enter_own_user_namespace_without_cap_is_eperm(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* -------- the settings that leave a user without rootless containers -------- */
+
+/*
+ * A directory standing in for /proc/sys: this kernel has no AppArmor, so
+ * its restriction can only be written out; the parsing is what is tested.
+ */
+static void write_sysctl(const char *dir, const char *name, const char *value)
+{
+	char path[256], sub[256];
+	FILE *f;
+
+	snprintf(sub, sizeof(sub), "%s/%.*s", dir, (int)(strchr(name, '/') - name), name);
+	mkdir(sub, 0700);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", value);
+	fclose(f);
+}
+
+static void remove_sysctls(const char *dir)
+{
+	static const char *const names[] = {
+		"user/max_user_namespaces", "kernel/apparmor_restrict_unprivileged_userns",
+		"user", "kernel", "",
+	};
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		assert_int_equal(remove(path), 0);
+	}
+}
+
+static void userns_restriction_names_the_setting(void **state)
+{
+	char dir[] = "/tmp/nsbt-sysctl-XXXXXX";
+
+	assert_non_null(mkdtemp(dir));
+	assert_string_equal(netns_userns_restriction(dir), "");	/* neither file */
+	write_sysctl(dir, "user/max_user_namespaces", "63379");
+	write_sysctl(dir, "kernel/apparmor_restrict_unprivileged_userns", "0");
+	assert_string_equal(netns_userns_restriction(dir), "");
+	write_sysctl(dir, "kernel/apparmor_restrict_unprivileged_userns", "1");
+	assert_non_null(strstr(netns_userns_restriction(dir),
+			       "kernel.apparmor_restrict_unprivileged_userns is 1"));
+	write_sysctl(dir, "user/max_user_namespaces", "0");
+	assert_non_null(strstr(netns_userns_restriction(dir), "user.max_user_namespaces is 0"));
+	/* the machine's own: this one has user namespaces and no AppArmor */
+	assert_string_equal(netns_userns_restriction("/proc/sys"), "");
+	remove_sysctls(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +540,7 @@ int main(void)
 		cmocka_unit_test_setup(owner_of_own_namespace_is_own_user_namespace, reset_mocks),
 		cmocka_unit_test_setup(enter_joins_the_owning_user_namespace, reset_mocks),
 		cmocka_unit_test_setup(enter_own_user_namespace_without_cap_is_eperm, reset_mocks),
+		cmocka_unit_test_setup(userns_restriction_names_the_setting, reset_mocks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
