@@ -1281,9 +1281,13 @@ static int parse_ports(const char *flag, const char *value, struct config *ret,
 	char *argv[ARRAY_SIZE(args) + 1];
 	int argc = 0, r;
 
-	for (size_t i = 0; i < ARRAY_SIZE(args); i++)
-		if (args[i])
-			assert_non_null(argv[argc++] = strdup(args[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(args); i++) {
+		if (!args[i])
+			continue;
+		argv[argc] = strdup(args[i]);
+		assert_non_null(argv[argc]);
+		argc++;
+	}
 	argv[argc] = NULL;
 	r = cli_parse(argc, argv, ret, error, len);
 	/* only the bytes of the config are compared, never what they point to */
@@ -1292,23 +1296,34 @@ static int parse_ports(const char *flag, const char *value, struct config *ret,
 	return r;
 }
 
-/* Whether @how set the member of @c, against @base: the config without it */
-static void check_applied(const struct option_case *c, const struct config *base,
-			  const char *how, const char *flag, const char *value, bool applies)
+/*
+ * Whether @how set the member of @c in what cli_parse() returned (@r,
+ * @cfg, @error), against @base: the config without it. Frees @cfg.
+ */
+static void check_stored(const struct option_case *c, const struct config *base,
+			 const char *how, int r, struct config *cfg, const char *error, bool applies)
 {
-	char error[CLI_ERROR_MAX] = "";
-	struct config cfg;
 	bool changed;
 
-	if (parse_ports(flag, value, &cfg, error, sizeof(error)) < 0)
+	if (r < 0)
 		fail_msg("--%s %s: %s", c->name, how, error);
-	changed = memcmp((const char *)base + c->offset, (char *)&cfg + c->offset, c->size) != 0;
-	config_free(&cfg);
+	changed = memcmp((const char *)base + c->offset, (char *)cfg + c->offset, c->size) != 0;
+	config_free(cfg);
 	if (applies && !changed)
 		fail_msg("--%s %s: not applied (its member of struct config is unchanged)",
 			 c->name, how);
 	if (!applies && changed)
 		fail_msg("--%s %s: applied, but its row does not take it from there", c->name, how);
+}
+
+static void check_applied(const struct option_case *c, const struct config *base,
+			  const char *how, const char *flag, const char *value, bool applies)
+{
+	char error[CLI_ERROR_MAX] = "";
+	struct config cfg;
+	int r = parse_ports(flag, value, &cfg, error, sizeof(error));
+
+	check_stored(c, base, how, r, &cfg, error, applies);
 }
 
 /* NSBRIDGE_<NAME> of @c, set to its value ("1" for a switch) */
@@ -1327,7 +1342,8 @@ static void write_file(const struct option_case *c, char *path)
 	int fd = mkstemp(path);
 
 	assert_true(fd >= 0);
-	assert_non_null(f = fdopen(fd, "w"));
+	f = fdopen(fd, "w");
+	assert_non_null(f);
 	if (c->value)
 		fprintf(f, "%s = \"%s\";\n", c->name, c->value);
 	else
@@ -1343,6 +1359,7 @@ static void test_option(void **state)
 	char flag[64], var[64], path[] = "/tmp/nsbridge-test-cli.XXXXXX", error[CLI_ERROR_MAX];
 	unsigned from = c->from;
 	struct config base, cfg;
+	int r;
 
 	if (!o)
 		fail_msg("option_cases has a row '%s', which is no option of cli.c", c->name);
@@ -1364,17 +1381,16 @@ static void test_option(void **state)
 	assert_int_equal(unsetenv(var), 0);
 
 	write_file(c, path);
+	r = parse_ports("--config", path, &cfg, error, sizeof(error));
+	unlink(path);
 	if (from & CLI_FROM_FILE) {
-		check_applied(c, &base, "in a --config file", "--config", path, true);
-	} else if (parse_ports("--config", path, &cfg, error, sizeof(error)) == 0) {
+		check_stored(c, &base, "in a --config file", r, &cfg, error, true);
+	} else if (r == 0) {
 		config_free(&cfg);
-		unlink(path);
 		fail_msg("--%s in a --config file: accepted, but its row has no key there", c->name);
 	} else if (!strstr(error, "unknown setting")) {
-		unlink(path);
 		fail_msg("--%s in a --config file: \"%s\", expected unknown setting", c->name, error);
 	}
-	unlink(path);
 }
 
 /* Every row of cli.c's table has a row in option_cases */
