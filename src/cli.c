@@ -2,18 +2,32 @@
 /* cli.c - command line and NSBRIDGE_* environment into a struct config
  *
  * No side effects: cli_parse() reads argv and the environment and fills a
- * struct config, or returns -EINVAL with one line for the user. Every
- * option is described once, in options[]; the environment is applied
- * first and the command line after it, through the same setter, so the
- * command line wins and both report errors alike. A malformed variable is
- * an error only when the command line does not give that option: what
- * the command line overrides does not matter.
+ * struct config, or returns -EINVAL with one line for the user.
+ *
+ * Theory of operation
+ *
+ * Every option is one row of options[]: its long and short name, where it
+ * may be given, the kind of its value, where in struct config it goes (or
+ * the setter of an odd one) and its --help line. getopt_long()'s array,
+ * the short option string, the NSBRIDGE_<NAME> variables, the keys of a
+ * --config file and the option lines of --help are all made from the rows,
+ * and one function, apply_option(), applies a row's value whichever of the
+ * three it came from, so a value means the same and fails alike in all of
+ * them. A new option is a row here and a row of test_cli.c's option_cases,
+ * which sets every row through all three and checks that it was stored.
+ *
+ * The file is applied first, then the environment, then the command line,
+ * so each wins over the one before. A malformed variable is an error only
+ * when the command line does not give that option: what the command line
+ * overrides does not matter.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,81 +36,6 @@
 #include "nsbridge/conffile.h"
 
 #define MAX_CONNECTIONS_LIMIT	1000000u
-
-enum opt_id {
-	OPT_CONTAINER = 'c',
-	OPT_HELP = 'h',
-	OPT_QUIET = 'q',
-	OPT_VERBOSE = 'v',
-	OPT_HOST_NETNS = 256,
-	OPT_ALLOW_NONLOCAL,
-	OPT_ALLOW_UID,
-	OPT_MAX_CONNECTIONS,
-	OPT_CONNECT_TIMEOUT,
-	OPT_IDLE_TIMEOUT,
-	OPT_DRAIN_TIMEOUT,
-	OPT_UDP_TIMEOUT,
-	OPT_MAX_UDP_FLOWS,
-	OPT_MIRROR,
-	OPT_MIRROR_EXCLUDE,
-	OPT_MIRROR_UDP,
-	OPT_FOLLOW,
-	OPT_NO_FOLLOW,
-	OPT_LOG_FORMAT,
-	OPT_METRICS,
-	OPT_PORT_FILE,
-	OPT_USER,
-	OPT_CONFIG,
-	OPT_JSON,
-	OPT_VERSION,
-};
-
-/**
- * struct option_desc - one option, on the command line and in the environment
- * @id:		getopt value
- * @name:	long name
- * @has_arg:	takes a value
- * @env:	NSBRIDGE_* variable, NULL if none (help, version)
- */
-struct option_desc {
-	enum opt_id id;
-	const char *name;
-	bool has_arg;
-	const char *env;
-};
-
-static const struct option_desc options[] = {
-	{ OPT_CONTAINER,	"container",		true,	"NSBRIDGE_CONTAINER" },
-	{ OPT_HOST_NETNS,	"host-netns",		true,	"NSBRIDGE_HOST_NETNS" },
-	{ OPT_ALLOW_NONLOCAL,	"allow-nonlocal",	false,	"NSBRIDGE_ALLOW_NONLOCAL" },
-	{ OPT_ALLOW_UID,	"allow-uid",		true,	"NSBRIDGE_ALLOW_UID" },
-	{ OPT_MAX_CONNECTIONS,	"max-connections",	true,	"NSBRIDGE_MAX_CONNECTIONS" },
-	{ OPT_CONNECT_TIMEOUT,	"connect-timeout",	true,	"NSBRIDGE_CONNECT_TIMEOUT" },
-	{ OPT_IDLE_TIMEOUT,	"idle-timeout",		true,	"NSBRIDGE_IDLE_TIMEOUT" },
-	{ OPT_DRAIN_TIMEOUT,	"drain-timeout",	true,	"NSBRIDGE_DRAIN_TIMEOUT" },
-	{ OPT_UDP_TIMEOUT,	"udp-timeout",		true,	"NSBRIDGE_UDP_TIMEOUT" },
-	{ OPT_MAX_UDP_FLOWS,	"max-udp-flows",	true,	"NSBRIDGE_MAX_UDP_FLOWS" },
-	{ OPT_MIRROR,		"mirror",		false,	"NSBRIDGE_MIRROR" },
-	{ OPT_MIRROR_EXCLUDE,	"mirror-exclude",	true,	"NSBRIDGE_MIRROR_EXCLUDE" },
-	{ OPT_MIRROR_UDP,	"mirror-udp",		false,	"NSBRIDGE_MIRROR_UDP" },
-	{ OPT_FOLLOW,		"follow",		false,	"NSBRIDGE_FOLLOW" },
-	{ OPT_NO_FOLLOW,	"no-follow",		false,	NULL },
-	{ OPT_VERBOSE,		"verbose",		false,	"NSBRIDGE_VERBOSE" },
-	{ OPT_QUIET,		"quiet",		false,	"NSBRIDGE_QUIET" },
-	{ OPT_LOG_FORMAT,	"log-format",		true,	"NSBRIDGE_LOG_FORMAT" },
-	{ OPT_METRICS,		"metrics",		true,	"NSBRIDGE_METRICS" },
-	{ OPT_PORT_FILE,	"port-file",		true,	"NSBRIDGE_PORT_FILE" },
-	{ OPT_USER,		"user",			true,	"NSBRIDGE_USER" },
-	{ OPT_CONFIG,		"config",		true,	"NSBRIDGE_CONFIG" },
-	{ OPT_JSON,		"json",			false,	NULL },
-	{ OPT_VERSION,		"version",		false,	NULL },
-	{ OPT_HELP,		"help",			false,	NULL },
-};
-
-#define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
-_Static_assert(N_OPTIONS <= 32, "option_bit() needs a wider mask");
-
-static const char short_options[] = ":c:hqv";
 
 static int fail(char *error, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -187,22 +126,12 @@ static int parse_switch(const char *text, bool *ret)
 	return -EINVAL;
 }
 
-static int set_timeout(const char *value, bool zero_ok, unsigned *ret_ms)
-{
-	unsigned ms;
-
-	if (cli_parse_duration(value, &ms) < 0 || (!zero_ok && ms == 0))
-		return -EINVAL;
-	*ret_ms = ms;
-	return 0;
-}
-
-static int set_log_format(const char *value, enum log_format *ret)
+static int set_log_format(struct config *cfg, const char *value)
 {
 	if (strcmp(value, "text") == 0)
-		*ret = LOG_FORMAT_TEXT;
+		cfg->log_format = LOG_FORMAT_TEXT;
 	else if (strcmp(value, "json") == 0)
-		*ret = LOG_FORMAT_JSON;
+		cfg->log_format = LOG_FORMAT_JSON;
 	else
 		return -EINVAL;
 	return 0;
@@ -220,7 +149,7 @@ static int parse_port_at(const char **p, uint16_t *ret)
 }
 
 /* "22,5432,8000-8099" into cfg->mirror_exclude; replaces what was there */
-static int parse_port_list(const char *text, struct config *cfg)
+static int set_mirror_exclude(struct config *cfg, const char *text)
 {
 	struct port_span spans[CLI_EXCLUDE_MAX];
 	const char *p = text;
@@ -246,7 +175,7 @@ static int parse_port_list(const char *text, struct config *cfg)
 }
 
 /* "0,1000" into cfg->allow_uids; replaces what was there */
-static int parse_uid_list(const char *text, struct config *cfg)
+static int set_allow_uids(struct config *cfg, const char *text)
 {
 	uint32_t uids[CLI_ALLOW_UID_MAX];
 	const char *p = text;
@@ -270,7 +199,7 @@ static int parse_uid_list(const char *text, struct config *cfg)
 }
 
 /* --metrics [ADDR:]PORT: where the HTTP server listens, on the host */
-static int parse_metrics(const char *value, struct config *cfg)
+static int set_metrics(struct config *cfg, const char *value)
 {
 	char text[ENDPOINT_TEXT_MAX + 8];
 	const char *why;
@@ -287,175 +216,253 @@ static int parse_metrics(const char *value, struct config *cfg)
 	return 0;
 }
 
-/* What a valid value looks like, for the error line */
-static const char *expected_value(enum opt_id id)
+/* Switches that are more than a bool of struct config */
+static void set_follow(struct config *cfg, bool on)
 {
-	switch (id) {
-	case OPT_MAX_CONNECTIONS:
-	case OPT_MAX_UDP_FLOWS:
-		return "a number from 1 to 1000000";
-	case OPT_CONNECT_TIMEOUT:
-	case OPT_UDP_TIMEOUT:
-		return "a duration above zero, like 500ms, 5s or 2m";
-	case OPT_IDLE_TIMEOUT:
-	case OPT_DRAIN_TIMEOUT:
-		return "a duration, like 500ms, 5s or 2m (0 for none)";
-	case OPT_LOG_FORMAT:
-		return "'text' or 'json'";
-	case OPT_MIRROR_EXCLUDE:
-		return "ports and ranges from 1 to 65535, like 22,5432,8000-8099";
-	case OPT_ALLOW_UID:
-		return "user ids, like 1000 or 0,1000";
-	case OPT_METRICS:
-		return "[ADDR:]PORT, like 9464, 127.0.0.1:9464 or [::1]:9464";
-	case OPT_CONTAINER:
-	case OPT_HOST_NETNS:
-	case OPT_PORT_FILE:
-	case OPT_CONFIG:
+	cfg->follow = on ? FOLLOW_ON : FOLLOW_OFF;
+}
+
+static void set_no_follow(struct config *cfg, bool on)
+{
+	cfg->follow = FOLLOW_OFF;
+}
+
+/* -v -v is more debug; "not verbose" (NSBRIDGE_VERBOSE=0) is normal */
+static void set_verbose(struct config *cfg, bool on)
+{
+	cfg->verbosity = on ? (cfg->verbosity > 0 ? cfg->verbosity + 1 : 1) : 0;
+}
+
+/* "not quiet" (NSBRIDGE_QUIET=0) must not undo NSBRIDGE_VERBOSE=1 */
+static void set_quiet(struct config *cfg, bool on)
+{
+	if (on)
+		cfg->verbosity = -1;
+	else if (cfg->verbosity < 0)
+		cfg->verbosity = 0;
+}
+
+static void set_version(struct config *cfg, bool on)
+{
+	cfg->action = CLI_VERSION;
+}
+
+static void set_help(struct config *cfg, bool on)
+{
+	cfg->action = CLI_HELP;
+}
+
+/*
+ * What a row is and where it stores its value. FIELD() does not compile
+ * when the member is not of the type that the kind writes there.
+ */
+#define FIELD(type, f)		_Generic(((struct config *)0)->f, type: offsetof(struct config, f))
+#define SWITCH(f)		.kind = CLI_SWITCH, .offset = FIELD(bool, f)
+#define COUNT(f, most)		.kind = CLI_COUNT, .offset = FIELD(unsigned, f), .min = 1, .max = (most)
+#define DURATION(f, least)	.kind = CLI_DURATION, .offset = FIELD(unsigned, f), .min = (least)
+#define STRING(f)		.kind = CLI_STRING, .offset = FIELD(const char *, f)
+#define SWITCH_BY(fn)		.kind = CLI_SWITCH, .set_switch = (fn)
+#define LIST_BY(fn)		.kind = CLI_LIST, .set = (fn)
+#define VALUE_BY(fn)		.kind = CLI_VALUE, .set = (fn)
+
+/* Where a row may be given */
+#define ARGV		CLI_FROM_ARGV
+#define ARGV_ENV	(CLI_FROM_ARGV | CLI_FROM_ENV)
+#define ARGV_ENV_FILE	(CLI_FROM_ARGV | CLI_FROM_ENV | CLI_FROM_FILE)
+
+/*
+ * Every option, in the order of --help. The environment is applied in
+ * this order too, so NSBRIDGE_QUIET=1 wins over NSBRIDGE_VERBOSE=1. Each
+ * row opens with { "name", 'x' or 0, ARGV..., which is how
+ * tests/docs/lib.sh finds the options and variables that the manual page
+ * and the bash completion must know.
+ */
+static const struct cli_option options[] = {
+	{ "container", 'c', ARGV_ENV_FILE, STRING(container), .arg = "REF",
+	  .help = "container name or ID, pid:N, netns:NAME, a path, self\n"
+		  "rootless $XDG_RUNTIME_DIR/{podman/podman,docker}.sock" },
+	{ "host-netns", 0, ARGV_ENV_FILE, STRING(host_netns), .arg = "PATH",
+	  .help = "'host' is this namespace instead of nsbridge's own" },
+	{ "allow-nonlocal", 0, ARGV_ENV_FILE, SWITCH(allow_nonlocal),
+	  .help = "let EXPOSE or --metrics bind a non-loopback address" },
+	{ "allow-uid", 0, ARGV_ENV_FILE, LIST_BY(set_allow_uids),
+	  .expected = "user ids, like 1000 or 0,1000",
+	  .arg = "UIDS", .help = "host EXPOSE: only these users' clients (0,1000)" },
+	{ "max-connections", 0, ARGV_ENV_FILE, COUNT(max_connections, MAX_CONNECTIONS_LIMIT),
+	  .arg = "N", .help = "per bridge (16384)" },
+	{ "max-udp-flows", 0, ARGV_ENV_FILE, COUNT(max_udp_flows, MAX_CONNECTIONS_LIMIT),
+	  .arg = "N", .join = "; ", .help = " (4096)" },
+	{ "connect-timeout", 0, ARGV_ENV_FILE, DURATION(connect_timeout_ms, 1),
+	  .arg = "D", .help = "reaching SERVICE (5s)" },
+	{ "idle-timeout", 0, ARGV_ENV_FILE, DURATION(idle_timeout_ms, 0),
+	  .arg = "D", .join = "; ", .help = " (never)" },
+	{ "drain-timeout", 0, ARGV_ENV_FILE, DURATION(drain_timeout_ms, 0),
+	  .arg = "D", .help = "after SIGTERM (5s)" },
+	{ "udp-timeout", 0, ARGV_ENV_FILE, DURATION(udp_timeout_ms, 1),
+	  .arg = "D", .join = "; ", .help = ", UDP idle (60s)" },
+	{ "mirror", 0, ARGV_ENV_FILE, SWITCH(mirror),
+	  .arg = "FROM TO", .help = "every port listening on FROM's loopback, on TO's too;" },
+	{ "mirror-exclude", 0, ARGV_ENV_FILE, LIST_BY(set_mirror_exclude),
+	  .expected = "ports and ranges from 1 to 65535, like 22,5432,8000-8099",
+	  .arg = "PORTS", .join = "\n", .help = "" },
+	{ "mirror-udp", 0, ARGV_ENV_FILE, SWITCH(mirror_udp), .join = ", ", .help = "" },
+	{ "follow", 0, ARGV_ENV_FILE, SWITCH_BY(set_follow), .help = "wait for a named container" },
+	{ "no-follow", 0, ARGV, SWITCH_BY(set_no_follow) },
+	{ "user", 0, ARGV_ENV_FILE, STRING(user), .expected = "a user name or number, not empty",
+	  .arg = "U", .join = "; ", .help = ": relay's user" },
+	{ "metrics", 0, ARGV_ENV_FILE, VALUE_BY(set_metrics),
+	  .expected = "[ADDR:]PORT, like 9464, 127.0.0.1:9464 or [::1]:9464",
+	  .arg = "ADDR:PORT", .help = "Prometheus /metrics" },
+	{ "config", 0, ARGV_ENV, STRING(config_file),
+	  .arg = "FILE", .join = "; ", .help = ": bridges, options" },
+	{ "verbose", 'v', ARGV_ENV_FILE, SWITCH_BY(set_verbose), .help = "debug lines" },
+	{ "quiet", 'q', ARGV_ENV_FILE, SWITCH_BY(set_quiet), .join = "; ", .help = ": errors only" },
+	{ "log-format", 0, ARGV_ENV_FILE, VALUE_BY(set_log_format), .expected = "'text' or 'json'",
+	  .arg = "json", .join = "; ", .help = "" },
+	/* named by the free text around the option lines of --help */
+	{ "port-file", 0, ARGV_ENV_FILE, STRING(port_file) },
+	{ "json", 0, ARGV, SWITCH(json) },
+	{ "version", 0, ARGV, SWITCH_BY(set_version) },
+	{ "help", 'h', ARGV, SWITCH_BY(set_help) },
+};
+
+#define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
+_Static_assert(N_OPTIONS <= 32, "option_bit() needs a wider mask");
+
+#define ENV_NAME_MAX	48
+#define EXPECTED_MAX	64
+
+/**
+ * cli_options() - the table of options, for the test of every row
+ * @ret_n:	number of rows
+ *
+ * Return: the rows, in the order of --help
+ */
+const struct cli_option *cli_options(size_t *ret_n)
+{
+	*ret_n = N_OPTIONS;
+	return options;
+}
+
+static bool takes_value(const struct cli_option *o)
+{
+	return o->kind != CLI_SWITCH;
+}
+
+/* getopt_long()'s value for a row: its short name, else past every char */
+static int option_val(const struct cli_option *o)
+{
+	return o->short_name ? o->short_name : 256 + (int)(o - options);
+}
+
+static const struct cli_option *option_by_val(int val)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (option_val(&options[i]) == val)
+			return &options[i];
+	return NULL;
+}
+
+static const struct cli_option *option_by_name(const char *name)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (strcmp(options[i].name, name) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* Bit of options[] that an option sets; --no-NAME sets NAME's */
+static unsigned option_bit(const struct cli_option *o)
+{
+	const struct cli_option *pos = strncmp(o->name, "no-", 3) == 0 ?
+				       option_by_name(o->name + 3) : NULL;
+
+	return 1u << (unsigned)((pos ? pos : o) - options);
+}
+
+/* NSBRIDGE_<NAME>: the long name in capitals, '_' for '-' */
+static const char *env_name(const struct cli_option *o, char *buf, size_t len)
+{
+	snprintf(buf, len, "NSBRIDGE_%s", o->name);
+	for (char *p = buf; *p; p++)
+		*p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+	return buf;
+}
+
+static const char *option_getenv(const struct cli_option *o)
+{
+	char name[ENV_NAME_MAX];
+
+	return getenv(env_name(o, name, sizeof(name)));
+}
+
+/* What a valid value looks like, for the error line */
+static const char *expected_value(const struct cli_option *o, char *buf, size_t len)
+{
+	if (o->expected)
+		return o->expected;
+	switch (o->kind) {
+	case CLI_COUNT:
+		snprintf(buf, len, "a number from %u to %u", o->min, o->max);
+		return buf;
+	case CLI_DURATION:
+		return o->min ? "a duration above zero, like 500ms, 5s or 2m" :
+				"a duration, like 500ms, 5s or 2m (0 for none)";
+	case CLI_STRING:
 		return "a value that is not empty";
-	case OPT_USER:
-		return "a user name or number, not empty";
-	case OPT_ALLOW_NONLOCAL:
-	case OPT_MIRROR:
-	case OPT_MIRROR_UDP:
-	case OPT_FOLLOW:
-	case OPT_NO_FOLLOW:
-	case OPT_VERBOSE:
-	case OPT_QUIET:
-	case OPT_JSON:
-	case OPT_VERSION:
-	case OPT_HELP:
+	case CLI_SWITCH:
+	case CLI_LIST:
+	case CLI_VALUE:
+	case CLI_KIND_MAX:
 		break;
 	}
 	return "1, true, yes, on, 0, false, no or off";
 }
 
 /*
- * Apply one option. @value is the argument of an option that takes one;
- * for a switch it is NULL on the command line ("on") and the variable's
- * text in the environment.
+ * Apply one row. @value is the argument of an option that takes one; for
+ * a switch it is NULL on the command line ("on"), and the text of the
+ * variable or of the file's setting otherwise.
  */
-static int apply_option(struct config *cfg, enum opt_id id, const char *value)
+static int apply_option(struct config *cfg, const struct cli_option *o, const char *value)
 {
+	void *at = (char *)cfg + o->offset;
 	bool on = true;
+	unsigned n;
 
-	if (!value && (id == OPT_CONTAINER || id == OPT_HOST_NETNS || id == OPT_PORT_FILE ||
-		       id == OPT_CONFIG || id == OPT_USER))
+	if (takes_value(o) && !value)
 		return -EINVAL;
-	switch (id) {
-	case OPT_CONTAINER:
-		return *value ? (cfg->container = value, 0) : -EINVAL;
-	case OPT_HOST_NETNS:
-		return *value ? (cfg->host_netns = value, 0) : -EINVAL;
-	case OPT_PORT_FILE:
-		return *value ? (cfg->port_file = value, 0) : -EINVAL;
-	case OPT_CONFIG:
-		return *value ? (cfg->config_file = value, 0) : -EINVAL;
-	case OPT_USER:
-		return *value ? (cfg->user = value, 0) : -EINVAL;
-	case OPT_MAX_CONNECTIONS:
-		return parse_count(value, MAX_CONNECTIONS_LIMIT, &cfg->max_connections);
-	case OPT_CONNECT_TIMEOUT:
-		return set_timeout(value, false, &cfg->connect_timeout_ms);
-	case OPT_IDLE_TIMEOUT:
-		return set_timeout(value, true, &cfg->idle_timeout_ms);
-	case OPT_DRAIN_TIMEOUT:
-		return set_timeout(value, true, &cfg->drain_timeout_ms);
-	case OPT_UDP_TIMEOUT:
-		return set_timeout(value, false, &cfg->udp_timeout_ms);
-	case OPT_MAX_UDP_FLOWS:
-		return parse_count(value, MAX_CONNECTIONS_LIMIT, &cfg->max_udp_flows);
-	case OPT_LOG_FORMAT:
-		return set_log_format(value, &cfg->log_format);
-	case OPT_MIRROR_EXCLUDE:
-		return parse_port_list(value, cfg);
-	case OPT_ALLOW_UID:
-		return parse_uid_list(value, cfg);
-	case OPT_METRICS:
-		return parse_metrics(value, cfg);
-	case OPT_ALLOW_NONLOCAL:
-	case OPT_MIRROR:
-	case OPT_MIRROR_UDP:
-	case OPT_FOLLOW:
-	case OPT_NO_FOLLOW:
-	case OPT_VERBOSE:
-	case OPT_QUIET:
-	case OPT_JSON:
-	case OPT_VERSION:
-	case OPT_HELP:
+	switch (o->kind) {
+	case CLI_SWITCH:
+		if (value && parse_switch(value, &on) < 0)
+			return -EINVAL;
+		if (o->set_switch)
+			o->set_switch(cfg, on);
+		else
+			*(bool *)at = on;
+		return 0;
+	case CLI_COUNT:
+		if (parse_count(value, o->max, &n) < 0 || n < o->min)
+			return -EINVAL;
+		*(unsigned *)at = n;
+		return 0;
+	case CLI_DURATION:
+		if (cli_parse_duration(value, &n) < 0 || n < o->min)
+			return -EINVAL;
+		*(unsigned *)at = n;
+		return 0;
+	case CLI_STRING:
+		if (!*value)
+			return -EINVAL;
+		*(const char **)at = value;
+		return 0;
+	case CLI_LIST:
+	case CLI_VALUE:
+		return o->set(cfg, value);
+	case CLI_KIND_MAX:
 		break;
 	}
-	if (value && parse_switch(value, &on) < 0)
-		return -EINVAL;
-	switch (id) {
-	case OPT_ALLOW_NONLOCAL:
-		cfg->allow_nonlocal = on;
-		break;
-	case OPT_MIRROR:
-		cfg->mirror = on;
-		break;
-	case OPT_MIRROR_UDP:
-		cfg->mirror_udp = on;
-		break;
-	case OPT_FOLLOW:
-		cfg->follow = on ? FOLLOW_ON : FOLLOW_OFF;
-		break;
-	case OPT_NO_FOLLOW:
-		cfg->follow = FOLLOW_OFF;
-		break;
-	case OPT_VERBOSE:
-		cfg->verbosity = on ? (cfg->verbosity > 0 ? cfg->verbosity + 1 : 1) : 0;
-		break;
-	case OPT_QUIET:
-		/* "not quiet" (NSBRIDGE_QUIET=0) must not undo NSBRIDGE_VERBOSE=1 */
-		if (on)
-			cfg->verbosity = -1;
-		else if (cfg->verbosity < 0)
-			cfg->verbosity = 0;
-		break;
-	case OPT_JSON:
-		cfg->json = on;
-		break;
-	case OPT_VERSION:
-		cfg->action = CLI_VERSION;
-		break;
-	case OPT_HELP:
-		cfg->action = CLI_HELP;
-		break;
-	case OPT_CONTAINER:
-	case OPT_HOST_NETNS:
-	case OPT_PORT_FILE:
-	case OPT_USER:
-	case OPT_CONFIG:
-	case OPT_MAX_CONNECTIONS:
-	case OPT_CONNECT_TIMEOUT:
-	case OPT_IDLE_TIMEOUT:
-	case OPT_DRAIN_TIMEOUT:
-	case OPT_UDP_TIMEOUT:
-	case OPT_MAX_UDP_FLOWS:
-	case OPT_MIRROR_EXCLUDE:
-	case OPT_ALLOW_UID:
-	case OPT_METRICS:
-	case OPT_LOG_FORMAT:
-		break;
-	}
-	return 0;
-}
-
-static const struct option_desc *option_by_id(int id)
-{
-	for (size_t i = 0; i < N_OPTIONS; i++)
-		if ((int)options[i].id == id)
-			return &options[i];
-	return NULL;
-}
-
-/* Bit of options[] that an option sets; --no-follow sets --follow's */
-static unsigned option_bit(enum opt_id id)
-{
-	const struct option_desc *o = option_by_id(id == OPT_NO_FOLLOW ? OPT_FOLLOW : id);
-
-	return o ? 1u << (unsigned)(o - options) : 0;
+	return -EINVAL;
 }
 
 /* Apply every variable that parses; @ret_bad gets the bits of those that do not */
@@ -466,10 +473,10 @@ static void apply_environment(struct config *cfg, unsigned *ret_bad)
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		const char *value;
 
-		if (!options[i].env || !(value = getenv(options[i].env)))
+		if (!(options[i].from & CLI_FROM_ENV) || !(value = option_getenv(&options[i])))
 			continue;
-		if (apply_option(cfg, options[i].id, value) < 0)
-			bad |= option_bit(options[i].id);
+		if (apply_option(cfg, &options[i], value) < 0)
+			bad |= option_bit(&options[i]);
 	}
 	*ret_bad = bad;
 }
@@ -477,28 +484,49 @@ static void apply_environment(struct config *cfg, unsigned *ret_bad)
 /* The first malformed variable whose option the command line did not give */
 static int check_environment(unsigned bad, unsigned given, char *error, size_t len)
 {
-	for (size_t i = 0; i < N_OPTIONS; i++)
-		if (bad & ~given & option_bit(options[i].id))
-			return fail(error, len, "%s='%s': expected %s", options[i].env,
-				    getenv(options[i].env), expected_value(options[i].id));
+	char name[ENV_NAME_MAX], want[EXPECTED_MAX];
+
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct cli_option *o = &options[i];
+
+		if ((o->from & CLI_FROM_ENV) && (bad & ~given & option_bit(o)))
+			return fail(error, len, "%s='%s': expected %s",
+				    env_name(o, name, sizeof(name)), option_getenv(o),
+				    expected_value(o, want, sizeof(want)));
+	}
 	return 0;
 }
 
-static void build_long_options(struct option *longopts)
+/* getopt_long()'s array and short option string, from the rows */
+static void build_getopt(struct option *longopts, char *shortopts)
 {
-	for (size_t i = 0; i < N_OPTIONS; i++)
-		longopts[i] = (struct option){
-			.name = options[i].name,
-			.has_arg = options[i].has_arg ? required_argument : no_argument,
-			.val = options[i].id,
+	size_t n = 0;
+
+	*shortopts++ = ':';
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct cli_option *o = &options[i];
+
+		if (!(o->from & CLI_FROM_ARGV))
+			continue;
+		longopts[n++] = (struct option){
+			.name = o->name,
+			.has_arg = takes_value(o) ? required_argument : no_argument,
+			.val = option_val(o),
 		};
-	longopts[N_OPTIONS] = (struct option){ 0 };
+		if (o->short_name) {
+			*shortopts++ = o->short_name;
+			if (takes_value(o))
+				*shortopts++ = ':';
+		}
+	}
+	*shortopts = '\0';
+	longopts[n] = (struct option){ 0 };
 }
 
 /* Name the option getopt stopped at, as the user wrote it */
 static const char *offending_option(char *argv[], char *buf, size_t len)
 {
-	const struct option_desc *o = option_by_id(optopt);
+	const struct cli_option *o = option_by_val(optopt);
 
 	if (optopt > 0 && optopt < 256)
 		snprintf(buf, len, "-%c", optopt);
@@ -513,14 +541,14 @@ static int apply_command_line(int argc, char *argv[], struct config *cfg, unsign
 			      char *error, size_t len)
 {
 	struct option longopts[N_OPTIONS + 1];
-	char name[64];
+	char shortopts[2 * N_OPTIONS + 2], name[64], want[EXPECTED_MAX];
 	int id;
 
-	build_long_options(longopts);
+	build_getopt(longopts, shortopts);
 	optind = 0;
 	opterr = 0;
-	while ((id = getopt_long(argc, argv, short_options, longopts, NULL)) != -1) {
-		const struct option_desc *o = option_by_id(id);
+	while ((id = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct cli_option *o = option_by_val(id);
 
 		if (id == '?')
 			return fail(error, len, "unknown option '%s' (see nsbridge --help)",
@@ -528,10 +556,10 @@ static int apply_command_line(int argc, char *argv[], struct config *cfg, unsign
 		if (id == ':')
 			return fail(error, len, "option '%s' needs a value",
 				    offending_option(argv, name, sizeof(name)));
-		if (!o || apply_option(cfg, o->id, optarg) < 0)
+		if (!o || apply_option(cfg, o, optarg) < 0)
 			return fail(error, len, "--%s '%s': expected %s", o ? o->name : "?",
-				    optarg ? optarg : "", o ? expected_value(o->id) : "");
-		*given |= option_bit(o->id);
+				    optarg ? optarg : "", o ? expected_value(o, want, sizeof(want)) : "");
+		*given |= option_bit(o);
 	}
 	return 0;
 }
@@ -717,35 +745,29 @@ static int parse_bridges(int n, char *args[], char *const where[], struct config
 	return 0;
 }
 
-static const struct option_desc *option_by_name(const char *name)
-{
-	for (size_t i = 0; i < N_OPTIONS; i++)
-		if (strcmp(options[i].name, name) == 0)
-			return &options[i];
-	return NULL;
-}
-
 /*
  * The settings of a --config file, through the setter the command line
- * uses. The options without a variable (help, version, json, no-follow)
- * and config itself have no place in a file.
+ * uses. Only rows with CLI_FROM_FILE have a key: not help, version, json,
+ * no-follow, nor config itself.
  */
 static int apply_file_options(struct config *cfg, char *error, size_t len)
 {
+	char want[EXPECTED_MAX];
 	size_t n;
 	const struct conffile_entry *e = conffile_options(cfg->file, &n);
 
 	for (size_t i = 0; i < n; i++, e++) {
-		const struct option_desc *o = option_by_name(e->name);
+		const struct cli_option *o = option_by_name(e->name);
 
-		if (!o || !o->env || o->id == OPT_CONFIG)
+		if (!o || !(o->from & CLI_FROM_FILE))
 			return fail(error, len, "%s:%d: unknown setting '%s': expected an option "
 				    "of nsbridge --help without its dashes, or bridges",
 				    cfg->config_file, e->line, e->name);
-		if ((o->has_arg && e->is_bool) || apply_option(cfg, o->id, e->value) < 0)
+		if ((takes_value(o) && e->is_bool) || apply_option(cfg, o, e->value) < 0)
 			return fail(error, len, "%s:%d: %s = %s: expected %s", cfg->config_file,
-				    e->line, e->name, e->value, o->has_arg && e->is_bool ?
-				    "a value, not true or false" : expected_value(o->id));
+				    e->line, e->name, e->value, takes_value(o) && e->is_bool ?
+				    "a value, not true or false" :
+				    expected_value(o, want, sizeof(want)));
 	}
 	return 0;
 }
@@ -754,7 +776,7 @@ static int apply_file_options(struct config *cfg, char *error, size_t len)
 static int find_config_file(int argc, char *argv[], const char **ret, char *error, size_t len)
 {
 	struct config scratch = { .action = CLI_RUN };
-	const char *env = getenv("NSBRIDGE_CONFIG");
+	const char *env = option_getenv(option_by_name("config"));
 	unsigned given = 0;
 
 	if (apply_command_line(argc, argv, &scratch, &given, error, len) < 0)
@@ -866,17 +888,18 @@ static int parse_subcommand(int argc, char *argv[], struct config *cfg, char *er
 /* Whether argv[i] is an option that takes the next argument as its value */
 static bool takes_next(const char *arg)
 {
+	const struct cli_option *o;
+
 	if (arg[0] != '-' || arg[1] == '\0')
 		return false;
 	if (arg[1] != '-') {	/* short options: -c takes the rest, or the next argument */
-		const char *c = strchr(arg + 1, OPT_CONTAINER);
-
-		return c && c[1] == '\0';
+		for (const char *c = arg + 1; *c; c++)
+			if ((o = option_by_val(*c)) && takes_value(o))
+				return c[1] == '\0';
+		return false;
 	}
-	for (size_t i = 0; i < N_OPTIONS; i++)
-		if (options[i].has_arg && strcmp(arg + 2, options[i].name) == 0)
-			return true;
-	return false;
+	o = option_by_name(arg + 2);
+	return o && takes_value(o);
 }
 
 /*
@@ -1011,6 +1034,67 @@ void config_free(struct config *config)
 	config->n_bridges = 0;
 }
 
+#define HELP_COLUMN	27
+
+/* Help text; a "\n" in it goes on in the help column of the next line */
+static void print_help_text(const char *text)
+{
+	for (; *text; text++)
+		if (*text == '\n')
+			printf("\n%*s", HELP_COLUMN, "");
+		else
+			putchar(*text);
+}
+
+/* "  -v, --verbose", "      --[no-]follow", "      --max-connections N" */
+static void print_option_start(const struct cli_option *o)
+{
+	char no[64], lead[96];
+
+	snprintf(no, sizeof(no), "no-%s", o->name);
+	snprintf(lead, sizeof(lead), "  %c%c%c --%s%s%s%s", o->short_name ? '-' : ' ',
+		 o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ',
+		 option_by_name(no) ? "[no-]" : "", o->name, o->arg ? " " : "",
+		 o->arg ? o->arg : "");
+	printf("%-*s ", HELP_COLUMN - 1, lead);
+}
+
+/* "; --max-udp-flows N", "; -q": an option joined to the one before */
+static void print_option_joined(const struct cli_option *o)
+{
+	print_help_text(o->join);
+	if (o->short_name)
+		printf("-%c", o->short_name);
+	else
+		printf("--%s", o->name);
+	if (o->arg)
+		printf(" %s", o->arg);
+}
+
+/* The option lines of --help, from the rows that have help */
+static void print_options_help(void)
+{
+	bool started = false;
+
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct cli_option *o = &options[i];
+
+		if (!o->help)
+			continue;
+		if (o->join) {
+			print_option_joined(o);
+		} else {
+			if (started)
+				putchar('\n');
+			print_option_start(o);
+			started = true;
+		}
+		print_help_text(o->help);
+	}
+	if (started)
+		putchar('\n');
+}
+
 /**
  * cli_print_help() - the usage screen, on stdout
  */
@@ -1025,20 +1109,10 @@ void cli_print_help(void)
 "Endpoints: host|container:[ADDR:]PORT[-LAST][/udp], or unix:PATH for SERVICE.\n"
 "  No ADDR: EXPOSE binds 127.0.0.1 and [::1]; SERVICE is 127.0.0.1 (TCP: or ::1).\n"
 "  SERVICE,SERVICE...: round-robin. EXPOSE port 0: any free; --port-file FILE\n"
-"-- CMD: run CMD once ready, with $NSBRIDGE_PORT; pass it SIGTERM; exit with it\n"
-"  -c, --container REF      container name or ID, pid:N, netns:NAME, a path, self\n"
-"                           rootless $XDG_RUNTIME_DIR/{podman/podman,docker}.sock\n"
-"      --host-netns PATH    'host' is this namespace instead of nsbridge's own\n"
-"      --allow-nonlocal     let EXPOSE or --metrics bind a non-loopback address\n"
-"      --allow-uid UIDS     host EXPOSE: only these users' clients (0,1000)\n"
-"      --max-connections N  per bridge (16384); --max-udp-flows N (4096)\n"
-"      --connect-timeout D  reaching SERVICE (5s); --idle-timeout D (never)\n"
-"      --drain-timeout D    after SIGTERM (5s); --udp-timeout D, UDP idle (60s)\n"
-"      --mirror FROM TO     every port listening on FROM's loopback, on TO's too;\n"
-"                           --mirror-exclude PORTS, --mirror-udp\n"
-"      --[no-]follow        wait for a named container; --user U: relay's user\n"
-"      --metrics ADDR:PORT  Prometheus /metrics; --config FILE: bridges, options\n"
-"  -v, --verbose            debug lines; -q: errors only; --log-format json\n"
+"-- CMD: run CMD once ready, with $NSBRIDGE_PORT; pass it SIGTERM; exit with it\n",
+	      stdout);
+	print_options_help();
+	fputs(
 "Durations 500ms, 5s, 2m, 1h. NSBRIDGE_<OPTION> beats --config; a flag beats both\n"
 "Exit: 0 ok, 1 failure, 2 usage, 3 port in use, 4 no container, 5 no privilege.\n",
 	      stdout);

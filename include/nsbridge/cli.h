@@ -139,6 +139,62 @@ struct config {
 	size_t n_bridges;
 };
 
+/* Where an option may be given: a bit each */
+enum cli_from {
+	CLI_FROM_ARGV = 1 << 0,		/* --NAME, and -X when it has a short name */
+	CLI_FROM_ENV = 1 << 1,		/* NSBRIDGE_<NAME>: capitals, '_' for '-' */
+	CLI_FROM_FILE = 1 << 2,		/* NAME = VALUE; in a --config file */
+};
+
+/* What an option's value is, and so how cli.c parses and stores it */
+enum cli_kind {
+	CLI_SWITCH,	/* no value on the command line; 1/true/yes/on or 0/false/no/off */
+	CLI_COUNT,	/* a number from @min to @max, into an unsigned */
+	CLI_DURATION,	/* 500ms, 5s, 2m, 1h, at least @min ms, into an unsigned */
+	CLI_STRING,	/* text that is not empty, into a const char * */
+	CLI_LIST,	/* comma-separated, parsed and stored by @set */
+	CLI_VALUE,	/* any other value, parsed and stored by @set */
+	CLI_KIND_MAX,
+};
+
+/**
+ * struct cli_option - one option: one row of the table that the command
+ *	line, the environment, the config file and --help are made from
+ * @name:	long name, and the key in a config file
+ * @short_name:	-X on the command line, 0 for none
+ * @from:	where it may be given, CLI_FROM_* bits
+ * @kind:	what its value is
+ * @offset:	where a switch, count, duration or string is stored in
+ *		struct config, when there is no setter
+ * @min:	smallest count or duration (milliseconds)
+ * @max:	largest count
+ * @set:	setter of a list or other value: 0, or -EINVAL if malformed
+ * @set_switch:	setter of a switch that is more than a bool
+ * @expected:	what a valid value looks like, for the error line; NULL
+ *		for the kind's own words
+ * @arg:	--help: what follows the name ("N", "REF", "FROM TO")
+ * @join:	--help: NULL to start a line of its own; else what joins it to
+ *		the row before ("; ", ", ", or "\n" for the next line)
+ * @help:	--help: what it does; "\n" goes on in the same column. NULL
+ *		for one the free text of --help names, or the --no-NAME of a
+ *		row NAME, shown there as --[no-]NAME
+ */
+struct cli_option {
+	const char *name;
+	char short_name;
+	unsigned from;
+	enum cli_kind kind;
+	size_t offset;
+	unsigned min;
+	unsigned max;
+	int (*set)(struct config *cfg, const char *value);
+	void (*set_switch)(struct config *cfg, bool on);
+	const char *expected;
+	const char *arg;
+	const char *join;
+	const char *help;
+};
+
 #define CLI_DEFAULT_MAX_CONNECTIONS	16384
 #define CLI_DEFAULT_CONNECT_TIMEOUT_MS	5000
 #define CLI_DEFAULT_DRAIN_TIMEOUT_MS	5000
@@ -148,6 +204,7 @@ struct config {
 
 int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t error_len);
 int cli_parse_duration(const char *text, unsigned *ret_ms);
+const struct cli_option *cli_options(size_t *ret_n);
 void cli_print_help(void);
 void cli_print_version(void);
 bool config_mirror_excludes(const struct config *config, uint16_t port);

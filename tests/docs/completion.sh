@@ -76,6 +76,7 @@ PATH=$FAKE:$PATH
 check_all() {
 	local opts
 	# every option nsbridge knows of, and nothing but options, after --
+	table_rows "$CLI_C" >/dev/null  # fails here if the table cannot be read
 	opts=$( (help_options "$NSB"; table_options "$CLI_C") | sort -u)
 	[ "$(wc -l <<<"$opts")" -ge 20 ] || fail "too few options found in --help and cli.c: $opts"
 	# shellcheck disable=SC2046

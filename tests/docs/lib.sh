@@ -24,16 +24,29 @@ help_options() {
 		grep -oE -- '-[[:alpha:]]'
 }
 
-# table_options CLI_C - every option of the options[] table of src/cli.c
-# and of its short_options string, one a line
-table_options() {
-	grep -oE '^[[:space:]]*\{ OPT_[A-Z_]+,[[:space:]]+"[a-z-]+"' "$1" |
-		grep -oE '"[a-z-]+"' | tr -d '"' | sed 's/^/--/'
-	grep -oE 'short_options\[\] = "[^"]*"' "$1" | sed -E 's/.*"(.*)"/\1/' |
-		tr -d ':' | grep -oE '[[:alpha:]]' | sed 's/^/-/'
+# table_rows CLI_C - the opening of every row of the options[] table of
+# src/cli.c, one a line: { "name", 'x' or 0, ARGV, ARGV_ENV or ARGV_ENV_FILE
+table_rows() {
+	local rows
+	rows=$(grep -oE "^[[:space:]]*\{ \"[a-z-]+\", ('[[:alpha:]]'|0), ARGV[A-Z_]*" "$1")
+	[ -n "$rows" ] || fail "no row of options[] found in $1: has the table changed its shape?"
+	printf '%s\n' "$rows"
 }
 
-# table_variables CLI_C - every NSBRIDGE_* variable of src/cli.c's options[]
+# table_options CLI_C - every option of the options[] table of src/cli.c,
+# long and short, one a line
+table_options() {
+	local rows
+	rows=$(table_rows "$1") || exit
+	grep -oE '"[a-z-]+"' <<<"$rows" | tr -d '"' | sed 's/^/--/'
+	grep -oE "'[[:alpha:]]'" <<<"$rows" | tr -d "'" | sed 's/^/-/'
+}
+
+# table_variables CLI_C - every NSBRIDGE_<NAME> variable of src/cli.c's
+# options[]: the name of each row given in the environment, in capitals
 table_variables() {
-	grep -oE '"NSBRIDGE_[A-Z_]+"' "$1" | tr -d '"'
+	local rows
+	rows=$(table_rows "$1") || exit
+	grep -E 'ARGV_ENV' <<<"$rows" | grep -oE '"[a-z-]+"' | tr -d '"' | tr 'a-z-' 'A-Z_' |
+		sed 's/^/NSBRIDGE_/'
 }

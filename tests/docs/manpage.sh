@@ -31,6 +31,7 @@ version=$("$NSB" --version | awk '{ print $2 }')
 assert_match "footer" "nsbridge $version +[0-9]{4}-[0-9]{2}-[0-9]{2} +nsbridge\\(1\\)\$" "$text"
 pass "sections, name, synopsis, version $version"
 
+table_rows "$CLI_C" >/dev/null  # fails here if the table cannot be read
 # as a word: --mirror must not be found in --mirror-udp
 options=$( (help_options "$NSB"; table_options "$CLI_C") | sort -u)
 [ "$(wc -l <<<"$options")" -ge 20 ] || fail "too few options found in --help and cli.c: $options"

@@ -7,12 +7,14 @@
  * variable set, whatever the environment the test runner was given.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -945,6 +947,62 @@ static const struct cli_case cli_cases[] = {
 	},
 };
 
+/**
+ * struct option_case - the test row of one option of cli.c's table
+ * @name:	its long name
+ * @from:	where it may be given, CLI_FROM_* bits
+ * @value:	a valid value that is not the default; NULL for a switch
+ * @offset:	the member of struct config it must change
+ * @size:	the size of that member
+ */
+struct option_case {
+	const char *name;
+	unsigned from;
+	const char *value;
+	size_t offset;
+	size_t size;
+};
+
+#define EVERYWHERE	(CLI_FROM_ARGV | CLI_FROM_ENV | CLI_FROM_FILE)
+#define NOT_IN_FILE	(CLI_FROM_ARGV | CLI_FROM_ENV)
+#define ONLY_ARGV	CLI_FROM_ARGV
+
+#define MEMBER(f)	offsetof(struct config, f), sizeof(((struct config *)0)->f)
+
+/*
+ * Every option, set alone through each of the places its row allows,
+ * must change its member of struct config: the check that the switches
+ * over every option and -Wswitch-enum used to give. An option of cli.c
+ * without a row here fails "every option has a test row".
+ */
+static const struct option_case option_cases[] = {
+	{ "container", EVERYWHERE, "web", MEMBER(container) },
+	{ "host-netns", EVERYWHERE, "/run/netns/dev", MEMBER(host_netns) },
+	{ "allow-nonlocal", EVERYWHERE, NULL, MEMBER(allow_nonlocal) },
+	{ "allow-uid", EVERYWHERE, "1000", MEMBER(n_allow_uids) },
+	{ "max-connections", EVERYWHERE, "7", MEMBER(max_connections) },
+	{ "max-udp-flows", EVERYWHERE, "7", MEMBER(max_udp_flows) },
+	{ "connect-timeout", EVERYWHERE, "1s", MEMBER(connect_timeout_ms) },
+	{ "idle-timeout", EVERYWHERE, "1s", MEMBER(idle_timeout_ms) },
+	{ "drain-timeout", EVERYWHERE, "1s", MEMBER(drain_timeout_ms) },
+	{ "udp-timeout", EVERYWHERE, "1s", MEMBER(udp_timeout_ms) },
+	{ "mirror", EVERYWHERE, NULL, MEMBER(mirror) },
+	{ "mirror-exclude", EVERYWHERE, "22", MEMBER(n_mirror_exclude) },
+	{ "mirror-udp", EVERYWHERE, NULL, MEMBER(mirror_udp) },
+	{ "follow", EVERYWHERE, NULL, MEMBER(follow) },
+	{ "no-follow", ONLY_ARGV, NULL, MEMBER(follow) },
+	{ "user", EVERYWHERE, "nobody", MEMBER(user) },
+	{ "metrics", EVERYWHERE, "9464", MEMBER(has_metrics) },
+	{ "config", NOT_IN_FILE, "/dev/null", MEMBER(config_file) },
+	{ "verbose", EVERYWHERE, NULL, MEMBER(verbosity) },
+	{ "quiet", EVERYWHERE, NULL, MEMBER(verbosity) },
+	{ "log-format", EVERYWHERE, "json", MEMBER(log_format) },
+	{ "port-file", EVERYWHERE, "/tmp/nsbridge.ports", MEMBER(port_file) },
+	{ "json", ONLY_ARGV, NULL, MEMBER(json) },
+	{ "version", ONLY_ARGV, NULL, MEMBER(action) },
+	{ "help", ONLY_ARGV, NULL, MEMBER(action) },
+};
+
 /* Unset every NSBRIDGE_* variable, so no row sees another's or the runner's */
 static int clear_nsbridge_env(void **state)
 {
@@ -1201,7 +1259,160 @@ static void test_parse_twice(void **state)
 	}
 }
 
-#define N_TESTS	(ARRAY_SIZE(cli_cases) + ARRAY_SIZE(duration_cases) + 3)
+static const struct cli_option *find_option(const char *name)
+{
+	size_t n;
+	const struct cli_option *o = cli_options(&n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(o[i].name, name) == 0)
+			return &o[i];
+	return NULL;
+}
+
+/*
+ * nsbridge [FLAG [VALUE]] ports: a subcommand takes every option and needs
+ * no bridge, so any option can be set alone. -EINVAL, or 0 and @ret.
+ */
+static int parse_ports(const char *flag, const char *value, struct config *ret,
+		       char *error, size_t len)
+{
+	const char *args[] = { "nsbridge", flag, value, "ports" };
+	char *argv[ARRAY_SIZE(args) + 1];
+	int argc = 0, r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(args); i++) {
+		if (!args[i])
+			continue;
+		argv[argc] = strdup(args[i]);
+		assert_non_null(argv[argc]);
+		argc++;
+	}
+	argv[argc] = NULL;
+	r = cli_parse(argc, argv, ret, error, len);
+	/* only the bytes of the config are compared, never what they point to */
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+	return r;
+}
+
+/*
+ * Whether @how set the member of @c in what cli_parse() returned (@r,
+ * @cfg, @error), against @base: the config without it. Frees @cfg.
+ */
+static void check_stored(const struct option_case *c, const struct config *base,
+			 const char *how, int r, struct config *cfg, const char *error, bool applies)
+{
+	bool changed;
+
+	if (r < 0)
+		fail_msg("--%s %s: %s", c->name, how, error);
+	changed = memcmp((const char *)base + c->offset, (char *)cfg + c->offset, c->size) != 0;
+	config_free(cfg);
+	if (applies && !changed)
+		fail_msg("--%s %s: not applied (its member of struct config is unchanged)",
+			 c->name, how);
+	if (!applies && changed)
+		fail_msg("--%s %s: applied, but its row does not take it from there", c->name, how);
+}
+
+static void check_applied(const struct option_case *c, const struct config *base,
+			  const char *how, const char *flag, const char *value, bool applies)
+{
+	char error[CLI_ERROR_MAX] = "";
+	struct config cfg;
+	int r = parse_ports(flag, value, &cfg, error, sizeof(error));
+
+	check_stored(c, base, how, r, &cfg, error, applies);
+}
+
+/* NSBRIDGE_<NAME> of @c, set to its value ("1" for a switch) */
+static void set_variable(const struct option_case *c, char *name, size_t len)
+{
+	snprintf(name, len, "NSBRIDGE_%s", c->name);
+	for (char *p = name; *p; p++)
+		*p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+	assert_int_equal(setenv(name, c->value ? c->value : "1", 1), 0);
+}
+
+/* A --config file of one setting, NAME = "VALUE"; or NAME = true; for a switch */
+static void write_file(const struct option_case *c, char *path)
+{
+	FILE *f;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	if (c->value)
+		fprintf(f, "%s = \"%s\";\n", c->name, c->value);
+	else
+		fprintf(f, "%s = true;\n", c->name);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* One option, set alone on the command line, in the environment, in a file */
+static void test_option(void **state)
+{
+	const struct option_case *c = *state;
+	const struct cli_option *o = find_option(c->name);
+	char flag[64], var[64], path[] = "/tmp/nsbridge-test-cli.XXXXXX", error[CLI_ERROR_MAX];
+	unsigned from = c->from;
+	struct config base, cfg;
+	int r;
+
+	if (!o)
+		fail_msg("option_cases has a row '%s', which is no option of cli.c", c->name);
+	if (o->from != from)
+		fail_msg("--%s: its row takes it from %#x, its test row says %#x", c->name,
+			 o->from, from);
+	/* config_free() leaves alone the members that options set */
+	assert_int_equal(parse_ports(NULL, NULL, &base, error, sizeof(error)), 0);
+	config_free(&base);
+	snprintf(flag, sizeof(flag), "--%s", o->name);
+	check_applied(c, &base, "on the command line", flag, c->value, true);
+	if (o->short_name) {
+		snprintf(flag, sizeof(flag), "-%c", o->short_name);
+		check_applied(c, &base, flag, flag, c->value, true);
+	}
+
+	set_variable(c, var, sizeof(var));
+	check_applied(c, &base, var, NULL, NULL, from & CLI_FROM_ENV);
+	assert_int_equal(unsetenv(var), 0);
+
+	write_file(c, path);
+	r = parse_ports("--config", path, &cfg, error, sizeof(error));
+	unlink(path);
+	if (from & CLI_FROM_FILE) {
+		check_stored(c, &base, "in a --config file", r, &cfg, error, true);
+	} else if (r == 0) {
+		config_free(&cfg);
+		fail_msg("--%s in a --config file: accepted, but its row has no key there", c->name);
+	} else if (!strstr(error, "unknown setting")) {
+		fail_msg("--%s in a --config file: \"%s\", expected unknown setting", c->name, error);
+	}
+}
+
+/* Every row of cli.c's table has a row in option_cases */
+static void test_every_option(void **state)
+{
+	size_t n;
+	const struct cli_option *o = cli_options(&n);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+
+		while (j < ARRAY_SIZE(option_cases) && strcmp(option_cases[j].name, o[i].name) != 0)
+			j++;
+		if (j == ARRAY_SIZE(option_cases))
+			fail_msg("option --%s has no row in option_cases: add one that says "
+				 "what it sets", o[i].name);
+	}
+}
+
+#define N_TESTS	(ARRAY_SIZE(cli_cases) + ARRAY_SIZE(duration_cases) + \
+		 ARRAY_SIZE(option_cases) + 4)
 
 int main(void)
 {
@@ -1222,6 +1433,23 @@ int main(void)
 			.test_func = test_duration,
 			.initial_state = (void *)&duration_cases[i],
 		};
+	for (size_t i = 0; i < ARRAY_SIZE(option_cases); i++) {
+		char *name;
+
+		assert_true(asprintf(&name, "option --%s: command line, environment, file",
+				     option_cases[i].name) > 0);
+		tests[n++] = (struct CMUnitTest){
+			.name = name,
+			.test_func = test_option,
+			.setup_func = clear_nsbridge_env,
+			.teardown_func = clear_nsbridge_env,
+			.initial_state = (void *)&option_cases[i],
+		};
+	}
+	tests[n++] = (struct CMUnitTest){
+		.name = "every option has a test row",
+		.test_func = test_every_option,
+	};
 	tests[n++] = (struct CMUnitTest){
 		.name = "cli_parse twice",
 		.test_func = test_parse_twice,
