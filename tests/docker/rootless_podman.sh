@@ -6,7 +6,9 @@
 # subordinate ranges and runtime directories. Everything else runs as the
 # first user (as_user): Podman with its own store and API service, the
 # container, nsbridge: both directions, IPv6, UDP, --mirror, ports, status,
-# the relay's and the opener's credentials, podman restart. The second user
+# the relay's and the opener's credentials, podman restart, a range, a
+# unix: SERVICE of the user's, --metrics, a scoped run, lo brought
+# up. The second user
 # is refused, as are a low host port and, in a user namespace of the
 # test's own, a machine without user namespaces. TESTING.md, "Rootless
 # Podman and Docker as an ordinary user", says how Podman runs here.
@@ -149,6 +151,91 @@ if command -v dnsmasq >/dev/null; then
 	pass "as $A: nsbridge -c web host:$dport/udp container:53/udp, nslookup inside gets dnsmasq's answer"
 	stop_nsb
 fi
+
+# -------- a range: each port inside answered by its own host port --------
+pick_range svc 4
+pick_range exp 4
+listen=""
+for p in $(seq "$svc" $((svc + 3))); do listen+="listen 127.0.0.1:$p;"; done
+mkdir -p "$T/ngx"
+cat >"$T/ngx/nginx.conf" <<NG
+daemon off; worker_processes 1; pid $T/ngx/nginx.pid; error_log $T/ngx/error.log;
+events { worker_connections 64; }
+http { access_log off; server { $listen location / { return 200 "\$server_port\n"; } } }
+NG
+bg nginx -c "$T/ngx/nginx.conf" -e "$T/ngx/error.log"
+wait_listen "" $((svc + 3))
+start_nsb -c web "host:$svc-$((svc + 3))" "container:$exp-$((exp + 3))"
+out=$(podman_a exec web sh -c 'for p in "$@"; do timeout 10 wget -qO- "http://127.0.0.1:$p/"; done' \
+	sh $(seq "$exp" $((exp + 3))) 2>&1)
+assert_eq "wget inside on $exp-$((exp + 3))" "$(seq "$svc" $((svc + 3)))" "$out"
+pass "as $A: nsbridge -c web host:$svc-$((svc + 3)) container:$exp-$((exp + 3)), each port inside answered by its own"
+stop_nsb
+
+# -------- a unix: SERVICE of A's, and --metrics counting what it carried --------
+# python's HTTP server on a unix socket in A's runtime directory, serving
+# 2 MiB of random bytes from A's home
+cat >"$T/unix_http.py" <<'PY'
+import http.server, os, socketserver, sys
+class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def address_string(self):
+        return "unix"	# a unix peer has no address
+sock, root = sys.argv[1:]
+os.chdir(root)
+Server(sock, Handler).serve_forever()
+PY
+chmod 644 "$T/unix_http.py"
+usock=/run/user/$UID_A/svc.sock
+install -d -o "$A" -g "$A" "/home/$A/srv"
+random_file "/home/$A/srv/blob" 2
+chown "$A:" "/home/$A/srv/blob"
+bg_to "$T/unix_http.log" "${NSB_WRAP[@]}" python3 "$T/unix_http.py" "$usock" "/home/$A/srv"
+wait_until "A's unix socket $usock" 10 test -S "$usock"
+direct=$(as "$A" curl -sS --unix-socket "$usock" http://x/blob | md5sum)
+assert_eq "direct, over the unix socket" "$(md5sum <"/home/$A/srv/blob")" "$direct"
+pick_port uport
+pick_port mport
+start_nsb --metrics "127.0.0.1:$mport" -c web "unix:$usock" "container:$uport"
+metric() {	# NAME [DIRECTION] - bridge 0's sample, scraped from /metrics as A
+	as "$A" curl -sS --max-time 5 "http://127.0.0.1:$mport/metrics" |
+		awk -v n="$1" -v dir="${2:+direction=\"$2\"}" \
+			'index($0, n "{bridge=\"0\"") == 1 && (dir == "" || index($0, dir)) { print $NF }'
+}
+assert_eq "nsbridge_accepted_total before" 0 "$(metric nsbridge_accepted_total)"
+assert_eq "nsbridge_bytes_total to_client before" 0 "$(metric nsbridge_bytes_total to_client)"
+assert_eq "wget inside, through unix:$usock" "$direct" \
+	"$(podman_a exec web timeout 10 wget -qO- "http://127.0.0.1:$uport/blob" | md5sum)"
+pass "as $A: nsbridge -c web unix:$usock container:$uport, wget inside gets A's 2 MiB byte for byte"
+carried() {	# all of the blob counted to the client, and the connection closed
+	[ "$(metric nsbridge_bytes_total to_client)" -ge $((2 * 1024 * 1024)) ] &&
+		[ "$(metric nsbridge_open)" = 0 ]
+}
+wait_until "2 MiB to the client on /metrics" 10 carried
+assert_eq "nsbridge_accepted_total after" 1 "$(metric nsbridge_accepted_total)"
+pass "as $A: --metrics 127.0.0.1:$mport: 1 accepted, $(metric nsbridge_bytes_total to_client) bytes to the client"
+stop_nsb
+assert_eq "exit status" 0 "$NSB_STATUS"
+
+# -------- a scoped run: CMD once ready, on \$NSBRIDGE_PORT, its status nsbridge's --------
+out=$(as "$A" "$NSB" -c web "container:$cport" host:0 -- \
+	sh -c 'curl -sS --max-time 5 "http://127.0.0.1:$NSBRIDGE_PORT/"; id -u; exit 3' 2>"$NSB_LOG")
+rc=$?
+assert_eq "scoped run: exit status ($(cat "$NSB_LOG"))" 3 "$rc"
+assert_eq "scoped run: what CMD saw" "container service"$'\n'"$UID_A" "$out"
+pass "as $A: nsbridge -c web container:$cport host:0 -- CMD: CMD reached the container on \$NSBRIDGE_PORT, nsbridge exited with its 3"
+
+# -------- lo down inside: nsbridge brings it up --------
+as "$A" nsenter -U --preserve-credentials -n -t "$(ctpid)" ip link set lo down ||
+	fail "as $A: ip link set lo down inside web"
+assert_match "lo inside, before" "state DOWN|<LOOPBACK>" "$(nsenter -n -t "$(ctpid)" ip -o link show lo)"
+start_nsb -c web "host:$port" "container:$port"
+assert_match "lo inside, after" "<LOOPBACK,UP" "$(nsenter -n -t "$(ctpid)" ip -o link show lo)"
+grep -qx "nsbridge: brought lo up in container web" "$NSB_LOG" || fail "no line saying lo was brought up"
+assert_eq "wget inside, lo brought up" "host service $port" "$(fetch "$port")"
+pass "as $A: lo down inside web, nsbridge brought it up, wget inside gets the host's page"
+stop_nsb
 NSB_WRAP=()
 
 # -------- what an ordinary user is refused: one line, exit 5, nothing started --------
