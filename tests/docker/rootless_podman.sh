@@ -7,11 +7,11 @@
 # first user (as_user): Podman with its own store and API service, the
 # container, nsbridge: both directions, IPv6, UDP, --mirror, ports, status,
 # the relay's and the opener's credentials, podman restart, a range, a
-# unix: SERVICE of the user's, --metrics, a scoped run, lo brought
-# up. The second user
-# is refused, as are a low host port and, in a user namespace of the
-# test's own, a machine without user namespaces. TESTING.md, "Rootless
-# Podman and Docker as an ordinary user", says how Podman runs here.
+# unix: SERVICE of the user's, --metrics, a scoped run, two mirrors facing
+# each other, lo brought up. The second user is refused, as are a low host
+# port and, in a user namespace of the test's own, a machine without user
+# namespaces. TESTING.md, "Rootless Podman and Docker as an ordinary
+# user", says how Podman runs here.
 . "$(dirname "$0")/../integration/lib.sh"
 
 command -v podman >/dev/null || skip "podman is not installed"
@@ -225,6 +225,48 @@ rc=$?
 assert_eq "scoped run: exit status ($(cat "$NSB_LOG"))" 3 "$rc"
 assert_eq "scoped run: what CMD saw" "container service"$'\n'"$UID_A" "$out"
 pass "as $A: nsbridge -c web container:$cport host:0 -- CMD: CMD reached the container on \$NSBRIDGE_PORT, nsbridge exited with its 3"
+
+# -------- two mirrors facing each other, both A's --------
+# Each leaves the other's listeners alone: as A, the opener (in the
+# engine's user namespace) cannot read the fds of A's processes out here,
+# the relay can. Ports of root's (nginx) are mirrored, with a line saying
+# their holder could not be seen.
+listens_inside() {	# PORT
+	[ -n "$(nsenter -n -t "$(ctpid)" ss -Htln "sport = :$1")" ]
+}
+pick_port h1
+bg_to "$T/h1.log" "${NSB_WRAP[@]}" busybox httpd -f -p "127.0.0.1:$h1" -h "$T/www"
+h1_pid=$BG_PID
+wait_listen "" "$h1"
+bg_to "$T/forward.log" "${NSB_WRAP[@]}" "$NSB" -v -c web --mirror host container
+fwd_pid=$BG_PID
+wait_until "the forward mirror's ready line" 10 grep -q ' ready$' "$T/forward.log"
+wait_until "A's port $h1 mirrored inside" 10 listens_inside "$h1"
+assert_eq "wget inside on $h1, mirrored" "host service $port" "$(fetch "$h1")"
+NSB_READY=1 start_nsb -v -c web --mirror container host
+# each has decided about the other's listener when it says so
+decided() {	# LOG PORT
+	grep -Eq "port $2 of .*(is nsbridge's own|is not mirrored)" "$1"
+}
+wait_until "the reverse mirror's word on port $h1" 10 decided "$NSB_LOG" "$h1"
+wait_until "the forward mirror's word on port $cport" 10 decided "$T/forward.log" "$cport"
+grep -q "tcp port $h1 of container web is nsbridge's own: not mirrored back" "$NSB_LOG" ||
+	fail "the reverse mirror took the forward mirror's port $h1 for a service: $(grep "port $h1 " "$NSB_LOG")"
+grep -q "tcp port $cport of host is nsbridge's own: not mirrored back" "$T/forward.log" ||
+	fail "the forward mirror took the reverse mirror's port $cport for a service: $(grep "port $cport " "$T/forward.log")"
+assert_eq "curl on the host on $cport, mirrored" "container service" "$(curl -s "http://127.0.0.1:$cport/")"
+pass "as $A: two mirrors facing each other: each serves its own, neither mirrors the other's back"
+assert_eq "lines about root's nginx on $port" 1 \
+	"$(grep -c "tcp port $port of host is held by a process not visible" "$T/forward.log")"
+assert_eq "wget inside on $port, mirrored" "host service $port" "$(fetch "$port")"
+pass "as $A: root's port $port mirrored, said once: '$(grep "tcp port $port of host is held" "$T/forward.log")'"
+kill "$h1_pid"
+wait_until "port $h1 unbound inside after its service stopped" 10 eval '! listens_inside "$h1"'
+port_free "" "$h1" || fail "port $h1 is held on the host after its service stopped"
+pass "as $A: the service stops: its port is gone on both sides, no mirror holds the other's"
+stop_nsb
+kill "$fwd_pid"
+wait "$fwd_pid"
 
 # -------- lo down inside: nsbridge brings it up --------
 as "$A" nsenter -U --preserve-credentials -n -t "$(ctpid)" ip link set lo down ||
