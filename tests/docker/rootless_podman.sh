@@ -155,16 +155,7 @@ fi
 # -------- a range: each port inside answered by its own host port --------
 pick_range svc 4
 pick_range exp 4
-listen=""
-for p in $(seq "$svc" $((svc + 3))); do listen+="listen 127.0.0.1:$p;"; done
-mkdir -p "$T/ngx"
-cat >"$T/ngx/nginx.conf" <<NG
-daemon off; worker_processes 1; pid $T/ngx/nginx.pid; error_log $T/ngx/error.log;
-events { worker_connections 64; }
-http { access_log off; server { $listen location / { return 200 "\$server_port\n"; } } }
-NG
-bg nginx -c "$T/ngx/nginx.conf" -e "$T/ngx/error.log"
-wait_listen "" $((svc + 3))
+range_nginx "$svc" $((svc + 3))
 start_nsb -c web "host:$svc-$((svc + 3))" "container:$exp-$((exp + 3))"
 out=$(podman_a exec web sh -c 'for p in "$@"; do timeout 10 wget -qO- "http://127.0.0.1:$p/"; done' \
 	sh $(seq "$exp" $((exp + 3))) 2>&1)
@@ -175,46 +166,22 @@ stop_nsb
 # -------- a unix: SERVICE of A's, and --metrics counting what it carried --------
 # python's HTTP server on a unix socket in A's runtime directory, serving
 # 2 MiB of random bytes from A's home
-cat >"$T/unix_http.py" <<'PY'
-import http.server, os, socketserver, sys
-class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-class Handler(http.server.SimpleHTTPRequestHandler):
-    def address_string(self):
-        return "unix"	# a unix peer has no address
-sock, root = sys.argv[1:]
-os.chdir(root)
-Server(sock, Handler).serve_forever()
-PY
-chmod 644 "$T/unix_http.py"
 usock=/run/user/$UID_A/svc.sock
-install -d -o "$A" -g "$A" "/home/$A/srv"
-random_file "/home/$A/srv/blob" 2
-chown "$A:" "/home/$A/srv/blob"
-bg_to "$T/unix_http.log" "${NSB_WRAP[@]}" python3 "$T/unix_http.py" "$usock" "/home/$A/srv"
-wait_until "A's unix socket $usock" 10 test -S "$usock"
+user_blob "$A"
+unix_http "$A" "$usock" "/home/$A/srv"
 direct=$(as "$A" curl -sS --unix-socket "$usock" http://x/blob | md5sum)
 assert_eq "direct, over the unix socket" "$(md5sum <"/home/$A/srv/blob")" "$direct"
 pick_port uport
-pick_port mport
-start_nsb --metrics "127.0.0.1:$mport" -c web "unix:$usock" "container:$uport"
-metric() {	# NAME [DIRECTION] - bridge 0's sample, scraped from /metrics as A
-	as "$A" curl -sS --max-time 5 "http://127.0.0.1:$mport/metrics" |
-		awk -v n="$1" -v dir="${2:+direction=\"$2\"}" \
-			'index($0, n "{bridge=\"0\"") == 1 && (dir == "" || index($0, dir)) { print $NF }'
-}
+pick_port MPORT
+start_nsb --metrics "127.0.0.1:$MPORT" -c web "unix:$usock" "container:$uport"
 assert_eq "nsbridge_accepted_total before" 0 "$(metric nsbridge_accepted_total)"
 assert_eq "nsbridge_bytes_total to_client before" 0 "$(metric nsbridge_bytes_total to_client)"
 assert_eq "wget inside, through unix:$usock" "$direct" \
 	"$(podman_a exec web timeout 10 wget -qO- "http://127.0.0.1:$uport/blob" | md5sum)"
 pass "as $A: nsbridge -c web unix:$usock container:$uport, wget inside gets A's 2 MiB byte for byte"
-carried() {	# all of the blob counted to the client, and the connection closed
-	[ "$(metric nsbridge_bytes_total to_client)" -ge $((2 * 1024 * 1024)) ] &&
-		[ "$(metric nsbridge_open)" = 0 ]
-}
-wait_until "2 MiB to the client on /metrics" 10 carried
+wait_until "2 MiB to the client on /metrics" 10 carried $((2 * 1024 * 1024))
 assert_eq "nsbridge_accepted_total after" 1 "$(metric nsbridge_accepted_total)"
-pass "as $A: --metrics 127.0.0.1:$mport: 1 accepted, $(metric nsbridge_bytes_total to_client) bytes to the client"
+pass "as $A: --metrics 127.0.0.1:$MPORT: 1 accepted, $(metric nsbridge_bytes_total to_client) bytes to the client"
 stop_nsb
 assert_eq "exit status" 0 "$NSB_STATUS"
 
