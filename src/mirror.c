@@ -25,7 +25,11 @@
  * back: two mirrors facing each other would otherwise keep each other's
  * ports alive after the service is gone. Who holds a socket is asked of
  * the opener (reading other processes' fds takes CAP_SYS_PTRACE), once,
- * when its port is first seen.
+ * when its port is first seen; as an ordinary user, whose opener has
+ * capabilities only in a rootless engine's user namespace, the relay
+ * looks in /proc itself, where it sees its user's processes. A holder
+ * not visible either way (another user's, to a user) is said once and
+ * taken for a service.
  *
  * A FROM in a container that stops takes its ports with it: all are
  * unbound and its diag socket closed, so that nothing keeps the dead
@@ -136,27 +140,34 @@ static int scan_ports(struct ctx *c, int protocol, struct scan *s)
 /*
  * Whether nsbridge holds the socket: a port this or another nsbridge
  * relays must not be mirrored back, or two mirrors facing each other
- * would keep each other's ports alive after the service is gone. Only
- * the opener may read other processes' fds; without one, the relay asks
- * /proc itself, which shows its own and its user's processes.
+ * would keep each other's ports alive after the service is gone. The
+ * opener is asked first: reading other processes' fds takes
+ * CAP_SYS_PTRACE, which the relay no longer has. As an ordinary user the
+ * opener has it only in a rootless engine's user namespace, which gives
+ * no right over processes out here, the user's own nsbridge included;
+ * the relay itself sees its user's processes in /proc, so it looks when
+ * the opener could not, or when there is no opener. A holder neither
+ * sees (another user's process, to a user) is said once and taken for a
+ * service.
  */
-static bool held_by_nsbridge(struct ctx *c, uint32_t inode)
+static bool held_by_nsbridge(struct ctx *c, enum proto p, unsigned port, uint32_t inode)
 {
 	struct opener_req req = {
 		.op = OPENER_SOCKET_OWNER, .side = c->mirror->from, .inode = inode,
 	};
 	struct port_owner owner;
-	int pid;
+	int pid = -ENOENT;
 
-	if (opener_fd() >= 0) {
+	if (opener_fd() >= 0)
 		pid = opener_call(&req, NULL, 0);
-	} else {
-		pid = portowner_of_inode(inode, &owner);
-		if (pid == 0)
-			pid = owner.pid;
-	}
-	if (pid <= 0)
+	if (pid <= 0 && portowner_of_inode(inode, &owner) == 0)
+		pid = owner.pid;
+	if (pid <= 0) {
+		log_info("%s port %u of %s is held by a process not visible to nsbridge "
+			 "(another user's?): mirrored as a service",
+			 proto_name(p), port, c->sides[c->mirror->from].label);
 		return false;
+	}
 	if (pid == getpid())
 		return true;
 	portowner_comm(pid, owner.comm, sizeof(owner.comm));
@@ -194,11 +205,11 @@ static void unbind_port(struct ctx *c, enum proto p, unsigned port)
 		 c->sides[m->from].label, c->sides[m->to].label);
 }
 
-static bool is_relayed(struct ctx *c, const struct scan *s, unsigned port)
+static bool is_relayed(struct ctx *c, enum proto p, const struct scan *s, unsigned port)
 {
 	for (size_t i = 0; s && i < s->n_fresh; i++)
 		if (s->fresh[i].port == port)
-			return held_by_nsbridge(c, s->fresh[i].inode);
+			return held_by_nsbridge(c, p, port, s->fresh[i].inode);
 	return false;
 }
 
@@ -220,7 +231,7 @@ static void apply(struct ctx *c, enum proto p, const struct portset *want, const
 		}
 		if (wanted && !port_in(&m->bound[p], port) && !port_in(&m->taken[p], port) &&
 		    !port_in(&m->relayed[p], port)) {
-			if (!is_relayed(c, s, port)) {
+			if (!is_relayed(c, p, s, port)) {
 				bind_port(c, p, port);
 				continue;
 			}

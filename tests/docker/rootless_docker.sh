@@ -8,8 +8,10 @@
 # an image imported from busybox, a --network none container, and nsbridge,
 # which finds the engine at $XDG_RUNTIME_DIR/docker.sock by itself: a
 # host-loopback service reached from inside by name, the reverse, docker
-# restart followed, nsbridge ports -c web; all of it again with
-# RootlessKit's --pidns, where the engine's pids are not the host's.
+# restart followed, nsbridge ports -c web, a scoped run, a range, a unix:
+# SERVICE of the user's with --metrics, two mirrors facing each other;
+# all of it again with RootlessKit's --pidns, where the engine's pids are
+# not the host's.
 # TESTING.md, "Rootless Podman and Docker as an ordinary user", says how
 # Docker runs here.
 . "$(dirname "$0")/../integration/lib.sh"
@@ -23,6 +25,7 @@ command -v rootlesskit >/dev/null || skip "rootlesskit is not installed (Debian'
 make_user A a
 UID_A=$(id -u "$A")
 SOCK=/run/user/$UID_A/docker.sock
+USOCK=/run/user/$UID_A/svc.sock
 docker_a() {
 	as "$A" env DOCKER_HOST="unix://$SOCK" docker "$@"
 }
@@ -69,6 +72,12 @@ fetch() {	# PORT - what wget inside the container gets from 127.0.0.1:PORT
 }
 answers() {	# PORT TEXT
 	[ "$(fetch "$1")" = "$2" ]
+}
+listens_inside() {	# PORT - something listens on PORT (tcp) in web's namespace
+	[ -n "$(nsenter --net="$(ct_proc)/ns/net" ss -Htln "sport = :$1")" ]
+}
+decided() {	# LOG PORT - a mirror has said whether it mirrors PORT
+	grep -Eq "port $2 of .*(is nsbridge's own|is not mirrored)" "$1"
 }
 
 # scene HOW [ROOTLESSKIT-FLAG...] - everything, with dockerd started so.
@@ -128,6 +137,72 @@ scene() {
 	assert_eq "curl on the host" "$(fetch "$cport")" "$(curl -s "http://127.0.0.1:$hport/")"
 	pass "$how: as $A: nsbridge -c web container:$cport host:$hport, curl here gets the container's page"
 	stop_nsb
+
+	# -------- a scoped run: CMD once ready, on \$NSBRIDGE_PORT, its status nsbridge's --------
+	out=$(as "$A" "$NSB" -c web "container:$cport" host:0 -- \
+		sh -c 'curl -sS --max-time 5 "http://127.0.0.1:$NSBRIDGE_PORT/"; exit 3' 2>"$NSB_LOG")
+	rc=$?
+	assert_eq "scoped run: exit status ($(cat "$NSB_LOG"))" 3 "$rc"
+	assert_eq "scoped run: what CMD saw" "container service" "$out"
+	pass "$how: as $A: nsbridge -c web container:$cport host:0 -- CMD: CMD reached the container, nsbridge exited with its 3"
+
+	# -------- a range: each port inside answered by its own host port --------
+	pick_range svc 4
+	pick_range exp 4
+	range_nginx "$svc" $((svc + 3))
+	start_nsb -c web "host:$svc-$((svc + 3))" "container:$exp-$((exp + 3))"
+	out=$(docker_a exec web sh -c 'for p in "$@"; do timeout 10 wget -qO- "http://127.0.0.1:$p/"; done' \
+		sh $(seq "$exp" $((exp + 3))) 2>&1)
+	assert_eq "wget inside on $exp-$((exp + 3))" "$(seq "$svc" $((svc + 3)))" "$out"
+	pass "$how: as $A: nsbridge -c web host:$svc-$((svc + 3)) container:$exp-$((exp + 3)), each port inside answered by its own"
+	stop_nsb
+
+	# -------- a unix: SERVICE of A's, and --metrics counting what it carried --------
+	[ -f "/home/$A/srv/blob" ] || user_blob "$A"
+	unix_http "$A" "$USOCK" "/home/$A/srv"
+	unix_pid=$BG_PID
+	direct=$(as "$A" curl -sS --unix-socket "$USOCK" http://x/blob | md5sum)
+	assert_eq "direct, over the unix socket" "$(md5sum <"/home/$A/srv/blob")" "$direct"
+	pick_port uport
+	pick_port MPORT
+	start_nsb --metrics "127.0.0.1:$MPORT" -c web "unix:$USOCK" "container:$uport"
+	assert_eq "nsbridge_bytes_total to_client before" 0 "$(metric nsbridge_bytes_total to_client)"
+	assert_eq "wget inside, through unix:$USOCK" "$direct" \
+		"$(docker_a exec web timeout 10 wget -qO- "http://127.0.0.1:$uport/blob" | md5sum)"
+	pass "$how: as $A: nsbridge -c web unix:$USOCK container:$uport, wget inside gets A's 2 MiB byte for byte"
+	wait_until "2 MiB to the client on /metrics" 10 carried $((2 * 1024 * 1024))
+	assert_eq "nsbridge_accepted_total after" 1 "$(metric nsbridge_accepted_total)"
+	pass "$how: as $A: --metrics: 1 accepted, $(metric nsbridge_bytes_total to_client) bytes to the client"
+	stop_nsb
+	kill "$unix_pid"
+
+	# -------- two mirrors facing each other, both A's --------
+	pick_port h1
+	bg_to "$T/h1.log" "${NSB_WRAP[@]}" busybox httpd -f -p "127.0.0.1:$h1" -h "$T/www"
+	h1_pid=$BG_PID
+	wait_listen "" "$h1"
+	bg_to "$T/forward.log" "${NSB_WRAP[@]}" "$NSB" -v -c web --mirror host container
+	fwd_pid=$BG_PID
+	wait_until "the forward mirror's ready line" 10 grep -q ' ready$' "$T/forward.log"
+	wait_until "A's port $h1 mirrored inside" 10 listens_inside "$h1"
+	NSB_READY=1 start_nsb -v -c web --mirror container host
+	wait_until "the reverse mirror's word on port $h1" 10 decided "$NSB_LOG" "$h1"
+	wait_until "the forward mirror's word on port $cport" 10 decided "$T/forward.log" "$cport"
+	grep -q "tcp port $h1 of container web is nsbridge's own: not mirrored back" "$NSB_LOG" ||
+		fail "$how: the reverse mirror took the forward mirror's port $h1 for a service"
+	grep -q "tcp port $cport of host is nsbridge's own: not mirrored back" "$T/forward.log" ||
+		fail "$how: the forward mirror took the reverse mirror's port $cport for a service"
+	assert_eq "wget inside on $h1, mirrored" "host service $port" "$(fetch "$h1")"
+	assert_eq "curl on the host on $cport, mirrored" "container service" \
+		"$(curl -s "http://127.0.0.1:$cport/")"
+	pass "$how: as $A: two mirrors facing each other: each serves its own, neither mirrors the other's back"
+	kill "$h1_pid"
+	wait_until "port $h1 unbound inside after its service stopped" 10 eval '! listens_inside "$h1"'
+	port_free "" "$h1" || fail "$how: port $h1 is held on the host after its service stopped"
+	stop_nsb
+	kill "$fwd_pid"
+	wait "$fwd_pid"
+	pass "$how: as $A: the service stops: its port is gone on both sides"
 	NSB_WRAP=()
 	docker_a rm -f web >/dev/null
 	stop_rootless_dockerd

@@ -102,3 +102,59 @@ refused() {
 	assert_match "$what: message" "$pattern" "$(cat "$T/err")"
 	assert_eq "$what: stdout" "" "$(cat "$T/out")"
 }
+
+# range_nginx FIRST LAST - root's nginx on 127.0.0.1:FIRST-LAST, each port
+# answering with its own number
+range_nginx() {
+	local listen="" p dir
+	dir=$(mktemp -d "$T/ngx.XXXX")
+	for p in $(seq "$1" "$2"); do listen+="listen 127.0.0.1:$p;"; done
+	cat >"$dir/nginx.conf" <<-NG
+	daemon off; worker_processes 1; pid $dir/nginx.pid; error_log $dir/error.log;
+	events { worker_connections 64; }
+	http { access_log off; server { $listen location / { return 200 "\$server_port\n"; } } }
+	NG
+	bg nginx -c "$dir/nginx.conf" -e "$dir/error.log"
+	wait_listen "" "$2"
+}
+
+# unix_http USER SOCK DIR - python's HTTP server, as USER, serving DIR on
+# the unix socket SOCK; its pid in BG_PID
+unix_http() {
+	local argv
+	cat >"$T/unix_http.py" <<-'PY'
+	import http.server, os, socketserver, sys
+	class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+	    daemon_threads = True
+	class Handler(http.server.SimpleHTTPRequestHandler):
+	    def address_string(self):
+	        return "unix"	# a unix peer has no address
+	sock, root = sys.argv[1:]
+	os.chdir(root)
+	Server(sock, Handler).serve_forever()
+	PY
+	chmod 644 "$T/unix_http.py"
+	rm -f "$2"
+	as_argv argv "$1"
+	bg_to "$T/unix_http.log" "${argv[@]}" python3 "$T/unix_http.py" "$2" "$3"
+	wait_until "$1's unix socket $2" 10 test -S "$2"
+}
+
+# user_blob USER - 2 MiB of random bytes in USER's ~/srv/blob
+user_blob() {
+	install -d -o "$1" -g "$1" "/home/$1/srv"
+	random_file "/home/$1/srv/blob" 2
+	chown "$1:" "/home/$1/srv/blob"
+}
+
+# metric NAME [DIRECTION] - bridge 0's NAME, from the /metrics of
+# 127.0.0.1:$MPORT scraped as $A
+metric() {
+	as "$A" curl -sS --max-time 5 "http://127.0.0.1:$MPORT/metrics" |
+		awk -v n="$1" -v dir="${2:+direction=\"$2\"}" \
+			'index($0, n "{bridge=\"0\"") == 1 && (dir == "" || index($0, dir)) { print $NF }'
+}
+# carried BYTES - /metrics counts BYTES or more to the client, and no connection open
+carried() {
+	[ "$(metric nsbridge_bytes_total to_client)" -ge "$1" ] && [ "$(metric nsbridge_open)" = 0 ]
+}

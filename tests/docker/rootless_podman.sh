@@ -6,10 +6,12 @@
 # subordinate ranges and runtime directories. Everything else runs as the
 # first user (as_user): Podman with its own store and API service, the
 # container, nsbridge: both directions, IPv6, UDP, --mirror, ports, status,
-# the relay's and the opener's credentials, podman restart. The second user
-# is refused, as are a low host port and, in a user namespace of the
-# test's own, a machine without user namespaces. TESTING.md, "Rootless
-# Podman and Docker as an ordinary user", says how Podman runs here.
+# the relay's and the opener's credentials, podman restart, a range, a
+# unix: SERVICE of the user's, --metrics, a scoped run, two mirrors facing
+# each other, lo brought up. The second user is refused, as are a low host
+# port and, in a user namespace of the test's own, a machine without user
+# namespaces. TESTING.md, "Rootless Podman and Docker as an ordinary
+# user", says how Podman runs here.
 . "$(dirname "$0")/../integration/lib.sh"
 
 command -v podman >/dev/null || skip "podman is not installed"
@@ -149,6 +151,100 @@ if command -v dnsmasq >/dev/null; then
 	pass "as $A: nsbridge -c web host:$dport/udp container:53/udp, nslookup inside gets dnsmasq's answer"
 	stop_nsb
 fi
+
+# -------- a range: each port inside answered by its own host port --------
+pick_range svc 4
+pick_range exp 4
+range_nginx "$svc" $((svc + 3))
+start_nsb -c web "host:$svc-$((svc + 3))" "container:$exp-$((exp + 3))"
+out=$(podman_a exec web sh -c 'for p in "$@"; do timeout 10 wget -qO- "http://127.0.0.1:$p/"; done' \
+	sh $(seq "$exp" $((exp + 3))) 2>&1)
+assert_eq "wget inside on $exp-$((exp + 3))" "$(seq "$svc" $((svc + 3)))" "$out"
+pass "as $A: nsbridge -c web host:$svc-$((svc + 3)) container:$exp-$((exp + 3)), each port inside answered by its own"
+stop_nsb
+
+# -------- a unix: SERVICE of A's, and --metrics counting what it carried --------
+# python's HTTP server on a unix socket in A's runtime directory, serving
+# 2 MiB of random bytes from A's home
+usock=/run/user/$UID_A/svc.sock
+user_blob "$A"
+unix_http "$A" "$usock" "/home/$A/srv"
+direct=$(as "$A" curl -sS --unix-socket "$usock" http://x/blob | md5sum)
+assert_eq "direct, over the unix socket" "$(md5sum <"/home/$A/srv/blob")" "$direct"
+pick_port uport
+pick_port MPORT
+start_nsb --metrics "127.0.0.1:$MPORT" -c web "unix:$usock" "container:$uport"
+assert_eq "nsbridge_accepted_total before" 0 "$(metric nsbridge_accepted_total)"
+assert_eq "nsbridge_bytes_total to_client before" 0 "$(metric nsbridge_bytes_total to_client)"
+assert_eq "wget inside, through unix:$usock" "$direct" \
+	"$(podman_a exec web timeout 10 wget -qO- "http://127.0.0.1:$uport/blob" | md5sum)"
+pass "as $A: nsbridge -c web unix:$usock container:$uport, wget inside gets A's 2 MiB byte for byte"
+wait_until "2 MiB to the client on /metrics" 10 carried $((2 * 1024 * 1024))
+assert_eq "nsbridge_accepted_total after" 1 "$(metric nsbridge_accepted_total)"
+pass "as $A: --metrics 127.0.0.1:$MPORT: 1 accepted, $(metric nsbridge_bytes_total to_client) bytes to the client"
+stop_nsb
+assert_eq "exit status" 0 "$NSB_STATUS"
+
+# -------- a scoped run: CMD once ready, on \$NSBRIDGE_PORT, its status nsbridge's --------
+out=$(as "$A" "$NSB" -c web "container:$cport" host:0 -- \
+	sh -c 'curl -sS --max-time 5 "http://127.0.0.1:$NSBRIDGE_PORT/"; id -u; exit 3' 2>"$NSB_LOG")
+rc=$?
+assert_eq "scoped run: exit status ($(cat "$NSB_LOG"))" 3 "$rc"
+assert_eq "scoped run: what CMD saw" "container service"$'\n'"$UID_A" "$out"
+pass "as $A: nsbridge -c web container:$cport host:0 -- CMD: CMD reached the container on \$NSBRIDGE_PORT, nsbridge exited with its 3"
+
+# -------- two mirrors facing each other, both A's --------
+# Each leaves the other's listeners alone: as A, the opener (in the
+# engine's user namespace) cannot read the fds of A's processes out here,
+# the relay can. Ports of root's (nginx) are mirrored, with a line saying
+# their holder could not be seen.
+listens_inside() {	# PORT
+	[ -n "$(nsenter -n -t "$(ctpid)" ss -Htln "sport = :$1")" ]
+}
+pick_port h1
+bg_to "$T/h1.log" "${NSB_WRAP[@]}" busybox httpd -f -p "127.0.0.1:$h1" -h "$T/www"
+h1_pid=$BG_PID
+wait_listen "" "$h1"
+bg_to "$T/forward.log" "${NSB_WRAP[@]}" "$NSB" -v -c web --mirror host container
+fwd_pid=$BG_PID
+wait_until "the forward mirror's ready line" 10 grep -q ' ready$' "$T/forward.log"
+wait_until "A's port $h1 mirrored inside" 10 listens_inside "$h1"
+assert_eq "wget inside on $h1, mirrored" "host service $port" "$(fetch "$h1")"
+NSB_READY=1 start_nsb -v -c web --mirror container host
+# each has decided about the other's listener when it says so
+decided() {	# LOG PORT
+	grep -Eq "port $2 of .*(is nsbridge's own|is not mirrored)" "$1"
+}
+wait_until "the reverse mirror's word on port $h1" 10 decided "$NSB_LOG" "$h1"
+wait_until "the forward mirror's word on port $cport" 10 decided "$T/forward.log" "$cport"
+grep -q "tcp port $h1 of container web is nsbridge's own: not mirrored back" "$NSB_LOG" ||
+	fail "the reverse mirror took the forward mirror's port $h1 for a service: $(grep "port $h1 " "$NSB_LOG")"
+grep -q "tcp port $cport of host is nsbridge's own: not mirrored back" "$T/forward.log" ||
+	fail "the forward mirror took the reverse mirror's port $cport for a service: $(grep "port $cport " "$T/forward.log")"
+assert_eq "curl on the host on $cport, mirrored" "container service" "$(curl -s "http://127.0.0.1:$cport/")"
+pass "as $A: two mirrors facing each other: each serves its own, neither mirrors the other's back"
+assert_eq "lines about root's nginx on $port" 1 \
+	"$(grep -c "tcp port $port of host is held by a process not visible" "$T/forward.log")"
+assert_eq "wget inside on $port, mirrored" "host service $port" "$(fetch "$port")"
+pass "as $A: root's port $port mirrored, said once: '$(grep "tcp port $port of host is held" "$T/forward.log")'"
+kill "$h1_pid"
+wait_until "port $h1 unbound inside after its service stopped" 10 eval '! listens_inside "$h1"'
+port_free "" "$h1" || fail "port $h1 is held on the host after its service stopped"
+pass "as $A: the service stops: its port is gone on both sides, no mirror holds the other's"
+stop_nsb
+kill "$fwd_pid"
+wait "$fwd_pid"
+
+# -------- lo down inside: nsbridge brings it up --------
+as "$A" nsenter -U --preserve-credentials -n -t "$(ctpid)" ip link set lo down ||
+	fail "as $A: ip link set lo down inside web"
+assert_match "lo inside, before" "state DOWN|<LOOPBACK>" "$(nsenter -n -t "$(ctpid)" ip -o link show lo)"
+start_nsb -c web "host:$port" "container:$port"
+assert_match "lo inside, after" "<LOOPBACK,UP" "$(nsenter -n -t "$(ctpid)" ip -o link show lo)"
+grep -qx "nsbridge: brought lo up in container web" "$NSB_LOG" || fail "no line saying lo was brought up"
+assert_eq "wget inside, lo brought up" "host service $port" "$(fetch "$port")"
+pass "as $A: lo down inside web, nsbridge brought it up, wget inside gets the host's page"
+stop_nsb
 NSB_WRAP=()
 
 # -------- what an ordinary user is refused: one line, exit 5, nothing started --------
