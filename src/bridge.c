@@ -32,6 +32,7 @@
 #include "nsbridge/access.h"
 #include "nsbridge/bridge.h"
 #include "nsbridge/caps.h"
+#include "nsbridge/event.h"
 #include "nsbridge/fdreserve.h"
 #include "nsbridge/portowner.h"
 #include "nsbridge/relay.h"

@@ -44,6 +44,7 @@
 
 #include "nsbridge/bridge.h"
 #include "nsbridge/dial.h"
+#include "nsbridge/event.h"
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
 

@@ -38,7 +38,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +46,7 @@
 #include "nsbridge/command.h"
 #include "nsbridge/control.h"
 #include "nsbridge/dial.h"
+#include "nsbridge/event.h"
 #include "nsbridge/fdreserve.h"
 #include "nsbridge/lifecycle.h"
 #include "nsbridge/loop.h"
@@ -62,7 +62,6 @@
 
 #define EVENTS_PER_BATCH	256
 #define STARVED_LOG_INTERVAL_MS	10000
-#define STARVED_RETRY_MS	100	/* as bridge.c's and relay.c's first retry */
 
 /**
  * ctx_init() - a context with nothing open
@@ -130,68 +129,6 @@ void ctx_release(struct ctx *c)
 	c->n_listeners = c->n_bridges = 0;
 }
 
-/**
- * ctx_clock_ms() - the monotonic clock
- *
- * Return: milliseconds, never 0
- */
-uint64_t ctx_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
-}
-
-/**
- * ctx_epoll_add() - watch @fd with reference @ref
- * @c:		context
- * @fd:		file descriptor
- * @events:	epoll event bits
- * @ref:	what the fd is
- *
- * Return: 0 or -errno
- */
-int ctx_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
-
-	if (epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return -errno;
-	return 0;
-}
-
-/**
- * ctx_epoll_mod() - change what @fd is watched for
- * @c:		context
- * @fd:		file descriptor, watched already
- * @events:	epoll event bits, 0 to leave it unwatched for now
- * @ref:	what the fd is
- *
- * Return: 0 or -errno
- */
-int ctx_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
-
-	if (epoll_ctl(c->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0)
-		return -errno;
-	return 0;
-}
-
-/**
- * ctx_starve() - something could not get a descriptor: try again when
- *		  connections free some, or after STARVED_RETRY_MS
- * @c:		context
- */
-void ctx_starve(struct ctx *c)
-{
-	if (c->starved)
-		return;
-	c->starved = true;
-	c->retry_accept_ms = c->now_ms + STARVED_RETRY_MS;
-}
-
 static int setup_signals(struct ctx *c)
 {
 	sigset_t mask;
@@ -211,6 +148,22 @@ static int setup_signals(struct ctx *c)
 	return c->signal_fd < 0 ? -errno : 0;
 }
 
+/* What a stop does; ctx.on_stop, so that modules below reach it through
+ * loop_stop() (event.c) without calling up into the loop */
+static void drain_start(struct ctx *c)
+{
+	sdnotify_stopping();
+	c->draining = true;
+	c->drain_deadline_ms = c->now_ms + c->config->drain_timeout_ms;
+	bridges_close_listeners(c);
+	udp_close_all(c);
+	if (c->n_conns)
+		log_info("stopping: %u connections may finish within %u ms",
+			 c->n_conns, c->config->drain_timeout_ms);
+	else
+		log_info("stopping");
+}
+
 /**
  * loop_setup() - epoll, signalfd, timerfd, and every listener registered
  * @c:		context with listeners bound
@@ -222,21 +175,14 @@ int loop_setup(struct ctx *c)
 	union epoll_ref ref = { .type = EPOLL_TYPE_SIGNAL };
 	int r;
 
-	c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (c->epoll_fd < 0)
-		return -errno;
+	c->on_stop = drain_start;
+	r = event_open(c);
+	if (r < 0)
+		return r;
 	r = setup_signals(c);
 	if (r < 0 || (r = ctx_epoll_add(c, c->signal_fd, EPOLLIN, ref)) < 0)
 		return r;
-
 	r = fdreserve_init();
-	if (r < 0)
-		return r;
-	c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (c->timer_fd < 0)
-		return -errno;
-	ref.type = EPOLL_TYPE_TIMER;
-	r = ctx_epoll_add(c, c->timer_fd, EPOLLIN, ref);
 	if (r < 0)
 		return r;
 
@@ -254,30 +200,6 @@ int loop_setup(struct ctx *c)
 			return r;
 	}
 	return 0;
-}
-
-static void drain_start(struct ctx *c)
-{
-	sdnotify_stopping();
-	c->draining = true;
-	c->drain_deadline_ms = c->now_ms + c->config->drain_timeout_ms;
-	bridges_close_listeners(c);
-	udp_close_all(c);
-	if (c->n_conns)
-		log_info("stopping: %u connections may finish within %u ms",
-			 c->n_conns, c->config->drain_timeout_ms);
-	else
-		log_info("stopping");
-}
-
-/**
- * loop_stop() - stop accepting and let open connections finish, as on SIGTERM
- * @c:		context
- */
-void loop_stop(struct ctx *c)
-{
-	if (!c->draining)
-		drain_start(c);
 }
 
 static void on_signal(struct ctx *c)
@@ -303,15 +225,6 @@ static void on_signal(struct ctx *c)
 	}
 }
 
-static void on_timer(struct ctx *c)
-{
-	uint64_t expirations;
-
-	if (read(c->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		log_errno(LOG_LEVEL_WARNING, -errno, "timerfd");
-	c->timer_ms = 0;	/* fired: re-armed after the batch */
-}
-
 static void dispatch(struct ctx *c, const struct epoll_event *ev)
 {
 	union epoll_ref ref = { .u64 = ev->data.u64 };
@@ -333,7 +246,7 @@ static void dispatch(struct ctx *c, const struct epoll_event *ev)
 		on_signal(c);
 		break;
 	case EPOLL_TYPE_TIMER:
-		on_timer(c);
+		event_on_timer(c);	/* re-armed after the batch */
 		break;
 	case EPOLL_TYPE_OPENER:
 		sockpool_on_reply(c);
@@ -386,22 +299,6 @@ static uint64_t next_deadline(const struct ctx *c)
 	if (!c->draining)
 		consider(&next, mirror_next_deadline(c));
 	return next;
-}
-
-static void arm_timer(struct ctx *c)
-{
-	uint64_t next = next_deadline(c);
-	struct itimerspec its = { 0 };
-
-	if (next == c->timer_ms)
-		return;
-	if (next) {
-		/* ctx_clock_ms() is CLOCK_MONOTONIC in ms plus one */
-		its.it_value.tv_sec = (time_t)((next - 1) / 1000);
-		its.it_value.tv_nsec = (long)((next - 1) % 1000) * 1000000;
-	}
-	if (timerfd_settime(c->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
-		c->timer_ms = next;
 }
 
 /*
@@ -473,7 +370,7 @@ int loop_run(struct ctx *c)
 	while (!c->quit) {
 		int n;
 
-		arm_timer(c);
+		event_arm_timer(c, next_deadline(c));
 		n = epoll_wait(c->epoll_fd, events, EVENTS_PER_BATCH, -1);
 		if (n < 0) {
 			if (errno == EINTR)

@@ -95,6 +95,7 @@
 #include <unistd.h>
 
 #include "nsbridge/dial.h"
+#include "nsbridge/event.h"
 #include "nsbridge/relay.h"
 #include "nsbridge/sock.h"
 

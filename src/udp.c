@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "nsbridge/bridge.h"
+#include "nsbridge/event.h"
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
 #include "nsbridge/udp.h"

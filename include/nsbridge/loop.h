@@ -5,9 +5,9 @@
 
 #include "nsbridge/ctx.h"
 
+void ctx_init(struct ctx *c, const struct config *config);
 void ctx_release(struct ctx *c);
 int loop_setup(struct ctx *c);
 int loop_run(struct ctx *c);
-void loop_stop(struct ctx *c);
 
 #endif /* NSBRIDGE_LOOP_H */
