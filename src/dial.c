@@ -42,9 +42,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "nsbridge/bridge.h"
 #include "nsbridge/dial.h"
 #include "nsbridge/event.h"
+#include "nsbridge/note.h"
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
 
