@@ -34,6 +34,11 @@
  * goes on to the next. Only when every SERVICE was tried is the client
  * reset; while all are down each connection still tries them all, so the
  * first to come back is found at once.
+ *
+ * dial.c is below relay.c (docs/design.md): relay.c calls it, and it
+ * tells how a dial ended through ctx.dial_ops (relay.c's relay_dial_ops):
+ * established, unreachable (the client is to be reset), or short of
+ * descriptors. A pool hands it a socket through dial_sockpool_ops.
  */
 
 #include <errno.h>

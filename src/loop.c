@@ -1,21 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* loop.c - the epoll loop: events, timers, signals, drain
+/* loop.c - the epoll loop: dispatch, deadlines, signals, drain
  *
  * Theory of operation
  *
- * One thread, one epoll instance. Every fd is registered with a tagged
- * reference (ctx.h) that says what it is, and the loop dispatches on it.
- * Signals arrive through a signalfd and every deadline through one
- * timerfd, armed for the earliest of: the oldest connect deadline, the
- * next connect retry to a unix SERVICE whose queue was full, the
- * least recently active connection's idle deadline, the deadline of a
- * reset being passed on (relay.c), the end of a drain, the next retry
- * while out of descriptors, the oldest UDP flow's timeout, the next
- * --mirror scan, libmicrohttpd's timeouts and the oldest control socket
+ * One thread, one epoll instance. The loop is the top of the layers
+ * (docs/design.md): it calls every module and none calls it, but
+ * main.c. The modules register their fds, read the clock and ask for a
+ * stop through event.c, at the bottom; a stop reaches the drain here
+ * through ctx.on_stop. ctx_init() wires the other hooks by which a lower
+ * module tells one above (struct dial_ops, struct sockpool_ops).
+ *
+ * Every fd is registered with a tagged reference (ctx.h) that says
+ * what it is, and the loop dispatches on it. Signals arrive through a
+ * signalfd and every deadline through event.c's one timerfd, armed
+ * for the earliest of: the oldest connect deadline, the next connect
+ * retry to a unix SERVICE whose queue was full, the least recently
+ * active connection's idle deadline, the deadline of a reset being
+ * passed on (relay.c), the end of a drain, the next retry while out
+ * of descriptors, the oldest UDP flow's timeout, the next --mirror
+ * scan, libmicrohttpd's timeouts and the oldest control socket
  * reader's. Most are the head of a list kept in deadline order, so
- * arming is cheap. Each is acted on after every batch, and whatever acts
- * on a deadline moves it on: one left in the past would fire the timer
- * at once, again and again.
+ * arming is cheap. Each is acted on after every batch, and whatever
+ * acts on a deadline moves it on: one left in the past would fire the
+ * timer at once, again and again.
  *
  * After each batch of events: connections closed in it are freed,
  * listeners that stopped accepting are resumed where possible. The timer

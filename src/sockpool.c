@@ -16,7 +16,9 @@
  * When the stock is empty, a connection waits in the pool's FIFO of
  * waiters (no busy loop, the loop goes on) and is served, oldest first,
  * when the refill arrives. If the refill fails, the waiters fail with
- * its error. Replies carry the pool's index as tag.
+ * its error. Replies carry the pool's index as tag. A waiter is only a
+ * list node here: it is handed its socket, or the error, through
+ * ctx.sockpool_ops (dial.c's), so the pool knows nothing of connections.
  */
 
 #include <errno.h>

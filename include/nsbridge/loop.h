@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* loop.h - the epoll loop: events, timers, signals, drain */
+/* loop.h - the epoll loop: dispatch, deadlines, signals, drain */
 #ifndef NSBRIDGE_LOOP_H
 #define NSBRIDGE_LOOP_H
 
