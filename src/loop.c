@@ -91,8 +91,9 @@ void ctx_init(struct ctx *c, const struct config *config)
 	list_init(&c->fd_waiters);
 	c->starved_rl = (struct ratelimit)RATELIMIT_INIT(STARVED_LOG_INTERVAL_MS, 1);
 	c->started = (int64_t)time(NULL);
-	c->dial_ops = &relay_dial_ops;		/* calls go down: dial.c tells */
-	c->sockpool_ops = &dial_sockpool_ops;	/* relay.c, a pool tells dial.c */
+	/* how a lower module tells the one above it (docs/design.md) */
+	c->dial_ops = &relay_dial_ops;
+	c->sockpool_ops = &dial_sockpool_ops;
 	sockpool_init(c);
 }
 
