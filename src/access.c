@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 
 #include "nsbridge/access.h"
-#include "nsbridge/bridge.h"
+#include "nsbridge/note.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockdiag.h"
 

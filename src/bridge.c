@@ -21,7 +21,6 @@
 #include <limits.h>
 #include <sys/epoll.h>
 #include <linux/netlink.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +31,9 @@
 #include "nsbridge/access.h"
 #include "nsbridge/bridge.h"
 #include "nsbridge/caps.h"
+#include "nsbridge/event.h"
 #include "nsbridge/fdreserve.h"
+#include "nsbridge/note.h"
 #include "nsbridge/portowner.h"
 #include "nsbridge/relay.h"
 #include "nsbridge/side.h"
@@ -64,46 +65,6 @@ static int sock_type_of(const struct endpoint *ep)
 uint32_t listener_events(const struct listener *l)
 {
 	return l->bridge->spec->expose.proto == PROTO_UDP ? EPOLLIN : EPOLLIN | EPOLLET;
-}
-
-/* "127.0.0.1:8000-8099" for port range of @ep in @family */
-static void endpoint_text(const struct endpoint *ep, int family, char *buf, size_t len)
-{
-	char addr[SOCK_ADDR_TEXT_MAX];
-	struct sock_addr a;
-
-	const char *proto = ep->proto == PROTO_UDP ? "/udp" : "";
-
-	sock_addr_endpoint(&a, ep, 0, family);
-	sock_addr_format(&a, addr, sizeof(addr));
-	if (ep->port_last != ep->port_first)
-		snprintf(buf, len, "%s-%u%s", addr, ep->port_last, proto);
-	else
-		snprintf(buf, len, "%s%s", addr, proto);
-}
-
-/**
- * bridge_service_text() - one SERVICE of a bridge for messages: "host
- *			   127.0.0.1:5432", "unix:/run/x.sock"
- * @c:		context
- * @svc:	the SERVICE
- * @buf:	where to write
- * @len:	its size
- *
- * Return: @buf
- */
-const char *bridge_service_text(const struct ctx *c, const struct endpoint *svc, char *buf,
-				size_t len)
-{
-	char text[SOCK_ADDR_TEXT_MAX + 16];
-	int family = svc->kind == ENDPOINT_UNIX ? AF_UNIX : svc->has_addr ? svc->family : AF_INET;
-
-	endpoint_text(svc, family, text, sizeof(text));
-	if (svc->kind == ENDPOINT_UNIX)
-		snprintf(buf, len, "%s", text);
-	else
-		snprintf(buf, len, "%s %s", c->sides[svc->side].label, text);
-	return buf;
 }
 
 /* Every SERVICE, ", " between them */
@@ -277,7 +238,8 @@ static void describe_expose(struct ctx *c, struct bridge *b, const bool bound[2]
 
 	for (int i = 0; i < 2; i++)
 		if (bound[i])
-			endpoint_text(ep, loopback_families[i], text[n++], sizeof(text[0]));
+			note_endpoint_text(ep, loopback_families[i], text[n++],
+					   sizeof(text[0]));
 	snprintf(b->expose_text, sizeof(b->expose_text), "%s %s%s%s",
 		 c->sides[ep->side].label, text[0], n > 1 ? ", " : "", n > 1 ? text[1] : "");
 }
@@ -409,24 +371,6 @@ void bridges_print_ready(const struct ctx *c)
 {
 	for (size_t i = 0; i < c->n_bridges; i++)
 		log_notice("%s -> %s ready", c->bridges[i].service_text, c->bridges[i].expose_text);
-}
-
-/**
- * bridge_note_error() - remember what went wrong last, for nsbridge status
- * @b:		bridge
- * @fmt:	printf format of one line; the caller logs it, rate limited
- *
- * Return: the formatted line, kept in @b until the next error
- */
-const char *bridge_note_error(struct bridge *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(b->stats.last_error, sizeof(b->stats.last_error), fmt, ap);
-	va_end(ap);
-	b->stats.last_error_time = (int64_t)time(NULL);
-	return b->stats.last_error;
 }
 
 /**

@@ -51,6 +51,7 @@
 
 #include "nsbridge/caps.h"
 #include "nsbridge/command.h"
+#include "nsbridge/event.h"
 #include "nsbridge/runas.h"
 
 #define ENV_MAX		(64 * 1024)

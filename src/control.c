@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "nsbridge/control.h"
+#include "nsbridge/event.h"
 #include "nsbridge/fdreserve.h"
 #include "nsbridge/status.h"
 

@@ -34,6 +34,11 @@
  * goes on to the next. Only when every SERVICE was tried is the client
  * reset; while all are down each connection still tries them all, so the
  * first to come back is found at once.
+ *
+ * dial.c is below relay.c (docs/design.md): relay.c calls it, and it
+ * tells how a dial ended through ctx.dial_ops (relay.c's relay_dial_ops):
+ * established, unreachable (the client is to be reset), or short of
+ * descriptors. A pool hands it a socket through dial_sockpool_ops.
  */
 
 #include <errno.h>
@@ -42,8 +47,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "nsbridge/bridge.h"
 #include "nsbridge/dial.h"
+#include "nsbridge/event.h"
+#include "nsbridge/note.h"
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
 
@@ -174,7 +180,7 @@ static void log_unreachable(struct ctx *c, struct relay_conn *conn, int error)
  * @conn:	connection being dialled
  * @error:	-errno of the failure
  */
-void dial_failed(struct ctx *c, struct relay_conn *conn, int error)
+static void dial_failed(struct ctx *c, struct relay_conn *conn, int error)
 {
 	const struct endpoint *svc = conn_service(conn);
 	int next;
@@ -203,7 +209,7 @@ void dial_failed(struct ctx *c, struct relay_conn *conn, int error)
 		return;
 	}
 	log_unreachable(c, conn, conn->dial_error);
-	relay_conn_close(c, conn, true, false);
+	c->dial_ops->unreachable(c, conn);
 }
 
 /**
@@ -290,7 +296,7 @@ static void dial_connect(struct ctx *c, struct relay_conn *conn)
  * @conn:	connection being dialled
  * @fd:		socket of the current address's family, in SERVICE's side
  */
-void dial_with_socket(struct ctx *c, struct relay_conn *conn, int fd)
+static void dial_with_socket(struct ctx *c, struct relay_conn *conn, int fd)
 {
 	conn->fd[CONN_SERVICE] = fd;
 	conn->retry_delay_ms = 0;
@@ -330,7 +336,7 @@ void dial_start(struct ctx *c, struct relay_conn *conn)
 	}
 	if (fd == -EMFILE || fd == -ENFILE) {
 		conn->state = CONN_WAIT_SOCKET;
-		relay_wait_fd(c, conn, fd);
+		c->dial_ops->wait_fd(c, conn, fd);
 		return;
 	}
 	if (fd < 0) {
@@ -361,8 +367,25 @@ void dial_on_event(struct ctx *c, struct relay_conn *conn, uint32_t events)
 		return;
 	}
 	service_up(c, conn->bridge, conn->service);
-	relay_conn_established(c, conn);
+	c->dial_ops->established(c, conn);
 }
+
+static void pool_ready(struct ctx *c, struct list_node *waiter, int fd)
+{
+	dial_with_socket(c, relay_conn_of_wait_node(waiter), fd);
+}
+
+static void pool_failed(struct ctx *c, struct list_node *waiter, int error)
+{
+	dial_failed(c, relay_conn_of_wait_node(waiter), error);
+}
+
+/* What a socket pool tells of a connection that waited for a socket
+ * (ctx.sockpool_ops) */
+const struct sockpool_ops dial_sockpool_ops = {
+	.ready = pool_ready,
+	.failed = pool_failed,
+};
 
 /* Connect again those whose unix SERVICE's queue was full, when due */
 static void retry_due(struct ctx *c)

@@ -1,21 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* loop.c - the epoll loop: events, timers, signals, drain
+/* loop.c - the epoll loop: dispatch, deadlines, signals, drain
  *
  * Theory of operation
  *
- * One thread, one epoll instance. Every fd is registered with a tagged
- * reference (ctx.h) that says what it is, and the loop dispatches on it.
- * Signals arrive through a signalfd and every deadline through one
- * timerfd, armed for the earliest of: the oldest connect deadline, the
- * next connect retry to a unix SERVICE whose queue was full, the
- * least recently active connection's idle deadline, the deadline of a
- * reset being passed on (relay.c), the end of a drain, the next retry
- * while out of descriptors, the oldest UDP flow's timeout, the next
- * --mirror scan, libmicrohttpd's timeouts and the oldest control socket
+ * One thread, one epoll instance. The loop is the top of the layers
+ * (docs/design.md): it calls every module and none calls it, but
+ * main.c. The modules register their fds, read the clock and ask for a
+ * stop through event.c, at the bottom; a stop reaches the drain here
+ * through ctx.on_stop. ctx_init() wires the other hooks by which a lower
+ * module tells one above (struct dial_ops, struct sockpool_ops).
+ *
+ * Every fd is registered with a tagged reference (ctx.h) that says
+ * what it is, and the loop dispatches on it. Signals arrive through a
+ * signalfd and every deadline through event.c's one timerfd, armed
+ * for the earliest of: the oldest connect deadline, the next connect
+ * retry to a unix SERVICE whose queue was full, the least recently
+ * active connection's idle deadline, the deadline of a reset being
+ * passed on (relay.c), the end of a drain, the next retry while out
+ * of descriptors, the oldest UDP flow's timeout, the next --mirror
+ * scan, libmicrohttpd's timeouts and the oldest control socket
  * reader's. Most are the head of a list kept in deadline order, so
- * arming is cheap. Each is acted on after every batch, and whatever acts
- * on a deadline moves it on: one left in the past would fire the timer
- * at once, again and again.
+ * arming is cheap. Each is acted on after every batch, and whatever
+ * acts on a deadline moves it on: one left in the past would fire the
+ * timer at once, again and again.
  *
  * After each batch of events: connections closed in it are freed,
  * listeners that stopped accepting are resumed where possible. The timer
@@ -38,7 +45,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +53,7 @@
 #include "nsbridge/command.h"
 #include "nsbridge/control.h"
 #include "nsbridge/dial.h"
+#include "nsbridge/event.h"
 #include "nsbridge/fdreserve.h"
 #include "nsbridge/lifecycle.h"
 #include "nsbridge/loop.h"
@@ -62,7 +69,6 @@
 
 #define EVENTS_PER_BATCH	256
 #define STARVED_LOG_INTERVAL_MS	10000
-#define STARVED_RETRY_MS	100	/* as bridge.c's and relay.c's first retry */
 
 /**
  * ctx_init() - a context with nothing open
@@ -85,6 +91,9 @@ void ctx_init(struct ctx *c, const struct config *config)
 	list_init(&c->fd_waiters);
 	c->starved_rl = (struct ratelimit)RATELIMIT_INIT(STARVED_LOG_INTERVAL_MS, 1);
 	c->started = (int64_t)time(NULL);
+	/* how a lower module tells the one above it (docs/design.md) */
+	c->dial_ops = &relay_dial_ops;
+	c->sockpool_ops = &dial_sockpool_ops;
 	sockpool_init(c);
 }
 
@@ -130,68 +139,6 @@ void ctx_release(struct ctx *c)
 	c->n_listeners = c->n_bridges = 0;
 }
 
-/**
- * ctx_clock_ms() - the monotonic clock
- *
- * Return: milliseconds, never 0
- */
-uint64_t ctx_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
-}
-
-/**
- * ctx_epoll_add() - watch @fd with reference @ref
- * @c:		context
- * @fd:		file descriptor
- * @events:	epoll event bits
- * @ref:	what the fd is
- *
- * Return: 0 or -errno
- */
-int ctx_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
-
-	if (epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return -errno;
-	return 0;
-}
-
-/**
- * ctx_epoll_mod() - change what @fd is watched for
- * @c:		context
- * @fd:		file descriptor, watched already
- * @events:	epoll event bits, 0 to leave it unwatched for now
- * @ref:	what the fd is
- *
- * Return: 0 or -errno
- */
-int ctx_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
-
-	if (epoll_ctl(c->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0)
-		return -errno;
-	return 0;
-}
-
-/**
- * ctx_starve() - something could not get a descriptor: try again when
- *		  connections free some, or after STARVED_RETRY_MS
- * @c:		context
- */
-void ctx_starve(struct ctx *c)
-{
-	if (c->starved)
-		return;
-	c->starved = true;
-	c->retry_accept_ms = c->now_ms + STARVED_RETRY_MS;
-}
-
 static int setup_signals(struct ctx *c)
 {
 	sigset_t mask;
@@ -211,6 +158,22 @@ static int setup_signals(struct ctx *c)
 	return c->signal_fd < 0 ? -errno : 0;
 }
 
+/* What a stop does; ctx.on_stop, so that modules below reach it through
+ * loop_stop() (event.c) without calling up into the loop */
+static void drain_start(struct ctx *c)
+{
+	sdnotify_stopping();
+	c->draining = true;
+	c->drain_deadline_ms = c->now_ms + c->config->drain_timeout_ms;
+	bridges_close_listeners(c);
+	udp_close_all(c);
+	if (c->n_conns)
+		log_info("stopping: %u connections may finish within %u ms",
+			 c->n_conns, c->config->drain_timeout_ms);
+	else
+		log_info("stopping");
+}
+
 /**
  * loop_setup() - epoll, signalfd, timerfd, and every listener registered
  * @c:		context with listeners bound
@@ -222,21 +185,14 @@ int loop_setup(struct ctx *c)
 	union epoll_ref ref = { .type = EPOLL_TYPE_SIGNAL };
 	int r;
 
-	c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (c->epoll_fd < 0)
-		return -errno;
+	c->on_stop = drain_start;
+	r = event_open(c);
+	if (r < 0)
+		return r;
 	r = setup_signals(c);
 	if (r < 0 || (r = ctx_epoll_add(c, c->signal_fd, EPOLLIN, ref)) < 0)
 		return r;
-
 	r = fdreserve_init();
-	if (r < 0)
-		return r;
-	c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (c->timer_fd < 0)
-		return -errno;
-	ref.type = EPOLL_TYPE_TIMER;
-	r = ctx_epoll_add(c, c->timer_fd, EPOLLIN, ref);
 	if (r < 0)
 		return r;
 
@@ -254,30 +210,6 @@ int loop_setup(struct ctx *c)
 			return r;
 	}
 	return 0;
-}
-
-static void drain_start(struct ctx *c)
-{
-	sdnotify_stopping();
-	c->draining = true;
-	c->drain_deadline_ms = c->now_ms + c->config->drain_timeout_ms;
-	bridges_close_listeners(c);
-	udp_close_all(c);
-	if (c->n_conns)
-		log_info("stopping: %u connections may finish within %u ms",
-			 c->n_conns, c->config->drain_timeout_ms);
-	else
-		log_info("stopping");
-}
-
-/**
- * loop_stop() - stop accepting and let open connections finish, as on SIGTERM
- * @c:		context
- */
-void loop_stop(struct ctx *c)
-{
-	if (!c->draining)
-		drain_start(c);
 }
 
 static void on_signal(struct ctx *c)
@@ -303,15 +235,6 @@ static void on_signal(struct ctx *c)
 	}
 }
 
-static void on_timer(struct ctx *c)
-{
-	uint64_t expirations;
-
-	if (read(c->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		log_errno(LOG_LEVEL_WARNING, -errno, "timerfd");
-	c->timer_ms = 0;	/* fired: re-armed after the batch */
-}
-
 static void dispatch(struct ctx *c, const struct epoll_event *ev)
 {
 	union epoll_ref ref = { .u64 = ev->data.u64 };
@@ -333,7 +256,7 @@ static void dispatch(struct ctx *c, const struct epoll_event *ev)
 		on_signal(c);
 		break;
 	case EPOLL_TYPE_TIMER:
-		on_timer(c);
+		event_on_timer(c);	/* re-armed after the batch */
 		break;
 	case EPOLL_TYPE_OPENER:
 		sockpool_on_reply(c);
@@ -386,22 +309,6 @@ static uint64_t next_deadline(const struct ctx *c)
 	if (!c->draining)
 		consider(&next, mirror_next_deadline(c));
 	return next;
-}
-
-static void arm_timer(struct ctx *c)
-{
-	uint64_t next = next_deadline(c);
-	struct itimerspec its = { 0 };
-
-	if (next == c->timer_ms)
-		return;
-	if (next) {
-		/* ctx_clock_ms() is CLOCK_MONOTONIC in ms plus one */
-		its.it_value.tv_sec = (time_t)((next - 1) / 1000);
-		its.it_value.tv_nsec = (long)((next - 1) % 1000) * 1000000;
-	}
-	if (timerfd_settime(c->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
-		c->timer_ms = next;
 }
 
 /*
@@ -473,7 +380,7 @@ int loop_run(struct ctx *c)
 	while (!c->quit) {
 		int n;
 
-		arm_timer(c);
+		event_arm_timer(c, next_deadline(c));
 		n = epoll_wait(c->epoll_fd, events, EVENTS_PER_BATCH, -1);
 		if (n < 0) {
 			if (errno == EINTR)

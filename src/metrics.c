@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "nsbridge/bridge.h"
+#include "nsbridge/event.h"
 #include "nsbridge/fdreserve.h"
 #include "nsbridge/metrics.h"
 #include "nsbridge/side.h"

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "nsbridge/bridge.h"
+#include "nsbridge/event.h"
 #include "nsbridge/mirror.h"
 #include "nsbridge/opener.h"
 #include "nsbridge/portowner.h"

@@ -95,34 +95,13 @@
 #include <unistd.h>
 
 #include "nsbridge/dial.h"
+#include "nsbridge/event.h"
 #include "nsbridge/relay.h"
 #include "nsbridge/sock.h"
 
 #define READ_EVENTS	(EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLET)
 #define URGENT_STEP	64	/* bytes read past an urgent mark, at most */
 #define RELAY_FD_RETRY_MS	100
-
-/**
- * relay_conn_of_node() - the connection of a ctx list node
- * @node:	its node member
- *
- * Return: the connection
- */
-struct relay_conn *relay_conn_of_node(struct list_node *node)
-{
-	return container_of(node, struct relay_conn, node);
-}
-
-/**
- * relay_conn_of_wait_node() - the connection of a pool waiter node
- * @node:	its wait_node member
- *
- * Return: the connection
- */
-struct relay_conn *relay_conn_of_wait_node(struct list_node *node)
-{
-	return container_of(node, struct relay_conn, wait_node);
-}
 
 static_assert(CONN_CLIENT == (int)DIR_TO_SERVICE && CONN_SERVICE == (int)DIR_TO_CLIENT,
 	      "bytes read from end e go in direction e");
@@ -711,6 +690,19 @@ void relay_conn_established(struct ctx *c, struct relay_conn *conn)
 	conn_dbg(conn, "connected to %s", conn->bridge->service_text);
 	relay_run(c, conn, PUMP_BOTH);
 }
+
+/* No SERVICE answered, and dial.c has said so: the client is reset */
+static void conn_unreachable(struct ctx *c, struct relay_conn *conn)
+{
+	relay_conn_close(c, conn, true, false);
+}
+
+/* What dial.c tells of a connection it dials (ctx.dial_ops) */
+const struct dial_ops relay_dial_ops = {
+	.established = relay_conn_established,
+	.unreachable = conn_unreachable,
+	.wait_fd = relay_wait_fd,
+};
 
 /*
  * Before SERVICE answers, the client's events matter only if it is gone,

@@ -16,7 +16,9 @@
  * When the stock is empty, a connection waits in the pool's FIFO of
  * waiters (no busy loop, the loop goes on) and is served, oldest first,
  * when the refill arrives. If the refill fails, the waiters fail with
- * its error. Replies carry the pool's index as tag.
+ * its error. Replies carry the pool's index as tag. A waiter is only a
+ * list node here: it is handed its socket, or the error, through
+ * ctx.sockpool_ops (dial.c's), so the pool knows nothing of connections.
  */
 
 #include <errno.h>
@@ -24,9 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "nsbridge/dial.h"
 #include "nsbridge/opener.h"
-#include "nsbridge/relay.h"
 #include "nsbridge/sockpool.h"
 
 #define SOCKPOOL_LOW	(SOCKPOOL_SIZE / 2)
@@ -176,11 +176,11 @@ int sockpool_take(struct ctx *c, enum side side, int family, int type)
 }
 
 /**
- * sockpool_wait() - queue a connection for the next socket of a pool
+ * sockpool_wait() - queue a waiter for the next socket of a pool
  * @c:		context
  * @side:	remote side
  * @family:	AF_INET or AF_INET6
- * @node:	the connection's wait_node
+ * @node:	the waiter's node, handed back through ctx.sockpool_ops
  */
 void sockpool_wait(struct ctx *c, enum side side, int family, struct list_node *node)
 {
@@ -197,15 +197,15 @@ static struct sockpool *pool_of_tag(struct ctx *c, uint32_t tag)
 static void serve_waiters(struct ctx *c, struct sockpool *p)
 {
 	while (!list_empty(&p->waiters)) {
-		struct relay_conn *conn = relay_conn_of_wait_node(p->waiters.next);
+		struct list_node *waiter = p->waiters.next;
 
-		list_del(&conn->wait_node);
+		list_del(waiter);
 		if (p->n) {
-			dial_with_socket(c, conn, p->fds[--p->n]);
+			c->sockpool_ops->ready(c, waiter, p->fds[--p->n]);
 		} else if (p->error) {
-			dial_failed(c, conn, p->error);
+			c->sockpool_ops->failed(c, waiter, p->error);
 		} else {
-			list_add_tail(&p->waiters, &conn->wait_node);
+			list_add_tail(&p->waiters, waiter);
 			break;
 		}
 	}

@@ -50,7 +50,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "nsbridge/bridge.h"
+#include "nsbridge/event.h"
+#include "nsbridge/note.h"
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
 #include "nsbridge/udp.h"

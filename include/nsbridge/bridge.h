@@ -11,8 +11,6 @@ int bridges_setup(struct ctx *c);
 int bridge_listen_failed(struct ctx *c, enum side side, const struct sock_addr *a, int err);
 void bridges_print_ready(const struct ctx *c);
 int bridges_write_port_file(const struct ctx *c);
-const char *bridge_service_text(const struct ctx *c, const struct endpoint *svc, char *buf,
-				size_t len);
 void bridge_on_accept(struct ctx *c, struct listener *l);
 uint32_t listener_events(const struct listener *l);
 void bridges_resume(struct ctx *c, bool fds_freed);
@@ -22,7 +20,5 @@ void bridge_unlisten_port(struct ctx *c, const struct bridge *b, unsigned offset
 bool bridge_uses_side(const struct bridge *b, enum side side);
 void bridges_side_down(struct ctx *c, enum side side);
 void bridges_side_up(struct ctx *c, enum side side);
-const char *bridge_note_error(struct bridge *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 #endif /* NSBRIDGE_BRIDGE_H */

@@ -6,7 +6,6 @@
 #include <stdbool.h>
 
 #include "nsbridge/ctx.h"
-#include "nsbridge/loop.h"
 
 int command_start(struct ctx *c);
 void command_go(struct ctx *c);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ctx.h - the state of one nsbridge process, shared by its modules */
+/* ctx.h - the state of one nsbridge process, shared by its modules: data
+ * types only, so that every layer above may know them (docs/design.md) */
 #ifndef NSBRIDGE_CTX_H
 #define NSBRIDGE_CTX_H
 
@@ -204,6 +205,8 @@ struct udp_flow;
 struct mirror;
 struct control;
 struct metrics;
+struct dial_ops;
+struct sockpool_ops;
 
 /**
  * struct udp_table - every UDP flow, by slot and by client
@@ -263,6 +266,10 @@ struct udp_table {
  * @starved_rl:	rate limit on "out of descriptors" lines
  * @resume_pending: a paused bridge has room again
  * @quit:	leave the loop
+ * @on_stop:	what loop_stop() does: the loop's drain (event.c)
+ * @dial_ops:	relay.c's, told how dialling SERVICE ended (dial.c)
+ * @sockpool_ops: dial.c's, handed the sockets a pool waited for
+ *		(sockpool.c)
  */
 struct ctx {
 	const struct config *config;
@@ -305,12 +312,9 @@ struct ctx {
 	struct ratelimit starved_rl;
 	bool resume_pending;
 	bool quit;
+	void (*on_stop)(struct ctx *c);
+	const struct dial_ops *dial_ops;
+	const struct sockpool_ops *sockpool_ops;
 };
-
-void ctx_init(struct ctx *c, const struct config *config);
-uint64_t ctx_clock_ms(void);
-int ctx_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
-int ctx_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
-void ctx_starve(struct ctx *c);
 
 #endif /* NSBRIDGE_CTX_H */

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* loop.h - the epoll loop: events, timers, signals, drain */
+/* loop.h - the epoll loop: dispatch, deadlines, signals, drain */
 #ifndef NSBRIDGE_LOOP_H
 #define NSBRIDGE_LOOP_H
 
 #include "nsbridge/ctx.h"
 
+void ctx_init(struct ctx *c, const struct config *config);
 void ctx_release(struct ctx *c);
 int loop_setup(struct ctx *c);
 int loop_run(struct ctx *c);
-void loop_stop(struct ctx *c);
 
 #endif /* NSBRIDGE_LOOP_H */

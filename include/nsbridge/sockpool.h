@@ -4,6 +4,20 @@
 #define NSBRIDGE_SOCKPOOL_H
 
 #include "nsbridge/ctx.h"
+#include "nsbridge/list.h"
+
+/**
+ * struct sockpool_ops - how a waiter gets the socket it waited for
+ *			 (ctx.sockpool_ops: dial.c's)
+ * @ready:	@fd is the waiter's, a socket of the pool it waited on
+ * @failed:	the refill failed with -errno @error
+ *
+ * @waiter is the node given to sockpool_wait(), off the list again.
+ */
+struct sockpool_ops {
+	void (*ready)(struct ctx *c, struct list_node *waiter, int fd);
+	void (*failed)(struct ctx *c, struct list_node *waiter, int error);
+};
 
 enum pool_kind pool_kind_of(int family, int type);
 void sockpool_init(struct ctx *c);

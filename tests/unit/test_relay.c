@@ -36,6 +36,8 @@
 #include <cmocka.h>
 
 #include "fdcount.h"
+#include "nsbridge/event.h"
+#include "nsbridge/loop.h"
 #include "nsbridge/relay.h"
 #include "nsbridge/sock.h"
 

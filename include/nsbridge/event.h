@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* event.h - the event primitives: epoll registration, the clock, the timer, stop */
+#ifndef NSBRIDGE_EVENT_H
+#define NSBRIDGE_EVENT_H
+
+#include <stdint.h>
+
+#include "nsbridge/ctx.h"
+
+/* Out of descriptors, what is starved tries again after this at the latest;
+ * as bridge.c's and relay.c's first retry */
+#define STARVED_RETRY_MS	100
+
+uint64_t ctx_clock_ms(void);
+int ctx_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
+int ctx_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
+void ctx_starve(struct ctx *c);
+int event_open(struct ctx *c);
+void event_arm_timer(struct ctx *c, uint64_t next);
+void event_on_timer(struct ctx *c);
+void loop_stop(struct ctx *c);
+
+#endif /* NSBRIDGE_EVENT_H */
