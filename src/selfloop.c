@@ -34,6 +34,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -209,32 +210,82 @@ void selfloop_describe(const struct selfloop *loop, const char *const labels[SID
 
 #define SELFLOOP_TEXT_MAX	(4 * ENDPOINT_TEXT_MAX + 2 * SIDE_LABEL_MAX + 256)
 
-/**
- * selfloop_check() - refuse a set-up whose bridges would relay to
- *		      themselves
- * @c:		context, its sides open and their namespace fds still held
- *		(before the opener takes them)
- *
- * Return: 0, or the exit status to leave with, the line logged
+/*
+ * The bridges of the host and of container @side, that container written
+ * as SIDE_CONTAINER: what selfloop_find() compares. A bridge of another
+ * container is left out: it cannot reach this one's listeners unless the
+ * two containers share a namespace (not checked).
  */
-int selfloop_check(const struct ctx *c)
+static size_t bridges_of(const struct config *cfg, enum side side, struct bridge_spec *out)
 {
-	const char *labels[SIDE_MAX] = { c->sides[SIDE_HOST].label, c->sides[SIDE_CONTAINER].label };
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_bridges; i++) {
+		struct bridge_spec b = cfg->bridges[i];
+		bool other = false;
+
+		if (b.expose.side != SIDE_HOST) {
+			other |= b.expose.side != side;
+			b.expose.side = SIDE_CONTAINER;
+		}
+		for (unsigned k = 0; k < b.n_services; k++) {
+			if (b.services[k].kind != ENDPOINT_INET || b.services[k].side == SIDE_HOST)
+				continue;
+			other |= b.services[k].side != side;
+			b.services[k].side = SIDE_CONTAINER;
+		}
+		b.service = b.services[0];
+		if (!other)
+			out[n++] = b;
+	}
+	return n;
+}
+
+/* The host and container @side: the check of one pair of namespaces */
+static int check_side(const struct ctx *c, enum side side, struct bridge_spec *scratch)
+{
+	const char *labels[SIDE_MAX] = { c->sides[SIDE_HOST].label, c->sides[side].label };
 	char text[SELFLOOP_TEXT_MAX];
 	struct selfloop loop;
 	bool same = false;
+	size_t n;
 
-	if (c->sides[SIDE_HOST].used && c->sides[SIDE_CONTAINER].used) {
-		int r = netns_same(c->sides[SIDE_HOST].ns_fd, c->sides[SIDE_CONTAINER].ns_fd);
+	if (c->sides[SIDE_HOST].used && c->sides[side].used) {
+		int r = netns_same(c->sides[SIDE_HOST].ns_fd, c->sides[side].ns_fd);
 
 		if (r < 0)
 			return log_errno(LOG_LEVEL_ERROR, r, "comparing the namespaces of %s and %s",
 					 labels[SIDE_HOST], labels[SIDE_CONTAINER]), EXIT_RUNTIME;
 		same = r;
 	}
-	if (!selfloop_find(c->config->bridges, c->config->n_bridges, same, &loop))
+	n = bridges_of(c->config, side, scratch);
+	if (!selfloop_find(scratch, n, same, &loop))
 		return 0;
 	selfloop_describe(&loop, labels, same, text, sizeof(text));
 	log_error("%s", text);
 	return EXIT_USAGE;
+}
+
+/**
+ * selfloop_check() - refuse a set-up whose bridges would relay to
+ *		      themselves
+ * @c:		context, its sides open and their namespace fds still held
+ *		(before the opener takes them)
+ *
+ * The host is compared with each container in turn.
+ *
+ * Return: 0, or the exit status to leave with, the line logged
+ */
+int selfloop_check(const struct ctx *c)
+{
+	struct bridge_spec *scratch = calloc(c->config->n_bridges + 1, sizeof(*scratch));
+	int r = 0;
+
+	if (!scratch)
+		return log_errno(LOG_LEVEL_ERROR, -ENOMEM, "checking the bridges"), EXIT_RUNTIME;
+	for (int side = SIDE_CONTAINER; side < SIDE_MAX && !r; side++)
+		if (side == SIDE_CONTAINER || c->sides[side].used)
+			r = check_side(c, (enum side)side, scratch);
+	free(scratch);
+	return r;
 }
