@@ -625,9 +625,8 @@ static int parse_mirror(int n, char *args[], struct config *cfg, char *error, si
 			    "or 'container host'");
 	if (!cfg->container)
 		return fail(error, len, "--mirror needs --container REF (or NSBRIDGE_CONTAINER)");
-	for (size_t i = 0; cfg->arg_containers && i < (size_t)n; i++)
-		if (!same_ref(cfg->arg_containers[i], cfg->container))
-			return fail(error, len, "--mirror follows one container: give -c REF once");
+	if (cfg->dash_c_differ)
+		return fail(error, len, "--mirror follows one container: give -c REF once");
 	cfg->bridges = calloc(2, sizeof(*cfg->bridges));
 	if (!cfg->bridges)
 		return fail(error, len, "out of memory");
@@ -1016,6 +1015,7 @@ static int scope_containers(int argc, char *argv[], struct config *cfg)
 {
 	const char **refs = calloc((size_t)argc + 1, sizeof(*refs));
 	const char *ref = NULL;
+	unsigned n_dash_c = 0;
 	size_t n = 0;
 
 	if (!refs)
@@ -1024,15 +1024,17 @@ static int scope_containers(int argc, char *argv[], struct config *cfg)
 		const char *value = container_option(argv[i]);
 
 		if (value) {
-			cfg->n_dash_c++;
+			const char *prev = ref;
+
 			ref = *value ? value : i + 1 < argc ? argv[++i] : NULL;
+			cfg->dash_c_differ |= n_dash_c++ && !same_ref(prev, ref);
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			i += takes_next(argv[i]);
 		} else {
 			refs[n++] = ref;
 		}
 	}
-	if (cfg->n_dash_c < 2) {
+	if (n_dash_c < 2) {
 		free(refs);
 		refs = NULL;
 	}
@@ -1100,8 +1102,10 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 	argc = split_command(argc, argv, &cfg);
 	if (scope_containers(argc, argv, &cfg) < 0)
 		return fail(error, error_len, "out of memory");
-	if (find_config_file(argc, argv, &path, error, error_len) < 0)
+	if (find_config_file(argc, argv, &path, error, error_len) < 0) {
+		config_free(&cfg);
 		return -EINVAL;
+	}
 	r = parse_layers(argc, argv, path, &cfg, error, error_len);
 	if (r < 0) {
 		config_free(&cfg);

@@ -85,7 +85,7 @@ struct port_span {
  * @arg_containers:	per argument after the options, the -c REF in force
  *			there (NULL before the first); NULL unless -c was
  *			given more than once (cli.c)
- * @n_dash_c:		how many times -c was given on the command line
+ * @dash_c_differ:	-c named two containers or more on the command line
  * @host_netns:		--host-netns PATH, NULL for nsbridge's own namespace
  * @allow_nonlocal:	EXPOSE may bind a non-loopback address
  * @max_connections:	open connections per bridge
@@ -124,7 +124,7 @@ struct config {
 	size_t n_containers;
 	const char *container_default;
 	const char **arg_containers;
-	unsigned n_dash_c;
+	bool dash_c_differ;
 	const char *host_netns;
 	bool allow_nonlocal;
 	unsigned max_connections;
