@@ -161,14 +161,16 @@ bool selfloop_find(const struct bridge_spec *bridges, size_t n, bool sides_same,
 
 /*
  * " (container self is the same network namespace as host)" where that is
- * why @a reaches @b, or "" where they are on one side anyway
+ * why @a reaches @b, or "" where they are on one side anyway; a container
+ * is named first
  */
 static void why_same(const struct endpoint *a, const struct endpoint *b,
 		     const char *const labels[SIDE_MAX], bool sides_same, char *buf, size_t len)
 {
 	if (sides_same && a->side != b->side)
 		snprintf(buf, len, " (%s is the same network namespace as %s)",
-			 labels[SIDE_CONTAINER], labels[SIDE_HOST]);
+			 labels[a->side > b->side ? a->side : b->side],
+			 labels[a->side > b->side ? b->side : a->side]);
 	else
 		snprintf(buf, len, "%s", "");
 }
@@ -211,59 +213,59 @@ void selfloop_describe(const struct selfloop *loop, const char *const labels[SID
 #define SELFLOOP_TEXT_MAX	(4 * ENDPOINT_TEXT_MAX + 2 * SIDE_LABEL_MAX + 256)
 
 /*
- * The bridges of the host and of container @side, that container written
- * as SIDE_CONTAINER: what selfloop_find() compares. A bridge of another
- * container is left out: it cannot reach this one's listeners unless the
- * two containers share a namespace (not checked).
+ * Each side as the first side that is the same namespace: the host, or a
+ * container that two REFs name, or that shares its network with another
+ * (a pod). Compared by nsfs inode, while the sides' fds are still held.
  */
-static size_t bridges_of(const struct config *cfg, enum side side, struct bridge_spec *out)
+static int canonical_sides(const struct ctx *c, enum side canon[SIDE_MAX])
 {
-	size_t n = 0;
+	for (int s = 0; s < SIDE_MAX; s++) {
+		canon[s] = (enum side)s;
+		for (int t = 0; t < s && c->sides[s].used; t++) {
+			int r;
 
-	for (size_t i = 0; i < cfg->n_bridges; i++) {
-		struct bridge_spec b = cfg->bridges[i];
-		bool other = false;
-
-		if (b.expose.side != SIDE_HOST) {
-			other |= b.expose.side != side;
-			b.expose.side = SIDE_CONTAINER;
-		}
-		for (unsigned k = 0; k < b.n_services; k++) {
-			if (b.services[k].kind != ENDPOINT_INET || b.services[k].side == SIDE_HOST)
+			if (!c->sides[t].used)
 				continue;
-			other |= b.services[k].side != side;
-			b.services[k].side = SIDE_CONTAINER;
+			r = netns_same(c->sides[t].ns_fd, c->sides[s].ns_fd);
+			if (r < 0)
+				return log_errno(LOG_LEVEL_ERROR, r, "comparing the namespaces of %s "
+						 "and %s", c->sides[t].label, c->sides[s].label), r;
+			if (r) {
+				canon[s] = (enum side)t;
+				break;
+			}
 		}
-		b.service = b.services[0];
-		if (!other)
-			out[n++] = b;
 	}
-	return n;
+	return 0;
 }
 
-/* The host and container @side: the check of one pair of namespaces */
-static int check_side(const struct ctx *c, enum side side, struct bridge_spec *scratch)
+/* The bridges with every endpoint on its canonical side: what selfloop_find() compares */
+static void canonical_bridges(const struct config *cfg, const enum side canon[SIDE_MAX],
+			      struct bridge_spec *out)
 {
-	const char *labels[SIDE_MAX] = { c->sides[SIDE_HOST].label, c->sides[side].label };
-	char text[SELFLOOP_TEXT_MAX];
-	struct selfloop loop;
-	bool same = false;
-	size_t n;
+	for (size_t i = 0; i < cfg->n_bridges; i++) {
+		struct bridge_spec *b = &out[i];
 
-	if (c->sides[SIDE_HOST].used && c->sides[side].used) {
-		int r = netns_same(c->sides[SIDE_HOST].ns_fd, c->sides[side].ns_fd);
-
-		if (r < 0)
-			return log_errno(LOG_LEVEL_ERROR, r, "comparing the namespaces of %s and %s",
-					 labels[SIDE_HOST], labels[SIDE_CONTAINER]), EXIT_RUNTIME;
-		same = r;
+		*b = cfg->bridges[i];
+		b->expose.side = canon[b->expose.side];
+		for (unsigned k = 0; k < b->n_services; k++)
+			b->services[k].side = canon[b->services[k].side];
+		b->service = b->services[0];
 	}
-	n = bridges_of(c->config, side, scratch);
-	if (!selfloop_find(scratch, n, same, &loop))
-		return 0;
-	selfloop_describe(&loop, labels, same, text, sizeof(text));
-	log_error("%s", text);
-	return EXIT_USAGE;
+}
+
+/* The circle found among @copy, pointing at the user's own bridges */
+static struct selfloop original_loop(const struct config *cfg, const struct bridge_spec *copy,
+				     const struct selfloop *loop)
+{
+	const struct bridge_spec *from = &cfg->bridges[loop->from - copy];
+	const struct bridge_spec *to = &cfg->bridges[loop->to - copy];
+	struct selfloop orig = { .from = from, .to = to };
+
+	orig.service = &from->services[loop->service - loop->from->services];
+	if (loop->back)
+		orig.back = &to->services[loop->back - loop->to->services];
+	return orig;
 }
 
 /**
@@ -272,20 +274,37 @@ static int check_side(const struct ctx *c, enum side side, struct bridge_spec *s
  * @c:		context, its sides open and their namespace fds still held
  *		(before the opener takes them)
  *
- * The host is compared with each container in turn.
+ * Sides that are one namespace - the host and -c self, two REFs of one
+ * container, containers of one pod - are compared as one.
  *
  * Return: 0, or the exit status to leave with, the line logged
  */
 int selfloop_check(const struct ctx *c)
 {
-	struct bridge_spec *scratch = calloc(c->config->n_bridges + 1, sizeof(*scratch));
-	int r = 0;
+	const struct config *cfg = c->config;
+	struct bridge_spec *copy = calloc(cfg->n_bridges + 1, sizeof(*copy));
+	const char *labels[SIDE_MAX];
+	char text[SELFLOOP_TEXT_MAX];
+	enum side canon[SIDE_MAX];
+	struct selfloop loop;
+	bool found;
 
-	if (!scratch)
+	if (!copy)
 		return log_errno(LOG_LEVEL_ERROR, -ENOMEM, "checking the bridges"), EXIT_RUNTIME;
-	for (int side = SIDE_CONTAINER; side < SIDE_MAX && !r; side++)
-		if (side == SIDE_CONTAINER || c->sides[side].used)
-			r = check_side(c, (enum side)side, scratch);
-	free(scratch);
-	return r;
+	if (canonical_sides(c, canon) < 0) {
+		free(copy);
+		return EXIT_RUNTIME;
+	}
+	canonical_bridges(cfg, canon, copy);
+	found = selfloop_find(copy, cfg->n_bridges, false, &loop);
+	if (found)
+		loop = original_loop(cfg, copy, &loop);
+	free(copy);
+	if (!found)
+		return 0;
+	for (int s = 0; s < SIDE_MAX; s++)
+		labels[s] = c->sides[s].label;
+	selfloop_describe(&loop, labels, true, text, sizeof(text));
+	log_error("%s", text);
+	return EXIT_USAGE;
 }

@@ -170,4 +170,6 @@ refused "'container:$db'.*needs --container" \
 	"host:$db" "container:$db" -c "netns:$a" "host:$app" "container:$app" -c "netns:$c" "host:$app" "container:$app"
 refused "SERVICE container:$db is the same socket as EXPOSE host:$db \\(container self is the same network namespace as host\\)" \
 	-c "netns:$a" "host:$db" "container:$db" -c self "container:$db" "host:$db"
-pass "a -c inside a pair, --mirror with two containers, a pair no container reaches, a self-bridge through -c self: exit 2, one line"
+refused "SERVICE host:$app_b is the same socket as EXPOSE host:$app_b, and SERVICE container:$app_c as EXPOSE container:$app_c \\(container /run/netns/$a is the same network namespace as container netns:$a\\): the two bridges would relay to each other" \
+	-c "netns:$a" "host:$app_b" "container:$app_c" -c "/run/netns/$a" "container:$app_c" "host:$app_b"
+pass "a -c inside a pair, --mirror with two containers, a pair no container reaches, a self-bridge through -c self or through two REFs of one namespace: exit 2, one line"
