@@ -8,9 +8,11 @@
  * on until the process has no descriptor left. cli.c already refuses the
  * plain case, SERVICE and EXPOSE on one side; what it cannot see is two
  * sides that are one namespace: -c self, --host-netns naming the -c
- * namespace, pid:N of a process in nsbridge's own. Those are known only
- * once the sides are open, so the check runs then (compared by nsfs
- * inode, netns_same()), before anything is bound.
+ * namespace, pid:N of a process in nsbridge's own, two -c naming one
+ * container's namespace differently (or two containers of a pod). Those
+ * are known only once the sides are open, so the check runs then
+ * (compared by nsfs inode, netns_same()), before anything is bound, with
+ * each endpoint moved to the first side of its namespace.
  *
  * A SERVICE reaches an EXPOSE when they share transport, a port and an
  * address a connect() to the SERVICE would arrive at - endpoint_overlaps()
