@@ -88,12 +88,15 @@ static int by_port(const void *a, const void *b)
  */
 static int diag_socket_from_opener(const struct side_ns *s)
 {
-	int ns_fds[SIDE_MAX] = { [SIDE_HOST] = -1, [SIDE_CONTAINER] = s->ns_fd };
 	struct opener_req req = {
 		.op = OPENER_SOCKET, .side = SIDE_CONTAINER, .family = AF_NETLINK,
 		.type = SOCK_RAW, .protocol = NETLINK_SOCK_DIAG, .count = 1,
 	};
-	int fd, r = opener_start(ns_fds);
+	int ns_fds[SIDE_MAX], fd, r;
+
+	for (int i = 0; i < SIDE_MAX; i++)
+		ns_fds[i] = i == SIDE_CONTAINER ? s->ns_fd : -1;
+	r = opener_start(ns_fds);
 
 	if (r < 0)
 		return r;

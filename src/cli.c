@@ -598,10 +598,10 @@ static int check_pair(const struct config *cfg, const struct bridge_spec *b,
 	if (ns != ne)
 		return fail(error, len, "'%s %s': SERVICE has %u port%s and EXPOSE %u; "
 			    "both sides need the same count", svc, exp, ns, ns == 1 ? "" : "s", ne);
-	if (b->expose.side == SIDE_CONTAINER && !cfg->container)
+	if (b->expose.side == SIDE_CONTAINER && !b->container)
 		return fail(error, len, "EXPOSE '%s' needs --container REF (or NSBRIDGE_CONTAINER)",
 			    exp);
-	if (b->service.side == SIDE_CONTAINER && !cfg->container)
+	if (b->service.side == SIDE_CONTAINER && !b->container)
 		return fail(error, len, "SERVICE '%s' needs --container REF (or NSBRIDGE_CONTAINER)",
 			    svc);
 	if (!cfg->allow_nonlocal && !endpoint_addr_is_loopback(&b->expose))
@@ -621,6 +621,11 @@ static int parse_side(const char *text, enum side *ret)
 		}
 	}
 	return -EINVAL;
+}
+
+static bool same_ref(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
 /* The bridge of every port of one protocol, FROM:1-65535 -> TO:1-65535 */
@@ -648,12 +653,17 @@ static int parse_mirror(int n, char *args[], struct config *cfg, char *error, si
 			    "or 'container host'");
 	if (!cfg->container)
 		return fail(error, len, "--mirror needs --container REF (or NSBRIDGE_CONTAINER)");
+	if (cfg->dash_c_differ)
+		return fail(error, len, "--mirror follows one container: give -c REF once");
 	cfg->bridges = calloc(2, sizeof(*cfg->bridges));
 	if (!cfg->bridges)
 		return fail(error, len, "out of memory");
 	cfg->bridges[cfg->n_bridges++] = mirror_spec(from, to, PROTO_TCP);
 	if (cfg->mirror_udp)
 		cfg->bridges[cfg->n_bridges++] = mirror_spec(from, to, PROTO_UDP);
+	for (size_t i = 0; i < cfg->n_bridges; i++)
+		cfg->bridges[i].container = cfg->container;
+	cfg->containers[cfg->n_containers++] = cfg->container;
 	return 0;
 }
 
@@ -707,6 +717,87 @@ static int at_origin(const char *where, char *error, size_t len)
 }
 
 /*
+ * Which container pair @pair of the file's and the command line's is for:
+ * a file's bridge may name its own; on the command line, the -c before
+ * it when -c scopes pairs (given twice or more), else the one container
+ * -c, NSBRIDGE_CONTAINER or the file names, as before scoping existed.
+ * Sets @ret_split to the REF of a -c that falls inside the pair, else NULL.
+ */
+static const char *pair_container(const struct config *cfg, size_t pair, const char **ret_split)
+{
+	size_t n_file = 0;
+	const struct conffile_entry *e = cfg->file ? conffile_bridges(cfg->file, &n_file) : NULL;
+	const char *fallback = cfg->arg_containers ? cfg->container_default : cfg->container;
+	size_t k;
+
+	*ret_split = NULL;
+	if (pair < n_file)
+		return e[pair].container ? e[pair].container : fallback;
+	if (!cfg->arg_containers)
+		return fallback;
+	k = 2 * (pair - n_file);
+	if (!same_ref(cfg->arg_containers[k], cfg->arg_containers[k + 1]))
+		*ret_split = cfg->arg_containers[k + 1];
+	return cfg->arg_containers[k] ? cfg->arg_containers[k] : fallback;
+}
+
+static bool uses_container(const struct bridge_spec *b)
+{
+	if (b->expose.side == SIDE_CONTAINER)
+		return true;
+	for (unsigned k = 0; k < b->n_services; k++)
+		if (b->services[k].kind == ENDPOINT_INET && b->services[k].side == SIDE_CONTAINER)
+			return true;
+	return false;
+}
+
+/*
+ * Give a bridge's "container" endpoints the side of its container, a new
+ * entry of the side table the first time a REF is seen: two -c naming the
+ * same REF are one side.
+ */
+static int place_in_container(struct config *cfg, struct bridge_spec *b, char *error,
+			      size_t len)
+{
+	size_t i;
+
+	if (!uses_container(b))
+		return 0;
+	for (i = 0; i < cfg->n_containers; i++)
+		if (strcmp(cfg->containers[i], b->container) == 0)
+			break;
+	if (i == CONTAINERS_MAX)
+		return fail(error, len, "-c '%s': one nsbridge serves at most %d containers",
+			    b->container, CONTAINERS_MAX);
+	if (i == cfg->n_containers)
+		cfg->containers[cfg->n_containers++] = b->container;
+	if (b->expose.side == SIDE_CONTAINER)
+		b->expose.side = (enum side)(SIDE_CONTAINER + i);
+	for (unsigned k = 0; k < b->n_services; k++)
+		if (b->services[k].kind == ENDPOINT_INET && b->services[k].side == SIDE_CONTAINER)
+			b->services[k].side = (enum side)(SIDE_CONTAINER + i);
+	b->service = b->services[0];
+	return 0;
+}
+
+/* One pair: its container, its endpoints, then its place in the side table */
+static int parse_pair(struct config *cfg, size_t pair, char *svc, char *exp, char *error,
+		      size_t len)
+{
+	struct bridge_spec *b = &cfg->bridges[pair];
+	const char *split;
+
+	b->container = pair_container(cfg, pair, &split);
+	if (split)
+		return fail(error, len, "'-c %s' comes between SERVICE '%s' and its EXPOSE '%s': "
+			    "-c goes before the pairs it is for", split, svc, exp);
+	if (parse_endpoint("EXPOSE", exp, &b->expose, error, len) < 0 ||
+	    parse_services(cfg, b, svc, exp, error, len) < 0)
+		return -EINVAL;
+	return place_in_container(cfg, b, error, len);
+}
+
+/*
  * The SERVICE EXPOSE pairs of @args; @where[i / 2] says where pair i came
  * from ("web.conf:7"), NULL for the command line.
  */
@@ -732,8 +823,7 @@ static int parse_bridges(int n, char *args[], char *const where[], struct config
 	for (int i = 0; i < n; i += 2) {
 		struct bridge_spec *b = &cfg->bridges[i / 2];
 
-		if (parse_endpoint("EXPOSE", args[i + 1], &b->expose, error, len) < 0 ||
-		    parse_services(cfg, b, args[i], args[i + 1], error, len) < 0)
+		if (parse_pair(cfg, (size_t)i / 2, args[i], args[i + 1], error, len) < 0)
 			return at_origin(where[i / 2], error, len);
 		for (int j = 0; j < i; j += 2)
 			if (endpoint_overlaps(&cfg->bridges[j / 2].expose, &b->expose))
@@ -921,6 +1011,60 @@ static int split_command(int argc, char *argv[], struct config *cfg)
 	return argc;
 }
 
+/* The value of a -c in @arg ("-cweb", "--container=web"), "" when it is the next argument */
+static const char *container_option(const char *arg)
+{
+	static const char name[] = "--container";
+
+	if (strncmp(arg, name, sizeof(name) - 1) == 0) {
+		const char *rest = arg + sizeof(name) - 1;
+
+		return *rest == '=' ? rest + 1 : *rest ? NULL : "";
+	}
+	if (arg[0] != '-' || arg[1] == '\0' || arg[1] == '-')
+		return NULL;
+	arg = strchr(arg + 1, OPT_CONTAINER);	/* only -c takes a value: the rest is it */
+	return arg ? arg + 1 : NULL;
+}
+
+/*
+ * -c REF scopes the pairs after it, up to the next -c: "-c web A B -c api
+ * C D". Which -c comes before which pair is only in the order of argv,
+ * which getopt_long() permutes, so it is read first: for each argument
+ * that is not an option, the REF in force there. A single -c keeps its
+ * old meaning, every pair wherever it stands: no scope is kept then.
+ */
+static int scope_containers(int argc, char *argv[], struct config *cfg)
+{
+	const char **refs = calloc((size_t)argc + 1, sizeof(*refs));
+	const char *ref = NULL;
+	unsigned n_dash_c = 0;
+	size_t n = 0;
+
+	if (!refs)
+		return -ENOMEM;
+	for (int i = 1; i < argc; i++) {
+		const char *value = container_option(argv[i]);
+
+		if (value) {
+			const char *prev = ref;
+
+			ref = *value ? value : i + 1 < argc ? argv[++i] : NULL;
+			cfg->dash_c_differ |= n_dash_c++ && !same_ref(prev, ref);
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			i += takes_next(argv[i]);
+		} else {
+			refs[n++] = ref;
+		}
+	}
+	if (n_dash_c < 2) {
+		free(refs);
+		refs = NULL;
+	}
+	cfg->arg_containers = refs;
+	return 0;
+}
+
 /*
  * The file, then the environment, then the command line: each wins over
  * the one before. Then what the command line says to do with them.
@@ -933,6 +1077,7 @@ static int parse_layers(int argc, char *argv[], const char *path, struct config 
 	if (path && read_config_file(cfg, path, error, len) < 0)
 		return -EINVAL;
 	apply_environment(cfg, &env_bad);
+	cfg->container_default = cfg->container;	/* before -c: for unscoped pairs */
 	if (apply_command_line(argc, argv, cfg, &given, error, len) < 0 ||
 	    check_environment(env_bad, given, error, len) < 0)
 		return -EINVAL;
@@ -978,8 +1123,12 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 	int r;
 
 	argc = split_command(argc, argv, &cfg);
-	if (find_config_file(argc, argv, &path, error, error_len) < 0)
+	if (scope_containers(argc, argv, &cfg) < 0)
+		return fail(error, error_len, "out of memory");
+	if (find_config_file(argc, argv, &path, error, error_len) < 0) {
+		config_free(&cfg);
 		return -EINVAL;
+	}
 	r = parse_layers(argc, argv, path, &cfg, error, error_len);
 	if (r < 0) {
 		config_free(&cfg);
@@ -1032,6 +1181,8 @@ void config_free(struct config *config)
 	free(config->bridges);
 	config->bridges = NULL;
 	config->n_bridges = 0;
+	free(config->arg_containers);
+	config->arg_containers = NULL;
 }
 
 #define HELP_COLUMN	27

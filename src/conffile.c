@@ -13,8 +13,12 @@
  *   allow-nonlocal = false;
  *   bridges = (
  *     { service = "host:5432";      expose = "container:5432"; },
- *     { service = "container:9229"; expose = "host:9229"; }
+ *     { service = "container:9229"; expose = "host:9229"; },
+ *     { service = "host:5432";      expose = "container:5432"; container = "api"; }
  *   );
+ *
+ * A bridge's own container wins over the file's, the environment's and a
+ * single -c (cli.c).
  *
  * This file only reads: it turns the settings into (name, text, line)
  * entries and the bridges into (service, expose, line) ones, and checks
@@ -86,7 +90,7 @@ static int value_text(const config_setting_t *s, struct conffile_entry *e)
 	}
 }
 
-/* One bridge: a group with a string service and a string expose */
+/* One bridge: a group with a string service and a string expose, and maybe a container */
 static int read_bridge(const config_setting_t *g, const char *path, struct conffile_entry *e,
 		       char *error, size_t len)
 {
@@ -98,8 +102,13 @@ static int read_bridge(const config_setting_t *g, const char *path, struct conff
 	    !config_setting_lookup_string(g, "expose", &e->value))
 		return fail_at(error, len, path, line, "a bridge: expected "
 			       "{ service = \"SIDE:PORT\"; expose = \"SIDE:PORT\"; }");
-	if (config_setting_length(g) != 2)
-		return fail_at(error, len, path, line, "a bridge: expected only service and expose");
+	config_setting_lookup_string(g, "container", &e->container);
+	if (e->container && !*e->container)
+		return fail_at(error, len, path, line, "a bridge's container: expected a REF, "
+			       "not \"\"");
+	if (config_setting_length(g) != 2 + (e->container != NULL))
+		return fail_at(error, len, path, line, "a bridge: expected only service, expose "
+			       "and container");
 	return 0;
 }
 

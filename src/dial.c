@@ -318,7 +318,7 @@ void dial_start(struct ctx *c, struct relay_conn *conn)
 	enum side side = svc->side;
 	int fd;
 
-	if (side == SIDE_CONTAINER && c->container_down && family != AF_UNIX) {
+	if (c->sides[side].down && family != AF_UNIX) {
 		dial_failed(c, conn, -EHOSTDOWN);
 		return;
 	}

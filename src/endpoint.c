@@ -23,7 +23,8 @@
 
 #define PORT_DIGITS_MAX	5
 
-static const char *const side_names[SIDE_MAX] = {
+/* What the grammar names: every container side is written "container" */
+static const char *const side_names[SIDE_CONTAINER + 1] = {
 	[SIDE_HOST] = "host",
 	[SIDE_CONTAINER] = "container",
 };
@@ -35,13 +36,15 @@ static const char *const proto_names[PROTO_MAX] = {
 
 /**
  * side_name() - the word a user writes for a side
- * @side:	SIDE_HOST or SIDE_CONTAINER
+ * @side:	SIDE_HOST or a container's side
  *
  * Return: "host" or "container"
  */
 const char *side_name(enum side side)
 {
-	return side < SIDE_MAX ? side_names[side] : "?";
+	if (side >= SIDE_MAX)
+		return "?";
+	return side_names[side < SIDE_CONTAINER ? side : SIDE_CONTAINER];
 }
 
 /**
@@ -170,7 +173,7 @@ static int parse_unix(const char *path, struct endpoint *ep, const char **why)
 
 static int parse_side(const char *text, enum side *ret, size_t *ret_len)
 {
-	for (int s = 0; s < SIDE_MAX; s++) {
+	for (int s = 0; s <= SIDE_CONTAINER; s++) {
 		size_t n = strlen(side_names[s]);
 
 		if (strncmp(text, side_names[s], n) == 0 && text[n] == ':') {

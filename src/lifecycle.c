@@ -1,28 +1,33 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* lifecycle.c - following the container: down when it stops, up when it runs again
+/* lifecycle.c - following the containers: down when one stops, up when it runs again
  *
  * Theory of operation
  *
  * A listener or a socket made in a container's namespace keeps that
- * namespace alive after the container is gone. So the relay watches the
- * container's init through a pidfd (EPOLL_TYPE_PIDFD); when it exits:
+ * namespace alive after the container is gone. So the relay watches each
+ * container's init through a pidfd (EPOLL_TYPE_PIDFD, its side in the
+ * reference's index); when one exits, for that container's side only:
  *
  *   - the listeners bound in the container are closed, every connection
  *     of a bridge with an end there is reset, the pooled sockets made
  *     there are closed, and the opener lets its namespace fd go: nothing
  *     of nsbridge refers to the dead namespace any more;
- *   - without --follow, nsbridge then drains and exits 0, saying why;
+ *   - without --follow, its bridges are closed for good; once no
+ *     container is served or followed any more, nsbridge drains and exits
+ *     0, saying why;
  *   - with --follow (the default for a container named to the engine), it
- *     waits for the engine watcher (watcher.c) to report the init pid of
- *     the container running again, has the opener take that pid's
- *     namespace (the relay holds no capability; the opener does), and
- *     binds the container's listeners anew.
+ *     waits for the engine watcher (watcher.c, one for every container)
+ *     to report the init pid of the container running again, has the
+ *     opener take that pid's namespace (the relay holds no capability;
+ *     the opener does), and binds the container's listeners anew.
  *
- * While the container is down, bridges whose SERVICE is in it keep their
- * listeners on the host and reset each client at once (dial.c).
+ * The other containers' bridges go on meanwhile. While a container is
+ * down, bridges whose SERVICE is in it keep their listeners on the host
+ * and reset each client at once (dial.c).
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -38,7 +43,7 @@
 #include "nsbridge/sockpool.h"
 #include "nsbridge/watcher.h"
 
-static bool following(const struct ctx *c)
+static bool following(const struct ctx *c, const struct side_ns *s)
 {
 	switch (c->config->follow) {
 	case FOLLOW_ON:
@@ -49,87 +54,134 @@ static bool following(const struct ctx *c)
 	case FOLLOW_MAX:
 		break;
 	}
-	return container_kind_of(c->config->container) == CONTAINER_ENGINE;
+	return container_kind_of(s->ref) == CONTAINER_ENGINE;
 }
 
-static int watch_pidfd(struct ctx *c)
+/* The watcher reports this side's restarts */
+static bool followed(const struct ctx *c, const struct side_ns *s)
 {
-	union epoll_ref ref = { .type = EPOLL_TYPE_PIDFD };
-
-	return ctx_epoll_add(c, c->sides[SIDE_CONTAINER].pidfd, EPOLLIN, ref);
+	return c->watcher_fd >= 0 && following(c, s) && *s->engine_sock;
 }
 
-static int start_watcher(struct ctx *c, pid_t known_pid)
+static int watch_pidfd(struct ctx *c, enum side side)
+{
+	union epoll_ref ref = { .type = EPOLL_TYPE_PIDFD, .index = (uint32_t)side };
+
+	return ctx_epoll_add(c, c->sides[side].pidfd, EPOLLIN, ref);
+}
+
+static int start_watcher(struct ctx *c, const struct watch_target *targets, size_t n)
 {
 	union epoll_ref ref = { .type = EPOLL_TYPE_WATCHER };
-	const char *sock_path = c->sides[SIDE_CONTAINER].engine_sock;
 	int r;
 
-	if (!*sock_path)
-		return -ENOTCONN;
-	r = watcher_start(sock_path, c->config->container, known_pid, &c->watcher_fd);
+	if (!n)
+		return 0;
+	r = watcher_start(targets, n, &c->watcher_fd);
 	if (r < 0)
 		return r;
 	return ctx_epoll_add(c, c->watcher_fd, EPOLLIN, ref);
 }
 
 /**
- * lifecycle_setup() - watch the container's init, and the engine if following
+ * lifecycle_setup() - watch each container's init, and the engine for
+ *		       those followed
  * @c:		context, loop set up, still privileged (the watcher forks)
  *
- * Return: 0 or -errno
+ * Return: 0 or -errno (-ENOTCONN: --follow of a container no engine knows)
  */
 int lifecycle_setup(struct ctx *c)
 {
-	const struct side_ns *s = &c->sides[SIDE_CONTAINER];
-	int r;
+	struct watch_target targets[WATCHER_TARGETS_MAX];
+	size_t n = 0;
 
-	if (!s->used || s->pidfd < 0)
-		return 0;	/* a path or a netns name: nothing to watch */
-	r = watch_pidfd(c);
-	if (r < 0 || !following(c))
-		return r;
-	return start_watcher(c, s->pid);
+	for (int side = SIDE_CONTAINER; side < SIDE_MAX; side++) {
+		const struct side_ns *s = &c->sides[side];
+		int r;
+
+		if (!s->used || s->pidfd < 0)
+			continue;	/* a path or a netns name: nothing to watch */
+		r = watch_pidfd(c, (enum side)side);
+		if (r < 0)
+			return r;
+		if (!following(c, s))
+			continue;
+		if (!*s->engine_sock || n == WATCHER_TARGETS_MAX)
+			return -ENOTCONN;
+		targets[n++] = (struct watch_target){
+			.sock_path = s->engine_sock, .ref = s->ref,
+			.known_pid = s->pid, .side = (unsigned)side,
+		};
+	}
+	return start_watcher(c, targets, n);
 }
 
-/**
- * lifecycle_on_exit() - the container's init exited
- * @c:		context
- */
-void lifecycle_on_exit(struct ctx *c)
+/* Whether some container other than @side is served now, or will be again */
+static bool others_remain(const struct ctx *c, enum side side)
 {
-	struct side_ns *s = &c->sides[SIDE_CONTAINER];
-	struct opener_req forget = { .op = OPENER_FORGET, .side = SIDE_CONTAINER };
+	for (int i = SIDE_CONTAINER; i < SIDE_MAX; i++) {
+		const struct side_ns *s = &c->sides[i];
 
-	close(s->pidfd);	/* also leaves the epoll set */
-	s->pidfd = -1;
-	c->container_down = true;
-	s->pid = 0;
-	bridges_side_down(c, SIDE_CONTAINER);
-	mirror_side_down(c, SIDE_CONTAINER);
-	sockpool_side_down(c, SIDE_CONTAINER, -EHOSTDOWN);
-	if (!s->local)
-		opener_call(&forget, NULL, 0);
-	if (c->watcher_fd >= 0) {
-		log_notice("%s stopped: its listeners are closed until it runs again",
-			   s->label);
-		sdnotify_status("the container stopped: waiting for it to run again");
+		if (i != (int)side && s->used && (!s->down || followed(c, s)))
+			return true;
+	}
+	return false;
+}
+
+/* Not followed: its bridges are gone for good; the process with the last one */
+static void side_gone(struct ctx *c, enum side side)
+{
+	const struct side_ns *s = &c->sides[side];
+	const char *why = c->config->follow == FOLLOW_OFF ? "--no-follow" :
+			  "only a container named to the engine is followed";
+
+	if (others_remain(c, side)) {
+		log_notice("%s stopped; its bridges are closed for good (%s), the other "
+			   "containers' go on", s->label, why);
 		return;
 	}
-	if (c->config->follow == FOLLOW_OFF)
-		log_notice("%s stopped; exiting (--no-follow)", s->label);
-	else
-		log_notice("%s stopped; exiting (only a container named to the engine is "
-			   "followed)", s->label);
+	log_notice("%s stopped; exiting (%s)", s->label, why);
 	loop_stop(c);
 }
 
-/* Bind anew in the namespace of @pid, the container's new init */
-static void container_up(struct ctx *c, pid_t pid)
+/**
+ * lifecycle_on_exit() - a container's init exited
+ * @c:		context
+ * @side:	its side
+ */
+void lifecycle_on_exit(struct ctx *c, enum side side)
 {
-	struct side_ns *s = &c->sides[SIDE_CONTAINER];
-	struct opener_req open = { .op = OPENER_OPEN_PID, .side = SIDE_CONTAINER, .pid = pid };
-	struct opener_req lo = { .op = OPENER_LO_UP, .side = SIDE_CONTAINER };
+	struct side_ns *s = &c->sides[side];
+	struct opener_req forget = { .op = OPENER_FORGET, .side = side };
+	char status[SIDE_LABEL_MAX + 64];
+
+	if (side < SIDE_CONTAINER || side >= SIDE_MAX || s->pidfd < 0)
+		return;
+	close(s->pidfd);	/* also leaves the epoll set */
+	s->pidfd = -1;
+	s->down = true;
+	s->pid = 0;
+	bridges_side_down(c, side);
+	mirror_side_down(c, side);
+	sockpool_side_down(c, side, -EHOSTDOWN);
+	if (!s->local)
+		opener_call(&forget, NULL, 0);
+	if (!followed(c, s)) {
+		side_gone(c, side);
+		return;
+	}
+	log_notice("%s stopped: its listeners are closed until it runs again", s->label);
+	snprintf(status, sizeof(status), "%s stopped: waiting for it to run again", s->label);
+	sdnotify_status(status);
+}
+
+/* Bind anew in the namespace of @pid, the container's new init */
+static void container_up(struct ctx *c, enum side side, pid_t pid)
+{
+	struct side_ns *s = &c->sides[side];
+	struct opener_req open = { .op = OPENER_OPEN_PID, .side = side, .pid = pid };
+	struct opener_req lo = { .op = OPENER_LO_UP, .side = side };
+	char status[SIDE_LABEL_MAX + 64];
 	int pidfd, r;
 
 	r = opener_call(&open, &pidfd, 1);
@@ -139,35 +191,39 @@ static void container_up(struct ctx *c, pid_t pid)
 		return;
 	}
 	s->pidfd = pidfd;
-	r = watch_pidfd(c);
+	r = watch_pidfd(c, side);
 	if (r < 0)
 		log_errno(LOG_LEVEL_WARNING, r, "cannot watch %s", s->label);
 	opener_call(&lo, NULL, 0);
-	c->container_down = false;
+	s->down = false;
 	s->pid = pid;
-	sockpool_side_up(c, SIDE_CONTAINER);
+	sockpool_side_up(c, side);
 	log_info("%s runs again (pid %d)", s->label, (int)pid);
-	bridges_side_up(c, SIDE_CONTAINER);
-	sdnotify_status("the container runs again: bridges bound anew");
+	bridges_side_up(c, side);
+	snprintf(status, sizeof(status), "%s runs again: bridges bound anew", s->label);
+	sdnotify_status(status);
 }
 
 /**
- * lifecycle_on_watcher() - the watcher reported where the container runs
+ * lifecycle_on_watcher() - the watcher reported where containers run
  * @c:		context
  */
 void lifecycle_on_watcher(struct ctx *c)
 {
-	pid_t pid = 0;
-	int r = watcher_read_pid(c->watcher_fd, &pid);
+	pid_t pids[SIDE_MAX] = { 0 };
+	int r = watcher_read(c->watcher_fd, pids, SIDE_MAX);
 
 	if (r < 0) {
-		log_warn("the engine watcher is gone; %s will not be followed any more",
-			 c->sides[SIDE_CONTAINER].label);
+		log_warn("the engine watcher is gone; the containers will not be followed any "
+			 "more");
 		close(c->watcher_fd);
 		c->watcher_fd = -1;
 		return;
 	}
-	if (r == 0 || !c->container_down || pid == c->sides[SIDE_CONTAINER].pid)
-		return;
-	container_up(c, pid);
+	for (int side = SIDE_CONTAINER; side < SIDE_MAX; side++) {
+		const struct side_ns *s = &c->sides[side];
+
+		if (pids[side] > 0 && s->used && s->down && pids[side] != s->pid)
+			container_up(c, (enum side)side, pids[side]);
+	}
 }

@@ -262,7 +262,7 @@ static void dispatch(struct ctx *c, const struct epoll_event *ev)
 		sockpool_on_reply(c);
 		break;
 	case EPOLL_TYPE_PIDFD:
-		lifecycle_on_exit(c);
+		lifecycle_on_exit(c, (enum side)ref.index);
 		break;
 	case EPOLL_TYPE_WATCHER:
 		lifecycle_on_watcher(c);

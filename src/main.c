@@ -126,11 +126,14 @@ static int open_sides(struct ctx *c)
 	if (r < 0)
 		return open_error(cfg->host_netns ? cfg->host_netns : "own namespace",
 				  cfg->host_netns ? cfg->host_netns : "self", r, NULL);
-	if (c->sides[SIDE_CONTAINER].used) {
-		r = side_open_container(&c->sides[SIDE_CONTAINER], cfg->container, why,
-					sizeof(why));
+	for (size_t i = 0; i < cfg->n_containers; i++) {
+		struct side_ns *s = &c->sides[SIDE_CONTAINER + i];
+
+		if (!s->used)
+			continue;
+		r = side_open_container(s, cfg->containers[i], why, sizeof(why));
 		if (r < 0)
-			return open_error(c->sides[SIDE_CONTAINER].label, cfg->container, r, why);
+			return open_error(s->label, cfg->containers[i], r, why);
 	}
 	return 0;
 }
@@ -283,8 +286,7 @@ static int run_ctx(struct ctx *c, const struct runas *as)
 		return log_errno(LOG_LEVEL_ERROR, r, "listing the ports to mirror"), EXIT_RUNTIME;
 	r = lifecycle_setup(c);
 	if (r < 0)
-		return log_errno(LOG_LEVEL_ERROR, r, "watching %s", c->sides[SIDE_CONTAINER].label),
-		       EXIT_RUNTIME;
+		return log_errno(LOG_LEVEL_ERROR, r, "watching the containers"), EXIT_RUNTIME;
 	r = bridges_write_port_file(c);
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "writing --port-file %s", c->config->port_file),

@@ -247,7 +247,7 @@ static void apply(struct ctx *c, enum proto p, const struct portset *want, const
 
 static bool side_down(const struct ctx *c, enum side side)
 {
-	return side == SIDE_CONTAINER && c->container_down;
+	return c->sides[side].down;
 }
 
 static void scan_proto(struct ctx *c, enum proto p)

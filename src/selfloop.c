@@ -8,9 +8,11 @@
  * on until the process has no descriptor left. cli.c already refuses the
  * plain case, SERVICE and EXPOSE on one side; what it cannot see is two
  * sides that are one namespace: -c self, --host-netns naming the -c
- * namespace, pid:N of a process in nsbridge's own. Those are known only
- * once the sides are open, so the check runs then (compared by nsfs
- * inode, netns_same()), before anything is bound.
+ * namespace, pid:N of a process in nsbridge's own, two -c naming one
+ * container's namespace differently (or two containers of a pod). Those
+ * are known only once the sides are open, so the check runs then
+ * (compared by nsfs inode, netns_same()), before anything is bound, with
+ * each endpoint moved to the first side of its namespace.
  *
  * A SERVICE reaches an EXPOSE when they share transport, a port and an
  * address a connect() to the SERVICE would arrive at - endpoint_overlaps()
@@ -34,6 +36,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -160,14 +163,16 @@ bool selfloop_find(const struct bridge_spec *bridges, size_t n, bool sides_same,
 
 /*
  * " (container self is the same network namespace as host)" where that is
- * why @a reaches @b, or "" where they are on one side anyway
+ * why @a reaches @b, or "" where they are on one side anyway; a container
+ * is named first
  */
 static void why_same(const struct endpoint *a, const struct endpoint *b,
 		     const char *const labels[SIDE_MAX], bool sides_same, char *buf, size_t len)
 {
 	if (sides_same && a->side != b->side)
 		snprintf(buf, len, " (%s is the same network namespace as %s)",
-			 labels[SIDE_CONTAINER], labels[SIDE_HOST]);
+			 labels[a->side > b->side ? a->side : b->side],
+			 labels[a->side > b->side ? b->side : a->side]);
 	else
 		snprintf(buf, len, "%s", "");
 }
@@ -209,32 +214,99 @@ void selfloop_describe(const struct selfloop *loop, const char *const labels[SID
 
 #define SELFLOOP_TEXT_MAX	(4 * ENDPOINT_TEXT_MAX + 2 * SIDE_LABEL_MAX + 256)
 
+/*
+ * Each side as the first side that is the same namespace: the host, or a
+ * container that two REFs name, or that shares its network with another
+ * (a pod). Compared by nsfs inode, while the sides' fds are still held.
+ */
+static int canonical_sides(const struct ctx *c, enum side canon[SIDE_MAX])
+{
+	for (int s = 0; s < SIDE_MAX; s++) {
+		canon[s] = (enum side)s;
+		for (int t = 0; t < s && c->sides[s].used; t++) {
+			int r;
+
+			if (!c->sides[t].used)
+				continue;
+			r = netns_same(c->sides[t].ns_fd, c->sides[s].ns_fd);
+			if (r < 0)
+				return log_errno(LOG_LEVEL_ERROR, r, "comparing the namespaces of %s "
+						 "and %s", c->sides[t].label, c->sides[s].label), r;
+			if (r) {
+				canon[s] = (enum side)t;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The bridges with every endpoint on its canonical side: what selfloop_find() compares */
+static void canonical_bridges(const struct config *cfg, const enum side canon[SIDE_MAX],
+			      struct bridge_spec *out)
+{
+	for (size_t i = 0; i < cfg->n_bridges; i++) {
+		struct bridge_spec *b = &out[i];
+
+		*b = cfg->bridges[i];
+		b->expose.side = canon[b->expose.side];
+		for (unsigned k = 0; k < b->n_services; k++)
+			b->services[k].side = canon[b->services[k].side];
+		b->service = b->services[0];
+	}
+}
+
+/* The circle found among @copy, pointing at the user's own bridges */
+static struct selfloop original_loop(const struct config *cfg, const struct bridge_spec *copy,
+				     const struct selfloop *loop)
+{
+	const struct bridge_spec *from = &cfg->bridges[loop->from - copy];
+	const struct bridge_spec *to = &cfg->bridges[loop->to - copy];
+	struct selfloop orig = { .from = from, .to = to };
+
+	orig.service = &from->services[loop->service - loop->from->services];
+	if (loop->back)
+		orig.back = &to->services[loop->back - loop->to->services];
+	return orig;
+}
+
 /**
  * selfloop_check() - refuse a set-up whose bridges would relay to
  *		      themselves
  * @c:		context, its sides open and their namespace fds still held
  *		(before the opener takes them)
  *
+ * Sides that are one namespace - the host and -c self, two REFs of one
+ * container, containers of one pod - are compared as one.
+ *
  * Return: 0, or the exit status to leave with, the line logged
  */
 int selfloop_check(const struct ctx *c)
 {
-	const char *labels[SIDE_MAX] = { c->sides[SIDE_HOST].label, c->sides[SIDE_CONTAINER].label };
+	const struct config *cfg = c->config;
+	struct bridge_spec *copy = calloc(cfg->n_bridges + 1, sizeof(*copy));
+	const char *labels[SIDE_MAX];
 	char text[SELFLOOP_TEXT_MAX];
+	enum side canon[SIDE_MAX];
 	struct selfloop loop;
-	bool same = false;
+	bool found;
 
-	if (c->sides[SIDE_HOST].used && c->sides[SIDE_CONTAINER].used) {
-		int r = netns_same(c->sides[SIDE_HOST].ns_fd, c->sides[SIDE_CONTAINER].ns_fd);
-
-		if (r < 0)
-			return log_errno(LOG_LEVEL_ERROR, r, "comparing the namespaces of %s and %s",
-					 labels[SIDE_HOST], labels[SIDE_CONTAINER]), EXIT_RUNTIME;
-		same = r;
+	if (!copy)
+		return log_errno(LOG_LEVEL_ERROR, -ENOMEM, "checking the bridges"), EXIT_RUNTIME;
+	if (canonical_sides(c, canon) < 0) {
+		free(copy);
+		return EXIT_RUNTIME;
 	}
-	if (!selfloop_find(c->config->bridges, c->config->n_bridges, same, &loop))
+	canonical_bridges(cfg, canon, copy);
+	found = selfloop_find(copy, cfg->n_bridges, false, &loop);
+	if (found)
+		loop = original_loop(cfg, copy, &loop);
+	free(copy);
+	if (!found)
 		return 0;
-	selfloop_describe(&loop, labels, same, text, sizeof(text));
+	for (int s = 0; s < SIDE_MAX; s++)
+		labels[s] = c->sides[s].label;
+	selfloop_describe(&loop, labels, true, text, sizeof(text));
 	log_error("%s", text);
 	return EXIT_USAGE;
 }

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* side.c - the host and container namespaces, and sockets made in them
  *
+ * The sides are a table (struct ctx's sides, enum side): the host, then
+ * one entry per container -c names; everything per side - namespace,
+ * socket pools, the opener's namespace fd, the lifecycle - is indexed by
+ * it. One opener holds every remote side's namespace fd.
+ *
  * A side is "local" when it is the namespace the relay runs in; its
  * sockets are made with a plain socket(). Any other side's sockets come
  * from the opener (opener.c), synchronously here during set-up and from
@@ -74,6 +79,7 @@ int side_open_container(struct side_ns *s, const char *ref, char *why, size_t wh
 	int r;
 
 	snprintf(s->label, sizeof(s->label), "container %s", ref);
+	s->ref = ref;
 	r = container_open(ref, &ct, why, why_len);
 	if (r < 0)
 		return r;

@@ -25,8 +25,22 @@
 
 #include "nsbridge/status.h"
 
-static json_object *bridge_json(const struct bridge *b)
+/* The container side a bridge has an end in, SIDE_HOST if none */
+static enum side container_side(const struct bridge *b)
 {
+	const struct bridge_spec *spec = b->spec;
+
+	if (spec->expose.side != SIDE_HOST)
+		return spec->expose.side;
+	for (unsigned i = 0; i < spec->n_services; i++)
+		if (spec->services[i].kind == ENDPOINT_INET && spec->services[i].side != SIDE_HOST)
+			return spec->services[i].side;
+	return SIDE_HOST;
+}
+
+static json_object *bridge_json(const struct ctx *c, const struct bridge *b)
+{
+	enum side ct = container_side(b);
 	const struct bridge_stats *st = &b->stats;
 	bool udp = b->spec->expose.proto == PROTO_UDP;
 	json_object *o = json_object_new_object(), *err = NULL;
@@ -35,6 +49,8 @@ static json_object *bridge_json(const struct bridge *b)
 	json_object_object_add(o, "service", json_object_new_string(b->service_text));
 	json_object_object_add(o, "expose", json_object_new_string(b->expose_text));
 	json_object_object_add(o, "proto", json_object_new_string(udp ? "udp" : "tcp"));
+	json_object_object_add(o, "container", ct == SIDE_HOST ? NULL :
+			       json_object_new_string(c->sides[ct].ref));
 	json_object_object_add(o, "open", json_object_new_int64(udp ? b->n_flows : b->n_conns));
 	json_object_object_add(o, "accepted", json_object_new_uint64(st->accepted));
 	json_object_object_add(o, "refused", json_object_new_uint64(st->refused));
@@ -51,6 +67,26 @@ static json_object *bridge_json(const struct bridge *b)
 	}
 	json_object_object_add(o, "last_error", err);
 	return o;
+}
+
+/* Each container side: its REF, its label and whether it runs */
+static json_object *containers_json(const struct ctx *c)
+{
+	json_object *list = json_object_new_array();
+
+	for (int s = SIDE_CONTAINER; list && s < SIDE_MAX; s++) {
+		const struct side_ns *ct = &c->sides[s];
+		json_object *o;
+
+		if (!ct->used)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "container", json_object_new_string(ct->ref));
+		json_object_object_add(o, "label", json_object_new_string(ct->label));
+		json_object_object_add(o, "running", json_object_new_boolean(!ct->down));
+		json_object_array_add(list, o);
+	}
+	return list;
 }
 
 /**
@@ -76,12 +112,13 @@ json_object *status_json(const struct ctx *c)
 	if (ct->used) {
 		json_object_object_add(top, "container", json_object_new_string(ct->label));
 		json_object_object_add(top, "container_running",
-				       json_object_new_boolean(!c->container_down));
+				       json_object_new_boolean(!ct->down));
 	}
+	json_object_object_add(top, "containers", containers_json(c));
 	json_object_object_add(top, "draining", json_object_new_boolean(c->draining));
 	json_object_object_add(top, "starved", json_object_new_boolean(c->starved));
 	for (size_t i = 0; i < c->n_bridges; i++)
-		json_object_array_add(list, bridge_json(&c->bridges[i]));
+		json_object_array_add(list, bridge_json(c, &c->bridges[i]));
 	json_object_object_add(top, "bridges", list);
 	return top;
 }
@@ -99,13 +136,20 @@ static void label_value(FILE *f, const char *s)
 	}
 }
 
-static void labels(FILE *f, const struct bridge *b, const char *direction)
+static void labels(FILE *f, const struct ctx *c, const struct bridge *b, const char *direction)
 {
+	enum side ct = container_side(b);
+
 	fprintf(f, "{bridge=\"%u\",service=\"", b->index);
 	label_value(f, b->service_text);
 	fputs("\",expose=\"", f);
 	label_value(f, b->expose_text);
 	fputc('"', f);
+	if (ct != SIDE_HOST) {
+		fputs(",container=\"", f);
+		label_value(f, c->sides[ct].ref);
+		fputc('"', f);
+	}
 	if (direction)
 		fprintf(f, ",direction=\"%s\"", direction);
 	fputc('}', f);
@@ -195,7 +239,7 @@ static void write_metric(FILE *f, const struct ctx *c, const struct metric *m)
 			continue;
 		for (int d = 0; d < (m->per_direction ? DIR_MAX : 1); d++) {
 			fputs(m->name, f);
-			labels(f, b, m->per_direction ? directions[d] : NULL);
+			labels(f, c, b, m->per_direction ? directions[d] : NULL);
 			fprintf(f, " %llu\n", m->value(b, d));
 		}
 	}
@@ -212,7 +256,6 @@ static void write_metric(FILE *f, const struct ctx *c, const struct metric *m)
  */
 int status_prometheus(const struct ctx *c, char **ret_text, size_t *ret_len)
 {
-	const struct side_ns *ct = &c->sides[SIDE_CONTAINER];
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -222,12 +265,17 @@ int status_prometheus(const struct ctx *c, char **ret_text, size_t *ret_len)
 	fprintf(f, "# HELP nsbridge_start_time_seconds When nsbridge started.\n"
 		"# TYPE nsbridge_start_time_seconds gauge\n"
 		"nsbridge_start_time_seconds %lld\n", (long long)c->started);
-	if (ct->used) {
+	if (c->sides[SIDE_CONTAINER].used)
 		fputs("# HELP nsbridge_container_running Whether the container side has a "
-		      "namespace now.\n# TYPE nsbridge_container_running gauge\n"
-		      "nsbridge_container_running{container=\"", f);
+		      "namespace now.\n# TYPE nsbridge_container_running gauge\n", f);
+	for (int s = SIDE_CONTAINER; s < SIDE_MAX; s++) {
+		const struct side_ns *ct = &c->sides[s];
+
+		if (!ct->used)
+			continue;
+		fputs("nsbridge_container_running{container=\"", f);
 		label_value(f, ct->label);
-		fprintf(f, "\"} %d\n", !c->container_down);
+		fprintf(f, "\"} %d\n", !ct->down);
 	}
 	fprintf(f, "# HELP nsbridge_starved Whether nsbridge is out of descriptors: new "
 		"clients wait.\n# TYPE nsbridge_starved gauge\nnsbridge_starved %d\n", c->starved);

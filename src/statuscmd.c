@@ -138,16 +138,31 @@ static void print_bridge(json_object *b, time_t now)
 		       member_str(err, "message"));
 }
 
+/* ", container web running, container api not running" */
+static void print_containers(json_object *list)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *ct = json_object_array_get_idx(list, i);
+
+		printf(", %s %s", member_str(ct, "label"),
+		       json_object_get_boolean(json_object_object_get(ct, "running")) ?
+		       "running" : "not running");
+	}
+}
+
 static void print_process(json_object *doc, const char *path)
 {
 	time_t now = time(NULL);
 	const char *container = member_str(doc, "container");
-	json_object *bridges, *running;
+	json_object *bridges, *running, *containers;
 	char up[32];
 
 	printf("nsbridge %lld (%s), up %s", (long long)member_int(doc, "pid"), path,
 	       duration_text(now - member_int(doc, "started"), up, sizeof(up)));
-	if (container && json_object_object_get_ex(doc, "container_running", &running))
+	if (json_object_object_get_ex(doc, "containers", &containers) &&
+	    json_object_array_length(containers) > 0)
+		print_containers(containers);
+	else if (container && json_object_object_get_ex(doc, "container_running", &running))
 		printf(", %s %s", container,
 		       json_object_get_boolean(running) ? "running" : "not running");
 	if (json_object_get_boolean(json_object_object_get(doc, "draining")))

@@ -330,7 +330,7 @@ static int service_socket(struct ctx *c, const struct listener *l)
 	struct sock_addr a;
 	int fd;
 
-	if (svc->side == SIDE_CONTAINER && c->container_down)
+	if (c->sides[svc->side].down)
 		return -EHOSTDOWN;
 	if (c->sides[svc->side].local) {
 		fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

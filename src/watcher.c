@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* watcher.c - a child that tells the relay when the container runs again
+/* watcher.c - a child that tells the relay when a container runs again
  *
  * Theory of operation
  *
@@ -9,13 +9,16 @@
  * response that never ends. Reading it with libcurl blocks, so it is read
  * by a child process, not by the relay's loop:
  *
- *   watcher --"PID\n"--> relay (pipe, EPOLL_TYPE_WATCHER)
+ *   watcher --"SIDE PID\n"--> relay (pipe, EPOLL_TYPE_WATCHER)
  *
- * On each start event, and each time the stream is (re)opened, the
- * watcher asks the engine what REF names now (engine_find(): a restart
+ * One watcher follows every container of the process: it keeps one
+ * events stream per engine socket (curl's multi interface, so that a
+ * podman and a docker container are followed at once), and on each start
+ * event of an engine, and each time its stream is (re)opened, it asks the
+ * engine what each REF followed there names now (engine_find(): a restart
  * keeps the ID, a "docker rm -f; docker run --name web" makes a new one)
- * and writes the init pid of the running container. The relay ignores a
- * pid it already serves. The watcher holds no capability, no namespace
+ * and writes the side and init pid of each running container. The relay
+ * ignores a pid it already serves. The watcher holds no capability, no namespace
  * and no socket of the relay; it dies with the relay (PR_SET_PDEATHSIG,
  * or EPIPE on its pipe; the keeper of runas.c when the relay left uid 0,
  * since the kernel then no longer sends the death signal). It keeps the uid nsbridge was started with when
@@ -31,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nsbridge/caps.h"
@@ -39,57 +43,152 @@
 #include "nsbridge/watcher.h"
 
 #define RECONNECT_DELAY_S	1
+#define POLL_MS			1000
 /* {"type":["container"],"event":["start"]} */
 #define EVENTS_PATH	"/events?filters=%7B%22type%22%3A%5B%22container%22%5D%2C" \
 			"%22event%22%3A%5B%22start%22%5D%7D"
 
 static int watcher_pid_fd = -1;	/* the relay's pidfd of the watcher */
 
-struct watch {
+/**
+ * struct stream - the events stream of one engine socket
+ * @sock_path:	the socket
+ * @curl:	the transfer, NULL between a stream's end and its retry
+ * @retry_at:	when to open it again, CLOCK_MONOTONIC seconds
+ */
+struct stream {
 	const char *sock_path;
-	const char *ref;
-	int out_fd;
-	pid_t last_pid;
+	CURL *curl;
+	time_t retry_at;
 };
 
-/* Tell the relay where REF runs now, if it runs */
-static void report(struct watch *w)
+struct watch {
+	struct watch_target targets[WATCHER_TARGETS_MAX];
+	size_t n_targets;
+	struct stream streams[WATCHER_TARGETS_MAX];
+	size_t n_streams;
+	int out_fd;
+};
+
+/* The stream a callback came from, with the watch it belongs to */
+struct stream_ctx {
+	struct watch *w;
+	const char *sock_path;
+};
+
+static time_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Tell the relay where one REF runs now, if it runs */
+static void report_one(struct watch *w, struct watch_target *t)
 {
 	struct engine_container ct;
 	char why[ENGINE_WHY_MAX], line[32];
 	int n;
 
-	if (engine_find(w->sock_path, w->ref, &ct, why, sizeof(why)) < 0)
+	if (engine_find(t->sock_path, t->ref, &ct, why, sizeof(why)) < 0)
 		return;
-	if (ct.pid == w->last_pid)
+	if (ct.pid == t->known_pid)
 		return;
-	n = snprintf(line, sizeof(line), "%d\n", (int)ct.pid);
+	n = snprintf(line, sizeof(line), "%u %d\n", t->side, (int)ct.pid);
 	if (write(w->out_fd, line, (size_t)n) != n)
 		_exit(EXIT_SUCCESS);	/* the relay is gone */
-	w->last_pid = ct.pid;
+	t->known_pid = ct.pid;
+}
+
+/* Look again at every REF the engine of @sock_path knows */
+static void report(struct watch *w, const char *sock_path)
+{
+	for (size_t i = 0; i < w->n_targets; i++)
+		if (strcmp(w->targets[i].sock_path, sock_path) == 0)
+			report_one(w, &w->targets[i]);
 }
 
 /* Every chunk of the filtered stream is a container start: look again */
 static size_t on_events(char *data, size_t size, size_t n, void *userdata)
 {
-	report(userdata);
+	struct stream_ctx *sc = userdata;
+
+	report(sc->w, sc->sock_path);
 	return size * n;
 }
 
-static void stream_events(struct watch *w)
+static void open_stream(CURLM *multi, struct stream *st, struct stream_ctx *sc)
 {
-	CURL *curl = curl_easy_init();
-
-	if (!curl)
+	st->curl = curl_easy_init();
+	if (!st->curl) {
+		st->retry_at = now_s() + RECONNECT_DELAY_S;
 		return;
-	curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, w->sock_path);
-	curl_easy_setopt(curl, CURLOPT_URL, "http://localhost" EVENTS_PATH);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_events);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, w);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_perform(curl);
-	curl_easy_cleanup(curl);
+	}
+	curl_easy_setopt(st->curl, CURLOPT_UNIX_SOCKET_PATH, st->sock_path);
+	curl_easy_setopt(st->curl, CURLOPT_URL, "http://localhost" EVENTS_PATH);
+	curl_easy_setopt(st->curl, CURLOPT_WRITEFUNCTION, on_events);
+	curl_easy_setopt(st->curl, CURLOPT_WRITEDATA, sc);
+	curl_easy_setopt(st->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(st->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_multi_add_handle(multi, st->curl);
+}
+
+/* A stream that ended (the engine restarted, or went away) is retried later */
+static void reap_streams(CURLM *multi, struct watch *w)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		for (size_t i = 0; i < w->n_streams; i++) {
+			struct stream *st = &w->streams[i];
+
+			if (st->curl != msg->easy_handle)
+				continue;
+			curl_multi_remove_handle(multi, st->curl);
+			curl_easy_cleanup(st->curl);
+			st->curl = NULL;
+			st->retry_at = now_s() + RECONNECT_DELAY_S;
+			break;
+		}
+	}
+}
+
+static void add_stream(struct watch *w, const char *sock_path)
+{
+	for (size_t i = 0; i < w->n_streams; i++)
+		if (strcmp(w->streams[i].sock_path, sock_path) == 0)
+			return;
+	w->streams[w->n_streams++] = (struct stream){ .sock_path = sock_path };
+}
+
+static __attribute__((noreturn)) void follow(struct watch *w)
+{
+	struct stream_ctx sc[WATCHER_TARGETS_MAX];
+	CURLM *multi = curl_multi_init();
+
+	if (!multi)
+		_exit(EXIT_FAILURE);
+	for (size_t i = 0; i < w->n_targets; i++)
+		add_stream(w, w->targets[i].sock_path);
+	for (size_t i = 0; i < w->n_streams; i++)
+		sc[i] = (struct stream_ctx){ .w = w, .sock_path = w->streams[i].sock_path };
+	for (;;) {
+		int running;
+
+		for (size_t i = 0; i < w->n_streams; i++) {
+			if (w->streams[i].curl || now_s() < w->streams[i].retry_at)
+				continue;
+			report(w, w->streams[i].sock_path);	/* a start missed meanwhile */
+			open_stream(multi, &w->streams[i], &sc[i]);
+		}
+		curl_multi_perform(multi, &running);
+		reap_streams(multi, w);
+		curl_multi_poll(multi, NULL, 0, POLL_MS, NULL);
+	}
 }
 
 static __attribute__((noreturn)) void watcher_main(struct watch *w, pid_t parent)
@@ -103,28 +202,28 @@ static __attribute__((noreturn)) void watcher_main(struct watch *w, pid_t parent
 	close_range(STDERR_FILENO + 2, ~0U, 0);
 	if (caps_drop_all() < 0)
 		_exit(EXIT_FAILURE);
-	for (;;) {
-		report(w);	/* a start missed while the stream was down */
-		stream_events(w);
-		sleep(RECONNECT_DELAY_S);
-	}
+	follow(w);
 }
 
 /**
- * watcher_start() - fork the watcher for container REF
- * @sock_path:	the engine's socket
- * @ref:	the container reference, as the user gave it
- * @known_pid:	the pid the relay serves already, not to be reported
+ * watcher_start() - fork the watcher for the containers of @targets
+ * @targets:	each container to follow: its engine's socket, REF as the
+ *		user gave it, the pid the relay serves already (not to be
+ *		reported) and its side, for the reports
+ * @n:		how many, at most WATCHER_TARGETS_MAX
  * @ret_fd:	the relay's end of the pipe, non-blocking, on success
  *
  * Return: 0 or -errno
  */
-int watcher_start(const char *sock_path, const char *ref, pid_t known_pid, int *ret_fd)
+int watcher_start(const struct watch_target *targets, size_t n, int *ret_fd)
 {
-	struct watch w = { .sock_path = sock_path, .ref = ref, .last_pid = known_pid };
+	struct watch w = { .n_targets = n };
 	pid_t parent = getpid(), pid;
 	int p[2];
 
+	if (n > WATCHER_TARGETS_MAX)
+		return -E2BIG;
+	memcpy(w.targets, targets, n * sizeof(*targets));
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(NULL);
@@ -165,14 +264,16 @@ int watcher_pidfd(void)
 }
 
 /**
- * watcher_read_pid() - the latest pid the watcher reported
+ * watcher_read() - the latest pids the watcher reported
  * @fd:		the relay's end of the pipe
- * @ret_pid:	the last pid read, on success
+ * @pids:	by side: the last pid reported for it, untouched for a side
+ *		with no report
+ * @n_pids:	room in @pids; reports of other sides are ignored
  *
  * Return: 1 if a pid was read, 0 if none was waiting, -EPIPE if the
  * watcher is gone
  */
-int watcher_read_pid(int fd, pid_t *ret_pid)
+int watcher_read(int fd, pid_t *pids, unsigned n_pids)
 {
 	char buf[4096];	/* lines are written whole (< PIPE_BUF) */
 	int found = 0;
@@ -183,10 +284,11 @@ int watcher_read_pid(int fd, pid_t *ret_pid)
 
 		buf[n] = '\0';
 		while ((end = strchr(line, '\n'))) {
+			unsigned long side = strtoul(line, &line, 10);
 			long v = strtol(line, NULL, 10);
 
-			if (v > 0) {
-				*ret_pid = (pid_t)v;
+			if (v > 0 && side < n_pids) {
+				pids[side] = (pid_t)v;
 				found = 1;
 			}
 			line = end + 1;

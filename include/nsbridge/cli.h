@@ -47,6 +47,9 @@ struct conffile;
  * @n_services:	how many, 1 for most bridges
  * @expose:	where nsbridge makes it appear
  * @mirror:	made by --mirror: ports 1-65535, bound only where they listen
+ * @container:	REF of the container its "container" endpoints are in: the
+ *		-c before it, its own in --config, else the default; NULL if
+ *		none is named. Their side is that container's (cli.c)
  */
 struct bridge_spec {
 	struct endpoint service;
@@ -54,6 +57,7 @@ struct bridge_spec {
 	unsigned n_services;
 	struct endpoint expose;
 	bool mirror;
+	const char *container;
 };
 
 #define CLI_EXCLUDE_MAX	64
@@ -72,7 +76,16 @@ struct port_span {
 /**
  * struct config - everything the command line and environment asked for
  * @action:		run, or print help or version
- * @container:		-c REF, NULL when no container side is used
+ * @container:		-c REF, NULL when no container side is used; the last
+ *			one when -c was given several times
+ * @containers:		every container bridges use, @n_containers of them,
+ *			distinct; side SIDE_CONTAINER + i is containers[i]
+ * @container_default:	the container of the file or NSBRIDGE_CONTAINER, for
+ *			pairs no -c precedes when -c scopes pairs
+ * @arg_containers:	per argument after the options, the -c REF in force
+ *			there (NULL before the first); NULL unless -c was
+ *			given more than once (cli.c)
+ * @dash_c_differ:	-c named two containers or more on the command line
  * @host_netns:		--host-netns PATH, NULL for nsbridge's own namespace
  * @allow_nonlocal:	EXPOSE may bind a non-loopback address
  * @max_connections:	open connections per bridge
@@ -107,6 +120,11 @@ struct port_span {
 struct config {
 	enum cli_action action;
 	const char *container;
+	const char *containers[CONTAINERS_MAX];
+	size_t n_containers;
+	const char *container_default;
+	const char **arg_containers;
+	bool dash_c_differ;
 	const char *host_netns;
 	bool allow_nonlocal;
 	unsigned max_connections;

@@ -13,10 +13,12 @@
  * @line:	where it is in the file
  * @is_bool:	the file said true or false
  * @number:	room for the text of a number
+ * @container:	for a bridge, the container it names, NULL if none
  */
 struct conffile_entry {
 	const char *name;
 	const char *value;
+	const char *container;
 	int line;
 	bool is_bool;
 	char number[24];

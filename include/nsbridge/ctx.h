@@ -18,9 +18,12 @@
 #define SIDE_LABEL_MAX	160
 
 /**
- * struct side_ns - one of the two namespaces
+ * struct side_ns - one namespace of the side table: the host, or a container
  * @label:	"host" or "container REF", for messages
+ * @ref:	REF as the user gave it, NULL for the host
  * @used:	some endpoint lives here
+ * @down:	the container stopped; waiting for it to run again, or gone
+ *		for good when not followed
  * @local:	the relay's own namespace: sockets are made directly
  * @ns_fd:	namespace fd; the opener holds it once started, then -1 here
  * @pidfd:	process whose namespace it is, -1 if none
@@ -29,7 +32,9 @@
  */
 struct side_ns {
 	char label[SIDE_LABEL_MAX];
+	const char *ref;
 	bool used;
+	bool down;
 	bool local;
 	int ns_fd;
 	int pidfd;
@@ -227,7 +232,7 @@ struct udp_table {
 /**
  * struct ctx - everything of one process
  * @config:	what the user asked for
- * @sides:	the two namespaces
+ * @sides:	the side table: the host, then each container (enum side)
  * @bridges:	@n_bridges bridges
  * @listeners:	@n_listeners listening sockets of all bridges
  * @listeners_cap: room in @listeners
@@ -255,7 +260,6 @@ struct udp_table {
  * @timer_fd:	one timerfd for every deadline
  * @signal_fd:	SIGINT, SIGTERM, SIGHUP
  * @watcher_fd:	pipe from the engine watcher, -1 when not following
- * @container_down: the container stopped; waiting for it to run again
  * @now_ms:	monotonic clock, read once per batch of events
  * @timer_ms:	deadline the timerfd is armed for, 0 if disarmed
  * @draining:	a stop was asked: listeners closed, connections finishing
@@ -301,7 +305,6 @@ struct ctx {
 	int epoll_fd;
 	int timer_fd;
 	int watcher_fd;
-	bool container_down;
 	int signal_fd;
 	uint64_t now_ms;
 	uint64_t timer_ms;

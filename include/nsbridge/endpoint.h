@@ -8,11 +8,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The two namespaces a bridge joins; arrays of two-sided state use it as index */
+/* Containers one process serves: -c REF scopes the pairs after it (cli.c) */
+#define CONTAINERS_MAX	16
+
+/*
+ * The namespaces bridges join, an index of the side table (struct ctx's
+ * sides, pools; the opener's namespace fds): the host, then one entry per
+ * container. The grammar says only "container"; the -c REF in force for
+ * the pair picks which one (cli.c), SIDE_CONTAINER + its rank.
+ */
 enum side {
 	SIDE_HOST,
-	SIDE_CONTAINER,
-	SIDE_MAX,
+	SIDE_CONTAINER,		/* the first container; the k-th is SIDE_CONTAINER + k */
+	SIDE_MAX = SIDE_CONTAINER + CONTAINERS_MAX,
 };
 
 enum proto {

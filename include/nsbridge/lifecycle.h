@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* lifecycle.h - following the container: down when it stops, up when it runs again */
+/* lifecycle.h - following the containers: down when one stops, up when it runs again */
 #ifndef NSBRIDGE_LIFECYCLE_H
 #define NSBRIDGE_LIFECYCLE_H
 
 #include "nsbridge/ctx.h"
 
 int lifecycle_setup(struct ctx *c);
-void lifecycle_on_exit(struct ctx *c);
+void lifecycle_on_exit(struct ctx *c, enum side side);
 void lifecycle_on_watcher(struct ctx *c);
 
 #endif /* NSBRIDGE_LIFECYCLE_H */

@@ -1,12 +1,29 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* watcher.h - a child that tells the relay when the container runs again */
+/* watcher.h - a child that tells the relay when a container runs again */
 #ifndef NSBRIDGE_WATCHER_H
 #define NSBRIDGE_WATCHER_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
-int watcher_start(const char *sock_path, const char *ref, pid_t known_pid, int *ret_fd);
-int watcher_read_pid(int fd, pid_t *ret_pid);
+#define WATCHER_TARGETS_MAX	16	/* CONTAINERS_MAX */
+
+/**
+ * struct watch_target - one container the watcher follows
+ * @sock_path:	its engine's socket
+ * @ref:	REF as the user gave it
+ * @known_pid:	the init pid served now, not to be reported
+ * @side:	its side, which the reports name
+ */
+struct watch_target {
+	const char *sock_path;
+	const char *ref;
+	pid_t known_pid;
+	unsigned side;
+};
+
+int watcher_start(const struct watch_target *targets, size_t n, int *ret_fd);
+int watcher_read(int fd, pid_t *pids, unsigned n_pids);
 int watcher_pidfd(void);
 
 #endif /* NSBRIDGE_WATCHER_H */

@@ -31,6 +31,7 @@
 #include "nsbridge/opener.h"
 
 static int target_ns_fd = -1;	/* the namespace the opener serves as "container" */
+static int second_ns_fd = -1;	/* a second container's, served by the same opener */
 
 /* A fresh network namespace, without entering it for good */
 static int make_namespace(void)
@@ -47,12 +48,16 @@ static int make_namespace(void)
 
 static int start(void **state)
 {
-	int ns_fds[SIDE_MAX] = { [SIDE_HOST] = -1 };
+	int ns_fds[SIDE_MAX];
 
+	for (int i = 0; i < SIDE_MAX; i++)
+		ns_fds[i] = -1;
 	if (geteuid() != 0)
 		return 0;	/* each test skips */
 	target_ns_fd = make_namespace();
+	second_ns_fd = make_namespace();
 	ns_fds[SIDE_CONTAINER] = target_ns_fd;
+	ns_fds[SIDE_CONTAINER + 1] = second_ns_fd;
 	return opener_start(ns_fds);
 }
 
@@ -118,6 +123,26 @@ static void listener_is_bound_in_the_namespace(void **state)
 	close(fd);
 }
 
+/* One opener serves every container: each side's socket is made in its own namespace */
+static void each_container_has_its_namespace(void **state)
+{
+	struct opener_req req = socket_req(AF_INET, SOCK_STREAM, 1);
+	int fd, ns_fd;
+
+	need_root();
+	req.side = SIDE_CONTAINER + 1;
+	assert_int_equal(opener_call(&req, &fd, 1), 1);
+	ns_fd = ioctl(fd, SIOCGSKNS);
+	assert_int_equal(netns_same(ns_fd, second_ns_fd), 1);
+	assert_int_equal(netns_same(ns_fd, target_ns_fd), 0);
+	close(ns_fd);
+	close(fd);
+	req.side = SIDE_CONTAINER + 2;	/* no namespace there */
+	assert_int_equal(opener_call(&req, &fd, 1), -EBADF);
+	req.side = SIDE_MAX;
+	assert_int_equal(opener_call(&req, &fd, 1), -EBADF);
+}
+
 static void bad_requests_are_refused(void **state)
 {
 	struct opener_req no_side = socket_req(AF_INET, SOCK_STREAM, 1);
@@ -176,6 +201,7 @@ int main(void)
 		cmocka_unit_test(sockets_are_made_in_the_namespace),
 		cmocka_unit_test(lo_up_reports_whether_it_changed),
 		cmocka_unit_test(listener_is_bound_in_the_namespace),
+		cmocka_unit_test(each_container_has_its_namespace),
 		cmocka_unit_test(bad_requests_are_refused),
 		cmocka_unit_test(dead_opener_is_an_error),
 	};
