@@ -280,7 +280,7 @@ static void set_help(struct config *cfg, bool on)
 static const struct cli_option options[] = {
 	{ "container", 'c', ARGV_ENV_FILE, STRING(container), .arg = "REF",
 	  .help = "container name or ID, pid:N, netns:NAME, a path, self\n"
-		  "rootless $XDG_RUNTIME_DIR/{podman/podman,docker}.sock" },
+		  "for pairs after it; also $XDG_RUNTIME_DIR's engines" },
 	{ "host-netns", 0, ARGV_ENV_FILE, STRING(host_netns), .arg = "PATH",
 	  .help = "'host' is this namespace instead of nsbridge's own" },
 	{ "allow-nonlocal", 0, ARGV_ENV_FILE, SWITCH(allow_nonlocal),
@@ -1023,8 +1023,13 @@ static const char *container_option(const char *arg)
 	}
 	if (arg[0] != '-' || arg[1] == '\0' || arg[1] == '-')
 		return NULL;
-	arg = strchr(arg + 1, OPT_CONTAINER);	/* only -c takes a value: the rest is it */
-	return arg ? arg + 1 : NULL;
+	for (const char *c = arg + 1; *c; c++) {	/* the first that takes a value takes the rest */
+		const struct cli_option *o = option_by_val(*c);
+
+		if (o && takes_value(o))
+			return strcmp(o->name, "container") == 0 ? c + 1 : NULL;
+	}
+	return NULL;
 }
 
 /*

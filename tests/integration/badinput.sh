@@ -138,7 +138,9 @@ lines=$(wc -l <"$T/out")
 assert_match "--help usage" "Usage: nsbridge \[OPTIONS\] SERVICE EXPOSE" "$OUT"
 assert_match "--help example" "nsbridge -c [a-z]+ host:[0-9]+ container:[0-9]+" "$OUT"
 # an ordinary user learns where a rootless engine's socket is looked for
-assert_match "--help rootless sockets" "\\\$XDG_RUNTIME_DIR/\\{podman/podman,docker\\}\\.sock" "$OUT"
+assert_match "--help rootless sockets" "also \\\$XDG_RUNTIME_DIR's engines" "$OUT"
+assert_match "--help -c scoping" "-c, --container REF .*
+ +for pairs after it" "$OUT"
 awk 'length > 80 { print "--help line wider than 80: " $0; bad = 1 } END { exit bad }' "$T/out" ||
 	fail "--help is wider than a screen"
 run -- -h
