@@ -10,22 +10,14 @@
 # pidfd_getfd(2) (root: PTRACE_MODE_ATTACH_REALCREDS), so getsockopt reads
 # the option the process set on its own socket. Nothing is changed on it.
 
-import ctypes
 import os
 import socket
 import sys
 
-SYS_PIDFD_GETFD = 438	# x86_64 and the generic table alike
-
-libc = ctypes.CDLL(None, use_errno=True)
-
-
-def pidfd_getfd(pidfd, fd):
-    r = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
-    if r < 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
-    return r
+# pidfd.py beside this script, whatever the cwd (and no __pycache__ in the tree)
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+sys.dont_write_bytecode = True
+from pidfd import pidfd_getfd  # noqa: E402
 
 
 def text(addr):
