@@ -299,3 +299,18 @@ wait_until() {
 		sleep 0.05
 	done
 }
+
+# sleeper_in NS VAR - a process that lives in NS (once it has entered it:
+# ip netns exec has made its setns), pid in VAR; for tests that name a
+# namespace by a pid in it
+sleeper_in() {
+	local _si_net
+	bg ip netns exec "$1" sleep 300
+	_si_net=$(ip netns exec "$1" readlink /proc/self/ns/net)
+	wait_until "a process of $1 in $_si_net" 3 _net_ns_is "$BG_PID" "$_si_net"
+	printf -v "$2" '%s' "$BG_PID"
+}
+# _net_ns_is PID NET - PID's network namespace is NET (as readlink prints it)
+_net_ns_is() {
+	[ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" = "$2" ]
+}

@@ -9,17 +9,6 @@ pick_port port "$ns"
 mkdir -p "$T/www" && echo "host service $port" >"$T/www/index.html"
 start_nginx "" "$port" "$T/www" 127.0.0.1
 
-# sleeper_in NS VAR - a process that lives in NS (once it has entered it), pid in VAR
-sleeper_in() {
-	bg ip netns exec "$1" sleep 300
-	for _ in $(seq 1 50); do
-		[ "$(readlink "/proc/$BG_PID/ns/net")" = "$(ip netns exec "$1" readlink /proc/self/ns/net)" ] &&
-			break
-		sleep 0.05
-	done
-	printf -v "$2" '%s' "$BG_PID"
-}
-
 sleeper_in "$ns" holder
 
 check() {

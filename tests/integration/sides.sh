@@ -24,16 +24,6 @@ for ns in "$a" "$b" "$c"; do
 	start_nginx "$ns" "$app" "$T/$ns" 127.0.0.1
 done
 
-# sleeper_in NS VAR - a process that lives in NS (once it has entered it), pid in VAR
-sleeper_in() {
-	bg ip netns exec "$1" sleep 300
-	for _ in $(seq 1 50); do
-		[ "$(readlink "/proc/$BG_PID/ns/net")" = "$(ip netns exec "$1" readlink /proc/self/ns/net)" ] &&
-			break
-		sleep 0.05
-	done
-	printf -v "$2" '%s' "$BG_PID"
-}
 sleeper_in "$b" holder	# b is named by pid: its exit is the container stopping
 
 # get NS PORT - what curl gets from 127.0.0.1:PORT in NS ("" = the host)
