@@ -104,8 +104,7 @@ PY
 bg python3 "$T/server.py" "$port" "$T/server.status"
 wait_listen "" "$port"
 start_nsb -c "netns:$ns" "host:$port" "container:$port"
-sleep 0.5
-idle=$(fd_count "$NSB_PID")
+fds_at_rest "$NSB_PID" idle
 hard=$(awk '/^Max open files/ { print $5 }' "/proc/$NSB_PID/limits")
 # thousands() - 20000 as 20,000
 thousands() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }

@@ -9,16 +9,16 @@ mkdir -p "$T/www" && head -c 3000 /dev/urandom | base64 -w0 >"$T/www/index.html"
 start_nginx "" "$port" "$T/www" 127.0.0.1
 
 start_nsb -c "netns:$ns" "host:$port" "container:$port"
-sleep 0.5
-idle=$(fd_count "$NSB_PID")
+fds_at_rest "$NSB_PID" idle
 
 bg_to "$T/wrk.out" ip netns exec "$ns" wrk -t2 -c1000 -d4s --timeout 10s "http://127.0.0.1:$port/"
 wrk=$BG_PID
+# the highest count seen while wrk runs, until it passes 2,000
 peak=0
-for _ in $(seq 1 30); do
+while kill -0 "$wrk" 2>/dev/null && [ "$peak" -lt 2000 ]; do
 	n=$(fd_count "$NSB_PID")
 	[ "$n" -gt "$peak" ] && peak=$n
-	sleep 0.1
+	sleep 0.05
 done
 wait_exit "$wrk" 30
 assert_eq "wrk exit status" 0 "$EXIT_STATUS"

@@ -268,6 +268,23 @@ fd_count() {
 	ls "/proc/$1/fd" | wc -l
 }
 
+# fds_at_rest PID VAR - the descriptor count of nsbridge PID once it has
+# settled, in VAR: the same before and after a `nsbridge status` round
+# trip, which the relay's loop answers, so the loop has gone round between
+# the two reads and changed nothing (its socket pools stocked, no refill
+# pending from the opener)
+fds_at_rest() {
+	wait_until "a settled descriptor count of nsbridge $1" 10 _fds_settled "$1"
+	printf -v "$2" '%s' "$_FDS_AT_REST"
+}
+_fds_settled() {
+	local before
+	before=$(fd_count "$1")
+	"$NSB" status --json "$1" >/dev/null 2>&1 || return 1
+	_FDS_AT_REST=$(fd_count "$1")
+	[ "$before" = "$_FDS_AT_REST" ]
+}
+
 # cap_eff PID - the CapEff line of a process
 cap_eff() {
 	awk '/^CapEff:/ { print $2 }' "/proc/$1/status"

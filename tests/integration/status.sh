@@ -49,11 +49,12 @@ import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 time.sleep(60)' "$web"
 holder=$BG_PID
-for _ in $(seq 1 100); do
-	[ "$(ss -Htn state established "dport = :$web" | wc -l)" -ge 1 ] && break
-	sleep 0.05
-done
-sleep 0.2
+# held_open - the relay has accepted the held connection and counts it open
+held_open() {
+	"$NSB" status --json "$NSB_PID" |
+		python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)[0]["bridges"][0]["open"] != 1)'
+}
+wait_until "the held connection open in nsbridge status" 10 held_open
 
 # --- nsbridge status --json: read it once, then the metrics, with no traffic between
 "$NSB" status --json "$NSB_PID" >"$T/status.json" || fail "nsbridge status --json exit $?"
