@@ -21,19 +21,6 @@ async def main():
     await server.serve_forever()
 asyncio.run(main())
 PY
-# N clients that connect, send a byte and stay idle; the count connected so far in OUT
-cat >"$T/hold_clients.py" <<'PY'
-import socket, sys, time
-port, n, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-socks = []
-for _ in range(n):
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    s.send(b"x")
-    socks.append(s)
-    with open(out, "w") as f:
-        f.write(f"{len(socks)}\n")
-time.sleep(600)
-PY
 bg python3 "$T/hold_server.py" "$port"
 wait_listen "" "$port"
 
@@ -46,7 +33,7 @@ syscalls_read() {
 NSB_WRAP=(prlimit --nofile=65:65)
 start_nsb --drain-timeout 10s -c "netns:$ns" "host:$port" "container:$port"
 # more clients than 65 descriptors take: their connects complete in the backlog
-bg ip netns exec "$ns" python3 "$T/hold_clients.py" "$port" 40 "$T/clients"
+bg ip netns exec "$ns" python3 "$(dirname "$0")/idle_clients.py" "$port" 40 "$T/clients"
 for _ in $(seq 1 200); do
 	grep -q "Too many open files" "$NSB_LOG" && break
 	sleep 0.05

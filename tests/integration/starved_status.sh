@@ -26,38 +26,14 @@ async def main():
     await server.serve_forever()
 asyncio.run(main())
 PY
-# N clients connect and each sends a byte; the count connected goes to
-# OUT. When the file GO appears the first HALF close, and the others each
-# wait for their echo: "answered=K" goes to OUT
-cat >"$T/clients.py" <<'PY'
-import os, socket, sys, time
-port, n, half, out, go = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-socks = []
-for _ in range(n):
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    s.send(b"x")
-    socks.append(s)
-    with open(out, "w") as f:
-        f.write(f"connected={len(socks)}\n")
-while not os.path.exists(go):
-    time.sleep(0.05)
-for s in socks[:half]:
-    s.close()
-answered = 0
-for s in socks[half:]:
-    try:
-        answered += s.recv(1) == b"x"
-    except OSError:
-        pass
-with open(out, "w") as f:
-    f.write(f"answered={answered}\n")
-PY
 bg python3 "$T/echo.py" "$port"
 wait_listen "" "$port"
 
 NSB_WRAP=(prlimit --nofile=128:128)
 start_nsb --metrics "127.0.0.1:$mport" -c "netns:$ns" "host:$port" "container:$port"
-bg ip netns exec "$ns" python3 "$T/clients.py" "$port" 80 60 "$T/clients" "$T/go"
+# 80 clients that each send a byte and stay; once $T/go exists 60 leave
+# and the others wait for their echo (idle_clients.py)
+bg ip netns exec "$ns" python3 "$(dirname "$0")/idle_clients.py" "$port" 80 "$T/clients" 60 "$T/go"
 clients=$BG_PID
 for _ in $(seq 1 200); do
 	[ "$(cat "$T/clients" 2>/dev/null)" = connected=80 ] && break
