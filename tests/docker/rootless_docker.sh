@@ -68,16 +68,7 @@ ct_proc() {
 	echo "/proc/$(pgrep -u "$UID_A" -x dockerd)/root/proc/$(docker_a inspect -f '{{.State.Pid}}' web)"
 }
 fetch() {	# PORT - what wget inside the container gets from 127.0.0.1:PORT
-	docker_a exec web timeout 10 wget -qO- "http://127.0.0.1:$1/" 2>/dev/null
-}
-answers() {	# PORT TEXT
-	[ "$(fetch "$1")" = "$2" ]
-}
-listens_inside() {	# PORT - something listens on PORT (tcp) in web's namespace
-	[ -n "$(nsenter --net="$(ct_proc)/ns/net" ss -Htln "sport = :$1")" ]
-}
-decided() {	# LOG PORT - a mirror has said whether it mirrors PORT
-	grep -Eq "port $2 of .*(is nsbridge's own|is not mirrored)" "$1"
+	ct_fetch docker_a "$1"
 }
 
 # scene HOW [ROOTLESSKIT-FLAG...] - everything, with dockerd started so.
@@ -124,19 +115,12 @@ scene() {
 	old=$(ct_proc)
 	docker_a restart -t 0 web >/dev/null || fail "docker restart"
 	[ "$(ct_proc)" != "$old" ] || fail "docker restart kept $old"
-	wait_until "answer inside web after its restart" 30 answers "$port" "host service $port"
+	wait_until "answer inside web after its restart" 30 ct_answers docker_a "$port" "host service $port"
 	pass "$how: docker restart: followed, the host's page answers inside again"
 	stop_nsb
 
 	# -------- the reverse: a service inside, reached from the host --------
-	pick_port cport
-	docker_a exec -d web httpd -f -p "127.0.0.1:$cport" -h /www >/dev/null || fail "httpd inside web"
-	wait_until "httpd inside web" 10 answers "$cport" "container service"
-	pick_port hport
-	start_nsb -c web "container:$cport" "host:$hport"
-	assert_eq "curl on the host" "$(fetch "$cport")" "$(curl -s "http://127.0.0.1:$hport/")"
-	pass "$how: as $A: nsbridge -c web container:$cport host:$hport, curl here gets the container's page"
-	stop_nsb
+	scene_reverse docker_a "$how: "
 
 	# -------- a scoped run: CMD once ready, on \$NSBRIDGE_PORT, its status nsbridge's --------
 	out=$(as "$A" "$NSB" -c web "container:$cport" host:0 -- \
@@ -147,62 +131,14 @@ scene() {
 	pass "$how: as $A: nsbridge -c web container:$cport host:0 -- CMD: CMD reached the container, nsbridge exited with its 3"
 
 	# -------- a range: each port inside answered by its own host port --------
-	pick_range svc 4
-	pick_range exp 4
-	range_nginx "$svc" $((svc + 3))
-	start_nsb -c web "host:$svc-$((svc + 3))" "container:$exp-$((exp + 3))"
-	out=$(docker_a exec web sh -c 'for p in "$@"; do timeout 10 wget -qO- "http://127.0.0.1:$p/"; done' \
-		sh $(seq "$exp" $((exp + 3))) 2>&1)
-	assert_eq "wget inside on $exp-$((exp + 3))" "$(seq "$svc" $((svc + 3)))" "$out"
-	pass "$how: as $A: nsbridge -c web host:$svc-$((svc + 3)) container:$exp-$((exp + 3)), each port inside answered by its own"
-	stop_nsb
+	scene_range docker_a "$how: "
 
 	# -------- a unix: SERVICE of A's, and --metrics counting what it carried --------
-	[ -f "/home/$A/srv/blob" ] || user_blob "$A"
-	unix_http "$A" "$USOCK" "/home/$A/srv"
-	unix_pid=$BG_PID
-	direct=$(as "$A" curl -sS --unix-socket "$USOCK" http://x/blob | md5sum)
-	assert_eq "direct, over the unix socket" "$(md5sum <"/home/$A/srv/blob")" "$direct"
-	pick_port uport
-	pick_port MPORT
-	start_nsb --metrics "127.0.0.1:$MPORT" -c web "unix:$USOCK" "container:$uport"
-	assert_eq "nsbridge_bytes_total to_client before" 0 "$(metric nsbridge_bytes_total to_client)"
-	assert_eq "wget inside, through unix:$USOCK" "$direct" \
-		"$(docker_a exec web timeout 10 wget -qO- "http://127.0.0.1:$uport/blob" | md5sum)"
-	pass "$how: as $A: nsbridge -c web unix:$USOCK container:$uport, wget inside gets A's 2 MiB byte for byte"
-	wait_until "2 MiB to the client on /metrics" 10 carried $((2 * 1024 * 1024))
-	assert_eq "nsbridge_accepted_total after" 1 "$(metric nsbridge_accepted_total)"
-	pass "$how: as $A: --metrics: 1 accepted, $(metric nsbridge_bytes_total to_client) bytes to the client"
-	stop_nsb
-	kill "$unix_pid"
+	scene_unix docker_a "$how: " "$USOCK"
 
 	# -------- two mirrors facing each other, both A's --------
-	pick_port h1
-	bg_to "$T/h1.log" "${NSB_WRAP[@]}" busybox httpd -f -p "127.0.0.1:$h1" -h "$T/www"
-	h1_pid=$BG_PID
-	wait_listen "" "$h1"
-	bg_to "$T/forward.log" "${NSB_WRAP[@]}" "$NSB" -v -c web --mirror host container
-	fwd_pid=$BG_PID
-	wait_until "the forward mirror's ready line" 10 grep -q ' ready$' "$T/forward.log"
-	wait_until "A's port $h1 mirrored inside" 10 listens_inside "$h1"
-	NSB_READY=1 start_nsb -v -c web --mirror container host
-	wait_until "the reverse mirror's word on port $h1" 10 decided "$NSB_LOG" "$h1"
-	wait_until "the forward mirror's word on port $cport" 10 decided "$T/forward.log" "$cport"
-	grep -q "tcp port $h1 of container web is nsbridge's own: not mirrored back" "$NSB_LOG" ||
-		fail "$how: the reverse mirror took the forward mirror's port $h1 for a service"
-	grep -q "tcp port $cport of host is nsbridge's own: not mirrored back" "$T/forward.log" ||
-		fail "$how: the forward mirror took the reverse mirror's port $cport for a service"
-	assert_eq "wget inside on $h1, mirrored" "host service $port" "$(fetch "$h1")"
-	assert_eq "curl on the host on $cport, mirrored" "container service" \
-		"$(curl -s "http://127.0.0.1:$cport/")"
-	pass "$how: as $A: two mirrors facing each other: each serves its own, neither mirrors the other's back"
-	kill "$h1_pid"
-	wait_until "port $h1 unbound inside after its service stopped" 10 eval '! listens_inside "$h1"'
-	port_free "" "$h1" || fail "$how: port $h1 is held on the host after its service stopped"
-	stop_nsb
-	kill "$fwd_pid"
-	wait "$fwd_pid"
-	pass "$how: as $A: the service stops: its port is gone on both sides"
+	scene_mirrors_up docker_a "$how: "
+	scene_mirrors_down "$how: "
 	NSB_WRAP=()
 	docker_a rm -f web >/dev/null
 	stop_rootless_dockerd

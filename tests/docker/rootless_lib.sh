@@ -6,7 +6,9 @@
 # makes a user with subordinate ranges and a runtime directory, as runs a
 # command as that user with nothing of root's environment, and everything
 # of the users is removed when the test ends (their processes by uid, the
-# home, /run/user/UID, the subuid and subgid lines). TESTING.md,
+# home, /run/user/UID, the subuid and subgid lines). The scenes both tests
+# play alike (scene_reverse, scene_range, scene_unix, scene_mirrors_up and
+# _down) are at the end, parameterised by the engine's command. TESTING.md,
 # "Rootless Podman and Docker as an ordinary user", says how the engines
 # run here.
 
@@ -157,4 +159,126 @@ metric() {
 # carried BYTES - /metrics counts BYTES or more to the client, and no connection open
 carried() {
 	[ "$(metric nsbridge_bytes_total to_client)" -ge "$1" ] && [ "$(metric nsbridge_open)" = 0 ]
+}
+
+# -------- scenes both engines play, as A --------
+# rootless_podman.sh and rootless_docker.sh run them alike. Each takes
+# ENGINE, the test's function that runs the engine's CLI as A (podman_a,
+# docker_a: "ENGINE exec web CMD..." runs CMD inside the container web),
+# and LABEL, put before each message ("" or "HOW: "). They use what the
+# test has set: A, NSB_WRAP (as_argv of A), port (root's nginx, whose
+# page says "host service $port"), and its function ct_proc, web's init
+# as /proc/PID here.
+
+# ct_fetch ENGINE PORT - what wget inside web gets from 127.0.0.1:PORT
+ct_fetch() {
+	"$1" exec web timeout 10 wget -qO- "http://127.0.0.1:$2/" 2>/dev/null
+}
+# ct_answers ENGINE PORT TEXT - wget inside web gets TEXT from PORT
+ct_answers() {
+	[ "$(ct_fetch "$1" "$2")" = "$3" ]
+}
+# listens_inside PORT - something listens on PORT (tcp) in web's namespace
+listens_inside() {
+	[ -n "$(nsenter --net="$(ct_proc)/ns/net" ss -Htln "sport = :$1")" ]
+}
+# decided LOG PORT - a mirror has said whether it mirrors PORT
+decided() {
+	grep -Eq "port $2 of .*(is nsbridge's own|is not mirrored)" "$1"
+}
+
+# scene_reverse ENGINE LABEL - a service inside (busybox httpd on cport,
+# left running for the scenes after), reached from the host
+scene_reverse() {
+	local engine=$1 label=$2 hport
+	pick_port cport
+	"$engine" exec -d web httpd -f -p "127.0.0.1:$cport" -h /www >/dev/null || fail "httpd inside web"
+	wait_until "httpd inside web" 10 ct_answers "$engine" "$cport" "container service"
+	pick_port hport
+	start_nsb -c web "container:$cport" "host:$hport"
+	assert_eq "curl on the host" "$(ct_fetch "$engine" "$cport")" "$(curl -s "http://127.0.0.1:$hport/")"
+	pass "${label}as $A: nsbridge -c web container:$cport host:$hport, curl here gets the container's page"
+	stop_nsb
+}
+
+# scene_range ENGINE LABEL - a range: each port inside answered by its own host port
+scene_range() {
+	local engine=$1 label=$2 svc exp out
+	pick_range svc 4
+	pick_range exp 4
+	range_nginx "$svc" $((svc + 3))
+	start_nsb -c web "host:$svc-$((svc + 3))" "container:$exp-$((exp + 3))"
+	out=$("$engine" exec web sh -c 'for p in "$@"; do timeout 10 wget -qO- "http://127.0.0.1:$p/"; done' \
+		sh $(seq "$exp" $((exp + 3))) 2>&1)
+	assert_eq "wget inside on $exp-$((exp + 3))" "$(seq "$svc" $((svc + 3)))" "$out"
+	pass "${label}as $A: nsbridge -c web host:$svc-$((svc + 3)) container:$exp-$((exp + 3)), each port inside answered by its own"
+	stop_nsb
+}
+
+# scene_unix ENGINE LABEL SOCK - a unix: SERVICE of A's and --metrics
+# counting what it carried: python's HTTP server on SOCK serves 2 MiB of
+# random bytes from A's home; sets MPORT
+scene_unix() {
+	local engine=$1 label=$2 sock=$3 direct uport unix_pid
+	[ -f "/home/$A/srv/blob" ] || user_blob "$A"
+	unix_http "$A" "$sock" "/home/$A/srv"
+	unix_pid=$BG_PID
+	direct=$(as "$A" curl -sS --unix-socket "$sock" http://x/blob | md5sum)
+	assert_eq "direct, over the unix socket" "$(md5sum <"/home/$A/srv/blob")" "$direct"
+	pick_port uport
+	pick_port MPORT
+	start_nsb --metrics "127.0.0.1:$MPORT" -c web "unix:$sock" "container:$uport"
+	assert_eq "nsbridge_accepted_total before" 0 "$(metric nsbridge_accepted_total)"
+	assert_eq "nsbridge_bytes_total to_client before" 0 "$(metric nsbridge_bytes_total to_client)"
+	assert_eq "wget inside, through unix:$sock" "$direct" \
+		"$("$engine" exec web timeout 10 wget -qO- "http://127.0.0.1:$uport/blob" | md5sum)"
+	pass "${label}as $A: nsbridge -c web unix:$sock container:$uport, wget inside gets A's 2 MiB byte for byte"
+	wait_until "2 MiB to the client on /metrics" 10 carried $((2 * 1024 * 1024))
+	assert_eq "nsbridge_accepted_total after" 1 "$(metric nsbridge_accepted_total)"
+	pass "${label}as $A: --metrics 127.0.0.1:$MPORT: 1 accepted, $(metric nsbridge_bytes_total to_client) bytes to the client"
+	stop_nsb
+	assert_eq "exit status" 0 "$NSB_STATUS"
+	kill "$unix_pid"
+}
+
+# scene_mirrors_up ENGINE LABEL - two mirrors facing each other, both A's:
+# A's busybox httpd on h1 here (pid h1_pid), mirrored into web by the
+# forward mirror (pid fwd_pid, log $T/forward.log), and the reverse mirror
+# (NSB_PID) mirroring web's httpd on cport out. Each leaves the other's
+# listeners alone. scene_mirrors_down ends it.
+scene_mirrors_up() {
+	local engine=$1 label=$2
+	pick_port h1
+	bg_to "$T/h1.log" "${NSB_WRAP[@]}" busybox httpd -f -p "127.0.0.1:$h1" -h "$T/www"
+	h1_pid=$BG_PID
+	wait_listen "" "$h1"
+	bg_to "$T/forward.log" "${NSB_WRAP[@]}" "$NSB" -v -c web --mirror host container
+	fwd_pid=$BG_PID
+	wait_until "the forward mirror's ready line" 10 grep -q ' ready$' "$T/forward.log"
+	wait_until "A's port $h1 mirrored inside" 10 listens_inside "$h1"
+	assert_eq "wget inside on $h1, mirrored" "host service $port" "$(ct_fetch "$engine" "$h1")"
+	NSB_READY=1 start_nsb -v -c web --mirror container host
+	# each has decided about the other's listener when it says so
+	wait_until "the reverse mirror's word on port $h1" 10 decided "$NSB_LOG" "$h1"
+	wait_until "the forward mirror's word on port $cport" 10 decided "$T/forward.log" "$cport"
+	grep -q "tcp port $h1 of container web is nsbridge's own: not mirrored back" "$NSB_LOG" ||
+		fail "${label}the reverse mirror took the forward mirror's port $h1 for a service: $(grep "port $h1 " "$NSB_LOG")"
+	grep -q "tcp port $cport of host is nsbridge's own: not mirrored back" "$T/forward.log" ||
+		fail "${label}the forward mirror took the reverse mirror's port $cport for a service: $(grep "port $cport " "$T/forward.log")"
+	assert_eq "wget inside on $h1, mirrored, both mirrors up" "host service $port" "$(ct_fetch "$engine" "$h1")"
+	assert_eq "curl on the host on $cport, mirrored" "container service" "$(curl -s "http://127.0.0.1:$cport/")"
+	pass "${label}as $A: two mirrors facing each other: each serves its own, neither mirrors the other's back"
+}
+
+# scene_mirrors_down LABEL - A's service on h1 stops: its port goes on
+# both sides; then both mirrors stop
+scene_mirrors_down() {
+	local label=$1
+	kill "$h1_pid"
+	wait_until "port $h1 unbound inside after its service stopped" 10 eval '! listens_inside "$h1"'
+	port_free "" "$h1" || fail "${label}port $h1 is held on the host after its service stopped"
+	stop_nsb
+	kill "$fwd_pid"
+	wait "$fwd_pid"
+	pass "${label}as $A: the service stops: its port is gone on both sides, no mirror holds the other's"
 }

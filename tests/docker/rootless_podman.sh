@@ -49,6 +49,9 @@ podman_a run -d --name web --network none "${limits[@]}" localhost/nsbt-bb sleep
 ctpid() {
 	podman_a inspect -f '{{.State.Pid}}' web
 }
+ct_proc() {	# web's init as /proc/PID (rootless_lib.sh's scenes)
+	echo "/proc/$(ctpid)"
+}
 [ "$(stat -c %U "/proc/$(ctpid)")" = "$A" ] || fail "the container's init is not $A's"
 
 # -------- a host-loopback service reached from inside, by name --------
@@ -58,7 +61,7 @@ start_nginx "" "$port" "$T/www" 127.0.0.1
 as_argv NSB_WRAP "$A"
 start_nsb -c web "host:$port" "container:$port" "host:$port" container:80
 fetch() {	# PORT - what wget inside the container gets from 127.0.0.1:PORT
-	podman_a exec web timeout 10 wget -qO- "http://127.0.0.1:$1/" 2>/dev/null
+	ct_fetch podman_a "$1"
 }
 assert_eq "direct, on the host" "host service $port" "$(curl -s "http://127.0.0.1:$port/")"
 assert_eq "wget inside the rootless container" "host service $port" "$(fetch "$port")"
@@ -112,22 +115,12 @@ pass "root with SUDO_UID=$UID_A: nsbridge ports -c web finds $A's container"
 
 # -------- podman restart, followed --------
 podman_a restart -t 0 web >/dev/null || fail "podman restart"
-answers() {	# PORT TEXT
-	[ "$(fetch "$1")" = "$2" ]
-}
-wait_until "answer inside web after its restart" 30 answers "$port" "host service $port"
+wait_until "answer inside web after its restart" 30 ct_answers podman_a "$port" "host service $port"
 pass "podman restart: followed, the host's page answers inside again"
 stop_nsb
 
 # -------- the reverse: a service inside, reached from the host --------
-pick_port cport
-podman_a exec -d web httpd -f -p "127.0.0.1:$cport" -h /www >/dev/null || fail "httpd inside web"
-wait_until "httpd inside web" 10 answers "$cport" "container service"
-pick_port hport
-start_nsb -c web "container:$cport" "host:$hport"
-assert_eq "curl on the host" "$(fetch "$cport")" "$(curl -s "http://127.0.0.1:$hport/")"
-pass "as $A: nsbridge -c web container:$cport host:$hport, curl here gets the container's page"
-stop_nsb
+scene_reverse podman_a ""
 NSB_READY=1 start_nsb -c web --mirror container host
 assert_eq "curl on the host, mirrored" "$(fetch "$cport")" "$(curl -s "http://127.0.0.1:$cport/")"
 pass "as $A: nsbridge -c web --mirror container host, curl here gets the container's page on $cport"
@@ -153,37 +146,12 @@ if command -v dnsmasq >/dev/null; then
 fi
 
 # -------- a range: each port inside answered by its own host port --------
-pick_range svc 4
-pick_range exp 4
-range_nginx "$svc" $((svc + 3))
-start_nsb -c web "host:$svc-$((svc + 3))" "container:$exp-$((exp + 3))"
-out=$(podman_a exec web sh -c 'for p in "$@"; do timeout 10 wget -qO- "http://127.0.0.1:$p/"; done' \
-	sh $(seq "$exp" $((exp + 3))) 2>&1)
-assert_eq "wget inside on $exp-$((exp + 3))" "$(seq "$svc" $((svc + 3)))" "$out"
-pass "as $A: nsbridge -c web host:$svc-$((svc + 3)) container:$exp-$((exp + 3)), each port inside answered by its own"
-stop_nsb
+scene_range podman_a ""
 
 # -------- a unix: SERVICE of A's, and --metrics counting what it carried --------
 # python's HTTP server on a unix socket in A's runtime directory, serving
 # 2 MiB of random bytes from A's home
-usock=/run/user/$UID_A/svc.sock
-user_blob "$A"
-unix_http "$A" "$usock" "/home/$A/srv"
-direct=$(as "$A" curl -sS --unix-socket "$usock" http://x/blob | md5sum)
-assert_eq "direct, over the unix socket" "$(md5sum <"/home/$A/srv/blob")" "$direct"
-pick_port uport
-pick_port MPORT
-start_nsb --metrics "127.0.0.1:$MPORT" -c web "unix:$usock" "container:$uport"
-assert_eq "nsbridge_accepted_total before" 0 "$(metric nsbridge_accepted_total)"
-assert_eq "nsbridge_bytes_total to_client before" 0 "$(metric nsbridge_bytes_total to_client)"
-assert_eq "wget inside, through unix:$usock" "$direct" \
-	"$(podman_a exec web timeout 10 wget -qO- "http://127.0.0.1:$uport/blob" | md5sum)"
-pass "as $A: nsbridge -c web unix:$usock container:$uport, wget inside gets A's 2 MiB byte for byte"
-wait_until "2 MiB to the client on /metrics" 10 carried $((2 * 1024 * 1024))
-assert_eq "nsbridge_accepted_total after" 1 "$(metric nsbridge_accepted_total)"
-pass "as $A: --metrics 127.0.0.1:$MPORT: 1 accepted, $(metric nsbridge_bytes_total to_client) bytes to the client"
-stop_nsb
-assert_eq "exit status" 0 "$NSB_STATUS"
+scene_unix podman_a "" "/run/user/$UID_A/svc.sock"
 
 # -------- a scoped run: CMD once ready, on \$NSBRIDGE_PORT, its status nsbridge's --------
 out=$(as "$A" "$NSB" -c web "container:$cport" host:0 -- \
@@ -198,42 +166,12 @@ pass "as $A: nsbridge -c web container:$cport host:0 -- CMD: CMD reached the con
 # engine's user namespace) cannot read the fds of A's processes out here,
 # the relay can. Ports of root's (nginx) are mirrored, with a line saying
 # their holder could not be seen.
-listens_inside() {	# PORT
-	[ -n "$(nsenter -n -t "$(ctpid)" ss -Htln "sport = :$1")" ]
-}
-pick_port h1
-bg_to "$T/h1.log" "${NSB_WRAP[@]}" busybox httpd -f -p "127.0.0.1:$h1" -h "$T/www"
-h1_pid=$BG_PID
-wait_listen "" "$h1"
-bg_to "$T/forward.log" "${NSB_WRAP[@]}" "$NSB" -v -c web --mirror host container
-fwd_pid=$BG_PID
-wait_until "the forward mirror's ready line" 10 grep -q ' ready$' "$T/forward.log"
-wait_until "A's port $h1 mirrored inside" 10 listens_inside "$h1"
-assert_eq "wget inside on $h1, mirrored" "host service $port" "$(fetch "$h1")"
-NSB_READY=1 start_nsb -v -c web --mirror container host
-# each has decided about the other's listener when it says so
-decided() {	# LOG PORT
-	grep -Eq "port $2 of .*(is nsbridge's own|is not mirrored)" "$1"
-}
-wait_until "the reverse mirror's word on port $h1" 10 decided "$NSB_LOG" "$h1"
-wait_until "the forward mirror's word on port $cport" 10 decided "$T/forward.log" "$cport"
-grep -q "tcp port $h1 of container web is nsbridge's own: not mirrored back" "$NSB_LOG" ||
-	fail "the reverse mirror took the forward mirror's port $h1 for a service: $(grep "port $h1 " "$NSB_LOG")"
-grep -q "tcp port $cport of host is nsbridge's own: not mirrored back" "$T/forward.log" ||
-	fail "the forward mirror took the reverse mirror's port $cport for a service: $(grep "port $cport " "$T/forward.log")"
-assert_eq "curl on the host on $cport, mirrored" "container service" "$(curl -s "http://127.0.0.1:$cport/")"
-pass "as $A: two mirrors facing each other: each serves its own, neither mirrors the other's back"
+scene_mirrors_up podman_a ""
 assert_eq "lines about root's nginx on $port" 1 \
 	"$(grep -c "tcp port $port of host is held by a process not visible" "$T/forward.log")"
 assert_eq "wget inside on $port, mirrored" "host service $port" "$(fetch "$port")"
 pass "as $A: root's port $port mirrored, said once: '$(grep "tcp port $port of host is held" "$T/forward.log")'"
-kill "$h1_pid"
-wait_until "port $h1 unbound inside after its service stopped" 10 eval '! listens_inside "$h1"'
-port_free "" "$h1" || fail "port $h1 is held on the host after its service stopped"
-pass "as $A: the service stops: its port is gone on both sides, no mirror holds the other's"
-stop_nsb
-kill "$fwd_pid"
-wait "$fwd_pid"
+scene_mirrors_down ""
 
 # -------- lo down inside: nsbridge brings it up --------
 as "$A" nsenter -U --preserve-credentials -n -t "$(ctpid)" ip link set lo down ||
