@@ -46,7 +46,8 @@ pass "-c web: a container with --network none reaches the host's 127.0.0.1:$port
 
 # --- docker stop: the other bridge of the process keeps working ----------------
 docker stop -t 0 web >/dev/null || fail "docker stop"
-sleep 0.3
+wait_until "log line on web's stop" 10 \
+	grep -q "container web stopped: its listeners are closed until it runs again" "$NSB_LOG"
 for i in 1 2 3; do
 	body=$(curl -sS --max-time 5 "http://127.0.0.1:$other/") || fail "the other bridge while web is down"
 	assert_eq "the other bridge while web is down" "host service $port" "$body"
@@ -70,14 +71,26 @@ pass "docker restart: answered inside web $elapsed ms after the restart returned
 # --- docker rm -f: nothing keeps the old namespace; a new web is followed ----
 new_ns=$(readlink "/proc/$(container_pid web)/ns/net")
 docker rm -f web >/dev/null
-sleep 0.5
-kill -0 "$NSB_PID" || fail "nsbridge exited when web was removed"
-for pid in $NSB_PID $(cat "/proc/$NSB_PID/task/$NSB_PID/children"); do
-	links=$(ls -l "/proc/$pid/fd" 2>/dev/null)
-	for ns in "$old_ns" "$new_ns"; do
-		[[ "$links" == *"$ns"* ]] && fail "process $pid still holds $ns of the removed container"
+# holder - the first of nsbridge and its helpers still holding one of
+# web's namespaces, as "PID NS"; false when none does
+holder() {
+	local pid links ns
+	for pid in $NSB_PID $(cat "/proc/$NSB_PID/task/$NSB_PID/children"); do
+		links=$(ls -l "/proc/$pid/fd" 2>/dev/null)
+		for ns in "$old_ns" "$new_ns"; do
+			[[ "$links" == *"$ns"* ]] && echo "$pid $ns" && return 0
+		done
 	done
+	return 1
+}
+for _ in $(seq 1 200); do
+	holder >/dev/null || break
+	sleep 0.05
 done
+kill -0 "$NSB_PID" || fail "nsbridge exited when web was removed"
+if held=$(holder); then
+	fail "process ${held% *} still holds ${held#* } of the removed container"
+fi
 pass "docker rm -f: no fd of nsbridge or its helpers refers to web's namespaces"
 run_web web
 answered_within web "a new container named web was not followed"
