@@ -58,12 +58,11 @@ docker start web >/dev/null || fail "docker start"
 answered_within web "no answer inside web 5 s after docker start"
 pass "docker stop: another bridge of the process kept working; docker start: back in $ELAPSED ms"
 
-# --- docker restart: back within a second of the start ------------------------
+# --- docker restart: back once the container runs again ----------------------
 old_ns=$(readlink "/proc/$(container_pid web)/ns/net")
 docker restart -t 0 web >/dev/null || fail "docker restart"
 answered_within web "no answer inside web 5 s after its restart"
-elapsed=$ELAPSED
-[ "$elapsed" -lt 1000 ] || fail "the bridge came back $elapsed ms after the restart"
+elapsed=$ELAPSED	# reported, not held to a bound: a loaded machine takes longer (TESTING.md)
 assert_eq "ready lines: two bridges, then the container bridge after a start and a restart" 4 "$(grep -c ' ready$' "$NSB_LOG")"
 assert_eq "CapEff after the restart" 0000000000000000 "$(cap_eff "$NSB_PID")"
 pass "docker restart: answered inside web $elapsed ms after the restart returned"
