@@ -122,8 +122,9 @@ static void print_bridge(json_object *b, time_t now)
 	json_object *err;
 	uint64_t dropped = (uint64_t)member_int(b, "dropped");
 
-	printf("  %s -> %s (%s)\n", member_str(b, "service"), member_str(b, "expose"),
-	       member_str(b, "proto"));
+	printf("  %s -> %s (%s)%s\n", member_str(b, "service"), member_str(b, "expose"),
+	       member_str(b, "proto"), json_object_object_get_ex(b, "removed", NULL) ?
+	       ", removed: its connections finish" : "");
 	printf("    open %lld, accepted %lld, refused %lld; %s to service, %s to client",
 	       (long long)member_int(b, "open"), (long long)member_int(b, "accepted"),
 	       (long long)member_int(b, "refused"),
@@ -154,7 +155,7 @@ static void print_process(json_object *doc, const char *path)
 {
 	time_t now = time(NULL);
 	const char *container = member_str(doc, "container");
-	json_object *bridges, *running, *containers;
+	json_object *bridges, *running, *containers, *reload;
 	char up[32];
 
 	printf("nsbridge %lld (%s), up %s", (long long)member_int(doc, "pid"), path,
@@ -170,6 +171,12 @@ static void print_process(json_object *doc, const char *path)
 	if (json_object_get_boolean(json_object_object_get(doc, "starved")))
 		printf(", out of descriptors: new connections wait");
 	putchar('\n');
+	if (json_object_object_get_ex(doc, "last_reload", &reload) && reload)
+		printf("  last reload %s ago: %s: %s\n",
+		       duration_text(now - member_int(reload, "time"), up, sizeof(up)),
+		       json_object_get_boolean(json_object_object_get(reload, "ok")) ?
+		       "applied" : "refused, the bridges stayed as they were",
+		       member_str(reload, "message"));
 	if (!json_object_object_get_ex(doc, "bridges", &bridges))
 		return;
 	for (size_t i = 0; i < json_object_array_length(bridges); i++)

@@ -135,6 +135,12 @@ struct service_health {
  * @stats:	totals since the start
  * @health:	each SERVICE's, when there are several
  * @next_service: where round-robin takes the next connection
+ * @removed:	taken out by a reload: its listeners are gone, its
+ *		connections drain until @drain_deadline_ms; once none is
+ *		left, its slot may take a bridge added later (bridge.c)
+ * @drain_deadline_ms: when a removed bridge's connections are reset
+ * @own_spec:	the pair of a bridge added while running, which @spec
+ *		points to: the config it came from is not kept
  */
 struct bridge {
 	const struct bridge_spec *spec;
@@ -153,6 +159,21 @@ struct bridge {
 	struct bridge_stats stats;
 	struct service_health health[SERVICES_MAX];
 	unsigned next_service;
+	bool removed;
+	uint64_t drain_deadline_ms;
+	struct bridge_spec own_spec;
+};
+
+/**
+ * struct reload_note - what the last reload came to, for nsbridge status
+ * @time:	when, in seconds since the epoch; 0 if there was none
+ * @ok:		applied; false if refused whole
+ * @message:	what was done, or why it was refused
+ */
+struct reload_note {
+	int64_t time;
+	bool ok;
+	char message[BRIDGE_ERROR_MAX];
 };
 
 /**
@@ -233,7 +254,9 @@ struct udp_table {
  * struct ctx - everything of one process
  * @config:	what the user asked for
  * @sides:	the side table: the host, then each container (enum side)
- * @bridges:	@n_bridges bridges
+ * @bridges:	@n_bridges bridges, in an array of @bridges_cap that never
+ *		moves (connections point into it): room for bridges added
+ *		while running
  * @listeners:	@n_listeners listening sockets of all bridges
  * @listeners_cap: room in @listeners
  * @pools:	premade sockets per remote side and kind
@@ -251,6 +274,7 @@ struct udp_table {
  * @control:	the control socket, NULL if it could not be made
  * @metrics:	--metrics's HTTP server, NULL without it
  * @started:	start time, seconds since the epoch
+ * @reload:	the last SIGHUP's outcome (reload.c)
  * @command_go_fd: pipe that lets -- CMD run once ready, -1 once written
  * @command_pidfd: pidfd of it, -1 when it has ended or there is none
  * @exit_status: what nsbridge exits with: CMD's status after a scoped run
@@ -280,6 +304,7 @@ struct ctx {
 	struct side_ns sides[SIDE_MAX];
 	struct bridge *bridges;
 	size_t n_bridges;
+	size_t bridges_cap;
 	struct listener *listeners;
 	size_t n_listeners;
 	size_t listeners_cap;
@@ -298,6 +323,7 @@ struct ctx {
 	struct control *control;
 	struct metrics *metrics;
 	int64_t started;
+	struct reload_note reload;
 	int command_go_fd;
 	int command_pidfd;
 	int exit_status;
