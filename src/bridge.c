@@ -18,6 +18,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/epoll.h>
 #include <linux/netlink.h>
@@ -437,17 +438,33 @@ void bridges_print_ready(const struct ctx *c)
 			log_notice("%s -> %s ready", c->bridges[i].service_text, c->bridges[i].expose_text);
 }
 
+/* One "SERVICE EXPOSE" line per bridge that runs */
+static void print_ports(const struct ctx *c, FILE *f)
+{
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		char svc[ENDPOINT_TEXT_MAX], exp[ENDPOINT_TEXT_MAX];
+		const struct bridge *b = &c->bridges[i];
+
+		if (!b->spec->mirror && !b->removed)
+			fprintf(f, "%s %s\n", endpoint_format(&b->spec->service, svc, sizeof(svc)),
+				endpoint_format(&b->expose, exp, sizeof(exp)));
+	}
+}
+
 /**
  * bridges_write_port_file() - --port-file: one "SERVICE EXPOSE" line per
  *			       bridge, with the port bound for an EXPOSE port 0
- * @c:		context, listeners bound
+ * @c:		context, listeners bound, before the drop
  *
  * The file appears whole (written aside, then renamed), so a script that
- * waits for it never reads half of it.
+ * waits for it never reads half of it. It is then opened again, and kept
+ * in ctx.port_file_fd: the relay, without the rights its directory may
+ * need (runas.c) and under a filter that opens nothing for writing,
+ * rewrites it through that descriptor after a reload.
  *
  * Return: 0 or -errno
  */
-int bridges_write_port_file(const struct ctx *c)
+int bridges_write_port_file(struct ctx *c)
 {
 	const char *path = c->config->port_file;
 	char tmp[PATH_MAX];
@@ -461,18 +478,50 @@ int bridges_write_port_file(const struct ctx *c)
 	f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
-	for (size_t i = 0; i < c->n_bridges; i++) {
-		char svc[ENDPOINT_TEXT_MAX], exp[ENDPOINT_TEXT_MAX];
-		const struct bridge *b = &c->bridges[i];
-
-		if (!b->spec->mirror && !b->removed)
-			fprintf(f, "%s %s\n", endpoint_format(&b->spec->service, svc, sizeof(svc)),
-				endpoint_format(&b->expose, exp, sizeof(exp)));
-	}
+	print_ports(c, f);
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		r = -errno;
-	if (r < 0)
+	if (r < 0) {
 		unlink(tmp);
+		return r;
+	}
+	c->port_file_fd = open(path, O_WRONLY | O_CLOEXEC);
+	return c->port_file_fd < 0 ? -errno : 0;
+}
+
+/**
+ * bridges_rewrite_port_file() - --port-file again, after bridges changed
+ * @c:		context, running
+ *
+ * In place, in one write and a truncation to its length: a reader at that
+ * very moment may see the new lines followed by the end of the old ones.
+ *
+ * Return: 0 or -errno
+ */
+int bridges_rewrite_port_file(const struct ctx *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	ssize_t n;
+	int r = 0;
+
+	if (c->port_file_fd < 0)
+		return 0;
+	f = open_memstream(&text, &len);
+	if (!f)
+		return -ENOMEM;
+	print_ports(c, f);
+	if (fclose(f) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	n = pwrite(c->port_file_fd, text, len, 0);
+	if (n < 0 || (size_t)n != len)
+		r = n < 0 ? -errno : -EIO;
+	else if (ftruncate(c->port_file_fd, (off_t)len) < 0)
+		r = -errno;
+	free(text);
 	return r;
 }
 

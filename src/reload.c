@@ -31,7 +31,8 @@
  * never stops nsbridge.
  *
  * The relay runs without capabilities under the seccomp filter: reading
- * the file needs openat (read only), read and fstat, which it has; a
+ * the file needs openat (read only), read and fstat, which it has;
+ * --port-file is rewritten through the descriptor kept since start-up; a
  * listener in a container's namespace is made by the opener, which keeps
  * CAP_NET_BIND_SERVICE for the life of the process. One on the relay's
  * own side below ip_unprivileged_port_start cannot be bound any more once
@@ -354,7 +355,7 @@ static void commit(struct ctx *c, struct plan *p)
 		if (p->added[i])
 			log_notice("%s -> %s ready", p->added[i]->service_text,
 				   p->added[i]->expose_text);
-	written = c->port_file_written ? bridges_write_port_file(c) : 0;
+	written = bridges_rewrite_port_file(c);
 	if (written < 0)
 		log_errno(LOG_LEVEL_WARNING, written, "writing --port-file %s again", live->port_file);
 }

@@ -31,8 +31,8 @@
  * nothing, the filter checks it: socket() makes only IP, unix and socket
  * diagnostics sockets; mmap() and mprotect() never make memory
  * executable (nothing is loaded after start-up); openat() opens for
- * reading only, but with --port-file, which a reload writes again
- * (reload.c), also as fopen("we") does, and rename() is allowed then;
+ * reading only (with --port-file, which a reload rewrites, the relay
+ * writes and truncates the descriptor it kept, never opens it anew);
  * ioctl() and fcntl() take only the few requests the relay
  * makes; tgkill() signals only the relay itself, for abort() and for the
  * handler's own death, and pidfd_send_signal() only passes the signals
@@ -182,10 +182,10 @@ static const struct rule relay_rules[] = {
 	ALLOW(exit_group), ALLOW(exit),
 };
 
-/* With --port-file: a reload writes it aside and renames it (bridge.c) */
+/* With --port-file: a reload rewrites it in place, through the
+ * descriptor opened before the drop (bridge.c) */
 static const struct rule port_file_rules[] = {
-	ALLOW_IF(openat, ARG_EQ(2, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC)),
-	ALLOW(rename), ALLOW(renameat), ALLOW(renameat2),
+	ALLOW(pwrite64), ALLOW(ftruncate),
 };
 
 /* The sanitizer runtimes' own work, which the relay's code never does */
