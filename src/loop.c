@@ -190,6 +190,7 @@ int loop_setup(struct ctx *c)
 	int r;
 
 	c->on_stop = drain_start;
+	c->on_change = reload_change;	/* nsbridge add and remove */
 	r = event_open(c);
 	if (r < 0)
 		return r;

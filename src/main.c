@@ -378,6 +378,12 @@ int main(int argc, char *argv[])
 		r = statuscmd_run(&cfg);
 		config_free(&cfg);
 		return r;
+	case CLI_ADD:
+	case CLI_REMOVE:
+		log_setup(cfg.verbosity, cfg.log_format);
+		r = statuscmd_change(&cfg);
+		config_free(&cfg);
+		return r;
 	case CLI_RUN:
 	case CLI_ACTION_MAX:
 		break;

@@ -30,6 +30,13 @@
  * line), and ctx.reload keeps the outcome for nsbridge status. A reload
  * never stops nsbridge.
  *
+ * nsbridge add and remove (control.c asks reload_change()) change one
+ * bridge the same way, with the same checks and the same one-line errors
+ * and exit statuses a start gives. What they change lives until the
+ * process ends: a restart, or a reload, brings back the set of the
+ * command line and the file (a reload removes an added bridge that the
+ * file does not have).
+ *
  * The relay runs without capabilities under the seccomp filter: reading
  * the file needs openat (read only), read and fstat, which it has;
  * --port-file is rewritten through the descriptor kept since start-up; a
@@ -473,4 +480,116 @@ void reload_on_signal(struct ctx *c)
 	log_notice("reloaded %s: %s", live->config_file, c->reload.message);
 	plan_free(&p);
 	sdnotify_ready(c);
+}
+
+/* -------- nsbridge add and remove, through the control socket -------- */
+
+/* "container" of a pair given to a running nsbridge: its one container */
+static int place(const struct ctx *c, struct endpoint *ep, char *why, size_t len)
+{
+	if (ep->kind != ENDPOINT_INET || ep->side == SIDE_HOST)
+		return 0;
+	if (live->n_containers != 1) {
+		snprintf(why, len, live->n_containers ? "this nsbridge serves %zu containers: "
+			 "which one 'container' means cannot be told; give it in --config and "
+			 "reload" : "this nsbridge serves no container", live->n_containers);
+		return EXIT_USAGE;
+	}
+	if (!c->sides[SIDE_CONTAINER].used) {
+		snprintf(why, len, "%s is not open in this nsbridge: that needs a restart",
+			 c->sides[SIDE_CONTAINER].label);
+		return EXIT_NO_CONTAINER;
+	}
+	return 0;
+}
+
+/* After a change: --port-file and systemd follow */
+static void changed(struct ctx *c)
+{
+	int r = bridges_rewrite_port_file(c);
+
+	if (r < 0)
+		log_errno(LOG_LEVEL_WARNING, r, "writing --port-file %s again", live->port_file);
+	sdnotify_ready(c);
+}
+
+static int add(struct ctx *c, const char *svc, const char *exp, char *why, size_t len)
+{
+	struct bridge_spec spec;
+	struct bridge *b;
+	int r;
+
+	if (cli_parse_pair(live, svc, exp, &spec, why, len) < 0)
+		return EXIT_USAGE;
+	r = place(c, &spec.expose, why, len);
+	for (unsigned k = 0; !r && k < spec.n_services; k++)
+		r = place(c, &spec.services[k], why, len);
+	if (r)
+		return r;
+	sdnotify_reloading();
+	r = bridge_add(c, &spec, NULL, &b, why, len);
+	if (r) {
+		sdnotify_ready(c);
+		return r;
+	}
+	snprintf(why, len, "%s -> %s ready", b->service_text, b->expose_text);
+	log_notice("%s (nsbridge add)", why);
+	changed(c);
+	return EXIT_OK;
+}
+
+static int remove_one(struct ctx *c, const char *exp, char *why, size_t len)
+{
+	const char *bad = NULL;
+	struct endpoint ep;
+	int r;
+
+	if (endpoint_parse(exp, &ep, &bad) < 0) {
+		snprintf(why, len, "EXPOSE '%s': %s", exp, bad ? bad : "not an endpoint");
+		return EXIT_USAGE;
+	}
+	r = place(c, &ep, why, len);
+	if (r)
+		return r;
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		struct bridge *b = &c->bridges[i];
+
+		if (!running(b) || (!endpoint_same(&b->spec->expose, &ep) &&
+				    !endpoint_same(&b->expose, &ep)))
+			continue;
+		sdnotify_reloading();
+		bridge_remove(c, b);
+		snprintf(why, len, "%s -> %s removed; %u connections may finish within %u ms",
+			 b->service_text, b->expose_text, b->n_conns, live->drain_timeout_ms);
+		changed(c);
+		return EXIT_OK;
+	}
+	snprintf(why, len, "no bridge exposes '%s' here (nsbridge status lists them)", exp);
+	return EXIT_USAGE;
+}
+
+/**
+ * reload_change() - nsbridge add or remove, asked on the control socket
+ * @c:		context, running
+ * @request:	"add SERVICE EXPOSE" or "remove EXPOSE"
+ * @answer:	one line: the ready line, what was removed, or why not
+ * @len:	size of @answer
+ *
+ * Return: the exit status nsbridge add or remove exits with
+ */
+int reload_change(struct ctx *c, const char *request, char *answer, size_t len)
+{
+	char verb[16] = "", a[1024], b[128], extra;
+	int n = sscanf(request, "%15s %1023s %127s %c", verb, a, b, &extra);
+
+	if (!live || c->draining) {
+		snprintf(answer, len, "nsbridge is stopping");
+		return EXIT_RUNTIME;
+	}
+	if (strcmp(verb, "add") == 0 && n == 3)
+		return add(c, a, b, answer, len);
+	if (strcmp(verb, "remove") == 0 && n == 2)
+		return remove_one(c, a, answer, len);
+	snprintf(answer, len, "expected 'add SERVICE EXPOSE' or 'remove EXPOSE'");
+	return EXIT_USAGE;
 }

@@ -297,6 +297,9 @@ struct udp_table {
  * @resume_pending: a paused bridge has room again
  * @quit:	leave the loop
  * @on_stop:	what loop_stop() does: the loop's drain (event.c)
+ * @on_change:	what the control socket does with nsbridge add or remove
+ *		(control.c): reload.c's, which answers in one line and
+ *		returns the exit status
  * @dial_ops:	relay.c's, told how dialling SERVICE ended (dial.c)
  * @sockpool_ops: dial.c's, handed the sockets a pool waited for
  *		(sockpool.c)
@@ -345,6 +348,7 @@ struct ctx {
 	bool resume_pending;
 	bool quit;
 	void (*on_stop)(struct ctx *c);
+	int (*on_change)(struct ctx *c, const char *request, char *answer, size_t len);
 	const struct dial_ops *dial_ops;
 	const struct sockpool_ops *sockpool_ops;
 };
