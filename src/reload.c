@@ -451,7 +451,8 @@ void reload_on_signal(struct ctx *c)
 	int r;
 
 	if (!live || !live->config_file) {
-		log_info("SIGHUP: there is no --config file to read again: nothing to reload");
+		log_info("SIGHUP ignored: there is no --config file to read again, nothing to "
+			 "reload; open connections stay");
 		return;
 	}
 	sdnotify_reloading();
@@ -466,7 +467,7 @@ void reload_on_signal(struct ctx *c)
 	}
 	if (fields_changed(live, &p.next, restart_options,
 			   sizeof(restart_options) / sizeof(restart_options[0]),
-			   names, sizeof(names)))
+			   names, sizeof(names)) > 0)
 		log_warn("reload of %s: %s changed, which needs a restart: kept as it was",
 			 live->config_file, names);
 	kept = 0;
@@ -475,8 +476,8 @@ void reload_on_signal(struct ctx *c)
 	fields_changed(live, &p.next, live_options, sizeof(live_options) / sizeof(live_options[0]),
 		       why, sizeof(why));
 	commit(c, &p);
-	note(c, true, "%zu added, %zu removed, %zu unchanged%s%s", p.n_added, p.n_removed, kept,
-	     why[0] ? "; changed: " : "", why);
+	note(c, true, "%zu added, %zu removed, %zu unchanged%s%s%s%s", p.n_added, p.n_removed,
+	     kept, why[0] ? "; changed: " : "", why, names[0] ? "; needs a restart: " : "", names);
 	log_notice("reloaded %s: %s", live->config_file, c->reload.message);
 	plan_free(&p);
 	sdnotify_ready(c);
