@@ -15,6 +15,7 @@ lo_up "$ns"
 pick_port web "$ns"
 pick_port sha "$ns"
 pick_port taken "$ns"
+pick_port metrics
 mkdir -p "$T/www" && echo "added" >"$T/www/index.html"
 start_nginx "" "$web" "$T/www" 127.0.0.1
 bg python3 "$PEER" sha "$sha"
@@ -34,7 +35,8 @@ _PIDS+=($!)
 wait_until "notify socket" 10 grep -qs listening "$T/notes"
 
 export NOTIFY_SOCKET=$T/notify
-start_nsb -c "netns:$ns" --drain-timeout 60s --port-file "$T/ports" "host:$sha" "container:$sha"
+start_nsb -c "netns:$ns" --drain-timeout 60s --port-file "$T/ports" --metrics "$metrics" \
+	"host:$sha" "container:$sha"
 unset NOTIFY_SOCKET
 caps=$(cap_eff "$NSB_PID")
 assert_eq "the relay has no capability" 0000000000000000 "$caps"
@@ -49,10 +51,13 @@ assert_eq "--port-file" "host:$sha container:$sha
 host:$web container:80" "$(cat "$T/ports")"
 "$NSB" status "$NSB_PID" | grep -q "host 127.0.0.1:$web -> container netns:$ns 127.0.0.1:80" ||
 	fail "status does not show the added bridge: $("$NSB" status "$NSB_PID")"
+curl -sS --max-time 5 "http://127.0.0.1:$metrics/metrics" >"$T/metrics.txt" || fail "--metrics: curl exit $?"
+grep -q "^nsbridge_open{bridge=\"1\",.*127.0.0.1:80" "$T/metrics.txt" ||
+	fail "the metrics do not show the added bridge: $(grep nsbridge_open "$T/metrics.txt")"
 wait_until "READY=1 after the add" 10 grep -q "READY=1.*STATUS=2 bridges ready" "$T/notes"
 assert_eq "RELOADING=1 before it" 1 "$(grep -c RELOADING=1 "$T/notes")"
 assert_eq "the relay still has no capability" "$caps" "$(cap_eff "$NSB_PID")"
-pass "nsbridge add by the owner: the ready line, it serves on container port 80 (bound by the opener), --port-file, status, RELOADING=1 then READY=1"
+pass "nsbridge add by the owner: the ready line, it serves on container port 80 (bound by the opener), --port-file, status, metrics, RELOADING=1 then READY=1"
 
 # --- the errors and exit statuses of a start
 bg nsx "$ns" python3 -c "import socket, time
