@@ -15,6 +15,13 @@
  *   starved and retried when a connection frees some, or after a short
  *   delay - never in a busy loop. The few descriptors held back for
  *   nsbridge status and --metrics (fdreserve.c) are never theirs.
+ *
+ * Bridges come and go while running too (reload.c: SIGHUP, nsbridge add
+ * and remove): bridge_add() binds a bridge whole or not at all, into a
+ * slot of ctx.bridges, which never moves because connections point into
+ * it; bridge_remove() closes its listeners at once and gives its
+ * connections --drain-timeout, after which bridges_expire_removed()
+ * resets what is left. Its slot is reused once none is left.
  */
 
 #include <errno.h>
