@@ -33,7 +33,8 @@ static struct ratelimit refused_rl = RATELIMIT_INIT(ACCESS_LOG_INTERVAL_MS, ACCE
 
 /**
  * access_setup() - open the host's diag socket when --allow-uid asks
- * @c:		context, sides open
+ * @c:		context, sides open; also while running, before a reload
+ *		sets --allow-uid (reload.c)
  *
  * Return: 0 or -errno
  */
@@ -41,7 +42,7 @@ int access_setup(struct ctx *c)
 {
 	int fd;
 
-	if (!c->config->n_allow_uids)
+	if (!c->config->n_allow_uids || host_diag)
 		return 0;
 	fd = side_socket(c, SIDE_HOST, AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG);
 	return fd < 0 ? fd : sockdiag_open(fd, &host_diag);

@@ -15,9 +15,17 @@
  *   starved and retried when a connection frees some, or after a short
  *   delay - never in a busy loop. The few descriptors held back for
  *   nsbridge status and --metrics (fdreserve.c) are never theirs.
+ *
+ * Bridges come and go while running too (reload.c: SIGHUP, nsbridge add
+ * and remove): bridge_add() binds a bridge whole or not at all, into a
+ * slot of ctx.bridges, which never moves because connections point into
+ * it; bridge_remove() closes its listeners at once and gives its
+ * connections --drain-timeout, after which bridges_expire_removed()
+ * resets what is left. Its slot is reused once none is left.
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/epoll.h>
 #include <linux/netlink.h>
@@ -109,7 +117,9 @@ static int add_listener(struct ctx *c, struct bridge *b, unsigned offset, int fa
 	return (int)(c->n_listeners - 1);
 }
 
-static int report_in_use(struct ctx *c, enum side side, const struct sock_addr *a)
+/* "host 127.0.0.1:80 is already in use by pid 42 (nginx)" into @why */
+static int in_use_why(struct ctx *c, enum side side, const struct sock_addr *a, char *why,
+		      size_t len)
 {
 	char addr[SOCK_ADDR_TEXT_MAX];
 	struct port_owner owner;
@@ -119,12 +129,21 @@ static int report_in_use(struct ctx *c, enum side side, const struct sock_addr *
 	diag_fd = side_socket(c, side, AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG);
 	r = diag_fd < 0 ? diag_fd : portowner_find(diag_fd, (const struct sockaddr *)&a->ss, &owner);
 	if (r < 0)
-		log_error("%s %s is already in use (by a process not visible from here)",
-			  c->sides[side].label, addr);
+		snprintf(why, len, "%s %s is already in use (by a process not visible from here)",
+			 c->sides[side].label, addr);
 	else
-		log_error("%s %s is already in use by pid %d (%s)",
-			  c->sides[side].label, addr, (int)owner.pid, owner.comm);
+		snprintf(why, len, "%s %s is already in use by pid %d (%s)",
+			 c->sides[side].label, addr, (int)owner.pid, owner.comm);
 	return EXIT_ADDR_IN_USE;
+}
+
+static int report_in_use(struct ctx *c, enum side side, const struct sock_addr *a)
+{
+	char why[BRIDGE_ERROR_MAX];
+	int r = in_use_why(c, side, a, why, sizeof(why));
+
+	log_error("%s", why);
+	return r;
 }
 
 /*
@@ -156,6 +175,42 @@ static bool below_unprivileged(const struct ctx *c, enum side side, const struct
 }
 
 /**
+ * bridge_listen_why() - the line that says why listening on an address failed
+ * @c:		context
+ * @side:	namespace of the address
+ * @a:		the address
+ * @err:	-errno from side_listen()
+ * @why:	where the line goes
+ * @len:	size of @why
+ *
+ * Return: the exit status a start would leave with
+ */
+int bridge_listen_why(struct ctx *c, enum side side, const struct sock_addr *a, int err,
+		      char *why, size_t len)
+{
+	char addr[SOCK_ADDR_TEXT_MAX];
+	int start;
+
+	if (err == -EADDRINUSE)
+		return in_use_why(c, side, a, why, len);
+	sock_addr_format(a, addr, sizeof(addr));
+	if ((err == -EACCES || err == -EPERM) && below_unprivileged(c, side, a, &start)) {
+		snprintf(why, len, "listening on %s %s as an ordinary user: ports below %d need "
+			 "root (net.ipv4.ip_unprivileged_port_start is %d); pick a port from %d up",
+			 c->sides[side].label, addr, start, start, start);
+		return EXIT_PRIVILEGE;
+	}
+	if (err == -EACCES || err == -EPERM) {
+		snprintf(why, len, "listening on %s %s needs CAP_NET_BIND_SERVICE: %s",
+			 c->sides[side].label, addr, caps_grant_hint());
+		return EXIT_PRIVILEGE;
+	}
+	snprintf(why, len, "cannot listen on %s %s: %s", c->sides[side].label, addr,
+		 strerror(-err));
+	return EXIT_RUNTIME;
+}
+
+/**
  * bridge_listen_failed() - say why listening on an address failed
  * @c:		context
  * @side:	namespace of the address
@@ -166,25 +221,11 @@ static bool below_unprivileged(const struct ctx *c, enum side side, const struct
  */
 int bridge_listen_failed(struct ctx *c, enum side side, const struct sock_addr *a, int err)
 {
-	char addr[SOCK_ADDR_TEXT_MAX];
-	int start;
+	char why[BRIDGE_ERROR_MAX];
+	int r = bridge_listen_why(c, side, a, err, why, sizeof(why));
 
-	if (err == -EADDRINUSE)
-		return report_in_use(c, side, a);
-	sock_addr_format(a, addr, sizeof(addr));
-	if ((err == -EACCES || err == -EPERM) && below_unprivileged(c, side, a, &start)) {
-		log_error("listening on %s %s as an ordinary user: ports below %d need root "
-			  "(net.ipv4.ip_unprivileged_port_start is %d); pick a port from %d up",
-			  c->sides[side].label, addr, start, start, start);
-		return EXIT_PRIVILEGE;
-	}
-	if (err == -EACCES || err == -EPERM) {
-		log_error("listening on %s %s needs CAP_NET_BIND_SERVICE: %s",
-			  c->sides[side].label, addr, caps_grant_hint());
-		return EXIT_PRIVILEGE;
-	}
-	log_errno(LOG_LEVEL_ERROR, err, "cannot listen on %s %s", c->sides[side].label, addr);
-	return EXIT_RUNTIME;
+	log_error("%s", why);
+	return r;
 }
 
 /* Port 0 asked the kernel for a free port: the port it gave, for the other address too */
@@ -208,7 +249,7 @@ static int learn_port(struct bridge *b, int fd)
  * unreported: a picked port to pick again.
  */
 static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int family, bool optional,
-		      bool retry_in_use)
+		      bool retry_in_use, char *why, size_t len)
 {
 	const struct endpoint *ep = &b->expose;
 	struct sock_addr a;
@@ -220,14 +261,20 @@ static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int fami
 		close(fd);
 		fd = -EIO;
 	}
+	if (fd >= 0 && add_listener(c, b, offset, family, fd) < 0) {
+		close(fd);
+		snprintf(why, len, "%s: out of memory", b->spec == &b->own_spec ? "adding a bridge" :
+			 "binding the listeners");
+		return EXIT_RUNTIME;
+	}
 	if (fd >= 0)
-		return add_listener(c, b, offset, family, fd) < 0 ? EXIT_RUNTIME : 0;
+		return 0;
 
 	if (optional && (fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT))
 		return 1;
 	if (retry_in_use && fd == -EADDRINUSE)
 		return fd;
-	return bridge_listen_failed(c, ep->side, &a, fd);
+	return bridge_listen_why(c, ep->side, &a, fd, why, len);
 }
 
 static void describe_expose(struct ctx *c, struct bridge *b, const bool bound[2])
@@ -257,7 +304,8 @@ static void describe_mirror(struct ctx *c, struct bridge *b)
 }
 
 /* Every address and port of EXPOSE; returns 0, an exit status, or -EADDRINUSE (retry_in_use) */
-static int listen_all(struct ctx *c, struct bridge *b, bool bound[2], bool retry_in_use)
+static int listen_all(struct ctx *c, struct bridge *b, bool bound[2], bool retry_in_use,
+		      char *why, size_t len)
 {
 	const struct endpoint *ep = &b->expose;
 	unsigned ports = endpoint_port_count(ep);
@@ -271,7 +319,7 @@ static int listen_all(struct ctx *c, struct bridge *b, bool bound[2], bool retry
 			/* [::1] is optional for a default EXPOSE; decided on the first port */
 			int r = listen_one(c, b, off, family,
 					   !ep->has_addr && family == AF_INET6 && off == 0,
-					   retry_in_use);
+					   retry_in_use, why, len);
 
 			if (r == 1)
 				break;
@@ -283,11 +331,23 @@ static int listen_all(struct ctx *c, struct bridge *b, bool bound[2], bool retry
 	return 0;
 }
 
-/* Close the listeners from @first on: a picked port that [::1] had taken */
-static void unlisten_from(struct ctx *c, size_t first)
+/*
+ * Close the listeners of a bridge being set up, not yet watched: a picked
+ * port that [::1] had taken, or a bridge added while running that could
+ * not be bound whole. Their slots go to the next listeners made.
+ */
+static void unlisten_bridge(struct ctx *c, const struct bridge *b)
 {
-	while (c->n_listeners > first)
-		close(c->listeners[--c->n_listeners].fd);
+	for (size_t i = 0; i < c->n_listeners; i++) {
+		struct listener *l = &c->listeners[i];
+
+		if (l->bridge != b || l->retired)
+			continue;
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = -1;
+		l->retired = true;
+	}
 }
 
 /*
@@ -295,26 +355,23 @@ static void unlisten_from(struct ctx *c, size_t first)
  * [::1] must take the same one. Where something holds it there, the
  * whole bridge picks again.
  */
-static int listen_any_port(struct ctx *c, struct bridge *b, bool bound[2])
+static int listen_any_port(struct ctx *c, struct bridge *b, bool bound[2], char *why, size_t len)
 {
 	for (int attempt = 1;; attempt++) {
-		size_t first = c->n_listeners;
 		int r;
 
 		b->expose.port_first = b->expose.port_last = 0;
 		bound[0] = bound[1] = false;
-		r = listen_all(c, b, bound, attempt < AUTO_PORT_ATTEMPTS);
+		r = listen_all(c, b, bound, attempt < AUTO_PORT_ATTEMPTS, why, len);
 		if (r != -EADDRINUSE)
 			return r;
-		unlisten_from(c, first);
+		unlisten_bridge(c, b);
 	}
 }
 
-static int bridge_setup(struct ctx *c, struct bridge *b)
+/* What a bridge is before it listens: its texts, rate limits and flow lists */
+static void bridge_init(struct ctx *c, struct bridge *b)
 {
-	bool bound[2] = { false, false };
-	int r;
-
 	b->expose = b->spec->expose;
 	if (b->spec->mirror)
 		describe_mirror(c, b);
@@ -324,12 +381,21 @@ static int bridge_setup(struct ctx *c, struct bridge *b)
 	b->drop_rl = (struct ratelimit)RATELIMIT_INIT(REFUSED_LOG_INTERVAL_MS, 1);
 	list_init(&b->udp_fresh);
 	list_init(&b->udp_steady);
+}
+
+/* Describe a bridge and bind its listeners; on failure, the line in @why */
+static int bridge_setup(struct ctx *c, struct bridge *b, char *why, size_t len)
+{
+	bool bound[2] = { false, false };
+	int r;
+
+	bridge_init(c, b);
 	if (b->spec->mirror)
 		return 0;
 	if (b->expose.port_first == 0)
-		r = listen_any_port(c, b, bound);
+		r = listen_any_port(c, b, bound, why, len);
 	else
-		r = listen_all(c, b, bound, false);
+		r = listen_all(c, b, bound, false, why, len);
 	if (r)
 		return r;
 	describe_expose(c, b, bound);
@@ -346,8 +412,11 @@ static int bridge_setup(struct ctx *c, struct bridge *b)
  */
 int bridges_setup(struct ctx *c)
 {
+	char why[BRIDGE_ERROR_MAX];
+
 	c->n_bridges = c->config->n_bridges;
-	c->bridges = calloc(c->n_bridges, sizeof(*c->bridges));
+	c->bridges_cap = c->n_bridges + BRIDGES_ADDED_MAX;
+	c->bridges = calloc(c->bridges_cap, sizeof(*c->bridges));
 	if (!c->bridges)
 		return EXIT_RUNTIME;
 	for (size_t i = 0; i < c->n_bridges; i++) {
@@ -356,9 +425,11 @@ int bridges_setup(struct ctx *c)
 
 		b->spec = &c->config->bridges[i];
 		b->index = (unsigned)i;
-		r = bridge_setup(c, b);
-		if (r)
+		r = bridge_setup(c, b, why, sizeof(why));
+		if (r) {
+			log_error("%s", why);
 			return r;
+		}
 	}
 	return 0;
 }
@@ -370,20 +441,37 @@ int bridges_setup(struct ctx *c)
 void bridges_print_ready(const struct ctx *c)
 {
 	for (size_t i = 0; i < c->n_bridges; i++)
-		log_notice("%s -> %s ready", c->bridges[i].service_text, c->bridges[i].expose_text);
+		if (!c->bridges[i].removed)
+			log_notice("%s -> %s ready", c->bridges[i].service_text, c->bridges[i].expose_text);
+}
+
+/* One "SERVICE EXPOSE" line per bridge that runs */
+static void print_ports(const struct ctx *c, FILE *f)
+{
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		char svc[ENDPOINT_TEXT_MAX], exp[ENDPOINT_TEXT_MAX];
+		const struct bridge *b = &c->bridges[i];
+
+		if (!b->spec->mirror && !b->removed)
+			fprintf(f, "%s %s\n", endpoint_format(&b->spec->service, svc, sizeof(svc)),
+				endpoint_format(&b->expose, exp, sizeof(exp)));
+	}
 }
 
 /**
  * bridges_write_port_file() - --port-file: one "SERVICE EXPOSE" line per
  *			       bridge, with the port bound for an EXPOSE port 0
- * @c:		context, listeners bound
+ * @c:		context, listeners bound, before the drop
  *
  * The file appears whole (written aside, then renamed), so a script that
- * waits for it never reads half of it.
+ * waits for it never reads half of it. It is then opened again, and kept
+ * in ctx.port_file_fd: the relay, without the rights its directory may
+ * need (runas.c) and under a filter that opens nothing for writing,
+ * rewrites it through that descriptor after a reload.
  *
  * Return: 0 or -errno
  */
-int bridges_write_port_file(const struct ctx *c)
+int bridges_write_port_file(struct ctx *c)
 {
 	const char *path = c->config->port_file;
 	char tmp[PATH_MAX];
@@ -397,18 +485,50 @@ int bridges_write_port_file(const struct ctx *c)
 	f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
-	for (size_t i = 0; i < c->n_bridges; i++) {
-		char svc[ENDPOINT_TEXT_MAX], exp[ENDPOINT_TEXT_MAX];
-		const struct bridge *b = &c->bridges[i];
-
-		if (!b->spec->mirror)
-			fprintf(f, "%s %s\n", endpoint_format(&b->spec->service, svc, sizeof(svc)),
-				endpoint_format(&b->expose, exp, sizeof(exp)));
-	}
+	print_ports(c, f);
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		r = -errno;
-	if (r < 0)
+	if (r < 0) {
 		unlink(tmp);
+		return r;
+	}
+	c->port_file_fd = open(path, O_WRONLY | O_CLOEXEC);
+	return c->port_file_fd < 0 ? -errno : 0;
+}
+
+/**
+ * bridges_rewrite_port_file() - --port-file again, after bridges changed
+ * @c:		context, running
+ *
+ * In place, in one write and a truncation to its length: a reader at that
+ * very moment may see the new lines followed by the end of the old ones.
+ *
+ * Return: 0 or -errno
+ */
+int bridges_rewrite_port_file(const struct ctx *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	ssize_t n;
+	int r = 0;
+
+	if (c->port_file_fd < 0)
+		return 0;
+	f = open_memstream(&text, &len);
+	if (!f)
+		return -ENOMEM;
+	print_ports(c, f);
+	if (fclose(f) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	n = pwrite(c->port_file_fd, text, len, 0);
+	if (n < 0 || (size_t)n != len)
+		r = n < 0 ? -errno : -EIO;
+	else if (ftruncate(c->port_file_fd, (off_t)len) < 0)
+		r = -errno;
+	free(text);
 	return r;
 }
 
@@ -635,7 +755,7 @@ void bridges_side_up(struct ctx *c, enum side side)
 	for (size_t i = 0; i < c->n_bridges; i++) {
 		bool bound = true;
 
-		if (!bridge_uses_side(&c->bridges[i], side))
+		if (!bridge_uses_side(&c->bridges[i], side) || c->bridges[i].removed)
 			continue;
 		for (size_t j = 0; j < c->n_listeners; j++)
 			if (c->listeners[j].bridge == &c->bridges[i] && c->listeners[j].fd < 0 &&
@@ -734,4 +854,196 @@ void bridges_close_listeners(struct ctx *c)
 			close(c->listeners[i].fd);
 		c->listeners[i].fd = -1;
 	}
+}
+
+/* -------- bridges added and removed while running (reload.c) -------- */
+
+/* A slot for one more bridge: a removed one with nothing left, or a new one */
+static struct bridge *free_slot(struct ctx *c)
+{
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		struct bridge *b = &c->bridges[i];
+
+		if (b->removed && !b->n_conns && !b->n_flows)
+			return b;
+	}
+	return c->n_bridges < c->bridges_cap ? &c->bridges[c->n_bridges] : NULL;
+}
+
+/* Watch the listeners of a bridge just bound */
+static int watch_bridge(struct ctx *c, struct bridge *b)
+{
+	for (size_t i = 0; i < c->n_listeners; i++) {
+		union epoll_ref ref = { .type = EPOLL_TYPE_LISTENER, .index = (uint32_t)i };
+		struct listener *l = &c->listeners[i];
+		int r;
+
+		if (l->bridge != b || l->retired)
+			continue;
+		r = ctx_epoll_add(c, l->fd, listener_events(l), ref);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The listeners of @from become @to's, bound as they are: same EXPOSE */
+static void take_listeners(struct ctx *c, struct bridge *from, struct bridge *to)
+{
+	for (size_t i = 0; i < c->n_listeners; i++) {
+		struct listener *l = &c->listeners[i];
+
+		if (l->bridge != from || l->retired)
+			continue;
+		l->bridge = to;
+		if (l->pending)
+			c->resume_pending = true;
+	}
+	to->expose = from->expose;
+	memcpy(to->expose_text, from->expose_text, sizeof(to->expose_text));
+}
+
+/**
+ * bridges_room() - how many bridges may still be added
+ * @c:		context
+ *
+ * Return: free slots
+ */
+size_t bridges_room(const struct ctx *c)
+{
+	size_t n = c->bridges_cap - c->n_bridges;
+
+	for (size_t i = 0; i < c->n_bridges; i++)
+		if (c->bridges[i].removed && !c->bridges[i].n_conns && !c->bridges[i].n_flows)
+			n++;
+	return n;
+}
+
+/**
+ * bridge_add() - one more bridge while the loop runs, bound whole or not at all
+ * @c:		context, running
+ * @spec:	the pair; copied
+ * @from:	a bridge being removed with the same EXPOSE, whose listeners
+ *		the new one takes as they are (no port is ever unbound), or
+ *		NULL to bind new ones
+ * @ret:	the bridge, on success
+ * @why:	on failure, the one line a start would print
+ * @len:	size of @why
+ *
+ * A bridge added here is numbered by its slot, which may be that of a
+ * removed bridge whose connections have all ended.
+ *
+ * Return: 0, or the exit status a start would leave with
+ */
+int bridge_add(struct ctx *c, const struct bridge_spec *spec, struct bridge *from,
+	       struct bridge **ret, char *why, size_t len)
+{
+	struct bridge *b = free_slot(c);
+	size_t index;
+	int r;
+
+	if (!b) {
+		snprintf(why, len, "no room for another bridge: at most %d can be added to "
+			 "those nsbridge started with", BRIDGES_ADDED_MAX);
+		return EXIT_USAGE;
+	}
+	index = (size_t)(b - c->bridges);
+	memset(b, 0, sizeof(*b));
+	b->own_spec = *spec;
+	b->own_spec.container = NULL;	/* a string of a config that is not kept */
+	b->spec = &b->own_spec;
+	b->index = (unsigned)index;
+	if (from) {
+		bridge_init(c, b);
+		take_listeners(c, from, b);
+		r = 0;
+	} else {
+		r = bridge_setup(c, b, why, len);
+		if (!r && watch_bridge(c, b) < 0) {
+			snprintf(why, len, "watching %s: %s", b->expose_text, strerror(ENOMEM));
+			r = EXIT_RUNTIME;
+		}
+	}
+	if (r) {
+		unlisten_bridge(c, b);	/* closing takes them out of epoll too */
+		b->removed = true;
+		return r;
+	}
+	if (index == c->n_bridges)
+		c->n_bridges++;
+	*ret = b;
+	return 0;
+}
+
+/**
+ * bridge_discard() - undo bridge_add() of a bridge bound but never announced
+ * @c:		context
+ * @b:		the bridge, without connections
+ */
+void bridge_discard(struct ctx *c, struct bridge *b)
+{
+	unlisten_bridge(c, b);
+	b->removed = true;
+}
+
+/**
+ * bridge_remove() - stop accepting on a bridge at once; its connections
+ *		     drain as on SIGTERM, for --drain-timeout
+ * @c:		context
+ * @b:		the bridge
+ *
+ * Listeners a bridge of the same EXPOSE took (bridge_add()) are no
+ * longer its own, and stay. UDP flows end at once, as they do on SIGTERM.
+ */
+void bridge_remove(struct ctx *c, struct bridge *b)
+{
+	for (size_t i = 0; i < c->n_listeners; i++)
+		if (c->listeners[i].bridge == b && !c->listeners[i].retired)
+			retire_listener(c, i);
+	udp_close_bridge(c, b);
+	b->removed = true;
+	b->paused = false;
+	b->drain_deadline_ms = c->now_ms + c->config->drain_timeout_ms;
+	if (b->n_conns)
+		log_info("%s -> %s removed: %u connections may finish within %u ms",
+			 b->service_text, b->expose_text, b->n_conns, c->config->drain_timeout_ms);
+	else
+		log_info("%s -> %s removed", b->service_text, b->expose_text);
+}
+
+/**
+ * bridges_expire_removed() - reset what is left of removed bridges whose
+ *			      drain time is over
+ * @c:		context
+ */
+void bridges_expire_removed(struct ctx *c)
+{
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		struct bridge *b = &c->bridges[i];
+
+		if (!b->removed || !b->n_conns || c->now_ms < b->drain_deadline_ms)
+			continue;
+		log_info("%s removed: drain time is over: resetting %u connections",
+			 b->expose_text, b->n_conns);
+		relay_close_bridge(c, b);
+	}
+}
+
+/**
+ * bridges_next_drain() - the earliest drain deadline of a removed bridge
+ * @c:		context
+ *
+ * Return: the deadline, 0 if none
+ */
+uint64_t bridges_next_drain(const struct ctx *c)
+{
+	uint64_t next = 0;
+
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		const struct bridge *b = &c->bridges[i];
+
+		if (b->removed && b->n_conns && (!next || b->drain_deadline_ms < next))
+			next = b->drain_deadline_ms;
+	}
+	return next;
 }

@@ -957,7 +957,22 @@ static int check_metrics(const struct config *cfg, char *error, size_t len)
 	return 0;
 }
 
-/* nsbridge ports, nsbridge status [PID|PATH]: no bridges, something to show */
+/* nsbridge add [PID|PATH] SERVICE EXPOSE, nsbridge remove [PID|PATH] EXPOSE */
+static int parse_change(int argc, char *argv[], struct config *cfg, char *error, size_t len)
+{
+	int want = cfg->action == CLI_ADD ? 2 : 1;
+
+	if (argc - 1 < want || argc - 1 > want + 1)
+		return fail(error, len, cfg->action == CLI_ADD ?
+			    "nsbridge add takes [PID|PATH] SERVICE EXPOSE" :
+			    "nsbridge remove takes [PID|PATH] EXPOSE");
+	cfg->status_of = argc - 1 > want ? argv[1] : NULL;
+	for (int i = 0; i < want; i++)
+		cfg->change[i] = argv[argc - want + i];
+	return 0;
+}
+
+/* nsbridge ports, status [PID|PATH], add, remove: no bridges of its own */
 static int parse_subcommand(int argc, char *argv[], struct config *cfg, char *error, size_t len)
 {
 	if (strcmp(argv[0], "ports") == 0) {
@@ -971,7 +986,36 @@ static int parse_subcommand(int argc, char *argv[], struct config *cfg, char *er
 			return fail(error, len, "'%s': nsbridge status takes at most one PID or "
 				    "socket path, and --json", argv[2]);
 		cfg->status_of = argc > 1 ? argv[1] : NULL;
+	} else if (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "remove") == 0) {
+		cfg->action = argv[0][0] == 'a' ? CLI_ADD : CLI_REMOVE;
+		return parse_change(argc, argv, cfg, error, len);
 	}
+	return 0;
+}
+
+/**
+ * cli_parse_pair() - one SERVICE EXPOSE pair as the command line reads it,
+ *		      for nsbridge add (reload.c)
+ * @cfg:	the running configuration (--allow-nonlocal)
+ * @service:	SERVICE, or several with ","
+ * @expose:	EXPOSE
+ * @ret:	the pair; "container" is the first container's side (reload.c
+ *		refuses it where there are several)
+ * @error:	on failure, one line
+ * @error_len:	size of @error
+ *
+ * Return: 0 or -EINVAL
+ */
+int cli_parse_pair(const struct config *cfg, const char *service, const char *expose,
+		   struct bridge_spec *ret, char *error, size_t error_len)
+{
+	struct bridge_spec b = { .container = cfg->n_containers ? cfg->containers[0] : NULL };
+
+	if (parse_endpoint("EXPOSE", expose, &b.expose, error, error_len) < 0 ||
+	    parse_services(cfg, &b, service, expose, error, error_len) < 0)
+		return -EINVAL;
+	b.service = b.services[0];
+	*ret = b;
 	return 0;
 }
 
@@ -1258,7 +1302,7 @@ void cli_print_help(void)
 {
 	fputs(
 "Usage: nsbridge [OPTIONS] SERVICE EXPOSE [...] [-- CMD [ARG...]]\n"
-"       nsbridge ports [-c REF] [--json] | status [--json] [PID] | -h | --version\n"
+"       nsbridge ports|status | add|remove [PID] [SERVICE] EXPOSE | -h|--version\n"
 "SERVICE is where it listens now, EXPOSE where it should appear (cp SRC DEST):\n"
 "  nsbridge -c web host:5432 container:5432   host's 127.0.0.1:5432 inside web\n"
 "  nsbridge -c web container:9229 host:9229   web's debugger on the host\n"

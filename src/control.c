@@ -22,6 +22,17 @@
  * until the loop's next retry for descriptors: it is level-triggered,
  * and a reader the loop cannot accept would wake it at once, for ever.
  *
+ * nsbridge add and remove (statuscmd.c) use the same socket. Such a
+ * client binds its own end to the abstract name CONTROL_CHANGE_NAME
+ * before it connects, which accept4() shows; it is sent nothing until it
+ * has written one line ("add SERVICE EXPOSE" or "remove EXPOSE"), and
+ * then one line back: the exit status a start would give and what was
+ * done or why not (reload.c does it, through ctx.on_change). Only the
+ * uid that started nsbridge and the uid its relay runs as (--user) may
+ * change it, asked of the kernel with SO_PEERCRED; the mode 0600 already
+ * keeps most others from connecting at all. A reader that sends nothing
+ * is closed at CONTROL_TIMEOUT_MS, like any other.
+ *
  * The socket is bound before capabilities are dropped, and unlinked when
  * nsbridge exits (by runas.c's keeper when the relay left uid 0, since
  * /run/nsbridge is root's). One left behind by a process that was killed is
@@ -49,6 +60,7 @@
 
 #define CONTROL_READERS		8
 #define CONTROL_TIMEOUT_MS	2000
+#define CONTROL_REQUEST_MAX	1024
 
 /**
  * struct control_reader - one client being sent the status
@@ -57,6 +69,9 @@
  * @len:	its length
  * @off:	how much was written
  * @since_ms:	when it connected
+ * @asking:	nsbridge add or remove: its request line is being read
+ * @request:	what came of it, @got bytes
+ * @got:	bytes of @request
  */
 struct control_reader {
 	int fd;
@@ -64,6 +79,9 @@ struct control_reader {
 	size_t len;
 	size_t off;
 	uint64_t since_ms;
+	bool asking;
+	char request[CONTROL_REQUEST_MAX];
+	size_t got;
 };
 
 /**
@@ -72,10 +90,12 @@ struct control_reader {
  * @paused:	not watched: out of descriptors, until control_resume()
  * @path:	where it is bound
  * @readers:	clients being answered
+ * @owner:	the uid that started nsbridge, which may change it
  */
 struct control {
 	int fd;
 	bool paused;
+	uid_t owner;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct control_reader readers[CONTROL_READERS];
 };
@@ -170,6 +190,7 @@ int control_setup(struct ctx *c)
 		return -ENOMEM;
 	for (int i = 0; i < CONTROL_READERS; i++)
 		ctl->readers[i].fd = -1;
+	ctl->owner = getuid();	/* before the relay leaves it (runas.c) */
 	for (int which = 0; which < 2; which++) {
 		char dir[PATH_MAX];
 
@@ -260,7 +281,7 @@ static char *status_text(const struct ctx *c, size_t *ret_len)
 	return text;
 }
 
-static void answer(struct ctx *c, int fd)
+static void answer(struct ctx *c, int fd, bool asking)
 {
 	union epoll_ref ref = { .type = EPOLL_TYPE_CONTROL_CLIENT };
 	struct control_reader *rd = free_reader(c->control, &ref.index);
@@ -269,10 +290,81 @@ static void answer(struct ctx *c, int fd)
 		close(fd);	/* too many at once; that reader may ask again */
 		return;
 	}
-	*rd = (struct control_reader){ .fd = fd, .since_ms = c->now_ms };
+	*rd = (struct control_reader){ .fd = fd, .since_ms = c->now_ms, .asking = asking };
+	if (asking) {
+		if (ctx_epoll_add(c, fd, EPOLLIN, ref) < 0)
+			reader_close(rd);
+		return;
+	}
 	rd->text = status_text(c, &rd->len);
 	if (!rd->text || reader_push(rd) || ctx_epoll_add(c, fd, EPOLLOUT, ref) < 0)
 		reader_close(rd);
+}
+
+/* Whether a client bound its end to CONTROL_CHANGE_NAME: nsbridge add or remove */
+static bool wants_change(const struct sockaddr_un *peer, socklen_t len)
+{
+	size_t n = sizeof(CONTROL_CHANGE_NAME) - 1;
+
+	return len >= offsetof(struct sockaddr_un, sun_path) + 1 + n && peer->sun_path[0] == '\0' &&
+	       memcmp(peer->sun_path + 1, CONTROL_CHANGE_NAME, n) == 0;
+}
+
+/* The answer to a change: "STATUS TEXT\n"; who may ask is checked first */
+static char *change_text(struct ctx *c, struct control_reader *rd, size_t *ret_len)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char line[BRIDGE_ERROR_MAX + 64];
+	char *nl, *text = NULL;
+	int status;
+
+	nl = memchr(rd->request, '\n', rd->got);
+	rd->request[nl ? (size_t)(nl - rd->request) : rd->got] = '\0';
+	if (getsockopt(rd->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		status = EXIT_RUNTIME;
+		snprintf(line, sizeof(line), "who is asking cannot be told: %s", strerror(errno));
+	} else if (cred.uid != c->control->owner && cred.uid != geteuid()) {
+		status = EXIT_PRIVILEGE;
+		snprintf(line, sizeof(line), "uid %u may not change nsbridge %d: only uid %u, "
+			 "which started it, and uid %u, which its relay runs as, may",
+			 (unsigned)cred.uid, (int)getpid(), (unsigned)c->control->owner,
+			 (unsigned)geteuid());
+	} else if (!c->on_change) {
+		status = EXIT_RUNTIME;
+		snprintf(line, sizeof(line), "this nsbridge cannot be changed");
+	} else {
+		status = c->on_change(c, rd->request, line, sizeof(line));
+	}
+	if (asprintf(&text, "%d %s\n", status, line) < 0)
+		return NULL;
+	*ret_len = strlen(text);
+	return text;
+}
+
+/* A change client wrote: once its line is whole, answer it */
+static bool reader_pull(struct ctx *c, struct control_reader *rd, unsigned index)
+{
+	union epoll_ref ref = { .type = EPOLL_TYPE_CONTROL_CLIENT, .index = index };
+
+	while (rd->got < sizeof(rd->request) - 1) {
+		ssize_t n = recv(rd->fd, rd->request + rd->got, sizeof(rd->request) - 1 - rd->got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno != EAGAIN;
+		if (n == 0)
+			break;
+		rd->got += (size_t)n;
+		if (memchr(rd->request, '\n', rd->got))
+			break;
+	}
+	rd->asking = false;
+	rd->text = change_text(c, rd, &rd->len);
+	if (!rd->text || reader_push(rd))
+		return true;
+	return ctx_epoll_mod(c, rd->fd, EPOLLOUT, ref) < 0;
 }
 
 static void watch(struct ctx *c, bool on)
@@ -287,13 +379,16 @@ static void watch(struct ctx *c, bool on)
 static int accept_all(struct ctx *c)
 {
 	for (;;) {
-		int fd = accept4(c->control->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_un peer;
+		socklen_t len = sizeof(peer);
+		int fd = accept4(c->control->fd, (struct sockaddr *)&peer, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
 			continue;
 		if (fd < 0)
 			return errno == EAGAIN ? 0 : -errno;
-		answer(c, fd);
+		answer(c, fd, wants_change(&peer, len));
 	}
 }
 
@@ -356,7 +451,8 @@ void control_tick(struct ctx *c)
 }
 
 /**
- * control_on_writable() - a reader can take more of its document
+ * control_on_writable() - a reader can take more of its document, or a
+ *			   change client wrote (part of) its request
  * @c:		context
  * @index:	which reader
  */
@@ -364,7 +460,7 @@ void control_on_writable(struct ctx *c, unsigned index)
 {
 	struct control_reader *rd = &c->control->readers[index];
 
-	if (rd->fd >= 0 && reader_push(rd))
+	if (rd->fd >= 0 && (rd->asking ? reader_pull(c, rd, index) : reader_push(rd)))
 		reader_close(rd);
 	expire_readers(c);
 }

@@ -33,8 +33,10 @@
  * SIGINT or SIGTERM starts a drain: listeners close (new clients are
  * refused by the kernel), open connections go on until they end or until
  * --drain-timeout, then the rest are reset and nsbridge exits 0. A second
- * signal ends the drain at once. SIGHUP is ignored: it must not drop
- * connections. During a scoped run (-- CMD) all three, and SIGUSR1 and
+ * signal ends the drain at once. SIGHUP reads --config again and applies
+ * the difference (reload.c): it must not drop a connection of a bridge
+ * that stays; those of a removed bridge drain as above, on a deadline of
+ * their own. During a scoped run (-- CMD) all three, and SIGUSR1 and
  * SIGUSR2, are CMD's: they are passed on, and the drain starts when CMD
  * ends (command.c).
  */
@@ -62,6 +64,7 @@
 #include "nsbridge/opener.h"
 #include "nsbridge/pipepool.h"
 #include "nsbridge/relay.h"
+#include "nsbridge/reload.h"
 #include "nsbridge/sdnotify.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
@@ -82,7 +85,7 @@ void ctx_init(struct ctx *c, const struct config *config)
 	for (int s = 0; s < SIDE_MAX; s++)
 		c->sides[s].ns_fd = c->sides[s].pidfd = -1;
 	c->epoll_fd = c->timer_fd = c->signal_fd = c->watcher_fd = -1;
-	c->command_go_fd = c->command_pidfd = -1;
+	c->command_go_fd = c->command_pidfd = c->port_file_fd = -1;
 	list_init(&c->connecting);
 	list_init(&c->dial_retry);
 	list_init(&c->active);
@@ -131,6 +134,7 @@ void ctx_release(struct ctx *c)
 	close_fd(&c->timer_fd);
 	close_fd(&c->signal_fd);
 	close_fd(&c->watcher_fd);
+	close_fd(&c->port_file_fd);
 	free(c->listeners);
 	free(c->bridges);
 	slots_release(&c->conns);
@@ -186,6 +190,7 @@ int loop_setup(struct ctx *c)
 	int r;
 
 	c->on_stop = drain_start;
+	c->on_change = reload_change;	/* nsbridge add and remove */
 	r = event_open(c);
 	if (r < 0)
 		return r;
@@ -204,6 +209,8 @@ int loop_setup(struct ctx *c)
 	}
 
 	for (size_t i = 0; i < c->n_listeners; i++) {
+		if (c->listeners[i].retired)	/* a port 0 picked again */
+			continue;
 		ref = (union epoll_ref){ .type = EPOLL_TYPE_LISTENER, .index = (uint32_t)i };
 		r = ctx_epoll_add(c, c->listeners[i].fd, listener_events(&c->listeners[i]), ref);
 		if (r < 0)
@@ -223,7 +230,8 @@ static void on_signal(struct ctx *c)
 		if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2)
 			continue;	/* CMD has ended: nobody to pass them to */
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP ignored: open connections stay");
+			if (!c->draining)
+				reload_on_signal(c);
 			continue;
 		}
 		if (c->draining) {
@@ -301,6 +309,7 @@ static uint64_t next_deadline(const struct ctx *c)
 	consider(&next, relay_next_deadline(c));
 	if (c->draining)
 		consider(&next, c->drain_deadline_ms);
+	consider(&next, bridges_next_drain(c));
 	if (c->starved)
 		consider(&next, c->retry_accept_ms);
 	consider(&next, udp_next_deadline(c));
@@ -352,6 +361,7 @@ static void after_batch(struct ctx *c)
 	mirror_tick(c);
 	metrics_tick(c);
 	control_tick(c);
+	bridges_expire_removed(c);
 	if (c->draining && (c->now_ms >= c->drain_deadline_ms || !c->n_conns)) {
 		if (c->n_conns)
 			log_info("drain time is over: resetting %u connections", c->n_conns);

@@ -31,6 +31,7 @@
 #include "nsbridge/metrics.h"
 #include "nsbridge/mirror.h"
 #include "nsbridge/pipepool.h"
+#include "nsbridge/reload.h"
 #include "nsbridge/runas.h"
 #include "nsbridge/sandbox.h"
 #include "nsbridge/sdnotify.h"
@@ -243,7 +244,7 @@ static int drop_privileges(struct ctx *c, const struct runas *as)
 	if (as->switching)
 		log_info("the relay runs as %s (uid %u, gid %u) from now on", as->name,
 			 (unsigned)as->uid, (unsigned)as->gid);
-	r = sandbox_enter();
+	r = sandbox_enter(c->config->port_file != NULL);
 	if (r < 0) {
 		log_errno(LOG_LEVEL_ERROR, r, "installing the system call filter");
 		return EXIT_RUNTIME;
@@ -377,11 +378,18 @@ int main(int argc, char *argv[])
 		r = statuscmd_run(&cfg);
 		config_free(&cfg);
 		return r;
+	case CLI_ADD:
+	case CLI_REMOVE:
+		log_setup(cfg.verbosity, cfg.log_format);
+		r = statuscmd_change(&cfg);
+		config_free(&cfg);
+		return r;
 	case CLI_RUN:
 	case CLI_ACTION_MAX:
 		break;
 	}
 	log_setup(cfg.verbosity, cfg.log_format);
+	reload_setup(&cfg, argc, argv);	/* SIGHUP parses them again */
 	r = run(&cfg);
 	config_free(&cfg);
 	return r;

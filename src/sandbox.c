@@ -31,7 +31,9 @@
  * nothing, the filter checks it: socket() makes only IP, unix and socket
  * diagnostics sockets; mmap() and mprotect() never make memory
  * executable (nothing is loaded after start-up); openat() opens for
- * reading only; ioctl() and fcntl() take only the few requests the relay
+ * reading only (with --port-file, which a reload rewrites, the relay
+ * writes and truncates the descriptor it kept, never opens it anew);
+ * ioctl() and fcntl() take only the few requests the relay
  * makes; tgkill() signals only the relay itself, for abort() and for the
  * handler's own death, and pidfd_send_signal() only passes the signals
  * of a scoped run (stop signals, SIGUSR1, SIGUSR2) on to -- CMD. No call
@@ -180,6 +182,12 @@ static const struct rule relay_rules[] = {
 	ALLOW(exit_group), ALLOW(exit),
 };
 
+/* With --port-file: a reload rewrites it in place, through the
+ * descriptor opened before the drop (bridge.c) */
+static const struct rule port_file_rules[] = {
+	ALLOW(pwrite64), ALLOW(ftruncate),
+};
+
 /* The sanitizer runtimes' own work, which the relay's code never does */
 static const struct rule sanitizer_rules[] = {
 	/* LeakSanitizer at exit: a clone of the relay, with every signal
@@ -316,7 +324,7 @@ static int add_own_signals(scmp_filter_ctx ctx)
 	return 0;
 }
 
-static int build(scmp_filter_ctx ctx)
+static int build(scmp_filter_ctx ctx, bool port_file)
 {
 	int r;
 
@@ -335,6 +343,11 @@ static int build(scmp_filter_ctx ctx)
 	r = add_own_signals(ctx);
 	if (r < 0)
 		return r;
+	if (port_file)
+		r = add_rules(ctx, port_file_rules,
+			      sizeof(port_file_rules) / sizeof(port_file_rules[0]));
+	if (r < 0)
+		return r;
 	if (__sanitizer_sandbox_on_notify)
 		r = add_rules(ctx, sanitizer_rules,
 			      sizeof(sanitizer_rules) / sizeof(sanitizer_rules[0]));
@@ -343,6 +356,7 @@ static int build(scmp_filter_ctx ctx)
 
 /**
  * sandbox_enter() - allow the relay only the system calls its loop makes
+ * @port_file:	--port-file was given: a reload writes it again
  *
  * Call once set-up is over and capabilities are dropped (caps.c sets
  * no_new_privs, without which an unprivileged process may not install a
@@ -352,7 +366,7 @@ static int build(scmp_filter_ctx ctx)
  *
  * Return: 0 or -errno
  */
-int sandbox_enter(void)
+int sandbox_enter(bool port_file)
 {
 	struct sigaction sa = {
 		.sa_sigaction = on_sigsys,
@@ -380,7 +394,7 @@ int sandbox_enter(void)
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
 		return -ENOMEM;
-	r = build(ctx);
+	r = build(ctx, port_file);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

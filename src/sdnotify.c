@@ -10,6 +10,10 @@
  * kept, and a datagram on a connected socket is not checked again.
  * systemd's own (mode 0777) would take it either way; another supervisor's
  * may be root's.
+ *
+ * A reload (SIGHUP, reload.c) says RELOADING=1 with the monotonic time,
+ * as Type=notify-reload asks, and READY=1 again once it is over, applied
+ * or refused: systemctl reload waits for the second.
  */
 
 #include <errno.h>
@@ -20,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nsbridge/sdnotify.h"
@@ -79,9 +84,26 @@ static void notify(const char *text)
 void sdnotify_ready(const struct ctx *c)
 {
 	char text[64];
+	size_t n = 0;
 
-	snprintf(text, sizeof(text), "READY=1\nSTATUS=%zu bridge%s ready", c->n_bridges,
-		 c->n_bridges == 1 ? "" : "s");
+	for (size_t i = 0; i < c->n_bridges; i++)
+		n += !c->bridges[i].removed;
+	snprintf(text, sizeof(text), "READY=1\nSTATUS=%zu bridge%s ready", n, n == 1 ? "" : "s");
+	notify(text);
+}
+
+/**
+ * sdnotify_reloading() - a reload starts: RELOADING=1 and MONOTONIC_USEC,
+ *			  READY=1 (sdnotify_ready()) follows when it is over
+ */
+void sdnotify_reloading(void)
+{
+	struct timespec ts;
+	char text[96];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(text, sizeof(text), "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
+		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
 	notify(text);
 }
 

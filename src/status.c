@@ -66,6 +66,28 @@ static json_object *bridge_json(const struct ctx *c, const struct bridge *b)
 		json_object_object_add(err, "message", json_object_new_string(st->last_error));
 	}
 	json_object_object_add(o, "last_error", err);
+	if (b->removed)	/* by a reload: its connections drain */
+		json_object_object_add(o, "removed", json_object_new_boolean(true));
+	return o;
+}
+
+/* A bridge a reload removed counts until its last connection ends */
+static bool shown(const struct bridge *b)
+{
+	return !b->removed || b->n_conns || b->n_flows;
+}
+
+/* The last reload: when, whether it was applied, and what it did or why not */
+static json_object *reload_json(const struct ctx *c)
+{
+	json_object *o;
+
+	if (!c->reload.time)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "time", json_object_new_int64(c->reload.time));
+	json_object_object_add(o, "ok", json_object_new_boolean(c->reload.ok));
+	json_object_object_add(o, "message", json_object_new_string(c->reload.message));
 	return o;
 }
 
@@ -117,8 +139,10 @@ json_object *status_json(const struct ctx *c)
 	json_object_object_add(top, "containers", containers_json(c));
 	json_object_object_add(top, "draining", json_object_new_boolean(c->draining));
 	json_object_object_add(top, "starved", json_object_new_boolean(c->starved));
+	json_object_object_add(top, "last_reload", reload_json(c));
 	for (size_t i = 0; i < c->n_bridges; i++)
-		json_object_array_add(list, bridge_json(c, &c->bridges[i]));
+		if (shown(&c->bridges[i]))
+			json_object_array_add(list, bridge_json(c, &c->bridges[i]));
 	json_object_object_add(top, "bridges", list);
 	return top;
 }
@@ -235,7 +259,7 @@ static void write_metric(FILE *f, const struct ctx *c, const struct metric *m)
 	for (size_t i = 0; i < c->n_bridges; i++) {
 		const struct bridge *b = &c->bridges[i];
 
-		if (m->udp_only && b->spec->expose.proto != PROTO_UDP)
+		if (!shown(b) || (m->udp_only && b->spec->expose.proto != PROTO_UDP))
 			continue;
 		for (int d = 0; d < (m->per_direction ? DIR_MAX : 1); d++) {
 			fputs(m->name, f);

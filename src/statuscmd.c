@@ -7,16 +7,24 @@
  * names - reads each answer, and prints a few lines per bridge, or with
  * --json an array of the documents as they came. A socket nobody answers
  * on belongs to a process that is gone, and is passed over.
+ *
+ * nsbridge add and remove ask one of them to change: the one PID or PATH
+ * names, or the only one running. They bind their end of the connection
+ * to the abstract name CONTROL_CHANGE_NAME, which tells control.c not to
+ * send the status, send one line, and print the line that comes back,
+ * exiting with the status it starts with.
  */
 
 #include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,8 +130,9 @@ static void print_bridge(json_object *b, time_t now)
 	json_object *err;
 	uint64_t dropped = (uint64_t)member_int(b, "dropped");
 
-	printf("  %s -> %s (%s)\n", member_str(b, "service"), member_str(b, "expose"),
-	       member_str(b, "proto"));
+	printf("  %s -> %s (%s)%s\n", member_str(b, "service"), member_str(b, "expose"),
+	       member_str(b, "proto"), json_object_object_get_ex(b, "removed", NULL) ?
+	       ", removed: its connections finish" : "");
 	printf("    open %lld, accepted %lld, refused %lld; %s to service, %s to client",
 	       (long long)member_int(b, "open"), (long long)member_int(b, "accepted"),
 	       (long long)member_int(b, "refused"),
@@ -154,7 +163,7 @@ static void print_process(json_object *doc, const char *path)
 {
 	time_t now = time(NULL);
 	const char *container = member_str(doc, "container");
-	json_object *bridges, *running, *containers;
+	json_object *bridges, *running, *containers, *reload;
 	char up[32];
 
 	printf("nsbridge %lld (%s), up %s", (long long)member_int(doc, "pid"), path,
@@ -170,6 +179,12 @@ static void print_process(json_object *doc, const char *path)
 	if (json_object_get_boolean(json_object_object_get(doc, "starved")))
 		printf(", out of descriptors: new connections wait");
 	putchar('\n');
+	if (json_object_object_get_ex(doc, "last_reload", &reload) && reload)
+		printf("  last reload %s ago: %s: %s\n",
+		       duration_text(now - member_int(reload, "time"), up, sizeof(up)),
+		       json_object_get_boolean(json_object_object_get(reload, "ok")) ?
+		       "applied" : "refused, the bridges stayed as they were",
+		       member_str(reload, "message"));
 	if (!json_object_object_get_ex(doc, "bridges", &bridges))
 		return;
 	for (size_t i = 0; i < json_object_array_length(bridges); i++)
@@ -267,4 +282,135 @@ int statuscmd_run(const struct config *cfg)
 						    JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(all);
 	return EXIT_OK;
+}
+
+/* The control socket of the only nsbridge running, into @path */
+static int only_one(char *path, size_t len)
+{
+	char dir[PATH_MAX];
+	unsigned found = 0;
+
+	for (int which = 0; which < 2; which++) {
+		DIR *d = control_dir(which, dir, sizeof(dir)) ? opendir(dir) : NULL;
+		struct dirent *e;
+
+		while (d && (e = readdir(d))) {
+			const char *dot = strrchr(e->d_name, '.');
+			char *end;
+			long pid = strtol(e->d_name, &end, 10);
+
+			if (!dot || strcmp(dot, ".sock") != 0 || end != dot || pid <= 0 ||
+			    (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+				continue;
+			if (found++ == 0 &&
+			    snprintf(path, len, "%s/%s", dir, e->d_name) >= (int)len)
+				found = 2;	/* cannot be named: make the user name it */
+		}
+		if (d)
+			closedir(d);
+	}
+	if (found == 1)
+		return 0;
+	if (!found) {
+		log_error("no nsbridge is running here: no control socket in %s", CONTROL_RUN_DIR);
+		return EXIT_RUNTIME;
+	}
+	log_error("%u nsbridge processes run here: name one by PID or control socket path "
+		  "(nsbridge status lists them)", found);
+	return EXIT_USAGE;
+}
+
+/* The socket PID or PATH names */
+static int named(const char *what, char *path, size_t len)
+{
+	char dir[PATH_MAX];
+
+	if (strchr(what, '/')) {
+		snprintf(path, len, "%s", what);
+		return 0;
+	}
+	for (int which = 0; which < 2; which++)
+		if (control_dir(which, dir, sizeof(dir)) &&
+		    snprintf(path, len, "%s/%s.sock", dir, what) < (int)len &&
+		    access(path, F_OK) == 0)
+			return 0;
+	log_error("no nsbridge %s here: no control socket in %s", what, CONTROL_RUN_DIR);
+	return EXIT_RUNTIME;
+}
+
+/* Connect as a change client: our end bound to CONTROL_CHANGE_NAME */
+static int connect_change(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX }, me = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = ANSWER_TIMEOUT_S };
+	int fd, n, r;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	n = snprintf(me.sun_path + 1, sizeof(me.sun_path) - 1, "%s%d", CONTROL_CHANGE_NAME,
+		     (int)getpid());
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (bind(fd, (struct sockaddr *)&me,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/**
+ * statuscmd_change() - nsbridge add [PID|PATH] SERVICE EXPOSE, nsbridge
+ *			remove [PID|PATH] EXPOSE
+ * @cfg:	the parsed command line
+ *
+ * Return: exit status: the one the running nsbridge answered with
+ */
+int statuscmd_change(const struct config *cfg)
+{
+	char path[PATH_MAX], request[2048], reply[1024];
+	size_t got = 0;
+	int fd, status, off = 0, r;
+	ssize_t n;
+
+	r = cfg->status_of ? named(cfg->status_of, path, sizeof(path)) :
+			     only_one(path, sizeof(path));
+	if (r)
+		return r;
+	fd = connect_change(path);
+	if (fd == -EACCES || fd == -EPERM) {
+		log_error("%s: only the user that started nsbridge, or the one its relay runs "
+			  "as, may change it", path);
+		return EXIT_PRIVILEGE;
+	}
+	if (fd < 0) {
+		log_errno(LOG_LEVEL_ERROR, fd, "no answer from %s", path);
+		return EXIT_RUNTIME;
+	}
+	if (cfg->action == CLI_ADD)
+		snprintf(request, sizeof(request), "add %s %s\n", cfg->change[0], cfg->change[1]);
+	else
+		snprintf(request, sizeof(request), "remove %s\n", cfg->change[0]);
+	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0)
+		r = -errno;
+	while (!r && got < sizeof(reply) - 1 &&
+	       (n = read(fd, reply + got, sizeof(reply) - 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	reply[got] = '\0';
+	if (r < 0 || sscanf(reply, "%d %n", &status, &off) != 1 || !off) {
+		log_error("%s: no answer to '%s'", path, cfg->action == CLI_ADD ? "add" : "remove");
+		return EXIT_RUNTIME;
+	}
+	reply[strcspn(reply, "\n")] = '\0';
+	if (status == EXIT_OK)
+		printf("%s\n", reply + off);
+	else
+		log_error("%s", reply + off);
+	return status;
 }

@@ -7,10 +7,16 @@
 
 struct sock_addr;
 
+/* Bridges a running nsbridge may have beyond those it started with */
+#define BRIDGES_ADDED_MAX	64
+
 int bridges_setup(struct ctx *c);
+int bridge_listen_why(struct ctx *c, enum side side, const struct sock_addr *a, int err,
+		      char *why, size_t len);
 int bridge_listen_failed(struct ctx *c, enum side side, const struct sock_addr *a, int err);
 void bridges_print_ready(const struct ctx *c);
-int bridges_write_port_file(const struct ctx *c);
+int bridges_write_port_file(struct ctx *c);
+int bridges_rewrite_port_file(const struct ctx *c);
 void bridge_on_accept(struct ctx *c, struct listener *l);
 uint32_t listener_events(const struct listener *l);
 void bridges_resume(struct ctx *c, bool fds_freed);
@@ -20,5 +26,12 @@ void bridge_unlisten_port(struct ctx *c, const struct bridge *b, unsigned offset
 bool bridge_uses_side(const struct bridge *b, enum side side);
 void bridges_side_down(struct ctx *c, enum side side);
 void bridges_side_up(struct ctx *c, enum side side);
+int bridge_add(struct ctx *c, const struct bridge_spec *spec, struct bridge *from,
+	       struct bridge **ret, char *why, size_t len);
+void bridge_discard(struct ctx *c, struct bridge *b);
+void bridge_remove(struct ctx *c, struct bridge *b);
+size_t bridges_room(const struct ctx *c);
+void bridges_expire_removed(struct ctx *c);
+uint64_t bridges_next_drain(const struct ctx *c);
 
 #endif /* NSBRIDGE_BRIDGE_H */

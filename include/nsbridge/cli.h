@@ -26,6 +26,8 @@ enum cli_action {
 	CLI_VERSION,
 	CLI_PORTS,		/* nsbridge ports: list who listens, exit */
 	CLI_STATUS,		/* nsbridge status: ask running ones, exit */
+	CLI_ADD,		/* nsbridge add [PID|PATH] SERVICE EXPOSE */
+	CLI_REMOVE,		/* nsbridge remove [PID|PATH] EXPOSE */
 	CLI_ACTION_MAX,
 };
 
@@ -139,6 +141,7 @@ struct config {
 	size_t n_mirror_exclude;
 	bool json;
 	const char *status_of;
+	const char *change[2];
 	struct endpoint metrics;
 	const char *metrics_text;
 	bool has_metrics;
@@ -222,6 +225,8 @@ struct cli_option {
 
 int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t error_len);
 int cli_parse_duration(const char *text, unsigned *ret_ms);
+int cli_parse_pair(const struct config *cfg, const char *service, const char *expose,
+		   struct bridge_spec *ret, char *error, size_t error_len);
 const struct cli_option *cli_options(size_t *ret_n);
 void cli_print_help(void);
 void cli_print_version(void);

@@ -9,6 +9,9 @@
 #include "nsbridge/ctx.h"
 
 #define CONTROL_RUN_DIR	"/run/nsbridge"
+/* The abstract name nsbridge add and remove bind to: the socket's reader
+ * is sent no status, and asked to change */
+#define CONTROL_CHANGE_NAME	"nsbridge-change/"
 
 const char *control_dir(int which, char *buf, size_t len);
 int control_setup(struct ctx *c);

@@ -135,6 +135,12 @@ struct service_health {
  * @stats:	totals since the start
  * @health:	each SERVICE's, when there are several
  * @next_service: where round-robin takes the next connection
+ * @removed:	taken out by a reload: its listeners are gone, its
+ *		connections drain until @drain_deadline_ms; once none is
+ *		left, its slot may take a bridge added later (bridge.c)
+ * @drain_deadline_ms: when a removed bridge's connections are reset
+ * @own_spec:	the pair of a bridge added while running, which @spec
+ *		points to: the config it came from is not kept
  */
 struct bridge {
 	const struct bridge_spec *spec;
@@ -153,6 +159,21 @@ struct bridge {
 	struct bridge_stats stats;
 	struct service_health health[SERVICES_MAX];
 	unsigned next_service;
+	bool removed;
+	uint64_t drain_deadline_ms;
+	struct bridge_spec own_spec;
+};
+
+/**
+ * struct reload_note - what the last reload came to, for nsbridge status
+ * @time:	when, in seconds since the epoch; 0 if there was none
+ * @ok:		applied; false if refused whole
+ * @message:	what was done, or why it was refused
+ */
+struct reload_note {
+	int64_t time;
+	bool ok;
+	char message[BRIDGE_ERROR_MAX];
 };
 
 /**
@@ -233,7 +254,9 @@ struct udp_table {
  * struct ctx - everything of one process
  * @config:	what the user asked for
  * @sides:	the side table: the host, then each container (enum side)
- * @bridges:	@n_bridges bridges
+ * @bridges:	@n_bridges bridges, in an array of @bridges_cap that never
+ *		moves (connections point into it): room for bridges added
+ *		while running
  * @listeners:	@n_listeners listening sockets of all bridges
  * @listeners_cap: room in @listeners
  * @pools:	premade sockets per remote side and kind
@@ -251,10 +274,13 @@ struct udp_table {
  * @control:	the control socket, NULL if it could not be made
  * @metrics:	--metrics's HTTP server, NULL without it
  * @started:	start time, seconds since the epoch
+ * @reload:	the last SIGHUP's outcome (reload.c)
  * @command_go_fd: pipe that lets -- CMD run once ready, -1 once written
  * @command_pidfd: pidfd of it, -1 when it has ended or there is none
  * @exit_status: what nsbridge exits with: CMD's status after a scoped run
  * @port_file_written: --port-file is ours to remove at exit
+ * @port_file_fd: it, open for writing since before the drop, so that a
+ *		reload rewrites it in place; -1 if none
  * @closed:	closed in this batch of events, freed after it
  * @epoll_fd:	the loop
  * @timer_fd:	one timerfd for every deadline
@@ -271,6 +297,9 @@ struct udp_table {
  * @resume_pending: a paused bridge has room again
  * @quit:	leave the loop
  * @on_stop:	what loop_stop() does: the loop's drain (event.c)
+ * @on_change:	what the control socket does with nsbridge add or remove
+ *		(control.c): reload.c's, which answers in one line and
+ *		returns the exit status
  * @dial_ops:	relay.c's, told how dialling SERVICE ended (dial.c)
  * @sockpool_ops: dial.c's, handed the sockets a pool waited for
  *		(sockpool.c)
@@ -280,6 +309,7 @@ struct ctx {
 	struct side_ns sides[SIDE_MAX];
 	struct bridge *bridges;
 	size_t n_bridges;
+	size_t bridges_cap;
 	struct listener *listeners;
 	size_t n_listeners;
 	size_t listeners_cap;
@@ -298,10 +328,12 @@ struct ctx {
 	struct control *control;
 	struct metrics *metrics;
 	int64_t started;
+	struct reload_note reload;
 	int command_go_fd;
 	int command_pidfd;
 	int exit_status;
 	bool port_file_written;
+	int port_file_fd;
 	int epoll_fd;
 	int timer_fd;
 	int watcher_fd;
@@ -316,6 +348,7 @@ struct ctx {
 	bool resume_pending;
 	bool quit;
 	void (*on_stop)(struct ctx *c);
+	int (*on_change)(struct ctx *c, const char *request, char *answer, size_t len);
 	const struct dial_ops *dial_ops;
 	const struct sockpool_ops *sockpool_ops;
 };

@@ -3,6 +3,8 @@
 #ifndef NSBRIDGE_SANDBOX_H
 #define NSBRIDGE_SANDBOX_H
 
-int sandbox_enter(void);
+#include <stdbool.h>
+
+int sandbox_enter(bool port_file);
 
 #endif /* NSBRIDGE_SANDBOX_H */

@@ -9,5 +9,6 @@ int sdnotify_setup(void);
 void sdnotify_ready(const struct ctx *c);
 void sdnotify_status(const char *status);
 void sdnotify_stopping(void);
+void sdnotify_reloading(void);
 
 #endif /* NSBRIDGE_SDNOTIFY_H */

@@ -6,5 +6,6 @@
 #include "nsbridge/cli.h"
 
 int statuscmd_run(const struct config *cfg);
+int statuscmd_change(const struct config *cfg);
 
 #endif /* NSBRIDGE_STATUSCMD_H */

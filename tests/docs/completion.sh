@@ -96,7 +96,8 @@ check_all() {
 	pass "--log-format: text, json"
 
 	# the first word: a subcommand or an endpoint
-	offers "nsbridge " ports status host: container: unix:
+	offers "nsbridge " ports status add remove host: container: unix:
+	offers "nsbridge add 42 " host: container: unix:
 	offers_only "nsbridge host" "host:"
 	assert_match "nospace after host:" "-o nospace" "$COMPOPT"
 	offers_only "nsbridge -c web host:5432 con" "container:"

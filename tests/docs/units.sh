@@ -3,7 +3,7 @@
 # units.sh - meson install puts the systemd units where systemd finds them:
 # deploy/nsbridge@.service for the system, deploy/nsbridge-user@.service as
 # nsbridge@.service for systemctl --user, each starting the nsbridge that
-# was installed with it; systemd-analyze verify accepts both
+# was installed with it, and reload by SIGHUP; systemd-analyze verify accepts both
 #
 # usage: units.sh MESON BUILDDIR DEPLOY-DIR; into a --destdir under a
 # temporary directory, without rebuilding. No systemd need run: verify
@@ -39,6 +39,11 @@ assert_match "system unit's environment file" '^EnvironmentFile=/etc/nsbridge/%i
 assert_match "user unit's install target" '^WantedBy=default\.target$' \
 	"$(grep '^WantedBy=' "${installed[user]}")"
 pass "the user unit reads \$XDG_CONFIG_HOME/nsbridge/NAME.env, as the system unit reads /etc/nsbridge/NAME.env"
+for kind in system user; do
+	assert_eq "${installed[$kind]#"$DEST"}: ExecReload= sends SIGHUP to nsbridge" \
+		'ExecReload=/bin/kill -HUP $MAINPID' "$(grep '^ExecReload=' "${installed[$kind]}")"
+done
+pass "both units reload with SIGHUP (systemctl reload reads --config again)"
 
 type -P systemd-analyze >/dev/null || skip "systemd-analyze is not installed (Debian: systemd)"
 # verify checks that ExecStart= is executable: point it into the destdir.

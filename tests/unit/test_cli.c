@@ -99,6 +99,7 @@ struct cli_case {
 	const unsigned *udp_flows;
 	bool json;
 	const char *status_of;
+	const char *change[2];
 	uint16_t metrics_port;
 	const char *port_file;
 	const char *user;
@@ -503,6 +504,36 @@ static const struct cli_case cli_cases[] = {
 		.name = "status with two arguments",
 		.argv = { "status", "1", "2", NULL },
 		.error = { "'2'", "at most one PID" },
+	},
+	{
+		.name = "add PID SERVICE EXPOSE",
+		.argv = { "add", "1234", "host:6379", "container:6379", NULL },
+		.action = CLI_ADD,
+		.status_of = "1234",
+		.change = { "host:6379", "container:6379" },
+	},
+	{
+		.name = "add SERVICE EXPOSE, to the only one",
+		.argv = { "add", "host:6379", "container:6379", NULL },
+		.action = CLI_ADD,
+		.change = { "host:6379", "container:6379" },
+	},
+	{
+		.name = "add without EXPOSE",
+		.argv = { "add", "host:6379", NULL },
+		.error = { "nsbridge add takes", "SERVICE EXPOSE" },
+	},
+	{
+		.name = "remove PID EXPOSE",
+		.argv = { "remove", "/run/nsbridge/1.sock", "container:6379", NULL },
+		.action = CLI_REMOVE,
+		.status_of = "/run/nsbridge/1.sock",
+		.change = { "container:6379" },
+	},
+	{
+		.name = "remove with too much",
+		.argv = { "remove", "1", "host:1", "container:1", NULL },
+		.error = { "nsbridge remove takes", "EXPOSE" },
 	},
 	{
 		.name = "--metrics PORT",
@@ -1113,6 +1144,8 @@ static void assert_config(const struct config *cfg, const struct cli_case *c)
 	assert_count("max_udp_flows", cfg->max_udp_flows, c->udp_flows, CLI_DEFAULT_MAX_UDP_FLOWS);
 	assert_int_equal(cfg->json, c->json);
 	assert_string_or_null(cfg->status_of, c->status_of);
+	assert_string_or_null(cfg->change[0], c->change[0]);
+	assert_string_or_null(cfg->change[1], c->change[1]);
 	assert_string_or_null(cfg->port_file, c->port_file);
 	assert_string_or_null(cfg->user, c->user);
 	assert_int_equal(cfg->n_command, c->n_command);

@@ -1,0 +1,596 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* reload.c - SIGHUP: read --config again and apply the difference
+ *
+ * Theory of operation
+ *
+ * The configuration is parsed again from the start, exactly as at start-up:
+ * the --config file, then NSBRIDGE_*, then the command line kept from
+ * main(). So the command line's bridges and options stay as given (they
+ * win over the file, and its pairs come out the same), and only what the
+ * file says can change. The result is compared with what runs:
+ *
+ *   - a running bridge whose pair (SERVICE and EXPOSE, in the same
+ *     namespaces) is in the new set stays untouched, with its listeners,
+ *     its connections and its figures;
+ *   - a pair that is new is bound (bridge_add()), and gets its ready line;
+ *   - a running bridge that is no longer there stops accepting at once;
+ *     its connections drain as on SIGTERM, for --drain-timeout, on a
+ *     deadline of their own (bridge_remove()); when the new set has a pair
+ *     of the same EXPOSE (a SERVICE changed), the new bridge takes the
+ *     listening sockets as they are, so the port is never unbound;
+ *   - the options of live_options[] apply from now on (to new connections;
+ *     --idle-timeout to every one); those of restart_options[] are kept as
+ *     they are and a line says they need a restart.
+ *
+ * All or nothing: every failure that can happen - the file does not parse,
+ * a pair names a container this nsbridge has not opened, an EXPOSE is
+ * taken, no room is left - happens before anything running is changed, and
+ * what was bound for the reload is closed again. The running set then
+ * stays exactly as it was, one line says why (a file's errors name its
+ * line), and ctx.reload keeps the outcome for nsbridge status. A reload
+ * never stops nsbridge.
+ *
+ * nsbridge add and remove (control.c asks reload_change()) change one
+ * bridge the same way, with the same checks and the same one-line errors
+ * and exit statuses a start gives. What they change lives until the
+ * process ends: a restart, or a reload, brings back the set of the
+ * command line and the file (a reload removes an added bridge that the
+ * file does not have).
+ *
+ * The relay runs without capabilities under the seccomp filter: reading
+ * the file needs openat (read only), read and fstat, which it has;
+ * --port-file is rewritten through the descriptor kept since start-up; a
+ * listener in a container's namespace is made by the opener, which keeps
+ * CAP_NET_BIND_SERVICE for the life of the process. One on the relay's
+ * own side below ip_unprivileged_port_start cannot be bound any more once
+ * it dropped its capabilities: that reload is refused, as a start without
+ * the capability would be.
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nsbridge/access.h"
+#include "nsbridge/bridge.h"
+#include "nsbridge/reload.h"
+#include "nsbridge/sdnotify.h"
+
+static struct config *live;	/* main()'s, which c->config points to */
+static int saved_argc;
+static char **saved_argv;
+
+/**
+ * struct option_field - an option of struct config that a reload compares
+ * @name:	as the user knows it
+ * @offset:	where it is in struct config
+ * @size:	how long
+ * @text:	a const char *, compared as a string
+ * @count:	where the number of entries of an array field is, or 0
+ */
+struct option_field {
+	const char *name;
+	size_t offset;
+	size_t size;
+	bool text;
+	size_t count;
+};
+
+#define FIELD(n, f)	{ .name = (n), .offset = offsetof(struct config, f), \
+			  .size = sizeof(((struct config *)0)->f) }
+#define TEXT(n, f)	{ .name = (n), .offset = offsetof(struct config, f), .text = true }
+#define ARRAY(n, f, k)	{ .name = (n), .offset = offsetof(struct config, f), \
+			  .size = sizeof(((struct config *)0)->f[0]), \
+			  .count = offsetof(struct config, k) }
+
+/* Read for each new connection, flow or log line: changed on the fly */
+static const struct option_field live_options[] = {
+	FIELD("--max-connections", max_connections),
+	FIELD("--connect-timeout", connect_timeout_ms),
+	FIELD("--idle-timeout", idle_timeout_ms),
+	FIELD("--drain-timeout", drain_timeout_ms),
+	FIELD("--udp-timeout", udp_timeout_ms),
+	FIELD("--max-udp-flows", max_udp_flows),
+	FIELD("--verbose/--quiet", verbosity),
+	FIELD("--log-format", log_format),
+	ARRAY("--allow-uid", allow_uids, n_allow_uids),
+	ARRAY("--mirror-exclude", mirror_exclude, n_mirror_exclude),
+};
+
+/* Used at start-up only (namespaces, user, sockets made before the drop) */
+static const struct option_field restart_options[] = {
+	TEXT("--container", container),
+	TEXT("--host-netns", host_netns),
+	TEXT("--user", user),
+	FIELD("--allow-nonlocal", allow_nonlocal),
+	FIELD("--follow", follow),
+	FIELD("--mirror", mirror),
+	FIELD("--mirror-udp", mirror_udp),
+	TEXT("--metrics", metrics_text),
+	TEXT("--port-file", port_file),
+};
+
+static bool field_same(const struct config *a, const struct config *b,
+		       const struct option_field *o)
+{
+	const char *pa = (const char *)a + o->offset, *pb = (const char *)b + o->offset;
+
+	if (o->text) {
+		const char *sa = *(const char *const *)(const void *)pa;
+		const char *sb = *(const char *const *)(const void *)pb;
+
+		return sa == sb || (sa && sb && strcmp(sa, sb) == 0);
+	}
+	if (o->count) {
+		size_t na = *(const size_t *)(const void *)((const char *)a + o->count);
+		size_t nb = *(const size_t *)(const void *)((const char *)b + o->count);
+
+		return na == nb && memcmp(pa, pb, na * o->size) == 0;
+	}
+	return memcmp(pa, pb, o->size) == 0;
+}
+
+/* The names of the fields of @table that differ, ", " between them */
+static size_t fields_changed(const struct config *a, const struct config *b,
+			     const struct option_field *table, size_t n, char *buf, size_t len)
+{
+	size_t found = 0, off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int w;
+
+		if (field_same(a, b, &table[i]))
+			continue;
+		w = snprintf(buf + off, len - off, "%s%s", found ? ", " : "", table[i].name);
+		if (w > 0 && (size_t)w < len - off)
+			off += (size_t)w;
+		found++;
+	}
+	return found;
+}
+
+/* Apply the live options of @next to the running config */
+static void copy_live_options(const struct config *next)
+{
+	for (size_t i = 0; i < sizeof(live_options) / sizeof(live_options[0]); i++) {
+		const struct option_field *o = &live_options[i];
+		size_t size = o->size;
+
+		if (o->count) {
+			memcpy((char *)live + o->count, (const char *)next + o->count,
+			       sizeof(size_t));
+			size *= *(const size_t *)(const void *)((const char *)next + o->count);
+		}
+		memcpy((char *)live + o->offset, (const char *)next + o->offset, size);
+	}
+	log_setup(live->verbosity, live->log_format);
+}
+
+static bool endpoint_same(const struct endpoint *a, const struct endpoint *b)
+{
+	if (a->kind != b->kind || a->proto != b->proto)
+		return false;
+	if (a->kind == ENDPOINT_UNIX)
+		return strcmp(a->path, b->path) == 0;
+	if (a->side != b->side || a->has_addr != b->has_addr || a->port_first != b->port_first ||
+	    a->port_last != b->port_last)
+		return false;
+	if (!a->has_addr)
+		return true;
+	if (a->family != b->family)
+		return false;
+	return a->family == AF_INET6 ? memcmp(&a->addr.v6, &b->addr.v6, sizeof(a->addr.v6)) == 0 :
+				       a->addr.v4.s_addr == b->addr.v4.s_addr;
+}
+
+static bool spec_same(const struct bridge_spec *a, const struct bridge_spec *b)
+{
+	if (a->mirror != b->mirror || a->n_services != b->n_services ||
+	    !endpoint_same(&a->expose, &b->expose))
+		return false;
+	for (unsigned i = 0; i < a->n_services; i++)
+		if (!endpoint_same(&a->services[i], &b->services[i]))
+			return false;
+	return true;
+}
+
+/* The running side of a side of @next: the same REF, open; SIDE_MAX if none */
+static enum side running_side(const struct ctx *c, const struct config *next, enum side s)
+{
+	const char *ref;
+
+	if (s == SIDE_HOST)
+		return SIDE_HOST;
+	ref = next->containers[s - SIDE_CONTAINER];
+	for (size_t j = 0; j < live->n_containers; j++) {
+		enum side r = (enum side)(SIDE_CONTAINER + j);
+
+		if (strcmp(live->containers[j], ref) == 0)
+			return c->sides[r].used ? r : SIDE_MAX;
+	}
+	return SIDE_MAX;
+}
+
+static int map_endpoint(const struct ctx *c, const struct config *next, struct endpoint *ep,
+			char *why, size_t len)
+{
+	enum side s;
+
+	if (ep->kind != ENDPOINT_INET)
+		return 0;
+	s = running_side(c, next, ep->side);
+	if (s == SIDE_MAX) {
+		snprintf(why, len, "container %s is not one this nsbridge has open: a new "
+			 "container needs a restart", next->containers[ep->side - SIDE_CONTAINER]);
+		return -ENOENT;
+	}
+	ep->side = s;
+	return 0;
+}
+
+/* @next's pairs, their sides renumbered as the running side table has them */
+static int map_sides(const struct ctx *c, struct config *next, char *why, size_t len)
+{
+	for (size_t i = 0; i < next->n_bridges; i++) {
+		struct bridge_spec *b = &next->bridges[i];
+
+		if (map_endpoint(c, next, &b->expose, why, len) < 0)
+			return -ENOENT;
+		for (unsigned k = 0; k < b->n_services; k++)
+			if (map_endpoint(c, next, &b->services[k], why, len) < 0)
+				return -ENOENT;
+		b->service = b->services[0];
+	}
+	return 0;
+}
+
+/**
+ * struct plan - what a reload does, worked out before anything changes
+ * @next:	the configuration read again, sides renumbered
+ * @same:	for each pair of @next, the running bridge it is, or NULL
+ * @from:	for each new pair, a running bridge of the same EXPOSE that
+ *		goes, whose listeners it takes; or NULL
+ * @added:	for each new pair, its bridge once bound
+ * @stays:	for each running bridge, whether it is in @next
+ * @n_running:	bridges before the reload: the length of @stays
+ * @n_added:	new pairs
+ * @n_removed:	running bridges that go
+ */
+struct plan {
+	struct config next;
+	struct bridge **same;
+	struct bridge **from;
+	struct bridge **added;
+	bool *stays;
+	size_t n_running;
+	size_t n_added;
+	size_t n_removed;
+};
+
+static void plan_free(struct plan *p)
+{
+	free(p->same);
+	free(p->from);
+	free(p->added);
+	free(p->stays);
+	config_free(&p->next);
+}
+
+static bool running(const struct bridge *b)
+{
+	return !b->removed && !b->spec->mirror;
+}
+
+/* Pair each running bridge with the same pair of @p->next, if it has one */
+static void match(struct ctx *c, struct plan *p)
+{
+	for (size_t r = 0; r < p->n_running; r++) {
+		struct bridge *b = &c->bridges[r];
+
+		p->stays[r] = !running(b);	/* mirror bridges are --mirror's */
+		for (size_t i = 0; i < p->next.n_bridges && !p->stays[r]; i++) {
+			if (p->same[i] || p->next.bridges[i].mirror ||
+			    !spec_same(&p->next.bridges[i], b->spec))
+				continue;
+			p->same[i] = b;
+			p->stays[r] = true;
+		}
+		p->n_removed += !p->stays[r];
+	}
+	for (size_t i = 0; i < p->next.n_bridges; i++) {
+		const struct bridge_spec *spec = &p->next.bridges[i];
+
+		if (p->same[i] || spec->mirror)
+			continue;
+		p->n_added++;
+		for (size_t r = 0; r < p->n_running && !p->from[i]; r++) {
+			struct bridge *b = &c->bridges[r];
+			bool taken = false;
+
+			for (size_t k = 0; k < i; k++)
+				taken |= p->from[k] == b;
+			if (!p->stays[r] && !taken && endpoint_same(&b->spec->expose, &spec->expose))
+				p->from[i] = b;
+		}
+	}
+}
+
+/* Bind every new pair that needs listeners of its own; all of them or none */
+static int bind_new(struct ctx *c, struct plan *p, char *why, size_t len)
+{
+	if (p->n_added > bridges_room(c)) {
+		snprintf(why, len, "no room for %zu more bridges: at most %d can be added to "
+			 "those nsbridge started with", p->n_added, BRIDGES_ADDED_MAX);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < p->next.n_bridges; i++) {
+		int r;
+
+		if (p->same[i] || p->next.bridges[i].mirror || p->from[i])
+			continue;
+		r = bridge_add(c, &p->next.bridges[i], NULL, &p->added[i], why, len);
+		if (!r)
+			continue;
+		for (size_t k = 0; k < i; k++)
+			if (p->added[k])
+				bridge_discard(c, p->added[k]);
+		return r;
+	}
+	return 0;
+}
+
+/* Nothing can fail from here on */
+static void commit(struct ctx *c, struct plan *p)
+{
+	char why[BRIDGE_ERROR_MAX];
+	int written;
+
+	copy_live_options(&p->next);
+	for (size_t i = 0; i < p->next.n_bridges; i++)	/* room was counted */
+		if (p->from[i])
+			bridge_add(c, &p->next.bridges[i], p->from[i], &p->added[i], why,
+				   sizeof(why));
+	for (size_t r = 0; r < p->n_running; r++)
+		if (!p->stays[r] && running(&c->bridges[r]))
+			bridge_remove(c, &c->bridges[r]);
+	for (size_t i = 0; i < p->next.n_bridges; i++)
+		if (p->added[i])
+			log_notice("%s -> %s ready", p->added[i]->service_text,
+				   p->added[i]->expose_text);
+	written = bridges_rewrite_port_file(c);
+	if (written < 0)
+		log_errno(LOG_LEVEL_WARNING, written, "writing --port-file %s again", live->port_file);
+}
+
+/* --allow-uid given for the first time needs the host's diag socket first */
+static int prepare_access(struct ctx *c, const struct config *next, char *why, size_t len)
+{
+	size_t saved = live->n_allow_uids;
+	int r;
+
+	if (!next->n_allow_uids || saved)
+		return 0;
+	live->n_allow_uids = next->n_allow_uids;	/* what access_setup() asks */
+	r = access_setup(c);
+	live->n_allow_uids = saved;
+	if (r < 0)
+		snprintf(why, len, "opening socket diagnostics for --allow-uid: %s", strerror(-r));
+	return r;
+}
+
+static void note(struct ctx *c, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void note(struct ctx *c, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->reload.message, sizeof(c->reload.message), fmt, ap);
+	va_end(ap);
+	c->reload.ok = ok;
+	c->reload.time = (int64_t)time(NULL);
+}
+
+/* Everything that can fail, in order; 0 or an exit status, @why says why */
+static int prepare(struct ctx *c, struct plan *p, char *why, size_t len)
+{
+	size_t n;
+	int r;
+
+	if (cli_parse(saved_argc, saved_argv, &p->next, why, len) < 0)
+		return EXIT_USAGE;
+	n = p->next.n_bridges ? p->next.n_bridges : 1;
+	p->same = calloc(n, sizeof(*p->same));
+	p->from = calloc(n, sizeof(*p->from));
+	p->added = calloc(n, sizeof(*p->added));
+	p->n_running = c->n_bridges;
+	p->stays = calloc(c->n_bridges ? c->n_bridges : 1, sizeof(*p->stays));
+	if (!p->same || !p->from || !p->added || !p->stays) {
+		snprintf(why, len, "out of memory");
+		return EXIT_RUNTIME;
+	}
+	if (map_sides(c, &p->next, why, len) < 0)
+		return EXIT_NO_CONTAINER;
+	if (prepare_access(c, &p->next, why, len) < 0)
+		return EXIT_RUNTIME;
+	match(c, p);
+	r = bind_new(c, p, why, len);
+	return r;
+}
+
+/**
+ * reload_setup() - what a reload parses again
+ * @config:	the running configuration, which c->config points to; a
+ *		reload changes its live options in place
+ * @argc:	main()'s
+ * @argv:	main()'s, which outlive the loop
+ */
+void reload_setup(struct config *config, int argc, char *argv[])
+{
+	live = config;
+	saved_argc = argc;
+	saved_argv = argv;
+}
+
+/**
+ * reload_on_signal() - SIGHUP: read --config again and apply the difference,
+ *			whole or not at all
+ * @c:		context, running
+ */
+void reload_on_signal(struct ctx *c)
+{
+	char why[BRIDGE_ERROR_MAX], names[BRIDGE_ERROR_MAX];
+	struct plan p = { .n_added = 0 };
+	size_t kept;
+	int r;
+
+	if (!live || !live->config_file) {
+		log_info("SIGHUP ignored: there is no --config file to read again, nothing to "
+			 "reload; open connections stay");
+		return;
+	}
+	sdnotify_reloading();
+	r = prepare(c, &p, why, sizeof(why));
+	if (r) {
+		log_error("reload of %s refused, the running bridges stay: %s",
+			  live->config_file, why);
+		note(c, false, "%s", why);
+		plan_free(&p);
+		sdnotify_ready(c);
+		return;
+	}
+	if (fields_changed(live, &p.next, restart_options,
+			   sizeof(restart_options) / sizeof(restart_options[0]),
+			   names, sizeof(names)) > 0)
+		log_warn("reload of %s: %s changed, which needs a restart: kept as it was",
+			 live->config_file, names);
+	kept = 0;
+	for (size_t i = 0; i < p.next.n_bridges; i++)
+		kept += p.same[i] != NULL;
+	fields_changed(live, &p.next, live_options, sizeof(live_options) / sizeof(live_options[0]),
+		       why, sizeof(why));
+	commit(c, &p);
+	note(c, true, "%zu added, %zu removed, %zu unchanged%s%s%s%s", p.n_added, p.n_removed,
+	     kept, why[0] ? "; changed: " : "", why, names[0] ? "; needs a restart: " : "", names);
+	log_notice("reloaded %s: %s", live->config_file, c->reload.message);
+	plan_free(&p);
+	sdnotify_ready(c);
+}
+
+/* -------- nsbridge add and remove, through the control socket -------- */
+
+/* "container" of a pair given to a running nsbridge: its one container */
+static int place(const struct ctx *c, struct endpoint *ep, char *why, size_t len)
+{
+	if (ep->kind != ENDPOINT_INET || ep->side == SIDE_HOST)
+		return 0;
+	if (live->n_containers != 1) {
+		snprintf(why, len, live->n_containers ? "this nsbridge serves %zu containers: "
+			 "which one 'container' means cannot be told; give it in --config and "
+			 "reload" : "this nsbridge serves no container", live->n_containers);
+		return EXIT_USAGE;
+	}
+	if (!c->sides[SIDE_CONTAINER].used) {
+		snprintf(why, len, "%s is not open in this nsbridge: that needs a restart",
+			 c->sides[SIDE_CONTAINER].label);
+		return EXIT_NO_CONTAINER;
+	}
+	return 0;
+}
+
+/* After a change: --port-file and systemd follow */
+static void changed(struct ctx *c)
+{
+	int r = bridges_rewrite_port_file(c);
+
+	if (r < 0)
+		log_errno(LOG_LEVEL_WARNING, r, "writing --port-file %s again", live->port_file);
+	sdnotify_ready(c);
+}
+
+static int add(struct ctx *c, const char *svc, const char *exp, char *why, size_t len)
+{
+	struct bridge_spec spec;
+	struct bridge *b;
+	int r;
+
+	if (cli_parse_pair(live, svc, exp, &spec, why, len) < 0)
+		return EXIT_USAGE;
+	r = place(c, &spec.expose, why, len);
+	for (unsigned k = 0; !r && k < spec.n_services; k++)
+		r = place(c, &spec.services[k], why, len);
+	if (r)
+		return r;
+	sdnotify_reloading();
+	r = bridge_add(c, &spec, NULL, &b, why, len);
+	if (r) {
+		sdnotify_ready(c);
+		return r;
+	}
+	snprintf(why, len, "%s -> %s ready", b->service_text, b->expose_text);
+	log_notice("%s (nsbridge add)", why);
+	changed(c);
+	return EXIT_OK;
+}
+
+static int remove_one(struct ctx *c, const char *exp, char *why, size_t len)
+{
+	const char *bad = NULL;
+	struct endpoint ep;
+	int r;
+
+	if (endpoint_parse(exp, &ep, &bad) < 0) {
+		snprintf(why, len, "EXPOSE '%s': %s", exp, bad ? bad : "not an endpoint");
+		return EXIT_USAGE;
+	}
+	r = place(c, &ep, why, len);
+	if (r)
+		return r;
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		struct bridge *b = &c->bridges[i];
+
+		if (!running(b) || (!endpoint_same(&b->spec->expose, &ep) &&
+				    !endpoint_same(&b->expose, &ep)))
+			continue;
+		sdnotify_reloading();
+		bridge_remove(c, b);
+		snprintf(why, len, "%s -> %s removed; %u connections may finish within %u ms",
+			 b->service_text, b->expose_text, b->n_conns, live->drain_timeout_ms);
+		changed(c);
+		return EXIT_OK;
+	}
+	snprintf(why, len, "no bridge exposes '%s' here (nsbridge status lists them)", exp);
+	return EXIT_USAGE;
+}
+
+/**
+ * reload_change() - nsbridge add or remove, asked on the control socket
+ * @c:		context, running
+ * @request:	"add SERVICE EXPOSE" or "remove EXPOSE"
+ * @answer:	one line: the ready line, what was removed, or why not
+ * @len:	size of @answer
+ *
+ * Return: the exit status nsbridge add or remove exits with
+ */
+int reload_change(struct ctx *c, const char *request, char *answer, size_t len)
+{
+	char verb[16] = "", a[1024], b[128], extra;
+	int n = sscanf(request, "%15s %1023s %127s %c", verb, a, b, &extra);
+
+	if (!live || c->draining) {
+		snprintf(answer, len, "nsbridge is stopping");
+		return EXIT_RUNTIME;
+	}
+	if (strcmp(verb, "add") == 0 && n == 3)
+		return add(c, a, b, answer, len);
+	if (strcmp(verb, "remove") == 0 && n == 2)
+		return remove_one(c, a, answer, len);
+	snprintf(answer, len, "expected 'add SERVICE EXPOSE' or 'remove EXPOSE'");
+	return EXIT_USAGE;
+}

@@ -1,0 +1,185 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# reload.sh - SIGHUP reads --config again: 1,000 connections of a bridge that
+# stays move every byte through the reload; a bridge added serves; a bridge
+# removed stops accepting at once and its open transfer finishes; a file
+# that does not parse and one that names a taken port are refused whole,
+# the old set serving on; status shows each outcome; --port-file, sd_notify
+# (RELOADING=1, READY=1) follow; without --config, SIGHUP changes nothing
+. "$(dirname "$0")/lib.sh"
+
+PEER=$(dirname "$0")/reload_peer.py
+mkns ns reload
+lo_up "$ns"
+pick_port echo "$ns"
+pick_port sha "$ns"
+pick_port web "$ns"
+pick_port taken "$ns"
+pick_port spare "$ns"
+mkdir -p "$T/www" && echo "added" >"$T/www/index.html"
+start_nginx "" "$web" "$T/www" 127.0.0.1
+bg python3 "$PEER" echo "$echo"
+wait_listen "" "$echo"
+bg python3 "$PEER" sha "$sha"
+wait_listen "" "$sha"
+# the relay leaves uid 0 (for nobody): it writes --port-file again where it may
+mkdir -m 1777 "$T/run"
+
+# a stand-in for systemd's notify socket: each datagram, one line
+python3 - "$T/notify" "$T/notes" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    print("listening", file=f, flush=True)
+    while True:
+        print(repr(s.recv(4096).decode()), file=f, flush=True)
+PY
+_PIDS+=($!)
+wait_until "notify socket" 10 grep -qs listening "$T/notes"
+
+conf() {	# BRIDGE... - the config file, with those bridges (SERVICE=EXPOSE)
+	local b
+	{
+		echo "container = \"netns:$ns\";"
+		echo "drain-timeout = \"60s\";"
+		echo "bridges = ("
+		for b in "$@"; do
+			echo "  { service = \"${b%%=*}\"; expose = \"${b#*=}\"; },"
+		done
+		echo ");"
+	} | sed -z 's/,\n);/\n);/' >"$T/new.conf"
+	mv "$T/new.conf" "$T/c.conf"	# whole, as an editor's save
+}
+reloads() { grep -Ec 'reloaded|reload of .* refused' "$NSB_LOG"; }
+more_reloads() { [ "$(reloads)" -gt "$1" ]; }
+hup() {	# signal a reload and wait for its line
+	local before
+	before=$(reloads)
+	kill -HUP "$NSB_PID"
+	wait_until "reload line" 20 more_reloads "$before"
+}
+status_json() { "$NSB" status --json "$NSB_PID" >"$T/status.json" || fail "status --json: exit $?"; }
+json() {	# PYTHON-EXPR on doc
+	python3 -c 'import json, sys; doc = json.load(open(sys.argv[1]))[0]; print(eval(sys.argv[2]))' \
+		"$T/status.json" "$1"
+}
+
+conf "host:$echo=container:$echo" "host:$sha=container:$sha"
+export NOTIFY_SOCKET=$T/notify
+NSB_READY=2 start_nsb --config "$T/c.conf" --port-file "$T/run/ports"
+unset NOTIFY_SOCKET
+wait_until "READY=1" 10 grep -q READY=1 "$T/notes"
+
+# --- 1,000 connections through the bridge that stays, moving data all along,
+# and one transfer through the bridge that goes, half done
+bg_to "$T/many.out" nsx "$ns" python3 "$PEER" many "$echo" 1000 "$T/many.ready" "$T/many.go" 20
+many=$BG_PID
+bg_to "$T/send.out" nsx "$ns" python3 "$PEER" send "$sha" 8 "$T/send.half" "$T/send.go"
+send=$BG_PID
+wait_until "1,000 connections moving" 60 test -e "$T/many.ready"
+wait_until "half the transfer" 30 test -e "$T/send.half"
+
+conf "host:$echo=container:$echo" "host:$web=container:$web"
+hup
+grep -q "reloaded $T/c.conf: 1 added, 1 removed, 1 unchanged" "$NSB_LOG" ||
+	fail "no line for the reload: $(cat "$NSB_LOG")"
+port_free "$ns" "$sha" || fail "the removed bridge still listens on $sha"
+assert_eq "the added bridge" added "$(nsx "$ns" curl -sS --max-time 5 "http://127.0.0.1:$web/")"
+touch "$T/many.go" "$T/send.go"
+wait_exit "$many" 120
+assert_eq "1,000 connections through the reload ($(cat "$T/many.out"))" 0 "$EXIT_STATUS"
+assert_match "every round trip checked" "^ok 1000 " "$(cat "$T/many.out")"
+pass "1,000 connections of the bridge that stays: every byte echoed back unchanged through the reload, none reset"
+
+wait_exit "$send" 60
+read -r sent received <"$T/send.out"
+assert_eq "the removed bridge's transfer, sha256 sent and received" "$sent" "$received"
+wait_until "the removed bridge's connection to end" 10 \
+	sh -c "! \"$NSB\" status --json $NSB_PID | grep -q '\"removed\"'"
+port_free "$ns" "$sha" || fail "port $sha is not free after the drain"
+kill -0 "$NSB_PID" || fail "nsbridge stopped"
+pass "the removed bridge stopped accepting at once, its open transfer finished (8 MiB, same sha256), its port is free; the added one serves"
+
+assert_eq "--port-file follows" "host:$echo container:$echo
+host:$web container:$web" "$(cat "$T/run/ports")"
+status_json
+assert_eq "status: the last reload applied" "True" "$(json 'doc["last_reload"]["ok"]')"
+assert_eq "status: bridges" "2" "$(json 'len(doc["bridges"])')"
+"$NSB" status "$NSB_PID" | grep -q "last reload .* ago: applied: 1 added, 1 removed, 1 unchanged" ||
+	fail "status text: $("$NSB" status "$NSB_PID")"
+grep -A1 RELOADING=1 "$T/notes" >"$T/notes.reload" || fail "no RELOADING=1: $(cat "$T/notes")"
+assert_match "RELOADING=1 says when" "MONOTONIC_USEC=[0-9]+" "$(head -n 1 "$T/notes.reload")"
+assert_match "READY=1 after it" "READY=1.*STATUS=2 bridges ready" "$(tail -n 1 "$T/notes.reload")"
+pass "--port-file, status (text and --json) and sd_notify (RELOADING=1 with MONOTONIC_USEC, then READY=1) follow the reload"
+
+# --- refused whole: a syntax error, then a taken port; the old set serves on
+printf 'container = "netns:%s";\nbridges = ( { service = "host:%s"; expose = "container:%s"; }\n' \
+	"$ns" "$sha" "$sha" >"$T/c.conf"
+hup
+grep -q "reload of $T/c.conf refused, the running bridges stay: $T/c.conf:[0-9]*: " "$NSB_LOG" ||
+	fail "no refusal naming the line: $(tail -n 3 "$NSB_LOG")"
+status_json
+assert_eq "status: refused" "False" "$(json 'doc["last_reload"]["ok"]')"
+assert_match "status: why" "c.conf:[0-9]+: " "$(json 'doc["last_reload"]["message"]')"
+assert_eq "the old set serves" added "$(nsx "$ns" curl -sS --max-time 5 "http://127.0.0.1:$web/")"
+pass "a file that does not parse is refused, with its line, in the log and in status; the old set serves"
+
+bg nsx "$ns" python3 -c "import socket, time
+s = socket.socket(); s.bind(('127.0.0.1', $taken)); s.listen(); time.sleep(3600)"
+wait_listen "$ns" "$taken"
+conf "host:$echo=container:$echo" "host:$web=container:$web" "host:$sha=container:$spare" \
+	"host:$sha=container:$taken"
+hup
+grep -q "reload of $T/c.conf refused, the running bridges stay: container netns:$ns 127.0.0.1:$taken is already in use" "$NSB_LOG" ||
+	fail "no refusal naming the taken port: $(tail -n 3 "$NSB_LOG")"
+port_free "$ns" "$spare" || fail "a bridge of the refused reload stayed bound on $spare"
+status_json
+assert_eq "status: refused" "False" "$(json 'doc["last_reload"]["ok"]')"
+assert_match "status: why" "$taken is already in use" "$(json 'doc["last_reload"]["message"]')"
+assert_eq "status: still 2 bridges" "2" "$(json 'len(doc["bridges"])')"
+assert_eq "the old set serves" added "$(nsx "$ns" curl -sS --max-time 5 "http://127.0.0.1:$web/")"
+kill -0 "$NSB_PID" || fail "a bad reload stopped nsbridge"
+pass "a taken port refuses the reload whole (the other new bridge unbound), the old set serves, status says why"
+
+# --- options: one that applies at once, one that needs a restart
+conf "host:$echo=container:$echo" "host:$web=container:$web"
+sed -i '1a max-connections = 1;\nhost-netns = "/proc/1/ns/net";' "$T/c.conf"
+hup
+grep -q "reload of $T/c.conf: --host-netns changed, which needs a restart: kept as it was" "$NSB_LOG" ||
+	fail "no line for --host-netns: $(tail -n 3 "$NSB_LOG")"
+grep -q "reloaded $T/c.conf: 0 added, 0 removed, 2 unchanged; changed: --max-connections" "$NSB_LOG" ||
+	fail "no line for --max-connections: $(tail -n 3 "$NSB_LOG")"
+status_json
+assert_match "status: what changed and what needs a restart" \
+	"changed: --max-connections; needs a restart: --host-netns" "$(json 'doc["last_reload"]["message"]')"
+nsx "$ns" python3 -c "import socket, sys, time
+a = socket.create_connection(('127.0.0.1', $echo)); a.sendall(b'x'); a.recv(1)
+b = socket.create_connection(('127.0.0.1', $echo)); b.sendall(b'y')
+for _ in range(200):	# the state: nsbridge left the second one in the backlog
+    if 'connections (--max-connections); new ones wait' in open('$NSB_LOG').read():
+        break
+    time.sleep(0.05)
+else:
+    sys.exit('no line says the second connection waits')
+b.setblocking(False)
+try:
+    b.recv(1); sys.exit('a second connection was served at --max-connections 1')
+except BlockingIOError:
+    pass
+b.setblocking(True); b.settimeout(10); a.close(); print(b.recv(1).decode())" >"$T/max.out" ||
+	fail "--max-connections 1 after the reload: $(cat "$T/max.out")"
+assert_eq "the second connection once the first closed" y "$(cat "$T/max.out")"
+pass "--max-connections from the file applies to new connections; --host-netns is reported as needing a restart and left"
+
+stop_nsb TERM
+assert_eq "exit status" 0 "$NSB_STATUS"
+
+# --- without --config there is nothing to read again
+start_nsb -c "netns:$ns" "host:$web" "container:$web"
+kill -HUP "$NSB_PID"
+wait_until "the line" 10 grep -q "SIGHUP ignored: there is no --config file to read again, nothing to reload" "$NSB_LOG"
+assert_eq "it serves on" added "$(nsx "$ns" curl -sS --max-time 5 "http://127.0.0.1:$web/")"
+stop_nsb TERM
+assert_eq "exit status" 0 "$NSB_STATUS"
+pass "without --config, SIGHUP says there is nothing to reload and nsbridge goes on"
