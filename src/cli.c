@@ -257,13 +257,27 @@ static void set_help(struct config *cfg, bool on)
  * when the member is not of the type that the kind writes there.
  */
 #define FIELD(type, f)		_Generic(((struct config *)0)->f, type: offsetof(struct config, f))
-#define SWITCH(f)		.kind = CLI_SWITCH, .offset = FIELD(bool, f)
-#define COUNT(f, most)		.kind = CLI_COUNT, .offset = FIELD(unsigned, f), .min = 1, .max = (most)
-#define DURATION(f, least)	.kind = CLI_DURATION, .offset = FIELD(unsigned, f), .min = (least)
-#define STRING(f)		.kind = CLI_STRING, .offset = FIELD(const char *, f)
+#define SIZE(f)			sizeof(((struct config *)0)->f)
+#define SWITCH(f)		.kind = CLI_SWITCH, .offset = FIELD(bool, f), .size = SIZE(f)
+#define COUNT(f, most)		.kind = CLI_COUNT, .offset = FIELD(unsigned, f), .size = SIZE(f), \
+				.min = 1, .max = (most)
+#define DURATION(f, least)	.kind = CLI_DURATION, .offset = FIELD(unsigned, f), .size = SIZE(f), \
+				.min = (least)
+#define STRING(f)		.kind = CLI_STRING, .offset = FIELD(const char *, f), .size = SIZE(f), \
+				.text = true
 #define SWITCH_BY(fn)		.kind = CLI_SWITCH, .set_switch = (fn)
 #define LIST_BY(fn)		.kind = CLI_LIST, .set = (fn)
 #define VALUE_BY(fn)		.kind = CLI_VALUE, .set = (fn)
+/* The member a row with a setter stores into, for a reload to compare */
+#define STORES(f)		.offset = offsetof(struct config, f), .size = SIZE(f)
+#define STORES_TEXT(f)		.offset = FIELD(const char *, f), .size = SIZE(f), .text = true
+#define STORES_LIST(f, n)	.offset = offsetof(struct config, f), .size = SIZE(f[0]), \
+				.count = FIELD(size_t, n)
+
+/* What a reload does with a change of a row's value (reload.c) */
+#define LIVE		.reload = CLI_RELOAD_LIVE
+#define RESTART		.reload = CLI_RELOAD_RESTART
+#define NOT_RELOADED	.reload = CLI_RELOAD_NONE
 
 /* Where a row may be given */
 #define ARGV		CLI_FROM_ARGV
@@ -275,55 +289,65 @@ static void set_help(struct config *cfg, bool on)
  * this order too, so NSBRIDGE_QUIET=1 wins over NSBRIDGE_VERBOSE=1. Each
  * row opens with { "name", 'x' or 0, ARGV..., which is how
  * tests/docs/lib.sh finds the options and variables that the manual page
- * and the bash completion must know.
+ * and the bash completion must know. Each says what a reload does when
+ * its value changes, LIVE or RESTART (NOT_RELOADED: never in a file, so
+ * never changed by one); reload.c goes by that alone.
  */
 static const struct cli_option options[] = {
-	{ "container", 'c', ARGV_ENV_FILE, STRING(container), .arg = "REF",
+	{ "container", 'c', ARGV_ENV_FILE, STRING(container), RESTART, .arg = "REF",
 	  .help = "container name or ID, pid:N, netns:NAME, a path, self\n"
 		  "for pairs after it; also $XDG_RUNTIME_DIR's engines" },
-	{ "host-netns", 0, ARGV_ENV_FILE, STRING(host_netns), .arg = "PATH",
+	{ "host-netns", 0, ARGV_ENV_FILE, STRING(host_netns), RESTART, .arg = "PATH",
 	  .help = "'host' is this namespace instead of nsbridge's own" },
-	{ "allow-nonlocal", 0, ARGV_ENV_FILE, SWITCH(allow_nonlocal),
+	{ "allow-nonlocal", 0, ARGV_ENV_FILE, SWITCH(allow_nonlocal), RESTART,
 	  .help = "let EXPOSE or --metrics bind a non-loopback address" },
 	{ "allow-uid", 0, ARGV_ENV_FILE, LIST_BY(set_allow_uids),
+	  STORES_LIST(allow_uids, n_allow_uids), LIVE,
 	  .expected = "user ids, like 1000 or 0,1000",
 	  .arg = "UIDS", .help = "host EXPOSE: only these users' clients (0,1000)" },
 	{ "max-connections", 0, ARGV_ENV_FILE, COUNT(max_connections, MAX_CONNECTIONS_LIMIT),
-	  .arg = "N", .help = "per bridge (16384)" },
-	{ "max-udp-flows", 0, ARGV_ENV_FILE, COUNT(max_udp_flows, MAX_CONNECTIONS_LIMIT),
+	  LIVE, .arg = "N", .help = "per bridge (16384)" },
+	{ "max-udp-flows", 0, ARGV_ENV_FILE, COUNT(max_udp_flows, MAX_CONNECTIONS_LIMIT), LIVE,
 	  .arg = "N", .join = "; ", .help = " (4096)" },
-	{ "connect-timeout", 0, ARGV_ENV_FILE, DURATION(connect_timeout_ms, 1),
+	{ "connect-timeout", 0, ARGV_ENV_FILE, DURATION(connect_timeout_ms, 1), LIVE,
 	  .arg = "D", .help = "reaching SERVICE (5s)" },
-	{ "idle-timeout", 0, ARGV_ENV_FILE, DURATION(idle_timeout_ms, 0),
+	{ "idle-timeout", 0, ARGV_ENV_FILE, DURATION(idle_timeout_ms, 0), LIVE,
 	  .arg = "D", .join = "; ", .help = " (never)" },
-	{ "drain-timeout", 0, ARGV_ENV_FILE, DURATION(drain_timeout_ms, 0),
+	{ "drain-timeout", 0, ARGV_ENV_FILE, DURATION(drain_timeout_ms, 0), LIVE,
 	  .arg = "D", .help = "after SIGTERM (5s)" },
-	{ "udp-timeout", 0, ARGV_ENV_FILE, DURATION(udp_timeout_ms, 1),
+	{ "udp-timeout", 0, ARGV_ENV_FILE, DURATION(udp_timeout_ms, 1), LIVE,
 	  .arg = "D", .join = "; ", .help = ", UDP idle (60s)" },
-	{ "mirror", 0, ARGV_ENV_FILE, SWITCH(mirror),
+	{ "mirror", 0, ARGV_ENV_FILE, SWITCH(mirror), RESTART,
 	  .arg = "FROM TO", .help = "every port listening on FROM's loopback, on TO's too;" },
 	{ "mirror-exclude", 0, ARGV_ENV_FILE, LIST_BY(set_mirror_exclude),
+	  STORES_LIST(mirror_exclude, n_mirror_exclude), LIVE,
 	  .expected = "ports and ranges from 1 to 65535, like 22,5432,8000-8099",
 	  .arg = "PORTS", .join = "\n", .help = "" },
-	{ "mirror-udp", 0, ARGV_ENV_FILE, SWITCH(mirror_udp), .join = ", ", .help = "" },
-	{ "follow", 0, ARGV_ENV_FILE, SWITCH_BY(set_follow), .help = "wait for a named container" },
-	{ "no-follow", 0, ARGV, SWITCH_BY(set_no_follow) },
-	{ "user", 0, ARGV_ENV_FILE, STRING(user), .expected = "a user name or number, not empty",
+	{ "mirror-udp", 0, ARGV_ENV_FILE, SWITCH(mirror_udp), RESTART, .join = ", ", .help = "" },
+	{ "follow", 0, ARGV_ENV_FILE, SWITCH_BY(set_follow), STORES(follow), RESTART,
+	  .help = "wait for a named container" },
+	{ "no-follow", 0, ARGV, SWITCH_BY(set_no_follow), STORES(follow), RESTART },
+	{ "user", 0, ARGV_ENV_FILE, STRING(user), RESTART,
+	  .expected = "a user name or number, not empty",
 	  .arg = "U", .join = "; ", .help = ": relay's user" },
-	{ "metrics", 0, ARGV_ENV_FILE, VALUE_BY(set_metrics),
+	{ "metrics", 0, ARGV_ENV_FILE, VALUE_BY(set_metrics), STORES_TEXT(metrics_text),
+	  RESTART,
 	  .expected = "[ADDR:]PORT, like 9464, 127.0.0.1:9464 or [::1]:9464",
 	  .arg = "ADDR:PORT", .help = "Prometheus /metrics" },
-	{ "config", 0, ARGV_ENV, STRING(config_file),
+	{ "config", 0, ARGV_ENV, STRING(config_file), NOT_RELOADED,
 	  .arg = "FILE", .join = "; ", .help = ": bridges, options" },
-	{ "verbose", 'v', ARGV_ENV_FILE, SWITCH_BY(set_verbose), .help = "debug lines" },
-	{ "quiet", 'q', ARGV_ENV_FILE, SWITCH_BY(set_quiet), .join = "; ", .help = ": errors only" },
-	{ "log-format", 0, ARGV_ENV_FILE, VALUE_BY(set_log_format), .expected = "'text' or 'json'",
+	{ "verbose", 'v', ARGV_ENV_FILE, SWITCH_BY(set_verbose), STORES(verbosity), LIVE,
+	  .help = "debug lines" },
+	{ "quiet", 'q', ARGV_ENV_FILE, SWITCH_BY(set_quiet), STORES(verbosity), LIVE,
+	   .join = "; ", .help = ": errors only" },
+	{ "log-format", 0, ARGV_ENV_FILE, VALUE_BY(set_log_format), STORES(log_format), LIVE,
+	  .expected = "'text' or 'json'",
 	  .arg = "json", .join = "; ", .help = "" },
 	/* named by the free text around the option lines of --help */
-	{ "port-file", 0, ARGV_ENV_FILE, STRING(port_file) },
-	{ "json", 0, ARGV, SWITCH(json) },
-	{ "version", 0, ARGV, SWITCH_BY(set_version) },
-	{ "help", 'h', ARGV, SWITCH_BY(set_help) },
+	{ "port-file", 0, ARGV_ENV_FILE, STRING(port_file), RESTART },
+	{ "json", 0, ARGV, SWITCH(json), NOT_RELOADED },
+	{ "version", 0, ARGV, SWITCH_BY(set_version), NOT_RELOADED },
+	{ "help", 'h', ARGV, SWITCH_BY(set_help), NOT_RELOADED },
 };
 
 #define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
@@ -342,6 +366,55 @@ const struct cli_option *cli_options(size_t *ret_n)
 {
 	*ret_n = N_OPTIONS;
 	return options;
+}
+
+/**
+ * cli_option_same() - whether @a and @b have the same value of a row
+ * @o:		a row whose @size is set
+ * @a:		a configuration
+ * @b:		another
+ *
+ * Return: true if the row's member (a string as text, a list's entries)
+ * is the same in both
+ */
+bool cli_option_same(const struct cli_option *o, const struct config *a,
+		     const struct config *b)
+{
+	const char *pa = (const char *)a + o->offset, *pb = (const char *)b + o->offset;
+
+	if (o->text) {
+		const char *sa = *(const char *const *)(const void *)pa;
+		const char *sb = *(const char *const *)(const void *)pb;
+
+		return sa == sb || (sa && sb && strcmp(sa, sb) == 0);
+	}
+	if (o->count) {
+		size_t na = *(const size_t *)(const void *)((const char *)a + o->count);
+		size_t nb = *(const size_t *)(const void *)((const char *)b + o->count);
+
+		return na == nb && memcmp(pa, pb, na * o->size) == 0;
+	}
+	return memcmp(pa, pb, o->size) == 0;
+}
+
+/**
+ * cli_option_copy() - give @to the value of a row that @from has
+ * @o:		a row whose @size is set, not @text (a string would point into
+ *		@from)
+ * @to:		where it goes
+ * @from:	where it comes from
+ */
+void cli_option_copy(const struct cli_option *o, struct config *to, const struct config *from)
+{
+	size_t size = o->size;
+
+	if (o->text)
+		return;
+	if (o->count) {
+		memcpy((char *)to + o->count, (const char *)from + o->count, sizeof(size_t));
+		size *= *(const size_t *)(const void *)((const char *)from + o->count);
+	}
+	memcpy((char *)to + o->offset, (const char *)from + o->offset, size);
 }
 
 static bool takes_value(const struct cli_option *o)

@@ -18,9 +18,11 @@
  *     deadline of their own (bridge_remove()); when the new set has a pair
  *     of the same EXPOSE (a SERVICE changed), the new bridge takes the
  *     listening sockets as they are, so the port is never unbound;
- *   - the options of live_options[] apply from now on (to new connections;
- *     --idle-timeout to every one); those of restart_options[] are kept as
- *     they are and a line says they need a restart.
+ *   - the options whose row in cli.c's table is LIVE apply from now on
+ *     (to new connections; --idle-timeout to every one); those that are
+ *     RESTART are kept as they are and a line says they need a restart.
+ *     What each option is lives in its row, next to how it is parsed, so
+ *     a new option cannot be forgotten here (tests/unit/test_cli.c).
  *
  * All or nothing: every failure that can happen - the file does not parse,
  * a pair names a container this nsbridge has not opened, an EXPOSE is
@@ -64,89 +66,52 @@ static struct config *live;	/* main()'s, which c->config points to */
 static int saved_argc;
 static char **saved_argv;
 
-/**
- * struct option_field - an option of struct config that a reload compares
- * @name:	as the user knows it
- * @offset:	where it is in struct config
- * @size:	how long
- * @text:	a const char *, compared as a string
- * @count:	where the number of entries of an array field is, or 0
- */
-struct option_field {
-	const char *name;
-	size_t offset;
-	size_t size;
-	bool text;
-	size_t count;
-};
-
-#define FIELD(n, f)	{ .name = (n), .offset = offsetof(struct config, f), \
-			  .size = sizeof(((struct config *)0)->f) }
-#define TEXT(n, f)	{ .name = (n), .offset = offsetof(struct config, f), .text = true }
-#define ARRAY(n, f, k)	{ .name = (n), .offset = offsetof(struct config, f), \
-			  .size = sizeof(((struct config *)0)->f[0]), \
-			  .count = offsetof(struct config, k) }
-
-/* Read for each new connection, flow or log line: changed on the fly */
-static const struct option_field live_options[] = {
-	FIELD("--max-connections", max_connections),
-	FIELD("--connect-timeout", connect_timeout_ms),
-	FIELD("--idle-timeout", idle_timeout_ms),
-	FIELD("--drain-timeout", drain_timeout_ms),
-	FIELD("--udp-timeout", udp_timeout_ms),
-	FIELD("--max-udp-flows", max_udp_flows),
-	FIELD("--verbose/--quiet", verbosity),
-	FIELD("--log-format", log_format),
-	ARRAY("--allow-uid", allow_uids, n_allow_uids),
-	ARRAY("--mirror-exclude", mirror_exclude, n_mirror_exclude),
-};
-
-/* Used at start-up only (namespaces, user, sockets made before the drop) */
-static const struct option_field restart_options[] = {
-	TEXT("--container", container),
-	TEXT("--host-netns", host_netns),
-	TEXT("--user", user),
-	FIELD("--allow-nonlocal", allow_nonlocal),
-	FIELD("--follow", follow),
-	FIELD("--mirror", mirror),
-	FIELD("--mirror-udp", mirror_udp),
-	TEXT("--metrics", metrics_text),
-	TEXT("--port-file", port_file),
-};
-
-static bool field_same(const struct config *a, const struct config *b,
-		       const struct option_field *o)
+/* An earlier row of @o[0..i) that stores into the same member (--quiet, --no-follow) */
+static bool shares_member(const struct cli_option *o, size_t i)
 {
-	const char *pa = (const char *)a + o->offset, *pb = (const char *)b + o->offset;
-
-	if (o->text) {
-		const char *sa = *(const char *const *)(const void *)pa;
-		const char *sb = *(const char *const *)(const void *)pb;
-
-		return sa == sb || (sa && sb && strcmp(sa, sb) == 0);
-	}
-	if (o->count) {
-		size_t na = *(const size_t *)(const void *)((const char *)a + o->count);
-		size_t nb = *(const size_t *)(const void *)((const char *)b + o->count);
-
-		return na == nb && memcmp(pa, pb, na * o->size) == 0;
-	}
-	return memcmp(pa, pb, o->size) == 0;
+	for (size_t k = 0; k < i; k++)
+		if (o[k].reload == o[i].reload && o[k].offset == o[i].offset && o[k].size)
+			return true;
+	return false;
 }
 
-/* The names of the fields of @table that differ, ", " between them */
-static size_t fields_changed(const struct config *a, const struct config *b,
-			     const struct option_field *table, size_t n, char *buf, size_t len)
+/* "--verbose/--quiet": every row of @o that stores into @o[i]'s member */
+static int member_names(const struct cli_option *o, size_t n, size_t i, char *buf, size_t len)
 {
-	size_t found = 0, off = 0;
+	int off = 0;
+
+	for (size_t k = i; k < n; k++) {
+		int w;
+
+		if (o[k].reload != o[i].reload || o[k].offset != o[i].offset)
+			continue;
+		w = snprintf(buf + off, len - (size_t)off, "%s--%s", off ? "/" : "", o[k].name);
+		if (w < 0 || (size_t)w >= len - (size_t)off)
+			break;
+		off += w;
+	}
+	return off;
+}
+
+/*
+ * The names of the options of reload kind @kind (cli.c's rows say) whose
+ * values differ between @a and @b, ", " between them
+ */
+static size_t fields_changed(const struct config *a, const struct config *b,
+			     enum cli_reload kind, char *buf, size_t len)
+{
+	size_t n, found = 0, off = 0;
+	const struct cli_option *o = cli_options(&n);
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
+		char names[128];
 		int w;
 
-		if (field_same(a, b, &table[i]))
+		if (o[i].reload != kind || shares_member(o, i) || cli_option_same(&o[i], a, b))
 			continue;
-		w = snprintf(buf + off, len - off, "%s%s", found ? ", " : "", table[i].name);
+		member_names(o, n, i, names, sizeof(names));
+		w = snprintf(buf + off, len - off, "%s%s", found ? ", " : "", names);
 		if (w > 0 && (size_t)w < len - off)
 			off += (size_t)w;
 		found++;
@@ -154,20 +119,15 @@ static size_t fields_changed(const struct config *a, const struct config *b,
 	return found;
 }
 
-/* Apply the live options of @next to the running config */
+/* Apply the options that cli.c's rows say are live of @next to the running config */
 static void copy_live_options(const struct config *next)
 {
-	for (size_t i = 0; i < sizeof(live_options) / sizeof(live_options[0]); i++) {
-		const struct option_field *o = &live_options[i];
-		size_t size = o->size;
+	size_t n;
+	const struct cli_option *o = cli_options(&n);
 
-		if (o->count) {
-			memcpy((char *)live + o->count, (const char *)next + o->count,
-			       sizeof(size_t));
-			size *= *(const size_t *)(const void *)((const char *)next + o->count);
-		}
-		memcpy((char *)live + o->offset, (const char *)next + o->offset, size);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (o[i].reload == CLI_RELOAD_LIVE)
+			cli_option_copy(&o[i], live, next);
 	log_setup(live->verbosity, live->log_format);
 }
 
@@ -465,16 +425,13 @@ void reload_on_signal(struct ctx *c)
 		sdnotify_ready(c);
 		return;
 	}
-	if (fields_changed(live, &p.next, restart_options,
-			   sizeof(restart_options) / sizeof(restart_options[0]),
-			   names, sizeof(names)) > 0)
+	if (fields_changed(live, &p.next, CLI_RELOAD_RESTART, names, sizeof(names)) > 0)
 		log_warn("reload of %s: %s changed, which needs a restart: kept as it was",
 			 live->config_file, names);
 	kept = 0;
 	for (size_t i = 0; i < p.next.n_bridges; i++)
 		kept += p.same[i] != NULL;
-	fields_changed(live, &p.next, live_options, sizeof(live_options) / sizeof(live_options[0]),
-		       why, sizeof(why));
+	fields_changed(live, &p.next, CLI_RELOAD_LIVE, why, sizeof(why));
 	commit(c, &p);
 	note(c, true, "%zu added, %zu removed, %zu unchanged%s%s%s%s", p.n_added, p.n_removed,
 	     kept, why[0] ? "; changed: " : "", why, names[0] ? "; needs a restart: " : "", names);

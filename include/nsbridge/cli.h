@@ -178,6 +178,17 @@ enum cli_kind {
 	CLI_KIND_MAX,
 };
 
+/*
+ * What a reload does with a change of an option. Every row says which:
+ * tests/unit/test_cli.c fails on a row left CLI_RELOAD_UNDECLARED.
+ */
+enum cli_reload {
+	CLI_RELOAD_UNDECLARED,
+	CLI_RELOAD_LIVE,	/* read for each new connection, flow or log line: applied */
+	CLI_RELOAD_RESTART,	/* used at start-up: "needs a restart", kept as it was */
+	CLI_RELOAD_NONE,	/* not a setting of the running relay, never in a file */
+};
+
 /**
  * struct cli_option - one option: one row of the table that the command
  *	line, the environment, the config file and --help are made from
@@ -199,6 +210,11 @@ enum cli_kind {
  * @help:	--help: what it does; "\n" goes on in the same column. NULL
  *		for one the free text of --help names, or the --no-NAME of a
  *		row NAME, shown there as --[no-]NAME
+ * @reload:	what a reload (SIGHUP, reload.c) does when the value changes
+ * @size:	size of the member at @offset that a reload compares and, for
+ *		CLI_RELOAD_LIVE, copies; set for a row with a setter too
+ * @count:	for a list, where the number of its entries is; else 0
+ * @text:	the member is a const char *, compared as a string
  */
 struct cli_option {
 	const char *name;
@@ -214,6 +230,10 @@ struct cli_option {
 	const char *arg;
 	const char *join;
 	const char *help;
+	enum cli_reload reload;
+	size_t size;
+	size_t count;
+	bool text;
 };
 
 #define CLI_DEFAULT_MAX_CONNECTIONS	16384
@@ -228,6 +248,9 @@ int cli_parse_duration(const char *text, unsigned *ret_ms);
 int cli_parse_pair(const struct config *cfg, const char *service, const char *expose,
 		   struct bridge_spec *ret, char *error, size_t error_len);
 const struct cli_option *cli_options(size_t *ret_n);
+bool cli_option_same(const struct cli_option *o, const struct config *a,
+		     const struct config *b);
+void cli_option_copy(const struct cli_option *o, struct config *to, const struct config *from);
 void cli_print_help(void);
 void cli_print_version(void);
 bool config_mirror_excludes(const struct config *config, uint16_t port);

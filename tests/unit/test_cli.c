@@ -1384,6 +1384,42 @@ static void write_file(const struct option_case *c, char *path)
 	assert_int_equal(fclose(f), 0);
 }
 
+/*
+ * What a reload does with @c's option: a row that a --config file can set
+ * must be applied (LIVE) or reported (RESTART) by reload.c, which compares
+ * the member the row names - so setting the option must change that
+ * member, and a LIVE one must be one reload.c can copy (not a string).
+ */
+static void check_reload(const struct option_case *c, const struct cli_option *o,
+			 const struct config *base)
+{
+	char error[CLI_ERROR_MAX] = "", flag[64];
+	struct config cfg;
+	bool same;
+
+	if (o->reload == CLI_RELOAD_NONE) {
+		if (o->from & CLI_FROM_FILE)
+			fail_msg("--%s: a --config file may set it, but its row says a reload "
+				 "ignores it: say LIVE or RESTART", c->name);
+		return;
+	}
+	if (!o->size)
+		fail_msg("--%s: its row says a reload looks at it, but names no member of "
+			 "struct config (STORES())", c->name);
+	if (o->reload == CLI_RELOAD_LIVE && o->text)
+		fail_msg("--%s: a string cannot be LIVE: reload.c copies members", c->name);
+	snprintf(flag, sizeof(flag), "--%s", o->name);
+	if (parse_ports(flag, c->value, &cfg, error, sizeof(error)) < 0)
+		fail_msg("--%s: %s", c->name, error);
+	/* a string is compared by its pointer: what it points to is freed */
+	same = o->text ? memcmp((const char *)base + o->offset, (char *)&cfg + o->offset,
+				o->size) == 0 : cli_option_same(o, base, &cfg);
+	config_free(&cfg);
+	if (same)
+		fail_msg("--%s: set, but the member its row names for a reload is unchanged: "
+			 "reload.c would not see it change", c->name);
+}
+
 /* One option, set alone on the command line, in the environment, in a file */
 static void test_option(void **state)
 {
@@ -1404,6 +1440,7 @@ static void test_option(void **state)
 	config_free(&base);
 	snprintf(flag, sizeof(flag), "--%s", o->name);
 	check_applied(c, &base, "on the command line", flag, c->value, true);
+	check_reload(c, o, &base);
 	if (o->short_name) {
 		snprintf(flag, sizeof(flag), "-%c", o->short_name);
 		check_applied(c, &base, flag, flag, c->value, true);
@@ -1426,7 +1463,7 @@ static void test_option(void **state)
 	}
 }
 
-/* Every row of cli.c's table has a row in option_cases */
+/* Every row of cli.c's table has a row in option_cases, and says what a reload does */
 static void test_every_option(void **state)
 {
 	size_t n;
@@ -1441,6 +1478,9 @@ static void test_every_option(void **state)
 		if (j == ARRAY_SIZE(option_cases))
 			fail_msg("option --%s has no row in option_cases: add one that says "
 				 "what it sets", o[i].name);
+		if (o[i].reload == CLI_RELOAD_UNDECLARED)
+			fail_msg("option --%s does not say what a reload does with it: give its "
+				 "row LIVE, RESTART or NOT_RELOADED", o[i].name);
 	}
 }
 
