@@ -25,8 +25,11 @@
  *     a new option cannot be forgotten here (tests/unit/test_cli.c).
  *
  * All or nothing: every failure that can happen - the file does not parse,
- * a pair names a container this nsbridge has not opened, an EXPOSE is
- * taken, no room is left - happens before anything running is changed, and
+ * a pair names a container this nsbridge has not opened, the new set has
+ * a bridge that relays to itself (selfloop.c) or a unix: SERVICE the
+ * relay's user may not connect to (runas.c), checked on the whole set as
+ * at start, an EXPOSE is taken, no room is left - happens before
+ * anything running is changed, and
  * what was bound for the reload is closed again. The running set then
  * stays exactly as it was, one line says why (a file's errors name its
  * line), and ctx.reload keeps the outcome for nsbridge status. A reload
@@ -60,7 +63,9 @@
 #include "nsbridge/access.h"
 #include "nsbridge/bridge.h"
 #include "nsbridge/reload.h"
+#include "nsbridge/runas.h"
 #include "nsbridge/sdnotify.h"
+#include "nsbridge/selfloop.h"
 
 static struct config *live;	/* main()'s, which c->config points to */
 static int saved_argc;
@@ -280,6 +285,40 @@ static void match(struct ctx *c, struct plan *p)
 	}
 }
 
+/*
+ * The checks a start makes of its set, on the whole new one: no bridge
+ * relays to itself or two to each other (selfloop.c), and the relay's
+ * user may connect to each unix: SERVICE (runas.c). 0, or the exit
+ * status a start would leave with and @why its line.
+ */
+static int check_set(const struct ctx *c, const struct bridge_spec *set, size_t n, char *why,
+		     size_t len)
+{
+	int r = selfloop_check_set(c, set, n, why, len);
+
+	return r ? r : runas_check_set(set, n, why, len);
+}
+
+/* check_set() of @p->next, a running bridge's EXPOSE as bound (port 0) */
+static int check_next(const struct ctx *c, const struct plan *p, char *why, size_t len)
+{
+	struct bridge_spec *set = calloc(p->next.n_bridges + 1, sizeof(*set));
+	int r;
+
+	if (!set) {
+		snprintf(why, len, "out of memory");
+		return EXIT_RUNTIME;
+	}
+	for (size_t i = 0; i < p->next.n_bridges; i++) {
+		set[i] = p->next.bridges[i];
+		if (p->same[i])
+			set[i].expose = p->same[i]->expose;
+	}
+	r = check_set(c, set, p->next.n_bridges, why, len);
+	free(set);
+	return r;
+}
+
 /* Bind every new pair that needs listeners of its own; all of them or none */
 static int bind_new(struct ctx *c, struct plan *p, char *why, size_t len)
 {
@@ -380,8 +419,8 @@ static int prepare(struct ctx *c, struct plan *p, char *why, size_t len)
 	if (prepare_access(c, &p->next, why, len) < 0)
 		return EXIT_RUNTIME;
 	match(c, p);
-	r = bind_new(c, p, why, len);
-	return r;
+	r = check_next(c, p, why, len);
+	return r ? r : bind_new(c, p, why, len);
 }
 
 /**
@@ -471,6 +510,31 @@ static void changed(struct ctx *c)
 	sdnotify_ready(c);
 }
 
+/* check_set() of the bridges that run (mirror ones too) and @spec */
+static int check_with(const struct ctx *c, const struct bridge_spec *spec, char *why, size_t len)
+{
+	struct bridge_spec *set = calloc(c->n_bridges + 1, sizeof(*set));
+	size_t n = 0;
+	int r;
+
+	if (!set) {
+		snprintf(why, len, "out of memory");
+		return EXIT_RUNTIME;
+	}
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		const struct bridge *b = &c->bridges[i];
+
+		if (b->removed)
+			continue;
+		set[n] = *b->spec;
+		set[n++].expose = b->expose;	/* as bound: port 0 */
+	}
+	set[n++] = *spec;
+	r = check_set(c, set, n, why, len);
+	free(set);
+	return r;
+}
+
 static int add(struct ctx *c, const char *svc, const char *exp, char *why, size_t len)
 {
 	struct bridge_spec spec;
@@ -482,6 +546,8 @@ static int add(struct ctx *c, const char *svc, const char *exp, char *why, size_
 	r = place(c, &spec.expose, why, len);
 	for (unsigned k = 0; !r && k < spec.n_services; k++)
 		r = place(c, &spec.services[k], why, len);
+	if (!r)
+		r = check_with(c, &spec, why, len);
 	if (r)
 		return r;
 	sdnotify_reloading();

@@ -34,7 +34,9 @@
  *     as USER. runas_check_services() asks at start, in a child that
  *     becomes USER, whether USER may connect to each one, and nsbridge
  *     refuses to start, naming the socket, its mode and the user, when
- *     it may not - rather than reset every client later;
+ *     it may not - rather than reset every client later. A reload or
+ *     nsbridge add checks the whole new set again (runas_check_set()),
+ *     in the relay itself, which is USER by then, and is refused so;
  *   - what the relay's new uid no longer allows is left to the keeper,
  *     a child forked just before the switch that keeps uid 0 without any
  *     capability and holds nothing of the relay's but pidfds of CMD and
@@ -155,6 +157,9 @@ int runas_resolve(const char *user, struct runas *ret, char *why, size_t why_len
 	return -ENOENT;
 }
 
+/* Who the relay becomes, for the checks of a reload or an add */
+static struct runas relay_as;
+
 /**
  * struct check - what the child of runas_check_services() found
  * @error:	0, -errno of the switch (@service -1), or -EACCES for @service
@@ -188,8 +193,12 @@ static __attribute__((noreturn)) void check_child(const struct config *cfg,
 	_exit(write(out_fd, &res, sizeof(res)) == sizeof(res) ? EXIT_SUCCESS : EXIT_FAILURE);
 }
 
-/* "srwx------ root:root", as ls shows a socket */
-static void describe(const char *path, char *buf, size_t len)
+/*
+ * "srwx------ root:root", as ls shows a socket; with @numbers, "0:0": the
+ * running relay must not look names up, which may load an NSS module
+ * (nsswitch.conf's "systemd"), code its filter does not let it map
+ */
+static void describe(const char *path, bool numbers, char *buf, size_t len)
 {
 	static const char rwx[] = "rwxrwxrwx";
 	char mode[11] = "?---------", owner[64], group[64];
@@ -205,8 +214,8 @@ static void describe(const char *path, char *buf, size_t len)
 	for (int i = 0; i < 9; i++)
 		if (st.st_mode & (0400u >> i))
 			mode[i + 1] = rwx[i];
-	pw = getpwuid(st.st_uid);
-	gr = getgrgid(st.st_gid);
+	pw = numbers ? NULL : getpwuid(st.st_uid);
+	gr = numbers ? NULL : getgrgid(st.st_gid);
 	if (pw)
 		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
 	else
@@ -216,6 +225,18 @@ static void describe(const char *path, char *buf, size_t len)
 	else
 		snprintf(group, sizeof(group), "%u", (unsigned)st.st_gid);
 	snprintf(buf, len, "%s %s:%s", mode, owner, group);
+}
+
+/* The one line that refuses @svc, out of reach of @as; its length, as snprintf() */
+static int refusal(const struct endpoint *svc, const struct runas *as, bool numbers,
+		    char *buf, size_t len)
+{
+	char text[160];
+
+	describe(svc->path, numbers, text, sizeof(text));
+	return snprintf(buf, len, "unix:%s (%s): user %s cannot connect to it, and the relay runs as "
+		 "%s after set-up; give %s access, or name another user with --user", svc->path,
+		 text, as->name, as->name, as->name);
 }
 
 /* The @k-th SERVICE of @cfg, counting every bridge's in order */
@@ -264,6 +285,8 @@ static int run_check(const struct config *cfg, const struct runas *as, struct ch
  * ACLs and all). Logs one line: for a SERVICE out of reach, naming the
  * socket, its mode and owner, and the user.
  *
+ * @as is kept for runas_check_set().
+ *
  * Return: 0, -EACCES when a SERVICE is out of reach, other -errno when
  * the relay could not become @as or the check failed
  */
@@ -271,9 +294,10 @@ int runas_check_services(const struct config *cfg, const struct runas *as)
 {
 	const struct endpoint *svc;
 	struct check res;
-	char text[160];
+	char text[BRIDGE_ERROR_MAX];
 	int r;
 
+	relay_as = *as;
 	if (!as->switching)
 		return 0;
 	r = run_check(cfg, as, &res);
@@ -286,11 +310,38 @@ int runas_check_services(const struct config *cfg, const struct runas *as)
 	if (!svc)
 		return log_errno(LOG_LEVEL_ERROR, res.error, "becoming user %s (uid %u, gid %u) "
 				 "after set-up", as->name, (unsigned)as->uid, (unsigned)as->gid);
-	describe(svc->path, text, sizeof(text));
-	log_error("unix:%s (%s): user %s cannot connect to it, and the relay runs as %s "
-		  "after set-up; give %s access, or name another user with --user", svc->path,
-		  text, as->name, as->name, as->name);
+	refusal(svc, as, false, text, sizeof(text));
+	log_error("%s", text);
 	return -EACCES;
+}
+
+/**
+ * runas_check_set() - runas_check_services() for the bridges a running
+ *		       relay is to have after a reload or an add
+ * @bridges:	the whole new set, running bridges and new ones
+ * @n:		how many
+ * @why:	the line a start would log, when refused
+ * @len:	its size
+ *
+ * The relay is the user by now (no supplementary group, as the child of
+ * the start's check made itself), so it asks the kernel itself, with
+ * access(2) on each unix: SERVICE; a socket's owner is given as numbers.
+ *
+ * Return: 0, or EXIT_PRIVILEGE as a start would leave with
+ */
+int runas_check_set(const struct bridge_spec *bridges, size_t n, char *why, size_t len)
+{
+	for (size_t i = 0; relay_as.switching && i < n; i++)
+		for (unsigned k = 0; k < bridges[i].n_services; k++) {
+			const struct endpoint *svc = &bridges[i].services[k];
+
+			if (svc->kind == ENDPOINT_UNIX && access(svc->path, W_OK) < 0 &&
+			    (errno == EACCES || errno == EPERM)) {
+				refusal(svc, &relay_as, true, why, len);
+				return EXIT_PRIVILEGE;
+			}
+		}
+	return 0;
 }
 
 /* Pass on a stop signal the relay asks for, only to CMD: the signals of command.c */

@@ -150,6 +150,9 @@ static const struct rule relay_rules[] = {
 	 * opener to ask, /etc/localtime for the time in a status document */
 	ALLOW_IF(openat, ARG_NONE_OF(2, OPEN_WRITING)),
 	ALLOW(getdents64), ALLOW(readlinkat), ALLOW(newfstatat), ALLOW(fstat), ALLOW(lseek),
+	/* whether the relay's user may connect to each unix: SERVICE of a
+	 * reload or nsbridge add (runas_check_set()); the sanitizers' too */
+	ALLOW(access), ALLOW(faccessat),
 	/* at exit: the control socket and the --port-file go. Paths are
 	 * behind pointers: this is the one call that changes the file
 	 * system, with only the permissions of a user without capability
@@ -197,7 +200,7 @@ static const struct rule sanitizer_rules[] = {
 	ALLOW(clone), ALLOW(ptrace), ALLOW(wait4), ALLOW(prctl), ALLOW(getppid),
 	ALLOW(sched_yield), ALLOW(sigaltstack), ALLOW(rt_sigaction),
 	ALLOW(open), ALLOW(getdents), ALLOW(readlink), ALLOW(stat), ALLOW(lstat),
-	ALLOW(access), ALLOW(nanosleep), ALLOW(clock_nanosleep), ALLOW(kill), ALLOW(tgkill),
+	ALLOW(nanosleep), ALLOW(clock_nanosleep), ALLOW(kill), ALLOW(tgkill),
 	/* a report's stack goes to llvm-symbolizer in a child. The child
 	 * inherits the filter and dies as its loader maps code, so the
 	 * report keeps module+offset - but the relay, starting it, must not

@@ -12,7 +12,10 @@
  * container's namespace differently (or two containers of a pod). Those
  * are known only once the sides are open, so the check runs then
  * (compared by nsfs inode, netns_same()), before anything is bound, with
- * each endpoint moved to the first side of its namespace.
+ * each endpoint moved to the first side of its namespace. Which sides are
+ * one is kept: a reload and nsbridge add check the whole new set again
+ * (selfloop_check_set()) before they bind anything, and are refused
+ * with the same line.
  *
  * A SERVICE reaches an EXPOSE when they share transport, a port and an
  * address a connect() to the SERVICE would arrive at - endpoint_overlaps()
@@ -241,14 +244,14 @@ static int canonical_sides(const struct ctx *c, enum side canon[SIDE_MAX])
 	return 0;
 }
 
-/* The bridges with every endpoint on its canonical side: what selfloop_find() compares */
-static void canonical_bridges(const struct config *cfg, const enum side canon[SIDE_MAX],
-			      struct bridge_spec *out)
+/* @in with every endpoint on its canonical side: what selfloop_find() compares */
+static void canonical_bridges(const struct bridge_spec *in, size_t n,
+			      const enum side canon[SIDE_MAX], struct bridge_spec *out)
 {
-	for (size_t i = 0; i < cfg->n_bridges; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct bridge_spec *b = &out[i];
 
-		*b = cfg->bridges[i];
+		*b = in[i];
 		b->expose.side = canon[b->expose.side];
 		for (unsigned k = 0; k < b->n_services; k++)
 			b->services[k].side = canon[b->services[k].side];
@@ -256,18 +259,47 @@ static void canonical_bridges(const struct config *cfg, const enum side canon[SI
 	}
 }
 
-/* The circle found among @copy, pointing at the user's own bridges */
-static struct selfloop original_loop(const struct config *cfg, const struct bridge_spec *copy,
-				     const struct selfloop *loop)
+/* The circle found among @copy, pointing at the user's own bridges, @orig */
+static struct selfloop original_loop(const struct bridge_spec *orig,
+				     const struct bridge_spec *copy, const struct selfloop *loop)
 {
-	const struct bridge_spec *from = &cfg->bridges[loop->from - copy];
-	const struct bridge_spec *to = &cfg->bridges[loop->to - copy];
-	struct selfloop orig = { .from = from, .to = to };
+	const struct bridge_spec *from = &orig[loop->from - copy];
+	const struct bridge_spec *to = &orig[loop->to - copy];
+	struct selfloop o = { .from = from, .to = to };
 
-	orig.service = &from->services[loop->service - loop->from->services];
+	o.service = &from->services[loop->service - loop->from->services];
 	if (loop->back)
-		orig.back = &to->services[loop->back - loop->to->services];
-	return orig;
+		o.back = &to->services[loop->back - loop->to->services];
+	return o;
+}
+
+/* Sides as they were at start, for the checks of a running nsbridge */
+static enum side start_canon[SIDE_MAX];
+
+/* A circle among @bridges, sides made canonical by @canon: 0, or EXIT_* and @why */
+static int find_in(const struct ctx *c, const enum side canon[SIDE_MAX],
+		   const struct bridge_spec *bridges, size_t n, char *why, size_t len)
+{
+	struct bridge_spec *copy = calloc(n + 1, sizeof(*copy));
+	const char *labels[SIDE_MAX];
+	struct selfloop loop;
+	bool found;
+
+	if (!copy) {
+		snprintf(why, len, "checking the bridges: %s", strerror(ENOMEM));
+		return EXIT_RUNTIME;
+	}
+	canonical_bridges(bridges, n, canon, copy);
+	found = selfloop_find(copy, n, false, &loop);
+	if (found)
+		loop = original_loop(bridges, copy, &loop);
+	free(copy);
+	if (!found)
+		return 0;
+	for (int s = 0; s < SIDE_MAX; s++)
+		labels[s] = c->sides[s].label;
+	selfloop_describe(&loop, labels, true, why, len);
+	return EXIT_USAGE;
 }
 
 /**
@@ -277,36 +309,38 @@ static struct selfloop original_loop(const struct config *cfg, const struct brid
  *		(before the opener takes them)
  *
  * Sides that are one namespace - the host and -c self, two REFs of one
- * container, containers of one pod - are compared as one.
+ * container, containers of one pod - are compared as one. Which are is
+ * kept for selfloop_check_set(), the fds being gone by then.
  *
  * Return: 0, or the exit status to leave with, the line logged
  */
 int selfloop_check(const struct ctx *c)
 {
-	const struct config *cfg = c->config;
-	struct bridge_spec *copy = calloc(cfg->n_bridges + 1, sizeof(*copy));
-	const char *labels[SIDE_MAX];
 	char text[SELFLOOP_TEXT_MAX];
-	enum side canon[SIDE_MAX];
-	struct selfloop loop;
-	bool found;
+	int r;
 
-	if (!copy)
-		return log_errno(LOG_LEVEL_ERROR, -ENOMEM, "checking the bridges"), EXIT_RUNTIME;
-	if (canonical_sides(c, canon) < 0) {
-		free(copy);
+	if (canonical_sides(c, start_canon) < 0)
 		return EXIT_RUNTIME;
-	}
-	canonical_bridges(cfg, canon, copy);
-	found = selfloop_find(copy, cfg->n_bridges, false, &loop);
-	if (found)
-		loop = original_loop(cfg, copy, &loop);
-	free(copy);
-	if (!found)
-		return 0;
-	for (int s = 0; s < SIDE_MAX; s++)
-		labels[s] = c->sides[s].label;
-	selfloop_describe(&loop, labels, true, text, sizeof(text));
-	log_error("%s", text);
-	return EXIT_USAGE;
+	r = find_in(c, start_canon, c->config->bridges, c->config->n_bridges, text, sizeof(text));
+	if (r)
+		log_error("%s", text);
+	return r;
+}
+
+/**
+ * selfloop_check_set() - the check of selfloop_check() for the bridges a
+ *			  running nsbridge is to have after a reload or an add
+ * @c:		context, running: selfloop_check() passed at start
+ * @bridges:	the whole new set, running bridges and new ones, each side
+ *		numbered as c->sides
+ * @n:		how many
+ * @why:	the line a start would log, when refused
+ * @len:	its size
+ *
+ * Return: 0, or the exit status a start would leave with (EXIT_USAGE)
+ */
+int selfloop_check_set(const struct ctx *c, const struct bridge_spec *bridges, size_t n,
+		       char *why, size_t len)
+{
+	return find_in(c, start_canon, bridges, n, why, len);
 }

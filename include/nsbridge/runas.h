@@ -25,6 +25,7 @@ struct runas {
 
 int runas_resolve(const char *user, struct runas *ret, char *why, size_t why_len);
 int runas_check_services(const struct config *cfg, const struct runas *as);
+int runas_check_set(const struct bridge_spec *bridges, size_t n, char *why, size_t len);
 int runas_keeper_start(const struct ctx *c);
 int runas_keeper_signal(int signo);
 void runas_keeper_finish(void);
