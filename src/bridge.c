@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -496,12 +497,46 @@ int bridges_write_port_file(struct ctx *c)
 	return c->port_file_fd < 0 ? -errno : 0;
 }
 
+/*
+ * Extend the file at @fd from @from to @to bytes with newlines: what was
+ * there reads the same, blank lines at the end being nothing
+ */
+static int pad_to(int fd, off_t from, off_t to)
+{
+	char nl[256];
+
+	memset(nl, '\n', sizeof(nl));
+	while (from < to) {
+		size_t len = (size_t)(to - from) < sizeof(nl) ? (size_t)(to - from) : sizeof(nl);
+		ssize_t n = pwrite(fd, nl, len, from);
+
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		from += n;
+	}
+	return 0;
+}
+
 /**
  * bridges_rewrite_port_file() - --port-file again, after bridges changed
  * @c:		context, running
  *
- * In place, in one write and a truncation to its length: a reader at that
- * very moment may see the new lines followed by the end of the old ones.
+ * A reader must see the old lines or the new ones, never a mix. A new
+ * file renamed over it, as at start, cannot be had: the relay may not
+ * create files in the directory once it left uid 0 (runas.c), and its
+ * filter opens nothing for writing. Asking the keeper to rename is more
+ * protocol than this needs. So the file is only ever overwritten from
+ * offset 0 within its current size, in one pwrite(), and never shrinks:
+ * shorter content is padded with newlines to the old size (the man page
+ * says blank lines at the end are to be skipped; $(cat FILE) drops them),
+ * and longer content first grows the file with newlines after the old
+ * lines, which changes nothing a reader sees, then overwrites it. What
+ * made readers see new lines followed by the end of old ones was the gap
+ * between the write and the ftruncate() that followed it, and a reader
+ * reading the old size while a longer write was under way; both are
+ * gone. A read concurrent with that one pwrite() of a few lines, inside
+ * one page, is the page cache's copy against the write's, which is as
+ * close as a file rewritten in place gets.
  *
  * Return: 0 or -errno
  */
@@ -509,12 +544,15 @@ int bridges_rewrite_port_file(const struct ctx *c)
 {
 	char *text = NULL;
 	size_t len = 0;
+	struct stat st;
 	FILE *f;
 	ssize_t n;
-	int r = 0;
+	int r;
 
 	if (c->port_file_fd < 0)
 		return 0;
+	if (fstat(c->port_file_fd, &st) < 0)
+		return -errno;
 	f = open_memstream(&text, &len);
 	if (!f)
 		return -ENOMEM;
@@ -523,11 +561,23 @@ int bridges_rewrite_port_file(const struct ctx *c)
 		free(text);
 		return -ENOMEM;
 	}
-	n = pwrite(c->port_file_fd, text, len, 0);
-	if (n < 0 || (size_t)n != len)
-		r = n < 0 ? -errno : -EIO;
-	else if (ftruncate(c->port_file_fd, (off_t)len) < 0)
-		r = -errno;
+	if ((off_t)len < st.st_size) {	/* the old size, in newlines */
+		char *padded = realloc(text, (size_t)st.st_size);
+
+		if (!padded) {
+			free(text);
+			return -ENOMEM;
+		}
+		memset(padded + len, '\n', (size_t)st.st_size - len);
+		text = padded;
+		len = (size_t)st.st_size;
+	}
+	r = pad_to(c->port_file_fd, st.st_size, (off_t)len);
+	if (r == 0) {
+		n = pwrite(c->port_file_fd, text, len, 0);
+		if (n < 0 || (size_t)n != len)
+			r = n < 0 ? -errno : -EIO;
+	}
 	free(text);
 	return r;
 }

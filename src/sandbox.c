@@ -186,9 +186,9 @@ static const struct rule relay_rules[] = {
 };
 
 /* With --port-file: a reload rewrites it in place, through the
- * descriptor opened before the drop (bridge.c) */
+ * descriptor opened before the drop (bridge.c); it never shrinks */
 static const struct rule port_file_rules[] = {
-	ALLOW(pwrite64), ALLOW(ftruncate),
+	ALLOW(pwrite64),
 };
 
 /* The sanitizer runtimes' own work, which the relay's code never does */
