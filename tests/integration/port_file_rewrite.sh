@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # port_file_rewrite.sh - --port-file rewritten by nsbridge add and remove,
-# hundreds of times, while a reader polls it: every read is a whole set
+# two hundred times, while a reader polls it: every read is a whole set
 # of lines, old or new, never new lines followed by the end of old ones.
 # The relay has left uid 0 (for nobody) and rewrites it in place.
 . "$(dirname "$0")/lib.sh"
@@ -44,7 +44,7 @@ change() {	# VERB ARGS... - nsbridge add or remove, which must succeed
 	local out
 	out=$("$NSB" "$1" "$NSB_PID" "${@:2}" 2>&1) || fail "nsbridge $*: exit $?: $out"
 }
-for _ in $(seq 1 150); do
+for _ in $(seq 1 50); do
 	change add "host:$y" "container:$y"	# X Y: longer
 	change remove "container:$x"		# Y: shorter
 	change add "host:$x" "container:$x"	# Y X
@@ -58,7 +58,7 @@ assert_match "the reader saw the changes" "^ok [0-9]+ reads, [2-4] sets seen$" "
 assert_eq "--port-file at the end" "$X" "$(cat "$T/run/ports")"
 read -r svc exp <"$T/run/ports"
 assert_eq "its first line, as read(1) takes it" "$X" "$svc $exp"
-pass "600 adds and removes: $(cat "$T/reader.out"), never a mix of old and new lines"
+pass "200 adds and removes: $(cat "$T/reader.out"), never a mix of old and new lines"
 stop_nsb
 [ -e "$T/run/ports" ] && fail "the port file outlived nsbridge"
 pass "the file goes at exit"
