@@ -415,7 +415,8 @@ int bridges_setup(struct ctx *c)
 	char why[BRIDGE_ERROR_MAX];
 
 	c->n_bridges = c->config->n_bridges;
-	c->bridges_cap = c->n_bridges + BRIDGES_ADDED_MAX;
+	c->bridges_cap = c->n_bridges + (c->config->labels ? BRIDGES_LABELLED_MAX :
+							   BRIDGES_ADDED_MAX);
 	c->bridges = calloc(c->bridges_cap, sizeof(*c->bridges));
 	if (!c->bridges)
 		return EXIT_RUNTIME;
@@ -944,7 +945,7 @@ int bridge_add(struct ctx *c, const struct bridge_spec *spec, struct bridge *fro
 
 	if (!b) {
 		snprintf(why, len, "no room for another bridge: at most %d can be added to "
-			 "those nsbridge started with", BRIDGES_ADDED_MAX);
+			 "those nsbridge started with", (int)(c->bridges_cap - c->config->n_bridges));
 		return EXIT_USAGE;
 	}
 	index = (size_t)(b - c->bridges);

@@ -306,6 +306,7 @@ static const struct cli_option options[] = {
 	  .expected = "ports and ranges from 1 to 65535, like 22,5432,8000-8099",
 	  .arg = "PORTS", .join = "\n", .help = "" },
 	{ "mirror-udp", 0, ARGV_ENV_FILE, SWITCH(mirror_udp), .join = ", ", .help = "" },
+	{ "labels", 0, ARGV_ENV_FILE, SWITCH(labels), .arg = "[P]", .join = "; ", .help = "" },
 	{ "follow", 0, ARGV_ENV_FILE, SWITCH_BY(set_follow), .help = "wait for a named container" },
 	{ "no-follow", 0, ARGV, SWITCH_BY(set_no_follow) },
 	{ "user", 0, ARGV_ENV_FILE, STRING(user), .expected = "a user name or number, not empty",
@@ -322,6 +323,8 @@ static const struct cli_option options[] = {
 	/* named by the free text around the option lines of --help */
 	{ "port-file", 0, ARGV_ENV_FILE, STRING(port_file) },
 	{ "json", 0, ARGV, SWITCH(json) },
+	{ "labels-allow-nonlocal", 0, ARGV_ENV_FILE, SWITCH(labels_allow_nonlocal) },
+	{ "labels-min-port", 0, ARGV_ENV_FILE, COUNT(labels_min_port, 65535) },
 	{ "version", 0, ARGV, SWITCH_BY(set_version) },
 	{ "help", 'h', ARGV, SWITCH_BY(set_help) },
 };
@@ -798,12 +801,31 @@ static int parse_pair(struct config *cfg, size_t pair, char *svc, char *exp, cha
 }
 
 /*
+ * --labels [PREFIX]: bridges come from the containers' labels, so no pair
+ * is needed; one word alone is the prefix. A label key is
+ * "PREFIX.bridges", so PREFIX keeps to the characters of a label key.
+ */
+static int set_labels_prefix(struct config *cfg, const char *prefix, char *error, size_t len)
+{
+	if (!prefix)
+		return 0;
+	if (!*prefix || strspn(prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			       "0123456789._-") != strlen(prefix) || strlen(prefix) > 64)
+		return fail(error, len, "--labels '%s': expected a label prefix like nsbridge "
+			    "or com.example.nsbridge", prefix);
+	cfg->labels_prefix = prefix;
+	return 0;
+}
+
+/*
  * The SERVICE EXPOSE pairs of @args; @where[i / 2] says where pair i came
  * from ("web.conf:7"), NULL for the command line.
  */
 static int parse_bridges(int n, char *args[], char *const where[], struct config *cfg,
 			 char *error, size_t len)
 {
+	if (cfg->labels && n <= 1)
+		return set_labels_prefix(cfg, n ? args[0] : NULL, error, len);
 	if (cfg->mirror)
 		return parse_mirror(n, args, cfg, error, len);
 	if (cfg->mirror_udp || cfg->n_mirror_exclude)
@@ -1167,6 +1189,8 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 		.max_udp_flows = CLI_DEFAULT_MAX_UDP_FLOWS,
 		.follow = FOLLOW_DEFAULT,
 		.log_format = LOG_FORMAT_TEXT,
+		.labels_prefix = CLI_DEFAULT_LABELS_PREFIX,
+		.labels_min_port = CLI_DEFAULT_LABELS_MIN_PORT,
 	};
 	const char *path;
 	int r;

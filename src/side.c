@@ -98,6 +98,8 @@ int side_open_container(struct side_ns *s, const char *ref, char *why, size_t wh
  */
 bool sides_need_opener(const struct ctx *c)
 {
+	if (c->config->labels)
+		return true;	/* for the containers that will ask */
 	for (int s = 0; s < SIDE_MAX; s++)
 		if (c->sides[s].used && !c->sides[s].local)
 			return true;

@@ -16,6 +16,7 @@
 #include "nsbridge/slots.h"
 
 #define SIDE_LABEL_MAX	160
+#define SIDE_REFUSED_MAX	512
 
 /**
  * struct side_ns - one namespace of the side table: the host, or a container
@@ -29,6 +30,12 @@
  * @pidfd:	process whose namespace it is, -1 if none
  * @pid:	that process, 0 if none
  * @engine_sock: the engine socket that knew the container, "" if none
+ * @labelled:	opened for a container's nsbridge.bridges label (labels.c):
+ *		its bridges go, and the side is free again, when it stops
+ * @id:		that container's engine ID
+ * @name:	its name, which @ref points to
+ * @refused:	what its label asked that was refused, "" if nothing: one
+ *		line per bridge, "; " between them
  */
 struct side_ns {
 	char label[SIDE_LABEL_MAX];
@@ -40,6 +47,10 @@ struct side_ns {
 	int pidfd;
 	pid_t pid;
 	char engine_sock[ENGINE_PATH_MAX];
+	bool labelled;
+	char id[ENGINE_ID_MAX];
+	char name[ENGINE_NAME_MAX];
+	char refused[SIDE_REFUSED_MAX];
 };
 
 /* What a socket pool holds: family and type */
