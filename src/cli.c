@@ -1016,6 +1016,39 @@ static int parse_subcommand(int argc, char *argv[], struct config *cfg, char *er
 }
 
 /**
+ * cli_apply_named() - set one option of @cfg by its row, as the command line would
+ * @cfg:	the configuration to change
+ * @name:	the long name, without "--"
+ * @value:	its value, NULL for a switch
+ * @error:	on failure, one line
+ * @error_len:	room in @error
+ *
+ * Return: 0, -ENOENT for no such option, -EINVAL for a bad value
+ */
+int cli_apply_named(struct config *cfg, const char *name, const char *value, char *error,
+		    size_t error_len)
+{
+	const struct cli_option *o = option_by_name(name);
+	char want[EXPECTED_MAX];
+
+	if (!o || !(o->from & CLI_FROM_ARGV)) {
+		snprintf(error, error_len, "unknown option '--%s'", name);
+		return -ENOENT;
+	}
+	if (takes_value(o) != (value != NULL)) {
+		snprintf(error, error_len, takes_value(o) ? "option '--%s' needs a value" :
+			 "option '--%s' takes no value", name);
+		return -EINVAL;
+	}
+	if (apply_option(cfg, o, value) < 0) {
+		snprintf(error, error_len, "--%s '%s': expected %s", name, value ? value : "",
+			 expected_value(o, want, sizeof(want)));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
  * cli_parse_pair() - one SERVICE EXPOSE pair as the command line reads it,
  *		      for nsbridge add (reload.c)
  * @cfg:	the running configuration (--allow-nonlocal)

@@ -37,9 +37,14 @@
  * frees the side for the next container. A container started again is
  * reported with its new pid and opened as a new one.
  *
- * PREFIX.options is refused for now: per-bridge options need each bridge
- * to carry options of its own, and an --allow-uid silently ignored would
- * open more than the label asked for.
+ * PREFIX.options sets, for that container's bridges only, the options of
+ * the command line that make sense per bridge (labels_options():
+ * --allow-uid, --connect-timeout, --drain-timeout, --udp-timeout,
+ * --max-connections, --max-udp-flows), parsed by the rows of cli.c's
+ * option table into a copy of the running configuration that the
+ * container's bridges point to (bridge.options). Any other option, or a
+ * bad value, refuses the container's bridges whole: an --allow-uid left out
+ * would open more than the label asked for.
  */
 
 #include <errno.h>
@@ -157,6 +162,58 @@ int labels_spec(const struct config *cfg, const struct label_pair *pair, enum si
 	return 0;
 }
 
+/* What PREFIX.options may set: the options read per bridge */
+static const char *const per_bridge[] = {
+	"allow-uid", "connect-timeout", "drain-timeout", "udp-timeout", "max-connections",
+	"max-udp-flows",
+};
+
+static bool is_per_bridge(const char *name)
+{
+	for (size_t i = 0; i < sizeof(per_bridge) / sizeof(per_bridge[0]); i++)
+		if (strcmp(name, per_bridge[i]) == 0)
+			return true;
+	return false;
+}
+
+/**
+ * labels_options() - a PREFIX.options value into @cfg
+ * @cfg:	a copy of the running configuration, changed in place
+ * @value:	"--allow-uid 1000 --connect-timeout=2s", words apart by blanks
+ * @why:	on failure, why
+ * @len:	room in @why
+ *
+ * Return: 0, or -EINVAL: not an option, one that is not per bridge, or a
+ * bad value
+ */
+int labels_options(struct config *cfg, const char *value, char *why, size_t len)
+{
+	char copy[ENGINE_LABEL_MAX], *save = NULL, *word;
+
+	snprintf(copy, sizeof(copy), "%s", value);
+	for (word = strtok_r(copy, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
+		char *name = word + 2, *eq, *arg;
+
+		if (strncmp(word, "--", 2) != 0) {
+			snprintf(why, len, "options label: '%s' is not an option", word);
+			return -EINVAL;
+		}
+		eq = strchr(name, '=');
+		if (eq)
+			*eq = '\0';
+		if (!is_per_bridge(name)) {
+			snprintf(why, len, "options label: --%s is not an option a label may set "
+				 "(--allow-uid, --connect-timeout, --drain-timeout, --udp-timeout, "
+				 "--max-connections, --max-udp-flows)", name);
+			return -EINVAL;
+		}
+		arg = eq ? eq + 1 : strtok_r(NULL, " \t", &save);
+		if (cli_apply_named(cfg, name, arg, why, len) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 /* Keep a refusal for status, and say it once */
 static void refuse(struct side_ns *s, const char *what)
 {
@@ -216,6 +273,8 @@ static void add_pair(struct ctx *c, enum side side, const struct label_pair *pai
 		refuse(s, why);
 		return;
 	}
+	if (s->options)
+		b->options = s->options;
 	log_notice("%s: %s -> %s ready (label %s.bridges)", s->label, b->service_text,
 		   b->expose_text, c->config->labels_prefix);
 }
@@ -287,13 +346,24 @@ static void claim(struct ctx *c, enum side side, pid_t pid, const char *id, cons
 static void add_bridges(struct ctx *c, enum side side, const char *value, const char *options)
 {
 	struct label_pair pairs[LABEL_PAIRS_MAX];
+	struct side_ns *s = &c->sides[side];
 	char why[BRIDGE_ERROR_MAX];
 	size_t n;
 
 	if (*options) {
-		refuse(&c->sides[side], "its options label is not supported yet; "
-		       "no bridge was made for it");
-		return;
+		struct config *own = malloc(sizeof(*own));
+
+		if (!own) {
+			refuse(s, "out of memory");
+			return;
+		}
+		*own = *c->config;
+		if (labels_options(own, options, why, sizeof(why)) < 0) {
+			free(own);
+			refuse(s, why);
+			return;
+		}
+		s->options = own;
 	}
 	if (labels_split(value, pairs, LABEL_PAIRS_MAX, &n, why, sizeof(why)) < 0) {
 		refuse(&c->sides[side], why);
@@ -372,7 +442,11 @@ void labels_on_exit(struct ctx *c, enum side side)
 			bridge_remove(c, b);
 			n++;
 		}
+		if (s->options && b->options == s->options)
+			b->options = c->config;	/* freed below; it drains by its deadline */
 	}
+	free(s->options);
+	s->options = NULL;
 	log_notice("%s stopped: its %u bridges are removed", s->label, n);
 	s->used = false;
 	s->labelled = false;

@@ -201,6 +201,40 @@ static void report(struct watch *w, const char *sock_path)
 	report_labelled(w, sock_path);
 }
 
+static void forget(struct watch *w, const char *id, size_t len)
+{
+	for (size_t i = 0; i < w->n_known; i++) {
+		if (strlen(w->known[i]) == len && memcmp(w->known[i], id, len) == 0) {
+			memcpy(w->known[i], w->known[--w->n_known], ENGINE_ID_MAX);
+			return;
+		}
+	}
+}
+
+/*
+ * A container an event is about may run with a new pid (a start after a
+ * stop): forget having reported it. Docker's events carry its ID as "id"
+ * and Actor's "ID", Podman's compat ones too; an event cut between two
+ * chunks is caught by the next listing after a death.
+ */
+static void forget_named(struct watch *w, const char *data, size_t len)
+{
+	static const char *const keys[] = { "\"id\":\"", "\"ID\":\"" };
+
+	for (size_t k = 0; k < 2; k++) {
+		const char *p = data, *end = data + len;
+
+		while ((p = memmem(p, (size_t)(end - p), keys[k], strlen(keys[k])))) {
+			const char *id = p + strlen(keys[k]), *q = memchr(id, '"', (size_t)(end - id));
+
+			if (!q)
+				break;
+			forget(w, id, (size_t)(q - id));
+			p = q;
+		}
+	}
+}
+
 /* Every chunk of the filtered stream is a container start (or death): look again */
 static size_t on_events(char *data, size_t size, size_t n, void *userdata)
 {
@@ -208,6 +242,8 @@ static size_t on_events(char *data, size_t size, size_t n, void *userdata)
 
 	if (memmem(data, size * n, "\"die", 4))
 		sc->w->n_known = 0;	/* a container that runs again has a new pid */
+	else
+		forget_named(sc->w, data, size * n);
 	report(sc->w, sc->sock_path);
 	return size * n;
 }

@@ -235,6 +235,8 @@ struct cli_option {
 
 int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t error_len);
 int cli_parse_duration(const char *text, unsigned *ret_ms);
+int cli_apply_named(struct config *cfg, const char *name, const char *value, char *error,
+		    size_t error_len);
 int cli_parse_pair(const struct config *cfg, const char *service, const char *expose,
 		   struct bridge_spec *ret, char *error, size_t error_len);
 const struct cli_option *cli_options(size_t *ret_n);

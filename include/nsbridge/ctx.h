@@ -36,6 +36,8 @@
  * @name:	its name, which @ref points to
  * @refused:	what its label asked that was refused, "" if nothing: one
  *		line per bridge, "; " between them
+ * @options:	its PREFIX.options applied to a copy of the configuration,
+ *		which its bridges run with; NULL without (labels.c)
  */
 struct side_ns {
 	char label[SIDE_LABEL_MAX];
@@ -51,6 +53,7 @@ struct side_ns {
 	char id[ENGINE_ID_MAX];
 	char name[ENGINE_NAME_MAX];
 	char refused[SIDE_REFUSED_MAX];
+	struct config *options;
 };
 
 /* What a socket pool holds: family and type */
@@ -152,6 +155,9 @@ struct service_health {
  * @drain_deadline_ms: when a removed bridge's connections are reset
  * @own_spec:	the pair of a bridge added while running, which @spec
  *		points to: the config it came from is not kept
+ * @options:	the per-bridge options it runs with (--allow-uid, limits,
+ *		timeouts but --idle-timeout): ctx.config's, or its
+ *		container's PREFIX.options label's (labels.c)
  */
 struct bridge {
 	const struct bridge_spec *spec;
@@ -173,6 +179,7 @@ struct bridge {
 	bool removed;
 	uint64_t drain_deadline_ms;
 	struct bridge_spec own_spec;
+	const struct config *options;
 };
 
 /**

@@ -152,6 +152,24 @@ assert_match "status: dup2 refused" "container dup1 asked for it first" "$(statu
 assert_eq "bridges of dup2" 0 "$(bridges_of dup2)"
 pass "host:$dup asked by dup1 then dup2: dup1 serves it; dup2 refused with one line naming both: $(grep "container dup2: refused" "$NSB_LOG" | head -n 1)"
 
+# --- nsbridge.options: per-container options, only those per bridge -------------------
+pick_port p_guard
+docker run -d --name guarded --network none --label "nsbridge.bridges=container:$app host:$p_guard" \
+	--label "nsbridge.options=--allow-uid 4242 --connect-timeout=2s" "$BUSYBOX_IMAGE" sh -c \
+	"echo 'app guarded' >/www/index.html; httpd -p 127.0.0.1:$app -h /www; exec sleep 100000" \
+	>/dev/null || fail "docker run guarded"
+docker run -d --name badopt --network none --label "nsbridge.bridges=container:$app host:$p_cp" \
+	--label "nsbridge.options=--user root" "$BUSYBOX_IMAGE" sleep 100000 >/dev/null || fail "docker run badopt"
+wait_until "guarded's bridge" 10 grep -q "container guarded: .*-> host 127.0.0.1:$p_guard[, ].*ready" "$NSB_LOG"
+wait_until "badopt's refusal" 10 grep -q "container badopt: refused: options label: --user is not an option a label may set" "$NSB_LOG"
+curl -sS --max-time 5 "http://127.0.0.1:$p_guard/" >/dev/null 2>&1 && fail "guarded's bridge let uid $(id -u) in despite --allow-uid 4242"
+wait_until "guarded's refusal of uid $(id -u) in the log" 10 grep -q "a client of uid $(id -u) was reset: not in --allow-uid" "$NSB_LOG"
+assert_eq "host:$p_a3 (no options) still lets uid $(id -u) in" "app a3" "$(curl -sS --max-time 5 "http://127.0.0.1:$p_a3/")"
+assert_eq "bridges of badopt" 0 "$(bridges_of badopt)"
+ss -Htln "sport = :$p_cp" | grep -q . && fail "badopt's host:$p_cp was bound"
+docker rm -f guarded badopt >/dev/null
+pass "nsbridge.options: --allow-uid 4242 guards that container's bridge only; --user in a label refuses its container"
+
 # --- docker stop, start, rm -f ---------------------------------------------------------
 a1_ns=$(readlink "/proc/$(container_pid a1)/ns/net")
 start=$(now_ms)

@@ -2,7 +2,8 @@
 /*
  * test_labels.c - the nsbridge.bridges label: labels_split() into pairs,
  * labels_spec() into bridges of the labelled container within the
- * operator's limits (--labels-allow-nonlocal, --labels-min-port)
+ * operator's limits (--labels-allow-nonlocal, --labels-min-port);
+ * labels_options() for PREFIX.options
  */
 
 #include <errno.h>
@@ -181,6 +182,31 @@ static void test_spec_allow_nonlocal_not_inherited(void **state)
 	assert_int_equal(labels_spec(&cfg, &p, SIDE_OF_LABEL, &b, why, sizeof(why)), -EPERM);
 }
 
+/* PREFIX.options: the per-bridge rows of the option table, nothing else */
+static void test_options(void **state)
+{
+	struct config cfg = defaults();
+	char why[256] = "";
+
+	(void)state;
+	cfg.connect_timeout_ms = CLI_DEFAULT_CONNECT_TIMEOUT_MS;
+	assert_int_equal(labels_options(&cfg, "--allow-uid 1000,1001 --connect-timeout=2s "
+					"--max-connections 3", why, sizeof(why)), 0);
+	assert_int_equal(cfg.n_allow_uids, 2);
+	assert_int_equal(cfg.allow_uids[1], 1001);
+	assert_int_equal(cfg.connect_timeout_ms, 2000);
+	assert_int_equal(cfg.max_connections, 3);
+	assert_int_equal(labels_options(&cfg, "--user root", why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "--user is not an option a label may set"));
+	assert_int_equal(labels_options(&cfg, "--allow-nonlocal", why, sizeof(why)), -EINVAL);
+	assert_int_equal(labels_options(&cfg, "--idle-timeout 1s", why, sizeof(why)), -EINVAL);
+	assert_int_equal(labels_options(&cfg, "--max-connections lots", why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "--max-connections 'lots'"));
+	assert_int_equal(labels_options(&cfg, "--connect-timeout", why, sizeof(why)), -EINVAL);
+	assert_int_equal(labels_options(&cfg, "allow-uid 0", why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "'allow-uid' is not an option"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_spec_sides),
 		cmocka_unit_test(test_spec_limits),
 		cmocka_unit_test(test_spec_allow_nonlocal_not_inherited),
+		cmocka_unit_test(test_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
