@@ -414,3 +414,66 @@ int statuscmd_change(const struct config *cfg)
 		log_error("%s", reply + off);
 	return status;
 }
+
+/* Whether the EXPOSE text "host 127.0.0.1:8080-8082, [::1]:8080-8082" has @port */
+static bool exposes(const char *text, unsigned port)
+{
+	for (const char *p = strchr(text, ':'); p; p = strchr(p + 1, ':')) {
+		char *end;
+		unsigned long first = strtoul(p + 1, &end, 10), last = first;
+
+		if (end == p + 1)
+			continue;
+		if (*end == '-')
+			last = strtoul(end + 1, &end, 10);
+		if (port >= first && port <= last && (*end == '\0' || *end == ',' || *end == ' ' ||
+						      *end == '/'))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * statuscmd_serves() - which container a listener of a running nsbridge
+ *			serves, from its status document
+ * @pid:	the nsbridge that holds it
+ * @port:	its port
+ * @ret:	the container's name (REF), "" for a bridge of the host only
+ * @len:	room in @ret
+ *
+ * Return: 0, -ENOENT if no bridge of it exposes @port, or -errno: it
+ * could not be asked
+ */
+int statuscmd_serves(pid_t pid, unsigned port, char *ret, size_t len)
+{
+	char what[16], path[PATH_MAX], dir[PATH_MAX];
+	json_object *doc = NULL, *bridges;
+	int r = -ENOENT;
+
+	snprintf(what, sizeof(what), "%d", (int)pid);
+	path[0] = '\0';
+	for (int which = 0; which < 2 && !path[0]; which++)
+		if (control_dir(which, dir, sizeof(dir)) &&
+		    (snprintf(path, sizeof(path), "%s/%s.sock", dir, what) >= (int)sizeof(path) ||
+		     access(path, F_OK) < 0))
+			path[0] = '\0';
+	if (!path[0])
+		return -ENOENT;
+	r = ask(path, &doc);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	if (json_object_object_get_ex(doc, "bridges", &bridges)) {
+		for (size_t i = 0; r && i < json_object_array_length(bridges); i++) {
+			json_object *b = json_object_array_get_idx(bridges, i);
+			const char *exp = member_str(b, "expose"), *ct = member_str(b, "container");
+
+			if (exp && exposes(exp, port)) {
+				snprintf(ret, len, "%s", ct ? ct : "");
+				r = 0;
+			}
+		}
+	}
+	json_object_put(doc);
+	return r;
+}

@@ -127,6 +127,14 @@ for name in pre a1 a2 a3; do
 	assert_eq "refused of $name in status" "" "$(status_field "$name" refused)"
 done
 pass "four labelled containers: bytes both ways through each one's bridges; status --json shows 2 bridges each"
+out=$("$NSB" ports)$'\n'
+for name in pre a1 a2 a3; do
+	p="p_$name"
+	assert_match "nsbridge ports: the listener of $name" \
+		$'\n'"tcp +127\\.0\\.0\\.1 +${!p} +$NSB_PID +nsbridge +yes +$name"$'\n' "$out"
+done
+assert_match "nsbridge ports: the host's db is no nsbridge's" $'\n'"tcp +127\\.0\\.0\\.1 +$db +[0-9]+ +nginx +no +-" "$out"
+pass "nsbridge ports: the CONTAINER column names the container each listener serves"
 
 assert_eq "status of the unlabelled container" absent "$(status_field plain running)"
 assert_eq "bridges of the unlabelled container" 0 "$(bridges_of plain)"
