@@ -159,11 +159,52 @@ static void print_containers(json_object *list)
 	}
 }
 
+/* Whether some container came by a label (--labels): it has an "id" */
+static bool labelled(json_object *containers)
+{
+	for (size_t i = 0; containers && i < json_object_array_length(containers); i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(containers, i), "id", NULL))
+			return true;
+	return false;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+/* --labels: each container with its bridges and what it was refused, then the host's */
+static void print_grouped(json_object *bridges, json_object *containers, time_t now)
+{
+	size_t n = json_object_array_length(bridges);
+
+	for (size_t i = 0; i < json_object_array_length(containers); i++) {
+		json_object *ct = json_object_array_get_idx(containers, i);
+		const char *name = member_str(ct, "container"), *refused = member_str(ct, "refused");
+
+		printf(" %s:\n", member_str(ct, "label"));
+		for (size_t k = 0; k < n; k++) {
+			json_object *b = json_object_array_get_idx(bridges, k);
+
+			if (same_text(member_str(b, "container"), name))
+				print_bridge(b, now);
+		}
+		if (refused && *refused)
+			printf("  refused: %s\n", refused);
+	}
+	for (size_t k = 0; k < n; k++) {
+		json_object *b = json_object_array_get_idx(bridges, k);
+
+		if (!member_str(b, "container"))
+			print_bridge(b, now);
+	}
+}
+
 static void print_process(json_object *doc, const char *path)
 {
 	time_t now = time(NULL);
 	const char *container = member_str(doc, "container");
-	json_object *bridges, *running, *containers, *reload;
+	json_object *bridges, *running, *containers = NULL, *reload;
 	char up[32];
 
 	printf("nsbridge %lld (%s), up %s", (long long)member_int(doc, "pid"), path,
@@ -187,6 +228,10 @@ static void print_process(json_object *doc, const char *path)
 		       member_str(reload, "message"));
 	if (!json_object_object_get_ex(doc, "bridges", &bridges))
 		return;
+	if (labelled(containers)) {
+		print_grouped(bridges, containers, now);
+		return;
+	}
 	for (size_t i = 0; i < json_object_array_length(bridges); i++)
 		print_bridge(json_object_array_get_idx(bridges, i), now);
 }

@@ -158,6 +158,11 @@ wait_until "dup2's refusal" 10 grep -q "container dup2: refused: EXPOSE host:$du
 assert_eq "host:$dup answers dup1" "app dup1" "$(curl -sS --max-time 5 "http://127.0.0.1:$dup/")"
 assert_match "status: dup2 refused" "container dup1 asked for it first" "$(status_field dup2 refused)"
 assert_eq "bridges of dup2" 0 "$(bridges_of dup2)"
+text=$("$NSB" status "$NSB_PID")
+assert_match "nsbridge status: dup2's refusal under it" \
+	$'\n'" container dup2:"$'\n'"  refused: EXPOSE host:$dup: container dup1 asked for it first" "$text"
+assert_match "nsbridge status: dup1's bridge under it" \
+	$'\n'" container dup1:"$'\n'"  container dup1 127.0.0.1:$app -> host 127.0.0.1:$dup" "$text"
 pass "host:$dup asked by dup1 then dup2: dup1 serves it; dup2 refused with one line naming both: $(grep "container dup2: refused" "$NSB_LOG" | head -n 1)"
 
 # --- nsbridge.options: per-container options, only those per bridge -------------------
