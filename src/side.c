@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -261,7 +262,7 @@ int side_lo_up(struct ctx *c, enum side side)
 }
 
 /**
- * sides_close() - release the sides' fds
+ * sides_close() - release the sides' fds, and the options of labelled containers
  * @c:		context
  */
 void sides_close(struct ctx *c)
@@ -272,5 +273,7 @@ void sides_close(struct ctx *c)
 		if (c->sides[s].pidfd >= 0)
 			close(c->sides[s].pidfd);
 		c->sides[s].ns_fd = c->sides[s].pidfd = -1;
+		free(c->sides[s].options);	/* a labelled container's (labels.c) */
+		c->sides[s].options = NULL;
 	}
 }
