@@ -42,7 +42,7 @@ int access_setup(struct ctx *c)
 {
 	int fd;
 
-	if (!c->config->n_allow_uids || host_diag)
+	if ((!c->config->n_allow_uids && !c->config->labels) || host_diag)
 		return 0;
 	fd = side_socket(c, SIDE_HOST, AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG);
 	return fd < 0 ? fd : sockdiag_open(fd, &host_diag);
@@ -80,10 +80,11 @@ bool access_allows(struct ctx *c, const struct listener *l, int fd)
 	uint32_t uid = 0;
 	int r;
 
-	if (!host_diag || l->bridge->spec->expose.side != SIDE_HOST)
+	if (!host_diag || l->bridge->spec->expose.side != SIDE_HOST ||
+	    !l->bridge->options->n_allow_uids)
 		return true;
 	r = sockdiag_peer_uid(host_diag, fd, &uid);
-	if (r == 0 && config_allows_uid(c->config, uid))
+	if (r == 0 && config_allows_uid(l->bridge->options, uid))
 		return true;
 	log_refused(c, l, r, uid);
 	return false;

@@ -153,26 +153,39 @@ static bool is_nsbridge(const struct audit_row *r)
 	return r->owner.pid > 0 && strcmp(r->owner.comm, "nsbridge") == 0;
 }
 
-static void print_text(const struct side_ns *s, const struct audit_rows *t)
+/* The container an nsbridge listener serves, asked of that nsbridge; NULL if none */
+static const char *serves_text(const struct audit_row *r, audit_serves_fn serves, char *buf,
+			       size_t len)
 {
-	printf("%-5s %-41s %5s %7s  %-16s %s\n", "PROTO", "ADDRESS", "PORT", "PID", "COMMAND",
-	       "NSBRIDGE");
+	if (!serves || !is_nsbridge(r) || serves(r->owner.pid, r->sock.port, buf, len) < 0 ||
+	    !*buf)
+		return NULL;
+	return buf;
+}
+
+static void print_text(const struct side_ns *s, const struct audit_rows *t,
+		       audit_serves_fn serves)
+{
+	printf("%-5s %-41s %5s %7s  %-16s %-8s %s\n", "PROTO", "ADDRESS", "PORT", "PID",
+	       "COMMAND", "NSBRIDGE", "CONTAINER");
 	for (size_t i = 0; i < t->n; i++) {
 		const struct audit_row *r = &t->rows[i];
-		char addr[ADDR_TEXT_MAX], pid[16];
+		char addr[ADDR_TEXT_MAX], pid[16], ct[ENGINE_NAME_MAX];
+		const char *what = serves_text(r, serves, ct, sizeof(ct));
 
 		snprintf(pid, sizeof(pid), "%d", (int)r->owner.pid);
-		printf("%-5s %-41s %5u %7s  %-16s %s\n",
+		printf("%-5s %-41s %5u %7s  %-16s %-8s %s\n",
 		       r->sock.protocol == IPPROTO_TCP ? "tcp" : "udp",
 		       sockdiag_addr_text(&r->sock, addr, sizeof(addr)), r->sock.port,
 		       r->owner.pid > 0 ? pid : "-", r->owner.pid > 0 ? r->owner.comm : "-",
-		       is_nsbridge(r) ? "yes" : "no");
+		       is_nsbridge(r) ? "yes" : "no", what ? what : "-");
 	}
 	if (!t->n)
 		printf("(nothing listens in %s)\n", s->label);
 }
 
-static void print_json(const struct side_ns *s, const struct audit_rows *t)
+static void print_json(const struct side_ns *s, const struct audit_rows *t,
+		       audit_serves_fn serves)
 {
 	json_object *top = json_object_new_object(), *list = json_object_new_array();
 
@@ -180,7 +193,8 @@ static void print_json(const struct side_ns *s, const struct audit_rows *t)
 	for (size_t i = 0; i < t->n; i++) {
 		const struct audit_row *r = &t->rows[i];
 		json_object *o = json_object_new_object();
-		char addr[ADDR_TEXT_MAX];
+		char addr[ADDR_TEXT_MAX], ct[ENGINE_NAME_MAX];
+		const char *what;
 
 		json_object_object_add(o, "proto", json_object_new_string(
 			r->sock.protocol == IPPROTO_TCP ? "tcp" : "udp"));
@@ -193,6 +207,8 @@ static void print_json(const struct side_ns *s, const struct audit_rows *t)
 			json_object_new_string(r->owner.comm) : NULL);
 		json_object_object_add(o, "uid", json_object_new_int64(r->sock.uid));
 		json_object_object_add(o, "nsbridge", json_object_new_boolean(is_nsbridge(r)));
+		what = serves_text(r, serves, ct, sizeof(ct));
+		json_object_object_add(o, "container", what ? json_object_new_string(what) : NULL);
 		json_object_array_add(list, o);
 	}
 	json_object_object_add(top, "sockets", list);
@@ -222,10 +238,12 @@ static int open_side(const struct config *cfg, struct side_ns *s)
 /**
  * audit_run() - nsbridge ports [-c REF] [--json]: list and exit
  * @cfg:	the configuration
+ * @serves:	asks a running nsbridge which container a listener of its
+ *		serves, for the CONTAINER column; NULL for none
  *
  * Return: exit status
  */
-int audit_run(const struct config *cfg)
+int audit_run(const struct config *cfg, audit_serves_fn serves)
 {
 	struct audit_rows t = { 0 };
 	struct side_ns s;
@@ -250,9 +268,9 @@ int audit_run(const struct config *cfg)
 			t.rows[i].owner.pid = 0;
 	qsort(t.rows, t.n, sizeof(*t.rows), by_port);
 	if (cfg->json)
-		print_json(&s, &t);
+		print_json(&s, &t, serves);
 	else
-		print_text(&s, &t);
+		print_text(&s, &t, serves);
 	free(t.rows);
 	return EXIT_OK;
 }

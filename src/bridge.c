@@ -416,7 +416,8 @@ int bridges_setup(struct ctx *c)
 	char why[BRIDGE_ERROR_MAX];
 
 	c->n_bridges = c->config->n_bridges;
-	c->bridges_cap = c->n_bridges + BRIDGES_ADDED_MAX;
+	c->bridges_cap = c->n_bridges + (c->config->labels ? BRIDGES_LABELLED_MAX :
+							   BRIDGES_ADDED_MAX);
 	c->bridges = calloc(c->bridges_cap, sizeof(*c->bridges));
 	if (!c->bridges)
 		return EXIT_RUNTIME;
@@ -425,6 +426,7 @@ int bridges_setup(struct ctx *c)
 		int r;
 
 		b->spec = &c->config->bridges[i];
+		b->options = c->config;
 		b->index = (unsigned)i;
 		r = bridge_setup(c, b, why, sizeof(why));
 		if (r) {
@@ -639,7 +641,7 @@ void bridge_on_accept(struct ctx *c, struct listener *l)
 			l->pending = true;	/* those taken on already go first */
 			return;
 		}
-		if (b->n_conns >= c->config->max_connections) {
+		if (b->n_conns >= b->options->max_connections) {
 			if (!b->paused)
 				log_warn("%s has %u connections (--max-connections); new ones wait",
 					 b->expose_text, b->n_conns);
@@ -695,7 +697,7 @@ void bridges_resume(struct ctx *c, bool fds_freed)
 	for (size_t i = 0; i < c->n_listeners; i++) {
 		struct listener *l = &c->listeners[i];
 
-		if (!l->pending || l->bridge->n_conns >= c->config->max_connections)
+		if (!l->pending || l->bridge->n_conns >= l->bridge->options->max_connections)
 			continue;
 		l->bridge->paused = false;
 		l->pending = false;
@@ -994,7 +996,7 @@ int bridge_add(struct ctx *c, const struct bridge_spec *spec, struct bridge *fro
 
 	if (!b) {
 		snprintf(why, len, "no room for another bridge: at most %d can be added to "
-			 "those nsbridge started with", BRIDGES_ADDED_MAX);
+			 "those nsbridge started with", (int)(c->bridges_cap - c->config->n_bridges));
 		return EXIT_USAGE;
 	}
 	index = (size_t)(b - c->bridges);
@@ -1002,6 +1004,7 @@ int bridge_add(struct ctx *c, const struct bridge_spec *spec, struct bridge *fro
 	b->own_spec = *spec;
 	b->own_spec.container = NULL;	/* a string of a config that is not kept */
 	b->spec = &b->own_spec;
+	b->options = c->config;
 	b->index = (unsigned)index;
 	if (from) {
 		bridge_init(c, b);
@@ -1053,10 +1056,10 @@ void bridge_remove(struct ctx *c, struct bridge *b)
 	udp_close_bridge(c, b);
 	b->removed = true;
 	b->paused = false;
-	b->drain_deadline_ms = c->now_ms + c->config->drain_timeout_ms;
+	b->drain_deadline_ms = c->now_ms + b->options->drain_timeout_ms;
 	if (b->n_conns)
 		log_info("%s -> %s removed: %u connections may finish within %u ms",
-			 b->service_text, b->expose_text, b->n_conns, c->config->drain_timeout_ms);
+			 b->service_text, b->expose_text, b->n_conns, b->options->drain_timeout_ms);
 	else
 		log_info("%s -> %s removed", b->service_text, b->expose_text);
 }

@@ -324,6 +324,8 @@ static const struct cli_option options[] = {
 	  .expected = "ports and ranges from 1 to 65535, like 22,5432,8000-8099",
 	  .arg = "PORTS", .join = "\n", .help = "" },
 	{ "mirror-udp", 0, ARGV_ENV_FILE, SWITCH(mirror_udp), RESTART, .join = ", ", .help = "" },
+	{ "labels", 0, ARGV_ENV_FILE, SWITCH(labels), RESTART, .arg = "[P]", .join = "; ",
+	  .help = "" },
 	{ "follow", 0, ARGV_ENV_FILE, SWITCH_BY(set_follow), STORES(follow), RESTART,
 	  .help = "wait for a named container" },
 	{ "no-follow", 0, ARGV, SWITCH_BY(set_no_follow), STORES(follow), RESTART },
@@ -346,6 +348,8 @@ static const struct cli_option options[] = {
 	/* named by the free text around the option lines of --help */
 	{ "port-file", 0, ARGV_ENV_FILE, STRING(port_file), RESTART },
 	{ "json", 0, ARGV, SWITCH(json), NOT_RELOADED },
+	{ "labels-allow-nonlocal", 0, ARGV_ENV_FILE, SWITCH(labels_allow_nonlocal), RESTART },
+	{ "labels-min-port", 0, ARGV_ENV_FILE, COUNT(labels_min_port, 65535), RESTART },
 	{ "version", 0, ARGV, SWITCH_BY(set_version), NOT_RELOADED },
 	{ "help", 'h', ARGV, SWITCH_BY(set_help), NOT_RELOADED },
 };
@@ -871,12 +875,31 @@ static int parse_pair(struct config *cfg, size_t pair, char *svc, char *exp, cha
 }
 
 /*
+ * --labels [PREFIX]: bridges come from the containers' labels, so no pair
+ * is needed; one word alone is the prefix. A label key is
+ * "PREFIX.bridges", so PREFIX keeps to the characters of a label key.
+ */
+static int set_labels_prefix(struct config *cfg, const char *prefix, char *error, size_t len)
+{
+	if (!prefix)
+		return 0;
+	if (!*prefix || strspn(prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			       "0123456789._-") != strlen(prefix) || strlen(prefix) > 64)
+		return fail(error, len, "--labels '%s': expected a label prefix like nsbridge "
+			    "or com.example.nsbridge", prefix);
+	cfg->labels_prefix = prefix;
+	return 0;
+}
+
+/*
  * The SERVICE EXPOSE pairs of @args; @where[i / 2] says where pair i came
  * from ("web.conf:7"), NULL for the command line.
  */
 static int parse_bridges(int n, char *args[], char *const where[], struct config *cfg,
 			 char *error, size_t len)
 {
+	if (cfg->labels && n <= 1)
+		return set_labels_prefix(cfg, n ? args[0] : NULL, error, len);
 	if (cfg->mirror)
 		return parse_mirror(n, args, cfg, error, len);
 	if (cfg->mirror_udp || cfg->n_mirror_exclude)
@@ -1067,6 +1090,39 @@ static int parse_subcommand(int argc, char *argv[], struct config *cfg, char *er
 }
 
 /**
+ * cli_apply_named() - set one option of @cfg by its row, as the command line would
+ * @cfg:	the configuration to change
+ * @name:	the long name, without "--"
+ * @value:	its value, NULL for a switch
+ * @error:	on failure, one line
+ * @error_len:	room in @error
+ *
+ * Return: 0, -ENOENT for no such option, -EINVAL for a bad value
+ */
+int cli_apply_named(struct config *cfg, const char *name, const char *value, char *error,
+		    size_t error_len)
+{
+	const struct cli_option *o = option_by_name(name);
+	char want[EXPECTED_MAX];
+
+	if (!o || !(o->from & CLI_FROM_ARGV)) {
+		snprintf(error, error_len, "unknown option '--%s'", name);
+		return -ENOENT;
+	}
+	if (takes_value(o) != (value != NULL)) {
+		snprintf(error, error_len, takes_value(o) ? "option '--%s' needs a value" :
+			 "option '--%s' takes no value", name);
+		return -EINVAL;
+	}
+	if (apply_option(cfg, o, value) < 0) {
+		snprintf(error, error_len, "--%s '%s': expected %s", name, value ? value : "",
+			 expected_value(o, want, sizeof(want)));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
  * cli_parse_pair() - one SERVICE EXPOSE pair as the command line reads it,
  *		      for nsbridge add (reload.c)
  * @cfg:	the running configuration (--allow-nonlocal)
@@ -1240,6 +1296,8 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 		.max_udp_flows = CLI_DEFAULT_MAX_UDP_FLOWS,
 		.follow = FOLLOW_DEFAULT,
 		.log_format = LOG_FORMAT_TEXT,
+		.labels_prefix = CLI_DEFAULT_LABELS_PREFIX,
+		.labels_min_port = CLI_DEFAULT_LABELS_MIN_PORT,
 	};
 	const char *path;
 	int r;

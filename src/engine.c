@@ -34,6 +34,10 @@
  * the pid at the engine's level and that is the one the engine's own
  * /proc (/proc/ENGINE/root/proc/PID) shows.
  *
+ * With --labels, every socket of that list is watched (engine_sockets_all())
+ * and asked for its running containers that carry PREFIX.bridges
+ * (engine_list_labelled(): GET /containers/json filtered by label).
+ *
  * Calls block; they are made at start and by the engine watcher, never by
  * the relay's loop.
  */
@@ -59,7 +63,6 @@
 #define CLOSE_NAMES_MAX		5
 #define COMPOSE_SERVICE_LABEL	"com.docker.compose.service"
 
-#define ENGINE_SOCKETS_MAX	6
 #define NSPID_MAX		32	/* pid namespaces nest 32 deep at most */
 
 static const char *const default_sockets[] = {
@@ -732,4 +735,107 @@ int engine_locate(const char *ref, struct engine_container *ret, char *ret_sock,
 		return first;
 	engine_socket_path(answer, sizeof(answer), why, why_len);	/* says what was tried */
 	return -ENOTCONN;
+}
+
+/**
+ * engine_sockets_all() - every engine socket nsbridge knows, in the order
+ *			  REFs are resolved: DOCKER_HOST alone when it is set
+ * @ret:	the paths
+ * @max:	room in @ret
+ *
+ * Return: how many; sockets that do not exist (yet) are included
+ */
+unsigned engine_sockets_all(char ret[][ENGINE_PATH_MAX], unsigned max)
+{
+	struct engine_sockets l;
+	char why[ENGINE_WHY_MAX];
+	unsigned n = 0;
+
+	if (docker_host(&l, why, sizeof(why)) == 0)
+		candidates(&l);
+	for (unsigned i = 0; i < l.n && n < max; i++)
+		snprintf(ret[n++], ENGINE_PATH_MAX, "%s", l.path[i]);
+	return n;
+}
+
+/* One text label of a listing's container, without tabs or newlines: "" if absent */
+static void label_text(struct json_object *labels, const char *key, char *buf, size_t len)
+{
+	const char *v = key ? json_str(labels, key) : NULL;
+
+	snprintf(buf, len, "%s", v ? v : "");
+	for (char *p = buf; *p; p++)
+		if (*p == '\t' || *p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
+static int parse_labelled(const char *body, const char *key, const char *options_key,
+			  struct engine_labelled **ret, size_t *ret_n)
+{
+	struct json_object *arr = json_tokener_parse(body);
+	struct engine_labelled *out;
+	size_t n = 0, len;
+
+	if (!arr || !json_object_is_type(arr, json_type_array)) {
+		json_object_put(arr);
+		return -EBADMSG;
+	}
+	len = json_object_array_length(arr);
+	out = calloc(len ? len : 1, sizeof(*out));
+	if (!out) {
+		json_object_put(arr);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *ct = json_object_array_get_idx(arr, i), *names, *labels;
+		const char *id = json_str(ct, "Id"), *name = NULL;
+		struct engine_labelled *e = &out[n];
+
+		if (!id || !json_object_object_get_ex(ct, "Labels", &labels))
+			continue;
+		if (json_object_object_get_ex(ct, "Names", &names) &&
+		    json_object_array_length(names) > 0)
+			name = json_object_get_string(json_object_array_get_idx(names, 0));
+		snprintf(e->id, sizeof(e->id), "%s", id);
+		snprintf(e->name, sizeof(e->name), "%s", !name ? id : name[0] == '/' ? name + 1 :
+			 name);
+		label_text(labels, key, e->value, sizeof(e->value));
+		label_text(labels, options_key, e->options, sizeof(e->options));
+		n++;
+	}
+	json_object_put(arr);
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+/**
+ * engine_list_labelled() - the running containers of an engine that carry
+ *			    a label
+ * @sock_path:	the engine's socket
+ * @key:	the label, "nsbridge.bridges"; of [A-Za-z0-9._-] (cli.c)
+ * @options_key: another label whose value comes along, NULL for none
+ * @ret:	an array to free(), on success
+ * @ret_n:	its length
+ *
+ * Return: 0, or -errno: the socket could not be asked, or the answer was
+ * not understood
+ */
+int engine_list_labelled(const char *sock_path, const char *key, const char *options_key,
+			 struct engine_labelled **ret, size_t *ret_n)
+{
+	struct http_reply reply;
+	char path[256], why[ENGINE_WHY_MAX];
+	int r;
+
+	/* {"label":["KEY"]} */
+	snprintf(path, sizeof(path), "/containers/json?filters=%%7B%%22label%%22%%3A%%5B%%22%s"
+		 "%%22%%5D%%7D", key);
+	r = http_get(sock_path, path, &reply, why, sizeof(why));
+	if (r < 0)
+		return r;
+	r = reply.status == 200 ? parse_labelled(reply.body, key, options_key, ret, ret_n) :
+				   -EPROTO;
+	free(reply.body);
+	return r;
 }

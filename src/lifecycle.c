@@ -21,6 +21,10 @@
  *     opener take that pid's namespace (the relay holds no capability;
  *     the opener does), and binds the container's listeners anew.
  *
+ * A container that --labels opened (labels.c) is not followed: when it
+ * stops, labels.c removes its bridges and frees its side; started again,
+ * it is reported anew and opened like a new one.
+ *
  * The other containers' bridges go on meanwhile. While a container is
  * down, bridges whose SERVICE is in it keep their listeners on the host
  * and reset each client at once (dial.c).
@@ -28,6 +32,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -75,9 +80,10 @@ static int start_watcher(struct ctx *c, const struct watch_target *targets, size
 	union epoll_ref ref = { .type = EPOLL_TYPE_WATCHER };
 	int r;
 
-	if (!n)
+	if (!n && !c->config->labels)
 		return 0;
-	r = watcher_start(targets, n, &c->watcher_fd);
+	r = watcher_start(targets, n, c->config->labels ? c->config->labels_prefix : NULL,
+			  &c->watcher_fd);
 	if (r < 0)
 		return r;
 	return ctx_epoll_add(c, c->watcher_fd, EPOLLIN, ref);
@@ -122,7 +128,7 @@ static bool others_remain(const struct ctx *c, enum side side)
 	for (int i = SIDE_CONTAINER; i < SIDE_MAX; i++) {
 		const struct side_ns *s = &c->sides[i];
 
-		if (i != (int)side && s->used && (!s->down || followed(c, s)))
+		if (i != (int)side && s->used && !s->labelled && (!s->down || followed(c, s)))
 			return true;
 	}
 	return false;
@@ -166,6 +172,8 @@ void lifecycle_on_exit(struct ctx *c, enum side side)
 	sockpool_side_down(c, side, -EHOSTDOWN);
 	if (!s->local)
 		opener_call(&forget, NULL, 0);
+	if (s->labelled)
+		return;	/* labels.c lets it go */
 	if (!followed(c, s)) {
 		side_gone(c, side);
 		return;
@@ -207,23 +215,36 @@ static void container_up(struct ctx *c, enum side side, pid_t pid)
 /**
  * lifecycle_on_watcher() - the watcher reported where containers run
  * @c:		context
+ * @on_label:	what to do with a report of a labelled container (an "L "
+ *		line, labels.c), NULL to ignore them
  */
-void lifecycle_on_watcher(struct ctx *c)
+void lifecycle_on_watcher(struct ctx *c, void (*on_label)(struct ctx *c, const char *line))
 {
-	pid_t pids[SIDE_MAX] = { 0 };
-	int r = watcher_read(c->watcher_fd, pids, SIDE_MAX);
+	char line[4096];
+	int r;
 
+	while ((r = watcher_read_line(c->watcher_fd, line, sizeof(line))) > 0) {
+		unsigned long side;
+		long pid;
+		char *end;
+
+		if (line[0] == 'L') {
+			if (on_label)
+				on_label(c, line);
+			continue;
+		}
+		side = strtoul(line, &end, 10);
+		pid = strtol(end, NULL, 10);
+		if (side < SIDE_CONTAINER || side >= SIDE_MAX || pid <= 0)
+			continue;
+		if (c->sides[side].used && c->sides[side].down && !c->sides[side].labelled &&
+		    (pid_t)pid != c->sides[side].pid)
+			container_up(c, (enum side)side, (pid_t)pid);
+	}
 	if (r < 0) {
 		log_warn("the engine watcher is gone; the containers will not be followed any "
 			 "more");
 		close(c->watcher_fd);
 		c->watcher_fd = -1;
-		return;
-	}
-	for (int side = SIDE_CONTAINER; side < SIDE_MAX; side++) {
-		const struct side_ns *s = &c->sides[side];
-
-		if (pids[side] > 0 && s->used && s->down && pids[side] != s->pid)
-			container_up(c, (enum side)side, pids[side]);
 	}
 }

@@ -57,6 +57,7 @@
 #include "nsbridge/dial.h"
 #include "nsbridge/event.h"
 #include "nsbridge/fdreserve.h"
+#include "nsbridge/labels.h"
 #include "nsbridge/lifecycle.h"
 #include "nsbridge/loop.h"
 #include "nsbridge/metrics.h"
@@ -271,9 +272,10 @@ static void dispatch(struct ctx *c, const struct epoll_event *ev)
 		break;
 	case EPOLL_TYPE_PIDFD:
 		lifecycle_on_exit(c, (enum side)ref.index);
+		labels_on_exit(c, (enum side)ref.index);
 		break;
 	case EPOLL_TYPE_WATCHER:
-		lifecycle_on_watcher(c);
+		lifecycle_on_watcher(c, labels_on_report);
 		break;
 	case EPOLL_TYPE_CONTROL:
 		control_on_accept(c);

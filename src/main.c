@@ -370,7 +370,7 @@ int main(int argc, char *argv[])
 		return EXIT_OK;
 	case CLI_PORTS:
 		log_setup(cfg.verbosity, cfg.log_format);
-		r = audit_run(&cfg);
+		r = audit_run(&cfg, statuscmd_serves);
 		config_free(&cfg);
 		return r;
 	case CLI_STATUS:

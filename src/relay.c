@@ -163,7 +163,7 @@ int relay_conn_new(struct ctx *c, struct listener *l, int client_fd,
 	conn->started_ms = c->now_ms;
 	memcpy(&conn->client, &peer->ss,
 	       peer->len < sizeof(conn->client) ? peer->len : sizeof(conn->client));
-	conn->deadline_ms = c->now_ms + c->config->connect_timeout_ms;
+	conn->deadline_ms = c->now_ms + l->bridge->options->connect_timeout_ms;
 	list_init(&conn->wait_node);
 	list_add_tail(&c->connecting, &conn->node);
 	conn->bridge->n_conns++;

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -98,6 +99,8 @@ int side_open_container(struct side_ns *s, const char *ref, char *why, size_t wh
  */
 bool sides_need_opener(const struct ctx *c)
 {
+	if (c->config->labels)
+		return true;	/* for the containers that will ask */
 	for (int s = 0; s < SIDE_MAX; s++)
 		if (c->sides[s].used && !c->sides[s].local)
 			return true;
@@ -259,7 +262,7 @@ int side_lo_up(struct ctx *c, enum side side)
 }
 
 /**
- * sides_close() - release the sides' fds
+ * sides_close() - release the sides' fds, and the options of labelled containers
  * @c:		context
  */
 void sides_close(struct ctx *c)
@@ -270,5 +273,7 @@ void sides_close(struct ctx *c)
 		if (c->sides[s].pidfd >= 0)
 			close(c->sides[s].pidfd);
 		c->sides[s].ns_fd = c->sides[s].pidfd = -1;
+		free(c->sides[s].options);	/* a labelled container's (labels.c) */
+		c->sides[s].options = NULL;
 	}
 }

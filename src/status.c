@@ -91,7 +91,8 @@ static json_object *reload_json(const struct ctx *c)
 	return o;
 }
 
-/* Each container side: its REF, its label and whether it runs */
+/* Each container side: its REF, its label and whether it runs; for a
+ * labelled one its ID and what it asked for that was refused */
 static json_object *containers_json(const struct ctx *c)
 {
 	json_object *list = json_object_new_array();
@@ -106,6 +107,10 @@ static json_object *containers_json(const struct ctx *c)
 		json_object_object_add(o, "container", json_object_new_string(ct->ref));
 		json_object_object_add(o, "label", json_object_new_string(ct->label));
 		json_object_object_add(o, "running", json_object_new_boolean(!ct->down));
+		if (ct->labelled) {	/* --labels: what it asked for that was refused */
+			json_object_object_add(o, "id", json_object_new_string(ct->id));
+			json_object_object_add(o, "refused", json_object_new_string(ct->refused));
+		}
 		json_object_array_add(list, o);
 	}
 	return list;

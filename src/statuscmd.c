@@ -159,11 +159,52 @@ static void print_containers(json_object *list)
 	}
 }
 
+/* Whether some container came by a label (--labels): it has an "id" */
+static bool labelled(json_object *containers)
+{
+	for (size_t i = 0; containers && i < json_object_array_length(containers); i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(containers, i), "id", NULL))
+			return true;
+	return false;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+/* --labels: each container with its bridges and what it was refused, then the host's */
+static void print_grouped(json_object *bridges, json_object *containers, time_t now)
+{
+	size_t n = json_object_array_length(bridges);
+
+	for (size_t i = 0; i < json_object_array_length(containers); i++) {
+		json_object *ct = json_object_array_get_idx(containers, i);
+		const char *name = member_str(ct, "container"), *refused = member_str(ct, "refused");
+
+		printf(" %s:\n", member_str(ct, "label"));
+		for (size_t k = 0; k < n; k++) {
+			json_object *b = json_object_array_get_idx(bridges, k);
+
+			if (same_text(member_str(b, "container"), name))
+				print_bridge(b, now);
+		}
+		if (refused && *refused)
+			printf("  refused: %s\n", refused);
+	}
+	for (size_t k = 0; k < n; k++) {
+		json_object *b = json_object_array_get_idx(bridges, k);
+
+		if (!member_str(b, "container"))
+			print_bridge(b, now);
+	}
+}
+
 static void print_process(json_object *doc, const char *path)
 {
 	time_t now = time(NULL);
 	const char *container = member_str(doc, "container");
-	json_object *bridges, *running, *containers, *reload;
+	json_object *bridges, *running, *containers = NULL, *reload;
 	char up[32];
 
 	printf("nsbridge %lld (%s), up %s", (long long)member_int(doc, "pid"), path,
@@ -187,6 +228,10 @@ static void print_process(json_object *doc, const char *path)
 		       member_str(reload, "message"));
 	if (!json_object_object_get_ex(doc, "bridges", &bridges))
 		return;
+	if (labelled(containers)) {
+		print_grouped(bridges, containers, now);
+		return;
+	}
 	for (size_t i = 0; i < json_object_array_length(bridges); i++)
 		print_bridge(json_object_array_get_idx(bridges, i), now);
 }
@@ -413,4 +458,67 @@ int statuscmd_change(const struct config *cfg)
 	else
 		log_error("%s", reply + off);
 	return status;
+}
+
+/* Whether the EXPOSE text "host 127.0.0.1:8080-8082, [::1]:8080-8082" has @port */
+static bool exposes(const char *text, unsigned port)
+{
+	for (const char *p = strchr(text, ':'); p; p = strchr(p + 1, ':')) {
+		char *end;
+		unsigned long first = strtoul(p + 1, &end, 10), last = first;
+
+		if (end == p + 1)
+			continue;
+		if (*end == '-')
+			last = strtoul(end + 1, &end, 10);
+		if (port >= first && port <= last && (*end == '\0' || *end == ',' || *end == ' ' ||
+						      *end == '/'))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * statuscmd_serves() - which container a listener of a running nsbridge
+ *			serves, from its status document
+ * @pid:	the nsbridge that holds it
+ * @port:	its port
+ * @ret:	the container's name (REF), "" for a bridge of the host only
+ * @len:	room in @ret
+ *
+ * Return: 0, -ENOENT if no bridge of it exposes @port, or -errno: it
+ * could not be asked
+ */
+int statuscmd_serves(pid_t pid, unsigned port, char *ret, size_t len)
+{
+	char what[16], path[PATH_MAX], dir[PATH_MAX];
+	json_object *doc = NULL, *bridges;
+	int r = -ENOENT;
+
+	snprintf(what, sizeof(what), "%d", (int)pid);
+	path[0] = '\0';
+	for (int which = 0; which < 2 && !path[0]; which++)
+		if (control_dir(which, dir, sizeof(dir)) &&
+		    (snprintf(path, sizeof(path), "%s/%s.sock", dir, what) >= (int)sizeof(path) ||
+		     access(path, F_OK) < 0))
+			path[0] = '\0';
+	if (!path[0])
+		return -ENOENT;
+	r = ask(path, &doc);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	if (json_object_object_get_ex(doc, "bridges", &bridges)) {
+		for (size_t i = 0; r && i < json_object_array_length(bridges); i++) {
+			json_object *b = json_object_array_get_idx(bridges, i);
+			const char *exp = member_str(b, "expose"), *ct = member_str(b, "container");
+
+			if (exp && exposes(exp, port)) {
+				snprintf(ret, len, "%s", ct ? ct : "");
+				r = 0;
+			}
+		}
+	}
+	json_object_put(doc);
+	return r;
 }

@@ -375,7 +375,7 @@ static struct udp_flow *flow_open(struct ctx *c, unsigned listener,
 	struct udp_flow *f;
 	int fd;
 
-	if (b->n_flows >= c->config->max_udp_flows)
+	if (b->n_flows >= b->options->max_udp_flows)
 		evict_one(c, b);
 	fd = service_socket(c, l);
 	if (fd < 0) {
@@ -685,18 +685,18 @@ uint64_t udp_next_deadline(const struct ctx *c)
 		uint64_t when[] = { oldest_of(&b->udp_fresh), oldest_of(&b->udp_steady) };
 
 		for (int k = 0; k < 2; k++)
-			if (when[k] && (!next || when[k] + c->config->udp_timeout_ms < next))
-				next = when[k] + c->config->udp_timeout_ms;
+			if (when[k] && (!next || when[k] + b->options->udp_timeout_ms < next))
+				next = when[k] + b->options->udp_timeout_ms;
 	}
 	return next;
 }
 
-static void expire_list(struct ctx *c, struct list_node *lru)
+static void expire_list(struct ctx *c, const struct bridge *b, struct list_node *lru)
 {
 	while (!list_empty(lru)) {
 		struct udp_flow *f = flow_of_lru(lru->next);
 
-		if (f->last_ms + c->config->udp_timeout_ms > c->now_ms)
+		if (f->last_ms + b->options->udp_timeout_ms > c->now_ms)
 			return;
 		flow_close(c, f, "idle");
 	}
@@ -711,8 +711,8 @@ void udp_expire_idle(struct ctx *c)
 	if (!c->udp.n_flows)
 		return;
 	for (size_t i = 0; i < c->n_bridges; i++) {
-		expire_list(c, &c->bridges[i].udp_fresh);
-		expire_list(c, &c->bridges[i].udp_steady);
+		expire_list(c, &c->bridges[i], &c->bridges[i].udp_fresh);
+		expire_list(c, &c->bridges[i], &c->bridges[i].udp_steady);
 	}
 }
 

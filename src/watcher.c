@@ -25,6 +25,19 @@
  * the relay leaves uid 0 (runas.c): the engine's socket is root's (or its
  * group's), and following a container is talking to it. It reads nothing
  * from the relay, which, another uid by then, cannot signal or ptrace it.
+ *
+ * With --labels it also keeps a stream open on every engine socket nsbridge
+ * knows (engine_sockets_all(): root's and the rootless ones, retried each
+ * second while one is missing), filtered to starts and deaths, and on each
+ * event, and each time a stream opens, lists that engine's running
+ * containers carrying PREFIX.bridges and reports each it has not reported
+ * since its last death as one line,
+ *
+ *   "L PID ID NAME\tBRIDGES\tOPTIONS\n"   (shorter than PIPE_BUF: written whole)
+ *
+ * for labels.c. A death forgets what was reported, so that a container
+ * started again is reported with its new pid; the relay ignores a pid it
+ * serves already, so a repeat costs nothing.
  */
 
 #include <curl/curl.h>
@@ -47,6 +60,11 @@
 /* {"type":["container"],"event":["start"]} */
 #define EVENTS_PATH	"/events?filters=%7B%22type%22%3A%5B%22container%22%5D%2C" \
 			"%22event%22%3A%5B%22start%22%5D%7D"
+/* {"type":["container"],"event":["start","die"]} */
+#define EVENTS_PATH_LABELS "/events?filters=%7B%22type%22%3A%5B%22container%22%5D%2C" \
+			"%22event%22%3A%5B%22start%22%2C%22die%22%5D%7D"
+#define LABEL_KEY_MAX	96
+#define REPORT_MAX	4000	/* below PIPE_BUF */
 
 static int watcher_pid_fd = -1;	/* the relay's pidfd of the watcher */
 
@@ -62,12 +80,31 @@ struct stream {
 	time_t retry_at;
 };
 
+/**
+ * struct watch - what the watcher follows
+ * @targets:	the containers named on the command line, @n_targets
+ * @streams:	one events stream per engine socket, @n_streams
+ * @out_fd:	the pipe to the relay
+ * @labels:	--labels: the label prefix; NULL without
+ * @key:	"PREFIX.bridges"
+ * @options_key: "PREFIX.options"
+ * @sockets:	with --labels, every engine socket, which @streams point into
+ * @known:	IDs of labelled containers reported since the last death,
+ *		@n_known of them in room for @known_cap
+ */
 struct watch {
 	struct watch_target targets[WATCHER_TARGETS_MAX];
 	size_t n_targets;
 	struct stream streams[WATCHER_TARGETS_MAX];
 	size_t n_streams;
 	int out_fd;
+	const char *labels;
+	char key[LABEL_KEY_MAX];
+	char options_key[LABEL_KEY_MAX];
+	char sockets[ENGINE_SOCKETS_MAX][ENGINE_PATH_MAX];
+	char (*known)[ENGINE_ID_MAX];
+	size_t n_known;
+	size_t known_cap;
 };
 
 /* The stream a callback came from, with the watch it belongs to */
@@ -101,32 +138,128 @@ static void report_one(struct watch *w, struct watch_target *t)
 	t->known_pid = ct.pid;
 }
 
-/* Look again at every REF the engine of @sock_path knows */
+static bool known(const struct watch *w, const char *id)
+{
+	for (size_t i = 0; i < w->n_known; i++)
+		if (strcmp(w->known[i], id) == 0)
+			return true;
+	return false;
+}
+
+static void remember(struct watch *w, const char *id)
+{
+	if (w->n_known == w->known_cap) {
+		size_t cap = w->known_cap ? w->known_cap * 2 : 64;
+		char (*k)[ENGINE_ID_MAX] = realloc(w->known, cap * sizeof(*k));
+
+		if (!k)
+			return;	/* reported again next time: the relay ignores it */
+		w->known = k;
+		w->known_cap = cap;
+	}
+	snprintf(w->known[w->n_known++], ENGINE_ID_MAX, "%s", id);
+}
+
+/* "L PID ID NAME\tBRIDGES\tOPTIONS\n" for one labelled container that runs */
+static void report_labelled_one(struct watch *w, const char *sock_path,
+				const struct engine_labelled *e)
+{
+	struct engine_container ct;
+	char why[ENGINE_WHY_MAX], line[REPORT_MAX];
+	int n;
+
+	if (known(w, e->id) || engine_find(sock_path, e->id, &ct, why, sizeof(why)) < 0)
+		return;
+	n = snprintf(line, sizeof(line), "L %d %s %s\t%.1400s\t%.1400s\n", (int)ct.pid, e->id,
+		     e->name, e->value, e->options);
+	if (n <= 0 || n >= (int)sizeof(line))
+		return;
+	if (write(w->out_fd, line, (size_t)n) != n)
+		_exit(EXIT_SUCCESS);	/* the relay is gone */
+	remember(w, e->id);
+}
+
+/* Every running container of @sock_path's engine that carries the label */
+static void report_labelled(struct watch *w, const char *sock_path)
+{
+	struct engine_labelled *list;
+	size_t n;
+
+	if (!w->labels || engine_list_labelled(sock_path, w->key, w->options_key, &list, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		report_labelled_one(w, sock_path, &list[i]);
+	free(list);
+}
+
+/* Look again at every REF the engine of @sock_path knows, and its labels */
 static void report(struct watch *w, const char *sock_path)
 {
 	for (size_t i = 0; i < w->n_targets; i++)
 		if (strcmp(w->targets[i].sock_path, sock_path) == 0)
 			report_one(w, &w->targets[i]);
+	report_labelled(w, sock_path);
 }
 
-/* Every chunk of the filtered stream is a container start: look again */
+static void forget(struct watch *w, const char *id, size_t len)
+{
+	for (size_t i = 0; i < w->n_known; i++) {
+		if (strlen(w->known[i]) == len && memcmp(w->known[i], id, len) == 0) {
+			memcpy(w->known[i], w->known[--w->n_known], ENGINE_ID_MAX);
+			return;
+		}
+	}
+}
+
+/*
+ * A container an event is about may run with a new pid (a start after a
+ * stop): forget having reported it. Docker's events carry its ID as "id"
+ * and Actor's "ID", Podman's compat ones too; an event cut between two
+ * chunks is caught by the next listing after a death.
+ */
+static void forget_named(struct watch *w, const char *data, size_t len)
+{
+	static const char *const keys[] = { "\"id\":\"", "\"ID\":\"" };
+
+	for (size_t k = 0; k < 2; k++) {
+		const char *p = data, *end = data + len;
+
+		while ((p = memmem(p, (size_t)(end - p), keys[k], strlen(keys[k])))) {
+			const char *id = p + strlen(keys[k]), *q = memchr(id, '"', (size_t)(end - id));
+
+			if (!q)
+				break;
+			forget(w, id, (size_t)(q - id));
+			p = q;
+		}
+	}
+}
+
+/* Every chunk of the filtered stream is a container start (or death): look again */
 static size_t on_events(char *data, size_t size, size_t n, void *userdata)
 {
 	struct stream_ctx *sc = userdata;
 
+	if (memmem(data, size * n, "\"die", 4))
+		sc->w->n_known = 0;	/* a container that runs again has a new pid */
+	else
+		forget_named(sc->w, data, size * n);
 	report(sc->w, sc->sock_path);
 	return size * n;
 }
 
 static void open_stream(CURLM *multi, struct stream *st, struct stream_ctx *sc)
 {
+	const char *url = sc->w->labels ? "http://localhost" EVENTS_PATH_LABELS :
+					  "http://localhost" EVENTS_PATH;
+
 	st->curl = curl_easy_init();
 	if (!st->curl) {
 		st->retry_at = now_s() + RECONNECT_DELAY_S;
 		return;
 	}
 	curl_easy_setopt(st->curl, CURLOPT_UNIX_SOCKET_PATH, st->sock_path);
-	curl_easy_setopt(st->curl, CURLOPT_URL, "http://localhost" EVENTS_PATH);
+	curl_easy_setopt(st->curl, CURLOPT_URL, url);
 	curl_easy_setopt(st->curl, CURLOPT_WRITEFUNCTION, on_events);
 	curl_easy_setopt(st->curl, CURLOPT_WRITEDATA, sc);
 	curl_easy_setopt(st->curl, CURLOPT_NOSIGNAL, 1L);
@@ -159,6 +292,8 @@ static void reap_streams(CURLM *multi, struct watch *w)
 
 static void add_stream(struct watch *w, const char *sock_path)
 {
+	if (w->n_streams == WATCHER_TARGETS_MAX)
+		return;
 	for (size_t i = 0; i < w->n_streams; i++)
 		if (strcmp(w->streams[i].sock_path, sock_path) == 0)
 			return;
@@ -174,6 +309,8 @@ static __attribute__((noreturn)) void follow(struct watch *w)
 		_exit(EXIT_FAILURE);
 	for (size_t i = 0; i < w->n_targets; i++)
 		add_stream(w, w->targets[i].sock_path);
+	for (unsigned i = 0; w->labels && i < ENGINE_SOCKETS_MAX && w->sockets[i][0]; i++)
+		add_stream(w, w->sockets[i]);
 	for (size_t i = 0; i < w->n_streams; i++)
 		sc[i] = (struct stream_ctx){ .w = w, .sock_path = w->streams[i].sock_path };
 	for (;;) {
@@ -211,19 +348,29 @@ static __attribute__((noreturn)) void watcher_main(struct watch *w, pid_t parent
  *		user gave it, the pid the relay serves already (not to be
  *		reported) and its side, for the reports
  * @n:		how many, at most WATCHER_TARGETS_MAX
+ * @labels:	--labels PREFIX: report labelled containers of every engine
+ *		too; NULL without
  * @ret_fd:	the relay's end of the pipe, non-blocking, on success
  *
  * Return: 0 or -errno
  */
-int watcher_start(const struct watch_target *targets, size_t n, int *ret_fd)
+int watcher_start(const struct watch_target *targets, size_t n, const char *labels, int *ret_fd)
 {
-	struct watch w = { .n_targets = n };
+	static struct watch w;	/* the child's, and big */
 	pid_t parent = getpid(), pid;
 	int p[2];
 
 	if (n > WATCHER_TARGETS_MAX)
 		return -E2BIG;
+	memset(&w, 0, sizeof(w));
+	w.n_targets = n;
 	memcpy(w.targets, targets, n * sizeof(*targets));
+	if (labels) {
+		w.labels = labels;
+		snprintf(w.key, sizeof(w.key), "%s.bridges", labels);
+		snprintf(w.options_key, sizeof(w.options_key), "%s.options", labels);
+		engine_sockets_all(w.sockets, ENGINE_SOCKETS_MAX);
+	}
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(NULL);
@@ -264,37 +411,41 @@ int watcher_pidfd(void)
 }
 
 /**
- * watcher_read() - the latest pids the watcher reported
+ * watcher_read_line() - the next whole line the watcher wrote
  * @fd:		the relay's end of the pipe
- * @pids:	by side: the last pid reported for it, untouched for a side
- *		with no report
- * @n_pids:	room in @pids; reports of other sides are ignored
+ * @line:	the line, without its newline, on success
+ * @len:	room in @line; a longer line is cut
  *
- * Return: 1 if a pid was read, 0 if none was waiting, -EPIPE if the
+ * Lines may come in pieces, so what follows the last newline read is kept
+ * for the next call.
+ *
+ * Return: 1 with a line, 0 if no whole line is waiting, -EPIPE if the
  * watcher is gone
  */
-int watcher_read(int fd, pid_t *pids, unsigned n_pids)
+int watcher_read_line(int fd, char *line, size_t len)
 {
-	char buf[4096];	/* lines are written whole (< PIPE_BUF) */
-	int found = 0;
+	static char buf[2 * REPORT_MAX];
+	static size_t used;
+	char *nl;
 	ssize_t n;
 
-	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
-		char *line = buf, *end;
+	for (;;) {
+		nl = memchr(buf, '\n', used);
+		if (nl) {
+			size_t k = (size_t)(nl - buf);
 
-		buf[n] = '\0';
-		while ((end = strchr(line, '\n'))) {
-			unsigned long side = strtoul(line, &line, 10);
-			long v = strtol(line, NULL, 10);
-
-			if (v > 0 && side < n_pids) {
-				pids[side] = (pid_t)v;
-				found = 1;
-			}
-			line = end + 1;
+			snprintf(line, len, "%.*s", (int)k, buf);
+			memmove(buf, nl + 1, used - k - 1);
+			used -= k + 1;
+			return 1;
 		}
+		if (used == sizeof(buf))
+			used = 0;	/* no line is this long: drop it */
+		n = read(fd, buf + used, sizeof(buf) - used);
+		if (n == 0)
+			return -EPIPE;
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		used += (size_t)n;
 	}
-	if (n == 0)
-		return found ? found : -EPIPE;
-	return found;
 }

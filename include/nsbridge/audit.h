@@ -5,6 +5,12 @@
 
 #include "nsbridge/cli.h"
 
-int audit_run(const struct config *cfg);
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Which container a listener of nsbridge @pid on @port serves (statuscmd.c's) */
+typedef int (*audit_serves_fn)(pid_t pid, unsigned port, char *ret, size_t len);
+
+int audit_run(const struct config *cfg, audit_serves_fn serves);
 
 #endif /* NSBRIDGE_AUDIT_H */

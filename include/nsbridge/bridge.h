@@ -9,6 +9,7 @@ struct sock_addr;
 
 /* Bridges a running nsbridge may have beyond those it started with */
 #define BRIDGES_ADDED_MAX	64
+#define BRIDGES_LABELLED_MAX	1024	/* with --labels: LABELLED_MAX containers' */
 
 int bridges_setup(struct ctx *c);
 int bridge_listen_why(struct ctx *c, enum side side, const struct sock_addr *a, int err,

@@ -116,6 +116,10 @@ struct port_span {
  * @follow:		--follow / --no-follow
  * @verbosity:		0 normal, > 0 with -v, < 0 with -q
  * @log_format:		text or json
+ * @labels:		--labels: containers ask for bridges with labels
+ * @labels_prefix:	--labels PREFIX: "PREFIX.bridges", "PREFIX.options"
+ * @labels_allow_nonlocal: a label may ask for a non-loopback EXPOSE
+ * @labels_min_port:	a label's host EXPOSE ports start here
  * @bridges:		@n_bridges pairs, allocated, freed by config_free()
  * @n_bridges:		number of pairs
  */
@@ -156,6 +160,10 @@ struct config {
 	enum follow_mode follow;
 	int verbosity;
 	enum log_format log_format;
+	bool labels;
+	const char *labels_prefix;
+	bool labels_allow_nonlocal;
+	unsigned labels_min_port;
 	struct bridge_spec *bridges;
 	size_t n_bridges;
 };
@@ -242,9 +250,13 @@ struct cli_option {
 #define CLI_DEFAULT_UDP_TIMEOUT_MS	60000
 #define CLI_DEFAULT_MAX_UDP_FLOWS	4096
 #define CLI_ERROR_MAX			256
+#define CLI_DEFAULT_LABELS_PREFIX	"nsbridge"
+#define CLI_DEFAULT_LABELS_MIN_PORT	1024
 
 int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t error_len);
 int cli_parse_duration(const char *text, unsigned *ret_ms);
+int cli_apply_named(struct config *cfg, const char *name, const char *value, char *error,
+		    size_t error_len);
 int cli_parse_pair(const struct config *cfg, const char *service, const char *expose,
 		   struct bridge_spec *ret, char *error, size_t error_len);
 const struct cli_option *cli_options(size_t *ret_n);

@@ -16,6 +16,7 @@
 #include "nsbridge/slots.h"
 
 #define SIDE_LABEL_MAX	160
+#define SIDE_REFUSED_MAX	512
 
 /**
  * struct side_ns - one namespace of the side table: the host, or a container
@@ -29,6 +30,14 @@
  * @pidfd:	process whose namespace it is, -1 if none
  * @pid:	that process, 0 if none
  * @engine_sock: the engine socket that knew the container, "" if none
+ * @labelled:	opened for a container's nsbridge.bridges label (labels.c):
+ *		its bridges go, and the side is free again, when it stops
+ * @id:		that container's engine ID
+ * @name:	its name, which @ref points to
+ * @refused:	what its label asked that was refused, "" if nothing: one
+ *		line per bridge, "; " between them
+ * @options:	its PREFIX.options applied to a copy of the configuration,
+ *		which its bridges run with; NULL without (labels.c)
  */
 struct side_ns {
 	char label[SIDE_LABEL_MAX];
@@ -40,6 +49,11 @@ struct side_ns {
 	int pidfd;
 	pid_t pid;
 	char engine_sock[ENGINE_PATH_MAX];
+	bool labelled;
+	char id[ENGINE_ID_MAX];
+	char name[ENGINE_NAME_MAX];
+	char refused[SIDE_REFUSED_MAX];
+	struct config *options;
 };
 
 /* What a socket pool holds: family and type */
@@ -141,6 +155,9 @@ struct service_health {
  * @drain_deadline_ms: when a removed bridge's connections are reset
  * @own_spec:	the pair of a bridge added while running, which @spec
  *		points to: the config it came from is not kept
+ * @options:	the per-bridge options it runs with (--allow-uid, limits,
+ *		timeouts but --idle-timeout): ctx.config's, or its
+ *		container's PREFIX.options label's (labels.c)
  */
 struct bridge {
 	const struct bridge_spec *spec;
@@ -162,6 +179,7 @@ struct bridge {
 	bool removed;
 	uint64_t drain_deadline_ms;
 	struct bridge_spec own_spec;
+	const struct config *options;
 };
 
 /**

@@ -10,6 +10,8 @@
 
 /* Containers one process serves: -c REF scopes the pairs after it (cli.c) */
 #define CONTAINERS_MAX	16
+/* More that --labels may serve at once; a stopped one's side is reused (labels.c) */
+#define LABELLED_MAX	128
 
 /*
  * The namespaces bridges join, an index of the side table (struct ctx's
@@ -20,7 +22,7 @@
 enum side {
 	SIDE_HOST,
 	SIDE_CONTAINER,		/* the first container; the k-th is SIDE_CONTAINER + k */
-	SIDE_MAX = SIDE_CONTAINER + CONTAINERS_MAX,
+	SIDE_MAX = SIDE_CONTAINER + CONTAINERS_MAX + LABELLED_MAX,
 };
 
 enum proto {

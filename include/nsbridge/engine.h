@@ -26,6 +26,27 @@ struct engine_container {
 	bool running;
 };
 
+#define ENGINE_LABEL_MAX	1024
+
+/**
+ * struct engine_labelled - a running container that carries a label
+ * @id:		full ID
+ * @name:	name, without Docker's leading '/'
+ * @value:	the label's value, "" if empty
+ * @options:	the value of the second label asked for, "" if none
+ */
+struct engine_labelled {
+	char id[ENGINE_ID_MAX];
+	char name[ENGINE_NAME_MAX];
+	char value[ENGINE_LABEL_MAX];
+	char options[ENGINE_LABEL_MAX];
+};
+
+#define ENGINE_SOCKETS_MAX	6
+
+unsigned engine_sockets_all(char ret[][ENGINE_PATH_MAX], unsigned max);
+int engine_list_labelled(const char *sock_path, const char *key, const char *options_key,
+			 struct engine_labelled **ret, size_t *ret_n);
 int engine_socket_path(char *ret_path, size_t len, char *why, size_t why_len);
 const char *engine_sockets_text(char *buf, size_t len);
 int engine_locate(const char *ref, struct engine_container *ret, char *ret_sock,

@@ -7,6 +7,6 @@
 
 int lifecycle_setup(struct ctx *c);
 void lifecycle_on_exit(struct ctx *c, enum side side);
-void lifecycle_on_watcher(struct ctx *c);
+void lifecycle_on_watcher(struct ctx *c, void (*on_label)(struct ctx *c, const char *line));
 
 #endif /* NSBRIDGE_LIFECYCLE_H */

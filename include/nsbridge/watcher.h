@@ -22,8 +22,8 @@ struct watch_target {
 	unsigned side;
 };
 
-int watcher_start(const struct watch_target *targets, size_t n, int *ret_fd);
-int watcher_read(int fd, pid_t *pids, unsigned n_pids);
+int watcher_start(const struct watch_target *targets, size_t n, const char *labels, int *ret_fd);
+int watcher_read_line(int fd, char *line, size_t len);
 int watcher_pidfd(void);
 
 #endif /* NSBRIDGE_WATCHER_H */

@@ -3,7 +3,8 @@
 # units.sh - meson install puts the systemd units where systemd finds them:
 # deploy/nsbridge@.service for the system, deploy/nsbridge-user@.service as
 # nsbridge@.service for systemctl --user, each starting the nsbridge that
-# was installed with it, and reload by SIGHUP; systemd-analyze verify accepts both
+# was installed with it, and reload by SIGHUP; systemd-analyze verify accepts both;
+# deploy/nsbridge-labels.service, nsbridge --labels for the whole machine, likewise
 #
 # usage: units.sh MESON BUILDDIR DEPLOY-DIR; into a --destdir under a
 # temporary directory, without rebuilding. No systemd need run: verify
@@ -60,3 +61,15 @@ for kind in system user; do
 	assert_eq "systemd-analyze ${flags[*]} verify nsbridge@web.service: output" "" "$out"
 	pass "systemd-analyze${flags:+ ${flags[*]}} verify accepts the $kind unit"
 done
+
+# nsbridge-labels.service: nsbridge --labels for the whole machine
+unit=$(find "$DEST" -path "*/lib/systemd/system/nsbridge-labels.service")
+[ -n "$unit" ] || fail "no lib/systemd/system/nsbridge-labels.service under the destdir"
+exec_start=$(sed -n 's/^ExecStart=\([^ ]*\) .*/\1/p' "$unit")
+[ -x "$DEST$exec_start" ] || fail "${unit#"$DEST"}: ExecStart=$exec_start is not the installed nsbridge"
+assert_match "nsbridge-labels.service runs --labels" '^ExecStart=[^ ]* --labels ' "$(grep '^ExecStart=' "$unit")"
+sed "s|^ExecStart=|ExecStart=$DEST|" "$unit" >"$T/units/nsbridge-labels.service"
+out=$(XDG_RUNTIME_DIR=$T/run systemd-analyze verify "$T/units/nsbridge-labels.service" 2>&1)
+assert_eq "systemd-analyze verify nsbridge-labels.service: exit status ($out)" 0 "$?"
+assert_eq "systemd-analyze verify nsbridge-labels.service: output" "" "$out"
+pass "nsbridge-labels.service installed as ${unit#"$DEST"}, starting $exec_start --labels; systemd-analyze verify accepts it"

@@ -1020,6 +1020,7 @@ static const struct option_case option_cases[] = {
 	{ "mirror", EVERYWHERE, NULL, MEMBER(mirror) },
 	{ "mirror-exclude", EVERYWHERE, "22", MEMBER(n_mirror_exclude) },
 	{ "mirror-udp", EVERYWHERE, NULL, MEMBER(mirror_udp) },
+	{ "labels", EVERYWHERE, NULL, MEMBER(labels) },
 	{ "follow", EVERYWHERE, NULL, MEMBER(follow) },
 	{ "no-follow", ONLY_ARGV, NULL, MEMBER(follow) },
 	{ "user", EVERYWHERE, "nobody", MEMBER(user) },
@@ -1030,6 +1031,8 @@ static const struct option_case option_cases[] = {
 	{ "log-format", EVERYWHERE, "json", MEMBER(log_format) },
 	{ "port-file", EVERYWHERE, "/tmp/nsbridge.ports", MEMBER(port_file) },
 	{ "json", ONLY_ARGV, NULL, MEMBER(json) },
+	{ "labels-allow-nonlocal", EVERYWHERE, NULL, MEMBER(labels_allow_nonlocal) },
+	{ "labels-min-port", EVERYWHERE, "7", MEMBER(labels_min_port) },
 	{ "version", ONLY_ARGV, NULL, MEMBER(action) },
 	{ "help", ONLY_ARGV, NULL, MEMBER(action) },
 };

@@ -131,6 +131,7 @@ static int setup(void **state)
 	fx.c.sides[SIDE_HOST].local = true;
 	fx.c.now_ms = ctx_clock_ms();
 	fx.bridge.spec = &fx.spec;
+	fx.bridge.options = &fx.config;
 	fx.bridge.refused_rl = (struct ratelimit)RATELIMIT_INIT(1000, 10);
 	snprintf(fx.bridge.service_text, sizeof(fx.bridge.service_text), "test service");
 	snprintf(fx.bridge.expose_text, sizeof(fx.bridge.expose_text), "test expose");

@@ -321,7 +321,8 @@ static void test_too_many(void **state)
 	if (cli_parse(argc, argv, &cfg, error, sizeof(error)) != 0)
 		fail_msg("%s", error);
 	assert_int_equal(cfg.n_containers, CONTAINERS_MAX);
-	assert_int_equal(cfg.bridges[CONTAINERS_MAX - 1].expose.side, SIDE_MAX - 1);
+	assert_int_equal(cfg.bridges[CONTAINERS_MAX - 1].expose.side,
+			 SIDE_CONTAINER + CONTAINERS_MAX - 1);
 	config_free(&cfg);
 }
 

@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* labels.c - containers that ask for bridges with a label (--labels)
+ *
+ * Theory of operation
+ *
+ * With --labels [PREFIX], one nsbridge serves every container whose
+ * PREFIX.bridges label asks for bridges:
+ *
+ *   PREFIX.bridges = "host:5432 container:5432, container:9229 host:9229"
+ *
+ * a comma-separated list of SERVICE EXPOSE pairs in the command line's
+ * grammar, "container" meaning the labelled container. The engine watcher
+ * (watcher.c) lists every engine's labelled running containers when its
+ * events stream opens and after each start or death, and reports each one
+ * it has not reported since its last death ("L PID ID NAME\tBRIDGES\t
+ * OPTIONS"). For each report, labels_on_report():
+ *
+ *   1. takes a free side of the table (one a stopped labelled container
+ *      left is reused), has the opener take PID's namespace (the relay
+ *      holds no capability), brings lo up there and watches PID's pidfd;
+ *   2. parses the label pair by pair (labels_split(), labels_spec(): the
+ *      endpoint grammar of cli_parse_pair(), then the operator's limits:
+ *      a non-loopback EXPOSE only with --labels-allow-nonlocal, a host
+ *      EXPOSE port only from --labels-min-port, 1024 by default);
+ *   3. refuses a host EXPOSE another container's bridge holds already
+ *      (the first to ask keeps it), naming both containers and the port;
+ *   4. binds the rest with bridge_add(), each bridge on its own.
+ *
+ * A refusal is one log line naming the container and is kept in the side
+ * (status --json shows it under "containers"); it concerns that bridge
+ * alone. A label that does not parse is refused whole, for that container
+ * only. Nothing here exits or touches another container's bridges.
+ *
+ * When the container's init exits, lifecycle.c closes what was in its
+ * namespace and has the opener let it go; labels_on_exit() then removes
+ * its bridges (bridge_remove(): the host listeners close at once) and
+ * frees the side for the next container. A container started again is
+ * reported with its new pid and opened as a new one.
+ *
+ * PREFIX.options sets, for that container's bridges only, the options of
+ * the command line that make sense per bridge (labels_options():
+ * --allow-uid, --connect-timeout, --drain-timeout, --udp-timeout,
+ * --max-connections, --max-udp-flows), parsed by the rows of cli.c's
+ * option table into a copy of the running configuration that the
+ * container's bridges point to (bridge.options). Any other option, or a
+ * bad value, refuses the container's bridges whole: an --allow-uid left out
+ * would open more than the label asked for.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "nsbridge/bridge.h"
+#include "nsbridge/event.h"
+#include "nsbridge/labels.h"
+#include "nsbridge/lifecycle.h"
+#include "nsbridge/opener.h"
+#include "nsbridge/sockpool.h"
+
+/**
+ * labels_split() - the pairs of a PREFIX.bridges value
+ * @value:	"SERVICE EXPOSE, SERVICE EXPOSE, ..."
+ * @pairs:	the pairs, as text
+ * @max:	room in @pairs
+ * @ret_n:	how many, on success
+ * @why:	on failure, why, for the log line
+ * @len:	room in @why
+ *
+ * Return: 0, or -EINVAL: an item is not two words, or there are too many
+ */
+int labels_split(const char *value, struct label_pair *pairs, size_t max, size_t *ret_n,
+		 char *why, size_t len)
+{
+	size_t n = 0;
+	const char *p = value;
+
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t item_len = end ? (size_t)(end - p) : strlen(p);
+		char item[LABEL_ITEM_MAX], extra[2];
+		int words;
+
+		if (item_len >= sizeof(item)) {
+			snprintf(why, len, "bridge %zu is too long", n + 1);
+			return -EINVAL;
+		}
+		memcpy(item, p, item_len);
+		item[item_len] = '\0';
+		if (n == max) {
+			snprintf(why, len, "more than %zu bridges", max);
+			return -EINVAL;
+		}
+		words = sscanf(item, "%255s %127s %1s", pairs[n].service, pairs[n].expose, extra);
+		if (words != 2) {
+			snprintf(why, len, "'%s': expected SERVICE EXPOSE, like "
+				 "host:5432 container:5432", item);
+			return -EINVAL;
+		}
+		n++;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+static void remap(struct endpoint *ep, enum side side)
+{
+	if (ep->kind == ENDPOINT_INET && ep->side != SIDE_HOST)
+		ep->side = side;
+}
+
+/**
+ * labels_spec() - one pair of a label as a bridge of @side's container,
+ *		   within the operator's limits
+ * @cfg:	the running configuration
+ * @pair:	the pair
+ * @side:	the labelled container's side, which "container" means
+ * @ret:	the bridge, on success; its container is NULL
+ * @why:	on failure, why
+ * @len:	room in @why
+ *
+ * Return: 0, or -EINVAL (syntax), -EPERM (beyond what --labels-allow-nonlocal
+ * and --labels-min-port allow)
+ */
+int labels_spec(const struct config *cfg, const struct label_pair *pair, enum side side,
+		struct bridge_spec *ret, char *why, size_t len)
+{
+	struct config limits = *cfg;
+	struct bridge_spec b;
+	char error[CLI_ERROR_MAX];
+
+	limits.allow_nonlocal = cfg->labels_allow_nonlocal;
+	limits.containers[0] = "the labelled container";
+	limits.n_containers = 1;
+	if (cli_parse_pair(&limits, pair->service, pair->expose, &b, error, sizeof(error)) < 0) {
+		snprintf(why, len, "%s", error);
+		return strstr(error, "--allow-nonlocal") ? -EPERM : -EINVAL;
+	}
+	if (b.mirror || b.expose.kind != ENDPOINT_INET) {
+		snprintf(why, len, "'%s %s': not a bridge a label may ask for", pair->service,
+			 pair->expose);
+		return -EINVAL;
+	}
+	if (b.expose.side == SIDE_HOST && b.expose.port_first &&
+	    b.expose.port_first < cfg->labels_min_port) {
+		snprintf(why, len, "EXPOSE '%s': host ports below %u are not for labels "
+			 "(--labels-min-port)", pair->expose, cfg->labels_min_port);
+		return -EPERM;
+	}
+	remap(&b.expose, side);
+	for (unsigned k = 0; k < b.n_services; k++)
+		remap(&b.services[k], side);
+	b.service = b.services[0];
+	b.container = NULL;
+	*ret = b;
+	return 0;
+}
+
+/* What PREFIX.options may set: the options read per bridge */
+static const char *const per_bridge[] = {
+	"allow-uid", "connect-timeout", "drain-timeout", "udp-timeout", "max-connections",
+	"max-udp-flows",
+};
+
+static bool is_per_bridge(const char *name)
+{
+	for (size_t i = 0; i < sizeof(per_bridge) / sizeof(per_bridge[0]); i++)
+		if (strcmp(name, per_bridge[i]) == 0)
+			return true;
+	return false;
+}
+
+/**
+ * labels_options() - a PREFIX.options value into @cfg
+ * @cfg:	a copy of the running configuration, changed in place
+ * @value:	"--allow-uid 1000 --connect-timeout=2s", words apart by blanks
+ * @why:	on failure, why
+ * @len:	room in @why
+ *
+ * Return: 0, or -EINVAL: not an option, one that is not per bridge, or a
+ * bad value
+ */
+int labels_options(struct config *cfg, const char *value, char *why, size_t len)
+{
+	char copy[ENGINE_LABEL_MAX], *save = NULL, *word;
+
+	snprintf(copy, sizeof(copy), "%s", value);
+	for (word = strtok_r(copy, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
+		char *name = word + 2, *eq, *arg;
+
+		if (strncmp(word, "--", 2) != 0) {
+			snprintf(why, len, "options label: '%s' is not an option", word);
+			return -EINVAL;
+		}
+		eq = strchr(name, '=');
+		if (eq)
+			*eq = '\0';
+		if (!is_per_bridge(name)) {
+			snprintf(why, len, "options label: --%s is not an option a label may set "
+				 "(--allow-uid, --connect-timeout, --drain-timeout, --udp-timeout, "
+				 "--max-connections, --max-udp-flows)", name);
+			return -EINVAL;
+		}
+		arg = eq ? eq + 1 : strtok_r(NULL, " \t", &save);
+		if (cli_apply_named(cfg, name, arg, why, len) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Keep a refusal for status, and say it once */
+static void refuse(struct side_ns *s, const char *what)
+{
+	size_t used = strlen(s->refused);
+
+	log_warn("%s: refused: %s", s->label, what);
+	if (used + 3 < sizeof(s->refused))
+		snprintf(s->refused + used, sizeof(s->refused) - used, "%s%s", used ? "; " : "",
+			 what);
+}
+
+/* The container side whose bridge holds a host EXPOSE overlapping @ep, or SIDE_HOST */
+static const struct bridge *holder(const struct ctx *c, const struct endpoint *ep)
+{
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		const struct bridge *b = &c->bridges[i];
+
+		if (!b->removed && b->spec->expose.side == SIDE_HOST &&
+		    endpoint_overlaps(&b->expose, ep))
+			return b;
+	}
+	return NULL;
+}
+
+static const char *owner_name(const struct ctx *c, const struct bridge *b)
+{
+	const struct bridge_spec *spec = b->spec;
+
+	for (unsigned k = 0; k < spec->n_services; k++)
+		if (spec->services[k].kind == ENDPOINT_INET && spec->services[k].side != SIDE_HOST)
+			return c->sides[spec->services[k].side].label;
+	return "the command line";
+}
+
+/* One pair of @side's label: bound, or refused with one line */
+static void add_pair(struct ctx *c, enum side side, const struct label_pair *pair)
+{
+	struct side_ns *s = &c->sides[side];
+	char why[BRIDGE_ERROR_MAX + 1024];
+	const struct bridge *other;
+	struct bridge_spec spec;
+	struct bridge *b;
+
+	if (labels_spec(c->config, pair, side, &spec, why, sizeof(why)) < 0) {
+		refuse(s, why);
+		return;
+	}
+	other = spec.expose.side == SIDE_HOST ? holder(c, &spec.expose) : NULL;
+	if (other) {
+		snprintf(why, sizeof(why), "EXPOSE %s: %s asked for it first (%s -> %s)",
+			 pair->expose, owner_name(c, other), other->service_text,
+			 other->expose_text);
+		refuse(s, why);
+		return;
+	}
+	if (bridge_add(c, &spec, NULL, &b, why, sizeof(why))) {
+		refuse(s, why);
+		return;
+	}
+	if (s->options)
+		b->options = s->options;
+	log_notice("%s: %s -> %s ready (label %s.bridges)", s->label, b->service_text,
+		   b->expose_text, c->config->labels_prefix);
+}
+
+/* A side no container uses, for a new labelled one */
+static int free_side(const struct ctx *c)
+{
+	for (int i = SIDE_CONTAINER + (int)c->config->n_containers; i < SIDE_MAX; i++)
+		if (!c->sides[i].used && c->sides[i].pidfd < 0)
+			return i;
+	return -1;
+}
+
+/* The side of a labelled container, by engine ID; -1 if none */
+static int side_of(const struct ctx *c, const char *id)
+{
+	for (int i = SIDE_CONTAINER; i < SIDE_MAX; i++)
+		if (c->sides[i].used && c->sides[i].labelled && strcmp(c->sides[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+/* Have the opener take @pid's namespace as @side's, and watch @pid */
+static int open_side(struct ctx *c, enum side side, pid_t pid)
+{
+	struct opener_req open = { .op = OPENER_OPEN_PID, .side = side, .pid = pid };
+	struct opener_req lo = { .op = OPENER_LO_UP, .side = side };
+	union epoll_ref ref = { .type = EPOLL_TYPE_PIDFD, .index = (uint32_t)side };
+	struct side_ns *s = &c->sides[side];
+	int pidfd, r;
+
+	r = opener_call(&open, &pidfd, 1);
+	if (r < 1)
+		return r < 0 ? r : -EIO;
+	s->pidfd = pidfd;
+	r = ctx_epoll_add(c, pidfd, EPOLLIN, ref);
+	if (r < 0) {
+		struct opener_req forget = { .op = OPENER_FORGET, .side = side };
+
+		opener_call(&forget, NULL, 0);
+		close(pidfd);
+		s->pidfd = -1;
+		return r;
+	}
+	opener_call(&lo, NULL, 0);
+	return 0;
+}
+
+/* Take @side for the container: its name for messages, its ID to know it again */
+static void claim(struct ctx *c, enum side side, pid_t pid, const char *id, const char *name)
+{
+	struct side_ns *s = &c->sides[side];
+
+	s->used = true;
+	s->labelled = true;
+	s->down = false;
+	s->local = false;
+	s->pid = pid;
+	s->refused[0] = '\0';
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->ref = s->name;
+	snprintf(s->label, sizeof(s->label), "container %.140s", name);
+	for (int k = 0; k < POOL_KIND_MAX; k++)
+		c->pools[side][k].used = false;	/* asked for again by its own bridges */
+	sockpool_side_up(c, side);
+}
+
+static void add_bridges(struct ctx *c, enum side side, const char *value, const char *options)
+{
+	struct label_pair pairs[LABEL_PAIRS_MAX];
+	struct side_ns *s = &c->sides[side];
+	char why[BRIDGE_ERROR_MAX];
+	size_t n;
+
+	if (*options) {
+		struct config *own = malloc(sizeof(*own));
+
+		if (!own) {
+			refuse(s, "out of memory");
+			return;
+		}
+		*own = *c->config;
+		if (labels_options(own, options, why, sizeof(why)) < 0) {
+			free(own);
+			refuse(s, why);
+			return;
+		}
+		s->options = own;
+	}
+	if (labels_split(value, pairs, LABEL_PAIRS_MAX, &n, why, sizeof(why)) < 0) {
+		refuse(&c->sides[side], why);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		add_pair(c, side, &pairs[i]);
+}
+
+/**
+ * labels_on_report() - the watcher reported a labelled container running
+ * @c:		context
+ * @line:	"L PID ID NAME\tBRIDGES\tOPTIONS"
+ */
+void labels_on_report(struct ctx *c, const char *line)
+{
+	char id[ENGINE_ID_MAX], name[ENGINE_NAME_MAX];
+	const char *value, *options;
+	int pid, side, r;
+	char *bridges;
+
+	if (!c->config->labels || c->draining ||
+	    sscanf(line, "L %d %64s %255[^\t]", &pid, id, name) != 3 || pid <= 0)
+		return;
+	value = strchr(line, '\t');
+	options = value ? strchr(value + 1, '\t') : NULL;
+	if (!options)
+		return;
+	side = side_of(c, id);
+	if (side >= 0 && c->sides[side].pid == pid)
+		return;		/* served already */
+	if (side >= 0)		/* it died and runs again: its pidfd has not said so yet */
+		labels_on_exit(c, (enum side)side);
+	side = free_side(c);
+	if (side < 0) {
+		log_warn("container %s: refused: %d containers are served already, the most "
+			 "one nsbridge serves", name, LABELLED_MAX);
+		return;
+	}
+	r = open_side(c, (enum side)side, (pid_t)pid);
+	if (r < 0) {
+		log_errno(LOG_LEVEL_WARNING, r, "container %s: its namespace cannot be opened",
+			  name);
+		return;
+	}
+	claim(c, (enum side)side, (pid_t)pid, id, name);
+	bridges = strndup(value + 1, (size_t)(options - value - 1));
+	if (!bridges) {
+		refuse(&c->sides[side], "out of memory");
+		return;
+	}
+	log_info("container %s (pid %d) asks for bridges: %s", name, pid, bridges);
+	add_bridges(c, (enum side)side, bridges, options + 1);
+	free(bridges);
+}
+
+/**
+ * labels_on_exit() - a labelled container stopped: remove its bridges and
+ *		      free its side
+ * @c:		context
+ * @side:	its side; lifecycle_on_exit() closed what was in it already
+ */
+void labels_on_exit(struct ctx *c, enum side side)
+{
+	struct side_ns *s = &c->sides[side];
+	unsigned n = 0;
+
+	if (side < SIDE_CONTAINER || side >= SIDE_MAX || !s->used || !s->labelled)
+		return;
+	if (s->pidfd >= 0)	/* asked by a report, before the pidfd said so */
+		lifecycle_on_exit(c, side);
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		struct bridge *b = &c->bridges[i];
+
+		if (!b->removed && bridge_uses_side(b, side)) {
+			bridge_remove(c, b);
+			n++;
+		}
+		if (s->options && b->options == s->options)
+			b->options = c->config;	/* freed below; it drains by its deadline */
+	}
+	free(s->options);
+	s->options = NULL;
+	log_notice("%s stopped: its %u bridges are removed", s->label, n);
+	s->used = false;
+	s->labelled = false;
+	s->down = true;
+	s->pid = 0;
+	s->id[0] = '\0';
+	s->refused[0] = '\0';
+}

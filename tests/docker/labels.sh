@@ -1,0 +1,275 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# labels.sh - nsbridge --labels: containers of a private dockerd ask for
+# bridges with the nsbridge.bridges label. Four labelled ones (one started
+# before nsbridge) get theirs both ways; an unlabelled one gets nothing;
+# bad labels (syntax, a non-loopback EXPOSE, a host port below the floor)
+# are refused for that container only; of two asking for one host port the
+# first keeps it and the second is refused naming both. docker stop, start,
+# rm -f and docker-compose up/down make bridges come and go, with no socket
+# left in a removed container's namespace. Then 50 labelled containers.
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
+
+start_dockerd
+import_busybox
+pick_port db
+pick_port app
+pick_port dup
+for name in pre a1 a2 a3 cp; do
+	pick_port "p_$name"
+done
+mkdir -p "$T/www" && echo "host db" >"$T/www/index.html"
+start_nginx "" "$db" "$T/www" 127.0.0.1
+
+# run_app NAME LABEL - a container whose httpd serves "app NAME" on its
+# loopback's $app; LABEL "" for none
+run_app() {
+	local label=()
+	[ -n "$2" ] && label=(--label "nsbridge.bridges=$2")
+	docker run -d --name "$1" --network none "${label[@]}" "$BUSYBOX_IMAGE" sh -c \
+		"echo 'app $1' >/www/index.html; httpd -p 127.0.0.1:$app -h /www; exec sleep 100000" \
+		>/dev/null || fail "docker run $1"
+}
+
+# label_of NAME - both directions: the host's db inside, its app on the host
+label_of() {
+	local p="p_$1"
+	echo "host:$db container:$db, container:$app host:${!p}"
+}
+
+# fetch CONTAINER PORT - what a wget inside the container gets from its loopback
+fetch() {
+	# busybox 1.35's wget -T crashes when statically linked: bound it from outside
+	timeout 10 docker exec "$1" wget -qO- "http://127.0.0.1:$2/" 2>/dev/null
+}
+
+# serving NAME... - bytes both ways through each one's bridges, as directly
+serving() {
+	local name p body
+	for name in "$@"; do
+		p="p_$name"
+		assert_eq "host db inside $name (direct: $(curl -sS "http://127.0.0.1:$db/"))" \
+			"host db" "$(fetch "$name" "$db")"
+		body=$(curl -sS --max-time 5 "http://127.0.0.1:${!p}/") || fail "curl to the app of $name"
+		assert_eq "the app of $name on the host (direct: $(fetch "$name" "$app"))" "app $name" "$body"
+	done
+}
+
+# status_field NAME FIELD - a field of NAME's entry in status --json's containers, "absent" if none
+status_field() {
+	"$NSB" status --json "$NSB_PID" | python3 -c '
+import json, sys
+doc = json.load(sys.stdin)[0]
+cs = [c for c in doc["containers"] if c["container"] == sys.argv[1]]
+print(cs[0][sys.argv[2]] if cs else "absent")' "$1" "$2"
+}
+
+# bridges_of NAME - how many bridges status --json shows with NAME as their container
+bridges_of() {
+	"$NSB" status --json "$NSB_PID" | python3 -c '
+import json, sys
+doc = json.load(sys.stdin)[0]
+print(sum(1 for b in doc["bridges"] if b["container"] == sys.argv[1] and not b.get("removed")))' "$1"
+}
+
+# sockets_in NSREF PID... - how many sockets of the PIDs are in namespace NSREF
+sockets_in() {
+	local ns=$1
+	shift
+	python3 "$(dirname "$0")/../integration/sock_netns.py" "$@" | grep -cF " $ns"
+}
+
+# gone_from NSREF - no socket or namespace fd of nsbridge or its helpers is in NSREF
+gone_from() {
+	local pid helpers
+	helpers=$(cat "/proc/$NSB_PID/task/$NSB_PID/children")
+	[ "$(sockets_in "$1" "$NSB_PID" $helpers)" = 0 ] || return 1
+	for pid in $NSB_PID $helpers; do
+		[[ "$(ls -l "/proc/$pid/fd" 2>/dev/null)" == *"$1"* ]] && return 1
+	done
+	return 0
+}
+
+# waited START - milliseconds since START
+waited() {
+	echo $(($(now_ms) - $1))
+}
+
+wait_app() {
+	until [ "$(fetch "$1" "$app")" = "app $1" ]; do
+		sleep 0.05
+	done
+}
+
+# --- one labelled container before nsbridge, three after, and the others -------
+run_app pre "$(label_of pre)"
+wait_app pre
+NSB_READY=0 start_nsb --labels
+wait_until "pre's bridges" 10 grep -q "container pre: .*host 127.0.0.1:$p_pre.* ready" "$NSB_LOG"
+serving pre
+pass "a container labelled before nsbridge started is served both ways"
+
+for name in a1 a2 a3; do
+	run_app "$name" "$(label_of "$name")"
+done
+run_app plain ""
+run_app bad "host:$db"
+run_app open "container:$app host:0.0.0.0:$p_cp"
+run_app low "container:$app host:80"
+for name in a1 a2 a3; do
+	p="p_$name"
+	wait_until "$name's bridges" 10 grep -q "container $name: .*-> host 127.0.0.1:${!p}[, ].*ready" "$NSB_LOG"
+done
+serving pre a1 a2 a3
+for name in pre a1 a2 a3; do
+	assert_eq "bridges of $name in status" 2 "$(bridges_of "$name")"
+	assert_eq "refused of $name in status" "" "$(status_field "$name" refused)"
+done
+pass "four labelled containers: bytes both ways through each one's bridges; status --json shows 2 bridges each"
+out=$("$NSB" ports)$'\n'
+for name in pre a1 a2 a3; do
+	p="p_$name"
+	assert_match "nsbridge ports: the listener of $name" \
+		$'\n'"tcp +127\\.0\\.0\\.1 +${!p} +$NSB_PID +nsbridge +yes +$name"$'\n' "$out"
+done
+assert_match "nsbridge ports: the host's db is no nsbridge's" $'\n'"tcp +127\\.0\\.0\\.1 +$db +[0-9]+ +nginx +no +-" "$out"
+pass "nsbridge ports: the CONTAINER column names the container each listener serves"
+
+assert_eq "status of the unlabelled container" absent "$(status_field plain running)"
+assert_eq "bridges of the unlabelled container" 0 "$(bridges_of plain)"
+wait_until "bad's refusal" 10 grep -q "container bad: refused: 'host:$db': expected SERVICE EXPOSE" "$NSB_LOG"
+wait_until "open's refusal" 10 grep -q "container open: refused: EXPOSE 'host:0.0.0.0:$p_cp' is not a loopback" "$NSB_LOG"
+wait_until "low's refusal" 10 grep -q "container low: refused: EXPOSE 'host:80': host ports below 1024" "$NSB_LOG"
+assert_match "status: bad refused" "expected SERVICE EXPOSE" "$(status_field bad refused)"
+assert_match "status: open refused" "not a loopback" "$(status_field open refused)"
+assert_match "status: low refused" "below 1024" "$(status_field low refused)"
+port_free "" 80 || fail "something listens on host port 80"
+ss -Htln "sport = :$p_cp" | grep -q . && fail "a label's 0.0.0.0:$p_cp was bound"
+kill -0 "$NSB_PID" || fail "nsbridge exited on a bad label"
+serving pre a1 a2 a3
+pass "unlabelled: nothing; bad syntax, a non-loopback EXPOSE, a host port below 1024: refused for that container only, in the log and status"
+
+# --- two containers ask for one host port: the first keeps it ------------------------
+run_app dup1 "container:$app host:$dup"
+wait_until "dup1's bridge" 10 grep -q "container dup1: .*-> host 127.0.0.1:$dup[, ].*ready" "$NSB_LOG"
+run_app dup2 "container:$app host:$dup"
+wait_until "dup2's refusal" 10 grep -q "container dup2: refused: EXPOSE host:$dup: container dup1 asked for it first" "$NSB_LOG"
+assert_eq "host:$dup answers dup1" "app dup1" "$(curl -sS --max-time 5 "http://127.0.0.1:$dup/")"
+assert_match "status: dup2 refused" "container dup1 asked for it first" "$(status_field dup2 refused)"
+assert_eq "bridges of dup2" 0 "$(bridges_of dup2)"
+text=$("$NSB" status "$NSB_PID")
+assert_match "nsbridge status: dup2's refusal under it" \
+	$'\n'" container dup2:"$'\n'"  refused: EXPOSE host:$dup: container dup1 asked for it first" "$text"
+assert_match "nsbridge status: dup1's bridge under it" \
+	$'\n'" container dup1:"$'\n'"  container dup1 127.0.0.1:$app -> host 127.0.0.1:$dup" "$text"
+pass "host:$dup asked by dup1 then dup2: dup1 serves it; dup2 refused with one line naming both: $(grep "container dup2: refused" "$NSB_LOG" | head -n 1)"
+
+# --- nsbridge.options: per-container options, only those per bridge -------------------
+pick_port p_guard
+docker run -d --name guarded --network none --label "nsbridge.bridges=container:$app host:$p_guard" \
+	--label "nsbridge.options=--allow-uid 4242 --connect-timeout=2s" "$BUSYBOX_IMAGE" sh -c \
+	"echo 'app guarded' >/www/index.html; httpd -p 127.0.0.1:$app -h /www; exec sleep 100000" \
+	>/dev/null || fail "docker run guarded"
+docker run -d --name badopt --network none --label "nsbridge.bridges=container:$app host:$p_cp" \
+	--label "nsbridge.options=--user root" "$BUSYBOX_IMAGE" sleep 100000 >/dev/null || fail "docker run badopt"
+wait_until "guarded's bridge" 10 grep -q "container guarded: .*-> host 127.0.0.1:$p_guard[, ].*ready" "$NSB_LOG"
+wait_until "badopt's refusal" 10 grep -q "container badopt: refused: options label: --user is not an option a label may set" "$NSB_LOG"
+curl -sS --max-time 5 "http://127.0.0.1:$p_guard/" >/dev/null 2>&1 && fail "guarded's bridge let uid $(id -u) in despite --allow-uid 4242"
+wait_until "guarded's refusal of uid $(id -u) in the log" 10 grep -q "a client of uid $(id -u) was reset: not in --allow-uid" "$NSB_LOG"
+assert_eq "host:$p_a3 (no options) still lets uid $(id -u) in" "app a3" "$(curl -sS --max-time 5 "http://127.0.0.1:$p_a3/")"
+assert_eq "bridges of badopt" 0 "$(bridges_of badopt)"
+ss -Htln "sport = :$p_cp" | grep -q . && fail "badopt's host:$p_cp was bound"
+docker rm -f guarded badopt >/dev/null
+pass "nsbridge.options: --allow-uid 4242 guards that container's bridge only; --user in a label refuses its container"
+
+# --- docker stop, start, rm -f ---------------------------------------------------------
+a1_ns=$(readlink "/proc/$(container_pid a1)/ns/net")
+start=$(now_ms)
+docker stop -t 0 a1 >/dev/null || fail "docker stop a1"
+wait_until "a1's bridges removed" 10 grep -q "container a1 stopped: its 2 bridges are removed" "$NSB_LOG"
+stop_ms=$(waited "$start")
+wait_until "nothing of nsbridge in a1's namespace" 10 gone_from "$a1_ns"
+curl -sS --max-time 5 "http://127.0.0.1:$p_a1/" >/dev/null 2>&1 && fail "a1's host port answered after docker stop"
+assert_eq "a1 in status" absent "$(status_field a1 running)"
+serving pre a2 a3
+start=$(now_ms)
+docker start a1 >/dev/null || fail "docker start a1"
+wait_until "a1's bridges back" 10 sh -c "[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$p_a1/ 2>/dev/null)\" = 'app a1' ]"
+start_ms=$(waited "$start")
+wait_app a1
+serving a1
+a2_ns=$(readlink "/proc/$(container_pid a2)/ns/net")
+start=$(now_ms)
+docker rm -f a2 >/dev/null || fail "docker rm -f a2"
+wait_until "a2's bridges removed" 10 grep -q "container a2 stopped: its 2 bridges are removed" "$NSB_LOG"
+rm_ms=$(waited "$start")
+wait_until "nothing of nsbridge in a2's namespace" 10 gone_from "$a2_ns"
+serving pre a1 a3
+pass "docker stop a1: bridges gone in ${stop_ms} ms, no socket left in its namespace; docker start a1: back in ${start_ms} ms; docker rm -f a2: gone in ${rm_ms} ms"
+
+# --- docker-compose up / down of a labelled compose file --------------------------------
+if command -v docker-compose >/dev/null; then
+	cat >"$T/compose.yml" <<-EOF
+	services:
+	  cp:
+	    image: $BUSYBOX_IMAGE
+	    network_mode: none
+	    command: ["sh", "-c", "echo 'app cp' >/www/index.html; httpd -p 127.0.0.1:$app -h /www; exec sleep 100000"]
+	    labels:
+	      nsbridge.bridges: "host:$db container:$db, container:$app host:$p_cp"
+	EOF
+	project=nsbtl$$
+	at_exit "docker-compose -p $project -f $T/compose.yml down -t 0 >/dev/null 2>&1"
+	start=$(now_ms)
+	docker-compose -p "$project" -f "$T/compose.yml" up -d >"$T/compose.log" 2>&1 ||
+		fail "docker-compose up: $(tail -n 5 "$T/compose.log")"
+	wait_until "the compose service's bridge" 20 sh -c \
+		"[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$p_cp/ 2>/dev/null)\" = 'app cp' ]"
+	up_ms=$(waited "$start")
+	cp_id=$(docker-compose -p "$project" -f "$T/compose.yml" ps -q cp)
+	assert_eq "host db inside the compose service" "host db" "$(fetch "$cp_id" "$db")"
+	cp_ns=$(readlink "/proc/$(container_pid "$cp_id")/ns/net")
+	start=$(now_ms)
+	docker-compose -p "$project" -f "$T/compose.yml" down -t 0 >>"$T/compose.log" 2>&1 ||
+		fail "docker-compose down"
+	wait_until "the compose service's bridges removed" 20 sh -c \
+		"grep '$project' '$NSB_LOG' | grep -q 'stopped: its 2 bridges are removed'"
+	down_ms=$(waited "$start")
+	wait_until "nothing of nsbridge in the compose service's namespace" 10 gone_from "$cp_ns"
+	curl -sS --max-time 5 "http://127.0.0.1:$p_cp/" >/dev/null 2>&1 && fail "the compose port answered after down"
+	pass "docker-compose up: bridges in ${up_ms} ms (with the up itself); down: gone in ${down_ms} ms, no socket left"
+else
+	echo "SKIP compose part: docker-compose is not installed"
+fi
+
+# --- 50 labelled containers at once -------------------------------------------------------
+pick_range many 50
+for i in $(seq 0 49); do
+	docker run -d --name "m$i" --network none \
+		--label "nsbridge.bridges=container:$app host:$((many + i))" "$BUSYBOX_IMAGE" sh -c \
+		"echo 'm $i' >/www/index.html; httpd -p 127.0.0.1:$app -h /www; exec sleep 100000" \
+		>/dev/null || fail "docker run m$i"
+done
+for i in $(seq 0 49); do
+	wait_until "m$i's bridge" 60 grep -q "container m$i: .*-> host 127.0.0.1:$((many + i))[, ].*ready" "$NSB_LOG"
+done
+for i in $(seq 0 49); do
+	wait_until "m$i's app answers through its bridge" 20 sh -c \
+		"[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$((many + i))/ 2>/dev/null)\" = 'm $i' ]"
+done
+rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$NSB_PID/status")
+fds=$(fd_count "$NSB_PID")
+helpers=$(cat "/proc/$NSB_PID/task/$NSB_PID/children")
+hrss=$(for pid in $helpers; do awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; done | paste -sd+ | bc)
+hfds=$(for pid in $helpers; do fd_count "$pid"; done | paste -sd+ | bc)
+serving pre a1 a3
+pass "50 labelled containers more (55 served): every bridge answers; relay RSS ${rss} kB, ${fds} fds; helpers RSS ${hrss} kB, ${hfds} fds"
+echo "FIGURES containers=55 relay_rss_kb=$rss relay_fds=$fds helpers_rss_kb=$hrss helpers_fds=$hfds"
+docker rm -f $(seq -f 'm%g' 0 49) >/dev/null
+wait_until "the 50 removed" 60 sh -c "[ \$(grep -c 'container m[0-9]* stopped: its 1 bridges are removed' '$NSB_LOG') -ge 50 ]"
+serving pre a1 a3
+
+stop_nsb TERM
+assert_eq "exit status" 0 "$NSB_STATUS"
+pass "nsbridge --labels: exit 0 on SIGTERM"

@@ -1,0 +1,118 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# labels_podman.sh - nsbridge --labels with Podman: a labelled container of
+# Podman's (through the same API on Podman's socket) gets its bridges both
+# ways when it starts, loses them when it stops (no socket left in its
+# namespace), gets them back on podman start, and loses them on podman rm -f
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
+
+command -v podman >/dev/null || skip "podman is not installed"
+PD=$T/podman
+# a private store (vfs: no mounts to leave behind), runc, no systemd
+podman_() {
+	podman --root "$PD/storage" --runroot "$PD/run" --storage-driver vfs \
+		--cgroup-manager cgroupfs --runtime "$(command -v runc)" "$@"
+}
+stop_podman() {
+	podman_ rm -f -t 0 -a >/dev/null 2>&1
+	[ -n "${PODMAN_PID:-}" ] && kill "$PODMAN_PID" 2>/dev/null
+	if [ -n "${PODMAN_DEFAULT_SOCKET:-}" ]; then
+		rm -f "$PODMAN_DEFAULT_SOCKET"
+		rmdir /run/podman 2>/dev/null
+	fi
+}
+at_exit stop_podman
+
+# the default path is tried only where neither engine's socket exists
+sock=$PD/podman.sock
+if [ ! -e /var/run/docker.sock ] && [ ! -e /run/podman/podman.sock ]; then
+	mkdir /run/podman 2>/dev/null || skip "/run/podman exists; not touching it"
+	sock=/run/podman/podman.sock
+	PODMAN_DEFAULT_SOCKET=$sock
+	unset DOCKER_HOST
+else
+	export DOCKER_HOST=unix://$sock
+fi
+mkdir -p "$PD"
+podman_ system service --time=0 "unix://$sock" >"$PD/service.log" 2>&1 &
+PODMAN_PID=$!
+_PIDS+=("$PODMAN_PID")
+for _ in $(seq 1 100); do
+	curl -s --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && break
+	sleep 0.1
+done
+curl -s --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 ||
+	skip "podman's API service did not start: $(tail -n 2 "$PD/service.log" | tr '\n' ' ')"
+
+mkdir -p "$T/bb/bin" "$T/bb/tmp" "$T/bb/www"
+cp "$(command -v busybox)" "$T/bb/bin/busybox"
+for a in sh sleep wget timeout httpd echo; do ln -s busybox "$T/bb/bin/$a"; done
+tar -C "$T/bb" -c . | podman_ import - nsbt-busybox >/dev/null 2>&1 || fail "podman import"
+# this machine's hard limits are below podman's defaults
+limits=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+pick_port db
+pick_port app
+pick_port p_app
+mkdir -p "$T/www" && echo "host db" >"$T/www/index.html"
+start_nginx "" "$db" "$T/www" 127.0.0.1
+
+# run_app NAME LABEL - a container whose httpd serves "app NAME" on its loopback's $app
+run_app() {
+	podman_ run -d --name "$1" --network none "${limits[@]}" --label "nsbridge.bridges=$2" \
+		nsbt-busybox sh -c "echo 'app $1' >/www/index.html; httpd -p 127.0.0.1:$app -h /www; exec sleep 100000" \
+		>/dev/null 2>"$T/err" || skip "podman cannot run a container here: $(tail -n 1 "$T/err")"
+}
+fetch() {
+	podman_ exec "$1" timeout 10 wget -qO- "http://127.0.0.1:$2/" 2>/dev/null
+}
+serving() {
+	assert_eq "host db inside $1 (direct: $(curl -sS "http://127.0.0.1:$db/"))" "host db" "$(fetch "$1" "$db")"
+	assert_eq "the app of $1 on the host (direct: $(fetch "$1" "$app"))" "app $1" \
+		"$(curl -sS --max-time 5 "http://127.0.0.1:$p_app/")"
+}
+sockets_in() {
+	local ns=$1
+	shift
+	python3 "$(dirname "$0")/../integration/sock_netns.py" "$@" | grep -cF " $ns"
+}
+gone_from() {
+	local pid helpers
+	helpers=$(cat "/proc/$NSB_PID/task/$NSB_PID/children")
+	[ "$(sockets_in "$1" "$NSB_PID" $helpers)" = 0 ] || return 1
+	for pid in $NSB_PID $helpers; do
+		[[ "$(ls -l "/proc/$pid/fd" 2>/dev/null)" == *"$1"* ]] && return 1
+	done
+	return 0
+}
+
+NSB_READY=0 start_nsb --labels
+start=$(now_ms)
+run_app papp "host:$db container:$db, container:$app host:$p_app"
+wait_until "papp's bridges" 20 grep -q "container papp: .*-> host 127.0.0.1:$p_app[, ].*ready" "$NSB_LOG"
+wait_until "papp's app" 10 sh -c "[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$p_app/ 2>/dev/null)\" = 'app papp' ]"
+up_ms=$(($(now_ms) - start))
+serving papp
+pass "podman run of a labelled container: bridges both ways ${up_ms} ms after the run began"
+
+ns=$(readlink "/proc/$(podman_ inspect -f '{{.State.Pid}}' papp)/ns/net")
+start=$(now_ms)
+podman_ stop -t 0 papp >/dev/null || fail "podman stop"
+wait_until "papp's bridges removed" 20 grep -q "container papp stopped: its 2 bridges are removed" "$NSB_LOG"
+stop_ms=$(($(now_ms) - start))
+wait_until "nothing of nsbridge in papp's namespace" 10 gone_from "$ns"
+curl -sS --max-time 5 "http://127.0.0.1:$p_app/" >/dev/null 2>&1 && fail "papp's port answered after podman stop"
+start=$(now_ms)
+podman_ start papp >/dev/null || fail "podman start"
+wait_until "papp's bridges back" 20 sh -c "[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$p_app/ 2>/dev/null)\" = 'app papp' ]"
+start_ms=$(($(now_ms) - start))
+serving papp
+ns=$(readlink "/proc/$(podman_ inspect -f '{{.State.Pid}}' papp)/ns/net")
+start=$(now_ms)
+podman_ rm -f -t 0 papp >/dev/null || fail "podman rm -f"
+wait_until "papp's bridges removed again" 20 sh -c "[ \$(grep -c 'container papp stopped: its 2 bridges are removed' '$NSB_LOG') -ge 2 ]"
+rm_ms=$(($(now_ms) - start))
+wait_until "nothing of nsbridge in papp's namespace" 10 gone_from "$ns"
+pass "podman stop: gone in ${stop_ms} ms, no socket left; podman start: back in ${start_ms} ms; podman rm -f: gone in ${rm_ms} ms"
+stop_nsb TERM
+assert_eq "exit status" 0 "$NSB_STATUS"
