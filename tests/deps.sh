@@ -8,6 +8,7 @@
 #   build  a compiler, meson and the libraries nsbridge links: enough for
 #          meson setup -Dtests=false and ninja
 #   demo   what tests/demo.sh runs besides nsbridge
+#   deb    what deploy/deb.sh builds the Debian package with, and lintian
 #   test   everything tests/run.sh builds and runs: clang, cmocka, scdoc,
 #          the real servers and clients, Docker and Podman
 # Without a SET, build and test (the test command's needs). --dry-run
@@ -20,13 +21,16 @@ BUILD="meson ninja-build pkg-config gcc libc6-dev
 	libcurl4-openssl-dev libjson-c-dev libsystemd-dev libmicrohttpd-dev libconfig-dev"
 # the demo: a namespace, a web server, a client
 DEMO="iproute2 python3 curl"
+# deploy/deb.sh: dpkg-buildpackage, debhelper, the manual page's scdoc
+# (deploy/debian/control's Build-Depends are BUILD and scdoc), and lintian
+DEB="build-essential dpkg-dev debhelper scdoc lintian"
 # the test command: the other compilers and test tools of the build, real
 # servers and clients, and the tools that shape the scenes
 TEST="clang libclang-rt-14-dev libcmocka-dev scdoc bash-completion
 	iproute2 procps util-linux libcap2-bin psmisc python3
 	valgrind gdb curl socat nginx-light iperf3 wrk dnsmasq-base bind9-dnsutils
 	postgresql docker.io docker-compose busybox-static debootstrap
-	podman runc uidmap rootlesskit man-db"
+	podman runc uidmap rootlesskit man-db $DEB"
 
 dry_run=
 if [ "${1:-}" = --dry-run ]; then
@@ -39,9 +43,10 @@ for s in "$@"; do
 	case $s in
 	build) wanted="$wanted $BUILD" ;;
 	demo) wanted="$wanted $DEMO" ;;
+	deb) wanted="$wanted $BUILD $DEB" ;;
 	test) wanted="$wanted $BUILD $TEST" ;;
 	*)
-		echo "deps.sh: unknown set '$s': expected build, demo or test" >&2
+		echo "deps.sh: unknown set '$s': expected build, demo, deb or test" >&2
 		exit 2
 		;;
 	esac
