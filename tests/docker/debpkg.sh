@@ -93,7 +93,8 @@ assert_match "man nsbridge" "$version" "$page"
 pass "man nsbridge renders ($(wc -l <<<"$page") lines)"
 assert_match "completion" '-F _nsbridge nsbridge$' \
 	"$(in_deb '. /usr/share/bash-completion/completions/nsbridge && complete -p nsbridge')"
-for unit in /lib/systemd/system/nsbridge@.service /usr/lib/systemd/user/nsbridge@.service; do
+for unit in /lib/systemd/system/nsbridge@.service /lib/systemd/system/nsbridge-labels.service \
+	/usr/lib/systemd/user/nsbridge@.service; do
 	assert_eq "$unit: ExecStart=" /usr/bin/nsbridge \
 		"$(in_deb "sed -n 's/^ExecStart=\([^ ]*\) .*/\1/p' $unit")"
 done
@@ -104,7 +105,7 @@ assert_eq "units enabled at install" "" \
 in_deb 'getent passwd nsbridge | grep -q ":/nonexistent:/usr/sbin/nologin$"' ||
 	fail "the nsbridge user: $(in_deb 'getent passwd nsbridge')"
 in_deb 'getent group nsbridge >/dev/null' || fail "no group nsbridge"
-pass "completion, system and user units, README.Debian, the system user nsbridge: in place"
+pass "completion, system units (the template and --labels) and the user unit, README.Debian, the system user nsbridge: in place"
 
 # every path of the package, and what of it is left after apt remove, and
 # after apt purge in a second container as installed: a file never; a
