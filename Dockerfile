@@ -17,7 +17,8 @@ COPY src src
 # meson.build reads these; the runtime image has no manual pages
 COPY docs/meson.build docs/nsbridge.1.scd docs/
 COPY completions completions
-COPY deploy/meson.build deploy/nsbridge@.service deploy/nsbridge-user@.service deploy/
+COPY deploy/meson.build deploy/nsbridge@.service deploy/nsbridge-user@.service \
+     deploy/nsbridge-labels.service deploy/
 RUN meson setup build -Dtests=false -Dman=disabled --buildtype=release \
  && ninja -C build \
  && strip build/src/nsbridge

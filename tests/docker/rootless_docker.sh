@@ -107,7 +107,7 @@ scene() {
 
 	# -------- nsbridge ports -c web, as A --------
 	as "$A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" || fail "nsbridge ports -c web: $(cat "$T/err")"
-	grep -Eq "^tcp +127\.0\.0\.1 +$port +$relay +nsbridge +yes$" "$T/ports" ||
+	grep -Eq "^tcp +127\.0\.0\.1 +$port +$relay +nsbridge +yes +web$" "$T/ports" ||
 		fail "nsbridge ports -c web: no line for nsbridge's listener on $port: $(cat "$T/ports")"
 	pass "$how: as $A: nsbridge ports -c web lists nsbridge's listener inside"
 

@@ -96,7 +96,7 @@ pass "relay: uid $UID_A, CapEff 0, NoNewPrivs 1, Seccomp 2; opener: uid $UID_A, 
 # -------- nsbridge ports -c web, as A --------
 as "$A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" || fail "nsbridge ports -c web: $(cat "$T/err")"
 for p in "$port" 80; do
-	grep -Eq "^tcp +127\.0\.0\.1 +$p +$relay +nsbridge +yes$" "$T/ports" ||
+	grep -Eq "^tcp +127\.0\.0\.1 +$p +$relay +nsbridge +yes +web$" "$T/ports" ||
 		fail "nsbridge ports -c web: no line for nsbridge's listener on $p: $(cat "$T/ports")"
 done
 pass "as $A: nsbridge ports -c web lists nsbridge's listeners inside"
@@ -109,7 +109,7 @@ pass "as $A: nsbridge status reads /run/user/$UID_A/nsbridge/$relay.sock"
 # -------- root under sudo finds A's container through A's socket, and enters directly --------
 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SUDO_UID="$UID_A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" ||
 	fail "SUDO_UID=$UID_A nsbridge ports -c web as root: $(cat "$T/err")"
-grep -Eq "^tcp +127\.0\.0\.1 +$port +$relay +nsbridge +yes$" "$T/ports" ||
+grep -Eq "^tcp +127\.0\.0\.1 +$port +$relay +nsbridge +yes( +[^ ]+)?$" "$T/ports" ||
 	fail "SUDO_UID=$UID_A nsbridge ports -c web as root: $(cat "$T/ports")"
 pass "root with SUDO_UID=$UID_A: nsbridge ports -c web finds $A's container"
 
