@@ -217,12 +217,12 @@ int labels_options(struct config *cfg, const char *value, char *why, size_t len)
 /* Keep a refusal for status, and say it once */
 static void refuse(struct side_ns *s, const char *what)
 {
-	size_t used = strlen(s->refused);
+	size_t used = strlen(s->refused), room = sizeof(s->refused) - used;
 
 	log_warn("%s: refused: %s", s->label, what);
-	if (used + 3 < sizeof(s->refused))
-		snprintf(s->refused + used, sizeof(s->refused) - used, "%s%s", used ? "; " : "",
-			 what);
+	if (room > 3 && snprintf(s->refused + used, room, "%s%s", used ? "; " : "", what) >= (int)room)
+		log_debug("%s: status shows its refusals cut short; this log has them whole",
+			  s->label);
 }
 
 /* The container side whose bridge holds a host EXPOSE overlapping @ep, or SIDE_HOST */

@@ -99,9 +99,12 @@ for unit in /lib/systemd/system/nsbridge@.service /lib/systemd/system/nsbridge-l
 		"$(in_deb "sed -n 's/^ExecStart=\([^ ]*\) .*/\1/p' $unit")"
 done
 in_deb 'test -s /usr/share/doc/nsbridge/README.Debian' || fail "no README.Debian"
-# a template needs its /etc/nsbridge/NAME.env: the package enables and starts nothing
+# a template needs its /etc/nsbridge/NAME.env, and --labels is the
+# operator's choice: the package enables and starts nothing. An enabled
+# unit is a link in a .wants directory; deb-systemd-helper's NAME.dsh-also
+# only records what enabling would also enable.
 assert_eq "units enabled at install" "" \
-	"$(in_deb 'ls /etc/systemd/system/*/nsbridge* /var/lib/systemd/deb-systemd-helper-enabled 2>/dev/null | grep nsbridge')"
+	"$(in_deb 'ls -d /etc/systemd/system/*.wants/nsbridge* /var/lib/systemd/deb-systemd-helper-enabled/*.wants/nsbridge* 2>/dev/null')"
 in_deb 'getent passwd nsbridge | grep -q ":/nonexistent:/usr/sbin/nologin$"' ||
 	fail "the nsbridge user: $(in_deb 'getent passwd nsbridge')"
 in_deb 'getent group nsbridge >/dev/null' || fail "no group nsbridge"
