@@ -137,8 +137,11 @@ docker exec deb2 bash -c 'DEBIAN_FRONTEND=noninteractive apt purge -y nsbridge' 
 for c in deb deb2; do
 	what=$([ $c = deb ] && echo remove || echo purge)
 	assert_eq "paths of the package left after apt $what" "" "$(left $c)"
-	assert_eq "dpkg's state of nsbridge after apt $what" "" \
-		"$(docker exec $c bash -c 'dpkg-query -W -f="\${Status}" nsbridge 2>/dev/null | grep -v "not-installed"')"
+	# after remove, dpkg may keep the postrm that purge runs (debhelper's,
+	# for nsbridge-labels.service's state): no file of the package is left
+	state=$(docker exec $c bash -c 'dpkg-query -W -f="\${Status}" nsbridge 2>/dev/null | grep -v "not-installed"')
+	[ "$what" = remove ] && [ "$state" = "deinstall ok config-files" ] && state=
+	assert_eq "dpkg's state of nsbridge after apt $what" "" "$state"
 	docker exec $c test ! -e /etc/nsbridge || fail "apt $what left /etc/nsbridge"
 	docker exec $c getent passwd nsbridge >/dev/null || fail "apt $what removed the user nsbridge"
 done
