@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -467,14 +466,14 @@ static void print_ports(const struct ctx *c, FILE *f)
  * @c:		context, listeners bound, before the drop
  *
  * The file appears whole (written aside, then renamed), so a script that
- * waits for it never reads half of it. It is then opened again, and kept
- * in ctx.port_file_fd: the relay, without the rights its directory may
- * need (runas.c) and under a filter that opens nothing for writing,
- * rewrites it through that descriptor after a reload.
+ * waits for it never reads half of it. After a change, the keeper of
+ * runas.c puts bridges_port_file_text() in place the same way: the relay
+ * may no longer create files in the directory, and its filter opens
+ * nothing for writing.
  *
  * Return: 0 or -errno
  */
-int bridges_write_port_file(struct ctx *c)
+int bridges_write_port_file(const struct ctx *c)
 {
 	const char *path = c->config->port_file;
 	char tmp[PATH_MAX];
@@ -491,97 +490,32 @@ int bridges_write_port_file(struct ctx *c)
 	print_ports(c, f);
 	if (fclose(f) != 0 || rename(tmp, path) < 0)
 		r = -errno;
-	if (r < 0) {
+	if (r < 0)
 		unlink(tmp);
-		return r;
-	}
-	c->port_file_fd = open(path, O_WRONLY | O_CLOEXEC);
-	return c->port_file_fd < 0 ? -errno : 0;
-}
-
-/*
- * Extend the file at @fd from @from to @to bytes with newlines: what was
- * there reads the same, blank lines at the end being nothing
- */
-static int pad_to(int fd, off_t from, off_t to)
-{
-	char nl[256];
-
-	memset(nl, '\n', sizeof(nl));
-	while (from < to) {
-		size_t len = (size_t)(to - from) < sizeof(nl) ? (size_t)(to - from) : sizeof(nl);
-		ssize_t n = pwrite(fd, nl, len, from);
-
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		from += n;
-	}
-	return 0;
+	return r;
 }
 
 /**
- * bridges_rewrite_port_file() - --port-file again, after bridges changed
- * @c:		context, running
+ * bridges_port_file_text() - what --port-file holds for the bridges that run
+ * @c:		context
+ * @ret:	the text, allocated, for the caller to free
+ * @len:	its length
  *
- * A reader must see the old lines or the new ones, never a mix. A new
- * file renamed over it, as at start, cannot be had: the relay may not
- * create files in the directory once it left uid 0 (runas.c), and its
- * filter opens nothing for writing. Asking the keeper to rename is more
- * protocol than this needs. So the file is only ever overwritten from
- * offset 0 within its current size, in one pwrite(), and never shrinks:
- * shorter content is padded with newlines to the old size (the man page
- * says blank lines at the end are to be skipped; $(cat FILE) drops them),
- * and longer content first grows the file with newlines after the old
- * lines, which changes nothing a reader sees, then overwrites it. What
- * made readers see new lines followed by the end of old ones was the gap
- * between the write and the ftruncate() that followed it, and a reader
- * reading the old size while a longer write was under way; both are
- * gone. A read concurrent with that one pwrite() of a few lines, inside
- * one page, is the page cache's copy against the write's, which is as
- * close as a file rewritten in place gets.
- *
- * Return: 0 or -errno
+ * Return: 0 or -ENOMEM
  */
-int bridges_rewrite_port_file(const struct ctx *c)
+int bridges_port_file_text(const struct ctx *c, char **ret, size_t *len)
 {
-	char *text = NULL;
-	size_t len = 0;
-	struct stat st;
-	FILE *f;
-	ssize_t n;
-	int r;
+	FILE *f = open_memstream(ret, len);
 
-	if (c->port_file_fd < 0)
-		return 0;
-	if (fstat(c->port_file_fd, &st) < 0)
-		return -errno;
-	f = open_memstream(&text, &len);
 	if (!f)
 		return -ENOMEM;
 	print_ports(c, f);
 	if (fclose(f) != 0) {
-		free(text);
+		free(*ret);
+		*ret = NULL;
 		return -ENOMEM;
 	}
-	if ((off_t)len < st.st_size) {	/* the old size, in newlines */
-		char *padded = realloc(text, (size_t)st.st_size);
-
-		if (!padded) {
-			free(text);
-			return -ENOMEM;
-		}
-		memset(padded + len, '\n', (size_t)st.st_size - len);
-		text = padded;
-		len = (size_t)st.st_size;
-	}
-	r = pad_to(c->port_file_fd, st.st_size, (off_t)len);
-	if (r == 0) {
-		n = pwrite(c->port_file_fd, text, len, 0);
-		if (n < 0 || (size_t)n != len)
-			r = n < 0 ? -errno : -EIO;
-	}
-	free(text);
-	return r;
+	return 0;
 }
 
 static void starve(struct ctx *c, struct listener *l, int err)

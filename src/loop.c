@@ -86,7 +86,7 @@ void ctx_init(struct ctx *c, const struct config *config)
 	for (int s = 0; s < SIDE_MAX; s++)
 		c->sides[s].ns_fd = c->sides[s].pidfd = -1;
 	c->epoll_fd = c->timer_fd = c->signal_fd = c->watcher_fd = -1;
-	c->command_go_fd = c->command_pidfd = c->port_file_fd = -1;
+	c->command_go_fd = c->command_pidfd = -1;
 	list_init(&c->connecting);
 	list_init(&c->dial_retry);
 	list_init(&c->active);
@@ -135,7 +135,6 @@ void ctx_release(struct ctx *c)
 	close_fd(&c->timer_fd);
 	close_fd(&c->signal_fd);
 	close_fd(&c->watcher_fd);
-	close_fd(&c->port_file_fd);
 	free(c->listeners);
 	free(c->bridges);
 	slots_release(&c->conns);

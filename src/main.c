@@ -224,7 +224,8 @@ static int prime_pools(struct ctx *c)
 /* uid 0 and capabilities, then every system call the loop does not make */
 static int drop_privileges(struct ctx *c, const struct runas *as)
 {
-	int r = as->switching ? runas_keeper_start(c) : 0;
+	/* started as a user, the keeper is there only to write --port-file */
+	int r = as->switching || c->port_file_written ? runas_keeper_start(c) : 0;
 
 	if (r < 0) {
 		log_errno(LOG_LEVEL_ERROR, r, "starting the process that keeps uid %u",
@@ -244,7 +245,7 @@ static int drop_privileges(struct ctx *c, const struct runas *as)
 	if (as->switching)
 		log_info("the relay runs as %s (uid %u, gid %u) from now on", as->name,
 			 (unsigned)as->uid, (unsigned)as->gid);
-	r = sandbox_enter(c->config->port_file != NULL);
+	r = sandbox_enter();
 	if (r < 0) {
 		log_errno(LOG_LEVEL_ERROR, r, "installing the system call filter");
 		return EXIT_RUNTIME;

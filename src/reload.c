@@ -44,7 +44,8 @@
  *
  * The relay runs without capabilities under the seccomp filter: reading
  * the file needs openat (read only), read and fstat, which it has;
- * --port-file is rewritten through the descriptor kept since start-up; a
+ * --port-file is put in place by runas.c's keeper, which may create
+ * files in its directory; a
  * listener in a container's namespace is made by the opener, which keeps
  * CAP_NET_BIND_SERVICE for the life of the process. One on the relay's
  * own side below ip_unprivileged_port_start cannot be bound any more once
@@ -343,11 +344,30 @@ static int bind_new(struct ctx *c, struct plan *p, char *why, size_t len)
 	return 0;
 }
 
+/*
+ * --port-file follows the bridges that run: the keeper (runas.c) renames
+ * the new text over it, so a reader sees the old lines or the new ones
+ */
+static void rewrite_port_file(const struct ctx *c)
+{
+	size_t len = 0;
+	char *text = NULL;
+	int r;
+
+	if (!c->port_file_written)
+		return;
+	r = bridges_port_file_text(c, &text, &len);
+	if (r == 0)
+		r = runas_keeper_port_file(text, len);
+	free(text);
+	if (r < 0)
+		log_errno(LOG_LEVEL_WARNING, r, "writing --port-file %s again", live->port_file);
+}
+
 /* Nothing can fail from here on */
 static void commit(struct ctx *c, struct plan *p)
 {
 	char why[BRIDGE_ERROR_MAX];
-	int written;
 
 	copy_live_options(&p->next);
 	for (size_t i = 0; i < p->next.n_bridges; i++)	/* room was counted */
@@ -361,9 +381,7 @@ static void commit(struct ctx *c, struct plan *p)
 		if (p->added[i])
 			log_notice("%s -> %s ready", p->added[i]->service_text,
 				   p->added[i]->expose_text);
-	written = bridges_rewrite_port_file(c);
-	if (written < 0)
-		log_errno(LOG_LEVEL_WARNING, written, "writing --port-file %s again", live->port_file);
+	rewrite_port_file(c);
 }
 
 /* --allow-uid given for the first time needs the host's diag socket first */
@@ -503,10 +521,7 @@ static int place(const struct ctx *c, struct endpoint *ep, char *why, size_t len
 /* After a change: --port-file and systemd follow */
 static void changed(struct ctx *c)
 {
-	int r = bridges_rewrite_port_file(c);
-
-	if (r < 0)
-		log_errno(LOG_LEVEL_WARNING, r, "writing --port-file %s again", live->port_file);
+	rewrite_port_file(c);
 	sdnotify_ready(c);
 }
 

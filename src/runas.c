@@ -43,10 +43,15 @@
  *     the watcher. At
  *     exit the control socket and the --port-file must go, but unlinking
  *     needs write permission on their directory, which USER does not
- *     have in /run/nsbridge; and the stop signals nsbridge passes on to
- *     -- CMD may not cross from USER to CMD's uid (the kernel's kill()
- *     rule, for pidfds too). So the relay sends the keeper a signal
- *     number, one byte, for each signal CMD is to get; when the relay
+ *     have in /run/nsbridge; a --port-file rewritten after a reload must
+ *     replace the old one by a rename, for a reader to see the old lines
+ *     or the new ones and never a mix, which needs the same; and the stop
+ *     signals nsbridge passes on to -- CMD may not cross from USER to
+ *     CMD's uid (the kernel's kill() rule, for pidfds too). So the relay
+ *     sends the keeper a signal number, one byte, for each signal CMD is
+ *     to get, and KEEPER_PORT_FILE with the file's new text, which the
+ *     keeper writes aside and renames over the path fixed at fork before
+ *     it answers; when the relay
  *     closes its end (at exit, or by dying), the keeper sends CMD
  *     SIGTERM and the engine watcher SIGKILL, as their PR_SET_PDEATHSIG
  *     would (the kernel sends that with the dying relay's credentials,
@@ -54,8 +59,12 @@
  *     exits. The opener needs none of it: it ends at its socket's end
  *     of file. A subverted relay can make it do no more than
  *     that: signal CMD with a stop signal, remove the relay's own files
- *     early. The relay waits for it at a clean exit, so the files are
- *     gone when nsbridge has exited.
+ *     early, write text of its choice into its own --port-file. The relay
+ *     waits for it at a clean exit, so the files are gone when nsbridge
+ *     has exited.
+ *
+ * A relay that keeps its uid (started as a user) has the keeper too when
+ * there is a --port-file: its filter opens nothing for writing either.
  */
 
 #include <errno.h>
@@ -90,6 +99,10 @@ enum keeper_fd {
 	KEEPER_WATCHER,		/* the engine watcher's pidfd */
 	KEEPER_FD_END,
 };
+
+/* What the relay sends, after the byte: the text's length, then the text */
+#define KEEPER_PORT_FILE	0
+#define KEEPER_TEXT_MAX		(16u << 20)
 
 static int keeper_fd = -1;	/* the relay's end of the keeper's socket */
 
@@ -361,8 +374,91 @@ static void keeper_signal(int pidfd, unsigned char signo)
 	}
 }
 
+/* Exactly @len bytes from @fd, or -errno; -EPIPE at end of file */
+static int read_exact(int fd, void *buf, size_t len)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* All of @len bytes to the socket @fd, or -errno */
+static int send_all(int fd, const void *buf, size_t len)
+{
+	for (size_t sent = 0; sent < len;) {
+		ssize_t n = send(fd, (const char *)buf + sent, len - sent, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		sent += (size_t)n;
+	}
+	return 0;
+}
+
+/* @text of @len bytes as the file at @path: written aside, then renamed over it */
+static int replace_file(const char *path, const char *text, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, r = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return -errno;
+	for (size_t done = 0; done < len && r == 0;) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n < 0 && errno != EINTR)
+			r = -errno;
+		else if (n > 0)
+			done += (size_t)n;
+	}
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+/* KEEPER_PORT_FILE: take the text, put it in place, answer with 0 or -errno */
+static int keeper_port_file(const char *path)
+{
+	uint32_t len;
+	int32_t answer;
+	char *text;
+	int r = read_exact(KEEPER_SOCKET, &len, sizeof(len));
+
+	if (r < 0)
+		return r;
+	if (len > KEEPER_TEXT_MAX)
+		return -EPROTO;
+	text = malloc(len ? len : 1);
+	if (!text)
+		return -ENOMEM;
+	r = read_exact(KEEPER_SOCKET, text, len);
+	if (r == 0) {
+		answer = path ? replace_file(path, text, len) : -ENOENT;
+		r = send_all(KEEPER_SOCKET, &answer, sizeof(answer));
+	}
+	free(text);
+	return r;
+}
+
 /* Serve the relay until it goes, then do what it no longer can */
-static __attribute__((noreturn)) void keeper_main(const char *paths[], int n, pid_t parent)
+static __attribute__((noreturn)) void keeper_main(const char *paths[], int n, pid_t parent,
+						  const char *port_file)
 {
 	int pidfd = fcntl(KEEPER_COMMAND, F_GETFD) < 0 ? -1 : KEEPER_COMMAND;
 
@@ -378,7 +474,9 @@ static __attribute__((noreturn)) void keeper_main(const char *paths[], int n, pi
 		_exit(EXIT_FAILURE);
 	for (;;) {
 		n_read = read(KEEPER_SOCKET, &signo, 1);
-		if (n_read == 1)
+		if (n_read == 1 && signo == KEEPER_PORT_FILE && keeper_port_file(port_file) < 0)
+			break;	/* the relay broke the protocol, or went */
+		else if (n_read == 1)
 			keeper_signal(pidfd, signo);
 		else if (n_read == 0 || errno != EINTR)
 			break;
@@ -449,7 +547,7 @@ int runas_keeper_start(const struct ctx *c)
 
 		if (keep_only(fds) < 0)
 			_exit(EXIT_FAILURE);
-		keeper_main(paths, n, parent);
+		keeper_main(paths, n, parent, c->port_file_written ? c->config->port_file : NULL);
 	}
 	close(sv[1]);
 	keeper_fd = sv[0];
@@ -478,6 +576,36 @@ int runas_keeper_signal(int signo)
 }
 
 /**
+ * runas_keeper_port_file() - have the keeper put @text in place as the
+ *			      --port-file, by a rename
+ * @text:	the file's new content
+ * @len:	its length
+ *
+ * Waits for the keeper's answer, so the file is in place on return.
+ *
+ * Return: 0, -ENOTCONN without a keeper, the keeper's -errno (the
+ * directory not writable by it), other -errno
+ */
+int runas_keeper_port_file(const char *text, size_t len)
+{
+	unsigned char kind = KEEPER_PORT_FILE;
+	uint32_t len32 = (uint32_t)len;
+	int32_t answer;
+	int r;
+
+	if (keeper_fd < 0)
+		return -ENOTCONN;
+	if (len > KEEPER_TEXT_MAX)
+		return -EFBIG;
+	if ((r = send_all(keeper_fd, &kind, 1)) < 0 ||
+	    (r = send_all(keeper_fd, &len32, sizeof(len32))) < 0 ||
+	    (r = send_all(keeper_fd, text, len)) < 0 ||
+	    (r = read_exact(keeper_fd, &answer, sizeof(answer))) < 0)
+		return r;
+	return answer;
+}
+
+/**
  * runas_keeper_finish() - at exit: let the keeper stop CMD and remove the
  *			   files, and wait until it has
  */
@@ -488,7 +616,8 @@ void runas_keeper_finish(void)
 	if (keeper_fd < 0)
 		return;
 	shutdown(keeper_fd, SHUT_WR);
-	/* end of file when the keeper has exited (it never writes) */
+	/* end of file when the keeper has exited (it writes only answers,
+	 * each read as it came) */
 	while (read(keeper_fd, &byte, 1) < 0 && errno == EINTR)
 		;
 	close(keeper_fd);

@@ -31,8 +31,8 @@
  * nothing, the filter checks it: socket() makes only IP, unix and socket
  * diagnostics sockets; mmap() and mprotect() never make memory
  * executable (nothing is loaded after start-up); openat() opens for
- * reading only (with --port-file, which a reload rewrites, the relay
- * writes and truncates the descriptor it kept, never opens it anew);
+ * reading only (a --port-file a reload changes is written by runas.c's
+ * keeper, which the relay sends the text);
  * ioctl() and fcntl() take only the few requests the relay
  * makes; tgkill() signals only the relay itself, for abort() and for the
  * handler's own death, and pidfd_send_signal() only passes the signals
@@ -185,12 +185,6 @@ static const struct rule relay_rules[] = {
 	ALLOW(exit_group), ALLOW(exit),
 };
 
-/* With --port-file: a reload rewrites it in place, through the
- * descriptor opened before the drop (bridge.c); it never shrinks */
-static const struct rule port_file_rules[] = {
-	ALLOW(pwrite64),
-};
-
 /* The sanitizer runtimes' own work, which the relay's code never does */
 static const struct rule sanitizer_rules[] = {
 	/* LeakSanitizer at exit: a clone of the relay, with every signal
@@ -327,7 +321,7 @@ static int add_own_signals(scmp_filter_ctx ctx)
 	return 0;
 }
 
-static int build(scmp_filter_ctx ctx, bool port_file)
+static int build(scmp_filter_ctx ctx)
 {
 	int r;
 
@@ -346,11 +340,6 @@ static int build(scmp_filter_ctx ctx, bool port_file)
 	r = add_own_signals(ctx);
 	if (r < 0)
 		return r;
-	if (port_file)
-		r = add_rules(ctx, port_file_rules,
-			      sizeof(port_file_rules) / sizeof(port_file_rules[0]));
-	if (r < 0)
-		return r;
 	if (__sanitizer_sandbox_on_notify)
 		r = add_rules(ctx, sanitizer_rules,
 			      sizeof(sanitizer_rules) / sizeof(sanitizer_rules[0]));
@@ -359,7 +348,6 @@ static int build(scmp_filter_ctx ctx, bool port_file)
 
 /**
  * sandbox_enter() - allow the relay only the system calls its loop makes
- * @port_file:	--port-file was given: a reload writes it again
  *
  * Call once set-up is over and capabilities are dropped (caps.c sets
  * no_new_privs, without which an unprivileged process may not install a
@@ -369,7 +357,7 @@ static int build(scmp_filter_ctx ctx, bool port_file)
  *
  * Return: 0 or -errno
  */
-int sandbox_enter(bool port_file)
+int sandbox_enter(void)
 {
 	struct sigaction sa = {
 		.sa_sigaction = on_sigsys,
@@ -397,7 +385,7 @@ int sandbox_enter(bool port_file)
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
 		return -ENOMEM;
-	r = build(ctx, port_file);
+	r = build(ctx);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

@@ -16,8 +16,8 @@ int bridge_listen_why(struct ctx *c, enum side side, const struct sock_addr *a, 
 		      char *why, size_t len);
 int bridge_listen_failed(struct ctx *c, enum side side, const struct sock_addr *a, int err);
 void bridges_print_ready(const struct ctx *c);
-int bridges_write_port_file(struct ctx *c);
-int bridges_rewrite_port_file(const struct ctx *c);
+int bridges_write_port_file(const struct ctx *c);
+int bridges_port_file_text(const struct ctx *c, char **ret, size_t *len);
 void bridge_on_accept(struct ctx *c, struct listener *l);
 uint32_t listener_events(const struct listener *l);
 void bridges_resume(struct ctx *c, bool fds_freed);

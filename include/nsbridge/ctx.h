@@ -297,8 +297,6 @@ struct udp_table {
  * @command_pidfd: pidfd of it, -1 when it has ended or there is none
  * @exit_status: what nsbridge exits with: CMD's status after a scoped run
  * @port_file_written: --port-file is ours to remove at exit
- * @port_file_fd: it, open for writing since before the drop, so that a
- *		reload rewrites it in place; -1 if none
  * @closed:	closed in this batch of events, freed after it
  * @epoll_fd:	the loop
  * @timer_fd:	one timerfd for every deadline
@@ -351,7 +349,6 @@ struct ctx {
 	int command_pidfd;
 	int exit_status;
 	bool port_file_written;
-	int port_file_fd;
 	int epoll_fd;
 	int timer_fd;
 	int watcher_fd;

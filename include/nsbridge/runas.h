@@ -28,6 +28,7 @@ int runas_check_services(const struct config *cfg, const struct runas *as);
 int runas_check_set(const struct bridge_spec *bridges, size_t n, char *why, size_t len);
 int runas_keeper_start(const struct ctx *c);
 int runas_keeper_signal(int signo);
+int runas_keeper_port_file(const char *text, size_t len);
 void runas_keeper_finish(void);
 
 #endif /* NSBRIDGE_RUNAS_H */

@@ -3,8 +3,6 @@
 #ifndef NSBRIDGE_SANDBOX_H
 #define NSBRIDGE_SANDBOX_H
 
-#include <stdbool.h>
-
-int sandbox_enter(bool port_file);
+int sandbox_enter(void);
 
 #endif /* NSBRIDGE_SANDBOX_H */
