@@ -16,11 +16,17 @@
  * When the stock is empty, a connection waits in the pool's FIFO of
  * waiters (no busy loop, the loop goes on) and is served, oldest first,
  * when the refill arrives. If the refill fails, the waiters fail with
- * its error. Replies carry the pool's index as tag. A waiter is only a
+ * its error. Replies carry the pool's index as tag, and its generation:
+ * a side that goes down and comes up again (a container restarted, or a
+ * labelled container's side given to the next one) may still have a
+ * request on its way, answered with sockets in the namespace that was,
+ * or with the error of a namespace already forgotten; such a reply is
+ * dropped rather than stocked. A waiter is only a
  * list node here: it is handed its socket, or the error, through
  * ctx.sockpool_ops (dial.c's), so the pool knows nothing of connections.
  */
 
+#include <assert.h>
 #include <errno.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -45,9 +51,14 @@ enum pool_kind pool_kind_of(int family, int type)
 	return family == AF_INET6 ? POOL_TCP6 : POOL_TCP4;
 }
 
-static uint32_t pool_tag(enum side side, enum pool_kind k)
+#define TAG_INDEX_BITS	16	/* the pool's index below, its generation above */
+static_assert(SIDE_MAX * POOL_KIND_MAX <= 1 << TAG_INDEX_BITS, "a pool's index fits its tag");
+
+static uint32_t pool_tag(const struct sockpool *p)
 {
-	return (uint32_t)(side * POOL_KIND_MAX + k);
+	uint32_t index = (uint32_t)(p->side * POOL_KIND_MAX + pool_kind_of(p->family, p->type));
+
+	return (uint32_t)p->generation << TAG_INDEX_BITS | index;
 }
 
 static struct sockpool *pool_of(struct ctx *c, enum side side, int family, int type)
@@ -80,7 +91,7 @@ static void request_up_to(struct sockpool *p, unsigned level)
 	struct opener_req req = {
 		.op = OPENER_SOCKET, .side = p->side, .family = p->family,
 		.type = p->type, .count = SOCKPOOL_SIZE - p->n - p->requested,
-		.tag = pool_tag(p->side, pool_kind_of(p->family, p->type)),
+		.tag = pool_tag(p),
 	};
 	int r;
 
@@ -187,11 +198,16 @@ void sockpool_wait(struct ctx *c, enum side side, int family, struct list_node *
 	list_add_tail(&pool_of(c, side, family, SOCK_STREAM)->waiters, node);
 }
 
+/* The pool a reply is for; NULL for one of an earlier generation */
 static struct sockpool *pool_of_tag(struct ctx *c, uint32_t tag)
 {
-	if (tag >= SIDE_MAX * POOL_KIND_MAX)
+	uint32_t index = tag & ((1u << TAG_INDEX_BITS) - 1);
+	struct sockpool *p;
+
+	if (index >= SIDE_MAX * POOL_KIND_MAX)
 		return NULL;
-	return &c->pools[tag / POOL_KIND_MAX][tag % POOL_KIND_MAX];
+	p = &c->pools[index / POOL_KIND_MAX][index % POOL_KIND_MAX];
+	return pool_tag(p) == tag ? p : NULL;
 }
 
 static void serve_waiters(struct ctx *c, struct sockpool *p)
@@ -279,6 +295,7 @@ void sockpool_side_down(struct ctx *c, enum side side, int error)
 
 		while (p->n)
 			close(p->fds[--p->n]);
+		p->generation++;	/* what is on its way belongs to the old namespace */
 		p->requested = 0;
 		p->error = error;
 		serve_waiters(c, p);

@@ -80,6 +80,9 @@ enum pool_kind {
  *		a UDP datagram that finds the pool empty is dropped)
  * @error:	why the last refill failed, 0 if it did not
  * @used:	ever asked for; kept full while the process is at rest
+ * @generation:	how many times its side went down: a reply to a request
+ *		of an earlier generation holds sockets of a namespace that
+ *		is gone, or the error of asking for one
  */
 struct sockpool {
 	enum side side;
@@ -91,6 +94,7 @@ struct sockpool {
 	struct list_node waiters;
 	int error;
 	bool used;
+	uint16_t generation;
 };
 
 /* The two ways bytes go through a bridge; indexes of struct bridge_stats */
