@@ -56,7 +56,8 @@ refused() {
 	elapsed=$(($(now_ms) - t0))
 	[ $rc != 0 ] && [ $rc != 124 ] || fail "new client of $addr:$port during drain: socat exit $rc"
 	assert_match "socat error for $addr:$port" "Connection refused" "$err"
-	[ "$elapsed" -lt 2000 ] || fail "refusing $addr:$port took $elapsed ms"
+	# a listener left open would hold the client until timeout's 5 s
+	[ "$elapsed" -lt 4000 ] || fail "refusing $addr:$port took $elapsed ms"
 	timeout 5 ip netns exec "$ns" curl -s --max-time 3 -o /dev/null "http://$addr:$port/"
 	rc=$?
 	assert_eq "curl exit status for $addr:$port during drain" 7 "$rc"
@@ -89,10 +90,11 @@ drain_case() {
 	wait_exit "$inflight" 5
 	assert_eq "SIG$sig: in-flight client exit status" 0 "$EXIT_STATUS"
 	assert_eq "SIG$sig: what the in-flight client received" finished "$(cat "$T/inflight-$sig.out")"
-	wait_exit "$NSB_PID" 5
+	wait_exit "$NSB_PID" 25
 	elapsed=$(($(now_ms) - t0))
 	assert_eq "SIG$sig: nsbridge exit status" 0 "$EXIT_STATUS"
-	[ "$elapsed" -lt 4000 ] || fail "SIG$sig: exit $elapsed ms after the signal; the connection ended after about 2000"
+	# at the connection's end, not at the drain timeout's 30 s
+	[ "$elapsed" -lt 20000 ] || fail "SIG$sig: exit $elapsed ms after the signal; the connection ended after about 2000"
 	port_free "$ns" "$port" || fail "SIG$sig: listener left in the namespace"
 	pass "SIG$sig: the in-flight client received 'finished'; exit 0 after $elapsed ms (drain timeout 30 s)"
 }
@@ -120,13 +122,14 @@ stuck=$BG_PID
 wait_relayed "$port"
 t0=$(now_ms)
 kill -TERM "$NSB_PID"
-wait_exit "$NSB_PID" 5
+wait_exit "$NSB_PID" 15
 elapsed=$(($(now_ms) - t0))
 assert_eq "drain timeout: exit status" 0 "$EXIT_STATUS"
-[ "$elapsed" -ge 900 ] && [ "$elapsed" -le 3000 ] ||
-	fail "drain timeout 1s: exit $elapsed ms after SIGTERM, expected 1000 to 3000"
+# not before the 1 s, and not at the connection's end 60 s on
+[ "$elapsed" -ge 900 ] && [ "$elapsed" -le 10000 ] ||
+	fail "drain timeout 1s: exit $elapsed ms after SIGTERM, expected 1000 to 10000"
 assert_match "drain timeout: log" "drain time is over: resetting 1 connections" "$(cat "$NSB_LOG")"
-wait_exit "$stuck" 3
+wait_exit "$stuck" 10
 assert_eq "what the cut client observed" "connected reset" "$(paste -sd" " "$T/cut.out")"
 pass "--drain-timeout 1s: exit 0 after $elapsed ms, the endless connection's client sees a reset"
 
@@ -142,10 +145,11 @@ sleep 0.5
 kill -0 "$NSB_PID" 2>/dev/null || fail "nsbridge did not wait for the open connection"
 t0=$(now_ms)
 kill -TERM "$NSB_PID"
-wait_exit "$NSB_PID" 5
+wait_exit "$NSB_PID" 20
 elapsed=$(($(now_ms) - t0))
 assert_eq "second SIGTERM: exit status" 0 "$EXIT_STATUS"
-[ "$elapsed" -lt 1000 ] || fail "second SIGTERM: exit after $elapsed ms"
+# at once, not at the drain timeout's 30 s nor the connection's 60 s
+[ "$elapsed" -lt 15000 ] || fail "second SIGTERM: exit after $elapsed ms"
 assert_match "second SIGTERM: log" "second stop signal: closing 1 connections now" "$(cat "$NSB_LOG")"
 pass "second SIGTERM during the drain: exit 0 after $elapsed ms"
 

@@ -26,15 +26,15 @@ ask() {
 	ip netns exec "$1" socat -T 3 - TCP:"${3:-127.0.0.1}":"$2" </dev/null 2>/dev/null
 }
 
-# within_scans WHAT CMD... - CMD succeeds within a few scans of now, polled.
-# A scan runs every 400 ms; 3 s leave room for a loaded machine, and still
+# within_scans WHAT CMD... - CMD succeeds within some scans of now, polled.
+# A scan runs every 400 ms; 10 s leave room for a loaded machine, and still
 # fail a mirror that does not rescan on its own.
 within_scans() {
 	local what=$1 start
 	shift
 	start=$(now_ms)
 	until "$@"; do
-		[ $(($(now_ms) - start)) -le 3000 ] || fail "$what: not within 3 s"
+		[ $(($(now_ms) - start)) -le 10000 ] || fail "$what: not within 10 s"
 		sleep 0.02
 	done
 	echo "   $what after $(($(now_ms) - start)) ms"

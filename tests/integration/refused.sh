@@ -25,12 +25,13 @@ except socket.timeout:
     print("hang")
 PY
 
-# nothing listens on the host's port: the client must see a reset, fast
+# nothing listens on the host's port: the client must see a reset, not a
+# hang, and sooner than --connect-timeout's default 5 s would give one
 t0=$(now_ms)
 got=$(ip netns exec "$ns" python3 "$T/client.py" "$down")
 elapsed=$(($(now_ms) - t0))
 assert_eq "what the client saw" reset "$got"
-[ "$elapsed" -lt 2000 ] || fail "the reset took $elapsed ms"
+[ "$elapsed" -lt 4000 ] || fail "the reset took $elapsed ms"
 pass "service down: the client sees ECONNRESET after $elapsed ms"
 
 # curl sees the reset while connecting (7) or receiving (56), never a hang or an empty reply
