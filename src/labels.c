@@ -44,7 +44,10 @@
  * option table into a copy of the running configuration that the
  * container's bridges point to (bridge.options). Any other option, or a
  * bad value, refuses the container's bridges whole: an --allow-uid left out
- * would open more than the label asked for.
+ * would open more than the label asked for. After a SIGHUP the label is
+ * applied again over the configuration as reloaded (labels_on_reload()),
+ * so a changed --max-connections, say, reaches the container's bridges
+ * too, and what the label set stays as it set it.
  */
 
 #include <errno.h>
@@ -158,6 +161,7 @@ int labels_spec(const struct config *cfg, const struct label_pair *pair, enum si
 		remap(&b.services[k], side);
 	b.service = b.services[0];
 	b.container = NULL;
+	b.labelled = true;
 	*ret = b;
 	return 0;
 }
@@ -363,6 +367,12 @@ static void add_bridges(struct ctx *c, enum side side, const char *value, const 
 			refuse(s, why);
 			return;
 		}
+		s->options_text = strdup(options);
+		if (!s->options_text) {
+			free(own);
+			refuse(s, "out of memory");
+			return;
+		}
 		s->options = own;
 	}
 	if (labels_split(value, pairs, LABEL_PAIRS_MAX, &n, why, sizeof(why)) < 0) {
@@ -447,6 +457,8 @@ void labels_on_exit(struct ctx *c, enum side side)
 	}
 	free(s->options);
 	s->options = NULL;
+	free(s->options_text);
+	s->options_text = NULL;
 	log_notice("%s stopped: its %u bridges are removed", s->label, n);
 	s->used = false;
 	s->labelled = false;
@@ -454,4 +466,32 @@ void labels_on_exit(struct ctx *c, enum side side)
 	s->pid = 0;
 	s->id[0] = '\0';
 	s->refused[0] = '\0';
+}
+
+/**
+ * labels_on_reload() - after a SIGHUP: each container's PREFIX.options
+ *			applied again over the configuration as it now is
+ * @c:		context
+ *
+ * Its bridges keep pointing to the same copy, changed in place between
+ * two events. The label parsed before, so it parses again; were it not to,
+ * the copy stays as it was and one line says so.
+ */
+void labels_on_reload(struct ctx *c)
+{
+	char why[BRIDGE_ERROR_MAX];
+
+	for (int i = SIDE_CONTAINER; i < SIDE_MAX; i++) {
+		struct side_ns *s = &c->sides[i];
+		struct config fresh = *c->config;
+
+		if (!s->used || !s->labelled || !s->options || !s->options_text)
+			continue;
+		if (labels_options(&fresh, s->options_text, why, sizeof(why)) < 0) {
+			log_warn("%s: its options label no longer applies over the reloaded "
+				 "configuration, kept as it was: %s", s->label, why);
+			continue;
+		}
+		*s->options = fresh;
+	}
 }

@@ -230,8 +230,10 @@ static void on_signal(struct ctx *c)
 		if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2)
 			continue;	/* CMD has ended: nobody to pass them to */
 		if (si.ssi_signo == SIGHUP) {
-			if (!c->draining)
+			if (!c->draining) {
 				reload_on_signal(c);
+				labels_on_reload(c);
+			}
 			continue;
 		}
 		if (c->draining) {

@@ -14,7 +14,10 @@
  * At start the relay forks the opener, which keeps only SYS_ADMIN,
  * SYS_PTRACE, NET_ADMIN and NET_BIND_SERVICE, holds the namespace fds,
  * and does nothing but answer requests: make N sockets in side S, make a
- * listener on address A in side S, bring lo up in side S, take the
+ * listener on address A in side S (the relay's own namespace too, for a
+ * port below ip_unprivileged_port_start that a reload, nsbridge add or a
+ * label asks for after the relay dropped CAP_NET_BIND_SERVICE), bring lo
+ * up in side S, take the
  * namespace of pid P as side S's (a restarted container), let side S's
  * namespace go (a container that stopped). Sockets and pidfds travel back
  * as SCM_RIGHTS. It never sees a byte of traffic.

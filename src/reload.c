@@ -47,10 +47,10 @@
  * --port-file is put in place by runas.c's keeper, which may create
  * files in its directory; a
  * listener in a container's namespace is made by the opener, which keeps
- * CAP_NET_BIND_SERVICE for the life of the process. One on the relay's
- * own side below ip_unprivileged_port_start cannot be bound any more once
- * it dropped its capabilities: that reload is refused, as a start without
- * the capability would be.
+ * CAP_NET_BIND_SERVICE for the life of the process, and so is one on the
+ * relay's own side below ip_unprivileged_port_start (side_listen()). An
+ * ordinary user's nsbridge has neither, and such a reload is refused, as
+ * its start would be.
  */
 
 #include <errno.h>
@@ -247,9 +247,10 @@ static void plan_free(struct plan *p)
 	config_free(&p->next);
 }
 
+/* A bridge of the set a reload changes: not --mirror's, nor a label's */
 static bool running(const struct bridge *b)
 {
-	return !b->removed && !b->spec->mirror;
+	return !b->removed && !b->spec->mirror && !b->spec->labelled;
 }
 
 /* Pair each running bridge with the same pair of @p->next, if it has one */
@@ -258,7 +259,7 @@ static void match(struct ctx *c, struct plan *p)
 	for (size_t r = 0; r < p->n_running; r++) {
 		struct bridge *b = &c->bridges[r];
 
-		p->stays[r] = !running(b);	/* mirror bridges are --mirror's */
+		p->stays[r] = !running(b);	/* --mirror's and the labels' stay */
 		for (size_t i = 0; i < p->next.n_bridges && !p->stays[r]; i++) {
 			if (p->same[i] || p->next.bridges[i].mirror ||
 			    !spec_same(&p->next.bridges[i], b->spec))
@@ -593,8 +594,15 @@ static int remove_one(struct ctx *c, const char *exp, char *why, size_t len)
 	for (size_t i = 0; i < c->n_bridges; i++) {
 		struct bridge *b = &c->bridges[i];
 
-		if (!running(b) || (!endpoint_same(&b->spec->expose, &ep) &&
-				    !endpoint_same(&b->expose, &ep)))
+		if (b->removed || (!endpoint_same(&b->spec->expose, &ep) &&
+				   !endpoint_same(&b->expose, &ep)))
+			continue;
+		if (b->spec->labelled) {
+			snprintf(why, len, "'%s' is a label's (%s): it goes when its container "
+				 "stops or drops it from its label", exp, b->expose_text);
+			return EXIT_USAGE;
+		}
+		if (!running(b))
 			continue;
 		sdnotify_reloading();
 		bridge_remove(c, b);

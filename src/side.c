@@ -180,8 +180,9 @@ int sides_start_opener(struct ctx *c)
 	int ns_fds[SIDE_MAX];
 	int r;
 
+	/* the relay's own namespace too: side_listen() may need it there */
 	for (int s = 0; s < SIDE_MAX; s++)
-		ns_fds[s] = c->sides[s].used && !c->sides[s].local ? c->sides[s].ns_fd : -1;
+		ns_fds[s] = c->sides[s].used ? c->sides[s].ns_fd : -1;
 	r = opener_start(ns_fds);
 	if (r < 0)
 		return r;
@@ -234,13 +235,21 @@ int side_socket(struct ctx *c, enum side side, int family, int type, int protoco
 int side_listen(struct ctx *c, enum side side, int type, const struct sock_addr *a)
 {
 	struct opener_req req = { .op = OPENER_LISTEN, .side = side, .type = type, .addr = *a };
-	int fd, r;
+	int fd, own = 0, r;
 
-	if (c->sides[side].local)
-		return sock_open_bound(type, a);
+	if (c->sides[side].local) {
+		own = sock_open_bound(type, a);
+		/* a port below ip_unprivileged_port_start, after set-up (a reload,
+		 * nsbridge add, a label): the relay has no CAP_NET_BIND_SERVICE
+		 * any more, and the opener, which keeps it, holds this namespace
+		 * too. Without an opener, or one that cannot come back here (an
+		 * ordinary user's), the relay's own error stands */
+		if ((own != -EACCES && own != -EPERM) || opener_fd() < 0)
+			return own;
+	}
 	r = opener_call(&req, &fd, 1);
 	if (r < 0)
-		return r;
+		return own ? own : r;
 	return r == 1 ? fd : -EIO;
 }
 
@@ -274,6 +283,8 @@ void sides_close(struct ctx *c)
 			close(c->sides[s].pidfd);
 		c->sides[s].ns_fd = c->sides[s].pidfd = -1;
 		free(c->sides[s].options);	/* a labelled container's (labels.c) */
+		free(c->sides[s].options_text);
 		c->sides[s].options = NULL;
+		c->sides[s].options_text = NULL;
 	}
 }

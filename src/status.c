@@ -38,6 +38,23 @@ static enum side container_side(const struct bridge *b)
 	return SIDE_HOST;
 }
 
+/* What a bridge runs with of the options a label may set per container */
+static json_object *options_json(const struct config *o)
+{
+	json_object *j = json_object_new_object(), *uids = json_object_new_array();
+
+	json_object_object_add(j, "max_connections", json_object_new_int64(o->max_connections));
+	json_object_object_add(j, "connect_timeout_ms",
+			       json_object_new_int64(o->connect_timeout_ms));
+	json_object_object_add(j, "drain_timeout_ms", json_object_new_int64(o->drain_timeout_ms));
+	json_object_object_add(j, "udp_timeout_ms", json_object_new_int64(o->udp_timeout_ms));
+	json_object_object_add(j, "max_udp_flows", json_object_new_int64(o->max_udp_flows));
+	for (size_t i = 0; i < o->n_allow_uids; i++)
+		json_object_array_add(uids, json_object_new_int64(o->allow_uids[i]));
+	json_object_object_add(j, "allow_uid", uids);
+	return j;
+}
+
 static json_object *bridge_json(const struct ctx *c, const struct bridge *b)
 {
 	enum side ct = container_side(b);
@@ -66,6 +83,7 @@ static json_object *bridge_json(const struct ctx *c, const struct bridge *b)
 		json_object_object_add(err, "message", json_object_new_string(st->last_error));
 	}
 	json_object_object_add(o, "last_error", err);
+	json_object_object_add(o, "options", options_json(b->options));
 	if (b->removed)	/* by a reload: its connections drain */
 		json_object_object_add(o, "removed", json_object_new_boolean(true));
 	return o;

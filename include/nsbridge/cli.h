@@ -49,6 +49,8 @@ struct conffile;
  * @n_services:	how many, 1 for most bridges
  * @expose:	where nsbridge makes it appear
  * @mirror:	made by --mirror: ports 1-65535, bound only where they listen
+ * @labelled:	asked for by a container's label (labels.c): the label's, so
+ *		neither a reload nor nsbridge remove touches it
  * @container:	REF of the container its "container" endpoints are in: the
  *		-c before it, its own in --config, else the default; NULL if
  *		none is named. Their side is that container's (cli.c)
@@ -59,6 +61,7 @@ struct bridge_spec {
 	unsigned n_services;
 	struct endpoint expose;
 	bool mirror;
+	bool labelled;
 	const char *container;
 };
 

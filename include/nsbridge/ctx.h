@@ -38,6 +38,8 @@
  *		line per bridge, "; " between them
  * @options:	its PREFIX.options applied to a copy of the configuration,
  *		which its bridges run with; NULL without (labels.c)
+ * @options_text: that label's value, to apply again over a reloaded
+ *		configuration; NULL without
  */
 struct side_ns {
 	char label[SIDE_LABEL_MAX];
@@ -54,6 +56,7 @@ struct side_ns {
 	char name[ENGINE_NAME_MAX];
 	char refused[SIDE_REFUSED_MAX];
 	struct config *options;
+	char *options_text;
 };
 
 /* What a socket pool holds: family and type */

@@ -27,5 +27,6 @@ int labels_spec(const struct config *cfg, const struct label_pair *pair, enum si
 int labels_options(struct config *cfg, const char *value, char *why, size_t len);
 void labels_on_report(struct ctx *c, const char *line);
 void labels_on_exit(struct ctx *c, enum side side);
+void labels_on_reload(struct ctx *c);
 
 #endif /* NSBRIDGE_LABELS_H */

@@ -73,6 +73,15 @@ doc = json.load(sys.stdin)[0]
 print(sum(1 for b in doc["bridges"] if b["container"] == sys.argv[1] and not b.get("removed")))' "$1"
 }
 
+# options_of NAME - "max_connections connect_timeout_ms allow_uid..." of NAME's first bridge
+options_of() {
+	"$NSB" status --json "$NSB_PID" | python3 -c '
+import json, sys
+doc = json.load(sys.stdin)[0]
+o = [b for b in doc["bridges"] if b["container"] == sys.argv[1]][0]["options"]
+print(o["max_connections"], o["connect_timeout_ms"], *o["allow_uid"])' "$1"
+}
+
 # sockets_in NSREF PID... - how many sockets of the PIDs are in namespace NSREF
 sockets_in() {
 	local ns=$1
@@ -105,7 +114,9 @@ wait_app() {
 # --- one labelled container before nsbridge, three after, and the others -------
 run_app pre "$(label_of pre)"
 wait_app pre
-NSB_READY=0 start_nsb --labels
+# a --config file, for a reload to change what the labels do not set
+printf 'max-connections = 500;\nconnect-timeout = "5s";\n' >"$T/nsb.conf"
+NSB_READY=0 start_nsb --labels --config "$T/nsb.conf"
 wait_until "pre's bridges" 10 grep -q "container pre: .*host 127.0.0.1:$p_pre.* ready" "$NSB_LOG"
 serving pre
 pass "a container labelled before nsbridge started is served both ways"
@@ -180,8 +191,27 @@ wait_until "guarded's refusal of uid $(id -u) in the log" 10 grep -q "a client o
 assert_eq "host:$p_a3 (no options) still lets uid $(id -u) in" "app a3" "$(curl -sS --max-time 5 "http://127.0.0.1:$p_a3/")"
 assert_eq "bridges of badopt" 0 "$(bridges_of badopt)"
 ss -Htln "sport = :$p_cp" | grep -q . && fail "badopt's host:$p_cp was bound"
-docker rm -f guarded badopt >/dev/null
 pass "nsbridge.options: --allow-uid 4242 guards that container's bridge only; --user in a label refuses its container"
+
+# a reload changes what the label does not set, for its container too
+assert_eq "guarded's options before the reload" "500 2000 4242" "$(options_of guarded)"
+assert_eq "a3's options before the reload" "500 5000" "$(options_of a3)"
+printf 'max-connections = 400;\nconnect-timeout = "7s";\n' >"$T/nsb.conf"
+kill -HUP "$NSB_PID"
+wait_until "the reload" 10 grep -q "reloaded $T/nsb.conf" "$NSB_LOG"
+assert_match "the reload's line: the labels' bridges are not the file's to remove" \
+	"reloaded $T/nsb.conf: 0 added, 0 removed, 0 unchanged; changed: --max-connections, --connect-timeout" \
+	"$(grep "reloaded $T/nsb.conf" "$NSB_LOG")"
+assert_eq "a3 serves after the reload" "app a3" "$(curl -sS --max-time 5 "http://127.0.0.1:$p_a3/")"
+out=$("$NSB" remove "$NSB_PID" "host:$p_a3" 2>&1)
+assert_eq "nsbridge remove of a label's bridge: exit status ($out)" 2 "$?"
+assert_match "nsbridge remove of a label's bridge: one line" "^nsbridge: 'host:$p_a3' is a label's" "$out"
+assert_eq "a3 serves after the refused remove" "app a3" "$(curl -sS --max-time 5 "http://127.0.0.1:$p_a3/")"
+assert_eq "guarded's options after the reload: the label's stay" "400 2000 4242" "$(options_of guarded)"
+assert_eq "a3's options after the reload" "400 7000" "$(options_of a3)"
+curl -sS --max-time 5 "http://127.0.0.1:$p_guard/" >/dev/null 2>&1 && fail "guarded's bridge let uid $(id -u) in after the reload"
+docker rm -f guarded badopt >/dev/null
+pass "SIGHUP: the labels' bridges stay; --max-connections 500 -> 400 reaches guarded's bridge; its label's --connect-timeout 2s and --allow-uid 4242 stay"
 
 # --- docker stop, start, rm -f ---------------------------------------------------------
 a1_ns=$(readlink "/proc/$(container_pid a1)/ns/net")

@@ -86,6 +86,20 @@ assert_match "another uid past the mode: one line" "^nsbridge: uid 4321 may not 
 assert_eq "the bridge stays" added "$(nsx "$ns" curl -sS --max-time 5 http://127.0.0.1:80/)"
 pass "another uid is refused, exit 5, by the socket's mode and by SO_PEERCRED; nothing changed"
 
+# --- a host port below ip_unprivileged_port_start: the relay, without
+# CAP_NET_BIND_SERVICE since set-up, has the opener bind it
+port_free "" 81 || fail "port 81 is taken in the test's own namespace"
+out=$("$NSB" add "$NSB_PID" container:80 host:81 2>&1)
+assert_eq "host port 81: exit status ($out)" 0 "$?"
+assert_match "host port 81: the ready line" "^container netns:$ns 127.0.0.1:80 -> host 127.0.0.1:81.* ready$" "$out"
+assert_eq "through host:81 and container:80 to the nginx on host:$web" added \
+	"$(curl -sS --max-time 5 http://127.0.0.1:81/)"
+assert_eq "the relay still has no capability" 0000000000000000 "$(cap_eff "$NSB_PID")"
+out=$("$NSB" remove "$NSB_PID" host:81 2>&1)
+assert_eq "removing host:81: exit status ($out)" 0 "$?"
+port_free "" 81 || fail "host:81 still listens after its removal"
+pass "nsbridge add with host port 81: bound by the opener for the relay (CapEff 0), serves, and goes"
+
 # --- remove: it stops accepting at once; its open transfer finishes
 bg_to "$T/send.out" nsx "$ns" python3 "$PEER" send "$sha" 4 "$T/send.half" "$T/send.go"
 send=$BG_PID

@@ -110,6 +110,7 @@ static void test_spec_sides(void **state)
 	assert_int_equal(b.expose.side, SIDE_OF_LABEL);
 	assert_int_equal(b.expose.port_first, 5432);
 	assert_null(b.container);
+	assert_true(b.labelled);	/* the label's: a reload leaves it be */
 	assert_int_equal(labels_spec(&cfg, &out, SIDE_OF_LABEL, &b, why, sizeof(why)), 0);
 	assert_int_equal(b.service.side, SIDE_OF_LABEL);
 	assert_int_equal(b.services[0].side, SIDE_OF_LABEL);
