@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # completion.sh - the bash completion offers what nsbridge takes
 #
-# usage: completion.sh NSBRIDGE CLI_C COMPLETION-SCRIPT
+# usage: completion.sh NSBRIDGE OPTIONS_C COMPLETION-SCRIPT
 #
 # The script is sourced here and its function called as bash calls it,
 # with COMP_LINE, COMP_POINT, COMP_WORDS and COMP_CWORD; COMPREPLY is
@@ -11,9 +11,9 @@
 # shell. The engines and ip are fakes on PATH.
 . "$(dirname "$0")/lib.sh"
 
-NSB=${1:?usage: $0 NSBRIDGE CLI_C COMPLETION-SCRIPT}
-CLI_C=${2:?usage: $0 NSBRIDGE CLI_C COMPLETION-SCRIPT}
-SCRIPT=${3:?usage: $0 NSBRIDGE CLI_C COMPLETION-SCRIPT}
+NSB=${1:?usage: $0 NSBRIDGE OPTIONS_C COMPLETION-SCRIPT}
+OPTIONS_C=${2:?usage: $0 NSBRIDGE OPTIONS_C COMPLETION-SCRIPT}
+SCRIPT=${3:?usage: $0 NSBRIDGE OPTIONS_C COMPLETION-SCRIPT}
 
 # what bash itself splits words at, whatever the environment says
 COMP_WORDBREAKS=$' \t\n"\'><=;|&(:'
@@ -76,9 +76,9 @@ PATH=$FAKE:$PATH
 check_all() {
 	local opts
 	# every option nsbridge knows of, and nothing but options, after --
-	table_rows "$CLI_C" >/dev/null  # fails here if the table cannot be read
-	opts=$( (help_options "$NSB"; table_options "$CLI_C") | sort -u)
-	[ "$(wc -l <<<"$opts")" -ge 20 ] || fail "too few options found in --help and cli.c: $opts"
+	table_rows "$OPTIONS_C" >/dev/null  # fails here if the table cannot be read
+	opts=$( (help_options "$NSB"; table_options "$OPTIONS_C") | sort -u)
+	[ "$(wc -l <<<"$opts")" -ge 20 ] || fail "too few options found in --help and options.c: $opts"
 	# shellcheck disable=SC2046
 	offers "nsbridge --" $(grep -- '^--' <<<"$opts")
 	# shellcheck disable=SC2086
@@ -88,7 +88,7 @@ check_all() {
 	done
 	offers_only "nsbridge --log-f" "--log-format"
 	offers "nsbridge -c web host:1 container:1 --v" --verbose --version
-	pass "every option of --help and src/cli.c"
+	pass "every option of --help and src/options.c"
 
 	offers_only "nsbridge --log-format " "json text"
 	offers_only "nsbridge --log-format=j" "json"

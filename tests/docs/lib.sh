@@ -24,8 +24,8 @@ help_options() {
 		grep -oE -- '-[[:alpha:]]'
 }
 
-# table_rows CLI_C - the opening of every row of the options[] table of
-# src/cli.c, one a line: { "name", 'x' or 0, ARGV, ARGV_ENV or ARGV_ENV_FILE
+# table_rows OPTIONS_C - the opening of every row of the options[] table of
+# src/options.c, one a line: { "name", 'x' or 0, ARGV, ARGV_ENV or ARGV_ENV_FILE
 table_rows() {
 	local rows
 	rows=$(grep -oE "^[[:space:]]*\{ \"[a-z-]+\", ('[[:alpha:]]'|0), ARGV[A-Z_]*" "$1")
@@ -33,7 +33,7 @@ table_rows() {
 	printf '%s\n' "$rows"
 }
 
-# table_options CLI_C - every option of the options[] table of src/cli.c,
+# table_options OPTIONS_C - every option of the options[] table of src/options.c,
 # long and short, one a line
 table_options() {
 	local rows
@@ -42,7 +42,7 @@ table_options() {
 	grep -oE "'[[:alpha:]]'" <<<"$rows" | tr -d "'" | sed 's/^/-/'
 }
 
-# table_variables CLI_C - every NSBRIDGE_<NAME> variable of src/cli.c's
+# table_variables OPTIONS_C - every NSBRIDGE_<NAME> variable of src/options.c's
 # options[]: the name of each row given in the environment, in capitals
 table_variables() {
 	local rows

@@ -1,14 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # manpage.sh - nsbridge.1 renders with man(1), and documents every option
-# and variable that nsbridge --help and src/cli.c know of
+# and variable that nsbridge --help and src/options.c know of
 #
-# usage: manpage.sh NSBRIDGE CLI_C [NSBRIDGE.1]; without the page (no
+# usage: manpage.sh NSBRIDGE OPTIONS_C [NSBRIDGE.1]; without the page (no
 # scdoc at setup) the test is skipped
 . "$(dirname "$0")/lib.sh"
 
-NSB=${1:?usage: $0 NSBRIDGE CLI_C [NSBRIDGE.1]}
-CLI_C=${2:?usage: $0 NSBRIDGE CLI_C [NSBRIDGE.1]}
+NSB=${1:?usage: $0 NSBRIDGE OPTIONS_C [NSBRIDGE.1]}
+OPTIONS_C=${2:?usage: $0 NSBRIDGE OPTIONS_C [NSBRIDGE.1]}
 PAGE=${3:-}
 [ -n "$PAGE" ] || skip "nsbridge.1 was not built: scdoc was not found (meson setup -Dman=enabled)"
 type -P man >/dev/null || skip "man(1) is not installed (Debian: man-db)"
@@ -31,20 +31,20 @@ version=$("$NSB" --version | awk '{ print $2 }')
 assert_match "footer" "nsbridge $version +[0-9]{4}-[0-9]{2}-[0-9]{2} +nsbridge\\(1\\)\$" "$text"
 pass "sections, name, synopsis, version $version"
 
-table_rows "$CLI_C" >/dev/null  # fails here if the table cannot be read
+table_rows "$OPTIONS_C" >/dev/null  # fails here if the table cannot be read
 # as a word: --mirror must not be found in --mirror-udp
-options=$( (help_options "$NSB"; table_options "$CLI_C") | sort -u)
-[ "$(wc -l <<<"$options")" -ge 20 ] || fail "too few options found in --help and cli.c: $options"
+options=$( (help_options "$NSB"; table_options "$OPTIONS_C") | sort -u)
+[ "$(wc -l <<<"$options")" -ge 20 ] || fail "too few options found in --help and options.c: $options"
 for opt in $options; do
 	grep -qE -- "(^|[^[:alnum:]-])$opt([^[:alnum:]-]|\$)" <<<"$text" ||
-		fail "$opt (in nsbridge --help or src/cli.c) is not in the manual page"
+		fail "$opt (in nsbridge --help or src/options.c) is not in the manual page"
 done
-pass "every option of --help and src/cli.c: $(tr '\n' ' ' <<<"$options")"
+pass "every option of --help and src/options.c: $(tr '\n' ' ' <<<"$options")"
 
-for var in $(table_variables "$CLI_C"); do
-	grep -qw -- "$var" <<<"$text" || fail "$var (in src/cli.c) is not in the manual page"
+for var in $(table_variables "$OPTIONS_C"); do
+	grep -qw -- "$var" <<<"$text" || fail "$var (in src/options.c) is not in the manual page"
 done
-pass "every NSBRIDGE_* variable of src/cli.c"
+pass "every NSBRIDGE_* variable of src/options.c"
 
 for status in 0 1 2 3 4 5; do
 	assert_match "exit status $status" $'\n +'"$status"$'\n +[A-Z]' "${text#*EXIT STATUS}"

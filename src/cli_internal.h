@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* cli_internal.h - what the files of the command line share, and nothing else
+ *
+ * The config layer reads the command line, NSBRIDGE_* and --config into a
+ * struct config in five files: cli.c (cli_parse(), the order of the
+ * layers), options.c (the table of options), pairs.c (SERVICE EXPOSE
+ * pairs), scope.c (which container a pair is for) and help.c (--help).
+ * include/nsbridge/cli.h is what the rest of nsbridge sees of them; this
+ * header is only for the five, which is why it is not under
+ * include/nsbridge/. Calls go one way: cli.c calls pairs.c, scope.c and
+ * options.c; pairs.c calls scope.c and options.c; scope.c and help.c call
+ * options.c, which calls none of them.
+ */
+#ifndef NSBRIDGE_CLI_INTERNAL_H
+#define NSBRIDGE_CLI_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nsbridge/cli.h"
+
+/* Room for what option_expected() writes */
+#define OPTION_EXPECTED_MAX	64
+
+/* options.c */
+int cli_fail(char *error, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const struct cli_option *option_by_name(const char *name);
+const struct cli_option *option_by_val(int val);
+bool option_takes_value(const struct cli_option *o);
+bool option_takes_next(const char *arg);
+const char *option_getenv(const struct cli_option *o);
+const char *option_expected(const struct cli_option *o, char *buf, size_t len);
+int option_apply(struct config *cfg, const struct cli_option *o, const char *value);
+void options_apply_environment(struct config *cfg, unsigned *ret_bad);
+int options_check_environment(unsigned bad, unsigned given, char *error, size_t len);
+int options_apply_command_line(int argc, char *argv[], struct config *cfg, unsigned *given,
+			       char *error, size_t len);
+
+/* scope.c */
+int scope_containers(int argc, char *argv[], struct config *cfg);
+const char *scope_pair_container(const struct config *cfg, size_t pair, const char **ret_split);
+int scope_place(struct config *cfg, struct bridge_spec *b, char *error, size_t len);
+
+/* pairs.c */
+int pairs_parse(struct config *cfg, int n_args, char *args[], char *error, size_t len);
+
+#endif /* NSBRIDGE_CLI_INTERNAL_H */
