@@ -18,12 +18,12 @@
  *   );
  *
  * A bridge's own container wins over the file's, the environment's and a
- * single -c (cli.c).
+ * single -c (scope.c).
  *
  * This file only reads: it turns the settings into (name, text, line)
  * entries and the bridges into (service, expose, line) ones, and checks
  * the shape - a value of a type an option can take, bridges as a list of
- * groups with both members. What the names and values mean is cli.c's,
+ * groups with both members. What the names and values mean is options.c's,
  * through the same setter as the command line and the environment, so a
  * value means the same in all three. Every error names the file and the
  * line, and what was expected there.

@@ -83,7 +83,7 @@ static int parse_ports(const char *s, size_t len, struct endpoint *ep, const cha
 
 	if (len == 0)
 		return *why = "a port after the colon", -EINVAL;
-	if (!dash) {	/* 0: any free port, which only an EXPOSE may ask for (cli.c) */
+	if (!dash) {	/* 0: any free port, which only an EXPOSE may ask for (pairs.c) */
 		if (parse_port(s, len, &first) < 0)
 			return *why = "a port from 1 to 65535, or 0 for any free one", -EINVAL;
 		ep->port_first = ep->port_last = first;

@@ -813,7 +813,7 @@ static int parse_labelled(const char *body, const char *key, const char *options
  * engine_list_labelled() - the running containers of an engine that carry
  *			    a label
  * @sock_path:	the engine's socket
- * @key:	the label, "nsbridge.bridges"; of [A-Za-z0-9._-] (cli.c)
+ * @key:	the label, "nsbridge.bridges"; of [A-Za-z0-9._-] (pairs.c)
  * @options_key: another label whose value comes along, NULL for none
  * @ret:	an array to free(), on success
  * @ret_n:	its length

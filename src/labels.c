@@ -40,7 +40,7 @@
  * PREFIX.options sets, for that container's bridges only, the options of
  * the command line that make sense per bridge (labels_options():
  * --allow-uid, --connect-timeout, --drain-timeout, --udp-timeout,
- * --max-connections, --max-udp-flows), parsed by the rows of cli.c's
+ * --max-connections, --max-udp-flows), parsed by the rows of options.c's
  * option table into a copy of the running configuration that the
  * container's bridges point to (bridge.options). Any other option, or a
  * bad value, refuses the container's bridges whole: an --allow-uid left out

@@ -656,14 +656,33 @@ static void build_getopt(struct option *longopts, char *shortopts)
 static const char *offending_option(char *argv[], char *buf, size_t len)
 {
 	const struct cli_option *o = option_by_val(optopt);
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
 
-	if (optopt > 0 && optopt < 256)
+	/* a long option as written: getopt_long() names it by its short one */
+	if (strncmp(arg, "--", 2) == 0 && arg[2])
+		snprintf(buf, len, "%.*s", (int)strcspn(arg, "="), arg);
+	else if (optopt > 0 && optopt < 256)
 		snprintf(buf, len, "-%c", optopt);
 	else if (o)
 		snprintf(buf, len, "--%s", o->name);
 	else
 		snprintf(buf, len, "%s", argv[optind - 1]);
 	return buf;
+}
+
+/* getopt_long() refused "--NAME=VALUE" of a switch that exists */
+static bool option_given_a_value(char *argv[])
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	const char *eq = strchr(arg, '=');
+	char name[64];
+	const struct cli_option *o;
+
+	if (strncmp(arg, "--", 2) != 0 || !eq || eq - arg - 2 >= (long)sizeof(name))
+		return false;
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - arg - 2), arg + 2);
+	o = option_by_name(name);
+	return o && !option_takes_value(o);
 }
 
 /**
@@ -691,6 +710,9 @@ int options_apply_command_line(int argc, char *argv[], struct config *cfg, unsig
 	while ((id = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		const struct cli_option *o = option_by_val(id);
 
+		if (id == '?' && option_given_a_value(argv))
+			return cli_fail(error, len, "option '%s' takes no value",
+					offending_option(argv, name, sizeof(name)));
 		if (id == '?')
 			return cli_fail(error, len, "unknown option '%s' (see nsbridge --help)",
 					offending_option(argv, name, sizeof(name)));

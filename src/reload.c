@@ -18,7 +18,7 @@
  *     deadline of their own (bridge_remove()); when the new set has a pair
  *     of the same EXPOSE (a SERVICE changed), the new bridge takes the
  *     listening sockets as they are, so the port is never unbound;
- *   - the options whose row in cli.c's table is LIVE apply from now on
+ *   - the options whose row in options.c's table is LIVE apply from now on
  *     (to new connections; --idle-timeout to every one); those that are
  *     RESTART are kept as they are and a line says they need a restart.
  *     What each option is lives in its row, next to how it is parsed, so
@@ -100,7 +100,7 @@ static int member_names(const struct cli_option *o, size_t n, size_t i, char *bu
 }
 
 /*
- * The names of the options of reload kind @kind (cli.c's rows say) whose
+ * The names of the options of reload kind @kind (options.c's rows say) whose
  * values differ between @a and @b, ", " between them
  */
 static size_t fields_changed(const struct config *a, const struct config *b,
@@ -125,7 +125,7 @@ static size_t fields_changed(const struct config *a, const struct config *b,
 	return found;
 }
 
-/* Apply the options that cli.c's rows say are live of @next to the running config */
+/* Apply the options that options.c's rows say are live of @next to the running config */
 static void copy_live_options(const struct config *next)
 {
 	size_t n;

@@ -5,7 +5,7 @@
  *
  * A bridge whose SERVICE is its own EXPOSE connects, for its first
  * client, to its own listener, which accepts and connects again, and so
- * on until the process has no descriptor left. cli.c already refuses the
+ * on until the process has no descriptor left. pairs.c already refuses the
  * plain case, SERVICE and EXPOSE on one side; what it cannot see is two
  * sides that are one namespace: -c self, --host-netns naming the -c
  * namespace, pid:N of a process in nsbridge's own, two -c naming one

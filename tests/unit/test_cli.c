@@ -670,6 +670,16 @@ static const struct cli_case cli_cases[] = {
 		.error = { "unknown option '--bogus'" },
 	},
 	{
+		.name = "a switch given a value",
+		.argv = { "--help=yes", NULL },
+		.error = { "option '--help' takes no value" },
+	},
+	{
+		.name = "--container without value, named as written",
+		.argv = { PAIR, "--container", NULL },
+		.error = { "option '--container' needs a value" },
+	},
+	{
 		.name = "-c without value",
 		.argv = { PAIR, "-c", NULL },
 		.error = { "'-c'", "needs a value" },
