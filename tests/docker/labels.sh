@@ -82,24 +82,6 @@ o = [b for b in doc["bridges"] if b["container"] == sys.argv[1]][0]["options"]
 print(o["max_connections"], o["connect_timeout_ms"], *o["allow_uid"])' "$1"
 }
 
-# sockets_in NSREF PID... - how many sockets of the PIDs are in namespace NSREF
-sockets_in() {
-	local ns=$1
-	shift
-	python3 "$(dirname "$0")/../integration/sock_netns.py" "$@" | grep -cF " $ns"
-}
-
-# gone_from NSREF - no socket or namespace fd of nsbridge or its helpers is in NSREF
-gone_from() {
-	local pid helpers
-	helpers=$(cat "/proc/$NSB_PID/task/$NSB_PID/children")
-	[ "$(sockets_in "$1" "$NSB_PID" $helpers)" = 0 ] || return 1
-	for pid in $NSB_PID $helpers; do
-		[[ "$(ls -l "/proc/$pid/fd" 2>/dev/null)" == *"$1"* ]] && return 1
-	done
-	return 0
-}
-
 # waited START - milliseconds since START
 waited() {
 	echo $(($(now_ms) - $1))

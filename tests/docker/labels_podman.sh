@@ -7,43 +7,7 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
-command -v podman >/dev/null || skip "podman is not installed"
-PD=$T/podman
-# a private store (vfs: no mounts to leave behind), runc, no systemd
-podman_() {
-	podman --root "$PD/storage" --runroot "$PD/run" --storage-driver vfs \
-		--cgroup-manager cgroupfs --runtime "$(command -v runc)" "$@"
-}
-stop_podman() {
-	podman_ rm -f -t 0 -a >/dev/null 2>&1
-	[ -n "${PODMAN_PID:-}" ] && kill "$PODMAN_PID" 2>/dev/null
-	if [ -n "${PODMAN_DEFAULT_SOCKET:-}" ]; then
-		rm -f "$PODMAN_DEFAULT_SOCKET"
-		rmdir /run/podman 2>/dev/null
-	fi
-}
-at_exit stop_podman
-
-# the default path is tried only where neither engine's socket exists
-sock=$PD/podman.sock
-if [ ! -e /var/run/docker.sock ] && [ ! -e /run/podman/podman.sock ]; then
-	mkdir /run/podman 2>/dev/null || skip "/run/podman exists; not touching it"
-	sock=/run/podman/podman.sock
-	PODMAN_DEFAULT_SOCKET=$sock
-	unset DOCKER_HOST
-else
-	export DOCKER_HOST=unix://$sock
-fi
-mkdir -p "$PD"
-podman_ system service --time=0 "unix://$sock" >"$PD/service.log" 2>&1 &
-PODMAN_PID=$!
-_PIDS+=("$PODMAN_PID")
-for _ in $(seq 1 100); do
-	curl -s --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && break
-	sleep 0.1
-done
-curl -s --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 ||
-	skip "podman's API service did not start: $(tail -n 2 "$PD/service.log" | tr '\n' ' ')"
+start_podman
 
 mkdir -p "$T/bb/bin" "$T/bb/tmp" "$T/bb/www"
 cp "$(command -v busybox)" "$T/bb/bin/busybox"
@@ -70,20 +34,6 @@ serving() {
 	assert_eq "host db inside $1 (direct: $(curl -sS "http://127.0.0.1:$db/"))" "host db" "$(fetch "$1" "$db")"
 	assert_eq "the app of $1 on the host (direct: $(fetch "$1" "$app"))" "app $1" \
 		"$(curl -sS --max-time 5 "http://127.0.0.1:$p_app/")"
-}
-sockets_in() {
-	local ns=$1
-	shift
-	python3 "$(dirname "$0")/../integration/sock_netns.py" "$@" | grep -cF " $ns"
-}
-gone_from() {
-	local pid helpers
-	helpers=$(cat "/proc/$NSB_PID/task/$NSB_PID/children")
-	[ "$(sockets_in "$1" "$NSB_PID" $helpers)" = 0 ] || return 1
-	for pid in $NSB_PID $helpers; do
-		[[ "$(ls -l "/proc/$pid/fd" 2>/dev/null)" == *"$1"* ]] && return 1
-	done
-	return 0
 }
 
 NSB_READY=0 start_nsb --labels

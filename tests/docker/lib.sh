@@ -3,7 +3,8 @@
 #
 # Sourced after tests/integration/lib.sh. start_dockerd runs dockerd with
 # its own state under the test's directory, no bridge and no iptables,
-# and stops it and removes its state when the test ends, failed or not.
+# and stops it and removes its state when the test ends, failed or not;
+# start_podman does the same for Podman's API service.
 # Containers run with --network none from an image made of Debian's
 # static busybox: nothing is pulled.
 
@@ -61,4 +62,66 @@ import_busybox() {
 # container_pid NAME - the init pid of a running container
 container_pid() {
 	docker inspect -f '{{.State.Pid}}' "$1"
+}
+
+# A private store (vfs: no mounts to leave behind), runc, no systemd
+podman_() {
+	podman --root "$PD/storage" --runroot "$PD/run" --storage-driver vfs \
+		--cgroup-manager cgroupfs --runtime "$(command -v runc)" "$@"
+}
+
+stop_podman() {
+	podman_ rm -f -t 0 -a >/dev/null 2>&1
+	[ -n "${PODMAN_PID:-}" ] && kill "$PODMAN_PID" 2>/dev/null
+	if [ -n "${PODMAN_DEFAULT_SOCKET:-}" ]; then
+		rm -f "$PODMAN_DEFAULT_SOCKET"
+		rmdir /run/podman 2>/dev/null
+	fi
+}
+
+# start_podman - Podman's API service on a private store; sets PD and
+# PODMAN_SOCK. The default path is taken only where neither engine's
+# socket exists (and DOCKER_HOST unset), else DOCKER_HOST names it. Skips
+# (77) if podman is missing or its service does not answer.
+start_podman() {
+	command -v podman >/dev/null || skip "podman is not installed"
+	PD=$T/podman
+	at_exit stop_podman
+	PODMAN_SOCK=$PD/podman.sock
+	if [ ! -e /var/run/docker.sock ] && [ ! -e /run/podman/podman.sock ]; then
+		mkdir /run/podman 2>/dev/null || skip "/run/podman exists; not touching it"
+		PODMAN_SOCK=/run/podman/podman.sock
+		PODMAN_DEFAULT_SOCKET=$PODMAN_SOCK
+		unset DOCKER_HOST
+	else
+		export DOCKER_HOST=unix://$PODMAN_SOCK
+	fi
+	mkdir -p "$PD"
+	podman_ system service --time=0 "unix://$PODMAN_SOCK" >"$PD/service.log" 2>&1 &
+	PODMAN_PID=$!
+	_PIDS+=("$PODMAN_PID")
+	for _ in $(seq 1 100); do
+		curl -s --unix-socket "$PODMAN_SOCK" http://d/_ping >/dev/null 2>&1 && return 0
+		kill -0 "$PODMAN_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	skip "podman's API service did not start: $(tail -n 2 "$PD/service.log" | tr '\n' ' ')"
+}
+
+# sockets_in NSREF PID... - how many sockets of the PIDs are in namespace NSREF
+sockets_in() {
+	local ns=$1
+	shift
+	python3 "$(dirname "$0")/../integration/sock_netns.py" "$@" | grep -cF " $ns"
+}
+
+# gone_from NSREF - no socket or namespace fd of nsbridge or its helpers is in NSREF
+gone_from() {
+	local pid helpers
+	helpers=$(cat "/proc/$NSB_PID/task/$NSB_PID/children")
+	[ "$(sockets_in "$1" "$NSB_PID" $helpers)" = 0 ] || return 1
+	for pid in $NSB_PID $helpers; do
+		[[ "$(ls -l "/proc/$pid/fd" 2>/dev/null)" == *"$1"* ]] && return 1
+	done
+	return 0
 }

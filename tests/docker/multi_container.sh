@@ -58,13 +58,6 @@ doc = json.load(sys.stdin)[0]
 print(["stopped", "running"][[c["running"] for c in doc["containers"] if c["container"] == sys.argv[1]][0]])' "$1"
 }
 
-# sockets_in NSREF PID... - how many sockets of the PIDs are in namespace NSREF
-sockets_in() {
-	local ns=$1
-	shift
-	python3 "$(dirname "$0")/../integration/sock_netns.py" "$@" | grep -cF " $ns"
-}
-
 for name in web api jobs; do
 	run_app "$name"
 done

@@ -27,24 +27,12 @@
 
 #include <cmocka.h>
 
+#include "scratchns.h"
 #include "nsbridge/netns.h"
 #include "nsbridge/opener.h"
 
 static int target_ns_fd = -1;	/* the namespace the opener serves as "container" */
 static int second_ns_fd = -1;	/* a second container's, served by the same opener */
-
-/* A fresh network namespace, without entering it for good */
-static int make_namespace(void)
-{
-	int home_fd, fd;
-
-	assert_int_equal(netns_open_self(&home_fd), 0);
-	assert_int_equal(unshare(CLONE_NEWNET), 0);
-	assert_int_equal(netns_open_self(&fd), 0);
-	assert_int_equal(setns(home_fd, CLONE_NEWNET), 0);
-	close(home_fd);
-	return fd;
-}
 
 static int start(void **state)
 {

@@ -31,25 +31,13 @@
 
 #include <cmocka.h>
 
+#include "scratchns.h"
 #include "nsbridge/netns.h"
 #include "nsbridge/opener.h"
 #include "nsbridge/sockpool.h"
 
 static struct ctx c;
 static int ns_a = -1;		/* the side's namespace at first */
-
-/* A fresh network namespace, without entering it for good */
-static int make_namespace(void)
-{
-	int home_fd, fd;
-
-	assert_int_equal(netns_open_self(&home_fd), 0);
-	assert_int_equal(unshare(CLONE_NEWNET), 0);
-	assert_int_equal(netns_open_self(&fd), 0);
-	assert_int_equal(setns(home_fd, CLONE_NEWNET), 0);
-	close(home_fd);
-	return fd;
-}
 
 static void ready(struct ctx *ctx, struct list_node *waiter, int fd)
 {
