@@ -27,7 +27,7 @@ stop_dockerd() {
 }
 
 # start_dockerd - a private engine, in the test's network namespace;
-# exports DOCKER_HOST. Skips (77) if dockerd is missing or cannot start
+# exports DOCKER_HOST. Skips if dockerd is missing or cannot start
 # here, saying why.
 start_dockerd() {
 	command -v dockerd >/dev/null || skip "dockerd is not installed (Debian's docker.io)"
@@ -82,7 +82,7 @@ stop_podman() {
 # start_podman - Podman's API service on a private store; sets PD and
 # PODMAN_SOCK. The default path is taken only where neither engine's
 # socket exists (and DOCKER_HOST unset), else DOCKER_HOST names it. Skips
-# (77) if podman is missing or its service does not answer.
+# if podman is missing or its service does not answer.
 start_podman() {
 	command -v podman >/dev/null || skip "podman is not installed"
 	PD=$T/podman

@@ -3,15 +3,14 @@
 #
 # Each test is a bash script that sources this file. Unlike the
 # integration tests these need neither root nor a namespace, so they run
-# as any user; they keep the same pass/fail/skip/assert names. Exit
-# status 77 tells meson a tool the test needs is missing.
+# as any user; they keep the same pass/fail/skip/check names (assert.sh),
+# and skip when a tool the test needs is missing.
 
 set -u
 
 T=$(mktemp -d /tmp/nsbt-docs.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-
 . "$(dirname "${BASH_SOURCE[0]}")/../assert.sh"
+trap 'rm -rf "$T"; tap_status || exit 1' EXIT
 
 # help_options NSBRIDGE - every option that nsbridge --help names, one a
 # line: the long ones, --[no-]follow as both, and the short ones

@@ -4,11 +4,12 @@
 # Each test is a bash script run as: test.sh PATH-TO-NSBRIDGE. It sources
 # this file, makes the namespaces it needs with mkns (deleted on exit, as
 # is every process started through the helpers), and fails with fail().
-# Exit status 77 tells meson the machine cannot run it (no netns).
+# Results are TAP, one line per behaviour (assert.sh); a script the machine
+# cannot run (no root, no netns) says "1..0 # SKIP" and why.
 
 set -u
 
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to make network namespaces" >&2; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root to make network namespaces"; exit 0; }
 
 # The whole test runs in a network namespace of its own: its "host" is
 # that namespace, so no traffic touches the machine's own loopback. A test
@@ -16,7 +17,7 @@ set -u
 # before sourcing this, and puts its services in namespaces it makes.
 if [ -z "${NSBT_PRIVATE_HOST:-}" ] && [ -z "${NSBT_MACHINE_NET:-}" ]; then
 	export NSBT_PRIVATE_HOST=1
-	unshare --net true 2>/dev/null || { echo "SKIP: cannot make a network namespace" >&2; exit 77; }
+	unshare --net true 2>/dev/null || { echo "1..0 # SKIP cannot make a network namespace"; exit 0; }
 	exec unshare --net -- "$0" "$@"
 fi
 [ -n "${NSBT_MACHINE_NET:-}" ] || ip link set lo up
@@ -65,6 +66,7 @@ cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	rm -rf "$T"
+	tap_status || exit 1
 }
 trap cleanup EXIT
 
