@@ -22,17 +22,7 @@ bg python3 "$PEER" sha "$sha"
 wait_listen "" "$sha"
 port_free "$ns" 80 || fail "port 80 is taken in the test namespace"
 
-python3 - "$T/notify" "$T/notes" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a") as f:
-    print("listening", file=f, flush=True)
-    while True:
-        print(repr(s.recv(4096).decode()), file=f, flush=True)
-PY
-_PIDS+=($!)
-wait_until "notify socket" 10 grep -qs listening "$T/notes"
+start_notify "$T/notify" "$T/notes"
 
 export NOTIFY_SOCKET=$T/notify
 start_nsb -c "netns:$ns" --drain-timeout 60s --port-file "$T/ports" --metrics "$metrics" \

@@ -319,6 +319,15 @@ wait_until() {
 	done
 }
 
+# start_notify SOCKET NOTES [NS PORT] - a stand-in for systemd's notify
+# socket at SOCKET, each datagram a line of NOTES (notify_peer.py; with NS
+# and PORT, what the bridge answered when READY=1 came); returns once it
+# listens
+start_notify() {
+	bg python3 "$(dirname "${BASH_SOURCE[0]}")/notify_peer.py" "$@"
+	wait_until "notify socket" 10 grep -qs listening "$2"
+}
+
 # sleeper_in NS VAR - a process that lives in NS (once it has entered it:
 # ip netns exec has made its setns), pid in VAR; for tests that name a
 # namespace by a pid in it

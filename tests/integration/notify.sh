@@ -9,26 +9,9 @@ pick_port port "$ns"
 mkdir -p "$T/www" && echo "ready means ready" >"$T/www/index.html"
 start_nginx "" "$port" "$T/www"
 
-# a stand-in for systemd's notify socket: each datagram, and whether the
-# bridge answered inside the namespace when READY=1 came
-python3 - "$T/notify" "$T/notes" "$ns" "$port" <<'PY' &
-import os, socket, subprocess, sys
-path, out, ns, port = sys.argv[1:5]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(path)
-with open(out, "a") as f:
-    print("listening", file=f, flush=True)
-    while True:
-        msg = s.recv(4096).decode()
-        answer = ""
-        if "READY=1" in msg:
-            answer = subprocess.run(["ip", "netns", "exec", ns, "curl", "-sS", "--max-time", "2",
-                                     f"http://127.0.0.1:{port}/"], capture_output=True,
-                                    text=True).stdout.strip()
-        print(repr(msg), "|", answer, file=f, flush=True)
-PY
-_PIDS+=($!)
-for _ in $(seq 1 100); do grep -q listening "$T/notes" 2>/dev/null && break; sleep 0.05; done
+# the notify socket: each datagram, and whether the bridge answered
+# inside the namespace when READY=1 came
+start_notify "$T/notify" "$T/notes" "$ns" "$port"
 
 export NOTIFY_SOCKET=$T/notify
 start_nsb -c "netns:$ns" "host:$port" "container:$port"

@@ -25,18 +25,7 @@ wait_listen "" "$sha"
 # the relay leaves uid 0 (for nobody): it writes --port-file again where it may
 mkdir -m 1777 "$T/run"
 
-# a stand-in for systemd's notify socket: each datagram, one line
-python3 - "$T/notify" "$T/notes" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a") as f:
-    print("listening", file=f, flush=True)
-    while True:
-        print(repr(s.recv(4096).decode()), file=f, flush=True)
-PY
-_PIDS+=($!)
-wait_until "notify socket" 10 grep -qs listening "$T/notes"
+start_notify "$T/notify" "$T/notes"
 
 conf() {	# BRIDGE... - the config file, with those bridges (SERVICE=EXPOSE)
 	local b
