@@ -68,6 +68,7 @@ NS=nsbench-$$
 RESULTS=$T/results.tsv
 PIDS=()
 RELAY_PIDS=()
+RELAY=
 
 cleanup() {
 	stop_relay
@@ -105,14 +106,14 @@ wait_port() {	# WHERE PORT
 		listens "$1" "$2" && return 0
 		sleep 0.05
 	done
-	echo "bench: nothing listens on $2 in '${1:-host}'" >&2
+	echo "bench: nothing listens on $2 in '${1:-host}'${RELAY:+ after $RELAY started:} $(tail -n 1 "$T/$RELAY.log" 2>/dev/null)" >&2
 	exit 1
 }
 
 # -------- the rootless scene: a user, and a namespace of its own --------
 BENCH_USER='' USER_NS_PID='' AS_USER=() TUN_WRAP=()
 
-rootless_skip() {	# RELAY-PATTERN REASON - drop those rootless relays, saying why
+skip_relays() {	# RELAY-PATTERN REASON - drop those relays, saying why in one line
 	local r kept=()
 	for r in $RELAYS; do
 		# shellcheck disable=SC2254
@@ -129,12 +130,12 @@ rootless_scene() {
 	local uid n r p ok
 	[[ " $RELAYS " == *"-user "* ]] || return 0
 	for n in useradd userdel setpriv nsenter unshare; do
-		command -v "$n" >/dev/null || { rootless_skip '*-user' "$n is missing"; return 0; }
+		command -v "$n" >/dev/null || { skip_relays '*-user' "$n is missing"; return 0; }
 	done
 	[ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 0)" -gt 0 ] ||
-		{ rootless_skip '*-user' "user namespaces are off (user.max_user_namespaces is 0)"; return 0; }
+		{ skip_relays '*-user' "user namespaces are off (user.max_user_namespaces is 0)"; return 0; }
 	useradd -M -d /nonexistent -s /usr/sbin/nologin "nsbench$$" 2>"$T/useradd.err" ||
-		{ rootless_skip '*-user' "useradd: $(head -n 1 "$T/useradd.err")"; return 0; }
+		{ skip_relays '*-user' "useradd: $(head -n 1 "$T/useradd.err")"; return 0; }
 	BENCH_USER=nsbench$$
 	uid=$(id -u "$BENCH_USER")
 	install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 700 "/run/user/$uid"
@@ -154,7 +155,7 @@ rootless_scene() {
 		sleep 0.05
 	done
 	nsenter -t "$USER_NS_PID" -n ip -o link show lo 2>/dev/null | grep -q '[<,]UP[,>]' ||
-		{ rootless_skip '*-user' "no user namespace as $BENCH_USER: $(head -n 1 "$T/userns.err")"; return 0; }
+		{ skip_relays '*-user' "no user namespace as $BENCH_USER: $(head -n 1 "$T/userns.err")"; return 0; }
 	# pasta opens /dev/net/tun as the user, which Debian's udev rule lets
 	# anyone do (0666); a machine that keeps it 0600 gets that node, in a
 	# mount namespace of pasta's own, rather than no rootless pasta at all
@@ -176,7 +177,7 @@ rootless_scene() {
 			sleep 0.05
 		done
 		stop_relay
-		[ $ok = 1 ] || rootless_skip "$r" "it does not start as $BENCH_USER here: $(tail -n 1 "$T/$r.log")"
+		[ $ok = 1 ] || skip_relays "$r" "it does not start as $BENCH_USER here: $(tail -n 1 "$T/$r.log")"
 	done
 }
 
@@ -415,6 +416,19 @@ measure_cpu() {
 	record cpu_s_per_gib "$(python3 -c "print(($t1 - $t0) / $(getconf CLK_TCK) / ($gib / 2**30))")"
 }
 
+# tun_check - pasta makes a tap device in the namespace through
+# /dev/net/tun: where the machine has none that opens (a container started
+# without the device), pasta is left out, in one line that says so
+tun_check() {
+	local why
+	[[ " $RELAYS " == *" pasta"* ]] || return 0
+	(exec 3<>/dev/net/tun) 2>/dev/null && return 0
+	why="no device node /dev/net/tun"
+	[ -e /dev/net/tun ] && why="/dev/net/tun does not open ($(stat -c '%F, mode %a' /dev/net/tun))"
+	skip_relays 'pasta*' "$why: pasta needs it (a container needs --device /dev/net/tun)"
+}
+
+tun_check
 rootless_scene
 for ROUND in $(seq 1 "$ROUNDS"); do
 	for RELAY in $RELAYS; do

@@ -25,8 +25,11 @@ DEMO="iproute2 python3 curl"
 # (deploy/debian/control's Build-Depends are BUILD and scdoc), and lintian
 DEB="build-essential dpkg-dev debhelper scdoc lintian"
 # the test command: the other compilers and test tools of the build, real
-# servers and clients, and the tools that shape the scenes
-TEST="clang libclang-rt-14-dev libcmocka-dev scdoc bash-completion
+# servers and clients, and the tools that shape the scenes. clang comes
+# without its recommends: its sanitizer runtime and llvm's symbolizer, which
+# LeakSanitizer needs to apply tests/lsan.supp, are named here (the
+# unversioned packages, which follow each release's clang)
+TEST="clang libclang-rt-dev llvm libcmocka-dev scdoc bash-completion
 	iproute2 procps util-linux libcap2-bin psmisc python3
 	valgrind gdb curl socat nginx-light iperf3 wrk dnsmasq-base bind9-dnsutils
 	postgresql docker.io docker-compose busybox-static debootstrap
@@ -82,6 +85,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	chmod +x /usr/sbin/policy-rc.d
 	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
-apt-get update -qq
+# a download from the archive can fail for a moment: apt tries each again
+apt-get update -qq -o Acquire::Retries=3
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get install -y -qq --no-install-recommends -o Acquire::Retries=3 $missing >/dev/null

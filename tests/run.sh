@@ -1,43 +1,139 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# run.sh - install, build with gcc, clang and ASan/UBSan, and run every test
+# run.sh - install, build with gcc, clang and ASan/UBSan, run the tests, and say what passed
 #
-# Each build gets its own directory under build-tests/. The integration
-# tests need root (they make network namespaces); as another user they
-# report themselves skipped.
-set -eu
+#   tests/run.sh [--full] [--jobs N]
+#
+# Each build gets its own directory under build-tests/, and each suite runs
+# in the builds where it can find what the others cannot:
+#
+#   gcc       the shipped build: unit, integration, docs, image (the
+#             Dockerfile and the Debian package) and valgrind (memcheck
+#             sees uninitialised reads that ASan does not)
+#   clang     its own warnings, made errors: unit
+#   sanitize  ASan and UBSan: unit, integration, docker, and the fuzzer
+#
+# --full (for a release) runs unit, integration, docker and docs in every
+# build. Tests that may share the machine run N at a time (--jobs, 4 by
+# default; 1 runs them one by one); those that need it to themselves
+# (meson's is_parallel: false) run alone. Every step runs even when one
+# before it failed, but a build that fails is not tested; the end is one
+# line per step: passed, failed or skipped and why, and how long it took.
+# The exit status is 1 when any step failed.
+#
+# The integration tests need root (they make network namespaces); as
+# another user they report themselves skipped.
+set -u
 cd "$(dirname "$0")/.."
 
-tests/deps.sh
+FULL=0
+JOBS=4
+while [ $# -gt 0 ]; do
+	case $1 in
+	--full) FULL=1 ;;
+	--jobs) JOBS=${2:?--jobs needs a number}; shift ;;
+	*) echo "usage: $0 [--full] [--jobs N]" >&2; exit 2 ;;
+	esac
+	shift
+done
 
-build_and_test() {
-	name=$1
-	suites=$2
-	shift 2
-	echo "=== $name: $*"
+SUMMARY=()
+FAILED=0
+
+# step NAME CMD... - run one step, timed; its result goes to the summary
+step() {
+	local name=$1 start status secs
+	shift
+	echo "=== $name"
+	start=$(date +%s)
+	"$@"
+	status=$?
+	secs=$(($(date +%s) - start))
+	if [ "$status" = 0 ]; then
+		SUMMARY+=("$(printf '%-34s passed   %dm%02ds' "$name" $((secs / 60)) $((secs % 60)))")
+	else
+		FAILED=1
+		SUMMARY+=("$(printf '%-34s FAILED   %dm%02ds (exit status %d)' "$name" \
+			$((secs / 60)) $((secs % 60)) "$status")")
+	fi
+	return "$status"
+}
+
+# skipped NAME WHY - a step that cannot run, in the summary
+skipped() {
+	echo "=== $1: skipped, $2"
+	SUMMARY+=("$(printf '%-34s skipped  (%s)' "$1" "$2")")
+}
+
+# build NAME MESON-ARGS... - set up and compile build-tests/NAME
+build() {
+	local name=$1
+	shift
 	rm -rf "build-tests/$name"
 	# -Dman=enabled: a missing scdoc fails the build instead of skipping the page's test
 	meson setup "build-tests/$name" --werror -Dman=enabled "$@" >"build-tests/$name.setup.log" ||
-		{ cat "build-tests/$name.setup.log"; exit 1; }
+		{ cat "build-tests/$name.setup.log"; return 1; }
 	ninja -C "build-tests/$name"
-	# shellcheck disable=SC2086
-	meson test -C "build-tests/$name" --print-errorlogs $suites
+}
+
+# suite NAME SUITE - run one suite of build-tests/NAME
+suite() {
+	meson test -C "build-tests/$1" --print-errorlogs --num-processes "$JOBS" --suite "$2"
+}
+
+# build_and_test NAME "SUITE..." MESON-ARGS... - the build, then each suite
+build_and_test() {
+	local name=$1 wanted=$2 s
+	shift 2
+	if step "$name: build" build "$name" "$@"; then
+		for s in $wanted; do
+			step "$name: $s" suite "$name" "$s"
+		done
+	else
+		skipped "$name: $wanted" "the build failed"
+	fi
 }
 
 mkdir -p build-tests
-ALL="--suite unit --suite integration --suite docker --suite docs"
-# the image suite builds the Dockerfile, and valgrind checks the relay's
-# memory: the same in every build, so once
-CC=gcc build_and_test gcc "$ALL --suite image --suite valgrind"
-CC=clang build_and_test clang "$ALL"
-# ASan and UBSan: any report fails the test that triggered it
-# with the libFuzzer target of the command line, run a fixed number of times
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
-	CC=clang build_and_test sanitize "$ALL --suite fuzz" -Db_sanitize=address,undefined \
-	-Db_lundef=false -Dfuzz=true
-# the benchmark is run by hand; here once, briefly, so that it cannot rot
-echo "=== bench/run.sh --quick"
-bench/run.sh --quick --out build-tests/performance-quick.md
-grep -q '| new connections/s |' build-tests/performance-quick.md
-echo "=== all tests passed"
+# what the image tests download (a debootstrap of bookworm) is made once
+# per run and shared through this directory
+export NSBT_CACHE=$PWD/build-tests/cache
+rm -rf "$NSBT_CACHE"
+
+if step "deps: tests/deps.sh" tests/deps.sh; then
+	if [ "$FULL" = 1 ]; then
+		GCC="unit integration docker docs image valgrind"
+		CLANG="unit integration docker docs"
+		SANITIZE="unit integration docker docs fuzz"
+	else
+		GCC="unit integration docs image valgrind"
+		CLANG="unit"
+		SANITIZE="unit integration docker fuzz"
+	fi
+	CC=gcc build_and_test gcc "$GCC"
+	CC=clang build_and_test clang "$CLANG"
+	# ASan and UBSan: any report fails the test that triggered it, with
+	# the libFuzzer target of the command line, run a fixed number of times
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
+		CC=clang build_and_test sanitize "$SANITIZE" -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dfuzz=true
+	# the benchmark is run by hand; here once, briefly, so that it cannot rot
+	bench_quick() {
+		bench/run.sh --quick --out build-tests/performance-quick.md &&
+			grep -q '| new connections/s |' build-tests/performance-quick.md
+	}
+	step "bench/run.sh --quick" bench_quick
+else
+	skipped "builds, tests and the benchmark" "the packages they need are not installed"
+fi
+
+echo
+echo "=== summary"
+printf '%s\n' "${SUMMARY[@]}"
+if [ "$FAILED" = 0 ]; then
+	echo "=== all steps passed"
+else
+	echo "=== some steps FAILED"
+fi
+exit "$FAILED"

@@ -36,20 +36,17 @@ grep -q '^E:' "$T/lintian.log" && fail "lintian errors: $(grep '^E:' "$T/lintian
 pass "lintian: no error, $(grep -c '^W:' "$T/lintian.log") warnings"
 
 # a fresh bookworm, as debian:bookworm-slim would be: nothing can be pulled (TESTING.md)
-debootstrap --variant=minbase bookworm "$T/rootfs" >"$T/debootstrap.log" 2>&1 ||
-	fail "debootstrap: $(tail -n 3 "$T/debootstrap.log")"
-tar -C "$T/rootfs" -c . | docker import - debian:bookworm-slim >/dev/null || fail "docker import"
-rm -rf "$T/rootfs"
+import_bookworm
 
 # the tools the checks use first, then the package alone, as README.md has it:
 # apt takes its libraries from the archive
 cat >"$OUT/install.sh" <<'SH'
 set -e
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends man-db curl busybox >/dev/null
+apt-get update -qq -o Acquire::Retries=3
+apt-get install -y -qq --no-install-recommends -o Acquire::Retries=3 man-db curl busybox >/dev/null
 cd /deb
-apt install -y ./nsbridge_*.deb
+apt install -y -o Acquire::Retries=3 ./nsbridge_*.deb
 SH
 docker run --name install --network host -v "$OUT:/deb:ro" debian:bookworm-slim \
 	bash /deb/install.sh >"$T/install.log" 2>&1 || fail "apt install: $(tail -n 10 "$T/install.log")"

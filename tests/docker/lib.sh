@@ -59,6 +59,39 @@ import_busybox() {
 		fail "cannot import the busybox image"
 }
 
+# retry TRIES CMD... - CMD until it succeeds, at most TRIES times: a
+# download from Debian's archive can fail for a moment (a slow name lookup)
+retry() {
+	local tries=$1 n
+	shift
+	for n in $(seq 1 "$tries"); do
+		"$@" && return 0
+		[ "$n" = "$tries" ] || echo "retry: '$1' failed; try $((n + 1)) of $tries" >&2
+	done
+	return 1
+}
+
+# import_bookworm - debian:bookworm-slim in the engine (the Dockerfile's
+# base; nothing can be pulled), from a debootstrap made once per run: kept
+# in $NSBT_CACHE when the test command set it (tests/run.sh), so that the
+# image tests share one download, else in the test's own directory
+import_bookworm() {
+	local cache=${NSBT_CACHE:-$T}
+	mkdir -p "$cache"
+	(
+		flock 9	# one debootstrap, whichever test asks first
+		[ -s "$cache/bookworm-minbase.tar" ] || retry 3 _debootstrap_tar "$cache/bookworm-minbase.tar"
+	) 9>"$cache/bookworm-minbase.lock" || fail "debootstrap: $(tail -n 3 "$T/debootstrap.log")"
+	docker import - debian:bookworm-slim <"$cache/bookworm-minbase.tar" >/dev/null ||
+		fail "docker import of the bookworm minbase"
+}
+_debootstrap_tar() {
+	rm -rf "$T/rootfs"
+	debootstrap --variant=minbase bookworm "$T/rootfs" >"$T/debootstrap.log" 2>&1 || return 1
+	tar -C "$T/rootfs" -cf "$1.part" . && mv "$1.part" "$1"
+	rm -rf "$T/rootfs"
+}
+
 # container_pid NAME - the init pid of a running container
 container_pid() {
 	docker inspect -f '{{.State.Pid}}' "$1"

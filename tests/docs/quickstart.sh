@@ -33,11 +33,14 @@ for p in meson ninja-build gcc libnl-3-dev libcap-dev libseccomp-dev libcurl4-op
 done
 pass "the demo asks for the compiler, meson, the libraries, ip, python3 and curl"
 
-for p in docker.io podman postgresql valgrind gdb clang nginx-light libcmocka-dev debootstrap; do
+# llvm: LeakSanitizer reads tests/lsan.supp through llvm-symbolizer, which
+# clang without its recommends does not bring
+for p in docker.io podman postgresql valgrind gdb clang libclang-rt-dev llvm nginx-light \
+	libcmocka-dev debootstrap; do
 	grep -qx "$p" <<<"$all" || fail "deps.sh does not install $p for the test suite any more"
 	grep -qx "$p" <<<"$demo" && fail "the demo asks for $p, which only the test suite needs"
 done
-pass "the demo leaves docker.io, podman, postgresql, valgrind, gdb, clang and the rest to the tests"
+pass "the demo leaves docker.io, podman, postgresql, valgrind, gdb, clang, llvm and the rest to the tests"
 
 extra=$(comm -23 <(echo "$demo") <(echo "$all"))
 assert_eq "demo packages the test command does not install" "" "$extra"

@@ -1,0 +1,92 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# fresh.sh - the README's quick start on a fresh Debian, as a newcomer meets it
+#
+#   tests/fresh.sh [--suite bookworm|trixie] [--init] [--keep] [-- COMMAND...]
+#
+# Makes a Debian machine with nothing installed (debootstrap minbase, in a
+# container of a private Docker engine), puts a clean clone of this
+# repository's HEAD in it, and runs the quick start's two commands there,
+# tests/demo.sh and tests/run.sh (or COMMAND). The container runs without
+# --init unless asked: its first process then reaps no orphans, as in many
+# CI systems, and a test that takes a zombie for a living process fails
+# here. It has every capability this sandbox grants and the options
+# TESTING.md ("A fresh machine") names, so that Docker and Podman run in it;
+# no /dev/net/tun is passed in, as in many containers (the benchmark then
+# leaves pasta out and says why).
+# The log is build-tests/fresh-SUITE.log; the exit status is the commands'.
+#
+# Needs root, dockerd and debootstrap (tests/deps.sh test). Not part of
+# tests/run.sh: it runs that command itself.
+set -u
+cd "$(dirname "$0")/.."
+REPO=$PWD
+
+SUITE=bookworm
+INIT=()
+KEEP=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--suite) SUITE=${2:?}; shift ;;
+	--init) INIT=(--init) ;;
+	--keep) KEEP=1 ;;
+	--) shift; break ;;
+	*) echo "usage: $0 [--suite bookworm|trixie] [--init] [--keep] [-- COMMAND...]" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ $# -gt 0 ] || set -- sh -c 'tests/demo.sh && tests/run.sh'
+[ "$(id -u)" = 0 ] || { echo "fresh.sh: run as root" >&2; exit 1; }
+for tool in dockerd docker debootstrap git; do
+	command -v "$tool" >/dev/null || { echo "fresh.sh: $tool is missing (tests/deps.sh test)" >&2; exit 1; }
+done
+
+mkdir -p build-tests
+LOG=$REPO/build-tests/fresh-$SUITE.log
+D=$(mktemp -d /tmp/nsbt-fresh.XXXXXX)
+DOCKERD_PID=
+
+cleanup() {
+	docker rm -f "nsbt-fresh-$$" >/dev/null 2>&1
+	[ -n "$DOCKERD_PID" ] && kill "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
+	grep -o " $D[^ ]*" /proc/self/mounts | sort -r | xargs -r umount -l 2>/dev/null
+	[ "$KEEP" = 1 ] || rm -rf "$D"
+}
+trap cleanup EXIT
+
+export DOCKER_HOST=unix://$D/docker.sock
+dockerd --iptables=false --ip6tables=false --bridge=none --data-root "$D/data" \
+	--exec-root "$D/exec" --pidfile "$D/dockerd.pid" -H "$DOCKER_HOST" >"$D/dockerd.log" 2>&1 &
+DOCKERD_PID=$!
+for _ in $(seq 1 300); do
+	docker info >/dev/null 2>&1 && break
+	kill -0 "$DOCKERD_PID" 2>/dev/null || { echo "fresh.sh: dockerd: $(tail -n 2 "$D/dockerd.log")" >&2; exit 1; }
+	sleep 0.1
+done
+
+# the machine: a minbase debootstrap, with what a Debian install always has
+# (ca-certificates is not needed: the archive is reached over http)
+echo "fresh.sh: debootstrap $SUITE" >&2
+for try in 1 2 3; do
+	debootstrap --variant=minbase "$SUITE" "$D/rootfs" >"$D/debootstrap.log" 2>&1 && break
+	[ "$try" = 3 ] && { echo "fresh.sh: debootstrap: $(tail -n 2 "$D/debootstrap.log")" >&2; exit 1; }
+	rm -rf "$D/rootfs"
+done
+tar -C "$D/rootfs" -c . | docker import - "nsbt-fresh:$SUITE" >/dev/null
+rm -rf "$D/rootfs"
+
+# a clean clone of HEAD: what CI and a newcomer have
+git clone -q "$REPO" "$D/clone"
+
+echo "fresh.sh: running '$*' in a fresh $SUITE (log: $LOG)" >&2
+start=$(date +%s)
+docker run --name "nsbt-fresh-$$" "${INIT[@]}" --network host \
+	--cap-add ALL --cap-drop SYS_RESOURCE \
+	--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+	--security-opt systempaths=unconfined --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+	-v "$D/clone:/src" -w /src "nsbt-fresh:$SUITE" "$@" >"$LOG" 2>&1
+status=$?
+secs=$(($(date +%s) - start))
+tail -n 25 "$LOG"
+echo "fresh.sh: '$*' in a fresh $SUITE: exit status $status after $((secs / 60))m$((secs % 60))s" >&2
+exit "$status"
