@@ -18,7 +18,8 @@
 # default; 1 runs them one by one); those that need it to themselves
 # (meson's is_parallel: false) run alone. Every step runs even when one
 # before it failed, but a build that fails is not tested; the end is one
-# line per step: passed, failed or skipped and why, and how long it took.
+# line per step: passed, failed or skipped and why, and how long it took,
+# and under it each test or behaviour that skipped itself, with its reason.
 # The exit status is 1 when any step failed.
 #
 # The integration tests need root (they make network namespaces); as
@@ -88,6 +89,10 @@ build_and_test() {
 	if step "$name: build" build "$name" "$@"; then
 		for s in $wanted; do
 			step "$name: $s" suite "$name" "$s"
+			# a skip is seen, not lost in a count
+			while IFS= read -r line; do
+				SUMMARY+=("    skipped $line")
+			done < <(python3 tests/skipped.py "build-tests/$name/meson-logs/testlog.json" 2>/dev/null)
 		done
 	else
 		skipped "$name: $wanted" "the build failed"

@@ -44,13 +44,16 @@ stop_rootless_dockerd() {
 	DOCKERD_PID=
 }
 ROOTLESS_CLEANUP+=('docker_a rm -f $(docker_a ps -aq)' stop_rootless_dockerd)
-# start_rootless_dockerd [ROOTLESSKIT-FLAG...] - dockerd as A, its pid in DOCKERD_PID
+# start_rootless_dockerd [ROOTLESSKIT-FLAG...] - dockerd as A, its pid in DOCKERD_PID.
+# With RootlessKit's host network dockerd sits in the test's namespace,
+# whose ip_forward it may not write as A: --ip-forward=false, as no bridge
+# forwards anything here (without it, dockerd 20.10 stops at start)
 start_rootless_dockerd() {
 	local argv
 	as_argv argv "$A"
 	bg_to "$T/dockerd.log" "${argv[@]}" DOCKERD_ROOTLESS_ROOTLESSKIT_NET=host \
 		DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=none DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS="$*" \
-		"$ROOTLESS_SH" --storage-driver vfs --iptables=false --ip6tables=false --bridge=none \
+		"$ROOTLESS_SH" --storage-driver vfs --iptables=false --ip6tables=false --bridge=none --ip-forward=false \
 		--data-root "/home/$A/docker-data"
 	DOCKERD_PID=$BG_PID
 	for _ in $(seq 1 300); do
