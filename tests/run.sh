@@ -14,8 +14,8 @@
 #   sanitize  ASan and UBSan: unit, integration, docker, and the fuzzer
 #
 # --full (for a release) runs unit, integration, docker and docs in every
-# build. Tests that may share the machine run N at a time (--jobs, 4 by
-# default; 1 runs them one by one); those that need it to themselves
+# build. Tests that may share the machine run N at a time (--jobs, twice
+# the cores by default; 1 runs them one by one); those that need it to themselves
 # (meson's is_parallel: false) run alone. Every step runs even when one
 # before it failed, but a build that fails is not tested; the end is one
 # line per step: passed, failed or skipped and why, and how long it took,
@@ -28,7 +28,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 FULL=0
-JOBS=4
+JOBS=$(($(nproc) * 2))
 while [ $# -gt 0 ]; do
 	case $1 in
 	--full) FULL=1 ;;
@@ -77,9 +77,13 @@ build() {
 	ninja -C "build-tests/$name"
 }
 
-# suite NAME SUITE - run one suite of build-tests/NAME
+# suite NAME SUITE - run one suite of build-tests/NAME. Most tests mostly
+# wait (on a transfer, a timeout, an engine), so twice as many as there are
+# cores run at once; under valgrind each keeps a core busy, so one a core.
 suite() {
-	meson test -C "build-tests/$1" --print-errorlogs --num-processes "$JOBS" --suite "$2"
+	local jobs=$JOBS
+	[ "$2" != valgrind ] || [ "$jobs" -le "$(nproc)" ] || jobs=$(nproc)
+	meson test -C "build-tests/$1" --print-errorlogs --num-processes "$jobs" --suite "$2"
 }
 
 # build_and_test NAME "SUITE..." MESON-ARGS... - the build, then each suite
