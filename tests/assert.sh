@@ -54,6 +54,12 @@ pass() {
 	_tap_line ok "$*"
 }
 
+# note TEXT - a line for the reader beside the results (a figure, a time):
+# a TAP comment, which meson shows and does not count
+note() {
+	printf '# %s\n' "$*" >&"$_TAP_FD"
+}
+
 skip() {
 	echo "SKIP: $*" >&2
 	if [ -s "$_TAP_TALLY" ] || [ -n "$_IN_CHECK" ]; then
