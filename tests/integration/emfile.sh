@@ -16,7 +16,6 @@ wait_listen "" "$port"
 NSB_WRAP=(prlimit --nofile=128:128)
 start_nsb -c "netns:$ns" "host:$port" "container:$port"
 bg_to "$T/clients.out" ip netns exec "$ns" python3 "$PEER" ask 150 "$port"
-clients=$BG_PID
 
 no_busy_loop() {
 	local t0 used

@@ -41,12 +41,12 @@ ask() {
 
 # every bridge, each port of the range to its counterpart, three times over
 each_to_its_counterpart() {
-	local round i
+	local i
 	assert_eq "ready lines" 3 "$(grep -c ' ready$' "$NSB_LOG")"
 	assert_match "range ready line" \
 		"host 127.0.0.1:$svc-$((svc + 4)) -> container netns:$ns 127.0.0.1:$exp-$((exp + 4))" \
 		"$(cat "$NSB_LOG")"
-	for round in 1 2 3; do
+	for _ in 1 2 3; do
 		assert_eq "host -> container pair" "port $a" "$(ask "$ns" "$a")"
 		assert_eq "container -> host pair" "port $b" "$(ask "" "$b_exp")"
 		for i in 0 1 2 3 4; do

@@ -84,7 +84,7 @@ sequential_connections() {
 # (d) the opener: a child named nsbridge-opener, keeping only what making
 # sockets in a namespace needs (SYS_ADMIN, SYS_PTRACE, NET_ADMIN, NET_BIND_SERVICE)
 opener_child() {
-	local opener NSB_LOG=$T/$FUNCNAME.log	# the setup's nsbridge still writes to its own
+	local opener NSB_LOG=$T/${FUNCNAME[0]}.log	# the setup's nsbridge still writes to its own
 	start_nsb -c "netns:$ns" "container:$svc" "host:$exp2"
 	ends_with_check
 	opener=$(opener_of "$NSB_PID")
@@ -99,7 +99,7 @@ opener_child() {
 }
 
 opener_after_sigkill() {
-	local opener NSB_LOG=$T/$FUNCNAME.log	# the setup's nsbridge still writes to its own
+	local opener NSB_LOG=$T/${FUNCNAME[0]}.log	# the setup's nsbridge still writes to its own
 	start_nsb -c "netns:$ns" "container:$svc" "host:$exp2"
 	ends_with_check
 	opener=$(opener_of "$NSB_PID")
