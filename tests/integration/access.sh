@@ -15,36 +15,54 @@ mkdir -p "$T/www" && echo "inside" >"$T/www/index.html"
 start_nginx "$ns" "$inner" "$T/www" 127.0.0.1
 start_nginx "" "$outer" "$T/www" 127.0.0.1
 
+# ends_with_check - kill this check's nsbridge when the check ends, failed
+# or not: the next check listens on the same ports
+ends_with_check() {
+	trap 'kill -KILL "$NSB_PID" 2>/dev/null' EXIT
+}
+
 # root only: the namespace's service on the host, and the host's inside
-start_nsb -c "netns:$ns" --allow-uid 0 "container:$inner" "host:$inner" "host:$outer" "container:$outer"
-assert_eq "root on the host" inside "$(curl -sS --max-time 5 "http://127.0.0.1:$inner/")"
-out=$(as_nobody curl -sS --max-time 5 "http://127.0.0.1:$inner/" 2>&1)
-rc=$?
-# reset right after the handshake: curl sees it as a failed connect, or a
-# reset or empty reply, depending on when it looks
-[[ " 7 52 56 " == *" $rc "* ]] || fail "nobody on the host: curl exit $rc, expected a reset: $out"
-grep -q "a client of uid $nobody was reset: not in --allow-uid" "$NSB_LOG" ||
-	fail "no line about uid $nobody"
-assert_eq "nobody inside the namespace (EXPOSE not on the host)" inside \
-	"$(nsx "$ns" setpriv --reuid="$nobody" --regid="$(id -g nobody)" --clear-groups \
-		curl -sS --max-time 5 "http://127.0.0.1:$outer/")"
-pass "--allow-uid 0: root's client served, nobody's reset and logged; the container's EXPOSE untouched"
-stop_nsb
+root_only() {
+	local out rc
+	start_nsb -c "netns:$ns" --allow-uid 0 "container:$inner" "host:$inner" "host:$outer" "container:$outer"
+	ends_with_check
+	assert_eq "root on the host" inside "$(curl -sS --max-time 5 "http://127.0.0.1:$inner/")"
+	out=$(as_nobody curl -sS --max-time 5 "http://127.0.0.1:$inner/" 2>&1)
+	rc=$?
+	# reset right after the handshake: curl sees it as a failed connect, or a
+	# reset or empty reply, depending on when it looks
+	[[ " 7 52 56 " == *" $rc "* ]] || fail "nobody on the host: curl exit $rc, expected a reset: $out"
+	grep -q "a client of uid $nobody was reset: not in --allow-uid" "$NSB_LOG" ||
+		fail "no line about uid $nobody"
+	assert_eq "nobody inside the namespace (EXPOSE not on the host)" inside \
+		"$(nsx "$ns" setpriv --reuid="$nobody" --regid="$(id -g nobody)" --clear-groups \
+			curl -sS --max-time 5 "http://127.0.0.1:$outer/")"
+	stop_nsb
+	pass "--allow-uid 0: root's client served, nobody's reset and logged; the container's EXPOSE untouched"
+}
 
 # the other way round, through the environment
-export NSBRIDGE_ALLOW_UID=$nobody
-start_nsb -c "netns:$ns" "container:$inner" "host:$inner"
-unset NSBRIDGE_ALLOW_UID
-assert_eq "nobody on the host" inside "$(as_nobody curl -sS --max-time 5 "http://127.0.0.1:$inner/")"
-curl -sS --max-time 5 "http://127.0.0.1:$inner/" >/dev/null 2>&1 && fail "root was let in"
-grep -q "a client of uid 0 was reset" "$NSB_LOG" || fail "no line about uid 0"
-pass "NSBRIDGE_ALLOW_UID=$nobody: nobody served, root reset"
-stop_nsb
-assert_eq "exit status" 0 "$NSB_STATUS"
+env_allows_nobody() {
+	NSB_WRAP=(env "NSBRIDGE_ALLOW_UID=$nobody")
+	start_nsb -c "netns:$ns" "container:$inner" "host:$inner"
+	ends_with_check
+	assert_eq "nobody on the host" inside "$(as_nobody curl -sS --max-time 5 "http://127.0.0.1:$inner/")"
+	curl -sS --max-time 5 "http://127.0.0.1:$inner/" >/dev/null 2>&1 && fail "root was let in"
+	grep -q "a client of uid 0 was reset" "$NSB_LOG" || fail "no line about uid 0"
+	stop_nsb
+	assert_eq "exit status" 0 "$NSB_STATUS"
+	pass "NSBRIDGE_ALLOW_UID=$nobody: nobody served, root reset"
+}
 
-"$NSB" -c "netns:$ns" --allow-uid 0 "host:$outer" "container:$outer" 2>"$T/err"
-assert_eq "--allow-uid without an EXPOSE on the host" 2 "$?"
-assert_match "the message" "no bridge exposes there" "$(cat "$T/err")"
-"$NSB" -c "netns:$ns" --allow-uid x "container:$inner" "host:$inner" 2>"$T/err"
-assert_eq "--allow-uid x" 2 "$?"
-pass "usage errors: exit 2"
+usage_errors() {
+	"$NSB" -c "netns:$ns" --allow-uid 0 "host:$outer" "container:$outer" 2>"$T/err"
+	assert_eq "--allow-uid without an EXPOSE on the host" 2 "$?"
+	assert_match "the message" "no bridge exposes there" "$(cat "$T/err")"
+	"$NSB" -c "netns:$ns" --allow-uid x "container:$inner" "host:$inner" 2>"$T/err"
+	assert_eq "--allow-uid x" 2 "$?"
+	pass "usage errors: exit 2"
+}
+
+check root_only
+check env_allows_nobody
+check usage_errors

@@ -15,93 +15,11 @@ HEADROOM=64	# 32 pipes for bytes in flight, so echoes do not crawl
 mkns ns c10k
 pick_port port "$ns"
 
+PEER=$(dirname "$(readlink -f "$0")")/hold_peer.py
+
 # the service: an echo server on the host's loopback that writes how many
 # clients it has open, and the most it had at once, to a status file
-cat >"$T/server.py" <<'PY'
-import asyncio, os, sys
-port, status = int(sys.argv[1]), sys.argv[2]
-now = peak = total = 0
-async def serve(reader, writer):
-    global now, peak, total
-    now += 1; total += 1; peak = max(peak, now)
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except ConnectionError:
-        pass
-    finally:
-        now -= 1
-        writer.close()
-async def report():
-    while True:
-        with open(status + ".tmp", "w") as f:
-            f.write(f"{now} {peak} {total}\n")
-        os.replace(status + ".tmp", status)
-        await asyncio.sleep(0.1)
-async def main():
-    server = await asyncio.start_server(serve, "127.0.0.1", port, backlog=4096)
-    asyncio.create_task(report())
-    await server.serve_forever()
-asyncio.run(main())
-PY
-
-# the client: opens N connections, keeps them all open, says so and waits
-# for the go file; then sends each its own payload and checks the echo
-# byte for byte, all at once; then half-closes each and expects a clean
-# EOF with no extra byte. Prints one line per phase.
-cat >"$T/client.py" <<'PY'
-import asyncio, os, sys
-from collections import Counter
-port, n, go = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-BATCH = 1000	# under the listen backlog of 4096, and somaxconn
-def say(*a):
-    print(*a, flush=True)
-def name(e):
-    return type(e).__name__
-async def connect():
-    try:
-        return await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 30)
-    except Exception as e:
-        return e
-async def echo(i, conn):
-    reader, writer = conn
-    payload = b"%d:" % i + os.urandom(64 + i * 7919 % 8192)
-    try:
-        writer.write(payload)
-        await writer.drain()
-        back = await asyncio.wait_for(reader.readexactly(len(payload)), 60)
-        return "ok" if back == payload else "wrong"
-    except Exception as e:
-        return name(e)
-async def close(conn):
-    reader, writer = conn
-    try:
-        writer.write_eof()
-        rest = await asyncio.wait_for(reader.read(), 60)
-        writer.close()
-        return "ok" if rest == b"" else "extra"
-    except Exception as e:
-        return name(e)
-def tally(results):
-    c = Counter(results)
-    return " ".join(f"{k}={v}" for k, v in sorted(c.items()))
-async def main():
-    conns, errors = [], []
-    for first in range(0, n, BATCH):
-        for r in await asyncio.gather(*(connect() for _ in range(first, min(n, first + BATCH)))):
-            (errors if isinstance(r, Exception) else conns).append(r)
-    say(f"connected {len(conns)} failed {len(errors)} {tally(map(name, errors))}".rstrip())
-    for _ in range(1200):
-        if os.path.exists(go):
-            break
-        await asyncio.sleep(0.05)
-    say("echo " + tally(await asyncio.gather(*(echo(i, c) for i, c in enumerate(conns)))))
-    say("close " + tally(await asyncio.gather(*(close(c) for c in conns))))
-asyncio.run(main())
-PY
-
-bg python3 "$T/server.py" "$port" "$T/server.status"
+bg python3 "$PEER" echo "$port" "$T/server.status"
 wait_listen "" "$port"
 start_nsb -c "netns:$ns" "host:$port" "container:$port"
 fds_at_rest "$NSB_PID" idle
@@ -123,18 +41,20 @@ else
 fi
 echo "relay: $idle fds at rest, hard limit $hard: $n connections"
 
-bg_to "$T/client.out" ip netns exec "$ns" python3 "$T/client.py" "$port" "$n" "$T/go"
-client=$BG_PID
-for _ in $(seq 1 1200); do
-	grep -q '^connected' "$T/client.out" && break
-	kill -0 "$client" 2>/dev/null || break
-	sleep 0.05
-done
-connected=$(grep '^connected' "$T/client.out") || fail "the client did not connect in 60 s: $(cat "$T/client.out")"
-assert_eq "client connections" "connected $n failed 0" "$connected"
+# the client: opens n connections, keeps them all open, says so and waits
+# for the go file; then sends each its own payload and checks the echo
+# byte for byte, all at once; then half-closes each and expects a clean
+# EOF with no extra byte (hold_peer.py echo-many). Its exit status follows.
+bg_to "$T/client.out" ip netns exec "$ns" \
+	sh -c 'python3 "$0" echo-many "$1" "$2" "$3"; echo "exit $?"' "$PEER" "$n" "$T/go" "$port"
+# client_said WORD - the client has printed its line starting with WORD
+client_said() {
+	grep -Eq "^$1" "$T/client.out"
+}
+wait_until "word from the client on its $n connections" 120 client_said '(connected|exit)'
 
 # every connection is open end to end: the relay holds both of its sockets
-# and the server counts each client
+# and the server counts each client; the peak is what the checks read
 peak=0
 for _ in $(seq 1 300); do
 	fds=$(fd_count "$NSB_PID")
@@ -143,33 +63,58 @@ for _ in $(seq 1 300); do
 	sleep 0.1
 done
 peak_rss=$(rss)
-[ "$peak" -ge $((idle + 2 * n)) ] ||
-	fail "relay peak of $peak fds, short of $idle + 2 x $n: the $n connections were not all open"
-assert_eq "clients open at the server" "$n" "$(server_open)"
-kill -0 "$NSB_PID" || fail "nsbridge died holding $n connections"
-pass "$n connections open at once: relay at $peak fds, server counts $(server_open)"
 
-touch "$T/go"
-wait_exit "$client" 100
-assert_eq "client exit status" 0 "$EXIT_STATUS"
-assert_eq "echoes" "echo ok=$n" "$(grep '^echo' "$T/client.out")"
-assert_eq "half-close and EOF" "close ok=$n" "$(grep '^close' "$T/client.out")"
-read -r _ server_peak server_total <"$T/server.status"
-assert_eq "server's most clients at once" "$n" "$server_peak"
-assert_eq "server's clients in all" "$n" "$server_total"
-pass "$n distinct payloads echoed byte-exact, each closed with a clean EOF"
+all_open() {
+	assert_eq "client connections" "connected $n failed 0" "$(grep '^connected' "$T/client.out")"
+	[ "$peak" -ge $((idle + 2 * n)) ] ||
+		fail "relay peak of $peak fds, short of $idle + 2 x $n: the $n connections were not all open"
+	assert_eq "clients open at the server" "$n" "$(server_open)"
+	kill -0 "$NSB_PID" || fail "nsbridge died holding $n connections"
+	pass "$n connections open at once: relay at $peak fds, server counts $(server_open)"
+}
 
-kill -0 "$NSB_PID" || fail "nsbridge died after $n connections"
-for _ in $(seq 1 200); do
-	[ "$(fd_count "$NSB_PID")" -le "$idle" ] && break
-	sleep 0.05
-done
-assert_eq "fds after the load" "$idle" "$(fd_count "$NSB_PID")"
-pass "fd count back to its idle value of $idle"
+echoed() {
+	local server_peak server_total
+	touch "$T/go"
+	wait_until "end of the client" 120 client_said exit
+	assert_eq "client exit status" "exit 0" "$(grep '^exit' "$T/client.out")"
+	assert_eq "echoes" "echo ok=$n" "$(grep '^echo' "$T/client.out")"
+	assert_eq "half-close and EOF" "close ok=$n" "$(grep '^close' "$T/client.out")"
+	read -r _ server_peak server_total <"$T/server.status"
+	assert_eq "server's most clients at once" "$n" "$server_peak"
+	assert_eq "server's clients in all" "$n" "$server_total"
+	pass "$n distinct payloads echoed byte-exact, each closed with a clean EOF"
+}
 
-: >"$T/go1"
-nsx "$ns" python3 "$T/client.py" "$port" 1 "$T/go1" >"$T/one.out" || fail "a fresh client"
-assert_eq "a fresh connection" "connected 1 failed 0|echo ok=1|close ok=1" "$(paste -sd'|' "$T/one.out")"
+# fds_back - nsbridge holds no more descriptors than at rest
+fds_back() {
+	[ "$(fd_count "$NSB_PID")" -le "$idle" ]
+}
+
+# once the clients above have left
+back_to_idle() {
+	kill -0 "$NSB_PID" || fail "nsbridge died after $n connections"
+	wait_until "fd count of $idle" 30 fds_back
+	assert_eq "fds after the load" "$idle" "$(fd_count "$NSB_PID")"
+	pass "fd count back to its idle value of $idle"
+}
+
+fresh_connection() {
+	: >"$T/go1"
+	nsx "$ns" python3 "$PEER" echo-many 1 "$T/go1" "$port" >"$T/one.out" || fail "a fresh client"
+	assert_eq "a fresh connection" "connected 1 failed 0|echo ok=1|close ok=1" "$(paste -sd'|' "$T/one.out")"
+	pass "a fresh connection after the load: echoed, closed cleanly"
+}
+
+# after the SIGTERM below, which ends the nsbridge of all the checks above
+summary() {
+	assert_eq "exit status" 0 "$NSB_STATUS"
+	pass "$(thousands "$n") concurrent ($why); relay peak $(thousands "$peak") fds, VmRSS $(thousands "$peak_rss") KiB"
+}
+
+check all_open
+check echoed
+check back_to_idle
+check fresh_connection
 stop_nsb TERM
-assert_eq "exit status" 0 "$NSB_STATUS"
-pass "$(thousands "$n") concurrent ($why); relay peak $(thousands "$peak") fds, VmRSS $(thousands "$peak_rss") KiB"
+check summary

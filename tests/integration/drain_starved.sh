@@ -8,20 +8,10 @@ mkns ns dstarve
 lo_up "$ns"
 pick_port port "$ns"
 
+PEER=$(dirname "$(readlink -f "$0")")/hold_peer.py
+
 # a service that takes every connection and holds it, answering nothing
-cat >"$T/hold_server.py" <<'PY'
-import asyncio, sys
-async def serve(reader, writer):
-    try:
-        await reader.read()
-    except ConnectionError:
-        pass
-async def main():
-    server = await asyncio.start_server(serve, "127.0.0.1", int(sys.argv[1]), backlog=1024)
-    await server.serve_forever()
-asyncio.run(main())
-PY
-bg python3 "$T/hold_server.py" "$port"
+bg python3 "$PEER" hold "$port"
 wait_listen "" "$port"
 
 # syscalls_read PID - read(2)-like calls a process has made (/proc/PID/io);
@@ -34,29 +24,31 @@ NSB_WRAP=(prlimit --nofile=65:65)
 start_nsb --drain-timeout 10s -c "netns:$ns" "host:$port" "container:$port"
 # more clients than 65 descriptors take: their connects complete in the backlog
 bg ip netns exec "$ns" python3 "$(dirname "$0")/idle_clients.py" "$port" 40 "$T/clients"
-for _ in $(seq 1 200); do
-	grep -q "Too many open files" "$NSB_LOG" && break
-	sleep 0.05
-done
-grep -q "Too many open files" "$NSB_LOG" || fail "nsbridge never ran out of descriptors"
+wait_until "line about running out of descriptors" 30 grep -q "Too many open files" "$NSB_LOG"
 
-kill -TERM "$NSB_PID"
-for _ in $(seq 1 100); do
-	grep -q "stopping: .* connections may finish" "$NSB_LOG" && break
-	sleep 0.05
-done
-grep -q "stopping: .* connections may finish" "$NSB_LOG" || fail "no drain started"
-# A waiting loop makes a few calls in this window, a spinning one
-# thousands; the window only bounds the test, the count is the check.
-r0=$(syscalls_read "$NSB_PID")
-t0=$(cpu_ticks "$NSB_PID")
-sleep 2
-reads=$(($(syscalls_read "$NSB_PID") - r0))
-ticks=$(($(cpu_ticks "$NSB_PID") - t0))
-kill -0 "$NSB_PID" 2>/dev/null || fail "nsbridge ended the drain early"
-echo "   during 2 s of drain: $reads read calls, $ticks CPU ticks"
-[ "$reads" -le 100 ] || fail "draining while out of descriptors: $reads read calls in 2 s (busy loop)"
-pass "a drain out of descriptors waits without a busy loop"
+drain_waits() {
+	local r0 t0 reads ticks
+	kill -TERM "$NSB_PID"
+	wait_until "drain" 10 grep -q "stopping: .* connections may finish" "$NSB_LOG"
+	# A waiting loop makes a few calls in this window, a spinning one
+	# thousands; the window only bounds the test, the count is the check.
+	r0=$(syscalls_read "$NSB_PID")
+	t0=$(cpu_ticks "$NSB_PID")
+	sleep 2
+	reads=$(($(syscalls_read "$NSB_PID") - r0))
+	ticks=$(($(cpu_ticks "$NSB_PID") - t0))
+	kill -0 "$NSB_PID" 2>/dev/null || fail "nsbridge ended the drain early"
+	echo "   during 2 s of drain: $reads read calls, $ticks CPU ticks"
+	[ "$reads" -le 100 ] || fail "draining while out of descriptors: $reads read calls in 2 s (busy loop)"
+	pass "a drain out of descriptors waits without a busy loop"
+}
 
-stop_nsb TERM	# the second signal ends the drain at once
-assert_eq "exit status after the second SIGTERM" 0 "$NSB_STATUS"
+# after the second SIGTERM below, which ends the drain at once
+second_sigterm() {
+	assert_eq "exit status after the second SIGTERM" 0 "$NSB_STATUS"
+	pass "a second SIGTERM ends the drain: exit 0"
+}
+
+check drain_waits
+stop_nsb TERM
+check second_sigterm
