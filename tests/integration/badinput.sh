@@ -23,7 +23,7 @@ untouched() {
 	for port in "$p" "$q" "$r" "$r1" "$r2"; do
 		port_free "" "$port" || fail "$what: something listens on port $port here"
 	done
-	assert_eq "$what: nsbridge processes left" "" "$(pgrep -f "^$NSB ")"
+	assert_eq "$what: nsbridge processes left" "" "$(pgrep_here -f "^$NSB ")"
 }
 
 # run ENV-ASSIGNMENTS... -- ARGS... - run nsbridge with the assignments in
@@ -66,7 +66,7 @@ bad() {
 	assert_eq "$what: stdout" "" "$OUT"
 	untouched "$what"
 	N_BAD=$((N_BAD + 1))
-	echo "   $what -> $RC: ${ERR#nsbridge: }"
+	note "$what -> $RC: ${ERR#nsbridge: }"
 }
 
 C=(-c "netns:$ns")

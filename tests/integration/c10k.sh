@@ -39,7 +39,7 @@ else
 	[ "$n" -ge 1000 ] || skip "hard fd limit $hard leaves room for only $n connections"
 	why="hard fd limit $(thousands "$hard") leaves room for no more; $(thousands "$WANT") need $(thousands "$need"): $idle at rest + 2 per connection + $HEADROOM for pipes"
 fi
-echo "relay: $idle fds at rest, hard limit $hard: $n connections"
+note "relay: $idle fds at rest, hard limit $hard: $n connections"
 
 # the client: opens n connections, keeps them all open, says so and waits
 # for the go file; then sends each its own payload and checks the echo

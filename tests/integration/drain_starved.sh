@@ -38,7 +38,7 @@ drain_waits() {
 	reads=$(($(syscalls_read "$NSB_PID") - r0))
 	ticks=$(($(cpu_ticks "$NSB_PID") - t0))
 	kill -0 "$NSB_PID" 2>/dev/null || fail "nsbridge ended the drain early"
-	echo "   during 2 s of drain: $reads read calls, $ticks CPU ticks"
+	note "during 2 s of drain: $reads read calls, $ticks CPU ticks"
 	[ "$reads" -le 100 ] || fail "draining while out of descriptors: $reads read calls in 2 s (busy loop)"
 	pass "a drain out of descriptors waits without a busy loop"
 }

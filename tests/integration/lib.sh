@@ -149,23 +149,35 @@ pick_port() {
 	fail "no free port found"
 }
 
-# pick_range VAR COUNT [NS...] - first of COUNT consecutive free ports, in VAR
+# _listening NS - the TCP ports something listens on in NS ("" = this
+# namespace), one a line
+_listening() {
+	if [ -n "$1" ]; then
+		ip netns exec "$1" ss -Htln 2>/dev/null
+	else
+		ss -Htln
+	fi | awk '{ n = split($4, a, ":"); print a[n] }'
+}
+
+# pick_range VAR COUNT [NS...] - first of COUNT consecutive free ports, in
+# VAR; what listens is read once per namespace, not once per port
 pick_range() {
-	local _pr_var=$1 _pr_count=$2 _pr_base _pr_p _pr_ns _pr_ok
+	local _pr_var=$1 _pr_count=$2 _pr_base _pr_p _pr_ns _pr_ok _pr_taken=" "
 	shift 2
+	for _pr_ns in "" "$@"; do
+		_pr_taken+="$(_listening "$_pr_ns" | tr '\n' ' ')"
+	done
 	for _ in $(seq 1 100); do
 		_pr_base=$(_pick_base "$_pr_count")
 		_pr_ok=1
-		for _pr_p in $(seq "$_pr_base" $((_pr_base + _pr_count - 1))); do
-			[[ "$_PICKED" == *" $_pr_p "* ]] && _pr_ok=0
-			port_free "" "$_pr_p" || _pr_ok=0
-			for _pr_ns in "$@"; do
-				port_free "$_pr_ns" "$_pr_p" || _pr_ok=0
-			done
-			[ $_pr_ok = 1 ] || break
+		for ((_pr_p = _pr_base; _pr_p < _pr_base + _pr_count; _pr_p++)); do
+			if [[ "$_PICKED" == *" $_pr_p "* || "$_pr_taken" == *" $_pr_p "* ]]; then
+				_pr_ok=0
+				break
+			fi
 		done
 		if [ $_pr_ok = 1 ]; then
-			for _pr_p in $(seq "$_pr_base" $((_pr_base + _pr_count - 1))); do
+			for ((_pr_p = _pr_base; _pr_p < _pr_base + _pr_count; _pr_p++)); do
 				_PICKED+="$_pr_p "
 			done
 			printf -v "$_pr_var" '%s' "$_pr_base"
@@ -263,6 +275,12 @@ wait_exit() {
 		sleep 0.05
 	done
 	fail "process $pid still runs after $2 s"
+}
+
+# pgrep_here ARGS... - pgrep among the processes of this test's network
+# namespace only: other tests run beside this one, with the same binary
+pgrep_here() {
+	pgrep --ns $$ --nslist net "$@"
 }
 
 # fd_count PID - open descriptors of a process

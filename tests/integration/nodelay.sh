@@ -33,7 +33,7 @@ assert_match "nsbridge's port toward SERVICE" '^[0-9]+$' "$dport"
 both_sockets() {
 	local relay accepted dialled
 	relay=$($PROBE "$NSB_PID") || fail "reading the sockets of nsbridge $NSB_PID"
-	echo "$relay"
+	printf "%s\n" "$relay" >&2
 	accepted=$(awk -v l="127.0.0.1:$p" -v r="127.0.0.1:$cport" '$2 == l && $3 == r { print $4 }' \
 		<<<"$relay")
 	dialled=$(awk -v l="127.0.0.1:$dport" -v r="127.0.0.1:$p" '$2 == l && $3 == r { print $4 }' \

@@ -118,7 +118,7 @@ without_sys_admin() {
 		>"$T/out" 2>"$T/err"
 	rc=$?
 	assert_eq "exit status without CAP_SYS_ADMIN ($(cat "$T/err"))" 5 "$rc"
-	assert_eq "stderr lines" 1 "$(wc -l <"$T/err")"
+	assert_eq "stderr lines ($(cat "$T/err"))" 1 "$(wc -l <"$T/err")"
 	assert_match "message" "^nsbridge: entering container netns:$bare needs CAP_SYS_ADMIN; .*setcap cap_sys_admin[a-z_,]*\+ep" \
 		"$(cat "$T/err")"
 	assert_eq "stdout" "" "$(cat "$T/out")"
@@ -134,7 +134,7 @@ as_nobody() {
 		"${nobody[@]}" "$T/bin/nsbridge" -c "netns:$bare" $args >"$T/out" 2>"$T/err"
 		rc=$?
 		assert_eq "exit status as uid 65534, $args ($(cat "$T/err"))" 5 "$rc"
-		assert_eq "stderr lines" 1 "$(wc -l <"$T/err")"
+		assert_eq "stderr lines ($(cat "$T/err"))" 1 "$(wc -l <"$T/err")"
 		assert_match "message" "^nsbridge: .*CAP_SYS_ADMIN.*setcap" "$(cat "$T/err")"
 		assert_match "lo untouched" "state DOWN" "$(nsx "$bare" ip -o link show lo)"
 		port_free "" "$p" || fail "something listens on $p after the refusal"

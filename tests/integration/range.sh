@@ -30,7 +30,7 @@ hundred_ports() {
 		"$(cat "$NSB_LOG")"
 	# the relay, its namespace opener and the keeper that stays uid 0 (runas.c),
 	# whatever the number of ports
-	assert_eq "processes" 3 "$(pgrep -c -f "^$NSB ")"
+	assert_eq "processes" 3 "$(pgrep_here -c -f "^$NSB ")"
 	assert_eq "threads" 1 "$(awk '/^Threads:/ { print $2 }' "/proc/$NSB_PID/status")"
 	for i in $(seq 0 99); do urls+=("http://127.0.0.1:$((exp + i))/" -o "$T/answer.$i"); done
 	nsx "$ns" curl -sS --max-time 20 "${urls[@]}" || fail "curl over the range"
