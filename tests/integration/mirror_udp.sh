@@ -79,7 +79,7 @@ pick_port p2 "$ns"
 pick_port src "$ns"
 
 # direct, without nsbridge: what the client must be answered
-inside= answers=$T/direct
+inside='' answers=$T/direct
 start_named "$p1"
 scenario
 direct=$(cat "$answers")

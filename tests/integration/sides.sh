@@ -126,7 +126,7 @@ status_names_containers() {
 
 # --- b stops: only its listeners and sockets close ----------------------------
 one_stops() {
-	local helpers b_ns socks round
+	local helpers b_ns socks
 	three_containers
 	helpers=$(cat "/proc/$NSB_PID/task/$NSB_PID/children")
 	b_ns=$(nsx "$b" readlink /proc/self/ns/net)
@@ -140,7 +140,7 @@ one_stops() {
 	[[ "$socks" == *"$b_ns"* ]] && fail "a socket of nsbridge is still in b's namespace: $socks"
 	[[ "$socks" == *"$(nsx "$a" readlink /proc/self/ns/net)"* ]] || fail "no socket of nsbridge left in a's namespace"
 	get "" "$app_b" >/dev/null 2>&1 && fail "b's app still answered on the host after b stopped"
-	for round in 1 2 3; do
+	for _ in 1 2 3; do
 		serving "$a" "$c"
 	done
 	assert_eq "status --json after b stopped: containers running" "true false true" \
