@@ -17,6 +17,15 @@ DEMO=$(readlink -f "$(dirname "$0")/../demo.sh")
 port=62893	# the demo's; this namespace is the test's own, so it is free
 port_free "" "$port" || fail "port $port is taken before the demo ran"
 
+# alive PID - PID runs: its state (/proc/PID/stat) is neither Z nor X; not
+# kill -0, which finds a zombie too (a candidate for lib.sh)
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ "${stat%% *}" != [ZX] ]]
+}
+
 # demo - run the demo, bounded; sets RC, OUT and ERR
 demo() {
 	timeout 60 "$DEMO" "$NSB" >"$T/out" 2>"$T/err"
@@ -25,24 +34,18 @@ demo() {
 	ERR=$(cat "$T/err")
 }
 
-# hold_port listen|bind - another process holds the demo's port; sets HOLDER
+# hold_port listen|bind - another process holds the demo's port until the
+# check ends, however it ends; sets HOLDER
 hold_port() {
 	: >"$T/holder"
-	bg_to "$T/holder" python3 -c '
-import socket, sys, time
-s = socket.socket()
-s.bind(("127.0.0.1", int(sys.argv[2])))
-if sys.argv[1] == "listen":
-	s.listen()
-print("holding", flush=True)
-time.sleep(600)' "$1" "$port"
+	bg_to "$T/holder" python3 "$(dirname "$0")/probe_peer.py" hold "$1" "$port"
 	HOLDER=$BG_PID
-	for _ in $(seq 1 200); do
-		grep -q holding "$T/holder" && return 0
-		kill -0 "$HOLDER" 2>/dev/null || fail "the holder of port $port: $(cat "$T/holder")"
-		sleep 0.05
-	done
-	fail "the holder of port $port did not bind it in 10 s"
+	trap 'kill "$HOLDER" 2>/dev/null' EXIT	# the check's subshell's
+	wait_until "a holder of port $port" 10 holding
+}
+holding() {
+	alive "$HOLDER" || fail "the holder of port $port: $(cat "$T/holder")"
+	grep -q holding "$T/holder"
 }
 
 # refused WHAT REGEX - the demo did not hang, failed with a line matching
@@ -52,28 +55,39 @@ refused() {
 	[ "$RC" = 0 ] && fail "$1: the demo exited 0: $OUT"
 	assert_match "$1: the demo's message" "$2" "$ERR"
 	[[ "$OUT" == *"ip netns add"* ]] && fail "$1: the demo went on without its server: $OUT"
-	kill -0 "$HOLDER" || fail "$1: the process that held the port is gone"
+	alive "$HOLDER" || fail "$1: the process that held the port is gone"
 	kill "$HOLDER"
 	wait "$HOLDER" 2>/dev/null
 }
 
-hold_port bind
-port_free "" "$port" || fail "the bound socket listens: not the case meant"
-demo
-refused "port bound, not listening" \
-	"demo\.sh: the web server on 127\.0\.0\.1:$port could not start: .*Address already in use"
-pass "with port $port bound elsewhere the demo says its server could not start, exit $RC"
+port_bound() {
+	hold_port bind
+	port_free "" "$port" || fail "the bound socket listens: not the case meant"
+	demo
+	refused "port bound, not listening" \
+		"demo\.sh: the web server on 127\.0\.0\.1:$port could not start: .*Address already in use"
+	pass "with port $port bound elsewhere the demo says its server could not start, exit $RC"
+}
 
-hold_port listen
-demo
-refused "port listened on" "demo\.sh: port $port is in use here"
-pass "with port $port listened on elsewhere the demo says so, exit $RC"
+port_listened() {
+	hold_port listen
+	demo
+	refused "port listened on" "demo\.sh: port $port is in use here"
+	pass "with port $port listened on elsewhere the demo says so, exit $RC"
+}
 
-demo
-assert_eq "demo exit status (stderr: $ERR)" 0 "$RC"
-assert_match "the ready line" \
-	"host 127.0.0.1:$port -> container netns:nsbridge-demo-[0-9]+ 127.0.0.1:$port, \[::1\]:$port ready" \
-	"$OUT"
-assert_eq "pages through the bridge" 2 "$(grep -c "^hello from the host's loopback$" <<<"$OUT")"
-port_free "" "$port" || fail "the demo left something listening on $port"
-pass "the demo shows the host's page in the namespace, on 127.0.0.1 and [::1]"
+shows_the_page() {
+	demo
+	assert_eq "demo exit status (stderr: $ERR)" 0 "$RC"
+	assert_match "the ready line" \
+		"host 127.0.0.1:$port -> container netns:nsbridge-demo-[0-9]+ 127.0.0.1:$port, \[::1\]:$port ready" \
+		"$OUT"
+	assert_eq "pages through the bridge" 2 "$(grep -c "^hello from the host's loopback$" <<<"$OUT")"
+	port_free "" "$port" || fail "the demo left something listening on $port"
+	pass "the demo shows the host's page in the namespace, on 127.0.0.1 and [::1]"
+}
+
+# in this order: a demo that ran leaves TIME_WAIT sockets on the port
+check port_bound
+check port_listened
+check shows_the_page

@@ -3,7 +3,8 @@
 # ports.sh - nsbridge ports: who listens in a namespace, as a table and as JSON
 . "$(dirname "$0")/lib.sh"
 
-PEER="python3 $(dirname "$(readlink -f "$0")")/udp_peer.py"
+HERE=$(dirname "$(readlink -f "$0")")
+PEER="python3 $HERE/udp_peer.py"
 mkns ns ports
 lo_up "$ns"
 pick_port web "$ns"
@@ -12,41 +13,57 @@ pick_port bridged "$ns"
 mkdir -p "$T/www" && echo hello >"$T/www/index.html"
 start_nginx "$ns" "$web" "$T/www" 127.0.0.1
 bg ip netns exec "$ns" $PEER echo "$dns"
-for _ in $(seq 1 100); do nsx "$ns" ss -Hunl "sport = :$dns" | grep -q . && break; sleep 0.05; done
+udp_bound() { [ -n "$(nsx "$ns" ss -Hunl "sport = :$dns")" ]; }
+wait_until "the UDP server" 10 udp_bound
 start_nginx "" "$bridged" "$T/www" 127.0.0.1
 start_nsb -c "netns:$ns" "host:$bridged" "container:$bridged"
 
-out=$("$NSB" ports -c "netns:$ns") || fail "nsbridge ports: $out"
-echo "$out"
-assert_match "header" "^PROTO +ADDRESS +PORT +PID +COMMAND +NSBRIDGE" "$out"
-assert_match "nginx's port" $'\n'"tcp +127\.0\.0\.1 +$web +[0-9]+ +nginx +no" "$out"
-assert_match "the UDP server" $'\n'"udp +127\.0\.0\.1 +$dns +[0-9]+ +python3 +no" "$out"
-assert_match "nsbridge's listener" $'\n'"tcp +127\.0\.0\.1 +$bridged +$NSB_PID +nsbridge +yes" "$out"
-assert_match "nsbridge's IPv6 listener" $'\n'"tcp +\[::1\] +$bridged +$NSB_PID +nsbridge +yes" "$out"
-pass "a table of every listener inside, with its process, nsbridge's marked"
+table() {
+	local out
+	out=$("$NSB" ports -c "netns:$ns") || fail "nsbridge ports: $out"
+	echo "$out" >&2
+	assert_match "header" "^PROTO +ADDRESS +PORT +PID +COMMAND +NSBRIDGE" "$out"
+	assert_match "nginx's port" $'\n'"tcp +127\.0\.0\.1 +$web +[0-9]+ +nginx +no" "$out"
+	assert_match "the UDP server" $'\n'"udp +127\.0\.0\.1 +$dns +[0-9]+ +python3 +no" "$out"
+	assert_match "nsbridge's listener" $'\n'"tcp +127\.0\.0\.1 +$bridged +$NSB_PID +nsbridge +yes" "$out"
+	assert_match "nsbridge's IPv6 listener" $'\n'"tcp +\[::1\] +$bridged +$NSB_PID +nsbridge +yes" "$out"
+	pass "a table of every listener inside, with its process, nsbridge's marked"
+}
 
-json=$("$NSB" ports -c "netns:$ns" --json) || fail "nsbridge ports --json"
-python3 - "$json" "$web" "$dns" "$bridged" "$NSB_PID" <<'PY' || fail "the JSON does not say so: $json"
-import json, sys
-doc, web, dns, bridged, nsb = json.loads(sys.argv[1]), *map(int, sys.argv[2:])
-rows = {(s["proto"], s["address"], s["port"]): s for s in doc["sockets"]}
-assert rows[("tcp", "127.0.0.1", web)]["command"] == "nginx"
-assert rows[("tcp", "127.0.0.1", web)]["nsbridge"] is False
-assert rows[("udp", "127.0.0.1", dns)]["command"] == "python3"
-assert rows[("tcp", "127.0.0.1", bridged)]["pid"] == nsb
-assert rows[("tcp", "[::1]", bridged)]["nsbridge"] is True
-assert doc["namespace"].startswith("container netns:")
-PY
-pass "--json: the same, for scripts"
+# socket PROTO ADDRESS PORT - "COMMAND PID NSBRIDGE" of that row of $T/ports.json
+socket() {
+	python3 "$HERE/json_check.py" socket "$T/ports.json" "$@" || fail "no $* in $(cat "$T/ports.json")"
+}
 
-host=$("$NSB" ports) || fail "nsbridge ports on the host"
-assert_match "the host's nginx" $'\n'"tcp +127\.0\.0\.1 +$bridged +[0-9]+ +nginx +no" "$host"
-pass "without -c: the host's own namespace"
+json() {
+	"$NSB" ports -c "netns:$ns" --json >"$T/ports.json" || fail "nsbridge ports --json"
+	assert_match "nginx's port" "^nginx [0-9]+ false$" "$(socket tcp 127.0.0.1 "$web")"
+	assert_match "the UDP server" "^python3 [0-9]+ false$" "$(socket udp 127.0.0.1 "$dns")"
+	assert_eq "nsbridge's listener" "nsbridge $NSB_PID true" "$(socket tcp 127.0.0.1 "$bridged")"
+	assert_eq "nsbridge's IPv6 listener" "nsbridge $NSB_PID true" "$(socket tcp "[::1]" "$bridged")"
+	assert_match "the namespace" "^container netns:" \
+		"$(python3 "$HERE/json_check.py" get "$T/ports.json" namespace)"
+	pass "--json: the same, for scripts"
+}
 
-"$NSB" ports -c netns:nsbt-absent-$$ >/dev/null 2>"$T/err"
-assert_eq "a namespace that does not exist" 4 "$?"
-"$NSB" ports extra >/dev/null 2>"$T/err"
-assert_eq "an argument after ports" 2 "$?"
-"$NSB" --json "host:$web" "container:$web" >/dev/null 2>"$T/err"
-assert_eq "--json without ports" 2 "$?"
-pass "errors: exit 4 for no such namespace, 2 for a usage error"
+host() {
+	local out
+	out=$("$NSB" ports) || fail "nsbridge ports on the host"
+	assert_match "the host's nginx" $'\n'"tcp +127\.0\.0\.1 +$bridged +[0-9]+ +nginx +no" "$out"
+	pass "without -c: the host's own namespace"
+}
+
+errors() {
+	"$NSB" ports -c netns:nsbt-absent-$$ >/dev/null 2>"$T/err"
+	assert_eq "a namespace that does not exist" 4 "$?"
+	"$NSB" ports extra >/dev/null 2>"$T/err"
+	assert_eq "an argument after ports" 2 "$?"
+	"$NSB" --json "host:$web" "container:$web" >/dev/null 2>"$T/err"
+	assert_eq "--json without ports" 2 "$?"
+	pass "errors: exit 4 for no such namespace, 2 for a usage error"
+}
+
+check table
+check json
+check host
+check errors

@@ -3,98 +3,98 @@
 # refused.sh - SERVICE down: the client is reset at once; a reset is passed on as a reset
 . "$(dirname "$0")/lib.sh"
 
+HERE=$(dirname "$(readlink -f "$0")")
+PROBE="python3 $HERE/probe_peer.py"
+TCP_PEER="python3 $HERE/tcp_peer.py"
+
+# alive PID - PID runs: its state (/proc/PID/stat) is neither Z nor X; not
+# kill -0, which finds a zombie too (a candidate for lib.sh)
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ "${stat%% *}" != [ZX] ]]
+}
+
 mkns ns refused
 pick_port down "$ns"
 pick_port rst "$ns"
+pick_port self "$ns"
 
 start_nsb -c "netns:$ns" "host:$down" "container:$down" "host:$rst" "container:$rst"
-
-# what a client observes: reset, eof, data, hang or refused
-cat >"$T/client.py" <<'PY'
-import socket, sys
-try:
-    c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-    c.sendall(b"GET / HTTP/1.0\r\n\r\n")
-    data = c.recv(100)
-    print("eof" if data == b"" else "data")
-except ConnectionResetError:
-    print("reset")
-except ConnectionRefusedError:
-    print("refused")
-except socket.timeout:
-    print("hang")
-PY
+# a service that resets each connection once it has read from it
+bg $PROBE reset "$rst"
+wait_listen "" "$rst"
 
 # nothing listens on the host's port: the client must see a reset, not a
 # hang, and sooner than --connect-timeout's default 5 s would give one
-t0=$(now_ms)
-got=$(ip netns exec "$ns" python3 "$T/client.py" "$down")
-elapsed=$(($(now_ms) - t0))
-assert_eq "what the client saw" reset "$got"
-[ "$elapsed" -lt 4000 ] || fail "the reset took $elapsed ms"
-pass "service down: the client sees ECONNRESET after $elapsed ms"
+down_reset() {
+	local what ms
+	read -r what ms < <(ip netns exec "$ns" $PROBE timed "$down")
+	assert_eq "what the client saw" reset "$what"
+	[ "$ms" -lt 4000 ] || fail "the reset took $ms ms"
+	pass "service down: the client sees ECONNRESET after $ms ms"
+}
 
 # curl sees the reset while connecting (7) or receiving (56), never a hang or an empty reply
-ip netns exec "$ns" curl -s --max-time 5 "http://127.0.0.1:$down/"
-status=$?
-[ $status = 56 ] || [ $status = 7 ] || fail "curl exit status $status, expected 56 or 7"
-pass "curl: exit $status at once"
+down_curl() {
+	local status
+	ip netns exec "$ns" curl -s --max-time 5 "http://127.0.0.1:$down/"
+	status=$?
+	[ $status = 56 ] || [ $status = 7 ] || fail "curl exit status $status, expected 56 or 7"
+	pass "curl: exit $status at once"
+}
 
-assert_match "log line" "host 127.0.0.1:$down refused the connection.*client was reset" \
-	"$(grep refused "$NSB_LOG")"
-pass "log names the service and its namespace"
+down_logged() {
+	ip netns exec "$ns" $PROBE ends 1 "$down" >/dev/null
+	wait_until "a line about the refusal" 10 grep -q refused "$NSB_LOG"
+	assert_match "log line" "host 127.0.0.1:$down refused the connection.*client was reset" \
+		"$(grep refused "$NSB_LOG")"
+	pass "log names the service and its namespace"
+}
 
 # 200 refused clients: the log stays short, every client is still reset
-cat >"$T/many.py" <<'PY'
-import socket, sys
-seen = {}
-for _ in range(200):
-    try:
-        c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-        c.sendall(b"x")
-        what = "eof" if c.recv(10) == b"" else "data"
-    except ConnectionResetError:
-        what = "reset"
-    except Exception as e:
-        what = type(e).__name__
-    seen[what] = seen.get(what, 0) + 1
-print(" ".join(f"{k}={v}" for k, v in sorted(seen.items())))
-PY
-assert_eq "200 clients of a refused service" "reset=200" \
-	"$(ip netns exec "$ns" python3 "$T/many.py" "$down")"
-lines=$(grep -c refused "$NSB_LOG")
-[ "$lines" -le 12 ] || fail "$lines log lines for 202 refused connections: not rate-limited"
-pass "202 refused connections, all reset, $lines log lines"
+down_many() {
+	local lines before
+	before=$(grep -c refused "$NSB_LOG")
+	assert_eq "200 clients of a refused service" "reset=200" \
+		"$(ip netns exec "$ns" $PROBE ends 200 "$down")"
+	lines=$(grep -c refused "$NSB_LOG")
+	[ "$lines" -le $((before + 12)) ] ||
+		fail "$((lines - before)) log lines for 200 refused connections: not rate-limited"
+	pass "200 more refused connections, all reset, $lines log lines in all"
+}
 
 # a service that resets: the client sees a reset, not a clean EOF
-cat >"$T/rst.py" <<'PY'
-import socket, struct, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(8)
-for _ in range(3):
-    c, _ = s.accept()
-    c.recv(100)
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    c.close()
-PY
-bg python3 "$T/rst.py" "$rst"
-wait_listen "" "$rst"
-for i in 1 2 3; do
-	got=$(ip netns exec "$ns" python3 "$T/client.py" "$rst")
-	assert_eq "client $i after the service reset" reset "$got"
-done
-pass "a reset from the service reaches the client as ECONNRESET"
-kill -0 "$NSB_PID" || fail "nsbridge died"
+service_reset() {
+	local i
+	for i in 1 2 3; do
+		assert_eq "client $i after the service reset" reset=1 \
+			"$(ip netns exec "$ns" $PROBE ends 1 "$rst")"
+	done
+	alive "$NSB_PID" || fail "nsbridge died"
+	pass "a reset from the service reaches the client as ECONNRESET"
+}
 
 # a SERVICE port in the ephemeral range with nothing on it: the dial may
 # connect to itself (a TCP simultaneous open); forced here with a
 # one-port ephemeral range, it must still be a refusal, not an echo
-pick_port self "$ns"
-start_nsb -c "netns:$ns" "host:$self" "container:$self"
-sysctl -qw net.ipv4.ip_local_port_range="$self $self"
-got=$(ip netns exec "$ns" python3 "$T/client.py" "$self")
-sysctl -qw net.ipv4.ip_local_port_range="32768 60999"
-assert_eq "a client of a service that would connect to itself" reset "$got"
-pass "a dial that connects to itself is taken as refused"
+self_connect() {
+	local got range
+	NSB_LOG=$T/self.log
+	start_nsb -c "netns:$ns" "host:$self" "container:$self"
+	range=$(sysctl -n net.ipv4.ip_local_port_range)
+	sysctl -qw net.ipv4.ip_local_port_range="$self $self"
+	got=$(ip netns exec "$ns" $TCP_PEER wait-end "$self")
+	sysctl -qw net.ipv4.ip_local_port_range="$range"
+	assert_eq "a client of a service that would connect to itself" reset "$got"
+	stop_nsb
+	pass "a dial that connects to itself is taken as refused"
+}
+
+check down_reset
+check down_curl
+check down_logged
+check down_many
+check service_reset
+check self_connect

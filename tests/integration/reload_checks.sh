@@ -16,6 +16,7 @@ pick_port a "$ns"
 pick_port b "$ns"
 pick_port c "$ns"
 pick_port self "$ns"
+pick_port a2 "$ns"
 bg_to "$T/web.log" socat TCP-LISTEN:"$web",bind=127.0.0.1,reuseaddr,fork SYSTEM:'echo web'
 wait_listen "" "$web"
 # root's, as the Docker API socket is: the relay (nobody or nsbridge) may not connect
@@ -60,11 +61,8 @@ hup_refused() {
 	tail -n 1 "$NSB_LOG" | grep -qF "refused, the running bridges stay: $2" ||
 		fail "$1: the reload was not refused with the start's line '$2': $(tail -n 3 "$NSB_LOG")"
 	"$NSB" status --json "$NSB_PID" >"$T/status.json" || fail "status --json: exit $?"
-	python3 - "$T/status.json" "$2" <<'PY' || fail "$1: status does not show the refusal: $(cat "$T/status.json")"
-import json, sys
-r = json.load(open(sys.argv[1]))[0]["last_reload"]
-sys.exit(0 if r["ok"] is False and r["message"] == sys.argv[2] else 1)
-PY
+	assert_eq "$1: the refusal in status --json" "false
+$2" "$(python3 "$(dirname "$0")/json_check.py" get "$T/status.json" 0.last_reload.ok 0.last_reload.message)"
 }
 # add_refused WHAT STATUS LINE SERVICE EXPOSE - nsbridge add answers as a start would
 add_refused() {
@@ -80,46 +78,66 @@ serves() {	# WHAT - the running set still serves, and what was refused is not bo
 	port_free "$ns" "$c" || fail "$1: container port $c is bound"
 }
 
+# own_nsb ARGS... - start_nsb, and stop it when the check ends, however it
+# ends: the next check starts one on the same ports
+own_nsb() {
+	start_nsb "$@"
+	trap 'stop_nsb KILL 2>/dev/null' EXIT	# the check's subshell's
+}
+
 # --- two bridges relaying into each other: host:a -> container:b runs,
 # container:b -> host:a comes by a reload, then by nsbridge add
-start_line 2 -c "netns:$ns" "host:$a" "container:$b" "container:$b" "host:$a"
-loop=$START
-conf "$T/c.conf" "netns:$ns" "host:$web=container:$web" "host:$a=container:$b"
-NSB_READY=2 start_nsb --config "$T/c.conf" --port-file "$T/run/ports"
-conf "$T/c.conf" "netns:$ns" "host:$web=container:$web" "host:$a=container:$b" \
-	"container:$b=host:$a"
-hup_refused "reload of a pair relaying into each other" "$loop"
-serves "reload of a pair relaying into each other"
-conf "$T/c.conf" "netns:$ns" "host:$web=container:$web" "host:$a=container:$b"
-add_refused "add of a bridge relaying into a running one" 2 "$loop" "container:$b" "host:$a"
-serves "add of a bridge relaying into a running one"
-pass "two bridges relaying into each other: the reload and nsbridge add are refused with the start's line (exit 2), nothing bound: $loop"
+pair_into_each_other() {
+	local loop
+	start_line 2 -c "netns:$ns" "host:$a" "container:$b" "container:$b" "host:$a"
+	loop=$START
+	conf "$T/c.conf" "netns:$ns" "host:$web=container:$web" "host:$a=container:$b"
+	NSB_READY=2 own_nsb --config "$T/c.conf"
+	conf "$T/c.conf" "netns:$ns" "host:$web=container:$web" "host:$a=container:$b" \
+		"container:$b=host:$a"
+	hup_refused "reload of a pair relaying into each other" "$loop"
+	serves "reload of a pair relaying into each other"
+	conf "$T/c.conf" "netns:$ns" "host:$web=container:$web" "host:$a=container:$b"
+	add_refused "add of a bridge relaying into a running one" 2 "$loop" "container:$b" "host:$a"
+	serves "add of a bridge relaying into a running one"
+	pass "two bridges relaying into each other: the reload and nsbridge add are refused with the start's line (exit 2), nothing bound: $loop"
+}
 
 # --- a unix: SERVICE the relay's user may not connect to
-start_line 5 -c "netns:$ns" "unix:$sock" "container:$c"
-private=$START
-# the running relay names the socket's owner by number: names may need code it cannot load
-numeric=$(sed 's/ root:root)/ 0:0)/' <<<"$private")
-conf "$T/c.conf" "netns:$ns" "host:$web=container:$web" "host:$a=container:$b" \
-	"unix:$sock=container:$c"
-hup_refused "reload of a root-only unix: SERVICE" "$numeric"
-serves "reload of a root-only unix: SERVICE"
-add_refused "add of a root-only unix: SERVICE" 5 "$numeric" "unix:$sock" "container:$c"
-serves "add of a root-only unix: SERVICE"
-assert_eq "--port-file is the running set" "host:$web container:$web
+private_unix_service() {
+	local private numeric
+	start_line 5 -c "netns:$ns" "unix:$sock" "container:$c"
+	private=$START
+	# the running relay names the socket's owner by number: names may need code it cannot load
+	numeric=$(sed 's/ root:root)/ 0:0)/' <<<"$private")
+	conf "$T/u.conf" "netns:$ns" "host:$web=container:$web" "host:$a=container:$b"
+	NSB_READY=2 own_nsb --config "$T/u.conf" --port-file "$T/run/ports"
+	conf "$T/u.conf" "netns:$ns" "host:$web=container:$web" "host:$a=container:$b" \
+		"unix:$sock=container:$c"
+	hup_refused "reload of a root-only unix: SERVICE" "$numeric"
+	serves "reload of a root-only unix: SERVICE"
+	add_refused "add of a root-only unix: SERVICE" 5 "$numeric" "unix:$sock" "container:$c"
+	serves "add of a root-only unix: SERVICE"
+	assert_eq "--port-file is the running set" "host:$web container:$web
 host:$a container:$b" "$(cat "$T/run/ports")"
-pass "a unix: SERVICE out of the relay's user's reach: the reload and nsbridge add are refused with the start's line (exit 5), nothing bound: $numeric"
-stop_nsb
+	pass "a unix: SERVICE out of the relay's user's reach: the reload and nsbridge add are refused with the start's line (exit 5), nothing bound: $numeric"
+}
 
 # --- -c self: a SERVICE that is the same socket as an EXPOSE
-start_line 2 -c self "host:$self" "container:$self"
-same=$START
-conf "$T/s.conf" self "host:$web=container:$a"
-NSB_READY=1 start_nsb --config "$T/s.conf"
-conf "$T/s.conf" self "host:$web=container:$a" "host:$self=container:$self"
-hup_refused "reload of a bridge to itself (-c self)" "$same"
-add_refused "add of a bridge to itself (-c self)" 2 "$same" "host:$self" "container:$self"
-port_free "" "$self" || fail "port $self is bound"
-assert_eq "-c self: the running bridge" web "$(socat -T 5 - TCP:127.0.0.1:"$a")"
-pass "-c self, a SERVICE that is the same socket as the EXPOSE: the reload and nsbridge add are refused with the start's line (exit 2): $same"
-stop_nsb
+bridge_to_itself() {
+	local same
+	start_line 2 -c self "host:$self" "container:$self"
+	same=$START
+	conf "$T/s.conf" self "host:$web=container:$a2"
+	NSB_READY=1 own_nsb --config "$T/s.conf"
+	conf "$T/s.conf" self "host:$web=container:$a2" "host:$self=container:$self"
+	hup_refused "reload of a bridge to itself (-c self)" "$same"
+	add_refused "add of a bridge to itself (-c self)" 2 "$same" "host:$self" "container:$self"
+	port_free "" "$self" || fail "port $self is bound"
+	assert_eq "-c self: the running bridge" web "$(socat -T 5 - TCP:127.0.0.1:"$a2")"
+	pass "-c self, a SERVICE that is the same socket as the EXPOSE: the reload and nsbridge add are refused with the start's line (exit 2): $same"
+}
+
+check pair_into_each_other
+check private_unix_service
+check bridge_to_itself

@@ -26,66 +26,79 @@ wait_udp() {
 	fail "nothing bound to UDP port $2 in '${1:-host}' after 10 s"
 }
 
-# ---- a service that answers from a fresh port, to a client that takes any ----
 pick_port np "$ns"
-bg $PEER newport "$np"
-wait_udp "" "$np"
-direct=$($PEER ask --unconnected --tries 3 "$np" hello) || fail "direct: no answer from a new port"
-assert_eq "direct" "new port hello" "$direct"
-start_nsb -c "netns:$ns" "host:$np/udp" "container:$np/udp"
-relayed=$(nsx "$ns" $PEER ask --unconnected --tries 3 "$np" hello) ||
-	fail "through nsbridge: the answer from SERVICE's new port never came"
-assert_eq "through nsbridge" "$direct" "$relayed"
-relayed=$(nsx "$ns" $PEER ask --tries 3 "$np" again) ||
-	fail "a connected client got no answer (nsbridge answers from the EXPOSE port)"
-assert_eq "a connected client" "new port again" "$relayed"
-pass "a service answering from a port of its own (as TFTP does) reaches the client, as direct"
-stop_nsb
-assert_eq "exit status" 0 "$NSB_STATUS"
+pick_port dead "$ns"
+pick_port sp "$ns"
+pick_port dns "$ns"
+
+# ---- a service that answers from a fresh port, to a client that takes any ----
+fresh_port() {
+	local direct relayed
+	bg $PEER newport "$np"
+	wait_udp "" "$np"
+	direct=$($PEER ask --unconnected --tries 3 "$np" hello) || fail "direct: no answer from a new port"
+	assert_eq "direct" "new port hello" "$direct"
+	start_nsb -c "netns:$ns" "host:$np/udp" "container:$np/udp"
+	relayed=$(nsx "$ns" $PEER ask --unconnected --tries 3 "$np" hello) ||
+		fail "through nsbridge: the answer from SERVICE's new port never came"
+	assert_eq "through nsbridge" "$direct" "$relayed"
+	relayed=$(nsx "$ns" $PEER ask --tries 3 "$np" again) ||
+		fail "a connected client got no answer (nsbridge answers from the EXPOSE port)"
+	assert_eq "a connected client" "new port again" "$relayed"
+	stop_nsb
+	assert_eq "exit status" 0 "$NSB_STATUS"
+	pass "a service answering from a port of its own (as TFTP does) reaches the client, as direct"
+}
 
 # ---- nothing listens at SERVICE: the refusal (ICMP) is still seen ----
-pick_port dead "$ns"
-start_nsb -c "netns:$ns" "host:$dead/udp" "container:$dead/udp"
-nsx "$ns" $PEER ask --tries 2 "$dead" anyone 2>/dev/null && fail "an answer from a port nothing listens on"
-for _ in $(seq 1 250); do	# 10 s is a failure guard
-	grep -q "refused datagrams" "$NSB_LOG" && break
-	sleep 0.04
-done
-assert_match "the log" "host 127.0.0.1:$dead/udp refused datagrams" "$(cat "$NSB_LOG")"
-pass "a SERVICE port nothing listens on is said to refuse, though the flow hears every port"
-stop_nsb
+refusal_seen() {
+	start_nsb -c "netns:$ns" "host:$dead/udp" "container:$dead/udp"
+	nsx "$ns" $PEER ask --tries 2 "$dead" anyone 2>/dev/null && fail "an answer from a port nothing listens on"
+	wait_until "line about the refusal" 10 grep -q "refused datagrams" "$NSB_LOG"
+	assert_match "the log" "host 127.0.0.1:$dead/udp refused datagrams" "$(cat "$NSB_LOG")"
+	stop_nsb
+	pass "a SERVICE port nothing listens on is said to refuse, though the flow hears every port"
+}
 
 # ---- another address of SERVICE's namespace cannot answer for it ----
-pick_port sp "$ns"
-bg $PEER stranger "$sp"
-wait_udp "" "$sp"
-direct=$($PEER ask --tries 3 "$sp" hi) || fail "direct: no answer"
-assert_eq "direct (a connected client)" "port $sp hi" "$direct"
-start_nsb -c "netns:$ns" "host:$sp/udp" "container:$sp/udp"
-relayed=$(nsx "$ns" $PEER ask --unconnected --tries 3 "$sp" hi) || fail "through nsbridge: no answer"
-assert_eq "through nsbridge, the first datagram back" "$direct" "$relayed"
-pass "a datagram from 127.0.0.2 to a flow of SERVICE 127.0.0.1 is not passed to the client"
-stop_nsb
+stranger_dropped() {
+	local direct relayed
+	bg $PEER stranger "$sp"
+	wait_udp "" "$sp"
+	direct=$($PEER ask --tries 3 "$sp" hi) || fail "direct: no answer"
+	assert_eq "direct (a connected client)" "port $sp hi" "$direct"
+	start_nsb -c "netns:$ns" "host:$sp/udp" "container:$sp/udp"
+	relayed=$(nsx "$ns" $PEER ask --unconnected --tries 3 "$sp" hi) || fail "through nsbridge: no answer"
+	assert_eq "through nsbridge, the first datagram back" "$direct" "$relayed"
+	stop_nsb
+	pass "a datagram from 127.0.0.2 to a flow of SERVICE 127.0.0.1 is not passed to the client"
+}
 
 # ---- a wildcard EXPOSE reached at another local address: dig checks the source ----
 # IPv4 only: IPv6 has one loopback address, and tests send traffic to
 # loopback addresses only (TESTING.md), so [::] can be reached only at ::1
-pick_port dns "$ns"
-bg_to "$T/dnsmasq.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
-	--port="$dns" --user=root --pid-file="$T/dnsmasq.pid" \
-	--address=/db.nsbridge.test/192.0.2.53	# wildcard sockets: it answers from where it was asked
-wait_udp "" "$dns"
 
 # ask WHERE - dig's answer at 127.0.0.2, from WHERE
 ask() {
 	${1:+nsx "$1"} dig @127.0.0.2 -p "$dns" +short +tries=3 +time=1 db.nsbridge.test A
 }
-direct=$(ask "")
-assert_eq "direct, dnsmasq on wildcards" "192.0.2.53" "$direct"
+wildcard_source() {
+	local direct relayed
+	bg_to "$T/dnsmasq.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
+		--port="$dns" --user=root --pid-file="$T/dnsmasq.pid" \
+		--address=/db.nsbridge.test/192.0.2.53	# wildcard sockets: it answers from where it was asked
+	wait_udp "" "$dns"
+	direct=$(ask "")
+	assert_eq "direct, dnsmasq on wildcards" "192.0.2.53" "$direct"
+	start_nsb --allow-nonlocal -c "netns:$ns" "host:$dns/udp" "container:0.0.0.0:$dns/udp"
+	relayed=$(ask "$ns" 2>&1)
+	assert_eq "dig at 127.0.0.2 through EXPOSE 0.0.0.0" "$direct" "$relayed"
+	stop_nsb
+	assert_eq "exit status" 0 "$NSB_STATUS"
+	pass "a wildcard EXPOSE answers from the address dig asked (127.0.0.2), as direct"
+}
 
-start_nsb --allow-nonlocal -c "netns:$ns" "host:$dns/udp" "container:0.0.0.0:$dns/udp"
-relayed=$(ask "$ns" 2>&1)
-assert_eq "dig at 127.0.0.2 through EXPOSE 0.0.0.0" "$direct" "$relayed"
-pass "a wildcard EXPOSE answers from the address dig asked (127.0.0.2), as direct"
-stop_nsb
-assert_eq "exit status" 0 "$NSB_STATUS"
+check fresh_port
+check refusal_seen
+check stranger_dropped
+check wildcard_source
