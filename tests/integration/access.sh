@@ -15,17 +15,10 @@ mkdir -p "$T/www" && echo "inside" >"$T/www/index.html"
 start_nginx "$ns" "$inner" "$T/www" 127.0.0.1
 start_nginx "" "$outer" "$T/www" 127.0.0.1
 
-# ends_with_check - kill this check's nsbridge when the check ends, failed
-# or not: the next check listens on the same ports
-ends_with_check() {
-	trap 'kill -KILL "$NSB_PID" 2>/dev/null' EXIT
-}
-
 # root only: the namespace's service on the host, and the host's inside
 root_only() {
 	local out rc
-	start_nsb -c "netns:$ns" --allow-uid 0 "container:$inner" "host:$inner" "host:$outer" "container:$outer"
-	ends_with_check
+	own_nsb -c "netns:$ns" --allow-uid 0 "container:$inner" "host:$inner" "host:$outer" "container:$outer"
 	assert_eq "root on the host" inside "$(curl -sS --max-time 5 "http://127.0.0.1:$inner/")"
 	out=$(as_nobody curl -sS --max-time 5 "http://127.0.0.1:$inner/" 2>&1)
 	rc=$?
@@ -44,8 +37,7 @@ root_only() {
 # the other way round, through the environment
 env_allows_nobody() {
 	NSB_WRAP=(env "NSBRIDGE_ALLOW_UID=$nobody")
-	start_nsb -c "netns:$ns" "container:$inner" "host:$inner"
-	ends_with_check
+	own_nsb -c "netns:$ns" "container:$inner" "host:$inner"
 	assert_eq "nobody on the host" inside "$(as_nobody curl -sS --max-time 5 "http://127.0.0.1:$inner/")"
 	curl -sS --max-time 5 "http://127.0.0.1:$inner/" >/dev/null 2>&1 && fail "root was let in"
 	grep -q "a client of uid 0 was reset" "$NSB_LOG" || fail "no line about uid 0"

@@ -15,15 +15,6 @@
 HERE=$(dirname "$(readlink -f "$0")")
 PEER=$HERE/reload_peer.py
 
-# alive PID - PID runs: its state (/proc/PID/stat) is neither Z nor X; not
-# kill -0, which finds a zombie too (a candidate for lib.sh)
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ "${stat%% *}" != [ZX] ]]
-}
-
 mkns ns change
 lo_up "$ns"
 pick_port web "$ns"

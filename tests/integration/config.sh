@@ -16,12 +16,6 @@ bg python3 "$(dirname "$0")/udp_peer.py" echo "$dns"
 udp_listens() { [ -n "$(ss -Huln "sport = :$dns")" ]; }
 wait_until "the UDP echo service on port $dns" 10 udp_listens
 
-# ends_with_check - kill this check's nsbridge when the check ends, failed
-# or not: the next check listens on the same ports
-ends_with_check() {
-	trap 'kill -KILL "$NSB_PID" 2>/dev/null' EXIT
-}
-
 cat >"$T/good.conf" <<EOF
 # nsbridge for the test namespace
 container = "netns:$ns";
@@ -41,8 +35,7 @@ EOF
 
 # --- three bridges, both directions and UDP, with options, from the file alone
 from_file() {
-	NSB_READY=3 start_nsb --config "$T/good.conf"
-	ends_with_check
+	NSB_READY=3 own_nsb --config "$T/good.conf"
 	assert_eq "host:$web inside" host "$(nsx "$ns" curl -sS --max-time 5 "http://127.0.0.1:$web/")"
 	assert_eq "container:$inner on the host" inner "$(curl -sS --max-time 5 "http://127.0.0.1:$inner/")"
 	assert_eq "UDP inside" "ping" "$(nsx "$ns" python3 "$(dirname "$0")/udp_peer.py" ask "$dns" ping)"
@@ -53,8 +46,7 @@ from_file() {
 
 # --- the command line and the environment win over the file; bridges add up
 precedence() {
-	NSB_READY=2 start_nsb --config "$T/wrong.conf" -c "netns:$ns" "container:$inner" "host:$inner"
-	ends_with_check
+	NSB_READY=2 own_nsb --config "$T/wrong.conf" -c "netns:$ns" "container:$inner" "host:$inner"
 	assert_eq "-c wins: the file's bridge" host "$(nsx "$ns" curl -sS --max-time 5 "http://127.0.0.1:$web/")"
 	assert_eq "the command line's bridge too" inner "$(curl -sS --max-time 5 "http://127.0.0.1:$inner/")"
 	stop_nsb TERM

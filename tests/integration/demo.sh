@@ -17,15 +17,6 @@ DEMO=$(readlink -f "$(dirname "$0")/../demo.sh")
 port=62893	# the demo's; this namespace is the test's own, so it is free
 port_free "" "$port" || fail "port $port is taken before the demo ran"
 
-# alive PID - PID runs: its state (/proc/PID/stat) is neither Z nor X; not
-# kill -0, which finds a zombie too (a candidate for lib.sh)
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ "${stat%% *}" != [ZX] ]]
-}
-
 # demo - run the demo, bounded; sets RC, OUT and ERR
 demo() {
 	timeout 60 "$DEMO" "$NSB" >"$T/out" 2>"$T/err"

@@ -17,15 +17,6 @@ unset $(compgen -v NSBRIDGE_)
 # check is a subshell: the groups go into a file.
 trap 'for g in $(cat "$T/groups" 2>/dev/null); do kill -KILL -- "-$g" 2>/dev/null; done; cleanup' EXIT
 
-# alive PID - PID runs: its state (/proc/PID/stat) is neither Z nor X; not
-# kill -0, which finds a zombie too (a candidate for lib.sh)
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ "${stat%% *}" != [ZX] ]]
-}
-
 # server PORT SCRIPT - socat on the host's 127.0.0.1:PORT, running SCRIPT per connection
 server() {
 	bg setsid socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" "SYSTEM:$2"

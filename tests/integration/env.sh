@@ -29,12 +29,6 @@ ready_line() {
 	echo "nsbridge: host 127.0.0.1:$2 -> container netns:$1 127.0.0.1:$2, [::1]:$2 ready"
 }
 
-# ends_with_check - kill this check's nsbridge when the check ends, failed
-# or not: the next check listens on the same ports
-ends_with_check() {
-	trap 'kill -KILL "$NSB_PID" 2>/dev/null' EXIT
-}
-
 mkns ns1 env1
 mkns ns2 env2
 mkns ns3 env3
@@ -54,8 +48,7 @@ serve "$p4"
 # NSBRIDGE_CONTAINER stands in for -c; info lines (stopping) are printed by default
 container_from_env() {
 	NSB_WRAP=(env "NSBRIDGE_CONTAINER=netns:$ns1")
-	start_nsb "host:$p1" "container:$p1"
-	ends_with_check
+	own_nsb "host:$p1" "container:$p1"
 	assert_eq "ready line" "$(ready_line "$ns1" "$p1")" "$(grep ' ready$' "$NSB_LOG")"
 	reaches "$ns1" "$p1"
 	stop_nsb TERM
@@ -72,8 +65,7 @@ command_line_wins() {
 	read -r var opts <<<"$bad"
 	NSB_WRAP=(env "$var")
 	# shellcheck disable=SC2086
-	start_nsb $opts -c "netns:$ns2" "host:$p2" "container:$p2"
-	ends_with_check
+	own_nsb $opts -c "netns:$ns2" "host:$p2" "container:$p2"
 	assert_eq "ready line with $bad" "$(ready_line "$ns2" "$p2")" "$(grep ' ready$' "$NSB_LOG")"
 	reaches "$ns2" "$p2"
 	stop_nsb TERM
@@ -98,7 +90,7 @@ json_logs() {
 	NSBRIDGE_LOG_FORMAT=json bg "$NSB" -c "netns:$ns3" "host:$p3" "container:$p3" \
 		"host:$down" "container:$down" 2>>"$NSB_LOG"
 	NSB_PID=$BG_PID
-	ends_with_check
+	kill_at_check_end
 	wait_until "two JSON ready messages" 10 json_ready 2
 	reaches "$ns3" "$p3"
 	nsx "$ns3" curl -s --max-time 5 "http://127.0.0.1:$down/"
@@ -129,8 +121,7 @@ json_error() {
 # ... and --log-format text on the command line wins
 text_wins() {
 	NSB_WRAP=(env "NSBRIDGE_LOG_FORMAT=json")
-	start_nsb --log-format text -c "netns:$ns3" "host:$p3" "container:$p3"
-	ends_with_check
+	own_nsb --log-format text -c "netns:$ns3" "host:$p3" "container:$p3"
 	assert_eq "text ready line over NSBRIDGE_LOG_FORMAT=json" "$(ready_line "$ns3" "$p3")" \
 		"$(grep ' ready$' "$NSB_LOG")"
 	stop_nsb TERM
@@ -140,8 +131,7 @@ text_wins() {
 # NSBRIDGE_QUIET=1: the ready line stays, info lines go
 quiet() {
 	NSB_WRAP=(env "NSBRIDGE_QUIET=1")
-	start_nsb -c "netns:$ns4" "host:$p4" "container:$p4"
-	ends_with_check
+	own_nsb -c "netns:$ns4" "host:$p4" "container:$p4"
 	reaches "$ns4" "$p4"
 	stop_nsb TERM
 	assert_eq "exit status with NSBRIDGE_QUIET=1" 0 "$NSB_STATUS"

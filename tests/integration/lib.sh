@@ -250,10 +250,23 @@ start_nsb() {
 	for _ in $(seq 1 200); do
 		# a text line ends in " ready", a JSON one in " ready"}"
 		[ "$(grep -Ec ' ready("})?$' "$NSB_LOG")" -ge "$want" ] && return 0
-		kill -0 "$NSB_PID" 2>/dev/null || fail "nsbridge $* exited before it was ready"
+		alive "$NSB_PID" || fail "nsbridge $* exited before it was ready"
 		sleep 0.05
 	done
 	fail "nsbridge $* not ready after 10 s"
+}
+
+# kill_at_check_end - inside a check: kill its nsbridge (NSB_PID) when the
+# check ends, however it ends, so that the next check may bind the same
+# ports (an EXIT trap of the check's subshell)
+kill_at_check_end() {
+	trap 'kill -KILL "$NSB_PID" 2>/dev/null' EXIT
+}
+
+# own_nsb ARGS... - start_nsb inside a check, killed when the check ends
+own_nsb() {
+	start_nsb "$@"
+	kill_at_check_end
 }
 
 # stop_nsb [SIGNAL] - signal nsbridge, wait for it; sets NSB_STATUS
@@ -267,7 +280,7 @@ stop_nsb() {
 wait_exit() {
 	local pid=$1 limit=$(($2 * 20))
 	for _ in $(seq 1 "$limit"); do
-		if ! kill -0 "$pid" 2>/dev/null; then
+		if gone "$pid"; then
 			wait "$pid"
 			EXIT_STATUS=$?
 			return 0
@@ -281,6 +294,21 @@ wait_exit() {
 # namespace only: other tests run beside this one, with the same binary
 pgrep_here() {
 	pgrep --ns $$ --nslist net "$@"
+}
+
+# alive PID - PID runs: /proc/PID/stat exists and its state is neither Z
+# nor X. Not kill -0, which finds a zombie too: an orphan stays one where
+# the machine's first process does not reap (a container without --init).
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ "${stat%% *}" != [ZX] ]]
+}
+
+# gone PID - PID no longer runs (ended, or a zombie awaiting its reaper)
+gone() {
+	! alive "$1"
 }
 
 # fd_count PID - open descriptors of a process

@@ -43,15 +43,6 @@ rewrites() {
 	pass "$label: 200 adds and removes: $out, never a mix of old and new lines"
 }
 
-# alive PID - PID runs: its state (/proc/PID/stat) is neither Z nor X; not
-# kill -0, which finds a zombie too (a candidate for lib.sh)
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ "${stat%% *}" != [ZX] ]]
-}
-
 change() {	# VERB ARGS... - nsbridge add or remove, which must succeed
 	local out
 	out=$("${CLIENT[@]}" "$NSB" "$1" "$NSB_PID" "${@:2}" 2>&1) ||

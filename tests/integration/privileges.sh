@@ -22,19 +22,7 @@ opener_of() {
 
 # wait_gone PID - until PID no longer runs (gone, or a zombie awaiting its reaper)
 wait_gone() {
-	wait_until "end of process $1 ($(cat "/proc/$1/comm" 2>/dev/null)) after nsbridge's" 10 \
-		not_running "$1"
-}
-not_running() {
-	local state
-	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)
-	[ -z "$state" ] || [ "$state" = Z ]
-}
-
-# ends_with_check - kill this check's nsbridge when the check ends, failed
-# or not: the next check listens on the same ports
-ends_with_check() {
-	trap 'kill -KILL "$NSB_PID" 2>/dev/null' EXIT
+	wait_until "end of process $1 ($(cat "/proc/$1/comm" 2>/dev/null)) after nsbridge's" 10 gone "$1"
 }
 
 # (a) a SERVICE inside the namespace, EXPOSE here: every connection needs a
@@ -85,8 +73,7 @@ sequential_connections() {
 # sockets in a namespace needs (SYS_ADMIN, SYS_PTRACE, NET_ADMIN, NET_BIND_SERVICE)
 opener_child() {
 	local opener NSB_LOG=$T/${FUNCNAME[0]}.log	# the setup's nsbridge still writes to its own
-	start_nsb -c "netns:$ns" "container:$svc" "host:$exp2"
-	ends_with_check
+	own_nsb -c "netns:$ns" "container:$svc" "host:$exp2"
 	opener=$(opener_of "$NSB_PID")
 	[ -n "$opener" ] || fail "no nsbridge-opener child of nsbridge $NSB_PID"
 	assert_eq "opener children" 1 "$(wc -w <<<"$opener")"
@@ -100,8 +87,7 @@ opener_child() {
 
 opener_after_sigkill() {
 	local opener NSB_LOG=$T/${FUNCNAME[0]}.log	# the setup's nsbridge still writes to its own
-	start_nsb -c "netns:$ns" "container:$svc" "host:$exp2"
-	ends_with_check
+	own_nsb -c "netns:$ns" "container:$svc" "host:$exp2"
 	opener=$(opener_of "$NSB_PID")
 	[ -n "$opener" ] || fail "no nsbridge-opener child of nsbridge $NSB_PID"
 	kill -KILL "$NSB_PID"
@@ -155,8 +141,7 @@ granted() {
 	start_nginx "" "$p" "$T/www2" 127.0.0.1
 	NSB_WRAP=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
 	NSB=$T/gbin/nsbridge
-	start_nsb -c "netns:$bare" "host:$p" "container:$p"
-	ends_with_check
+	own_nsb -c "netns:$bare" "host:$p" "container:$p"
 	assert_eq "nsbridge uid" 65534 "$(awk '/^Uid:/ { print $2 }' "/proc/$NSB_PID/status")"
 	body=$(nsx "$bare" curl -sS --max-time 5 "http://127.0.0.1:$p/") || fail "curl through the granted nsbridge"
 	assert_eq "body through the granted nsbridge" "host side $p" "$body"

@@ -15,7 +15,7 @@ sleeper_in "$ns" holder
 # namespace, and exits 0 on SIGTERM
 served() {
 	local what=$1 body
-	trap 'kill -KILL "$NSB_PID" 2>/dev/null' EXIT	# the next check listens on the same port
+	kill_at_check_end	# the next check listens on the same port
 	body=$(ip netns exec "$ns" curl -sS --max-time 5 "http://127.0.0.1:$port/") || fail "$what: curl"
 	assert_eq "$what: body" "host service $port" "$body"
 	stop_nsb TERM

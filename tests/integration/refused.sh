@@ -7,15 +7,6 @@ HERE=$(dirname "$(readlink -f "$0")")
 PROBE="python3 $HERE/probe_peer.py"
 TCP_PEER="python3 $HERE/tcp_peer.py"
 
-# alive PID - PID runs: its state (/proc/PID/stat) is neither Z nor X; not
-# kill -0, which finds a zombie too (a candidate for lib.sh)
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ "${stat%% *}" != [ZX] ]]
-}
-
 mkns ns refused
 pick_port down "$ns"
 pick_port rst "$ns"

@@ -78,13 +78,6 @@ serves() {	# WHAT - the running set still serves, and what was refused is not bo
 	port_free "$ns" "$c" || fail "$1: container port $c is bound"
 }
 
-# own_nsb ARGS... - start_nsb, and stop it when the check ends, however it
-# ends: the next check starts one on the same ports
-own_nsb() {
-	start_nsb "$@"
-	trap 'stop_nsb KILL 2>/dev/null' EXIT	# the check's subshell's
-}
-
 # --- two bridges relaying into each other: host:a -> container:b runs,
 # container:b -> host:a comes by a reload, then by nsbridge add
 pair_into_each_other() {

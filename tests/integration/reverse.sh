@@ -12,16 +12,9 @@ mkdir -p "$T/www" && echo "hello from inside $svc" >"$T/www/index.html"
 start_nginx "$ns" "$svc" "$T/www" 127.0.0.1
 start_nginx "$ns" "$v6" "$T/www" "[::1]"
 
-# ends_with_check - kill this check's nsbridge when the check ends, failed
-# or not: the next check listens on the same port
-ends_with_check() {
-	trap 'kill -KILL "$NSB_PID" 2>/dev/null' EXIT
-}
-
 reaches_namespace() {
 	local ok=0 i url body
-	start_nsb -c "netns:$ns" "container:$svc" "host:$exp"
-	ends_with_check
+	own_nsb -c "netns:$ns" "container:$svc" "host:$exp"
 	assert_match "ready line" "container netns:$ns 127.0.0.1:$svc -> host 127.0.0.1:$exp, \[::1\]:$exp ready" \
 		"$(cat "$NSB_LOG")"
 	for i in $(seq 1 100); do
@@ -41,8 +34,7 @@ reaches_namespace() {
 # SERVICE without an address: 127.0.0.1 refuses, so [::1] is tried
 falls_back_to_ipv6() {
 	local body
-	start_nsb -c "netns:$ns" "container:$v6" "host:$v6"
-	ends_with_check
+	own_nsb -c "netns:$ns" "container:$v6" "host:$v6"
 	body=$(curl -sS --max-time 5 "http://127.0.0.1:$v6/") || fail "curl through the [::1] fallback"
 	assert_eq "body through the fallback" "hello from inside $svc" "$body"
 	stop_nsb TERM
@@ -52,8 +44,7 @@ falls_back_to_ipv6() {
 # an explicit address is honoured on both ends
 explicit_addresses() {
 	local body
-	start_nsb -c "netns:$ns" "container:[::1]:$v6" "host:127.0.0.1:$v6"
-	ends_with_check
+	own_nsb -c "netns:$ns" "container:[::1]:$v6" "host:127.0.0.1:$v6"
 	body=$(curl -sS --max-time 5 "http://127.0.0.1:$v6/") || fail "curl to explicit addresses"
 	assert_eq "body with explicit addresses" "hello from inside $svc" "$body"
 	curl -s --max-time 2 "http://[::1]:$v6/" >/dev/null &&

@@ -12,19 +12,6 @@ start_nginx "$ns" "$web" "$T/www" 127.0.0.1
 pick_port fixed "$ns"
 start_nginx "" "$taken" "$T/www" 127.0.0.1
 
-# alive PID - PID runs: its state (/proc/PID/stat) is neither Z nor X, not
-# gone nor a zombie waiting for its reaper (a candidate for lib.sh)
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ "${stat%% *}" != [ZX] ]]
-}
-
-gone() {
-	! alive "$1"
-}
-
 # run nsbridge in the foreground; sets RC, and OUT with CMD's stdout
 scoped() {
 	OUT=$("$NSB" "$@" 2>"$NSB_LOG")

@@ -18,21 +18,6 @@ status_field() {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
-# alive PID - PID runs: its state (/proc/PID/stat) is neither Z nor X. Not
-# kill -0, which finds a zombie too: an orphan stays one where the
-# machine's first process does not reap (a container without --init).
-# (A candidate for lib.sh.)
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ "${stat%% *}" != [ZX] ]]
-}
-
-gone() {
-	! alive "$1"
-}
-
 # opener_of PID - the nsbridge-opener children of nsbridge PID
 opener_of() {
 	local pid

@@ -29,22 +29,6 @@ for ns in "$a" "$b" "$c"; do
 	start_nginx "$ns" "$app" "$T/$ns" 127.0.0.1
 done
 
-# alive PID - PID runs: its state (/proc/PID/stat) is neither Z nor X; not
-# kill -0, which finds a zombie too (a candidate for lib.sh)
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ "${stat%% *}" != [ZX] ]]
-}
-
-# own_nsb ARGS... - start_nsb, and stop it when the check ends, however it
-# ends: the next check starts one on the same ports
-own_nsb() {
-	start_nsb "$@"
-	trap 'stop_nsb KILL 2>/dev/null' EXIT	# the check's subshell's
-}
-
 # get NS PORT - what curl gets from 127.0.0.1:PORT in NS ("" = the host)
 get() {
 	if [ -n "$1" ]; then

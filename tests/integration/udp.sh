@@ -35,15 +35,6 @@ fds_back() {
 	[ "$(fd_count "$NSB_PID")" = "$1" ]
 }
 
-# alive PID - PID runs: its state (/proc/PID/stat) is neither Z nor X; not
-# kill -0, which finds a zombie too (a candidate for lib.sh)
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ "${stat%% *}" != [ZX] ]]
-}
-
 pick_port dns "$ns"
 pick_port echo "$ns"
 pick_port who "$ns"

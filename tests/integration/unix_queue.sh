@@ -7,15 +7,6 @@
 
 PROBE="python3 $(dirname "$(readlink -f "$0")")/probe_peer.py"
 
-# alive PID - PID runs: its state (/proc/PID/stat) is neither Z nor X; not
-# kill -0, which finds a zombie too (a candidate for lib.sh)
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ "${stat%% *}" != [ZX] ]]
-}
-
 mkns ns unixq
 pick_port port "$ns"
 pick_port stuck_port "$ns"

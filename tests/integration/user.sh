@@ -30,13 +30,6 @@ api_socket() {
 	wait_until "socat's socket $1 ($(cat "$1.log"))" 10 test -S "$1"
 }
 
-# own_nsb ARGS... - start_nsb, and stop it when the check ends, however it
-# ends: the next check starts one on the same ports
-own_nsb() {
-	start_nsb "$@"
-	trap 'stop_nsb KILL 2>/dev/null' EXIT	# the check's subshell's
-}
-
 mkdir -m 755 "$T/api"
 # root-only, as the Docker API socket is
 sock=$T/api/docker.sock
