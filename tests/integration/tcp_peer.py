@@ -12,6 +12,14 @@
 #   tcp_peer.py read-all PORT           serve: read each connection to its end;
 #                                       print "BYTES END" for each
 #   tcp_peer.py send-reset ROUNDS PORT  ROUNDS clients: send 1000 bytes, reset
+#   tcp_peer.py fill-reset PORT         serve: read a request naming a FILE, send
+#                                       until the path to the client is full (its
+#                                       window shut, nothing in flight), reset,
+#                                       then write to FILE the bytes the client's
+#                                       side had taken before the reset
+#   tcp_peer.py read-after-reset FILE PORT  client: ask fill-reset for FILE, read
+#                                       nothing until FILE is written, then read
+#                                       to the end; print "TAKEN BYTES END"
 #   tcp_peer.py http413 PORT            HTTP: answer every request 413 and close
 #                                       with its body's last byte unread (a reset)
 #   tcp_peer.py stream BYTES PORT       serve: send BYTES bytes of a pattern,
@@ -32,6 +40,7 @@
 
 import collections
 import fcntl
+import os
 import re
 import select
 import socket
@@ -43,6 +52,9 @@ import time
 ADDR = "127.0.0.1"
 GUARD = 20		# seconds: a failure guard, never a wait for success
 SIOCATMARK = 0x8905
+SIOCOUTQ = 0x5411	# written, not yet acknowledged
+SIOCOUTQNSD = 0x894B	# written, not yet sent
+FILL_MAX = 64 << 20	# bytes fill-reset sends at most: bounded
 PATTERN = bytes(range(251)) * 4096
 
 
@@ -126,6 +138,62 @@ def send_reset(rounds, port):
         c = connect(port)
         c.sendall(b"s" * 1000)
         reset(c)
+
+
+def ioctl_int(c, request):
+    return struct.unpack("i", fcntl.ioctl(c, request, b"\0" * 4))[0]
+
+
+def fill_reset(c):
+    """Send until the path to the client is full, then reset. Full is a
+    state, not a time: nothing in flight (every byte sent is acknowledged)
+    and bytes left unsent, so the client's side has shut its window. What
+    it took - the bytes acknowledged - is what it must deliver before the
+    reset; the reset throws the unsent rest away, as a service's own
+    kernel does."""
+    request = b""
+    while not request.endswith(b"\n"):
+        d = c.recv(4096)
+        if not d:
+            return c.close()
+        request += d
+    path = request.decode().strip()
+    chunk = PATTERN[:65536]
+    sent = 0
+    c.setblocking(False)
+    deadline = time.monotonic() + GUARD
+    while time.monotonic() < deadline:
+        try:
+            if sent < FILL_MAX:
+                sent += c.send(chunk[:FILL_MAX - sent])
+                continue
+        except BlockingIOError:
+            pass
+        unsent = ioctl_int(c, SIOCOUTQNSD)
+        if ioctl_int(c, SIOCOUTQ) == unsent and (unsent or sent == FILL_MAX):
+            break
+        select.select([], [c], [], 0.05)	# room to write, or look again
+    else:
+        path += ".unsettled"	# the client waits for FILE in vain: a hang
+    taken = sent - ioctl_int(c, SIOCOUTQ)
+    reset(c)
+    with open(path + ".new", "w") as f:
+        f.write(f"{taken}\n")
+    os.rename(path + ".new", path)	# whole, once the reset is sent
+
+
+def read_after_reset(path, port):
+    c = connect(port)
+    c.sendall(path.encode() + b"\n")
+    deadline = time.monotonic() + GUARD
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        taken = open(path).read().strip()
+    except OSError:
+        taken = "none"
+    got, end = read_to_end(c)
+    say(f"{taken} {got} {end}")
 
 
 def too_large(c):
@@ -261,6 +329,10 @@ def main():
         serve(port, read_all)
     elif cmd == "send-reset":
         send_reset(int(args[0]), port)
+    elif cmd == "fill-reset":
+        serve(port, fill_reset)
+    elif cmd == "read-after-reset":
+        read_after_reset(args[0], port)
     elif cmd == "http413":
         serve(port, too_large)
     elif cmd == "stream":
