@@ -26,6 +26,11 @@
 #                                       then FIN, then read to the end
 #   tcp_peer.py read-paused SECS PORT   read 1 MiB, stop reading SECS seconds,
 #                                       read the rest; print "BYTES END GOOD|BAD"
+#   tcp_peer.py read-slow SECS BYTES PORT  with a 2 KiB receive buffer
+#                                       (SO_RCVBUF): read a byte, stop reading
+#                                       SECS seconds, read up to BYTES, then send
+#                                       a FIN and read to the end; print "BYTES
+#                                       END GOOD|BAD"
 #   tcp_peer.py hold PORT               serve: read each connection to its end
 #                                       and keep it open; print "BYTES END"
 #   tcp_peer.py wait-end [half] PORT    connect, send nothing (half: "x" and a
@@ -259,6 +264,32 @@ def read_paused(secs, port):
     say(f"{len(data)} {end} {'GOOD' if good else 'BAD'}")
 
 
+def read_slow(secs, size, port):
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)	# before the window is set
+    c.settimeout(GUARD)
+    c.connect((ADDR, port))
+    data = bytearray()
+    end, more = "hang", 0
+    try:
+        data += c.recv(1)
+        time.sleep(secs)	# the stimulus: a reader that stops for a while
+        while len(data) < size:
+            d = c.recv(65536)
+            if not d:
+                break
+            data += d
+        if len(data) >= size:	# the whole answer: this end is done
+            c.shutdown(socket.SHUT_WR)
+        more, end = read_to_end(c)	# nothing more should come
+    except ConnectionResetError:
+        end = "reset"
+    except socket.timeout:
+        pass
+    good = data == pattern(len(data)) and not more
+    say(f"{len(data) + more} {end} {'GOOD' if good else 'BAD'}")
+
+
 def hold(c):
     c.settimeout(GUARD)
     got, end = read_to_end(c)
@@ -339,6 +370,8 @@ def main():
         serve(port, stream(int(args[0])))
     elif cmd == "read-paused":
         read_paused(float(args[0]), port)
+    elif cmd == "read-slow":
+        read_slow(float(args[0]), int(args[1]), port)
     elif cmd == "hold":
         serve(port, hold)
     elif cmd == "wait-end":
