@@ -42,6 +42,16 @@
 #   tcp_peer.py urgent-from PORT        serve: send abc, ! as urgent, def, FIN
 #   tcp_peer.py urgent-get PORT         client: print "INBAND URGENT": the bytes
 #                                       in band, and those read with MSG_OOB
+#   tcp_peer.py urgent-alone-to PORT    client: send ! as urgent, nothing after
+#                                       it, no FIN; wait for the service to close
+#   tcp_peer.py urgent-alone-read PORT  serve: wait for urgent data, print
+#                                       "URGENT AFTER" as below, close
+#   tcp_peer.py urgent-alone-from PORT  serve: send ! as urgent, nothing after
+#                                       it, no FIN; wait for the client to close
+#   tcp_peer.py urgent-alone-get PORT   client: wait for urgent data; print
+#                                       "URGENT AFTER": the byte read with
+#                                       MSG_OOB, and what follows it: open
+#                                       (nothing yet), data or eof
 
 import collections
 import fcntl
@@ -349,6 +359,33 @@ def urgent_text(c):
     return f"{inband.decode()} {urgent.decode() or '-'}"
 
 
+def send_urgent_alone(c):
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.send(b"!", socket.MSG_OOB)
+
+
+def urgent_alone(c):
+    """An urgent byte that comes with nothing after it: no in-band byte
+    stands ready to read (no POLLIN), only POLLPRI says it came"""
+    p = select.poll()
+    p.register(c, select.POLLIN | select.POLLPRI)
+    events = p.poll(GUARD * 1000)
+    if not events:
+        return "- hang"
+    urgent = "-"
+    # non-blocking: with a timeout, Python waits for POLLIN before a recv
+    c.setblocking(False)
+    if events[0][1] & select.POLLPRI:
+        urgent = c.recv(1, socket.MSG_OOB).decode()
+    try:
+        after = "data" if c.recv(1, socket.MSG_PEEK) else "eof"
+    except BlockingIOError:
+        after = "open"
+    except ConnectionResetError:
+        after = "reset"
+    return f"{urgent} {after}"
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     port = int(args[-1])
@@ -386,6 +423,16 @@ def main():
         serve(port, lambda c: (send_urgent(c), read_to_end(c), c.close()))
     elif cmd == "urgent-get":
         say(urgent_text(connect(port)))
+    elif cmd == "urgent-alone-to":
+        c = connect(port)
+        send_urgent_alone(c)
+        read_to_end(c)
+    elif cmd == "urgent-alone-read":
+        serve(port, lambda c: (say(urgent_alone(c)), c.close()))
+    elif cmd == "urgent-alone-from":
+        serve(port, lambda c: (send_urgent_alone(c), read_to_end(c), c.close()))
+    elif cmd == "urgent-alone-get":
+        say(urgent_alone(connect(port)))
     else:
         sys.exit(f"tcp_peer.py: unknown command {cmd}")
 
