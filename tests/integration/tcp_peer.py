@@ -31,6 +31,17 @@
 #                                       SECS seconds, read up to BYTES, then send
 #                                       a FIN and read to the end; print "BYTES
 #                                       END GOOD|BAD"
+#   tcp_peer.py flood FILE PORT         serve: read a request line; "file": send
+#                                       FILE; "short": send 4 KiB; "flood": send
+#                                       until the client is gone (64 MiB at most)
+#   tcp_peer.py sleepers N [GO] PORT    N clients with a 4 KiB receive buffer that
+#                                       ask for a flood and never read, until
+#                                       killed; print "connected" once all are.
+#                                       With GO, print "ready" and connect only
+#                                       once that file exists
+#   tcp_peer.py fetch WHAT [GO] PORT    ask flood for WHAT (file or short), read
+#                                       to the end, print the md5 of it; with GO,
+#                                       as sleepers
 #   tcp_peer.py hold PORT               serve: read each connection to its end
 #                                       and keep it open; print "BYTES END"
 #   tcp_peer.py wait-end [half] PORT    connect, send nothing (half: "x" and a
@@ -55,9 +66,11 @@
 
 import collections
 import fcntl
+import hashlib
 import os
 import re
 import select
+import signal
 import socket
 import struct
 import sys
@@ -300,6 +313,60 @@ def read_slow(secs, size, port):
     say(f"{len(data) + more} {end} {'GOOD' if good else 'BAD'}")
 
 
+def flood(path):
+    blob = open(path, "rb").read()
+
+    def handle(c):
+        try:
+            what = c.makefile("rb").readline()
+            if what == b"file\n":
+                c.sendall(blob)
+            elif what == b"short\n":
+                c.sendall(blob[:4096])
+            else:
+                for _ in range(1024):	# 64 MiB at most: bounded
+                    c.sendall(b"x" * 65536)
+        except OSError:
+            pass
+        c.close()
+    return handle
+
+
+def wait_go(go):
+    """Start up first, then act at once when GO appears: the moment a
+    test makes something happen is short and known"""
+    if go:
+        say("ready")
+        while not os.path.exists(go):
+            time.sleep(0.005)
+
+
+def sleepers(n, go, port):
+    wait_go(go)
+    held = []
+    for _ in range(n):
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.connect((ADDR, port))
+        c.sendall(b"flood\n")
+        held.append(c)
+    say("connected")
+    signal.pause()
+
+
+def fetch(what, go, port):
+    wait_go(go)
+    c = socket.create_connection((ADDR, port), timeout=30)
+    c.sendall(what.encode() + b"\n")
+    h = hashlib.md5()
+    while True:
+        d = c.recv(1 << 20)
+        if not d:
+            break
+        h.update(d)
+    say(h.hexdigest())
+
+
 def hold(c):
     c.settimeout(GUARD)
     got, end = read_to_end(c)
@@ -409,6 +476,12 @@ def main():
         read_paused(float(args[0]), port)
     elif cmd == "read-slow":
         read_slow(float(args[0]), int(args[1]), port)
+    elif cmd == "flood":
+        serve(port, flood(args[0]))
+    elif cmd == "sleepers":
+        sleepers(int(args[0]), args[1] if len(args) > 2 else None, port)
+    elif cmd == "fetch":
+        fetch(args[0], args[1] if len(args) > 2 else None, port)
     elif cmd == "hold":
         serve(port, hold)
     elif cmd == "wait-end":
