@@ -26,11 +26,9 @@
 #                                       then FIN, then read to the end
 #   tcp_peer.py read-paused SECS PORT   read 1 MiB, stop reading SECS seconds,
 #                                       read the rest; print "BYTES END GOOD|BAD"
-#   tcp_peer.py read-slow SECS BYTES PORT  with a 2 KiB receive buffer
-#                                       (SO_RCVBUF): read a byte, stop reading
-#                                       SECS seconds, read up to BYTES, then send
-#                                       a FIN and read to the end; print "BYTES
-#                                       END GOOD|BAD"
+#   tcp_peer.py read-slow SECS PORT     with a 2 KiB receive buffer (SO_RCVBUF):
+#                                       read a byte, stop reading SECS seconds,
+#                                       read the rest; print "BYTES END GOOD|BAD"
 #   tcp_peer.py flood FILE PORT         serve: read a request line; "file": send
 #                                       FILE; "short": send 4 KiB; "flood": send
 #                                       until the client is gone (64 MiB at most)
@@ -287,30 +285,28 @@ def read_paused(secs, port):
     say(f"{len(data)} {end} {'GOOD' if good else 'BAD'}")
 
 
-def read_slow(secs, size, port):
+def read_slow(secs, port):
     c = socket.socket()
     c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)	# before the window is set
     c.settimeout(GUARD)
     c.connect((ADDR, port))
     data = bytearray()
-    end, more = "hang", 0
+    end = "hang"
     try:
         data += c.recv(1)
         time.sleep(secs)	# the stimulus: a reader that stops for a while
-        while len(data) < size:
+        while True:
             d = c.recv(65536)
             if not d:
+                end = "eof"
                 break
             data += d
-        if len(data) >= size:	# the whole answer: this end is done
-            c.shutdown(socket.SHUT_WR)
-        more, end = read_to_end(c)	# nothing more should come
     except ConnectionResetError:
         end = "reset"
     except socket.timeout:
         pass
-    good = data == pattern(len(data)) and not more
-    say(f"{len(data) + more} {end} {'GOOD' if good else 'BAD'}")
+    good = data == pattern(len(data))
+    say(f"{len(data)} {end} {'GOOD' if good else 'BAD'}")
 
 
 def flood(path):
@@ -475,7 +471,7 @@ def main():
     elif cmd == "read-paused":
         read_paused(float(args[0]), port)
     elif cmd == "read-slow":
-        read_slow(float(args[0]), int(args[1]), port)
+        read_slow(float(args[0]), port)
     elif cmd == "flood":
         serve(port, flood(args[0]))
     elif cmd == "sleepers":
