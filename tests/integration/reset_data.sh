@@ -68,26 +68,26 @@ lines_at_least() {
 }
 
 # service_read BEFORE COUNT - once the reading service has printed COUNT
-# lines after its first BEFORE, those lines tallied, in $read
+# lines after its first BEFORE, those lines tallied, in $tally
 service_read() {
 	wait_until "$2 connections read by the service" 10 lines_at_least "$T/take.out" $(($1 + $2))
-	read=$(sed -n "$(($1 + 1)),$(($1 + $2))p" "$T/take.out" | sort | uniq -c | sed 's/^ *//')
+	tally=$(sed -n "$(($1 + 1)),$(($1 + $2))p" "$T/take.out" | sort | uniq -c | sed 's/^ *//')
 }
 
 # the client sends 1000 bytes and resets: the service reads them, then
 # ECONNRESET
 send_then_reset() {
-	local direct read before
+	local direct tally before
 	before=$(wc -l <"$T/take.out")
 	$PEER send-reset 30 "$take" || fail "the direct resetting clients"
 	service_read "$before" 30
-	direct=$read
+	direct=$tally
 	assert_eq "the service, direct" "30 1000 reset" "$direct"
 	before=$(wc -l <"$T/take.out")
 	nsx "$ns" $PEER send-reset 30 "$take" || fail "the resetting clients through nsbridge"
 	service_read "$before" 30
-	assert_eq "the service, through nsbridge" "$direct" "$read"
-	pass "clients that send 1000 bytes and reset: the service read $read, as direct"
+	assert_eq "the service, through nsbridge" "$direct" "$tally"
+	pass "clients that send 1000 bytes and reset: the service read $tally, as direct"
 }
 
 # a 2 MB upload answered 413 by a server that does not read all of it
