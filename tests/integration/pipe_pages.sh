@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # pipe_pages.sh - past the per-user pipe page limit the relay's pipes fall
-# back to a smaller size, and grow back once pages are free; one log line
-# each way, and bytes pass unchanged throughout
+# back to a smaller size, and grow back once pages are free: new pipes,
+# and small ones kept for reuse, whether a connection takes them again or
+# the relay finds them at rest; one log line each way, and bytes pass
+# unchanged throughout
 #
 # fs.pipe-user-pages-soft is one setting for the whole machine, so it is
-# lowered only for the moment it takes to make the relay need one new
-# pipe, and restored however the test ends. Only processes without
+# lowered only for the moment it takes to make the relay need a new pipe
+# or two, and restored however the test ends. Only processes without
 # CAP_SYS_RESOURCE and CAP_SYS_ADMIN feel it; whichever user the relay
 # runs as, a limit of one page is past.
 . "$(dirname "$0")/lib.sh"
@@ -20,110 +22,17 @@ restore_limit() {
 at_exit restore_limit
 trap 'exit 143' TERM INT HUP	# runs cleanup, and with it restore_limit
 
+HERE=$(dirname "$(readlink -f "$0")")
+PEER="python3 $HERE/tcp_peer.py"
 mkns ns pipes
 pick_port sport
 pick_port port "$ns"
 random_file "$T/blob" 32
 
-# "flood": send until the client is gone; "file": send the blob and close
-cat >"$T/service.py" <<'PY'
-import socket, sys, threading
-blob = open(sys.argv[2], "rb").read()
-def serve(c):
-    try:
-        what = c.makefile("rb").readline()
-        if what == b"file\n":
-            c.sendall(blob)
-        else:
-            chunk = b"x" * 65536
-            for _ in range(1024):	# 64 MB at most: bounded
-                c.sendall(chunk)
-    except OSError:
-        pass
-    c.close()
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(128)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-PY
-
-# N clients that ask for a flood and never read, until killed; with a
-# third argument, they connect only once that file exists
-cat >"$T/sleepers.py" <<'PY'
-import os, signal, socket, sys, time
-if len(sys.argv) > 3:
-    print("ready", flush=True)
-    while not os.path.exists(sys.argv[3]):
-        time.sleep(0.005)
-held = []
-for _ in range(int(sys.argv[2])):
-    c = socket.socket()
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    c.connect(("127.0.0.1", int(sys.argv[1])))
-    c.sendall(b"flood\n")
-    held.append(c)
-print("connected", flush=True)
-signal.pause()
-PY
-
-# a client that asks for the blob and prints its md5
-cat >"$T/fetch.py" <<'PY'
-import hashlib, socket, sys
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-c.sendall(b"file\n")
-h = hashlib.md5()
-while True:
-    d = c.recv(1 << 20)
-    if not d:
-        break
-    h.update(d)
-print(h.hexdigest())
-PY
-
-# the relay's splice pipes, seen from outside through pidfd_getfd(2), as
-# "pipes=N held=M sizes=S,..." (M of them hold bytes): printed once it
-# matches the pattern given, or after 30 s (a failure guard) as it is
-cat >"$T/pipes.py" <<'PY'
-import array, ctypes, fcntl, os, re, sys, termios, time
-libc = ctypes.CDLL(None, use_errno=True)
-pid, pattern = int(sys.argv[1]), sys.argv[2]
-pidfd = os.pidfd_open(pid)
-def summary():
-    pipes = {}
-    for name in os.listdir("/proc/%d/fd" % pid):
-        try:
-            link = os.readlink("/proc/%d/fd/%s" % (pid, name))
-            info = open("/proc/%d/fdinfo/%s" % (pid, name)).read()
-        except OSError:
-            continue
-        if not link.startswith("pipe:") or link in pipes:
-            continue
-        if not int(re.search(r"flags:\s*(\d+)", info).group(1), 8) & os.O_NONBLOCK:
-            continue	# stdin or stdout, not a splice pipe
-        fd = libc.syscall(438, pidfd, int(name), 0)	# pidfd_getfd
-        if fd < 0:
-            continue
-        queued = array.array("i", [0])
-        fcntl.ioctl(fd, termios.FIONREAD, queued)
-        pipes[link] = (fcntl.fcntl(fd, 1032), queued[0])	# F_GETPIPE_SZ
-        os.close(fd)
-    sizes = sorted({size for size, _ in pipes.values()})
-    return "pipes=%d held=%d sizes=%s" % (
-        len(pipes), sum(1 for _, q in pipes.values() if q), ",".join(map(str, sizes)))
-print("watching", flush=True)
-deadline = time.monotonic() + 30
-while not re.search(pattern, now := summary()) and time.monotonic() < deadline:
-    time.sleep(0.02)
-print(now)
-sys.exit(0 if re.search(pattern, now) else 1)
-PY
-
-# wait_pipes PATTERN - until the relay's pipes match PATTERN; sets pipes
+# wait_pipes PATTERN - until the relay's pipes match PATTERN (pipe_sizes.py);
+# sets pipes
 wait_pipes() {
-	pipes=$(python3 "$T/pipes.py" "$NSB_PID" "$1" | tail -n 1)
+	pipes=$(python3 "$HERE/pipe_sizes.py" "$NSB_PID" "$1" | tail -n 1)
 	[[ "$pipes" =~ $1 ]]
 }
 
@@ -136,32 +45,41 @@ wait_line() {
 	fail "no line '$2' in $1 after 30 s: $(cat "$1")"
 }
 
-bg python3 "$T/service.py" "$sport" "$T/blob"
+# hold_kept NAME - as many clients as the relay keeps pipes, each holding
+# one with bytes it does not read; their process in $holders
+hold_kept() {
+	bg_to "$T/holders.$1" ip netns exec "$ns" $PEER sleepers "$kept" "$port"
+	holders=$BG_PID
+	wait_pipes "held=$kept " || fail "the relay's pipes after $kept sleepers: $pipes"
+}
+
+bg $PEER flood "$T/blob" "$sport"
 wait_listen "" "$sport"
 want=$(md5sum <"$T/blob" | cut -d' ' -f1)
-assert_eq "the blob, directly" "$want" "$(python3 "$T/fetch.py" "$sport")"
+short=$(head -c 4096 "$T/blob" | md5sum | cut -d' ' -f1)
+assert_eq "the blob, directly" "$want" "$($PEER fetch file "$sport")"
 
 start_nsb -c "netns:$ns" "host:$sport" "container:$port"
 [ "$(cap_eff "$NSB_PID")" = 0000000000000000 ] ||
 	skip "the relay keeps capabilities: the pipe page limit does not apply to it"
-start=$(python3 "$T/pipes.py" "$NSB_PID" "" | tail -n 1)
+wait_pipes "" || fail "the relay's pipes at start: $pipes"
+start=$pipes
 [[ "$start" =~ ^pipes=([0-9]+)\ held=0\ sizes=([0-9]+)$ ]] ||
 	fail "the relay's pipes at start: $start"
 kept=${BASH_REMATCH[1]}
 size=${BASH_REMATCH[2]}
 [ "$kept" -gt 0 ] || fail "the relay keeps no pipes at start: $start"
 
-# every pipe kept is taken and holds bytes for a client that does not read
-bg_to "$T/sleepers1.out" ip netns exec "$ns" python3 "$T/sleepers.py" "$port" "$kept"
-sleepers1=$BG_PID
-wait_pipes "held=$kept " || fail "the relay's pipes after $kept sleepers: $pipes"
-
-# past the limit for as long as it takes the relay to need two new pipes:
-# the clients and the watcher are started first, and the limit is
-# restored as soon as the relay holds the two new pipes
-bg_to "$T/sleepers2.out" ip netns exec "$ns" python3 "$T/sleepers.py" "$port" 2 "$T/go"
+# The burst, which four behaviours look at: every pipe kept is taken and
+# holds bytes for a client that does not read; then, past the limit for as
+# long as it takes the relay to need two new pipes, two more such clients
+# (they and the watcher are started first, and the limit is restored as
+# soon as the relay holds the two new pipes); then every client leaves:
+# their connections are reset, their pipes closed
+hold_kept burst
+bg_to "$T/sleepers2.out" ip netns exec "$ns" $PEER sleepers 2 "$T/go" "$port"
 sleepers2=$BG_PID
-bg_to "$T/watch.out" python3 "$T/pipes.py" "$NSB_PID" "held=$((kept + 2)) "
+bg_to "$T/watch.out" python3 "$HERE/pipe_sizes.py" "$NSB_PID" "held=$((kept + 2)) "
 watcher=$BG_PID
 wait_line "$T/sleepers2.out" ready
 wait_line "$T/watch.out" watching
@@ -170,24 +88,104 @@ touch "$T/go"
 wait "$watcher"
 held=$?
 restore_limit
-pipes=$(tail -n 1 "$T/watch.out")
-[ $held = 0 ] || fail "the relay's pipes past the limit: $pipes"
-[[ "$pipes" =~ sizes=([0-9]+), ]] && [ "${BASH_REMATCH[1]}" -lt "$size" ] ||
-	fail "new pipes past the limit are not smaller: $pipes"
+burst=$(tail -n 1 "$T/watch.out")
+kill "$holders" "$sleepers2"
+wait_pipes "^pipes=$kept held=0 sizes=$size\$"
+at_rest=$pipes
+cp "$NSB_LOG" "$T/burst.log"	# the log of the burst alone
 
-# the clients leave: their connections are reset, their pipes closed
-kill "$sleepers1" "$sleepers2"
-wait_pipes "^pipes=$kept held=0 " ||
-	fail "the relay's pipes did not come back to $kept empty ones: $pipes"
-wait_pipes "^pipes=$kept held=0 sizes=$size\$" ||
-	fail "the relay's pipes after the burst: $pipes; before it, $start"
-pass "pipes fall back past the per-user page limit and grow back to $size bytes after"
+falls_back() {
+	[ $held = 0 ] || fail "the relay's pipes past the limit: $burst"
+	[[ "$burst" =~ sizes=([0-9]+), ]] && [ "${BASH_REMATCH[1]}" -lt "$size" ] ||
+		fail "new pipes past the limit are not smaller: $burst"
+	pass "past the per-user page limit, new pipes fall back to a smaller size: $burst"
+}
 
-assert_eq "the blob through nsbridge" "$want" "$(ip netns exec "$ns" python3 "$T/fetch.py" "$port")"
-pass "after the burst, 32 MB through the bridge byte for byte"
+grows_back() {
+	assert_eq "the relay's pipes after the burst (before it: $start)" \
+		"pipes=$kept held=0 sizes=$size" "$at_rest"
+	pass "pipes grow back to $size bytes after the burst: $at_rest, as at start"
+}
 
-assert_eq "fall-back lines" 1 "$(grep -c "pipes cannot grow to $size bytes" "$NSB_LOG")"
-assert_eq "recovery lines" 1 "$(grep -c "pipes hold $size bytes again" "$NSB_LOG")"
-pass "one log line when pipes fall back, one when they grow back"
+one_line_each_way() {
+	assert_eq "fall-back lines" 1 "$(grep -c "pipes cannot grow to $size bytes" "$T/burst.log")"
+	assert_eq "recovery lines" 1 "$(grep -c "pipes hold $size bytes again" "$T/burst.log")"
+	pass "one log line when pipes fall back, one when they grow back"
+}
+
+blob_unchanged() {
+	assert_eq "the blob through nsbridge" "$want" "$(ip netns exec "$ns" $PEER fetch file "$port")"
+	pass "after the burst, 32 MB through the bridge byte for byte"
+}
+
+# short_past_limit NAME - with every kept pipe held ($holders), one client
+# fetches a short answer while the page limit is lowered: the relay makes
+# one pipe, small, and keeps it, empty, once the client is done. The limit
+# stays lowered: the caller restores it. For a check, which ends with
+# past_limit_end.
+short_past_limit() {
+	local one
+	trap past_limit_end EXIT
+	hold_kept "$1"
+	bg_to "$T/one.$1" ip netns exec "$ns" $PEER fetch short "$T/go.$1" "$port"
+	one=$BG_PID
+	wait_line "$T/one.$1" ready
+	echo 1 >"$limit"
+	touch "$T/go.$1"
+	wait "$one"
+	assert_eq "the short answer past the limit" "$short" "$(tail -n 1 "$T/one.$1")"
+}
+past_limit_end() {
+	restore_limit
+	kill "$holders" 2>/dev/null
+}
+
+# The holders stay, so the relay is never without connections and does
+# not top its pool up: only a connection that takes the small pipe again
+# can grow it
+small_pipe_grows_on_reuse() {
+	short_past_limit reuse
+	restore_limit
+	wait_pipes "^pipes=$((kept + 1)) held=$kept sizes=[0-9]+,$size\$" ||
+		fail "no small pipe kept: $pipes"
+	assert_eq "a short answer that reuses the small pipe" "$short" \
+		"$(ip netns exec "$ns" $PEER fetch short "$port")"
+	wait_pipes "^pipes=$((kept + 1)) held=$kept sizes=$size\$" ||
+		fail "the small pipe kept, taken again, did not grow: $pipes"
+	kill "$holders"
+	wait_pipes "^pipes=$kept held=0 sizes=$size\$" ||
+		fail "the relay's pipes once the holders left: $pipes"
+	pass "a small pipe kept for reuse grows back to $size bytes when a connection takes it again"
+}
+
+# The holders leave while the limit is still lowered: the relay, at rest,
+# tops its pool up with small pipes. Once the limit is restored, nothing
+# takes them: only the relay's own round at rest (a status request makes
+# one) can grow them
+small_pipes_grow_at_rest() {
+	local watcher
+	# at rest, every pipe smaller than $size (a Python pattern)
+	bg_to "$T/watch.rest" python3 "$HERE/pipe_sizes.py" "$NSB_PID" \
+		"^pipes=$kept held=0 sizes=(?!$size\$)[0-9]+\$"
+	watcher=$BG_PID
+	wait_line "$T/watch.rest" watching
+	short_past_limit rest
+	kill "$holders"
+	wait "$watcher" ||
+		fail "the relay's pipes at rest past the limit, not all small: $(tail -n 1 "$T/watch.rest")"
+	restore_limit
+	"$NSB" status "$NSB_PID" >/dev/null || fail "nsbridge status: exit $?"
+	wait_pipes "^pipes=$kept held=0 sizes=$size\$" ||
+		fail "the small pipes kept, at rest, did not grow: $pipes"
+	pass "small pipes kept at rest grow back to $size bytes once pages are free"
+}
+
+check falls_back
+check grows_back
+check one_line_each_way
+check blob_unchanged
+check small_pipe_grows_on_reuse
+check small_pipes_grow_at_rest
+
 stop_nsb
 assert_eq "exit status" 0 "$NSB_STATUS"

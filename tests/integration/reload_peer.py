@@ -11,7 +11,14 @@
 #                                  byte read back is compared with the byte sent.
 #                                  Prints "ok N ROUNDS-TOTAL BYTES", or what went wrong
 #   send PORT MIB HALF GO          send MIB MiB, half of it, create HALF, wait for GO,
-#                                  send the rest and print "SENT-SHA RECEIVED-SHA"
+#                                  send the rest and print "SENT-SHA RECEIVED-SHA";
+#                                  on a failure, one line: how far it got, and why
+#   wait-one PORT LOG              two connections to an echo server at
+#                                  --max-connections 1: the first makes a round
+#                                  trip; once LOG says new connections wait, the
+#                                  second, which has sent "y", must not be
+#                                  answered until the first closes. Prints what
+#                                  it is answered then, or what went wrong
 import hashlib
 import os
 import selectors
@@ -82,27 +89,55 @@ def wait_file(path):
 
 
 def send(port, mib, half, go):
-    s = socket.create_connection(("127.0.0.1", port))
-    h = hashlib.sha256()
     total = mib * 1024 * 1024
     sent = 0
-    while sent < total:
-        if sent == total // 2:
-            open(half, "w").close()
-            wait_file(go)
-        limit = total // 2 if sent < total // 2 else total
-        block = os.urandom(min(65536, limit - sent))
-        s.sendall(block)
-        h.update(block)
-        sent += len(block)
-    s.shutdown(socket.SHUT_WR)
-    answer = b""
-    while True:
-        data = s.recv(4096)
-        if not data:
-            break
-        answer += data
+    h = hashlib.sha256()
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        while sent < total:
+            if sent == total // 2:
+                open(half, "w").close()
+                wait_file(go)
+            limit = total // 2 if sent < total // 2 else total
+            block = os.urandom(min(65536, limit - sent))
+            s.sendall(block)
+            h.update(block)
+            sent += len(block)
+        s.shutdown(socket.SHUT_WR)
+        answer = b""
+        while True:
+            data = s.recv(4096)
+            if not data:
+                break
+            answer += data
+    except OSError as e:	# one line for the test to show, not a traceback
+        print(f"failed after {sent} of {total} bytes sent: {type(e).__name__}: {e}")
+        sys.exit(1)
     print(h.hexdigest(), answer.decode().strip())
+
+
+def wait_one(port, log):
+    a = socket.create_connection(("127.0.0.1", port))
+    a.sendall(b"x")
+    a.recv(1)
+    b = socket.create_connection(("127.0.0.1", port))
+    b.sendall(b"y")
+    for _ in range(200):	# the state: nsbridge left the second one in the backlog
+        if "connections (--max-connections); new ones wait" in open(log).read():
+            break
+        time.sleep(0.05)
+    else:
+        sys.exit("no line says the second connection waits")
+    b.setblocking(False)
+    try:
+        b.recv(1)
+        sys.exit("a second connection was served at --max-connections 1")
+    except BlockingIOError:
+        pass
+    b.setblocking(True)
+    b.settimeout(10)
+    a.close()
+    print(b.recv(1).decode())
 
 
 class Conn:
@@ -182,6 +217,8 @@ def main():
         sha(int(sys.argv[2]))
     elif mode == "send":
         send(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
+    elif mode == "wait-one":
+        wait_one(int(sys.argv[2]), sys.argv[3])
     elif mode == "many":
         many(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5],
              int(sys.argv[6]) if len(sys.argv) > 6 else 5)

@@ -12,12 +12,34 @@
 #   tcp_peer.py read-all PORT           serve: read each connection to its end;
 #                                       print "BYTES END" for each
 #   tcp_peer.py send-reset ROUNDS PORT  ROUNDS clients: send 1000 bytes, reset
+#   tcp_peer.py fill-reset PORT         serve: read a request naming a FILE, send
+#                                       until the path to the client is full (its
+#                                       window shut, nothing in flight), reset,
+#                                       then write to FILE the bytes the client's
+#                                       side had taken before the reset
+#   tcp_peer.py read-after-reset FILE PORT  client: ask fill-reset for FILE, read
+#                                       nothing until FILE is written, then read
+#                                       to the end; print "TAKEN BYTES END"
 #   tcp_peer.py http413 PORT            HTTP: answer every request 413 and close
 #                                       with its body's last byte unread (a reset)
 #   tcp_peer.py stream BYTES PORT       serve: send BYTES bytes of a pattern,
 #                                       then FIN, then read to the end
 #   tcp_peer.py read-paused SECS PORT   read 1 MiB, stop reading SECS seconds,
 #                                       read the rest; print "BYTES END GOOD|BAD"
+#   tcp_peer.py read-slow SECS PORT     with a 2 KiB receive buffer (SO_RCVBUF):
+#                                       read a byte, stop reading SECS seconds,
+#                                       read the rest; print "BYTES END GOOD|BAD"
+#   tcp_peer.py flood FILE PORT         serve: read a request line; "file": send
+#                                       FILE; "short": send 4 KiB; "flood": send
+#                                       until the client is gone (64 MiB at most)
+#   tcp_peer.py sleepers N [GO] PORT    N clients with a 4 KiB receive buffer that
+#                                       ask for a flood and never read, until
+#                                       killed; print "connected" once all are.
+#                                       With GO, print "ready" and connect only
+#                                       once that file exists
+#   tcp_peer.py fetch WHAT [GO] PORT    ask flood for WHAT (file or short), read
+#                                       to the end, print the md5 of it; with GO,
+#                                       as sleepers
 #   tcp_peer.py hold PORT               serve: read each connection to its end
 #                                       and keep it open; print "BYTES END"
 #   tcp_peer.py wait-end [half] PORT    connect, send nothing (half: "x" and a
@@ -29,11 +51,24 @@
 #   tcp_peer.py urgent-from PORT        serve: send abc, ! as urgent, def, FIN
 #   tcp_peer.py urgent-get PORT         client: print "INBAND URGENT": the bytes
 #                                       in band, and those read with MSG_OOB
+#   tcp_peer.py urgent-alone-to PORT    client: send ! as urgent, nothing after
+#                                       it, no FIN; wait for the service to close
+#   tcp_peer.py urgent-alone-read PORT  serve: wait for urgent data, print
+#                                       "URGENT AFTER" as below, close
+#   tcp_peer.py urgent-alone-from PORT  serve: send ! as urgent, nothing after
+#                                       it, no FIN; wait for the client to close
+#   tcp_peer.py urgent-alone-get PORT   client: wait for urgent data; print
+#                                       "URGENT AFTER": the byte read with
+#                                       MSG_OOB, and what follows it: open
+#                                       (nothing yet), data or eof
 
 import collections
 import fcntl
+import hashlib
+import os
 import re
 import select
+import signal
 import socket
 import struct
 import sys
@@ -43,6 +78,9 @@ import time
 ADDR = "127.0.0.1"
 GUARD = 20		# seconds: a failure guard, never a wait for success
 SIOCATMARK = 0x8905
+SIOCOUTQ = 0x5411	# written, not yet acknowledged
+SIOCOUTQNSD = 0x894B	# written, not yet sent
+FILL_MAX = 64 << 20	# bytes fill-reset sends at most: bounded
 PATTERN = bytes(range(251)) * 4096
 
 
@@ -128,6 +166,62 @@ def send_reset(rounds, port):
         reset(c)
 
 
+def ioctl_int(c, request):
+    return struct.unpack("i", fcntl.ioctl(c, request, b"\0" * 4))[0]
+
+
+def fill_reset(c):
+    """Send until the path to the client is full, then reset. Full is a
+    state, not a time: nothing in flight (every byte sent is acknowledged)
+    and bytes left unsent, so the client's side has shut its window. What
+    it took - the bytes acknowledged - is what it must deliver before the
+    reset; the reset throws the unsent rest away, as a service's own
+    kernel does."""
+    request = b""
+    while not request.endswith(b"\n"):
+        d = c.recv(4096)
+        if not d:
+            return c.close()
+        request += d
+    path = request.decode().strip()
+    chunk = PATTERN[:65536]
+    sent = 0
+    c.setblocking(False)
+    deadline = time.monotonic() + GUARD
+    while time.monotonic() < deadline:
+        try:
+            if sent < FILL_MAX:
+                sent += c.send(chunk[:FILL_MAX - sent])
+                continue
+        except BlockingIOError:
+            pass
+        unsent = ioctl_int(c, SIOCOUTQNSD)
+        if ioctl_int(c, SIOCOUTQ) == unsent and (unsent or sent == FILL_MAX):
+            break
+        select.select([], [c], [], 0.05)	# room to write, or look again
+    else:
+        path += ".unsettled"	# the client waits for FILE in vain: a hang
+    taken = sent - ioctl_int(c, SIOCOUTQ)
+    reset(c)
+    with open(path + ".new", "w") as f:
+        f.write(f"{taken}\n")
+    os.rename(path + ".new", path)	# whole, once the reset is sent
+
+
+def read_after_reset(path, port):
+    c = connect(port)
+    c.sendall(path.encode() + b"\n")
+    deadline = time.monotonic() + GUARD
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        taken = open(path).read().strip()
+    except OSError:
+        taken = "none"
+    got, end = read_to_end(c)
+    say(f"{taken} {got} {end}")
+
+
 def too_large(c):
     """Answer 413 and close with a byte of the upload unread, which makes
     the kernel send a reset after the answer. All the rest is read first,
@@ -191,6 +285,84 @@ def read_paused(secs, port):
     say(f"{len(data)} {end} {'GOOD' if good else 'BAD'}")
 
 
+def read_slow(secs, port):
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)	# before the window is set
+    c.settimeout(GUARD)
+    c.connect((ADDR, port))
+    data = bytearray()
+    end = "hang"
+    try:
+        data += c.recv(1)
+        time.sleep(secs)	# the stimulus: a reader that stops for a while
+        while True:
+            d = c.recv(65536)
+            if not d:
+                end = "eof"
+                break
+            data += d
+    except ConnectionResetError:
+        end = "reset"
+    except socket.timeout:
+        pass
+    good = data == pattern(len(data))
+    say(f"{len(data)} {end} {'GOOD' if good else 'BAD'}")
+
+
+def flood(path):
+    blob = open(path, "rb").read()
+
+    def handle(c):
+        try:
+            what = c.makefile("rb").readline()
+            if what == b"file\n":
+                c.sendall(blob)
+            elif what == b"short\n":
+                c.sendall(blob[:4096])
+            else:
+                for _ in range(1024):	# 64 MiB at most: bounded
+                    c.sendall(b"x" * 65536)
+        except OSError:
+            pass
+        c.close()
+    return handle
+
+
+def wait_go(go):
+    """Start up first, then act at once when GO appears: the moment a
+    test makes something happen is short and known"""
+    if go:
+        say("ready")
+        while not os.path.exists(go):
+            time.sleep(0.005)
+
+
+def sleepers(n, go, port):
+    wait_go(go)
+    held = []
+    for _ in range(n):
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.connect((ADDR, port))
+        c.sendall(b"flood\n")
+        held.append(c)
+    say("connected")
+    signal.pause()
+
+
+def fetch(what, go, port):
+    wait_go(go)
+    c = socket.create_connection((ADDR, port), timeout=30)
+    c.sendall(what.encode() + b"\n")
+    h = hashlib.md5()
+    while True:
+        d = c.recv(1 << 20)
+        if not d:
+            break
+        h.update(d)
+    say(h.hexdigest())
+
+
 def hold(c):
     c.settimeout(GUARD)
     got, end = read_to_end(c)
@@ -250,6 +422,33 @@ def urgent_text(c):
     return f"{inband.decode()} {urgent.decode() or '-'}"
 
 
+def send_urgent_alone(c):
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.send(b"!", socket.MSG_OOB)
+
+
+def urgent_alone(c):
+    """An urgent byte that comes with nothing after it: no in-band byte
+    stands ready to read (no POLLIN), only POLLPRI says it came"""
+    p = select.poll()
+    p.register(c, select.POLLIN | select.POLLPRI)
+    events = p.poll(GUARD * 1000)
+    if not events:
+        return "- hang"
+    urgent = "-"
+    # non-blocking: with a timeout, Python waits for POLLIN before a recv
+    c.setblocking(False)
+    if events[0][1] & select.POLLPRI:
+        urgent = c.recv(1, socket.MSG_OOB).decode()
+    try:
+        after = "data" if c.recv(1, socket.MSG_PEEK) else "eof"
+    except BlockingIOError:
+        after = "open"
+    except ConnectionResetError:
+        after = "reset"
+    return f"{urgent} {after}"
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     port = int(args[-1])
@@ -261,12 +460,24 @@ def main():
         serve(port, read_all)
     elif cmd == "send-reset":
         send_reset(int(args[0]), port)
+    elif cmd == "fill-reset":
+        serve(port, fill_reset)
+    elif cmd == "read-after-reset":
+        read_after_reset(args[0], port)
     elif cmd == "http413":
         serve(port, too_large)
     elif cmd == "stream":
         serve(port, stream(int(args[0])))
     elif cmd == "read-paused":
         read_paused(float(args[0]), port)
+    elif cmd == "read-slow":
+        read_slow(float(args[0]), port)
+    elif cmd == "flood":
+        serve(port, flood(args[0]))
+    elif cmd == "sleepers":
+        sleepers(int(args[0]), args[1] if len(args) > 2 else None, port)
+    elif cmd == "fetch":
+        fetch(args[0], args[1] if len(args) > 2 else None, port)
     elif cmd == "hold":
         serve(port, hold)
     elif cmd == "wait-end":
@@ -281,6 +492,16 @@ def main():
         serve(port, lambda c: (send_urgent(c), read_to_end(c), c.close()))
     elif cmd == "urgent-get":
         say(urgent_text(connect(port)))
+    elif cmd == "urgent-alone-to":
+        c = connect(port)
+        send_urgent_alone(c)
+        read_to_end(c)
+    elif cmd == "urgent-alone-read":
+        serve(port, lambda c: (say(urgent_alone(c)), c.close()))
+    elif cmd == "urgent-alone-from":
+        serve(port, lambda c: (send_urgent_alone(c), read_to_end(c), c.close()))
+    elif cmd == "urgent-alone-get":
+        say(urgent_alone(connect(port)))
     else:
         sys.exit(f"tcp_peer.py: unknown command {cmd}")
 
