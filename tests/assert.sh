@@ -74,18 +74,20 @@ skip() {
 # subshell and reports with pass or fail; a failure is counted and the
 # script goes on. A FUNCTION that ends without a report fails.
 check() {
-	local before after status
-	before=$(stat -c %s "$_TAP_TALLY")
+	# prefixed: a local would hide the script's variable of that name from FUNCTION
+	local _check_before _check_after _check_status
+	_check_before=$(stat -c %s "$_TAP_TALLY")
 	(
 		_IN_CHECK=1
 		"$@"
 	)
-	status=$?
-	after=$(stat -c %s "$_TAP_TALLY")
-	if [ "$status" != 0 ]; then
+	_check_status=$?
+	_check_after=$(stat -c %s "$_TAP_TALLY")
+	if [ "$_check_status" != 0 ]; then
 		_TAP_FAILED=1
-		[ "$after" != "$before" ] || _tap_line "not ok" "$1: ended with status $status before it reported"
-	elif [ "$after" = "$before" ]; then
+		[ "$_check_after" != "$_check_before" ] ||
+			_tap_line "not ok" "$1: ended with status $_check_status before it reported"
+	elif [ "$_check_after" = "$_check_before" ]; then
 		_TAP_FAILED=1
 		_tap_line "not ok" "$1: ended without a result"
 	fi

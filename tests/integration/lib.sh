@@ -187,13 +187,13 @@ pick_range() {
 	fail "no range of $_pr_count free ports found"
 }
 
-# wait_listen NS PORT - until something listens on PORT in NS ("" = here)
+# wait_listen NS PORT - until something listens on PORT in NS ("" = here);
+# the 30 s only guard against a server that never starts
 wait_listen() {
-	for _ in $(seq 1 100); do
-		port_free "$1" "$2" || return 0
-		sleep 0.05
-	done
-	fail "nothing listens on port $2 in '${1:-host}' after 5 s"
+	wait_until "listener on port $2 in '${1:-host}'" 30 _listens "$1" "$2"
+}
+_listens() {
+	! port_free "$1" "$2"
 }
 
 # start_nginx NS PORT DOCROOT [ADDR...] - nginx serving DOCROOT in NS on
@@ -234,8 +234,10 @@ start_nginx() {
 
 # start_nsb ARGS... - start nsbridge and wait for one ready line per bridge
 # (NSB_READY lines, if set);
-# sets NSB_PID. Fails if it exits or is not ready in 10 s. NSB_WRAP, an
-# array, is a command to run it under (prlimit, capsh).
+# sets NSB_PID. Fails if it exits before, or is not ready in 30 s (a guard
+# against a hang, long enough for a loaded machine and valgrind). NSB_WRAP,
+# an array, is a command to run it under (prlimit, capsh). A start whose
+# bridges are not all in the arguments (--config, --mirror) sets NSB_READY.
 NSB_WRAP=()
 start_nsb() {
 	local want=0 args=("$@") i
@@ -247,13 +249,13 @@ start_nsb() {
 	: >"$NSB_LOG"
 	bg "${NSB_WRAP[@]}" "$NSB" "$@" 2>>"$NSB_LOG"
 	NSB_PID=$BG_PID
-	for _ in $(seq 1 200); do
-		# a text line ends in " ready", a JSON one in " ready"}"
-		[ "$(grep -Ec ' ready("})?$' "$NSB_LOG")" -ge "$want" ] && return 0
-		alive "$NSB_PID" || fail "nsbridge $* exited before it was ready"
-		sleep 0.05
-	done
-	fail "nsbridge $* not ready after 10 s"
+	wait_until "ready line of nsbridge $*" 30 _nsb_ready "$want" "$*"
+}
+_nsb_ready() {
+	# a text line ends in " ready", a JSON one in " ready"}"
+	[ "$(grep -Ec ' ready("})?$' "$NSB_LOG")" -ge "$1" ] && return 0
+	alive "$NSB_PID" || fail "nsbridge $2 exited before it was ready"
+	return 1
 }
 
 # kill_at_check_end - inside a check: kill its nsbridge (NSB_PID) when the
@@ -371,7 +373,7 @@ wait_until() {
 # listens
 start_notify() {
 	bg python3 "$(dirname "${BASH_SOURCE[0]}")/notify_peer.py" "$@"
-	wait_until "notify socket" 10 grep -qs listening "$2"
+	wait_until "notify socket" 30 grep -qs listening "$2"
 }
 
 # sleeper_in NS VAR - a process that lives in NS (once it has entered it:
