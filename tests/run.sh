@@ -80,53 +80,89 @@ build() {
 # suite NAME SUITE - run one suite of build-tests/NAME. Most tests mostly
 # wait (on a transfer, a timeout, an engine), so twice as many as there are
 # cores run at once; under valgrind each keeps a core busy, so one a core.
+# Each suite has a log of its own: two may run at once in one build.
 suite() {
 	local jobs=$JOBS
 	[ "$2" != valgrind ] || [ "$jobs" -le "$(nproc)" ] || jobs=$(nproc)
-	meson test -C "build-tests/$1" --print-errorlogs --num-processes "$jobs" --suite "$2"
+	meson test -C "build-tests/$1" --no-rebuild --print-errorlogs --num-processes "$jobs" \
+		--logbase "testlog-$2" --suite "$2"
 }
 
-# build_and_test NAME "SUITE..." MESON-ARGS... - the build, then each suite
-build_and_test() {
-	local name=$1 wanted=$2 s
-	shift 2
-	if step "$name: build" build "$name" "$@"; then
-		for s in $wanted; do
-			step "$name: $s" suite "$name" "$s"
-			# a skip is seen, not lost in a count
-			while IFS= read -r line; do
-				SUMMARY+=("    skipped $line")
-			done < <(python3 tests/skipped.py "build-tests/$name/meson-logs/testlog.json" 2>/dev/null)
-		done
-	else
-		skipped "$name: $wanted" "the build failed"
-	fi
+# suites NAME SUITE... - each suite of a build that built, as a step, and
+# under it what each skipped and why: a skip is seen, not lost in a count
+suites() {
+	local name=$1 s line
+	shift
+	for s in "$@"; do
+		if [ ! -e "build-tests/$name/build.ninja" ] || [ -n "${BUILD_FAILED[$name]:-}" ]; then
+			skipped "$name: $s" "the build failed"
+			continue
+		fi
+		step "$name: $s" suite "$name" "$s"
+		while IFS= read -r line; do
+			SUMMARY+=("    skipped $line")
+		done < <(python3 tests/skipped.py "build-tests/$name/meson-logs/testlog-$s.json" 2>/dev/null)
+	done
+}
+
+# beside NAME SUITE - run that suite as a step beside the others, its
+# output in build-tests/beside.log: the image suite waits on downloads and
+# on engines, not on the CPU. beside_end adds its result.
+beside() {
+	BESIDE_LOG=build-tests/beside.log
+	(
+		SUMMARY=()
+		suites "$1" "$2"
+		printf '%s\n' "${SUMMARY[@]}" >build-tests/beside.summary
+		exit "$FAILED"
+	) >"$BESIDE_LOG" 2>&1 &
+	BESIDE_PID=$!
+	echo "=== $1: $2: beside the next steps, in $BESIDE_LOG"
+}
+beside_end() {
+	[ -n "${BESIDE_PID:-}" ] || return 0
+	wait "$BESIDE_PID" || FAILED=1
+	cat "$BESIDE_LOG"
+	mapfile -t -O "${#SUMMARY[@]}" SUMMARY <build-tests/beside.summary
 }
 
 mkdir -p build-tests
 # what the image tests download (a debootstrap of bookworm) is made once
 # per run and shared through this directory
 export NSBT_CACHE=$PWD/build-tests/cache
-rm -rf "$NSBT_CACHE"
+rm -rf "$NSBT_CACHE" build-tests/beside.summary
+
+declare -A BUILD_FAILED
+# ASan and UBSan: any report fails the test that triggered it
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 
 if step "deps: tests/deps.sh" tests/deps.sh; then
 	if [ "$FULL" = 1 ]; then
-		GCC="unit integration docker docs image valgrind"
+		GCC="unit integration docker docs valgrind"
 		CLANG="unit integration docker docs"
 		SANITIZE="unit integration docker docs fuzz"
 	else
-		GCC="unit integration docs image valgrind"
+		GCC="unit integration docs valgrind"
 		CLANG="unit"
 		SANITIZE="unit integration docker fuzz"
 	fi
-	CC=gcc build_and_test gcc "$GCC"
-	CC=clang build_and_test clang "$CLANG"
-	# ASan and UBSan: any report fails the test that triggered it, with
-	# the libFuzzer target of the command line, run a fixed number of times
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
-		CC=clang build_and_test sanitize "$SANITIZE" -Db_sanitize=address,undefined \
-		-Db_lundef=false -Dfuzz=true
+	CC=gcc step "gcc: build" build gcc || BUILD_FAILED[gcc]=1
+	CC=clang step "clang: build" build clang || BUILD_FAILED[clang]=1
+	# with the libFuzzer target of the command line, run a fixed number of times
+	CC=clang step "sanitize: build" build sanitize -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dfuzz=true || BUILD_FAILED[sanitize]=1
+	# the Dockerfile's image and the Debian package: built from the
+	# sources, the same in any build, so once
+	beside gcc image
+	# shellcheck disable=SC2086
+	suites gcc $GCC
+	# shellcheck disable=SC2086
+	suites clang $CLANG
+	# shellcheck disable=SC2086
+	suites sanitize $SANITIZE
+	beside_end
 	# the benchmark is run by hand; here once, briefly, so that it cannot rot
 	bench_quick() {
 		bench/run.sh --quick --out build-tests/performance-quick.md &&
