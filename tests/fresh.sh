@@ -64,16 +64,21 @@ for _ in $(seq 1 300); do
 	sleep 0.1
 done
 
-# the machine: a minbase debootstrap, with what a Debian install always has
-# (ca-certificates is not needed: the archive is reached over http)
-echo "fresh.sh: debootstrap $SUITE" >&2
-for try in 1 2 3; do
-	debootstrap --variant=minbase "$SUITE" "$D/rootfs" >"$D/debootstrap.log" 2>&1 && break
-	[ "$try" = 3 ] && { echo "fresh.sh: debootstrap: $(tail -n 2 "$D/debootstrap.log")" >&2; exit 1; }
+# the machine: a minbase debootstrap, kept as a tarball between runs
+# (build-tests/fresh-SUITE.tar; the container is new each time, and
+# nothing is ever installed into the tarball)
+TARBALL=$REPO/build-tests/fresh-$SUITE.tar
+if [ ! -s "$TARBALL" ]; then
+	echo "fresh.sh: debootstrap $SUITE" >&2
+	for try in 1 2 3; do
+		debootstrap --variant=minbase "$SUITE" "$D/rootfs" >"$D/debootstrap.log" 2>&1 && break
+		[ "$try" = 3 ] && { echo "fresh.sh: debootstrap: $(tail -n 2 "$D/debootstrap.log")" >&2; exit 1; }
+		rm -rf "$D/rootfs"
+	done
+	tar -C "$D/rootfs" -cf "$TARBALL.part" . && mv "$TARBALL.part" "$TARBALL"
 	rm -rf "$D/rootfs"
-done
-tar -C "$D/rootfs" -c . | docker import - "nsbt-fresh:$SUITE" >/dev/null
-rm -rf "$D/rootfs"
+fi
+docker import - "nsbt-fresh:$SUITE" <"$TARBALL" >/dev/null
 
 # a clean clone of HEAD: what CI and a newcomer have
 git clone -q "$REPO" "$D/clone"
