@@ -71,11 +71,18 @@ sequential_connections() {
 
 # (d) the opener: a child named nsbridge-opener, keeping only what making
 # sockets in a namespace needs (SYS_ADMIN, SYS_PTRACE, NET_ADMIN, NET_BIND_SERVICE)
-opener_child() {
-	local opener NSB_LOG=$T/${FUNCNAME[0]}.log	# the setup's nsbridge still writes to its own
+# start_with_opener - inside a check: an nsbridge of its own (its log too:
+# the setup's nsbridge still writes to its own), and its opener in $opener
+start_with_opener() {
+	NSB_LOG=$T/${FUNCNAME[1]}.log
 	own_nsb -c "netns:$ns" "container:$svc" "host:$exp2"
 	opener=$(opener_of "$NSB_PID")
 	[ -n "$opener" ] || fail "no nsbridge-opener child of nsbridge $NSB_PID"
+}
+
+opener_child() {
+	local opener
+	start_with_opener
 	assert_eq "opener children" 1 "$(wc -w <<<"$opener")"
 	assert_eq "opener CapEff" "$(printf %016x $((my_caps & 0x281400)))" "$(status_field "$opener" CapEff)"
 	assert_eq "opener NoNewPrivs" 1 "$(status_field "$opener" NoNewPrivs)"
@@ -86,10 +93,8 @@ opener_child() {
 }
 
 opener_after_sigkill() {
-	local opener NSB_LOG=$T/${FUNCNAME[0]}.log	# the setup's nsbridge still writes to its own
-	own_nsb -c "netns:$ns" "container:$svc" "host:$exp2"
-	opener=$(opener_of "$NSB_PID")
-	[ -n "$opener" ] || fail "no nsbridge-opener child of nsbridge $NSB_PID"
+	local opener
+	start_with_opener
 	kill -KILL "$NSB_PID"
 	wait "$NSB_PID" 2>/dev/null
 	wait_gone "$opener"

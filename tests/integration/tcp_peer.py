@@ -263,14 +263,15 @@ def stream(size):
     return handle
 
 
-def read_paused(secs, port):
-    c = connect(port)
+def read_pattern_after(c, first, secs):
+    """Read FIRST bytes, stop SECS seconds (the stimulus: a reader that
+    stops for a while), read the rest; print "BYTES END GOOD|BAD" """
     data = bytearray()
     end = "hang"
     try:
-        while len(data) < 1 << 20:
-            data += c.recv(65536)
-        time.sleep(secs)	# the stimulus: a reader that stops for a while
+        while len(data) < first:
+            data += c.recv(65536 if first > 1 else 1)
+        time.sleep(secs)
         while True:
             d = c.recv(1 << 20)
             if not d:
@@ -285,28 +286,16 @@ def read_paused(secs, port):
     say(f"{len(data)} {end} {'GOOD' if good else 'BAD'}")
 
 
+def read_paused(secs, port):
+    read_pattern_after(connect(port), 1 << 20, secs)
+
+
 def read_slow(secs, port):
     c = socket.socket()
     c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)	# before the window is set
     c.settimeout(GUARD)
     c.connect((ADDR, port))
-    data = bytearray()
-    end = "hang"
-    try:
-        data += c.recv(1)
-        time.sleep(secs)	# the stimulus: a reader that stops for a while
-        while True:
-            d = c.recv(65536)
-            if not d:
-                end = "eof"
-                break
-            data += d
-    except ConnectionResetError:
-        end = "reset"
-    except socket.timeout:
-        pass
-    good = data == pattern(len(data))
-    say(f"{len(data)} {end} {'GOOD' if good else 'BAD'}")
+    read_pattern_after(c, 1, secs)
 
 
 def flood(path):
