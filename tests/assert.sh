@@ -26,11 +26,12 @@ _TAP_FAILED=0
 _IN_CHECK=
 _TAP_TALLY=$(mktemp /tmp/nsbt-tap.XXXXXX)
 
-# _tap_line OK|"not ok" TEXT - one result line: its first line, no '#'
-# (which would start a TAP directive)
+# _tap_line OK|"not ok" TEXT [DIRECTIVE] - one result line: TEXT's first
+# line, its '#' spelled out (a '#' would start a TAP directive), then
+# DIRECTIVE ("SKIP") if given
 _tap_line() {
 	local text=${2%%$'\n'*}
-	printf '%s - %s\n' "$1" "${text//#/No.}" >&"$_TAP_FD"
+	printf '%s - %s%s\n' "$1" "${text//#/No.}" "${3:+ # $3}" >&"$_TAP_FD"
 	printf x >>"$_TAP_TALLY"
 }
 
@@ -63,7 +64,7 @@ note() {
 skip() {
 	echo "SKIP: $*" >&2
 	if [ -s "$_TAP_TALLY" ] || [ -n "$_IN_CHECK" ]; then
-		_tap_line ok "$* # SKIP"
+		_tap_line ok "$*" SKIP
 	else
 		printf '1..0 # SKIP %s\n' "${*//#/No.}" >&"$_TAP_FD"
 	fi

@@ -13,17 +13,20 @@ import json
 import re
 import sys
 
-TAP_SKIP = re.compile(r"^(?:1\.\.0|ok\b[^#]*)\s*#\s*SKIP\S*\s*(.*)$", re.I)
+# "1..0 # SKIP why", or "ok [N] [-] what # SKIP [why]"
+PLAN_SKIP = re.compile(r"^1\.\.0\s*#\s*SKIP\S*\s*(.*)$", re.I)
+TEST_SKIP = re.compile(r"^ok\b\s*[0-9]*\s*-?\s*([^#]*?)\s*#\s*SKIP\S*\s*(.*)$", re.I)
 
 
 def skips(test):
     """The reasons a test gives for what it skipped"""
     reasons = []
     for line in (test.get("stdout") or "").splitlines():
-        m = TAP_SKIP.match(line)
-        if m:
-            reasons.append(line[:line.index("#")].strip(" -") if line.startswith("ok")
-                           else m.group(1).strip())
+        plan, one = PLAN_SKIP.match(line), TEST_SKIP.match(line)
+        if plan:
+            reasons.append(plan.group(1).strip())
+        elif one:
+            reasons.append(": ".join(p for p in one.groups() if p))
     if test["result"] == "SKIP" and not reasons:
         reasons.append("no reason given")
     return reasons

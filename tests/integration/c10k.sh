@@ -69,7 +69,7 @@ all_open() {
 	[ "$peak" -ge $((idle + 2 * n)) ] ||
 		fail "relay peak of $peak fds, short of $idle + 2 x $n: the $n connections were not all open"
 	assert_eq "clients open at the server" "$n" "$(server_open)"
-	kill -0 "$NSB_PID" || fail "nsbridge died holding $n connections"
+	alive "$NSB_PID" || fail "nsbridge died holding $n connections"
 	pass "$n connections open at once: relay at $peak fds, server counts $(server_open)"
 }
 
@@ -93,7 +93,7 @@ fds_back() {
 
 # once the clients above have left
 back_to_idle() {
-	kill -0 "$NSB_PID" || fail "nsbridge died after $n connections"
+	alive "$NSB_PID" || fail "nsbridge died after $n connections"
 	wait_until "fd count of $idle" 30 fds_back
 	assert_eq "fds after the load" "$idle" "$(fd_count "$NSB_PID")"
 	pass "fd count back to its idle value of $idle"

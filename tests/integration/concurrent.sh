@@ -17,7 +17,7 @@ wrk_1000() {
 	bg_to "$T/wrk.out" ip netns exec "$ns" wrk -t2 -c1000 -d4s --timeout 10s "http://127.0.0.1:$port/"
 	wrk=$BG_PID
 	# the highest count seen while wrk runs, until it passes 2,000
-	while kill -0 "$wrk" 2>/dev/null && [ "$peak" -lt 2000 ]; do
+	while alive "$wrk" && [ "$peak" -lt 2000 ]; do
 		n=$(fd_count "$NSB_PID")
 		[ "$n" -gt "$peak" ] && peak=$n
 		sleep 0.05

@@ -89,6 +89,6 @@ check bytes_in_socket_queue
 check idle_closed
 check idle_half_closed_reset
 
-kill -0 "$NSB_PID" || fail "nsbridge died"
+alive "$NSB_PID" || fail "nsbridge died"
 stop_nsb
 assert_eq "exit status" 0 "$NSB_STATUS"

@@ -103,7 +103,7 @@ removed_bridge_drains() {
 	assert_eq "the removed bridge's transfer, sha256 sent and received" "$sent" "$received"
 	wait_until "the removed bridge's connection to end" 10 no_removed_conns
 	port_free "$ns" "$sha" || fail "port $sha is not free after the drain"
-	kill -0 "$NSB_PID" || fail "nsbridge stopped"
+	alive "$NSB_PID" || fail "nsbridge stopped"
 	pass "the removed bridge stopped accepting at once, its open transfer finished (8 MiB, same sha256), its port is free"
 }
 
@@ -158,7 +158,7 @@ taken_port_refused() {
 	assert_match "status: why" "$taken is already in use" "$(json 'doc["last_reload"]["message"]')"
 	assert_eq "status: still 2 bridges" "2" "$(json 'len(doc["bridges"])')"
 	assert_eq "the old set serves" added "$(nsx "$ns" curl -sS --max-time 5 "http://127.0.0.1:$web/")"
-	kill -0 "$NSB_PID" || fail "a bad reload stopped nsbridge"
+	alive "$NSB_PID" || fail "a bad reload stopped nsbridge"
 	pass "a taken port refuses the reload whole (the other new bridge unbound), the old set serves, status says why"
 }
 

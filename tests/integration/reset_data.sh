@@ -111,6 +111,6 @@ check full_path_then_reset
 check send_then_reset
 check upload_answered_413
 
-kill -0 "$NSB_PID" || fail "nsbridge died"
+alive "$NSB_PID" || fail "nsbridge died"
 stop_nsb
 assert_eq "exit status" 0 "$NSB_STATUS"

@@ -42,11 +42,15 @@ def status(path):
     return json.loads(text(path))[0]
 
 
+VALGRIND_NOTE = re.compile(r"^(==|--)[0-9]+(==|--)")
+
+
 def lines(path):
-    """Every line as an object; valgrind's own notes (==) are skipped"""
+    """Every line as an object; valgrind's own notes ("==PID==" and
+    "--PID--", such as a syscall it does not know) are skipped"""
     objs = []
     for line in text(path).splitlines():
-        if line.startswith("=="):
+        if VALGRIND_NOTE.match(line):
             continue
         try:
             objs.append(json.loads(line))

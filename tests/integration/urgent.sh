@@ -90,6 +90,6 @@ check to_client
 check alone_to_service
 check alone_to_client
 
-kill -0 "$NSB_PID" || fail "nsbridge died"
+alive "$NSB_PID" || fail "nsbridge died"
 stop_nsb
 assert_eq "exit status" 0 "$NSB_STATUS"
