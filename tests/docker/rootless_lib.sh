@@ -249,7 +249,8 @@ scene_mirrors() {
 	pick_port h1
 	bg_to "$T/h1.log" "${NSB_WRAP[@]}" busybox httpd -f -p "127.0.0.1:$h1" -h "$T/www"
 	h1_pid=$BG_PID
-	fwd_pid= NSB_PID=	# the check's own, once started
+	fwd_pid=''
+	NSB_PID=''	# the check's own, once started
 	trap 'kill -KILL $NSB_PID $fwd_pid "$h1_pid" 2>/dev/null' EXIT
 	wait_listen "" "$h1"
 	bg_to "$T/forward.log" "${NSB_WRAP[@]}" "$NSB" -v -c web --mirror host container

@@ -178,7 +178,8 @@ udp_dns() {
 	bg_to "$T/dnsmasq.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
 		--no-hosts --port="$dport" --listen-address=127.0.0.1 --bind-interfaces --user=root \
 		--pid-file="$T/dnsmasq.pid" --address=/db.nsbridge.test/192.0.2.53
-	DNSMASQ_PID=$BG_PID NSB_PID=
+	DNSMASQ_PID=$BG_PID
+	NSB_PID=''	# the check's own, once started
 	trap 'kill -KILL $NSB_PID "$DNSMASQ_PID" 2>/dev/null' EXIT
 	wait_until "dnsmasq on udp port $dport" 10 udp_bound
 	assert_eq "dig on the host, direct" 192.0.2.53 \
