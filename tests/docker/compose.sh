@@ -16,12 +16,17 @@ import_bookworm
 # its apt-get downloads may fail for a moment; a second try reuses the layers made
 retry 3 docker build --network host -t nsbridge "$REPO" >"$T/build.log" 2>&1 ||
 	fail "docker build: $(tail -n 5 "$T/build.log")"
-size=$(docker image inspect -f '{{.Size}}' nsbridge)
-base=$(docker image inspect -f '{{.Size}}' debian:bookworm-slim)
-assert_eq "image entrypoint" "[/usr/local/bin/nsbridge]" \
-	"$(docker image inspect -f '{{.Config.Entrypoint}}' nsbridge)"
-docker run --rm nsbridge --version | grep -q '^nsbridge ' || fail "the image does not run nsbridge"
-pass "Dockerfile: image of $((size / 1024 / 1024)) MiB ($(((size - base) / 1024 / 1024)) MiB over its base)"
+
+image() {
+	local size base
+	size=$(docker image inspect -f '{{.Size}}' nsbridge)
+	base=$(docker image inspect -f '{{.Size}}' debian:bookworm-slim)
+	assert_eq "image entrypoint" "[/usr/local/bin/nsbridge]" \
+		"$(docker image inspect -f '{{.Config.Entrypoint}}' nsbridge)"
+	docker run --rm nsbridge --version | grep -q '^nsbridge ' || fail "the image does not run nsbridge"
+	pass "Dockerfile: image of $((size / 1024 / 1024)) MiB ($(((size - base) / 1024 / 1024)) MiB over its base)"
+}
+check image
 
 # the "host" service lives in a namespace of the test's; the sidecar
 # reaches it through a process that lives there (it sees every pid)
@@ -37,14 +42,24 @@ compose() {
 	docker-compose -p "$project" -f "$REPO/deploy/compose.yml" "$@"
 }
 at_exit "compose down -t 0 >/dev/null 2>&1"
-compose up -d >"$T/compose.log" 2>&1 || fail "docker-compose up: $(tail -n 5 "$T/compose.log")"
-for _ in $(seq 1 100); do
-	compose logs nsbridge 2>/dev/null | grep -q ' ready' && break
-	sleep 0.1
-done
-compose logs nsbridge | grep -q ' ready' || fail "the sidecar is not ready: $(compose logs nsbridge)"
-app=$(compose ps -q app)
-assert_eq "the app's network" none "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$app")"
-body=$(timeout 10 docker exec "$app" wget -qO- "http://127.0.0.1:$port/")
-assert_eq "wget inside the app" "host service $port" "$body"
-pass "compose: the app, with no network, reaches the host's 127.0.0.1:$port through the sidecar"
+
+# sidecar_ready - the sidecar's log has its ready line
+sidecar_ready() {
+	compose logs nsbridge 2>/dev/null | grep -q ' ready'
+}
+
+sidecar() {
+	local app body
+	compose up -d >"$T/compose.log" 2>&1 || fail "docker-compose up: $(tail -n 5 "$T/compose.log")"
+	for _ in $(seq 1 100); do
+		sidecar_ready && break
+		sleep 0.1
+	done
+	sidecar_ready || fail "the sidecar is not ready: $(compose logs nsbridge)"
+	app=$(compose ps -q app)
+	assert_eq "the app's network" none "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$app")"
+	body=$(timeout 10 docker exec "$app" wget -qO- "http://127.0.0.1:$port/")
+	assert_eq "wget inside the app" "host service $port" "$body"
+	pass "compose: the app, with no network, reaches the host's 127.0.0.1:$port through the sidecar"
+}
+check sidecar

@@ -36,33 +36,55 @@ serving() {
 		"$(curl -sS --max-time 5 "http://127.0.0.1:$p_app/")"
 }
 
+# the nsbridge --labels both behaviours share, and the labelled container,
+# run here: a podman that cannot run one skips the test
 NSB_READY=0 start_nsb --labels
-start=$(now_ms)
+run_start=$(now_ms)
 run_app papp "host:$db container:$db, container:$app host:$p_app"
-wait_until "papp's bridges" 20 grep -q "container papp: .*-> host 127.0.0.1:$p_app[, ].*ready" "$NSB_LOG"
-wait_until "papp's app" 10 sh -c "[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$p_app/ 2>/dev/null)\" = 'app papp' ]"
-up_ms=$(($(now_ms) - start))
-serving papp
-pass "podman run of a labelled container: bridges both ways ${up_ms} ms after the run began"
 
-ns=$(readlink "/proc/$(podman_ inspect -f '{{.State.Pid}}' papp)/ns/net")
-start=$(now_ms)
-podman_ stop -t 0 papp >/dev/null || fail "podman stop"
-wait_until "papp's bridges removed" 20 grep -q "container papp stopped: its 2 bridges are removed" "$NSB_LOG"
-stop_ms=$(($(now_ms) - start))
-wait_until "nothing of nsbridge in papp's namespace" 10 gone_from "$ns"
-curl -sS --max-time 5 "http://127.0.0.1:$p_app/" >/dev/null 2>&1 && fail "papp's port answered after podman stop"
-start=$(now_ms)
-podman_ start papp >/dev/null || fail "podman start"
-wait_until "papp's bridges back" 20 sh -c "[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$p_app/ 2>/dev/null)\" = 'app papp' ]"
-start_ms=$(($(now_ms) - start))
-serving papp
-ns=$(readlink "/proc/$(podman_ inspect -f '{{.State.Pid}}' papp)/ns/net")
-start=$(now_ms)
-podman_ rm -f -t 0 papp >/dev/null || fail "podman rm -f"
-wait_until "papp's bridges removed again" 20 sh -c "[ \$(grep -c 'container papp stopped: its 2 bridges are removed' '$NSB_LOG') -ge 2 ]"
-rm_ms=$(($(now_ms) - start))
-wait_until "nothing of nsbridge in papp's namespace" 10 gone_from "$ns"
-pass "podman stop: gone in ${stop_ms} ms, no socket left; podman start: back in ${start_ms} ms; podman rm -f: gone in ${rm_ms} ms"
+# app_answers - papp's app answers on the host
+app_answers() {
+	[ "$(curl -sS --max-time 5 "http://127.0.0.1:$p_app/" 2>/dev/null)" = "app papp" ]
+}
+
+labelled_run() {
+	local up_ms
+	wait_until "papp's bridges" 20 grep -q "container papp: .*-> host 127.0.0.1:$p_app[, ].*ready" "$NSB_LOG"
+	wait_until "papp's app" 10 app_answers
+	up_ms=$(($(now_ms) - run_start))
+	serving papp
+	pass "podman run of a labelled container: bridges both ways ${up_ms} ms after the run began"
+}
+
+stop_start_rm() {
+	local ns start stop_ms start_ms rm_ms
+	ns=$(readlink "/proc/$(podman_ inspect -f '{{.State.Pid}}' papp)/ns/net")
+	start=$(now_ms)
+	podman_ stop -t 0 papp >/dev/null || fail "podman stop"
+	wait_until "papp's bridges removed" 20 grep -q "container papp stopped: its 2 bridges are removed" "$NSB_LOG"
+	stop_ms=$(($(now_ms) - start))
+	wait_until "nothing of nsbridge in papp's namespace" 10 gone_from "$ns"
+	curl -sS --max-time 5 "http://127.0.0.1:$p_app/" >/dev/null 2>&1 && fail "papp's port answered after podman stop"
+	start=$(now_ms)
+	podman_ start papp >/dev/null || fail "podman start"
+	wait_until "papp's bridges back" 20 app_answers
+	start_ms=$(($(now_ms) - start))
+	serving papp
+	ns=$(readlink "/proc/$(podman_ inspect -f '{{.State.Pid}}' papp)/ns/net")
+	start=$(now_ms)
+	podman_ rm -f -t 0 papp >/dev/null || fail "podman rm -f"
+	wait_until "papp's bridges removed again" 20 sh -c "[ \$(grep -c 'container papp stopped: its 2 bridges are removed' '$NSB_LOG') -ge 2 ]"
+	rm_ms=$(($(now_ms) - start))
+	wait_until "nothing of nsbridge in papp's namespace" 10 gone_from "$ns"
+	pass "podman stop: gone in ${stop_ms} ms, no socket left; podman start: back in ${start_ms} ms; podman rm -f: gone in ${rm_ms} ms"
+}
+
+stopped() {
+	assert_eq "exit status" 0 "$NSB_STATUS"
+	pass "nsbridge --labels: exit 0 on SIGTERM"
+}
+
+check labelled_run
+check stop_start_rm
 stop_nsb TERM
-assert_eq "exit status" 0 "$NSB_STATUS"
+check stopped

@@ -9,6 +9,7 @@
 # static busybox: nothing is pulled.
 
 BUSYBOX_IMAGE=nsbt-busybox:latest
+DOCKER_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 stop_dockerd() {
 	local pid
@@ -16,7 +17,7 @@ stop_dockerd() {
 	docker ps -aq 2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1
 	kill -TERM "$DOCKERD_PID" 2>/dev/null
 	for _ in $(seq 1 100); do
-		kill -0 "$DOCKERD_PID" 2>/dev/null || break
+		gone "$DOCKERD_PID" && break
 		sleep 0.1
 	done
 	kill -KILL "$DOCKERD_PID" 2>/dev/null
@@ -41,7 +42,7 @@ start_dockerd() {
 	export DOCKER_HOST="unix://$DOCKER_DIR/docker.sock"
 	for _ in $(seq 1 300); do
 		docker info >/dev/null 2>&1 && return 0
-		kill -0 "$DOCKERD_PID" 2>/dev/null || break
+		alive "$DOCKERD_PID" || break
 		sleep 0.1
 	done
 	skip "dockerd did not start: $(tail -n 3 "$DOCKER_DIR/dockerd.log" | tr '\n' ' ')"
@@ -135,17 +136,25 @@ start_podman() {
 	_PIDS+=("$PODMAN_PID")
 	for _ in $(seq 1 100); do
 		curl -s --unix-socket "$PODMAN_SOCK" http://d/_ping >/dev/null 2>&1 && return 0
-		kill -0 "$PODMAN_PID" 2>/dev/null || break
+		alive "$PODMAN_PID" || break
 		sleep 0.1
 	done
 	skip "podman's API service did not start: $(tail -n 2 "$PD/service.log" | tr '\n' ' ')"
+}
+
+# ct_status COMMAND ARGS... - containers_json.py COMMAND (field NAME KEY,
+# bridges NAME, options NAME) on the status --json of nsbridge $NSB_PID
+ct_status() {
+	local cmd=$1
+	shift
+	"$NSB" status --json "$NSB_PID" | python3 "$DOCKER_TESTS/containers_json.py" "$cmd" - "$@"
 }
 
 # sockets_in NSREF PID... - how many sockets of the PIDs are in namespace NSREF
 sockets_in() {
 	local ns=$1
 	shift
-	python3 "$(dirname "$0")/../integration/sock_netns.py" "$@" | grep -cF " $ns"
+	python3 "$DOCKER_TESTS/../integration/sock_netns.py" "$@" | grep -cF " $ns"
 }
 
 # gone_from NSREF - no socket or namespace fd of nsbridge or its helpers is in NSREF

@@ -52,71 +52,100 @@ serving() {
 
 # status_of NAME - "running" or "stopped", from status --json
 status_of() {
-	"$NSB" status --json "$NSB_PID" | python3 -c '
-import json, sys
-doc = json.load(sys.stdin)[0]
-print(["stopped", "running"][[c["running"] for c in doc["containers"] if c["container"] == sys.argv[1]][0]])' "$1"
+	local running
+	running=$(ct_status field "$1" running) || fail "status --json of $1"
+	case $running in
+	true) echo running ;;
+	false) echo stopped ;;
+	*) echo "$running" ;;
+	esac
+}
+
+# app_answers NAME - the app of NAME answers inside NAME
+app_answers() {
+	[ "$(timeout 10 docker exec "$1" wget -qO- "http://127.0.0.1:$app/" 2>/dev/null)" = "app $1" ]
 }
 
 for name in web api jobs; do
 	run_app "$name"
 done
 for name in web api jobs; do
-	until [ "$(docker exec "$name" wget -qO- "http://127.0.0.1:$app/" 2>/dev/null)" = "app $name" ]; do
-		sleep 0.05
-	done
+	wait_until "the app of $name" 30 app_answers "$name"
 done
 
-# --- three containers, both directions ------------------------------------------
+# one nsbridge for the three, shared by the behaviours below
 start_nsb --metrics "127.0.0.1:$mport" \
 	-c web "host:$db" "container:$db" "container:$app" "host:$app_web" \
 	-c api "host:$db" "container:$db" "container:$app" "host:$app_api" \
 	-c jobs "host:$db" "container:$db" "container:$app" "host:$app_jobs"
-assert_match "ready line naming api" "container api 127.0.0.1:$app -> host 127.0.0.1:$app_api.* ready" \
-	"$(cat "$NSB_LOG")"
-serving web api jobs
 helpers=$(cat "/proc/$NSB_PID/task/$NSB_PID/children")
-kinds=$(for pid in $helpers; do cat "/proc/$pid/comm"; done | sort | tr '\n' ' ')
-assert_match "one opener and one watcher for three containers" "^(nsbridge-keeper )?nsbridge-opener nsbridge-watch $" \
-	"$kinds"
-pass "-c web PAIRS -c api PAIRS -c jobs PAIRS: both directions in three containers; helpers: $kinds"
 
-curl -sS --max-time 5 "http://127.0.0.1:$mport/metrics" >"$T/metrics.txt" || fail "GET /metrics"
-assert_match "metric with the container label" \
-	"nsbridge_accepted_total\\{bridge=\"3\",[^}]*,container=\"api\"\\} 1" "$(cat "$T/metrics.txt")"
-for name in web api jobs; do
-	assert_eq "status of $name" running "$(status_of "$name")"
-done
-pass "status --json: three containers running; metrics: a container label"
+# --- three containers, both directions ------------------------------------------
+three_containers() {
+	local kinds pid
+	assert_match "ready line naming api" "container api 127.0.0.1:$app -> host 127.0.0.1:$app_api.* ready" \
+		"$(cat "$NSB_LOG")"
+	serving web api jobs
+	kinds=$(for pid in $helpers; do cat "/proc/$pid/comm"; done | sort | tr '\n' ' ')
+	assert_match "one opener and one watcher for three containers" "^(nsbridge-keeper )?nsbridge-opener nsbridge-watch $" \
+		"$kinds"
+	pass "-c web PAIRS -c api PAIRS -c jobs PAIRS: both directions in three containers; helpers: $kinds"
+}
+
+status_and_metrics() {
+	local name
+	curl -sS --max-time 5 "http://127.0.0.1:$mport/metrics" >"$T/metrics.txt" || fail "GET /metrics"
+	assert_match "metric with the container label" \
+		"nsbridge_accepted_total\\{bridge=\"3\",[^}]*,container=\"api\"\\} 1" "$(cat "$T/metrics.txt")"
+	for name in web api jobs; do
+		assert_eq "status of $name" running "$(status_of "$name")"
+	done
+	pass "status --json: three containers running; metrics: a container label"
+}
 
 # --- docker stop api: only its listeners and sockets close -----------------------
-api_ns=$(readlink "/proc/$(container_pid api)/ns/net")
-[ "$(sockets_in "$api_ns" "$NSB_PID" $helpers)" -gt 0 ] || fail "no socket of nsbridge in api before it stopped"
-docker stop -t 0 api >/dev/null || fail "docker stop api"
-wait_until "log line of api stopping" 5 \
-	grep -q "container api stopped: its listeners are closed until it runs again" "$NSB_LOG"
-assert_eq "status of api" stopped "$(status_of api)"
-assert_eq "sockets of nsbridge and its helpers in api's namespace" 0 "$(sockets_in "$api_ns" "$NSB_PID" $helpers)"
-for pid in $NSB_PID $helpers; do
-	[[ "$(ls -l "/proc/$pid/fd" 2>/dev/null)" == *"$api_ns"* ]] && fail "process $pid holds api's namespace"
-done
-curl -sS --max-time 5 "http://127.0.0.1:$app_api/" >/dev/null 2>&1 && fail "api's app answered while api was stopped"
-for round in 1 2 3; do
-	serving web jobs
-done
-assert_eq "status of web" running "$(status_of web)"
-pass "docker stop api: no socket or fd of nsbridge left in its namespace; web and jobs go on serving"
+api_stops() {
+	local api_ns pid
+	api_ns=$(readlink "/proc/$(container_pid api)/ns/net")
+	[ "$(sockets_in "$api_ns" "$NSB_PID" $helpers)" -gt 0 ] || fail "no socket of nsbridge in api before it stopped"
+	docker stop -t 0 api >/dev/null || fail "docker stop api"
+	wait_until "log line of api stopping" 5 \
+		grep -q "container api stopped: its listeners are closed until it runs again" "$NSB_LOG"
+	assert_eq "status of api" stopped "$(status_of api)"
+	assert_eq "sockets of nsbridge and its helpers in api's namespace" 0 "$(sockets_in "$api_ns" "$NSB_PID" $helpers)"
+	for pid in $NSB_PID $helpers; do
+		[[ "$(ls -l "/proc/$pid/fd" 2>/dev/null)" == *"$api_ns"* ]] && fail "process $pid holds api's namespace"
+	done
+	curl -sS --max-time 5 "http://127.0.0.1:$app_api/" >/dev/null 2>&1 && fail "api's app answered while api was stopped"
+	for _ in 1 2 3; do
+		serving web jobs
+	done
+	assert_eq "status of web" running "$(status_of web)"
+	pass "docker stop api: no socket or fd of nsbridge left in its namespace; web and jobs go on serving"
+}
 
 # --- docker start api: its bridges come back ----------------------------------------
-docker start api >/dev/null || fail "docker start api"
-wait_until "api's bridges back" 10 sh -c \
-	"[ \"\$(timeout 10 docker exec api wget -qO- http://127.0.0.1:$db/ 2>/dev/null)\" = 'host db' ]"
-wait_until "api's app on the host" 10 sh -c \
-	"[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$app_api/ 2>/dev/null)\" = 'app api' ]"
-serving web api jobs
-assert_eq "status of api" running "$(status_of api)"
-assert_match "log line of api running again" "container api runs again" "$(cat "$NSB_LOG")"
-pass "docker start api: its bridges are back, both directions; the others never stopped"
+api_starts() {
+	docker start api >/dev/null || fail "docker start api"
+	wait_until "api's bridges back" 10 sh -c \
+		"[ \"\$(timeout 10 docker exec api wget -qO- http://127.0.0.1:$db/ 2>/dev/null)\" = 'host db' ]"
+	wait_until "api's app on the host" 10 sh -c \
+		"[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$app_api/ 2>/dev/null)\" = 'app api' ]"
+	serving web api jobs
+	assert_eq "status of api" running "$(status_of api)"
+	assert_match "log line of api running again" "container api runs again" "$(cat "$NSB_LOG")"
+	pass "docker start api: its bridges are back, both directions; the others never stopped"
+}
 
+# after the SIGTERM below
+stopped() {
+	assert_eq "exit status" 0 "$NSB_STATUS"
+	pass "SIGTERM: exit 0"
+}
+
+check three_containers
+check status_and_metrics
+check api_stops
+check api_starts
 stop_nsb TERM
-assert_eq "exit status" 0 "$NSB_STATUS"
+check stopped

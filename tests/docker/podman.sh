@@ -23,13 +23,29 @@ start_nsb -c pweb "host:$port" "container:$port"
 fetch() {
 	podman_ exec pweb timeout 10 wget -qO- "http://127.0.0.1:$port/" 2>/dev/null
 }
-assert_eq "wget inside the podman container" "host service $port" "$(fetch)"
-pass "-c pweb through podman's socket ($sock)"
 
-podman_ restart -t 0 pweb >/dev/null || fail "podman restart"
-t0=$(now_ms)
-until [ "$(fetch)" = "host service $port" ]; do
-	[ $(($(now_ms) - t0)) -lt 5000 ] || fail "no answer inside pweb 5 s after its restart"
-	sleep 0.05
-done
-pass "podman restart: followed through podman's events, answered $(($(now_ms) - t0)) ms after"
+by_name() {
+	assert_eq "wget inside the podman container" "host service $port" "$(fetch)"
+	pass "-c pweb through podman's socket ($sock)"
+}
+
+restart() {
+	local t0
+	podman_ restart -t 0 pweb >/dev/null || fail "podman restart"
+	t0=$(now_ms)
+	until [ "$(fetch)" = "host service $port" ]; do
+		[ $(($(now_ms) - t0)) -lt 5000 ] || fail "no answer inside pweb 5 s after its restart"
+		sleep 0.05
+	done
+	pass "podman restart: followed through podman's events, answered $(($(now_ms) - t0)) ms after"
+}
+
+stopped() {
+	assert_eq "exit status" 0 "$NSB_STATUS"
+	pass "SIGTERM: exit 0"
+}
+
+check by_name
+check restart
+stop_nsb TERM
+check stopped

@@ -37,7 +37,7 @@ stop_rootless_dockerd() {
 	[ -n "${DOCKERD_PID:-}" ] || return 0
 	kill -TERM "$DOCKERD_PID" 2>/dev/null
 	for _ in $(seq 1 100); do
-		kill -0 "$DOCKERD_PID" 2>/dev/null || break
+		gone "$DOCKERD_PID" && break
 		sleep 0.1
 	done
 	kill -KILL "$DOCKERD_PID" 2>/dev/null
@@ -58,7 +58,7 @@ start_rootless_dockerd() {
 	DOCKERD_PID=$BG_PID
 	for _ in $(seq 1 300); do
 		docker_a info >/dev/null 2>&1 && return 0
-		kill -0 "$DOCKERD_PID" 2>/dev/null || break
+		alive "$DOCKERD_PID" || break
 		sleep 0.1
 	done
 	skip "rootless dockerd $* did not start: $(tail -n 3 "$T/dockerd.log" | tr '\n' ' ')"
@@ -74,11 +74,69 @@ fetch() {	# PORT - what wget inside the container gets from 127.0.0.1:PORT
 	ct_fetch docker_a "$1"
 }
 
-# scene HOW [ROOTLESSKIT-FLAG...] - everything, with dockerd started so.
+# -------- the behaviours of each round, checks --------
+# They use what the round has set: how, relay (the round's shared
+# nsbridge, NSB_PID) and port.
+
+# a host-loopback service reached from inside, by name
+by_name() {
+	assert_eq "direct, on the host" "host service $port" "$(curl -s "http://127.0.0.1:$port/")"
+	assert_eq "wget inside the rootless container" "host service $port" "$(fetch "$port")"
+	pass "$how: as $A: nsbridge -c web host:$port container:$port, wget inside gets the host's page"
+}
+
+credentials() {
+	local opener
+	assert_eq "relay uid" "$UID_A" "$(status_of "$relay" Uid)"
+	assert_eq "relay CapEff" 0000000000000000 "$(status_of "$relay" CapEff)"
+	opener=$(pgrep -P "$relay" -x nsbridge-opener)
+	[ -n "$opener" ] || fail "no nsbridge-opener child of $relay"
+	assert_eq "opener user namespace" "$(readlink "$(ct_proc)/ns/user")" \
+		"$(readlink "/proc/$opener/ns/user")"
+	pass "$how: relay: uid $UID_A, CapEff 0; opener: in RootlessKit's user namespace"
+}
+
+# nsbridge ports -c web, as A
+ports_as_a() {
+	as "$A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" || fail "nsbridge ports -c web: $(cat "$T/err")"
+	grep -Eq "^tcp +127\.0\.0\.1 +$port +$relay +nsbridge +yes +web$" "$T/ports" ||
+		fail "nsbridge ports -c web: no line for nsbridge's listener on $port: $(cat "$T/ports")"
+	pass "$how: as $A: nsbridge ports -c web lists nsbridge's listener inside"
+}
+
+# docker restart, followed
+restart() {
+	local old
+	old=$(ct_proc)
+	docker_a restart -t 0 web >/dev/null || fail "docker restart"
+	[ "$(ct_proc)" != "$old" ] || fail "docker restart kept $old"
+	wait_until "answer inside web after its restart" 30 ct_answers docker_a "$port" "host service $port"
+	pass "$how: docker restart: followed, the host's page answers inside again"
+}
+
+stopped() {
+	assert_eq "exit status" 0 "$NSB_STATUS"
+	pass "$how: as $A: SIGTERM: exit 0"
+}
+
+# a scoped run: CMD once ready, on $NSBRIDGE_PORT, its status nsbridge's
+scoped() {
+	local out rc
+	out=$(as "$A" "$NSB" -c web "container:$cport" host:0 -- \
+		sh -c 'curl -sS --max-time 5 "http://127.0.0.1:$NSBRIDGE_PORT/"; exit 3' 2>"$NSB_LOG")
+	rc=$?
+	assert_eq "scoped run: exit status ($(cat "$NSB_LOG"))" 3 "$rc"
+	assert_eq "scoped run: what CMD saw" "container service" "$out"
+	pass "$how: as $A: nsbridge -c web container:$cport host:0 -- CMD: CMD reached the container, nsbridge exited with its 3"
+}
+
+# round HOW [ROOTLESSKIT-FLAG...] - everything, with dockerd started so:
+# the engine, the image, web, root's nginx and the nsbridge of A's the
+# first checks share are the round's setup.
 # Under RootlessKit's --pidns, State.Pid is a pid of RootlessKit's pid
 # namespace, not of the host's: nsbridge resolves it
-scene() {
-	local how=$1 old relay opener
+round() {
+	local how=$1
 	shift
 	start_rootless_dockerd "$@"
 	docker_a import "$T/bb.tar" nsbt-bb:latest >/dev/null 2>"$T/err" ||
@@ -89,63 +147,30 @@ scene() {
 	[ "$(readlink "$(ct_proc)/ns/user")" != "$(readlink /proc/self/ns/user)" ] ||
 		fail "$how: the container is in the host's user namespace"
 
-	# -------- a host-loopback service reached from inside, by name --------
 	pick_port port
 	mkdir -p "$T/www" && echo "host service $port" >"$T/www/index.html"
 	start_nginx "" "$port" "$T/www" 127.0.0.1
 	as_argv NSB_WRAP "$A"
 	start_nsb -c web "host:$port" "container:$port"
-	assert_eq "direct, on the host" "host service $port" "$(curl -s "http://127.0.0.1:$port/")"
-	assert_eq "wget inside the rootless container" "host service $port" "$(fetch "$port")"
-	pass "$how: as $A: nsbridge -c web host:$port container:$port, wget inside gets the host's page"
-
 	relay=$NSB_PID
-	assert_eq "relay uid" "$UID_A" "$(status_of "$relay" Uid)"
-	assert_eq "relay CapEff" 0000000000000000 "$(status_of "$relay" CapEff)"
-	opener=$(pgrep -P "$relay" -x nsbridge-opener)
-	[ -n "$opener" ] || fail "no nsbridge-opener child of $relay"
-	assert_eq "opener user namespace" "$(readlink "$(ct_proc)/ns/user")" \
-		"$(readlink "/proc/$opener/ns/user")"
-	pass "$how: relay: uid $UID_A, CapEff 0; opener: in RootlessKit's user namespace"
-
-	# -------- nsbridge ports -c web, as A --------
-	as "$A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" || fail "nsbridge ports -c web: $(cat "$T/err")"
-	grep -Eq "^tcp +127\.0\.0\.1 +$port +$relay +nsbridge +yes +web$" "$T/ports" ||
-		fail "nsbridge ports -c web: no line for nsbridge's listener on $port: $(cat "$T/ports")"
-	pass "$how: as $A: nsbridge ports -c web lists nsbridge's listener inside"
-
-	# -------- docker restart, followed --------
-	old=$(ct_proc)
-	docker_a restart -t 0 web >/dev/null || fail "docker restart"
-	[ "$(ct_proc)" != "$old" ] || fail "docker restart kept $old"
-	wait_until "answer inside web after its restart" 30 ct_answers docker_a "$port" "host service $port"
-	pass "$how: docker restart: followed, the host's page answers inside again"
+	check by_name
+	check credentials
+	check ports_as_a
+	check restart
 	stop_nsb
+	check stopped
 
-	# -------- the reverse: a service inside, reached from the host --------
-	scene_reverse docker_a "$how: "
-
-	# -------- a scoped run: CMD once ready, on \$NSBRIDGE_PORT, its status nsbridge's --------
-	out=$(as "$A" "$NSB" -c web "container:$cport" host:0 -- \
-		sh -c 'curl -sS --max-time 5 "http://127.0.0.1:$NSBRIDGE_PORT/"; exit 3' 2>"$NSB_LOG")
-	rc=$?
-	assert_eq "scoped run: exit status ($(cat "$NSB_LOG"))" 3 "$rc"
-	assert_eq "scoped run: what CMD saw" "container service" "$out"
-	pass "$how: as $A: nsbridge -c web container:$cport host:0 -- CMD: CMD reached the container, nsbridge exited with its 3"
-
-	# -------- a range: each port inside answered by its own host port --------
-	scene_range docker_a "$how: "
-
-	# -------- a unix: SERVICE of A's, and --metrics counting what it carried --------
-	scene_unix docker_a "$how: " "$USOCK"
-
-	# -------- two mirrors facing each other, both A's --------
-	scene_mirrors_up docker_a "$how: "
-	scene_mirrors_down "$how: "
+	# the service inside on cport, for the scenes
+	web_httpd docker_a
+	check scene_reverse docker_a "$how: "
+	check scoped
+	check scene_range docker_a "$how: "
+	check scene_unix docker_a "$how: " "$USOCK"
+	check scene_mirrors docker_a "$how: "
 	NSB_WRAP=()
 	docker_a rm -f web >/dev/null
 	stop_rootless_dockerd
 }
 
-scene "dockerd-rootless.sh"
-scene "RootlessKit --pidns" --pidns
+round "dockerd-rootless.sh"
+round "RootlessKit --pidns" --pidns

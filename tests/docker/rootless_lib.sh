@@ -7,8 +7,8 @@
 # command as that user with nothing of root's environment, and everything
 # of the users is removed when the test ends (their processes by uid, the
 # home, /run/user/UID, the subuid and subgid lines). The scenes both tests
-# play alike (scene_reverse, scene_range, scene_unix, scene_mirrors_up and
-# _down) are at the end, parameterised by the engine's command. TESTING.md,
+# play alike (scene_reverse, scene_range, scene_unix, scene_mirrors), each
+# a check, are at the end, parameterised by the engine's command. TESTING.md,
 # "Rootless Podman and Docker as an ordinary user", says how the engines
 # run here.
 
@@ -74,9 +74,10 @@ as() {
 	"${argv[@]}" "$@"
 }
 
-# the binary where every user can run it
+# the binary, and the unix service's script, where every user can run them
 mkdir -p "$T/bin" && cp "$NSB" "$T/bin/nsbridge" && chmod 755 "$T/bin" "$T/bin/nsbridge"
 NSB=$T/bin/nsbridge
+cp "$(dirname "${BASH_SOURCE[0]}")/unix_http.py" "$T/bin/" && chmod 644 "$T/bin/unix_http.py"
 
 # busybox_tar FILE - a busybox root file system as a tar every user can read
 busybox_tar() {
@@ -120,25 +121,13 @@ range_nginx() {
 	wait_listen "" "$2"
 }
 
-# unix_http USER SOCK DIR - python's HTTP server, as USER, serving DIR on
-# the unix socket SOCK; its pid in BG_PID
+# unix_http USER SOCK DIR - python's HTTP server (unix_http.py), as USER,
+# serving DIR on the unix socket SOCK; its pid in BG_PID
 unix_http() {
 	local argv
-	cat >"$T/unix_http.py" <<-'PY'
-	import http.server, os, socketserver, sys
-	class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-	    daemon_threads = True
-	class Handler(http.server.SimpleHTTPRequestHandler):
-	    def address_string(self):
-	        return "unix"	# a unix peer has no address
-	sock, root = sys.argv[1:]
-	os.chdir(root)
-	Server(sock, Handler).serve_forever()
-	PY
-	chmod 644 "$T/unix_http.py"
 	rm -f "$2"
 	as_argv argv "$1"
-	bg_to "$T/unix_http.log" "${argv[@]}" python3 "$T/unix_http.py" "$2" "$3"
+	bg_to "$T/unix_http.log" "${argv[@]}" python3 "$T/bin/unix_http.py" "$2" "$3"
 	wait_until "$1's unix socket $2" 10 test -S "$2"
 }
 
@@ -162,13 +151,14 @@ carried() {
 }
 
 # -------- scenes both engines play, as A --------
-# rootless_podman.sh and rootless_docker.sh run them alike. Each takes
-# ENGINE, the test's function that runs the engine's CLI as A (podman_a,
-# docker_a: "ENGINE exec web CMD..." runs CMD inside the container web),
-# and LABEL, put before each message ("" or "HOW: "). They use what the
-# test has set: A, NSB_WRAP (as_argv of A), port (root's nginx, whose
-# page says "host service $port"), and its function ct_proc, web's init
-# as /proc/PID here.
+# rootless_podman.sh and rootless_docker.sh run them alike, each scene a
+# check with an nsbridge of its own (web_httpd, which they need, is the
+# setup's). Each takes ENGINE, the test's function that runs the engine's
+# CLI as A (podman_a, docker_a: "ENGINE exec web CMD..." runs CMD inside
+# the container web), and LABEL, put before each message ("" or "HOW: ").
+# They use what the test has set: A, NSB_WRAP (as_argv of A), port (root's
+# nginx, whose page says "host service $port"), cport (web_httpd), and
+# its function ct_proc, web's init as /proc/PID here.
 
 # ct_fetch ENGINE PORT - what wget inside web gets from 127.0.0.1:PORT
 ct_fetch() {
@@ -187,15 +177,19 @@ decided() {
 	grep -Eq "port $2 of .*(is nsbridge's own|is not mirrored)" "$1"
 }
 
-# scene_reverse ENGINE LABEL - a service inside (busybox httpd on cport,
-# left running for the scenes after), reached from the host
+# web_httpd ENGINE - a service inside web (busybox httpd on cport, picked
+# here), for the scenes: the setup's, as they all use it
+web_httpd() {
+	pick_port cport
+	"$1" exec -d web httpd -f -p "127.0.0.1:$cport" -h /www >/dev/null || fail "httpd inside web"
+	wait_until "httpd inside web" 10 ct_answers "$1" "$cport" "container service"
+}
+
+# scene_reverse ENGINE LABEL - the service inside on cport, reached from the host
 scene_reverse() {
 	local engine=$1 label=$2 hport
-	pick_port cport
-	"$engine" exec -d web httpd -f -p "127.0.0.1:$cport" -h /www >/dev/null || fail "httpd inside web"
-	wait_until "httpd inside web" 10 ct_answers "$engine" "$cport" "container service"
 	pick_port hport
-	start_nsb -c web "container:$cport" "host:$hport"
+	own_nsb -c web "container:$cport" "host:$hport"
 	assert_eq "curl on the host" "$(ct_fetch "$engine" "$cport")" "$(curl -s "http://127.0.0.1:$hport/")"
 	pass "${label}as $A: nsbridge -c web container:$cport host:$hport, curl here gets the container's page"
 	stop_nsb
@@ -207,7 +201,7 @@ scene_range() {
 	pick_range svc 4
 	pick_range exp 4
 	range_nginx "$svc" $((svc + 3))
-	start_nsb -c web "host:$svc-$((svc + 3))" "container:$exp-$((exp + 3))"
+	own_nsb -c web "host:$svc-$((svc + 3))" "container:$exp-$((exp + 3))"
 	out=$("$engine" exec web sh -c 'for p in "$@"; do timeout 10 wget -qO- "http://127.0.0.1:$p/"; done' \
 		sh $(seq "$exp" $((exp + 3))) 2>&1)
 	assert_eq "wget inside on $exp-$((exp + 3))" "$(seq "$svc" $((svc + 3)))" "$out"
@@ -217,12 +211,15 @@ scene_range() {
 
 # scene_unix ENGINE LABEL SOCK - a unix: SERVICE of A's and --metrics
 # counting what it carried: python's HTTP server on SOCK serves 2 MiB of
-# random bytes from A's home; sets MPORT
+# random bytes from A's home; sets MPORT. Two results: the bytes, then
+# what /metrics counted of them.
 scene_unix() {
-	local engine=$1 label=$2 sock=$3 direct uport unix_pid
+	local engine=$1 label=$2 sock=$3 direct uport
 	[ -f "/home/$A/srv/blob" ] || user_blob "$A"
 	unix_http "$A" "$sock" "/home/$A/srv"
-	unix_pid=$BG_PID
+	UNIX_PID=$BG_PID
+	NSB_PID=	# the check's own, once started
+	trap 'kill -KILL $NSB_PID "$UNIX_PID" 2>/dev/null' EXIT
 	direct=$(as "$A" curl -sS --unix-socket "$sock" http://x/blob | md5sum)
 	assert_eq "direct, over the unix socket" "$(md5sum <"/home/$A/srv/blob")" "$direct"
 	pick_port uport
@@ -238,19 +235,23 @@ scene_unix() {
 	pass "${label}as $A: --metrics 127.0.0.1:$MPORT: 1 accepted, $(metric nsbridge_bytes_total to_client) bytes to the client"
 	stop_nsb
 	assert_eq "exit status" 0 "$NSB_STATUS"
-	kill "$unix_pid"
 }
 
-# scene_mirrors_up ENGINE LABEL - two mirrors facing each other, both A's:
-# A's busybox httpd on h1 here (pid h1_pid), mirrored into web by the
+# scene_mirrors ENGINE LABEL [MORE] - two mirrors facing each other, both
+# A's: A's busybox httpd on h1 here (pid h1_pid), mirrored into web by the
 # forward mirror (pid fwd_pid, log $T/forward.log), and the reverse mirror
 # (NSB_PID) mirroring web's httpd on cport out. Each leaves the other's
-# listeners alone. scene_mirrors_down ends it.
-scene_mirrors_up() {
+# listeners alone. MORE, a function of the test's, checks more while both
+# run. Then A's service on h1 stops: its port goes on both sides; then
+# both mirrors stop. A result for each part.
+scene_mirrors() {
 	local engine=$1 label=$2
 	pick_port h1
 	bg_to "$T/h1.log" "${NSB_WRAP[@]}" busybox httpd -f -p "127.0.0.1:$h1" -h "$T/www"
 	h1_pid=$BG_PID
+	fwd_pid=''
+	NSB_PID=''	# the check's own, once started
+	trap 'kill -KILL $NSB_PID $fwd_pid "$h1_pid" 2>/dev/null' EXIT
 	wait_listen "" "$h1"
 	bg_to "$T/forward.log" "${NSB_WRAP[@]}" "$NSB" -v -c web --mirror host container
 	fwd_pid=$BG_PID
@@ -268,12 +269,7 @@ scene_mirrors_up() {
 	assert_eq "wget inside on $h1, mirrored, both mirrors up" "host service $port" "$(ct_fetch "$engine" "$h1")"
 	assert_eq "curl on the host on $cport, mirrored" "container service" "$(curl -s "http://127.0.0.1:$cport/")"
 	pass "${label}as $A: two mirrors facing each other: each serves its own, neither mirrors the other's back"
-}
-
-# scene_mirrors_down LABEL - A's service on h1 stops: its port goes on
-# both sides; then both mirrors stop
-scene_mirrors_down() {
-	local label=$1
+	[ -z "${3:-}" ] || "$3"
 	kill "$h1_pid"
 	wait_until "port $h1 unbound inside after its service stopped" 10 eval '! listens_inside "$h1"'
 	port_free "" "$h1" || fail "${label}port $h1 is held on the host after its service stopped"

@@ -33,7 +33,7 @@ SOCK=/run/user/$UID_A/podman/podman.sock
 bg_to "$T/service.log" podman_a system service --time=0
 for _ in $(seq 1 200); do
 	as "$A" curl -s --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1 && break
-	kill -0 "$BG_PID" 2>/dev/null || break
+	alive "$BG_PID" || break
 	sleep 0.05
 done
 as "$A" curl -s --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1 ||
@@ -55,86 +55,132 @@ ct_proc() {	# web's init as /proc/PID (rootless_lib.sh's scenes)
 [ "$(stat -c %U "/proc/$(ctpid)")" = "$A" ] || fail "the container's init is not $A's"
 
 # -------- a host-loopback service reached from inside, by name --------
+# root's nginx, and the nsbridge of A's the checks up to podman restart share
 pick_port port
 mkdir -p "$T/www" && echo "host service $port" >"$T/www/index.html"
 start_nginx "" "$port" "$T/www" 127.0.0.1
 as_argv NSB_WRAP "$A"
 start_nsb -c web "host:$port" "container:$port" "host:$port" container:80
+relay=$NSB_PID
 fetch() {	# PORT - what wget inside the container gets from 127.0.0.1:PORT
 	ct_fetch podman_a "$1"
 }
-assert_eq "direct, on the host" "host service $port" "$(curl -s "http://127.0.0.1:$port/")"
-assert_eq "wget inside the rootless container" "host service $port" "$(fetch "$port")"
-pass "as $A: nsbridge -c web host:$port container:$port, wget inside gets the host's page"
-assert_eq "wget inside, port 80" "host service $port" "$(fetch 80)"
-pass "as $A: container:80, below 1024, bound inside the container's namespace"
-assert_eq "wget inside, over [::1]" "host service $port" \
-	"$(podman_a exec web timeout 10 wget -qO- "http://[::1]:$port/" 2>/dev/null)"
-pass "as $A: the same over IPv6"
+
+by_name() {
+	assert_eq "direct, on the host" "host service $port" "$(curl -s "http://127.0.0.1:$port/")"
+	assert_eq "wget inside the rootless container" "host service $port" "$(fetch "$port")"
+	pass "as $A: nsbridge -c web host:$port container:$port, wget inside gets the host's page"
+}
+
+port_80() {
+	assert_eq "wget inside, port 80" "host service $port" "$(fetch 80)"
+	pass "as $A: container:80, below 1024, bound inside the container's namespace"
+}
+
+over_ipv6() {
+	assert_eq "wget inside, over [::1]" "host service $port" \
+		"$(podman_a exec web timeout 10 wget -qO- "http://[::1]:$port/" 2>/dev/null)"
+	pass "as $A: the same over IPv6"
+}
 
 # -------- the relay and the opener, as /proc shows them --------
-relay=$NSB_PID
-opener=$(pgrep -P "$relay" -x nsbridge-opener)
-[ -n "$opener" ] || fail "no nsbridge-opener child of $relay"
-for p in "$relay" "$opener"; do
-	assert_eq "uid of $p" "$UID_A" "$(status_of "$p" Uid)"
-	assert_eq "NoNewPrivs of $p" 1 "$(status_of "$p" NoNewPrivs)"
-done
-assert_eq "relay CapEff" 0000000000000000 "$(status_of "$relay" CapEff)"
-assert_eq "relay Seccomp" 2 "$(status_of "$relay" Seccomp)"
-assert_eq "relay user namespace" "$(readlink /proc/self/ns/user)" "$(readlink "/proc/$relay/ns/user")"
-# the opener's capabilities count in the engine's user namespace only
-ct_userns=$(readlink "/proc/$(ctpid)/ns/user")
-assert_eq "opener user namespace" "$ct_userns" "$(readlink "/proc/$opener/ns/user")"
-[ "$ct_userns" != "$(readlink /proc/self/ns/user)" ] || fail "the container is in the host's user namespace"
-# SYS_ADMIN, SYS_PTRACE, NET_ADMIN, NET_BIND_SERVICE: nothing else, there
-assert_eq "opener CapEff (in the container's user namespace)" 0000000000281400 \
-	"$(status_of "$opener" CapEff)"
-assert_eq "opener CapBnd" 0000000000281400 "$(status_of "$opener" CapBnd)"
-pass "relay: uid $UID_A, CapEff 0, NoNewPrivs 1, Seccomp 2; opener: uid $UID_A, in the engine's user namespace only"
+credentials() {
+	local opener p ct_userns
+	opener=$(pgrep -P "$relay" -x nsbridge-opener)
+	[ -n "$opener" ] || fail "no nsbridge-opener child of $relay"
+	for p in "$relay" "$opener"; do
+		assert_eq "uid of $p" "$UID_A" "$(status_of "$p" Uid)"
+		assert_eq "NoNewPrivs of $p" 1 "$(status_of "$p" NoNewPrivs)"
+	done
+	assert_eq "relay CapEff" 0000000000000000 "$(status_of "$relay" CapEff)"
+	assert_eq "relay Seccomp" 2 "$(status_of "$relay" Seccomp)"
+	assert_eq "relay user namespace" "$(readlink /proc/self/ns/user)" "$(readlink "/proc/$relay/ns/user")"
+	# the opener's capabilities count in the engine's user namespace only
+	ct_userns=$(readlink "/proc/$(ctpid)/ns/user")
+	assert_eq "opener user namespace" "$ct_userns" "$(readlink "/proc/$opener/ns/user")"
+	[ "$ct_userns" != "$(readlink /proc/self/ns/user)" ] || fail "the container is in the host's user namespace"
+	# SYS_ADMIN, SYS_PTRACE, NET_ADMIN, NET_BIND_SERVICE: nothing else, there
+	assert_eq "opener CapEff (in the container's user namespace)" 0000000000281400 \
+		"$(status_of "$opener" CapEff)"
+	assert_eq "opener CapBnd" 0000000000281400 "$(status_of "$opener" CapBnd)"
+	pass "relay: uid $UID_A, CapEff 0, NoNewPrivs 1, Seccomp 2; opener: uid $UID_A, in the engine's user namespace only"
+}
 
 # -------- nsbridge ports -c web, as A --------
-as "$A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" || fail "nsbridge ports -c web: $(cat "$T/err")"
-for p in "$port" 80; do
-	grep -Eq "^tcp +127\.0\.0\.1 +$p +$relay +nsbridge +yes +web$" "$T/ports" ||
-		fail "nsbridge ports -c web: no line for nsbridge's listener on $p: $(cat "$T/ports")"
-done
-pass "as $A: nsbridge ports -c web lists nsbridge's listeners inside"
+ports_as_a() {
+	local p
+	as "$A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" || fail "nsbridge ports -c web: $(cat "$T/err")"
+	for p in "$port" 80; do
+		grep -Eq "^tcp +127\.0\.0\.1 +$p +$relay +nsbridge +yes +web$" "$T/ports" ||
+			fail "nsbridge ports -c web: no line for nsbridge's listener on $p: $(cat "$T/ports")"
+	done
+	pass "as $A: nsbridge ports -c web lists nsbridge's listeners inside"
+}
 
 # -------- nsbridge status, as A: the control socket under A's runtime directory --------
-out=$(as "$A" "$NSB" status) || fail "nsbridge status as $A: exit $?"
-assert_match "status as $A" "nsbridge $relay \(/run/user/$UID_A/nsbridge/$relay\.sock\), up [0-9]+s, container web running" "$out"
-pass "as $A: nsbridge status reads /run/user/$UID_A/nsbridge/$relay.sock"
+status_as_a() {
+	local out
+	out=$(as "$A" "$NSB" status) || fail "nsbridge status as $A: exit $?"
+	assert_match "status as $A" "nsbridge $relay \(/run/user/$UID_A/nsbridge/$relay\.sock\), up [0-9]+s, container web running" "$out"
+	pass "as $A: nsbridge status reads /run/user/$UID_A/nsbridge/$relay.sock"
+}
 
 # -------- root under sudo finds A's container through A's socket, and enters directly --------
-env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SUDO_UID="$UID_A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" ||
-	fail "SUDO_UID=$UID_A nsbridge ports -c web as root: $(cat "$T/err")"
-grep -Eq "^tcp +127\.0\.0\.1 +$port +$relay +nsbridge +yes( +[^ ]+)?$" "$T/ports" ||
-	fail "SUDO_UID=$UID_A nsbridge ports -c web as root: $(cat "$T/ports")"
-pass "root with SUDO_UID=$UID_A: nsbridge ports -c web finds $A's container"
+root_sudo() {
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SUDO_UID="$UID_A" "$NSB" ports -c web >"$T/ports" 2>"$T/err" ||
+		fail "SUDO_UID=$UID_A nsbridge ports -c web as root: $(cat "$T/err")"
+	grep -Eq "^tcp +127\.0\.0\.1 +$port +$relay +nsbridge +yes( +[^ ]+)?$" "$T/ports" ||
+		fail "SUDO_UID=$UID_A nsbridge ports -c web as root: $(cat "$T/ports")"
+	pass "root with SUDO_UID=$UID_A: nsbridge ports -c web finds $A's container"
+}
 
 # -------- podman restart, followed --------
-podman_a restart -t 0 web >/dev/null || fail "podman restart"
-wait_until "answer inside web after its restart" 30 ct_answers podman_a "$port" "host service $port"
-pass "podman restart: followed, the host's page answers inside again"
+restart() {
+	podman_a restart -t 0 web >/dev/null || fail "podman restart"
+	wait_until "answer inside web after its restart" 30 ct_answers podman_a "$port" "host service $port"
+	pass "podman restart: followed, the host's page answers inside again"
+}
+
+stopped() {
+	assert_eq "exit status" 0 "$NSB_STATUS"
+	pass "as $A: SIGTERM: exit 0"
+}
+
+check by_name
+check port_80
+check over_ipv6
+check credentials
+check ports_as_a
+check status_as_a
+check root_sudo
+check restart
 stop_nsb
+check stopped
 
 # -------- the reverse: a service inside, reached from the host --------
-scene_reverse podman_a ""
-NSB_READY=1 start_nsb -c web --mirror container host
-assert_eq "curl on the host, mirrored" "$(fetch "$cport")" "$(curl -s "http://127.0.0.1:$cport/")"
-pass "as $A: nsbridge -c web --mirror container host, curl here gets the container's page on $cport"
-stop_nsb
+web_httpd podman_a
+check scene_reverse podman_a ""
+
+mirror_reverse() {
+	NSB_READY=1 own_nsb -c web --mirror container host
+	assert_eq "curl on the host, mirrored" "$(fetch "$cport")" "$(curl -s "http://127.0.0.1:$cport/")"
+	pass "as $A: nsbridge -c web --mirror container host, curl here gets the container's page on $cport"
+	stop_nsb
+}
+check mirror_reverse
 
 # -------- UDP: the host's DNS server answers inside, on the container's port 53 --------
-if command -v dnsmasq >/dev/null; then
-	pick_port dport
+udp_bound() {
+	ss -Hunl "sport = :$dport" | grep -q .
+}
+udp_dns() {
+	local answer
 	bg_to "$T/dnsmasq.log" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
 		--no-hosts --port="$dport" --listen-address=127.0.0.1 --bind-interfaces --user=root \
 		--pid-file="$T/dnsmasq.pid" --address=/db.nsbridge.test/192.0.2.53
-	udp_bound() {
-		ss -Hunl "sport = :$dport" | grep -q .
-	}
+	DNSMASQ_PID=$BG_PID
+	NSB_PID=''	# the check's own, once started
+	trap 'kill -KILL $NSB_PID "$DNSMASQ_PID" 2>/dev/null' EXIT
 	wait_until "dnsmasq on udp port $dport" 10 udp_bound
 	assert_eq "dig on the host, direct" 192.0.2.53 \
 		"$(dig @127.0.0.1 -p "$dport" +short +tries=1 +time=3 db.nsbridge.test A)"
@@ -143,89 +189,123 @@ if command -v dnsmasq >/dev/null; then
 	assert_match "nslookup inside" "Address: 192\.0\.2\.53" "$answer"
 	pass "as $A: nsbridge -c web host:$dport/udp container:53/udp, nslookup inside gets dnsmasq's answer"
 	stop_nsb
+}
+if command -v dnsmasq >/dev/null; then
+	pick_port dport
+	check udp_dns
+else
+	note "dnsmasq is not installed: UDP is not tried"
 fi
 
 # -------- a range: each port inside answered by its own host port --------
-scene_range podman_a ""
+check scene_range podman_a ""
 
 # -------- a unix: SERVICE of A's, and --metrics counting what it carried --------
 # python's HTTP server on a unix socket in A's runtime directory, serving
 # 2 MiB of random bytes from A's home
-scene_unix podman_a "" "/run/user/$UID_A/svc.sock"
+check scene_unix podman_a "" "/run/user/$UID_A/svc.sock"
 
 # -------- a scoped run: CMD once ready, on \$NSBRIDGE_PORT, its status nsbridge's --------
-out=$(as "$A" "$NSB" -c web "container:$cport" host:0 -- \
-	sh -c 'curl -sS --max-time 5 "http://127.0.0.1:$NSBRIDGE_PORT/"; id -u; exit 3' 2>"$NSB_LOG")
-rc=$?
-assert_eq "scoped run: exit status ($(cat "$NSB_LOG"))" 3 "$rc"
-assert_eq "scoped run: what CMD saw" "container service"$'\n'"$UID_A" "$out"
-pass "as $A: nsbridge -c web container:$cport host:0 -- CMD: CMD reached the container on \$NSBRIDGE_PORT, nsbridge exited with its 3"
+scoped() {
+	local out rc
+	out=$(as "$A" "$NSB" -c web "container:$cport" host:0 -- \
+		sh -c 'curl -sS --max-time 5 "http://127.0.0.1:$NSBRIDGE_PORT/"; id -u; exit 3' 2>"$NSB_LOG")
+	rc=$?
+	assert_eq "scoped run: exit status ($(cat "$NSB_LOG"))" 3 "$rc"
+	assert_eq "scoped run: what CMD saw" "container service"$'\n'"$UID_A" "$out"
+	pass "as $A: nsbridge -c web container:$cport host:0 -- CMD: CMD reached the container on \$NSBRIDGE_PORT, nsbridge exited with its 3"
+}
+check scoped
 
 # -------- two mirrors facing each other, both A's --------
 # Each leaves the other's listeners alone: as A, the opener (in the
 # engine's user namespace) cannot read the fds of A's processes out here,
 # the relay can. Ports of root's (nginx) are mirrored, with a line saying
 # their holder could not be seen.
-scene_mirrors_up podman_a ""
-assert_eq "lines about root's nginx on $port" 1 \
-	"$(grep -c "tcp port $port of host is held by a process not visible" "$T/forward.log")"
-assert_eq "wget inside on $port, mirrored" "host service $port" "$(fetch "$port")"
-pass "as $A: root's port $port mirrored, said once: '$(grep "tcp port $port of host is held" "$T/forward.log")'"
-scene_mirrors_down ""
+roots_port_mirrored() {
+	assert_eq "lines about root's nginx on $port" 1 \
+		"$(grep -c "tcp port $port of host is held by a process not visible" "$T/forward.log")"
+	assert_eq "wget inside on $port, mirrored" "host service $port" "$(fetch "$port")"
+	pass "as $A: root's port $port mirrored, said once: '$(grep "tcp port $port of host is held" "$T/forward.log")'"
+}
+check scene_mirrors podman_a "" roots_port_mirrored
 
 # -------- lo down inside: nsbridge brings it up --------
-as "$A" nsenter -U --preserve-credentials -n -t "$(ctpid)" ip link set lo down ||
-	fail "as $A: ip link set lo down inside web"
-assert_match "lo inside, before" "state DOWN|<LOOPBACK>" "$(nsenter -n -t "$(ctpid)" ip -o link show lo)"
-start_nsb -c web "host:$port" "container:$port"
-assert_match "lo inside, after" "<LOOPBACK,UP" "$(nsenter -n -t "$(ctpid)" ip -o link show lo)"
-grep -qx "nsbridge: brought lo up in container web" "$NSB_LOG" || fail "no line saying lo was brought up"
-assert_eq "wget inside, lo brought up" "host service $port" "$(fetch "$port")"
-pass "as $A: lo down inside web, nsbridge brought it up, wget inside gets the host's page"
-stop_nsb
+lo_brought_up() {
+	as "$A" nsenter -U --preserve-credentials -n -t "$(ctpid)" ip link set lo down ||
+		fail "as $A: ip link set lo down inside web"
+	assert_match "lo inside, before" "state DOWN|<LOOPBACK>" "$(nsenter -n -t "$(ctpid)" ip -o link show lo)"
+	own_nsb -c web "host:$port" "container:$port"
+	assert_match "lo inside, after" "<LOOPBACK,UP" "$(nsenter -n -t "$(ctpid)" ip -o link show lo)"
+	grep -qx "nsbridge: brought lo up in container web" "$NSB_LOG" || fail "no line saying lo was brought up"
+	assert_eq "wget inside, lo brought up" "host service $port" "$(fetch "$port")"
+	pass "as $A: lo down inside web, nsbridge brought it up, wget inside gets the host's page"
+	stop_nsb
+}
+check lo_brought_up
 NSB_WRAP=()
 
 # -------- what an ordinary user is refused: one line, exit 5, nothing started --------
-refused "a host port below the unprivileged start" \
-	"^nsbridge: listening on host 127\.0\.0\.1:80 .*net\.ipv4\.ip_unprivileged_port_start is 1024" \
-	"$A" "$NSB" -c web container:80 host:80
-pass "as $A: host:80 refused, '$(cat "$T/err")'"
+low_port() {
+	refused "a host port below the unprivileged start" \
+		"^nsbridge: listening on host 127\.0\.0\.1:80 .*net\.ipv4\.ip_unprivileged_port_start is 1024" \
+		"$A" "$NSB" -c web container:80 host:80
+	pass "as $A: host:80 refused, '$(cat "$T/err")'"
+}
 
-pid=$(ctpid)
-refused "$B, pid:$pid" "^nsbridge: .*belongs to user $A \(uid $UID_A\); run nsbridge as that user, or as root" \
-	"$B" "$NSB" -c "pid:$pid" "host:$port" "container:$port"
-pass "as $B: pid:$pid of $A refused, '$(cat "$T/err")'"
+other_users_pid() {
+	local pid
+	pid=$(ctpid)
+	refused "$B, pid:$pid" "^nsbridge: .*belongs to user $A \(uid $UID_A\); run nsbridge as that user, or as root" \
+		"$B" "$NSB" -c "pid:$pid" "host:$port" "container:$port"
+	pass "as $B: pid:$pid of $A refused, '$(cat "$T/err")'"
+}
 
-ip netns attach "nsbt-$$-web" "$pid" || fail "ip netns attach"
+# (the name is deleted when the test ends: cleanup's list is the setup's)
 _NAMESPACES+=("nsbt-$$-web")
-refused "$B, $A's namespace by name" \
-	"^nsbridge: entering container netns:nsbt-$$-web is not allowed: .*belongs to user $A \(uid $UID_A\); run nsbridge as that user, or as root" \
-	"$B" "$NSB" -c "netns:nsbt-$$-web" "host:$port" "container:$port"
-pass "as $B: $A's namespace, opened by name, refused: '$(cat "$T/err")'"
-refused "$B, $A's engine socket" "^nsbridge: .*$SOCK of user $A \(uid $UID_A\)" \
-	"$B" env DOCKER_HOST="unix://$SOCK" "$NSB" -c web "host:$port" "container:$port"
-pass "as $B: $A's engine socket refused: '$(cat "$T/err")'"
+other_users_netns() {
+	ip netns attach "nsbt-$$-web" "$(ctpid)" || fail "ip netns attach"
+	refused "$B, $A's namespace by name" \
+		"^nsbridge: entering container netns:nsbt-$$-web is not allowed: .*belongs to user $A \(uid $UID_A\); run nsbridge as that user, or as root" \
+		"$B" "$NSB" -c "netns:nsbt-$$-web" "host:$port" "container:$port"
+	pass "as $B: $A's namespace, opened by name, refused: '$(cat "$T/err")'"
+}
+
+other_users_socket() {
+	refused "$B, $A's engine socket" "^nsbridge: .*$SOCK of user $A \(uid $UID_A\)" \
+		"$B" env DOCKER_HOST="unix://$SOCK" "$NSB" -c web "host:$port" "container:$port"
+	pass "as $B: $A's engine socket refused: '$(cat "$T/err")'"
+}
+
+check low_port
+check other_users_pid
+check other_users_netns
+check other_users_socket
 
 # -------- user namespaces disabled: the refusal names the setting --------
 # In a user namespace of its own, where root may set user.max_user_namespaces
 # to 0 without touching the machine's: uid 65534 there asks for a namespace
 # of the host's.
 mkns bare rlbare
-mkfifo -m 666 "$T/unshared" "$T/mapped"
-# (capabilities come with an exec after the ids are mapped: hence two shells)
-unshare --user -- sh -c 'echo >"$1"; read -r _ <"$2"; shift 2; exec sh -c "$@"' sh \
-	"$T/unshared" "$T/mapped" 'echo 0 >/proc/sys/user/max_user_namespaces || exit 9
-	exec setpriv --reuid 65534 --regid 65534 --clear-groups "$1" -c "netns:$2" "host:$3" "container:$3"' \
-	sh "$NSB" "$bare" "$port" >"$T/out" 2>"$T/err" &
-child=$!
-read -r _ <"$T/unshared"
-echo "0 0 65536" >"/proc/$child/uid_map" && echo "0 0 65536" >"/proc/$child/gid_map" ||
-	fail "mapping the ids of a new user namespace"
-echo >"$T/mapped"
-wait "$child"
-rc=$?
-assert_eq "user namespaces disabled: exit status ($(cat "$T/err"))" 5 "$rc"
-assert_eq "user namespaces disabled: stderr lines" 1 "$(wc -l <"$T/err")"
-assert_match "user namespaces disabled: message" \
-	"^nsbridge: entering container netns:$bare .*user\.max_user_namespaces is 0" "$(cat "$T/err")"
-pass "user.max_user_namespaces 0: '$(cat "$T/err")'"
+no_user_namespaces() {
+	local child rc
+	mkfifo -m 666 "$T/unshared" "$T/mapped"
+	# (capabilities come with an exec after the ids are mapped: hence two shells)
+	unshare --user -- sh -c 'echo >"$1"; read -r _ <"$2"; shift 2; exec sh -c "$@"' sh \
+		"$T/unshared" "$T/mapped" 'echo 0 >/proc/sys/user/max_user_namespaces || exit 9
+		exec setpriv --reuid 65534 --regid 65534 --clear-groups "$1" -c "netns:$2" "host:$3" "container:$3"' \
+		sh "$NSB" "$bare" "$port" >"$T/out" 2>"$T/err" &
+	child=$!
+	read -r _ <"$T/unshared"
+	echo "0 0 65536" >"/proc/$child/uid_map" && echo "0 0 65536" >"/proc/$child/gid_map" ||
+		fail "mapping the ids of a new user namespace"
+	echo >"$T/mapped"
+	wait "$child"
+	rc=$?
+	assert_eq "user namespaces disabled: exit status ($(cat "$T/err"))" 5 "$rc"
+	assert_eq "user namespaces disabled: stderr lines" 1 "$(wc -l <"$T/err")"
+	assert_match "user namespaces disabled: message" \
+		"^nsbridge: entering container netns:$bare .*user\.max_user_namespaces is 0" "$(cat "$T/err")"
+	pass "user.max_user_namespaces 0: '$(cat "$T/err")'"
+}
+check no_user_namespaces
