@@ -51,11 +51,7 @@ sidecar_ready() {
 sidecar() {
 	local app body
 	compose up -d >"$T/compose.log" 2>&1 || fail "docker-compose up: $(tail -n 5 "$T/compose.log")"
-	for _ in $(seq 1 100); do
-		sidecar_ready && break
-		sleep 0.1
-	done
-	sidecar_ready || fail "the sidecar is not ready: $(compose logs nsbridge)"
+	wait_until "ready line of the sidecar" 30 sidecar_ready
 	app=$(compose ps -q app)
 	assert_eq "the app's network" none "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$app")"
 	body=$(timeout 10 docker exec "$app" wget -qO- "http://127.0.0.1:$port/")

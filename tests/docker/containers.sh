@@ -23,13 +23,14 @@ fetch() {
 	timeout 10 docker exec "$1" wget -qO- "http://127.0.0.1:$2/" 2>/dev/null
 }
 
-# answered_within CONTAINER WHAT - wait up to 5 s for the bridge to answer inside
+# answered_within CONTAINER WHAT - wait for the bridge to answer inside; the
+# 30 s guard a hang only (a container not followed never answers)
 # CONTAINER; sets ELAPSED (ms) or fails with WHAT
 answered_within() {
 	local t0
 	t0=$(now_ms)
 	until [ "$(fetch "$1" "$port")" = "host service $port" ]; do
-		[ $(($(now_ms) - t0)) -lt 5000 ] || fail "$2"
+		[ $(($(now_ms) - t0)) -lt 30000 ] || fail "$2"
 		sleep 0.02
 	done
 	ELAPSED=$(($(now_ms) - t0))
@@ -63,7 +64,7 @@ stop_start() {
 	assert_match "log" "container web stopped: its listeners are closed until it runs again" \
 		"$(cat "$NSB_LOG")"
 	docker start web >/dev/null || fail "docker start"
-	answered_within web "no answer inside web 5 s after docker start"
+	answered_within web "no answer inside web 30 s after docker start"
 	pass "docker stop: another bridge of the process kept working; docker start: back in $ELAPSED ms"
 }
 
@@ -73,7 +74,7 @@ restart() {
 	local elapsed
 	readlink "/proc/$(container_pid web)/ns/net" >"$T/old_ns"
 	docker restart -t 0 web >/dev/null || fail "docker restart"
-	answered_within web "no answer inside web 5 s after its restart"
+	answered_within web "no answer inside web 30 s after its restart"
 	elapsed=$ELAPSED	# reported, not held to a bound: a loaded machine takes longer (TESTING.md)
 	assert_eq "ready lines: two bridges, then the container bridge after a start and a restart" 4 "$(grep -c ' ready$' "$NSB_LOG")"
 	assert_eq "CapEff after the restart" 0000000000000000 "$(cap_eff "$NSB_PID")"
