@@ -55,7 +55,7 @@ by_name() {
 stop_start() {
 	local body
 	docker stop -t 0 web >/dev/null || fail "docker stop"
-	wait_until "log line on web's stop" 10 \
+	wait_until "log line on web's stop" 30 \
 		grep -q "container web stopped: its listeners are closed until it runs again" "$NSB_LOG"
 	for _ in 1 2 3; do
 		body=$(curl -sS --max-time 5 "http://127.0.0.1:$other/") || fail "the other bridge while web is down"
@@ -229,7 +229,7 @@ engine_errors() {
 	socat UNIX-LISTEN:"$T/fake.sock",fork SYSTEM:"cat $T/answer" &
 	FAKE_PID=$!
 	trap 'kill "$FAKE_PID"' EXIT
-	wait_until "the fake engine's socket" 10 test -S "$T/fake.sock"
+	wait_until "the fake engine's socket" 30 test -S "$T/fake.sock"
 	expect 1 "the engine refused the container lookup: HTTP 500: boom" \
 		DOCKER_HOST="unix://$T/fake.sock" -- -c web "host:$port" "container:$port"
 	cp "$NSB" "$T/nsbridge" && chmod 755 "$T/nsbridge"

@@ -101,7 +101,7 @@ run_app open "container:$app host:0.0.0.0:$p_cp"
 run_app low "container:$app host:80"
 
 labelled_before() {
-	wait_until "pre's bridges" 10 grep -q "container pre: .*host 127.0.0.1:$p_pre.* ready" "$NSB_LOG"
+	wait_until "pre's bridges" 30 grep -q "container pre: .*host 127.0.0.1:$p_pre.* ready" "$NSB_LOG"
 	serving pre
 	pass "a container labelled before nsbridge started is served both ways"
 }
@@ -110,7 +110,7 @@ labelled_after() {
 	local name p
 	for name in a1 a2 a3; do
 		p="p_$name"
-		wait_until "$name's bridges" 10 grep -q "container $name: .*-> host 127.0.0.1:${!p}[, ].*ready" "$NSB_LOG"
+		wait_until "$name's bridges" 30 grep -q "container $name: .*-> host 127.0.0.1:${!p}[, ].*ready" "$NSB_LOG"
 	done
 	serving pre a1 a2 a3
 	for name in pre a1 a2 a3; do
@@ -135,9 +135,9 @@ ports_column() {
 bad_labels() {
 	assert_eq "status of the unlabelled container" absent "$(status_field plain running)"
 	assert_eq "bridges of the unlabelled container" 0 "$(bridges_of plain)"
-	wait_until "bad's refusal" 10 grep -q "container bad: refused: 'host:$db': expected SERVICE EXPOSE" "$NSB_LOG"
-	wait_until "open's refusal" 10 grep -q "container open: refused: EXPOSE 'host:0.0.0.0:$p_cp' is not a loopback" "$NSB_LOG"
-	wait_until "low's refusal" 10 grep -q "container low: refused: EXPOSE 'host:80': host ports below 1024" "$NSB_LOG"
+	wait_until "bad's refusal" 30 grep -q "container bad: refused: 'host:$db': expected SERVICE EXPOSE" "$NSB_LOG"
+	wait_until "open's refusal" 30 grep -q "container open: refused: EXPOSE 'host:0.0.0.0:$p_cp' is not a loopback" "$NSB_LOG"
+	wait_until "low's refusal" 30 grep -q "container low: refused: EXPOSE 'host:80': host ports below 1024" "$NSB_LOG"
 	assert_match "status: bad refused" "expected SERVICE EXPOSE" "$(status_field bad refused)"
 	assert_match "status: open refused" "not a loopback" "$(status_field open refused)"
 	assert_match "status: low refused" "below 1024" "$(status_field low refused)"
@@ -152,9 +152,9 @@ bad_labels() {
 one_host_port() {
 	local text
 	run_app dup1 "container:$app host:$dup"
-	wait_until "dup1's bridge" 10 grep -q "container dup1: .*-> host 127.0.0.1:$dup[, ].*ready" "$NSB_LOG"
+	wait_until "dup1's bridge" 30 grep -q "container dup1: .*-> host 127.0.0.1:$dup[, ].*ready" "$NSB_LOG"
 	run_app dup2 "container:$app host:$dup"
-	wait_until "dup2's refusal" 10 grep -q "container dup2: refused: EXPOSE host:$dup: container dup1 asked for it first" "$NSB_LOG"
+	wait_until "dup2's refusal" 30 grep -q "container dup2: refused: EXPOSE host:$dup: container dup1 asked for it first" "$NSB_LOG"
 	assert_eq "host:$dup answers dup1" "app dup1" "$(curl -sS --max-time 5 "http://127.0.0.1:$dup/")"
 	assert_match "status: dup2 refused" "container dup1 asked for it first" "$(status_field dup2 refused)"
 	assert_eq "bridges of dup2" 0 "$(bridges_of dup2)"
@@ -174,10 +174,10 @@ options_label() {
 		>/dev/null || fail "docker run guarded"
 	docker run -d --name badopt --network none --label "nsbridge.bridges=container:$app host:$p_cp" \
 		--label "nsbridge.options=--user root" "$BUSYBOX_IMAGE" sleep 100000 >/dev/null || fail "docker run badopt"
-	wait_until "guarded's bridge" 10 grep -q "container guarded: .*-> host 127.0.0.1:$p_guard[, ].*ready" "$NSB_LOG"
-	wait_until "badopt's refusal" 10 grep -q "container badopt: refused: options label: --user is not an option a label may set" "$NSB_LOG"
+	wait_until "guarded's bridge" 30 grep -q "container guarded: .*-> host 127.0.0.1:$p_guard[, ].*ready" "$NSB_LOG"
+	wait_until "badopt's refusal" 30 grep -q "container badopt: refused: options label: --user is not an option a label may set" "$NSB_LOG"
 	curl -sS --max-time 5 "http://127.0.0.1:$p_guard/" >/dev/null 2>&1 && fail "guarded's bridge let uid $(id -u) in despite --allow-uid 4242"
-	wait_until "guarded's refusal of uid $(id -u) in the log" 10 grep -q "a client of uid $(id -u) was reset: not in --allow-uid" "$NSB_LOG"
+	wait_until "guarded's refusal of uid $(id -u) in the log" 30 grep -q "a client of uid $(id -u) was reset: not in --allow-uid" "$NSB_LOG"
 	assert_eq "host:$p_a3 (no options) still lets uid $(id -u) in" "app a3" "$(curl -sS --max-time 5 "http://127.0.0.1:$p_a3/")"
 	assert_eq "bridges of badopt" 0 "$(bridges_of badopt)"
 	ss -Htln "sport = :$p_cp" | grep -q . && fail "badopt's host:$p_cp was bound"
@@ -191,7 +191,7 @@ reload_options() {
 	assert_eq "a3's options before the reload" "500 5000" "$(options_of a3)"
 	printf 'max-connections = 400;\nconnect-timeout = "7s";\n' >"$T/nsb.conf"
 	kill -HUP "$NSB_PID"
-	wait_until "the reload" 10 grep -q "reloaded $T/nsb.conf" "$NSB_LOG"
+	wait_until "the reload" 30 grep -q "reloaded $T/nsb.conf" "$NSB_LOG"
 	assert_match "the reload's line: the labels' bridges are not the file's to remove" \
 		"reloaded $T/nsb.conf: 0 added, 0 removed, 0 unchanged; changed: --max-connections, --connect-timeout" \
 		"$(grep "reloaded $T/nsb.conf" "$NSB_LOG")"
@@ -212,24 +212,24 @@ stop_start_rm() {
 	a1_ns=$(readlink "/proc/$(container_pid a1)/ns/net")
 	start=$(now_ms)
 	docker stop -t 0 a1 >/dev/null || fail "docker stop a1"
-	wait_until "a1's bridges removed" 10 grep -q "container a1 stopped: its 2 bridges are removed" "$NSB_LOG"
+	wait_until "a1's bridges removed" 30 grep -q "container a1 stopped: its 2 bridges are removed" "$NSB_LOG"
 	stop_ms=$(waited "$start")
-	wait_until "nothing of nsbridge in a1's namespace" 10 gone_from "$a1_ns"
+	wait_until "nothing of nsbridge in a1's namespace" 30 gone_from "$a1_ns"
 	curl -sS --max-time 5 "http://127.0.0.1:$p_a1/" >/dev/null 2>&1 && fail "a1's host port answered after docker stop"
 	assert_eq "a1 in status" absent "$(status_field a1 running)"
 	serving pre a2 a3
 	start=$(now_ms)
 	docker start a1 >/dev/null || fail "docker start a1"
-	wait_until "a1's bridges back" 10 sh -c "[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$p_a1/ 2>/dev/null)\" = 'app a1' ]"
+	wait_until "a1's bridges back" 30 sh -c "[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$p_a1/ 2>/dev/null)\" = 'app a1' ]"
 	start_ms=$(waited "$start")
 	wait_app a1
 	serving a1
 	a2_ns=$(readlink "/proc/$(container_pid a2)/ns/net")
 	start=$(now_ms)
 	docker rm -f a2 >/dev/null || fail "docker rm -f a2"
-	wait_until "a2's bridges removed" 10 grep -q "container a2 stopped: its 2 bridges are removed" "$NSB_LOG"
+	wait_until "a2's bridges removed" 30 grep -q "container a2 stopped: its 2 bridges are removed" "$NSB_LOG"
 	rm_ms=$(waited "$start")
-	wait_until "nothing of nsbridge in a2's namespace" 10 gone_from "$a2_ns"
+	wait_until "nothing of nsbridge in a2's namespace" 30 gone_from "$a2_ns"
 	serving pre a1 a3
 	pass "docker stop a1: bridges gone in ${stop_ms} ms, no socket left in its namespace; docker start a1: back in ${start_ms} ms; docker rm -f a2: gone in ${rm_ms} ms"
 }
@@ -250,7 +250,7 @@ compose_up_down() {
 	start=$(now_ms)
 	docker-compose -p "$project" -f "$T/compose.yml" up -d >"$T/compose.log" 2>&1 ||
 		fail "docker-compose up: $(tail -n 5 "$T/compose.log")"
-	wait_until "the compose service's bridge" 20 sh -c \
+	wait_until "the compose service's bridge" 30 sh -c \
 		"[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$p_cp/ 2>/dev/null)\" = 'app cp' ]"
 	up_ms=$(waited "$start")
 	cp_id=$(docker-compose -p "$project" -f "$T/compose.yml" ps -q cp)
@@ -259,10 +259,10 @@ compose_up_down() {
 	start=$(now_ms)
 	docker-compose -p "$project" -f "$T/compose.yml" down -t 0 >>"$T/compose.log" 2>&1 ||
 		fail "docker-compose down"
-	wait_until "the compose service's bridges removed" 20 sh -c \
+	wait_until "the compose service's bridges removed" 30 sh -c \
 		"grep '$project' '$NSB_LOG' | grep -q 'stopped: its 2 bridges are removed'"
 	down_ms=$(waited "$start")
-	wait_until "nothing of nsbridge in the compose service's namespace" 10 gone_from "$cp_ns"
+	wait_until "nothing of nsbridge in the compose service's namespace" 30 gone_from "$cp_ns"
 	curl -sS --max-time 5 "http://127.0.0.1:$p_cp/" >/dev/null 2>&1 && fail "the compose port answered after down"
 	pass "docker-compose up: bridges in ${up_ms} ms (with the up itself); down: gone in ${down_ms} ms, no socket left"
 }
@@ -281,7 +281,7 @@ fifty() {
 		wait_until "m$i's bridge" 60 grep -q "container m$i: .*-> host 127.0.0.1:$((many + i))[, ].*ready" "$NSB_LOG"
 	done
 	for i in $(seq 0 49); do
-		wait_until "m$i's app answers through its bridge" 20 sh -c \
+		wait_until "m$i's app answers through its bridge" 30 sh -c \
 			"[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$((many + i))/ 2>/dev/null)\" = 'm $i' ]"
 	done
 	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$NSB_PID/status")

@@ -49,8 +49,8 @@ app_answers() {
 
 labelled_run() {
 	local up_ms
-	wait_until "papp's bridges" 20 grep -q "container papp: .*-> host 127.0.0.1:$p_app[, ].*ready" "$NSB_LOG"
-	wait_until "papp's app" 10 app_answers
+	wait_until "papp's bridges" 30 grep -q "container papp: .*-> host 127.0.0.1:$p_app[, ].*ready" "$NSB_LOG"
+	wait_until "papp's app" 30 app_answers
 	up_ms=$(($(now_ms) - run_start))
 	serving papp
 	pass "podman run of a labelled container: bridges both ways ${up_ms} ms after the run began"
@@ -61,21 +61,21 @@ stop_start_rm() {
 	ns=$(readlink "/proc/$(podman_ inspect -f '{{.State.Pid}}' papp)/ns/net")
 	start=$(now_ms)
 	podman_ stop -t 0 papp >/dev/null || fail "podman stop"
-	wait_until "papp's bridges removed" 20 grep -q "container papp stopped: its 2 bridges are removed" "$NSB_LOG"
+	wait_until "papp's bridges removed" 30 grep -q "container papp stopped: its 2 bridges are removed" "$NSB_LOG"
 	stop_ms=$(($(now_ms) - start))
-	wait_until "nothing of nsbridge in papp's namespace" 10 gone_from "$ns"
+	wait_until "nothing of nsbridge in papp's namespace" 30 gone_from "$ns"
 	curl -sS --max-time 5 "http://127.0.0.1:$p_app/" >/dev/null 2>&1 && fail "papp's port answered after podman stop"
 	start=$(now_ms)
 	podman_ start papp >/dev/null || fail "podman start"
-	wait_until "papp's bridges back" 20 app_answers
+	wait_until "papp's bridges back" 30 app_answers
 	start_ms=$(($(now_ms) - start))
 	serving papp
 	ns=$(readlink "/proc/$(podman_ inspect -f '{{.State.Pid}}' papp)/ns/net")
 	start=$(now_ms)
 	podman_ rm -f -t 0 papp >/dev/null || fail "podman rm -f"
-	wait_until "papp's bridges removed again" 20 sh -c "[ \$(grep -c 'container papp stopped: its 2 bridges are removed' '$NSB_LOG') -ge 2 ]"
+	wait_until "papp's bridges removed again" 30 sh -c "[ \$(grep -c 'container papp stopped: its 2 bridges are removed' '$NSB_LOG') -ge 2 ]"
 	rm_ms=$(($(now_ms) - start))
-	wait_until "nothing of nsbridge in papp's namespace" 10 gone_from "$ns"
+	wait_until "nothing of nsbridge in papp's namespace" 30 gone_from "$ns"
 	pass "podman stop: gone in ${stop_ms} ms, no socket left; podman start: back in ${start_ms} ms; podman rm -f: gone in ${rm_ms} ms"
 }
 

@@ -109,7 +109,7 @@ api_stops() {
 	api_ns=$(readlink "/proc/$(container_pid api)/ns/net")
 	[ "$(sockets_in "$api_ns" "$NSB_PID" $helpers)" -gt 0 ] || fail "no socket of nsbridge in api before it stopped"
 	docker stop -t 0 api >/dev/null || fail "docker stop api"
-	wait_until "log line of api stopping" 5 \
+	wait_until "log line of api stopping" 30 \
 		grep -q "container api stopped: its listeners are closed until it runs again" "$NSB_LOG"
 	assert_eq "status of api" stopped "$(status_of api)"
 	assert_eq "sockets of nsbridge and its helpers in api's namespace" 0 "$(sockets_in "$api_ns" "$NSB_PID" $helpers)"
@@ -127,9 +127,9 @@ api_stops() {
 # --- docker start api: its bridges come back ----------------------------------------
 api_starts() {
 	docker start api >/dev/null || fail "docker start api"
-	wait_until "api's bridges back" 10 sh -c \
+	wait_until "api's bridges back" 30 sh -c \
 		"[ \"\$(timeout 10 docker exec api wget -qO- http://127.0.0.1:$db/ 2>/dev/null)\" = 'host db' ]"
-	wait_until "api's app on the host" 10 sh -c \
+	wait_until "api's app on the host" 30 sh -c \
 		"[ \"\$(curl -sS --max-time 5 http://127.0.0.1:$app_api/ 2>/dev/null)\" = 'app api' ]"
 	serving web api jobs
 	assert_eq "status of api" running "$(status_of api)"

@@ -181,7 +181,7 @@ udp_dns() {
 	DNSMASQ_PID=$BG_PID
 	NSB_PID=''	# the check's own, once started
 	trap 'kill -KILL $NSB_PID "$DNSMASQ_PID" 2>/dev/null' EXIT
-	wait_until "dnsmasq on udp port $dport" 10 udp_bound
+	wait_until "dnsmasq on udp port $dport" 30 udp_bound
 	assert_eq "dig on the host, direct" 192.0.2.53 \
 		"$(dig @127.0.0.1 -p "$dport" +short +tries=1 +time=3 db.nsbridge.test A)"
 	start_nsb -c web "host:$dport/udp" container:53/udp

@@ -14,7 +14,7 @@ start_nginx "" "$web" "$T/www" 127.0.0.1
 start_nginx "$ns" "$inner" "$T/inner" 127.0.0.1
 bg python3 "$(dirname "$0")/udp_peer.py" echo "$dns"
 udp_listens() { [ -n "$(ss -Huln "sport = :$dns")" ]; }
-wait_until "the UDP echo service on port $dns" 10 udp_listens
+wait_until "the UDP echo service on port $dns" 30 udp_listens
 
 cat >"$T/good.conf" <<EOF
 # nsbridge for the test namespace

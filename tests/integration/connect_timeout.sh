@@ -14,7 +14,7 @@ pick_port port "$svc" "$ns"
 # never answers, made without touching any firewall
 ip netns exec "$svc" sysctl -qw net.ipv4.tcp_syncookies=0
 bg_to "$T/stuck.out" ip netns exec "$svc" $PROBE stuck "$port"
-wait_until "a full accept queue ($(cat "$T/stuck.out"))" 10 grep -q full "$T/stuck.out"
+wait_until "a full accept queue ($(cat "$T/stuck.out"))" 30 grep -q full "$T/stuck.out"
 
 start_nsb --connect-timeout 1s --host-netns "/run/netns/$svc" -c "netns:$ns" \
 	"host:$port" "container:$port"

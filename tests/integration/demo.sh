@@ -32,7 +32,7 @@ hold_port() {
 	bg_to "$T/holder" python3 "$(dirname "$0")/probe_peer.py" hold "$1" "$port"
 	HOLDER=$BG_PID
 	trap 'kill "$HOLDER" 2>/dev/null' EXIT	# the check's subshell's
-	wait_until "a holder of port $port" 10 holding
+	wait_until "a holder of port $port" 30 holding
 }
 holding() {
 	alive "$HOLDER" || fail "the holder of port $port: $(cat "$T/holder")"

@@ -35,7 +35,7 @@ client() {
 # wait_relayed PORT - until the host's server on PORT has an accepted
 # connection, that is nsbridge accepted the client and reached SERVICE
 wait_relayed() {
-	wait_until "connection to the server on port $1" 10 relayed "$1"
+	wait_until "connection to the server on port $1" 30 relayed "$1"
 }
 relayed() {
 	[ -n "$(ss -Htn state established "( sport = :$1 )")" ]
@@ -43,7 +43,7 @@ relayed() {
 
 # wait_log REGEX - until the nsbridge log has a line matching REGEX
 wait_log() {
-	wait_until "log line /$1/" 10 grep -Eq "$1" "$NSB_LOG"
+	wait_until "log line /$1/" 30 grep -Eq "$1" "$NSB_LOG"
 }
 
 # refused PORT ADDR - a new client of [ADDR]:PORT in the namespace is

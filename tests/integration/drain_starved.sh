@@ -34,7 +34,7 @@ wait_until "40 clients connected" 30 grep -qx "connected=40" "$T/clients"
 drain_waits() {
 	local r0 t0 reads ticks
 	kill -TERM "$NSB_PID"
-	wait_until "drain" 10 grep -q "stopping: .* connections may finish" "$NSB_LOG"
+	wait_until "drain" 30 grep -q "stopping: .* connections may finish" "$NSB_LOG"
 	# A waiting loop makes a few calls in this window, a spinning one
 	# thousands; the window only bounds the test, the count is the check.
 	r0=$(syscalls_read "$NSB_PID")

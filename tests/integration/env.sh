@@ -91,12 +91,12 @@ json_logs() {
 		"host:$down" "container:$down" 2>>"$NSB_LOG"
 	NSB_PID=$BG_PID
 	kill_at_check_end
-	wait_until "two JSON ready messages" 10 json_ready 2
+	wait_until "two JSON ready messages" 30 json_ready 2
 	reaches "$ns3" "$p3"
 	nsx "$ns3" curl -s --max-time 5 "http://127.0.0.1:$down/"
 	rc=$?
 	[ $rc = 56 ] || [ $rc = 7 ] || fail "curl to the refused service: exit $rc"
-	wait_until "line about the refused connection" 10 refused_logged
+	wait_until "line about the refused connection" 30 refused_logged
 	stop_nsb TERM
 	assert_eq "exit status with JSON logs" 0 "$NSB_STATUS"
 	$JSON log-objects 4 "$NSB_LOG" || fail "stderr is not one JSON object per line: $(cat "$NSB_LOG")"

@@ -20,7 +20,7 @@ get() {	# one request through the bridge, from inside; prints the body
 }
 stop_server() {	# PID PORT: stop an nginx and wait until nothing listens
 	kill "$1" 2>/dev/null	# already stopped by an earlier check: nothing to do
-	wait_until "end of the server on port $2" 10 port_free "" "$2"
+	wait_until "end of the server on port $2" 30 port_free "" "$2"
 }
 
 start_nsb -c "netns:$ns" "host:$pa,host:$pb" "container:$exp"

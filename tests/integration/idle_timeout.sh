@@ -68,7 +68,7 @@ idle_closed() {
 	local out
 	out=$(nsx "$ns" $PEER wait-end "$hold") || fail "the idle client"
 	assert_eq "an idle connection, as its client sees it" eof "$out"
-	wait_until "word from the service" 5 hold_said
+	wait_until "word from the service" 30 hold_said
 	assert_eq "an idle connection, as the service sees it" "0 eof" "$(head -n 1 "$T/hold.out")"
 	grep -Eq 'conn [0-9]+: idle for 1000 ms' "$NSB_LOG" || fail "no 'idle' line in the log"
 	pass "an idle connection is closed after 1 s: a clean end on both sides"

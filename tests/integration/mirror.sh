@@ -54,11 +54,11 @@ serve "" ::1 "$p3"
 serve "" 127.0.0.1 "$px"
 bg $PEER whoami "$p4"
 udp_bound() { ss -Hunl "sport = :$1" | grep -q .; }
-wait_until "UDP port $p4 bound" 5 udp_bound "$p4"
+wait_until "UDP port $p4 bound" 30 udp_bound "$p4"
 
 start_nsb -v -c "netns:$ns" --mirror --mirror-exclude "$px" --mirror-udp host container
 tcp_and_udp_ready() { [ "$(grep -c ' ready$' "$NSB_LOG")" = 2 ]; }
-wait_until "the TCP and the UDP mirror's ready lines" 5 tcp_and_udp_ready
+wait_until "the TCP and the UDP mirror's ready lines" 30 tcp_and_udp_ready
 
 three_services() {
 	local p
@@ -93,7 +93,7 @@ follows() {
 	serve "" 127.0.0.1 "$p5"
 	within_scans "port $p5 appears inside" answers "$ns" "$p5"
 	kill "$gone"
-	wait_until "port $p7 free on the host" 5 port_free "" "$p7"
+	wait_until "port $p7 free on the host" 30 port_free "" "$p7"
 	within_scans "port $p7 unbound inside" port_free "$ns" "$p7"
 	assert_eq "port $p1 still inside" "port $p1" "$(ask "$ns" "$p1")"
 	grep -q "port $p7 stopped listening" "$NSB_LOG" || fail "no line about port $p7 stopping"
@@ -138,7 +138,7 @@ facing() {
 	bg_to "$T/forward.log" "$NSB" -v -c "netns:$ns" --mirror host container
 	FORWARD=$BG_PID
 	trap 'kill -KILL "$FORWARD" "$NSB_PID" 2>/dev/null' EXIT	# the check's subshell's
-	wait_until "the forward mirror's ready line" 10 grep -q ' ready$' "$T/forward.log"
+	wait_until "the forward mirror's ready line" 30 grep -q ' ready$' "$T/forward.log"
 	answers "$ns" "$1" || fail "the forward mirror does not serve port $1"
 	NSB_READY=1 start_nsb -v -c "netns:$ns" --mirror container host
 }
@@ -162,7 +162,7 @@ facing_mirrors() {
 service_stops() {
 	facing "$h2"
 	kill "$SERVICE_PID"
-	wait_until "port $h2 free on the host" 5 port_free "" "$h2"
+	wait_until "port $h2 free on the host" 30 port_free "" "$h2"
 	within_scans "port $h2 unbound inside" port_free "$ns" "$h2"
 	sleep 1	# not a wait: more scans, in which neither mirror may take the port
 	port_free "" "$h2" || fail "port $h2 is held on the host after its service stopped"

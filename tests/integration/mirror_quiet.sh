@@ -18,7 +18,7 @@ picks_up_a_new_service() {
 	wait_listen "" "$port"
 	t0=$(now_ms)
 	# the scan is every 400 ms; the bound is a failure guard, not the claim
-	wait_until "port $port inside: the relay did not rescan" 10 listens_inside
+	wait_until "port $port inside: the relay did not rescan" 30 listens_inside
 	echo "   port $port inside after $(($(now_ms) - t0)) ms" >&2
 	assert_match "the mirrored service answers inside" "Directory listing" \
 		"$(ip netns exec "$ns" curl -s --max-time 5 "http://127.0.0.1:$port/")"

@@ -24,7 +24,7 @@ start_nsb -c "netns:$ns" "host:$p" "container:$p"
 # the client, in the container: one round trip, print its own port, hold on
 bg_to "$T/client" ip netns exec "$ns" python3 "$PEER" tell-own "$p"
 client=$BG_PID
-wait_until "round trip through the bridge" 20 test -s "$T/client" -a -s "$T/service"
+wait_until "round trip through the bridge" 30 test -s "$T/client" -a -s "$T/service"
 cport=$(cat "$T/client")	# the client's end, accepted by nsbridge in the container
 dport=$(cat "$T/service")	# nsbridge's end toward SERVICE, on the host
 assert_match "client's port" '^[0-9]+$' "$cport"

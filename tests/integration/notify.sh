@@ -20,7 +20,7 @@ ready_when_bound() {
 	NSB_LOG=$T/ready.log
 	start_notify "$T/notify-ready" "$T/notes-ready" "$ns" "$port"
 	NOTIFY_SOCKET=$T/notify-ready start_nsb -c "netns:$ns" "host:$port" "container:$port"
-	wait_until "READY=1 on the notify socket" 5 grep -q READY=1 "$T/notes-ready"
+	wait_until "READY=1 on the notify socket" 30 grep -q READY=1 "$T/notes-ready"
 	ready=$(grep READY=1 "$T/notes-ready")
 	assert_match "READY=1 with a status" "READY=1.*STATUS=1 bridge ready" "$ready"
 	assert_eq "the bridge at READY=1" "ready means ready" "${ready##*| }"
@@ -34,7 +34,7 @@ stopping_on_term() {
 	NOTIFY_SOCKET=$T/notify-stop start_nsb -c "netns:$ns" "host:$port" "container:$p_stop"
 	stop_nsb TERM
 	assert_eq "exit status" 0 "$NSB_STATUS"
-	wait_until "STOPPING=1 on SIGTERM ($(cat "$T/notes-stop"))" 5 grep -q STOPPING=1 "$T/notes-stop"
+	wait_until "STOPPING=1 on SIGTERM ($(cat "$T/notes-stop"))" 30 grep -q STOPPING=1 "$T/notes-stop"
 	pass "STOPPING=1 on SIGTERM"
 }
 

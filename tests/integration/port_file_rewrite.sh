@@ -22,7 +22,7 @@ rewrites() {
 		>"$T/reader.out" 2>&1 &
 	reader=$!
 	_PIDS+=("$reader")
-	wait_until "the reader" 10 test -e "$T/stop.ready"
+	wait_until "the reader" 30 test -e "$T/stop.ready"
 
 	for _ in $(seq 1 50); do
 		change add "${Y% *}" "${Y#* }"	# X Y: longer

@@ -14,7 +14,7 @@ mkdir -p "$T/www" && echo hello >"$T/www/index.html"
 start_nginx "$ns" "$web" "$T/www" 127.0.0.1
 bg ip netns exec "$ns" $PEER echo "$dns"
 udp_bound() { [ -n "$(nsx "$ns" ss -Hunl "sport = :$dns")" ]; }
-wait_until "the UDP server" 10 udp_bound
+wait_until "the UDP server" 30 udp_bound
 start_nginx "" "$bridged" "$T/www" 127.0.0.1
 start_nsb -c "netns:$ns" "host:$bridged" "container:$bridged"
 

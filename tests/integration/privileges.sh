@@ -22,7 +22,7 @@ opener_of() {
 
 # wait_gone PID - until PID no longer runs (gone, or a zombie awaiting its reaper)
 wait_gone() {
-	wait_until "end of process $1 ($(cat "/proc/$1/comm" 2>/dev/null)) after nsbridge's" 10 gone "$1"
+	wait_until "end of process $1 ($(cat "/proc/$1/comm" 2>/dev/null)) after nsbridge's" 30 gone "$1"
 }
 
 # (a) a SERVICE inside the namespace, EXPOSE here: every connection needs a

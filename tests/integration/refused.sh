@@ -38,7 +38,7 @@ down_curl() {
 
 down_logged() {
 	ip netns exec "$ns" $PROBE ends 1 "$down" >/dev/null
-	wait_until "a line about the refusal" 10 grep -q refused "$NSB_LOG"
+	wait_until "a line about the refusal" 30 grep -q refused "$NSB_LOG"
 	assert_match "log line" "host 127.0.0.1:$down refused the connection.*client was reset" \
 		"$(grep refused "$NSB_LOG")"
 	pass "log names the service and its namespace"

@@ -46,7 +46,7 @@ hup() {	# signal a reload and wait for its line
 	local before
 	before=$(reloads)
 	kill -HUP "$NSB_PID"
-	wait_until "reload line" 20 more_reloads "$before"
+	wait_until "reload line" 30 more_reloads "$before"
 }
 status_json() { "$NSB" status --json "$NSB_PID" >"$T/status.json" || fail "status --json: exit $?"; }
 json() {	# PYTHON-EXPR on doc
@@ -58,7 +58,7 @@ conf "host:$echo=container:$echo" "host:$sha=container:$sha"
 export NOTIFY_SOCKET=$T/notify
 NSB_READY=2 start_nsb --config "$T/c.conf" --port-file "$T/run/ports"
 unset NOTIFY_SOCKET
-wait_until "READY=1" 10 grep -q READY=1 "$T/notes"
+wait_until "READY=1" 30 grep -q READY=1 "$T/notes"
 
 # The reload that the first four behaviours look at: 1,000 connections
 # through the bridge that stays, moving data all along, and one transfer
@@ -101,7 +101,7 @@ removed_bridge_drains() {
 		fail "the removed bridge's transfer (exit $send_status): $(head -n 1 "$T/send.out")"
 	read -r sent received <"$T/send.out"
 	assert_eq "the removed bridge's transfer, sha256 sent and received" "$sent" "$received"
-	wait_until "the removed bridge's connection to end" 10 no_removed_conns
+	wait_until "the removed bridge's connection to end" 30 no_removed_conns
 	port_free "$ns" "$sha" || fail "port $sha is not free after the drain"
 	alive "$NSB_PID" || fail "nsbridge stopped"
 	pass "the removed bridge stopped accepting at once, its open transfer finished (8 MiB, same sha256), its port is free"
@@ -197,7 +197,7 @@ assert_eq "exit status" 0 "$NSB_STATUS"
 without_config() {
 	start_nsb -c "netns:$ns" "host:$web" "container:$web"
 	kill -HUP "$NSB_PID"
-	wait_until "the line" 10 grep -q "SIGHUP ignored: there is no --config file to read again, nothing to reload" "$NSB_LOG"
+	wait_until "the line" 30 grep -q "SIGHUP ignored: there is no --config file to read again, nothing to reload" "$NSB_LOG"
 	assert_eq "it serves on" added "$(nsx "$ns" curl -sS --max-time 5 "http://127.0.0.1:$web/")"
 	stop_nsb TERM
 	assert_eq "exit status" 0 "$NSB_STATUS"

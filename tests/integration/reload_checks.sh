@@ -57,7 +57,7 @@ hup_refused() {
 	local before
 	before=$(reloads)
 	kill -HUP "$NSB_PID"
-	wait_until "reload line" 20 more_reloads "$before"
+	wait_until "reload line" 30 more_reloads "$before"
 	tail -n 1 "$NSB_LOG" | grep -qF "refused, the running bridges stay: $2" ||
 		fail "$1: the reload was not refused with the start's line '$2': $(tail -n 3 "$NSB_LOG")"
 	"$NSB" status --json "$NSB_PID" >"$T/status.json" || fail "status --json: exit $?"

@@ -70,7 +70,7 @@ lines_at_least() {
 # service_read BEFORE COUNT - once the reading service has printed COUNT
 # lines after its first BEFORE, those lines tallied, in $tally
 service_read() {
-	wait_until "$2 connections read by the service" 10 lines_at_least "$T/take.out" $(($1 + $2))
+	wait_until "$2 connections read by the service" 30 lines_at_least "$T/take.out" $(($1 + $2))
 	tally=$(sed -n "$(($1 + 1)),$(($1 + $2))p" "$T/take.out" | sort | uniq -c | sed 's/^ *//')
 }
 

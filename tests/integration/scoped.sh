@@ -66,18 +66,18 @@ signals_reach_cmd() {
 	EOF
 	chmod +x "$T/cmd.sh"
 	start_nsb -c "netns:$ns" "container:$web" host:0 -- "$T/cmd.sh"
-	wait_until "CMD's start" 5 test -s "$T/cmd.pid"
+	wait_until "CMD's start" 30 test -s "$T/cmd.pid"
 	cmd_pid=$(cat "$T/cmd.pid")
 	children=$(pgrep -P "$NSB_PID" | tr '\n' ' ')
 	kill -USR1 "$NSB_PID"
-	wait_until "CMD's USR1 trap" 5 test -s "$T/cmd.usr1"
+	wait_until "CMD's USR1 trap" 30 test -s "$T/cmd.usr1"
 	assert_eq "CMD's USR1 trap" usr1 "$(cat "$T/cmd.usr1" 2>/dev/null)"
 	alive "$NSB_PID" || fail "SIGUSR1 stopped nsbridge"
 	stop_nsb TERM
 	assert_eq "exit after SIGTERM" 5 "$NSB_STATUS"
 	assert_eq "CMD's trap" term "$(cat "$T/cmd.term" 2>/dev/null)"
 	for pid in $cmd_pid $children; do
-		wait_until "the end of pid $pid ($(cat "/proc/$pid/comm" 2>/dev/null)) after nsbridge's" 5 \
+		wait_until "the end of pid $pid ($(cat "/proc/$pid/comm" 2>/dev/null)) after nsbridge's" 30 \
 			gone "$pid"
 	done
 	pass "SIGUSR1 reached CMD and nsbridge went on; SIGTERM: CMD's trap ran, nsbridge exited with its 5; CMD and nsbridge's helpers ($children) are gone"

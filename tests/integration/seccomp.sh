@@ -75,7 +75,7 @@ mount_kills() {
 	wait_exit "$NSB_PID" 10
 	assert_eq "exit status: killed by SIGSYS" "$SIGSYS_STATUS" "$EXIT_STATUS"
 	assert_match "the log line" "^nsbridge: $LINE_RE\$" "$(grep "forbidden system call" "$NSB_LOG")"
-	wait_until "the opener's end after the relay's" 5 gone "$opener"
+	wait_until "the opener's end after the relay's" 30 gone "$opener"
 	port_free "$ns" "$killed" || fail "a listener left in the namespace"
 	pass "mount(2) in the running relay: killed by SIGSYS, the call named in the log, opener gone"
 }

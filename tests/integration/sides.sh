@@ -117,9 +117,9 @@ one_stops() {
 	socks=$(python3 "$HERE/sock_netns.py" "$NSB_PID" $helpers)
 	[[ "$socks" == *"$b_ns"* ]] || fail "no socket of nsbridge in b's namespace $b_ns before it stopped"
 	kill "$holder"
-	wait_until "log line of b stopping" 5 grep -q "container pid:$holder stopped; its bridges are closed for good" "$NSB_LOG"
+	wait_until "log line of b stopping" 30 grep -q "container pid:$holder stopped; its bridges are closed for good" "$NSB_LOG"
 	alive "$NSB_PID" || fail "nsbridge exited when one of three containers stopped"
-	wait_until "b's listener to close" 5 port_free "$b" "$db"
+	wait_until "b's listener to close" 30 port_free "$b" "$db"
 	socks=$(python3 "$HERE/sock_netns.py" "$NSB_PID" $helpers)
 	[[ "$socks" == *"$b_ns"* ]] && fail "a socket of nsbridge is still in b's namespace: $socks"
 	[[ "$socks" == *"$(nsx "$a" readlink /proc/self/ns/net)"* ]] || fail "no socket of nsbridge left in a's namespace"

@@ -56,7 +56,7 @@ idle_scrapers() {
 	local idlers t0 ticks
 	bg python3 "$PEER" open 8 "$mport" "$T/held" "$T/release"
 	idlers=$BG_PID
-	wait_until "8 idle connections to /metrics" 10 test -e "$T/held"
+	wait_until "8 idle connections to /metrics" 30 test -e "$T/held"
 	t0=$(cpu_ticks "$NSB_PID")
 	sleep 1	# not a wait: the window the CPU time is measured over
 	ticks=$(($(cpu_ticks "$NSB_PID") - t0))

@@ -47,7 +47,7 @@ holder=$BG_PID
 web_open() {
 	[ "$("$NSB" status --json "$NSB_PID" | $JSON bridge - 0 open)" = "$1" ]
 }
-wait_until "the held connection open in nsbridge status" 10 web_open 1
+wait_until "the held connection open in nsbridge status" 30 web_open 1
 
 # --- nsbridge status --json: read it once, then the metrics, with no traffic between
 "$NSB" status --json "$NSB_PID" >"$T/status.json" || fail "nsbridge status --json exit $?"

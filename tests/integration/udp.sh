@@ -99,7 +99,7 @@ flows_expire() {
 	nsx "$ns" $PEER ask "$who" other >/dev/null || fail "no answer"
 	[ "$(fd_count "$NSB_PID")" -gt "$rest" ] || fail "no flow open after two clients"
 	# 1 s and a timer tick; 10 s is a failure guard
-	wait_until "flows closed after --udp-timeout 1s" 10 fds_back "$rest"
+	wait_until "flows closed after --udp-timeout 1s" 30 fds_back "$rest"
 	stop_nsb
 	pass "flows closed after --udp-timeout 1s"
 }
@@ -118,7 +118,7 @@ flow_cap() {
 	rest=$(fd_count "$NSB_PID")
 	nsx "$ns" $PEER steady "$who" "$T/stop-steady" >"$T/steady.out" &
 	STEADY=$!
-	wait_until "two answers to the steady client (a steady flow)" 10 steady
+	wait_until "two answers to the steady client (a steady flow)" 30 steady
 	nsx "$ns" $PEER flood "$who" 3000 || fail "flood"
 	nsx "$ns" $PEER flood "$who" 3000 || fail "flood"
 	peak=$(fd_count "$NSB_PID")

@@ -54,7 +54,7 @@ fresh_port() {
 refusal_seen() {
 	start_nsb -c "netns:$ns" "host:$dead/udp" "container:$dead/udp"
 	nsx "$ns" $PEER ask --tries 2 "$dead" anyone 2>/dev/null && fail "an answer from a port nothing listens on"
-	wait_until "line about the refusal" 10 grep -q "refused datagrams" "$NSB_LOG"
+	wait_until "line about the refusal" 30 grep -q "refused datagrams" "$NSB_LOG"
 	assert_match "the log" "host 127.0.0.1:$dead/udp refused datagrams" "$(cat "$NSB_LOG")"
 	stop_nsb
 	pass "a SERVICE port nothing listens on is said to refuse, though the flow hears every port"

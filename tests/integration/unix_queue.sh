@@ -17,10 +17,10 @@ clients=30
 # a service with listen(4) that accepts 20 connections a second: 30
 # clients at once overfill its queue. It answers each line with "ok LINE".
 bg_to "$T/slow.out" $PROBE slow "$slow"
-wait_until "the slow service ($(cat "$T/slow.out"))" 10 grep -q listening "$T/slow.out"
+wait_until "the slow service ($(cat "$T/slow.out"))" 30 grep -q listening "$T/slow.out"
 # a service that never accepts, its queue of one already full
 bg_to "$T/stuck.out" $PROBE stuck "$stuck"
-wait_until "a full queue of the stuck service ($(cat "$T/stuck.out"))" 10 grep -q full "$T/stuck.out"
+wait_until "a full queue of the stuck service ($(cat "$T/stuck.out"))" 30 grep -q full "$T/stuck.out"
 
 full_queue_waits() {
 	local got

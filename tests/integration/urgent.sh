@@ -39,7 +39,7 @@ service_got() {
 	shift
 	before=$(wc -l <"$file")
 	"$@" || fail "the sender: $*"
-	wait_until "a line from the service" 20 lines_at_least "$file" $((before + 1))
+	wait_until "a line from the service" 30 lines_at_least "$file" $((before + 1))
 	got=$(sed -n "$((before + 1))p" "$file")
 }
 

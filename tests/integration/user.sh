@@ -27,7 +27,7 @@ api_socket() {
 	: >"$1.hits"
 	bg_to "$1.log" socat UNIX-LISTEN:"$1",fork,mode="$2" \
 		SYSTEM:"echo hit >>$1.hits; echo docker-api"
-	wait_until "socat's socket $1 ($(cat "$1.log"))" 10 test -S "$1"
+	wait_until "socat's socket $1 ($(cat "$1.log"))" 30 test -S "$1"
 }
 
 mkdir -m 755 "$T/api"
@@ -68,7 +68,7 @@ made_private() {
 	out=$(nsx "$ns" socat -T 5 - TCP:127.0.0.1:"$api" 2>&1)
 	assert_eq "through the relay to the 0700 socket" "" "$(grep -v 'Connection reset' <<<"$out")"
 	assert_eq "connections the socket saw" "$hits" "$(wc -l <"$closing.hits")"
-	wait_until "the relay's line about EACCES" 5 grep -q "Permission denied" "$NSB_LOG"
+	wait_until "the relay's line about EACCES" 30 grep -q "Permission denied" "$NSB_LOG"
 	assert_match "the relay's line" "unix:$closing.*Permission denied" "$(cat "$NSB_LOG")"
 	pass "a 0700 root-owned unix socket: root connects, the relay gets EACCES and resets"
 }
@@ -123,10 +123,10 @@ cmd_term() {
 	EOF
 	chmod 755 "$T/cmd.sh"
 	start_nsb -c "netns:$ns" "host:$web" "container:$web" -- "$T/cmd.sh"
-	wait_until "CMD's start" 5 test -s "$T/cmd.pid"
+	wait_until "CMD's start" 30 test -s "$T/cmd.pid"
 	kill -KILL "$NSB_PID"
 	wait "$NSB_PID" 2>/dev/null
-	wait_until "CMD's TERM trap after the relay was killed" 5 test -s "$T/cmd.term"
+	wait_until "CMD's TERM trap after the relay was killed" 30 test -s "$T/cmd.term"
 	assert_eq "CMD's TERM trap after the relay was killed" term "$(cat "$T/cmd.term" 2>/dev/null)"
 	pass "the relay killed (SIGKILL): CMD, still root, got SIGTERM"
 }
