@@ -244,12 +244,14 @@ static int learn_port(struct bridge *b, int fd)
 }
 
 /*
- * Listen on one address; returns 0, 1 if skipped (no IPv6), or an exit
- * status. With @retry_in_use, an address in use returns -EADDRINUSE
+ * Listen on one address; returns 0, or an exit status. Only an @optional
+ * address (the default EXPOSE's [::1]) that the namespace lacks is
+ * skipped, with *@ret_skipped set: every other failure is one, whatever
+ * its errno. With @retry_in_use, an address in use returns -EADDRINUSE
  * unreported: a picked port to pick again.
  */
 static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int family, bool optional,
-		      bool retry_in_use, char *why, size_t len)
+		      bool retry_in_use, bool *ret_skipped, char *why, size_t len)
 {
 	const struct endpoint *ep = &b->expose;
 	struct sock_addr a;
@@ -270,8 +272,10 @@ static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int fami
 	if (fd >= 0)
 		return 0;
 
-	if (optional && (fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT))
-		return 1;
+	if (optional && (fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT)) {
+		*ret_skipped = true;
+		return 0;
+	}
 	if (retry_in_use && fd == -EADDRINUSE)
 		return fd;
 	return bridge_listen_why(c, ep->side, &a, fd, why, len);
@@ -317,14 +321,15 @@ static int listen_all(struct ctx *c, struct bridge *b, bool bound[2], bool retry
 			continue;
 		for (unsigned off = 0; off < ports; off++) {
 			/* [::1] is optional for a default EXPOSE; decided on the first port */
+			bool skipped = false;
 			int r = listen_one(c, b, off, family,
 					   !ep->has_addr && family == AF_INET6 && off == 0,
-					   retry_in_use, why, len);
+					   retry_in_use, &skipped, why, len);
 
-			if (r == 1)
-				break;
 			if (r)
 				return r;
+			if (skipped)
+				break;
 			bound[i] = true;
 		}
 	}
