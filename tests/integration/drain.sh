@@ -41,6 +41,10 @@ relayed() {
 	[ -n "$(ss -Htn state established "( sport = :$1 )")" ]
 }
 
+two_relayed() {
+	[ "$(ss -Htn state established "( sport = :$1 )" | wc -l)" -ge 2 ]
+}
+
 # wait_log REGEX - until the nsbridge log has a line matching REGEX
 wait_log() {
 	wait_until "log line /$1/" 30 grep -Eq "$1" "$NSB_LOG"
@@ -63,13 +67,23 @@ refused() {
 	assert_eq "curl exit status for $addr:$port during drain" 7 "$rc"
 }
 
-# in_flight SIG PORT - a server on PORT that answers 'finished' after 2 s,
+# answer_when PORT - the script of a server that answers 'finished' once
+# the check says so (answer PORT): the connection stays in flight until
+# then, however slow the machine
+answer_when() {
+	echo "until [ -e $T/answer-$1 ]; do sleep 0.05; done; echo finished"
+}
+answer() {
+	touch "$T/answer-$1"
+}
+
+# in_flight SIG PORT - a server on PORT that answers 'finished' when told,
 # nsbridge in front of it, one client in flight and SIG sent; sets
 # INFLIGHT (the client's pid) and T0 (when SIG was sent)
 in_flight() {
 	local sig=$1 port=$2
 	NSB_LOG=$T/$sig-$port.log
-	server "$port" 'sleep 2; echo finished'
+	server "$port" "$(answer_when "$port")"
 	start_nsb --drain-timeout 30s -c "netns:$ns" "host:$port" "container:$port"
 	client "inflight-$port" "$port"
 	INFLIGHT=$CLIENT_PID
@@ -102,14 +116,16 @@ drain_refuses() {
 drain_finishes() {
 	local sig=$1 port=$2 elapsed
 	in_flight "$sig" "$port"
-	wait_exit "$INFLIGHT" 5
+	wait_log "stopping: 1 connections may finish"
+	answer "$port"
+	wait_exit "$INFLIGHT" 30
 	assert_eq "SIG$sig: in-flight client exit status" 0 "$EXIT_STATUS"
 	assert_eq "SIG$sig: what the in-flight client received" finished "$(cat "$T/inflight-$port.out")"
 	wait_exit "$NSB_PID" 25
 	elapsed=$(($(now_ms) - T0))
 	assert_eq "SIG$sig: nsbridge exit status" 0 "$EXIT_STATUS"
 	# at the connection's end, not at the drain timeout's 30 s
-	[ "$elapsed" -lt 20000 ] || fail "SIG$sig: exit $elapsed ms after the signal; the connection ended after about 2000"
+	[ "$elapsed" -lt 20000 ] || fail "SIG$sig: exit $elapsed ms after the signal, not when the connection ended"
 	port_free "$ns" "$port" || fail "SIG$sig: listener left in the namespace"
 	pass "SIG$sig: the in-flight client received 'finished'; exit 0 after $elapsed ms (drain timeout 30 s)"
 }
@@ -164,7 +180,7 @@ second_term() {
 sighup() {
 	local port=$port_hup hup1 hup2
 	NSB_LOG=$T/hup.log
-	server "$port" 'sleep 2; echo finished'
+	server "$port" "$(answer_when "$port")"
 	start_nsb -c "netns:$ns" "host:$port" "container:$port"
 	client hup1 "$port"
 	hup1=$CLIENT_PID
@@ -175,10 +191,12 @@ sighup() {
 	alive "$NSB_PID" || fail "SIGHUP stopped nsbridge"
 	client hup2 "$port"
 	hup2=$CLIENT_PID
-	wait_exit "$hup1" 5
+	wait_until "the second connection to the server on port $port" 30 two_relayed "$port"
+	answer "$port"
+	wait_exit "$hup1" 30
 	assert_eq "open connection across SIGHUP: exit status" 0 "$EXIT_STATUS"
 	assert_eq "open connection across SIGHUP: received" finished "$(cat "$T/hup1.out")"
-	wait_exit "$hup2" 5
+	wait_exit "$hup2" 30
 	assert_eq "new connection after SIGHUP: exit status" 0 "$EXIT_STATUS"
 	assert_eq "new connection after SIGHUP: received" finished "$(cat "$T/hup2.out")"
 	alive "$NSB_PID" || fail "nsbridge died after SIGHUP"
