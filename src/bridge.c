@@ -42,6 +42,7 @@
 #include "nsbridge/event.h"
 #include "nsbridge/fdreserve.h"
 #include "nsbridge/note.h"
+#include "nsbridge/opener.h"
 #include "nsbridge/portowner.h"
 #include "nsbridge/relay.h"
 #include "nsbridge/side.h"
@@ -194,6 +195,11 @@ int bridge_listen_why(struct ctx *c, enum side side, const struct sock_addr *a, 
 	if (err == -EADDRINUSE)
 		return in_use_why(c, side, a, why, len);
 	sock_addr_format(a, addr, sizeof(addr));
+	if (err == OPENER_EXITED) {
+		snprintf(why, len, "cannot listen on %s %s: the opener has exited; restart nsbridge",
+			 c->sides[side].label, addr);
+		return EXIT_RUNTIME;
+	}
 	if ((err == -EACCES || err == -EPERM) && below_unprivileged(c, side, a, &start)) {
 		snprintf(why, len, "listening on %s %s as an ordinary user: ports below %d need "
 			 "root (net.ipv4.ip_unprivileged_port_start is %d); pick a port from %d up",

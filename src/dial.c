@@ -50,6 +50,7 @@
 #include "nsbridge/dial.h"
 #include "nsbridge/event.h"
 #include "nsbridge/note.h"
+#include "nsbridge/opener.h"
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
 
@@ -161,6 +162,10 @@ static void log_unreachable(struct ctx *c, struct relay_conn *conn, int error)
 	else if (error == -EHOSTDOWN)
 		line = bridge_note_error(b, "%s: the container is not running; the client was reset",
 					 b->service_text);
+	else if (error == OPENER_EXITED)	/* SERVICE refused nothing */
+		line = bridge_note_error(b, "%s: the opener has exited, so no socket can be made "
+					 "there for a new connection; the client was reset "
+					 "(restart nsbridge)", b->service_text);
 	else
 		line = bridge_note_error(b, "%s %s: %s; the client was reset", b->service_text,
 					 error == -ETIMEDOUT ? "did not answer in time" :

@@ -414,6 +414,11 @@ void labels_on_report(struct ctx *c, const char *line)
 		return;
 	}
 	r = open_side(c, (enum side)side, (pid_t)pid);
+	if (r == OPENER_EXITED) {
+		log_warn("container %s asks for bridges, but the opener has exited; restart "
+			 "nsbridge", name);
+		return;
+	}
 	if (r < 0) {
 		log_errno(LOG_LEVEL_WARNING, r, "container %s: its namespace cannot be opened",
 			  name);

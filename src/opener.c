@@ -40,6 +40,14 @@
  * The opener dies with the relay: PR_SET_PDEATHSIG, and EOF on its
  * socket. It ignores SIGINT and SIGTERM, so that a signal to the process
  * group leaves the relay to drain in order.
+ *
+ * The relay watches it by pidfd (children.c). Once it has exited (killed,
+ * or out of memory), nothing can start it again: forking one that may
+ * enter namespaces needs the capabilities the relay dropped. From then on
+ * every request answers OPENER_EXITED at once, whether the relay learnt
+ * it from the pidfd, from end of file on a channel or from a failed send:
+ * what is bound serves on, and what needs a new socket or namespace is
+ * refused with a line that says the opener has exited.
  */
 
 #include <errno.h>
@@ -63,6 +71,8 @@
 
 static int ctl_fd = -1;		/* CHANNEL_ASYNC, the relay's end */
 static int call_fd = -1;	/* CHANNEL_CALL, the relay's end */
+static pid_t opener_pid_;	/* the opener, 0 if none was started */
+static bool gone;		/* it has exited: every request answers OPENER_EXITED */
 
 /* -------- the opener process -------- */
 
@@ -407,7 +417,37 @@ int opener_start(const int ns_fds[SIDE_MAX])
 	close(sv[CHANNEL_CALL][1]);
 	ctl_fd = sv[CHANNEL_ASYNC][0];
 	call_fd = sv[CHANNEL_CALL][0];
+	opener_pid_ = pid;
 	return 0;
+}
+
+/**
+ * opener_pid() - the opener's pid, for the relay to watch it (children.c)
+ *
+ * Return: the pid, 0 when no opener was started
+ */
+pid_t opener_pid(void)
+{
+	return opener_pid_;
+}
+
+/**
+ * opener_exited() - the opener has exited: answer OPENER_EXITED from now on
+ *
+ * The channels stay open (the relay's epoll set holds one), so that
+ * nothing of the loop changes under it.
+ */
+void opener_exited(void)
+{
+	gone = true;
+}
+
+/* What a failed send or receive means: the opener's end closed, or another error */
+static int transport_error(int r)
+{
+	if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN)
+		gone = true;
+	return gone ? OPENER_EXITED : r;
 }
 
 /**
@@ -431,8 +471,10 @@ int opener_send(const struct opener_req *req)
 {
 	if (ctl_fd < 0)
 		return -ENOTCONN;
+	if (gone)
+		return OPENER_EXITED;
 	if (send(ctl_fd, req, sizeof(*req), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		return -errno;
+		return errno == EAGAIN ? -EAGAIN : transport_error(-errno);
 	return 0;
 }
 
@@ -454,7 +496,7 @@ static int receive(int fd, int flags, struct opener_reply *ret, int *ret_fds, un
 	if (len < 0)
 		return -errno;
 	if (len == 0)
-		return -ECONNRESET;	/* the opener died */
+		return transport_error(-ECONNRESET);	/* the opener died */
 
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
@@ -482,7 +524,7 @@ static int receive(int fd, int flags, struct opener_reply *ret, int *ret_fds, un
  * @ret_fds:	where its fds go
  * @max_fds:	room in @ret_fds; fds beyond it are closed
  *
- * Return: 0, -EAGAIN if none is waiting, -ECONNRESET if the opener died
+ * Return: 0, -EAGAIN if none is waiting, OPENER_EXITED if the opener died
  */
 int opener_receive(struct opener_reply *ret, int *ret_fds, unsigned max_fds)
 {
@@ -503,8 +545,8 @@ int opener_receive(struct opener_reply *ret, int *ret_fds, unsigned max_fds)
  * --mirror found).
  *
  * Return: number of fds received (for OPENER_LO_UP: 1 if lo was brought
- * up, 0 if it was up; for OPENER_SOCKET_OWNER: the pid), or -errno from
- * the opener or transport
+ * up, 0 if it was up; for OPENER_SOCKET_OWNER: the pid), OPENER_EXITED
+ * once the opener has exited, or -errno from the opener or transport
  */
 int opener_call(const struct opener_req *req, int *ret_fds, unsigned max_fds)
 {
@@ -513,8 +555,10 @@ int opener_call(const struct opener_req *req, int *ret_fds, unsigned max_fds)
 
 	if (call_fd < 0)
 		return -ENOTCONN;
+	if (gone)
+		return OPENER_EXITED;
 	if (send(call_fd, req, sizeof(*req), MSG_NOSIGNAL) < 0)
-		return -errno;
+		return transport_error(-errno);
 	r = receive(call_fd, 0, &rep, ret_fds, max_fds);
 	if (r < 0)
 		return r;

@@ -16,7 +16,7 @@
  * When the stock is empty, a connection waits in the pool's FIFO of
  * waiters (no busy loop, the loop goes on) and is served, oldest first,
  * when the refill arrives. If the refill fails, the waiters fail with
- * its error. Replies carry the pool's index as tag, and its generation:
+ * its error; once the opener has exited, with OPENER_EXITED, for good. Replies carry the pool's index as tag, and its generation:
  * a side that goes down and comes up again (a container restarted, or a
  * labelled container's side given to the next one) may still have a
  * request on its way, answered with sockets in the namespace that was,
@@ -258,10 +258,11 @@ void sockpool_on_reply(struct ctx *c)
 		if (r == -EAGAIN)
 			return;
 		if (r < 0) {
-			log_errno(LOG_LEVEL_ERROR, r,
-				  "the opener is gone; new connections into other namespaces will fail");
+			/* its pidfd tells the user (children.c); waiters are
+			 * reset with OPENER_EXITED, which their lines explain */
+			log_errno(LOG_LEVEL_DEBUG, r, "the opener's channel ended");
 			epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, opener_fd(), NULL);
-			fail_all(c, -EPIPE);
+			fail_all(c, r);
 			return;
 		}
 		p = pool_of_tag(c, rep.tag);

@@ -52,6 +52,7 @@
 
 #include "nsbridge/event.h"
 #include "nsbridge/note.h"
+#include "nsbridge/opener.h"
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
 #include "nsbridge/udp.h"
@@ -360,8 +361,13 @@ static void log_no_flow(struct ctx *c, struct bridge *b, int err)
 	b->udp_dropped++;
 	if (err == -EAGAIN)
 		return;
-	line = bridge_note_error(b, "%s: no socket toward %s: %s; datagrams are dropped",
-				 b->expose_text, b->service_text, strerror(-err));
+	if (err == OPENER_EXITED)
+		line = bridge_note_error(b, "%s: no socket toward %s: the opener has exited; "
+					 "datagrams are dropped (restart nsbridge)", b->expose_text,
+					 b->service_text);
+	else
+		line = bridge_note_error(b, "%s: no socket toward %s: %s; datagrams are dropped",
+					 b->expose_text, b->service_text, strerror(-err));
 	if (ratelimit_pass(&b->refused_rl, c->now_ms, &missed))
 		log_warn("%s", line);
 }

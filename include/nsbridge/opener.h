@@ -3,6 +3,7 @@
 #ifndef NSBRIDGE_OPENER_H
 #define NSBRIDGE_OPENER_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -11,6 +12,13 @@
 #include "nsbridge/sock.h"
 
 #define OPENER_MAX_FDS	32
+
+/*
+ * What every request answers once the opener has exited: nothing can
+ * start it again (the relay has no capability left), and the callers'
+ * lines say so rather than the transport's "Broken pipe"
+ */
+#define OPENER_EXITED	(-EOWNERDEAD)
 
 enum opener_op {
 	OPENER_SOCKET,		/* make @count sockets */
@@ -65,6 +73,8 @@ struct opener_reply {
 
 int opener_start(const int ns_fds[SIDE_MAX]);
 int opener_fd(void);
+pid_t opener_pid(void);
+void opener_exited(void);
 int opener_call(const struct opener_req *req, int *ret_fds, unsigned max_fds);
 int opener_send(const struct opener_req *req);
 int opener_receive(struct opener_reply *ret, int *ret_fds, unsigned max_fds);
