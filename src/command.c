@@ -27,13 +27,39 @@
  * new clients, open connections may finish for --drain-timeout - and
  * exits with CMD's status, 128 + N for a signal N as shells report it.
  *
+ * CMD never outlives nsbridge, nor do the processes it starts. Two
+ * things stood in the way. PR_SET_PDEATHSIG reaches CMD alone, not a
+ * shell's children (`sh -c 'server; cleanup'` left the server running);
+ * and the kernel sends it with the credentials of the dying relay, which
+ * after the switch to USER (runas.c) may not signal CMD, of uid 0. So:
+ *
+ *   - CMD leads a process group of its own (when its stdin is not a
+ *     terminal: an interactive CMD must stay in the terminal's
+ *     foreground group, to read from it and get its ^C), and the group
+ *     is what gets signalled;
+ *   - the signal comes from a pipe, not from a kill(). Before the drop,
+ *     still root, the relay makes both ends of a pipe O_ASYNC, owned by
+ *     CMD's group (F_SETOWN_EX), with F_SETSIG naming the signal. The
+ *     kernel checks a SIGIO against the credentials recorded by
+ *     F_SETOWN, root's, so whatever the relay's uid later:
+ *
+ *       signal to pass on   F_SETSIG SIGNO on the read end, write a
+ *                           byte; read it back with the write end's
+ *                           O_ASYNC off (a read signals the writers)
+ *       the relay's end     one end is closed before the other (at
+ *                           exit, or by the kernel when the relay dies,
+ *                           kill -9 too, in an order of its own): the
+ *                           other end's owner, CMD's group, gets SIGTERM
+ *
+ *     The pipe targets the group's struct pid, not its number: a reused
+ *     number is another struct pid, and is never signalled. No helper
+ *     takes part: a scoped run ends on SIGTERM or SIGINT whatever helper
+ *     has died, and a kill -9 of the relay ends CMD's group.
+ *
  * Signals: SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 sent to nsbridge
- * by a process (kill, systemd, docker stop) are passed on to CMD, and
- * nsbridge waits for CMD to end (through the keeper of runas.c when the
- * relay left uid 0). One typed at the terminal (si_code SI_KERNEL) reached
- * CMD already - it shares the terminal's process group - so it is not
- * sent twice. CMD gets SIGTERM if nsbridge dies (PR_SET_PDEATHSIG): it
- * never outlives the bridges it was given.
+ * are passed on to CMD, and nsbridge waits for CMD to end. With CMD in
+ * the terminal's group, one typed at the terminal (si_code SI_KERNEL)
+ * reached CMD already, so it is not sent twice.
  */
 
 #include <errno.h>
@@ -52,10 +78,13 @@
 #include "nsbridge/caps.h"
 #include "nsbridge/command.h"
 #include "nsbridge/event.h"
-#include "nsbridge/runas.h"
 
 #define ENV_MAX		(64 * 1024)
 #define GO_FD		3	/* the pipe's read end, in the child */
+
+/* The pipe whose read end signals CMD's group (theory of operation) */
+static int signal_rd = -1, signal_wr = -1;
+static bool own_group;		/* CMD leads a process group of its own */
 
 /* Read the whole environment block the relay sends; NULL if it sent none */
 static char *read_env(void)
@@ -101,7 +130,8 @@ static __attribute__((noreturn)) void child_main(char **argv, int go_fd, pid_t p
 {
 	char *env;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != parent)
+	/* a relay that dies before go closes the pipe: read_env() ends it */
+	if (getppid() != parent || (own_group && setpgid(0, 0) < 0))
 		_exit(EXIT_FAILURE);
 	if (dup2(go_fd, GO_FD) < 0 || syscall(SYS_close_range, GO_FD + 1, ~0U, 0) < 0)
 		_exit(EXIT_FAILURE);
@@ -121,6 +151,26 @@ static __attribute__((noreturn)) void child_main(char **argv, int go_fd, pid_t p
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
+/*
+ * The pipe that signals @pid's group (or @pid alone, in the terminal's
+ * group), made while the relay is root: see the theory of operation
+ */
+static int make_signal_pipe(pid_t pid)
+{
+	struct f_owner_ex owner = { .type = own_group ? F_OWNER_PGRP : F_OWNER_PID, .pid = pid };
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	signal_rd = p[0];
+	signal_wr = p[1];
+	for (int i = 0; i < 2; i++)
+		if (fcntl(p[i], F_SETOWN_EX, &owner) < 0 || fcntl(p[i], F_SETSIG, SIGTERM) < 0 ||
+		    fcntl(p[i], F_SETFL, O_NONBLOCK | O_ASYNC) < 0)
+			return -errno;
+	return 0;
+}
+
 /**
  * command_start() - fork the child that will run -- CMD, waiting to be told
  * @c:		context with its loop set up, before the capability drop
@@ -135,6 +185,7 @@ int command_start(struct ctx *c)
 
 	if (!c->config->command)
 		return 0;
+	own_group = !isatty(STDIN_FILENO);
 	if (pipe2(go, O_CLOEXEC) < 0)
 		return -errno;
 	pid = fork();
@@ -148,10 +199,39 @@ int command_start(struct ctx *c)
 		child_main(c->config->command, go[0], parent);
 	close(go[0]);
 	c->command_go_fd = go[1];
+	/* in the child too: whichever runs first, the group is there */
+	if (own_group)
+		setpgid(pid, pid);
 	c->command_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (c->command_pidfd < 0)
 		return -errno;
+	r = make_signal_pipe(pid);
+	if (r < 0)
+		return r;
 	return ctx_epoll_add(c, c->command_pidfd, EPOLLIN, ref);
+}
+
+/* Have the kernel send @signo to CMD's group, with the credentials of set-up */
+static int signal_group(int signo)
+{
+	char byte = 0;
+	int r = 0;
+
+	if (signal_wr < 0)
+		return -EBADF;
+	if (fcntl(signal_rd, F_SETSIG, signo) < 0)
+		return -errno;
+	if (write(signal_wr, &byte, 1) != 1)
+		r = -errno;
+	/* empty again, for the next, without the writers' SIGIO of a read */
+	if (fcntl(signal_wr, F_SETFL, O_NONBLOCK) == 0) {
+		while (read(signal_rd, &byte, 1) == 1)
+			;
+		fcntl(signal_wr, F_SETFL, O_NONBLOCK | O_ASYNC);
+	}
+	if (fcntl(signal_rd, F_SETSIG, SIGTERM) < 0 && r == 0)	/* what a death sends */
+		r = -errno;
+	return r;
 }
 
 /* NAME=PORT and a newline at @off of @buf */
@@ -230,7 +310,7 @@ void command_on_exit(struct ctx *c)
  * command_forward() - pass a signal on to CMD while it runs
  * @c:		context
  * @signo:	the signal
- * @from_tty:	typed at the terminal: CMD, in the same process group, has it
+ * @from_tty:	typed at the terminal: CMD, if in the terminal's group, has it
  *
  * Return: true if CMD runs and nsbridge waits for it to end
  */
@@ -240,12 +320,10 @@ bool command_forward(struct ctx *c, int signo, bool from_tty)
 
 	if (c->command_pidfd < 0)
 		return false;
-	if (from_tty)
+	if (from_tty && !own_group)
 		return true;
 	/* CMD keeps the uid nsbridge started with, which the relay may have left */
-	r = runas_keeper_signal(signo);
-	if (r == -ENOTCONN)
-		r = syscall(SYS_pidfd_send_signal, c->command_pidfd, signo, NULL, 0) < 0 ? -errno : 0;
+	r = signal_group(signo);
 	if (r < 0)
 		log_errno(LOG_LEVEL_WARNING, r, "passing signal %d on to %s", signo,
 			  c->config->command[0]);
@@ -256,18 +334,21 @@ bool command_forward(struct ctx *c, int signo, bool from_tty)
  * command_release() - close what is left of CMD's child
  * @c:		context
  *
- * A CMD still running gets SIGTERM here, as PR_SET_PDEATHSIG would send it
- * (from the keeper, when the relay left uid 0, as it exits).
+ * Closing the signal pipe's write end sends SIGTERM to whatever is left
+ * of CMD's group (CMD alone, in the terminal's group), as a kill -9 of
+ * the relay would.
  */
 void command_release(struct ctx *c)
 {
 	if (c->command_go_fd >= 0)
 		close(c->command_go_fd);
 	c->command_go_fd = -1;
-	if (c->command_pidfd >= 0) {
-		if (runas_keeper_signal(SIGTERM) == -ENOTCONN)
-			syscall(SYS_pidfd_send_signal, c->command_pidfd, SIGTERM, NULL, 0);
+	if (c->command_pidfd >= 0)
 		close(c->command_pidfd);
-	}
 	c->command_pidfd = -1;
+	if (signal_wr >= 0)
+		close(signal_wr);
+	if (signal_rd >= 0)
+		close(signal_rd);
+	signal_wr = signal_rd = -1;
 }

@@ -35,8 +35,9 @@
  * keeper, which the relay sends the text);
  * ioctl() and fcntl() take only the few requests the relay
  * makes; tgkill() signals only the relay itself, for abort() and for the
- * handler's own death, and pidfd_send_signal() only passes the signals
- * of a scoped run (stop signals, SIGUSR1, SIGUSR2) on to -- CMD. No call
+ * handler's own death, and fcntl(F_SETSIG) names only the signals of a
+ * scoped run (stop signals, SIGUSR1, SIGUSR2), which command.c's pipe
+ * passes on to -- CMD; the relay sends no signal by kill() but to itself. No call
  * that changes namespaces, mounts, credentials, or starts a process or a
  * program is allowed.
  *
@@ -160,14 +161,15 @@ static const struct rule relay_rules[] = {
 	 * keeper removes them) */
 	ALLOW(unlink), ALLOW(unlinkat),
 
-	/* -- CMD, forked before the filter: followed by pidfd, reaped, and
-	 * sent the stop signals nsbridge gets */
+	/* -- CMD and the helpers, forked before the filter: followed by
+	 * pidfd, reaped; CMD's group is sent the signals nsbridge gets
+	 * through the pipe command.c owns, with F_SETSIG naming the signal */
 	ALLOW_IF(waitid, ARG_EQ(0, P_PIDFD)),
-	ALLOW_IF(pidfd_send_signal, ARG_EQ(1, SIGTERM)),
-	ALLOW_IF(pidfd_send_signal, ARG_EQ(1, SIGINT)),
-	ALLOW_IF(pidfd_send_signal, ARG_EQ(1, SIGHUP)),
-	ALLOW_IF(pidfd_send_signal, ARG_EQ(1, SIGUSR1)),
-	ALLOW_IF(pidfd_send_signal, ARG_EQ(1, SIGUSR2)),
+	ALLOW_IF2(fcntl, ARG_EQ(1, F_SETSIG), ARG_EQ(2, SIGTERM)),
+	ALLOW_IF2(fcntl, ARG_EQ(1, F_SETSIG), ARG_EQ(2, SIGINT)),
+	ALLOW_IF2(fcntl, ARG_EQ(1, F_SETSIG), ARG_EQ(2, SIGHUP)),
+	ALLOW_IF2(fcntl, ARG_EQ(1, F_SETSIG), ARG_EQ(2, SIGUSR1)),
+	ALLOW_IF2(fcntl, ARG_EQ(1, F_SETSIG), ARG_EQ(2, SIGUSR2)),
 
 	/* malloc, and libc's locks; never executable memory */
 	ALLOW(brk), ALLOW(munmap), ALLOW(mremap), ALLOW(madvise), ALLOW(futex),
