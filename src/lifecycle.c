@@ -134,11 +134,17 @@ static bool others_remain(const struct ctx *c, enum side side)
 	return false;
 }
 
-/* Not followed: its bridges are gone for good; the process with the last one */
+/*
+ * Not followed: its bridges are gone for good; the process with the last
+ * one. A container that was to be followed, but whose watcher has exited,
+ * is a failure: nsbridge exits 1, for a service manager to start it again
+ */
 static void side_gone(struct ctx *c, enum side side)
 {
 	const struct side_ns *s = &c->sides[side];
-	const char *why = c->config->follow == FOLLOW_OFF ? "--no-follow" :
+	bool orphaned = following(c, s) && *s->engine_sock;
+	const char *why = orphaned ? "the engine watcher has exited: its start cannot be seen" :
+			  c->config->follow == FOLLOW_OFF ? "--no-follow" :
 			  "only a container named to the engine is followed";
 
 	if (others_remain(c, side)) {
@@ -146,7 +152,9 @@ static void side_gone(struct ctx *c, enum side side)
 			   "containers' go on", s->label, why);
 		return;
 	}
-	log_notice("%s stopped; exiting (%s)", s->label, why);
+	if (orphaned)
+		c->exit_status = EXIT_RUNTIME;
+	log_notice("%s stopped; exiting%s (%s)", s->label, orphaned ? " with status 1" : "", why);
 	loop_stop(c);
 }
 
@@ -193,6 +201,10 @@ static void container_up(struct ctx *c, enum side side, pid_t pid)
 	int pidfd, r;
 
 	r = opener_call(&open, &pidfd, 1);
+	if (r == OPENER_EXITED) {
+		log_warn("%s runs again, but the opener has exited; restart nsbridge", s->label);
+		return;
+	}
 	if (r < 1) {
 		log_errno(LOG_LEVEL_WARNING, r < 0 ? r : -EIO,
 			  "%s runs again, but its namespace cannot be opened", s->label);
@@ -242,8 +254,8 @@ void lifecycle_on_watcher(struct ctx *c, void (*on_label)(struct ctx *c, const c
 			container_up(c, (enum side)side, (pid_t)pid);
 	}
 	if (r < 0) {
-		log_warn("the engine watcher is gone; the containers will not be followed any "
-			 "more");
+		/* children.c said it, with how the watcher ended */
+		log_debug("the engine watcher's pipe ended");
 		close(c->watcher_fd);
 		c->watcher_fd = -1;
 	}

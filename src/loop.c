@@ -52,6 +52,7 @@
 
 #include "nsbridge/access.h"
 #include "nsbridge/bridge.h"
+#include "nsbridge/children.h"
 #include "nsbridge/command.h"
 #include "nsbridge/control.h"
 #include "nsbridge/dial.h"
@@ -85,6 +86,8 @@ void ctx_init(struct ctx *c, const struct config *config)
 	c->config = config;
 	for (int s = 0; s < SIDE_MAX; s++)
 		c->sides[s].ns_fd = c->sides[s].pidfd = -1;
+	for (int h = 0; h < HELPER_MAX; h++)
+		c->helpers[h].pidfd = -1;
 	c->epoll_fd = c->timer_fd = c->signal_fd = c->watcher_fd = -1;
 	c->command_go_fd = c->command_pidfd = -1;
 	list_init(&c->connecting);
@@ -289,6 +292,9 @@ static void dispatch(struct ctx *c, const struct epoll_event *ev)
 		break;
 	case EPOLL_TYPE_COMMAND:
 		command_on_exit(c);
+		break;
+	case EPOLL_TYPE_HELPER:
+		children_on_exit(c, (enum helper)ref.index);
 		break;
 	case EPOLL_TYPE_NONE:
 	case EPOLL_TYPE_MAX:

@@ -21,6 +21,7 @@
 #include "nsbridge/audit.h"
 #include "nsbridge/bridge.h"
 #include "nsbridge/caps.h"
+#include "nsbridge/children.h"
 #include "nsbridge/cli.h"
 #include "nsbridge/command.h"
 #include "nsbridge/container.h"
@@ -224,12 +225,17 @@ static int prime_pools(struct ctx *c)
 /* uid 0 and capabilities, then every system call the loop does not make */
 static int drop_privileges(struct ctx *c, const struct runas *as)
 {
-	/* started as a user, the keeper is there only to write --port-file */
-	int r = as->switching || c->port_file_written ? runas_keeper_start(c) : 0;
+	/* whatever the user: the files go even after a kill -9 of the relay */
+	int r = runas_keeper_start(c);
 
 	if (r < 0) {
 		log_errno(LOG_LEVEL_ERROR, r, "starting the process that keeps uid %u",
 			  (unsigned)getuid());
+		return EXIT_RUNTIME;
+	}
+	r = children_watch(c);
+	if (r < 0) {
+		log_errno(LOG_LEVEL_ERROR, r, "watching the helper processes");
 		return EXIT_RUNTIME;
 	}
 	r = as->switching ? caps_drop_all_as(as->uid, as->gid) : caps_drop_all();
@@ -346,7 +352,7 @@ static int run(const struct config *cfg)
 	ctx_release(&c);
 	if (c.port_file_written)
 		unlink(cfg->port_file);	/* its ports are gone */
-	runas_keeper_finish();	/* what the relay, no longer root, cannot do itself */
+	runas_keeper_finish(as.name);	/* what the relay, no longer root, cannot do itself */
 	return r;
 }
 

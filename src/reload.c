@@ -361,7 +361,10 @@ static void rewrite_port_file(const struct ctx *c)
 	if (r == 0)
 		r = runas_keeper_port_file(text, len);
 	free(text);
-	if (r < 0)
+	if (r == KEEPER_EXITED)
+		log_warn("--port-file %s is not written again: the keeper has exited, and the "
+			 "relay may not write it; restart nsbridge", live->port_file);
+	else if (r < 0)
 		log_errno(LOG_LEVEL_WARNING, r, "writing --port-file %s again", live->port_file);
 }
 

@@ -18,7 +18,9 @@
  *             needs (opener.c); it never sees traffic
  *   -- CMD    forked before the drop, it runs as the user who started
  *             nsbridge (without capabilities): `docker exec` must
- *             still reach the Docker socket
+ *             still reach the Docker socket. The relay signals it
+ *             through a descriptor owned while it was still root
+ *             (command.c), so CMD needs nothing of the keeper
  *   watcher   forked before the drop (watcher.c): following a named
  *             container means talking to the engine's API socket, which
  *             only root (or its group) may open. It reads nothing from
@@ -39,32 +41,36 @@
  *     in the relay itself, which is USER by then, and is refused so;
  *   - what the relay's new uid no longer allows is left to the keeper,
  *     a child forked just before the switch that keeps uid 0 without any
- *     capability and holds nothing of the relay's but pidfds of CMD and
- *     the watcher. At
+ *     capability and holds nothing of the relay's but a pidfd of the
+ *     watcher. At
  *     exit the control socket and the --port-file must go, but unlinking
  *     needs write permission on their directory, which USER does not
  *     have in /run/nsbridge; a --port-file rewritten after a reload must
  *     replace the old one by a rename, for a reader to see the old lines
- *     or the new ones and never a mix, which needs the same; and the stop
- *     signals nsbridge passes on to -- CMD may not cross from USER to
- *     CMD's uid (the kernel's kill() rule, for pidfds too). So the relay
- *     sends the keeper a signal number, one byte, for each signal CMD is
- *     to get, and KEEPER_PORT_FILE with the file's new text, which the
- *     keeper writes aside and renames over the path fixed at fork before
- *     it answers; when the relay
- *     closes its end (at exit, or by dying), the keeper sends CMD
- *     SIGTERM and the engine watcher SIGKILL, as their PR_SET_PDEATHSIG
- *     would (the kernel sends that with the dying relay's credentials,
- *     which no longer may), unlinks the two paths fixed at fork, and
- *     exits. The opener needs none of it: it ends at its socket's end
- *     of file. A subverted relay can make it do no more than
- *     that: signal CMD with a stop signal, remove the relay's own files
- *     early, write text of its choice into its own --port-file. The relay
- *     waits for it at a clean exit, so the files are gone when nsbridge
- *     has exited.
+ *     or the new ones and never a mix, which needs the same. So the relay
+ *     sends the keeper KEEPER_PORT_FILE with the file's new text, which
+ *     the keeper writes aside and renames over the path fixed at fork
+ *     before it answers; when the relay closes its end (at exit, or by
+ *     dying: kill -9 too), the keeper sends the engine watcher SIGKILL, as
+ *     its PR_SET_PDEATHSIG would (the kernel sends that with the dying
+ *     relay's credentials, which no longer may), unlinks the two paths
+ *     fixed at fork, and exits. The opener needs none of it: it ends at
+ *     its socket's end of file. A subverted relay can make it do no more
+ *     than that: remove the relay's own files early, write text of its
+ *     choice into its own --port-file. The relay waits for it at a clean
+ *     exit, so the files are gone when nsbridge has exited.
  *
- * A relay that keeps its uid (started as a user) has the keeper too when
- * there is a --port-file: its filter opens nothing for writing either.
+ * Any relay that made a file has a keeper, whatever its user: one that
+ * keeps its uid (started as a user, or --user root) has it for a kill -9,
+ * after which nothing else would remove the control socket, and for a
+ * --port-file rewrite (its filter opens nothing for writing).
+ *
+ * The keeper may die before the relay (kill -9, the OOM killer). The
+ * relay sees it by pidfd (children.c) and logs it at once. Nothing starts
+ * it again (forking needs what the filter forbids): a --port-file rewrite
+ * after a reload is refused with a line, and at exit the relay removes
+ * the two paths itself, saying in one line which it could not remove
+ * (USER, in root's /run/nsbridge). CMD is not affected.
  */
 
 #include <errno.h>
@@ -95,7 +101,6 @@
 /* The keeper's descriptors, at fixed places; -1 in the relay for one it lacks */
 enum keeper_fd {
 	KEEPER_SOCKET = 3,	/* to the relay */
-	KEEPER_COMMAND,		/* -- CMD's pidfd */
 	KEEPER_WATCHER,		/* the engine watcher's pidfd */
 	KEEPER_FD_END,
 };
@@ -104,7 +109,12 @@ enum keeper_fd {
 #define KEEPER_PORT_FILE	0
 #define KEEPER_TEXT_MAX		(16u << 20)
 
+#define KEEPER_PATHS	2	/* the control socket, the --port-file */
+
 static int keeper_fd = -1;	/* the relay's end of the keeper's socket */
+static pid_t keeper_pid;	/* 0 if none was started */
+static bool keeper_gone;	/* it has exited before the relay */
+static char keeper_paths[KEEPER_PATHS][PATH_MAX];	/* the relay's copy */
 
 static void set_user(struct runas *ret, const char *name, uid_t uid, gid_t gid)
 {
@@ -357,23 +367,6 @@ int runas_check_set(const struct bridge_spec *bridges, size_t n, char *why, size
 	return 0;
 }
 
-/* Pass on a stop signal the relay asks for, only to CMD: the signals of command.c */
-static void keeper_signal(int pidfd, unsigned char signo)
-{
-	switch (signo) {
-	case SIGTERM:
-	case SIGINT:
-	case SIGHUP:
-	case SIGUSR1:
-	case SIGUSR2:
-		if (pidfd >= 0)
-			syscall(SYS_pidfd_send_signal, pidfd, (int)signo, NULL, 0);
-		break;
-	default:
-		break;
-	}
-}
-
 /* Exactly @len bytes from @fd, or -errno; -EPIPE at end of file */
 static int read_exact(int fd, void *buf, size_t len)
 {
@@ -460,9 +453,7 @@ static int keeper_port_file(const char *path)
 static __attribute__((noreturn)) void keeper_main(const char *paths[], int n, pid_t parent,
 						  const char *port_file)
 {
-	int pidfd = fcntl(KEEPER_COMMAND, F_GETFD) < 0 ? -1 : KEEPER_COMMAND;
-
-	unsigned char signo;
+	unsigned char kind;
 	ssize_t n_read;
 
 	prctl(PR_SET_NAME, "nsbridge-keeper", 0, 0, 0);
@@ -473,17 +464,14 @@ static __attribute__((noreturn)) void keeper_main(const char *paths[], int n, pi
 	if (getppid() != parent || caps_drop_all() < 0)
 		_exit(EXIT_FAILURE);
 	for (;;) {
-		n_read = read(KEEPER_SOCKET, &signo, 1);
-		if (n_read == 1 && signo == KEEPER_PORT_FILE && keeper_port_file(port_file) < 0)
+		n_read = read(KEEPER_SOCKET, &kind, 1);
+		if (n_read == 1 && (kind != KEEPER_PORT_FILE || keeper_port_file(port_file) < 0))
 			break;	/* the relay broke the protocol, or went */
-		else if (n_read == 1)
-			keeper_signal(pidfd, signo);
-		else if (n_read == 0 || errno != EINTR)
+		if (n_read == 0 || (n_read < 0 && errno != EINTR))
 			break;
 	}
 	/* as PR_SET_PDEATHSIG would: the kernel sends that with the dying
 	 * relay's credentials, and USER may not signal a process of uid 0 */
-	keeper_signal(pidfd, SIGTERM);
 	syscall(SYS_pidfd_send_signal, KEEPER_WATCHER, SIGKILL, NULL, 0);
 	for (int i = 0; i < n; i++)
 		unlink(paths[i]);
@@ -513,11 +501,13 @@ static int keep_only(int fds[KEEPER_FD_END])
  *			  the uid nsbridge was started with
  * @c:		context, set-up done, -- CMD forked, still root
  *
+ * Started when there is a file to remove at exit, or a watcher to end.
+ *
  * Return: 0 or -errno
  */
 int runas_keeper_start(const struct ctx *c)
 {
-	const char *paths[2];
+	const char *paths[KEEPER_PATHS];
 	pid_t parent = getpid(), pid;
 	int n = 0, sv[2];
 
@@ -525,7 +515,7 @@ int runas_keeper_start(const struct ctx *c)
 		paths[n++] = control_path(c);
 	if (c->port_file_written)
 		paths[n++] = c->config->port_file;
-	if (n == 0 && c->command_pidfd < 0 && watcher_pidfd() < 0)
+	if (n == 0 && watcher_pidfd() < 0)
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
@@ -541,7 +531,6 @@ int runas_keeper_start(const struct ctx *c)
 	if (pid == 0) {
 		int fds[KEEPER_FD_END] = {
 			[KEEPER_SOCKET] = sv[1],
-			[KEEPER_COMMAND] = c->command_pidfd,
 			[KEEPER_WATCHER] = watcher_pidfd(),
 		};
 
@@ -551,28 +540,32 @@ int runas_keeper_start(const struct ctx *c)
 	}
 	close(sv[1]);
 	keeper_fd = sv[0];
+	keeper_pid = pid;
+	for (int i = 0; i < n; i++)
+		snprintf(keeper_paths[i], sizeof(keeper_paths[i]), "%s", paths[i]);
 	return 0;
 }
 
 /**
- * runas_keeper_signal() - have the keeper pass @signo on to -- CMD
- * @signo:	SIGTERM, SIGINT, SIGHUP, SIGUSR1 or SIGUSR2
+ * runas_keeper_pid() - the keeper's pid, for the relay to watch it (children.c)
  *
- * CMD runs as the user who started nsbridge; the relay, once it left uid
- * 0, may not signal it itself.
- *
- * Return: 0, -ENOTCONN when there is no keeper (the relay did not switch:
- * it signals CMD itself), other -errno
+ * Return: the pid, 0 when no keeper was started
  */
-int runas_keeper_signal(int signo)
+pid_t runas_keeper_pid(void)
 {
-	unsigned char byte = (unsigned char)signo;
+	return keeper_pid;
+}
 
-	if (keeper_fd < 0)
-		return -ENOTCONN;
-	if (send(keeper_fd, &byte, 1, MSG_NOSIGNAL) < 0)
-		return -errno;
-	return 0;
+/**
+ * runas_keeper_exited() - the keeper has exited before the relay: what it
+ *			   did is the relay's to try from now on
+ */
+void runas_keeper_exited(void)
+{
+	keeper_gone = true;
+	if (keeper_fd >= 0)
+		close(keeper_fd);
+	keeper_fd = -1;
 }
 
 /**
@@ -583,8 +576,9 @@ int runas_keeper_signal(int signo)
  *
  * Waits for the keeper's answer, so the file is in place on return.
  *
- * Return: 0, -ENOTCONN without a keeper, the keeper's -errno (the
- * directory not writable by it), other -errno
+ * Return: 0, KEEPER_EXITED once the keeper has exited, -ENOTCONN without
+ * a keeper, the keeper's -errno (the directory not writable by it), other
+ * -errno
  */
 int runas_keeper_port_file(const char *text, size_t len)
 {
@@ -593,6 +587,8 @@ int runas_keeper_port_file(const char *text, size_t len)
 	int32_t answer;
 	int r;
 
+	if (keeper_gone)
+		return KEEPER_EXITED;
 	if (keeper_fd < 0)
 		return -ENOTCONN;
 	if (len > KEEPER_TEXT_MAX)
@@ -601,18 +597,41 @@ int runas_keeper_port_file(const char *text, size_t len)
 	    (r = send_all(keeper_fd, &len32, sizeof(len32))) < 0 ||
 	    (r = send_all(keeper_fd, text, len)) < 0 ||
 	    (r = read_exact(keeper_fd, &answer, sizeof(answer))) < 0)
-		return r;
+		return r == -EPIPE || r == -ECONNRESET ? KEEPER_EXITED : r;
 	return answer;
 }
 
+/* The keeper is gone: remove its paths as the relay, and say which stay */
+static void remove_paths_self(const char *user)
+{
+	char left[KEEPER_PATHS * (PATH_MAX + 2)] = "";
+	int error = 0;
+
+	for (int i = 0; i < KEEPER_PATHS; i++) {
+		if (!*keeper_paths[i] || unlink(keeper_paths[i]) == 0 || errno == ENOENT)
+			continue;
+		error = errno;
+		if (*left)
+			strcat(left, ", ");
+		strcat(left, keeper_paths[i]);
+	}
+	if (*left)
+		log_warn("cannot remove %s: the keeper has exited, and user %s may not (%s)",
+			 left, user, strerror(error));
+}
+
 /**
- * runas_keeper_finish() - at exit: let the keeper stop CMD and remove the
- *			   files, and wait until it has
+ * runas_keeper_finish() - at exit: let the keeper remove the files, and
+ *			   wait until it has
+ * @user:	who the relay runs as, for the line when the keeper has
+ *		exited before and the relay cannot remove a file itself
  */
-void runas_keeper_finish(void)
+void runas_keeper_finish(const char *user)
 {
 	char byte;
 
+	if (keeper_gone)
+		remove_paths_self(user);
 	if (keeper_fd < 0)
 		return;
 	shutdown(keeper_fd, SHUT_WR);

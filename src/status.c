@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -134,6 +135,41 @@ static json_object *containers_json(const struct ctx *c)
 	return list;
 }
 
+/*
+ * One helper process (children.c): {"state": "running", "pid": N}, {"state":
+ * "exited", "pid": N, "exit_status": N} or {..., "signal": N}, or {"state":
+ * "not needed"} for one that nothing asked for
+ */
+static json_object *helper_json(const struct helper_proc *p)
+{
+	static const char *const states[HELPER_STATE_MAX] = {
+		[HELPER_NOT_NEEDED] = "not needed",
+		[HELPER_RUNNING] = "running",
+		[HELPER_EXITED] = "exited",
+	};
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "state", json_object_new_string(states[p->state]));
+	if (p->state == HELPER_NOT_NEEDED)
+		return o;
+	json_object_object_add(o, "pid", json_object_new_int((int)p->pid));
+	if (p->state == HELPER_EXITED)
+		json_object_object_add(o, p->code == CLD_EXITED ? "exit_status" : "signal",
+				       json_object_new_int(p->status));
+	return o;
+}
+
+/* The three helpers, by the names nsbridge status prints */
+static json_object *helpers_json(const struct ctx *c)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "opener", helper_json(&c->helpers[HELPER_OPENER]));
+	json_object_object_add(o, "watcher", helper_json(&c->helpers[HELPER_WATCHER]));
+	json_object_object_add(o, "keeper", helper_json(&c->helpers[HELPER_KEEPER]));
+	return o;
+}
+
 /**
  * status_json() - the process and each bridge, as one JSON object
  * @c:		context
@@ -163,6 +199,7 @@ json_object *status_json(const struct ctx *c)
 	json_object_object_add(top, "draining", json_object_new_boolean(c->draining));
 	json_object_object_add(top, "starved", json_object_new_boolean(c->starved));
 	json_object_object_add(top, "last_reload", reload_json(c));
+	json_object_object_add(top, "helpers", helpers_json(c));
 	for (size_t i = 0; i < c->n_bridges; i++)
 		if (shown(&c->bridges[i]))
 			json_object_array_add(list, bridge_json(c, &c->bridges[i]));

@@ -200,6 +200,39 @@ static void print_grouped(json_object *bridges, json_object *containers, time_t 
 	}
 }
 
+/* "opener running (pid 12)", "keeper exited (killed by signal 9)", "engine watcher not needed" */
+static void print_helper(json_object *helpers, const char *key, const char *name, bool first)
+{
+	json_object *h = json_object_object_get(helpers, key), *v;
+	const char *state = member_str(h, "state");
+
+	if (!state)
+		return;
+	printf("%s%s %s", first ? "" : ", ", name, state);
+	if (strcmp(state, "running") == 0)
+		printf(" (pid %lld)", (long long)member_int(h, "pid"));
+	else if (json_object_object_get_ex(h, "signal", &v))
+		printf(" (pid %lld, killed by signal %d)", (long long)member_int(h, "pid"),
+		       json_object_get_int(v));
+	else if (json_object_object_get_ex(h, "exit_status", &v))
+		printf(" (pid %lld, status %d)", (long long)member_int(h, "pid"),
+		       json_object_get_int(v));
+}
+
+/* "  helpers: opener running (pid 12), engine watcher not needed, keeper ..." */
+static void print_helpers(json_object *doc)
+{
+	json_object *helpers;
+
+	if (!json_object_object_get_ex(doc, "helpers", &helpers) || !helpers)
+		return;
+	printf("  helpers: ");
+	print_helper(helpers, "opener", "opener", true);
+	print_helper(helpers, "watcher", "engine watcher", false);
+	print_helper(helpers, "keeper", "keeper", false);
+	putchar('\n');
+}
+
 static void print_process(json_object *doc, const char *path)
 {
 	time_t now = time(NULL);
@@ -226,6 +259,7 @@ static void print_process(json_object *doc, const char *path)
 		       json_object_get_boolean(json_object_object_get(reload, "ok")) ?
 		       "applied" : "refused, the bridges stayed as they were",
 		       member_str(reload, "message"));
+	print_helpers(doc);
 	if (!json_object_object_get_ex(doc, "bridges", &bridges))
 		return;
 	if (labelled(containers)) {

@@ -236,6 +236,7 @@ enum epoll_type {
 	EPOLL_TYPE_CONTROL_CLIENT, /* index: a status reader being answered */
 	EPOLL_TYPE_METRICS,	/* the HTTP server's own epoll fd */
 	EPOLL_TYPE_COMMAND,	/* -- CMD's pidfd: it ended */
+	EPOLL_TYPE_HELPER,	/* index: enum helper; its pidfd: it ended */
 	EPOLL_TYPE_MAX,
 };
 
@@ -250,6 +251,37 @@ union epoll_ref {
 };
 
 static_assert(sizeof(union epoll_ref) == sizeof(uint64_t), "epoll_ref must fit epoll_data");
+
+/* The relay's helper processes (children.c), by what they do */
+enum helper {
+	HELPER_OPENER,		/* makes sockets in namespaces (opener.c) */
+	HELPER_WATCHER,		/* follows the engine (watcher.c) */
+	HELPER_KEEPER,		/* keeps uid 0 for what the relay left (runas.c) */
+	HELPER_MAX,
+};
+
+enum helper_state {
+	HELPER_NOT_NEEDED,	/* never started: nothing asked for it */
+	HELPER_RUNNING,
+	HELPER_EXITED,
+	HELPER_STATE_MAX,
+};
+
+/**
+ * struct helper_proc - one helper process, as the relay sees it
+ * @state:	whether it runs
+ * @pid:	its pid, 0 when not needed
+ * @pidfd:	the relay's pidfd of it, -1 once it has ended or if none
+ * @code:	once exited: CLD_EXITED, CLD_KILLED or CLD_DUMPED (waitid)
+ * @status:	the exit status, or the signal that ended it
+ */
+struct helper_proc {
+	enum helper_state state;
+	pid_t pid;
+	int pidfd;
+	int code;
+	int status;
+};
 
 struct relay_conn;
 struct udp_flow;
@@ -304,6 +336,7 @@ struct udp_table {
  * @command_pidfd: pidfd of it, -1 when it has ended or there is none
  * @exit_status: what nsbridge exits with: CMD's status after a scoped run
  * @port_file_written: --port-file is ours to remove at exit
+ * @helpers:	the helper processes, by enum helper (children.c)
  * @closed:	closed in this batch of events, freed after it
  * @epoll_fd:	the loop
  * @timer_fd:	one timerfd for every deadline
@@ -356,6 +389,7 @@ struct ctx {
 	int command_pidfd;
 	int exit_status;
 	bool port_file_written;
+	struct helper_proc helpers[HELPER_MAX];
 	int epoll_fd;
 	int timer_fd;
 	int watcher_fd;

@@ -3,6 +3,7 @@
 #ifndef NSBRIDGE_RUNAS_H
 #define NSBRIDGE_RUNAS_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -26,9 +27,13 @@ struct runas {
 int runas_resolve(const char *user, struct runas *ret, char *why, size_t why_len);
 int runas_check_services(const struct config *cfg, const struct runas *as);
 int runas_check_set(const struct bridge_spec *bridges, size_t n, char *why, size_t len);
+/* What a --port-file rewrite answers once the keeper has exited */
+#define KEEPER_EXITED	(-EOWNERDEAD)
+
 int runas_keeper_start(const struct ctx *c);
-int runas_keeper_signal(int signo);
+pid_t runas_keeper_pid(void);
+void runas_keeper_exited(void);
 int runas_keeper_port_file(const char *text, size_t len);
-void runas_keeper_finish(void);
+void runas_keeper_finish(const char *user);
 
 #endif /* NSBRIDGE_RUNAS_H */
