@@ -3,7 +3,11 @@
  *
  * The opener and the engine watcher are forked by the relay and must never
  * outlive it: PR_SET_PDEATHSIG kills them when it dies, and the parent is
- * checked afterwards in case it died before the request took effect.
+ * checked afterwards in case it died before the request took effect. (The
+ * watcher keeps uid 0 where the relay leaves it, and a parent-death signal
+ * is sent with the dying relay's credentials: the keeper of runas.c kills
+ * it instead.) The other way round, the relay watches each of them by
+ * pidfd (children.c) and says at once when one has died.
  * SIGINT and SIGTERM sent to the process group are the relay's to handle
  * (it drains in order), so the helpers ignore them.
  */

@@ -4,7 +4,8 @@
 # deploy/nsbridge@.service for the system, deploy/nsbridge-user@.service as
 # nsbridge@.service for systemctl --user, each starting the nsbridge that
 # was installed with it, and reload by SIGHUP; systemd-analyze verify accepts both;
-# deploy/nsbridge-labels.service, nsbridge --labels for the whole machine, likewise
+# deploy/nsbridge-labels.service, nsbridge --labels for the whole machine, likewise;
+# each restarts a failed nsbridge
 #
 # usage: units.sh MESON BUILDDIR DEPLOY-DIR; into a --destdir under a
 # temporary directory, without rebuilding. No systemd need run: verify
@@ -45,6 +46,22 @@ for kind in system user; do
 		'ExecReload=/bin/kill -HUP $MAINPID' "$(grep '^ExecReload=' "${installed[$kind]}")"
 done
 pass "both units reload with SIGHUP (systemctl reload reads --config again)"
+
+# A failed nsbridge is started again (issue 25, item 6): exit 1, a runtime
+# failure (a followed container stopping after the engine watcher died,
+# tests/faults/helpers_watcher.sh), or a death by a signal; not a clean
+# stop (exit 0), nor a usage error (2), which no retry mends. systemd is not
+# the first process here: the restart itself cannot be watched, only that
+# the units ask for it and that systemd-analyze accepts them (below)
+for u in nsbridge@.service nsbridge-user@.service nsbridge-labels.service; do
+	unit=$DEPLOY/$u
+	assert_eq "$u: Restart=" "Restart=on-failure" "$(grep '^Restart=' "$unit")"
+	assert_match "$u: RestartSec= (1 to 30 s: a crash loop stays slow, a restart quick)" \
+		'^RestartSec=([1-9]|[12][0-9]|30)s$' "$(grep '^RestartSec=' "$unit")"
+	assert_match "$u: exit 2 is not retried" '^RestartPreventExitStatus=2( |$)' \
+		"$(grep '^RestartPreventExitStatus=' "$unit")"
+done
+pass "the three units restart a failed nsbridge (Restart=on-failure, RestartSec=2s), not a usage error"
 
 type -P systemd-analyze >/dev/null || skip "systemd-analyze is not installed (Debian: systemd)"
 # verify checks that ExecStart= is executable: point it into the destdir.
