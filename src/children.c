@@ -19,8 +19,9 @@
  *
  *   opener   OPENER_EXITED from every request (opener.c): a connection
  *            that needs a new socket in a container is reset, and
- *            nsbridge add, a reload that needs a listener, a labelled
- *            container and a followed container's restart are refused
+ *            nsbridge add, a reload that needs a listener or a SERVICE
+ *            in a container (reload.c), a labelled container and a
+ *            followed container's restart are refused
  *   watcher  its pipe ends (lifecycle.c): no container is followed any
  *            more; one that stops ends nsbridge with status 1, so that
  *            a service manager starts it again
@@ -51,8 +52,9 @@
 static const char *const consequence[HELPER_MAX] = {
 	[HELPER_OPENER] = "what is bound serves on; a connection that needs a new socket in a "
 			  "container is reset, and nsbridge add, a reload that needs a new "
-			  "listener, a labelled container and a followed container's restart "
-			  "are refused; restart nsbridge to have them again",
+			  "listener or a SERVICE in a container, a labelled container and a "
+			  "followed container's restart are refused; restart nsbridge to have "
+			  "them again",
 	[HELPER_WATCHER] = "what is bound serves on; no container is followed any more: one that "
 			   "stops ends nsbridge with status 1, and a labelled container that "
 			   "starts is not served; restart nsbridge to have them again",

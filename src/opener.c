@@ -442,6 +442,17 @@ void opener_exited(void)
 	gone = true;
 }
 
+/**
+ * opener_gone() - whether the opener has exited (opener_exited(), or a
+ *		   channel's end seen)
+ *
+ * Return: true once it has
+ */
+bool opener_gone(void)
+{
+	return gone;
+}
+
 /* What a failed send or receive means: the opener's end closed, or another error */
 static int transport_error(int r)
 {

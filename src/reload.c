@@ -63,6 +63,7 @@
 
 #include "nsbridge/access.h"
 #include "nsbridge/bridge.h"
+#include "nsbridge/opener.h"
 #include "nsbridge/reload.h"
 #include "nsbridge/runas.h"
 #include "nsbridge/sdnotify.h"
@@ -301,7 +302,28 @@ static int check_set(const struct ctx *c, const struct bridge_spec *set, size_t 
 	return r ? r : runas_check_set(set, n, why, len);
 }
 
-/* check_set() of @p->next, a running bridge's EXPOSE as bound (port 0) */
+/*
+ * A new bridge whose SERVICE is in a namespace the relay cannot enter needs
+ * a socket from the opener for each connection: once the opener has
+ * exited, every client would be reset, so the bridge is refused
+ */
+static int check_opener(const struct ctx *c, const struct bridge_spec *spec, char *why,
+			size_t len)
+{
+	for (unsigned k = 0; opener_gone() && k < spec->n_services; k++) {
+		const struct endpoint *svc = &spec->services[k];
+
+		if (svc->kind == ENDPOINT_INET && !c->sides[svc->side].local) {
+			snprintf(why, len, "a SERVICE in %s needs sockets made there by the opener: "
+				 "the opener has exited; restart nsbridge", c->sides[svc->side].label);
+			return EXIT_RUNTIME;
+		}
+	}
+	return 0;
+}
+
+/* check_set() of @p->next, a running bridge's EXPOSE as bound (port 0); then
+ * check_opener() of each bridge that does not run yet */
 static int check_next(const struct ctx *c, const struct plan *p, char *why, size_t len)
 {
 	struct bridge_spec *set = calloc(p->next.n_bridges + 1, sizeof(*set));
@@ -317,6 +339,9 @@ static int check_next(const struct ctx *c, const struct plan *p, char *why, size
 			set[i].expose = p->same[i]->expose;
 	}
 	r = check_set(c, set, p->next.n_bridges, why, len);
+	for (size_t i = 0; !r && i < p->next.n_bridges; i++)
+		if (!p->same[i])
+			r = check_opener(c, &p->next.bridges[i], why, len);
 	free(set);
 	return r;
 }
@@ -565,6 +590,8 @@ static int add(struct ctx *c, const char *svc, const char *exp, char *why, size_
 	r = place(c, &spec.expose, why, len);
 	for (unsigned k = 0; !r && k < spec.n_services; k++)
 		r = place(c, &spec.services[k], why, len);
+	if (!r)
+		r = check_opener(c, &spec, why, len);
 	if (!r)
 		r = check_with(c, &spec, why, len);
 	if (r)

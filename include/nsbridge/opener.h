@@ -4,6 +4,7 @@
 #define NSBRIDGE_OPENER_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -75,6 +76,7 @@ int opener_start(const int ns_fds[SIDE_MAX]);
 int opener_fd(void);
 pid_t opener_pid(void);
 void opener_exited(void);
+bool opener_gone(void);
 int opener_call(const struct opener_req *req, int *ret_fds, unsigned max_fds);
 int opener_send(const struct opener_req *req);
 int opener_receive(struct opener_reply *ret, int *ret_fds, unsigned max_fds);

@@ -71,9 +71,15 @@ opener_dies() {
 	rc=$?
 	[ "$rc" != 0 ] || fail "nsbridge add without the opener: exit 0 ($out)"
 	assert_match "nsbridge add without the opener" "the opener has exited; restart nsbridge$" "$out"
+	# a SERVICE in the container needs a socket of the opener's per client
+	out2=$("$NSB" add "$NSB_PID" "container:$inside" "host:$added" 2>&1)
+	rc=$?
+	[ "$rc" != 0 ] || fail "nsbridge add of a SERVICE in the container without the opener: exit 0 ($out2)"
+	assert_match "nsbridge add of a SERVICE in the container" "the opener has exited; restart nsbridge$" "$out2"
+	port_free "" "$added" || fail "something listens on $added after the refused add"
 	alive "$NSB_PID" || fail "nsbridge exited"
 	host_serves
-	pass "opener killed: '$LINE' after $LATENCY_MS ms; status shows it; 4 downloads under way byte for byte; $ok new connections served from the sockets made before, $reset reset with the opener's line; add refused: '$out'"
+	pass "opener killed: '$LINE' after $LATENCY_MS ms; status shows it; 4 downloads under way byte for byte; $ok new connections served from the sockets made before, $reset reset with the opener's line; add refused: '$out', '$out2'"
 }
 
 # --- the keeper -------------------------------------------------------------------
