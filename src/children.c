@@ -92,8 +92,10 @@ const char *children_how(const struct helper_proc *p, char *buf, size_t len)
 {
 	if (p->code == CLD_EXITED)
 		snprintf(buf, len, "exited with status %d", p->status);
-	else
+	else if (p->code == CLD_KILLED || p->code == CLD_DUMPED)
 		snprintf(buf, len, "was killed by signal %d (%s)", p->status, strsignal(p->status));
+	else
+		snprintf(buf, len, "has ended");
 	return buf;
 }
 
@@ -164,7 +166,9 @@ void children_on_exit(struct ctx *c, enum helper h)
 
 	if (h >= HELPER_MAX || p->pidfd < 0)
 		return;
-	if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &info, WEXITED | WNOHANG) < 0 ||
+	/* readable means ended; an error (not ours to reap?) must not leave a
+	 * level-triggered pidfd in the set, so it ends the watch too */
+	if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &info, WEXITED | WNOHANG) == 0 &&
 	    info.si_pid == 0)
 		return;
 	close(p->pidfd);	/* also takes it out of epoll */

@@ -153,7 +153,7 @@ static json_object *helper_json(const struct helper_proc *p)
 	if (p->state == HELPER_NOT_NEEDED)
 		return o;
 	json_object_object_add(o, "pid", json_object_new_int((int)p->pid));
-	if (p->state == HELPER_EXITED)
+	if (p->state == HELPER_EXITED && p->code)
 		json_object_object_add(o, p->code == CLD_EXITED ? "exit_status" : "signal",
 				       json_object_new_int(p->status));
 	return o;

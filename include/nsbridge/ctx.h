@@ -272,7 +272,8 @@ enum helper_state {
  * @state:	whether it runs
  * @pid:	its pid, 0 when not needed
  * @pidfd:	the relay's pidfd of it, -1 once it has ended or if none
- * @code:	once exited: CLD_EXITED, CLD_KILLED or CLD_DUMPED (waitid)
+ * @code:	once exited: CLD_EXITED, CLD_KILLED or CLD_DUMPED (waitid), 0
+ *		if waitid() could not say
  * @status:	the exit status, or the signal that ended it
  */
 struct helper_proc {
