@@ -11,9 +11,10 @@
 #             Dockerfile and the Debian package) and valgrind (memcheck
 #             sees uninitialised reads that ASan does not)
 #   clang     its own warnings, made errors: unit
-#   sanitize  ASan and UBSan: unit, integration, docker, and the fuzzer
+#   sanitize  ASan and UBSan: unit, integration, docker, faults (the engine
+#             killed, a pid reused: tests/faults/) and the fuzzer
 #
-# --full (for a release) runs unit, integration, docker and docs in every
+# --full (for a release) runs unit, integration, docker, faults and docs in every
 # build. Tests that may share the machine run N at a time (--jobs, twice
 # the cores by default; 1 runs them one by one); those that need it to themselves
 # (meson's is_parallel: false) run alone. Every step runs even when one
@@ -140,13 +141,13 @@ export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 
 if step "deps: tests/deps.sh" tests/deps.sh; then
 	if [ "$FULL" = 1 ]; then
-		GCC="unit integration docker docs valgrind"
-		CLANG="unit integration docker docs"
-		SANITIZE="unit integration docker docs fuzz"
+		GCC="unit integration docker faults docs valgrind"
+		CLANG="unit integration docker faults docs"
+		SANITIZE="unit integration docker faults docs fuzz"
 	else
 		GCC="unit integration docs valgrind"
 		CLANG="unit"
-		SANITIZE="unit integration docker fuzz"
+		SANITIZE="unit integration docker faults fuzz"
 	fi
 	CC=gcc step "gcc: build" build gcc || BUILD_FAILED[gcc]=1
 	CC=clang step "clang: build" build clang || BUILD_FAILED[clang]=1
