@@ -86,10 +86,11 @@ static int read_config_file(struct config *cfg, const char *path, char *error, s
 	return r < 0 ? r : apply_file_options(cfg, error, len);
 }
 
-/* --allow-uid checks clients of an EXPOSE on the host: some bridge needs one */
+/* --allow-uid checks clients of an EXPOSE on the host: some bridge needs one,
+ * or a label may ask for one (it applies to labelled bridges too) */
 static int check_allow_uid(const struct config *cfg, char *error, size_t len)
 {
-	if (!cfg->n_allow_uids)
+	if (!cfg->n_allow_uids || cfg->labels)
 		return 0;
 	for (size_t i = 0; i < cfg->n_bridges; i++)
 		if (cfg->bridges[i].expose.side == SIDE_HOST)

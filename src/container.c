@@ -58,11 +58,12 @@ static int parse_pid(const char *text, pid_t *ret)
  * Another user's process, to an ordinary user: the kernel refuses the
  * namespace, /proc/PID/status still says whose it is.
  */
-static int open_pid_as_user(pid_t pid, struct container *c, char *why, size_t why_len)
+static int open_pid_as_user(pid_t pid, unsigned long long start, struct container *c,
+			    char *why, size_t why_len)
 {
 	char name[64];
 	uid_t uid;
-	int r = netns_open_pid(pid, &c->ns_fd, &c->pidfd);
+	int r = netns_open_pid(pid, start, &c->ns_fd, &c->pidfd);
 
 	if ((r != -EACCES && r != -EPERM) || geteuid() == 0 || netns_pid_uid(pid, &uid) < 0 ||
 	    uid == geteuid())
@@ -82,7 +83,7 @@ static int open_by_pid(const char *ref, struct container *c, char *why, size_t w
 		snprintf(why, why_len, "expected pid:N with N a process id");
 		return r;
 	}
-	return open_pid_as_user(c->pid, c, why, why_len);
+	return open_pid_as_user(c->pid, 0, c, why, why_len);
 }
 
 static int open_by_netns_name(const char *ref, struct container *c, char *why, size_t why_len)
@@ -107,9 +108,12 @@ static int open_by_engine(const char *ref, struct container *c, char *why, size_
 	if (r < 0)
 		return r;
 	c->pid = ct.pid;
-	r = open_pid_as_user(ct.pid, c, why, why_len);
-	if (r == -ESRCH)
+	c->start = ct.start;
+	r = open_pid_as_user(ct.pid, ct.start, c, why, why_len);
+	if (r == -ESRCH || r == -ESTALE) {
 		snprintf(why, why_len, "container %s stopped while it was being opened", ct.name);
+		r = -ESRCH;
+	}
 	return r;
 }
 

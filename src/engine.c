@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "nsbridge/engine.h"
+#include "nsbridge/netns.h"
 
 #define ENGINE_REPLY_MAX	(8u << 20)	/* a list of many containers fits */
 #define ENGINE_TIMEOUT_S	10L
@@ -647,11 +648,37 @@ static int host_pid(const char *sock_path, pid_t pid, pid_t *ret_pid)
 	return 0;
 }
 
+/*
+ * Which process is the init of @ct: its pid, and that pid's start time,
+ * read now and confirmed by asking the engine again. Had the container
+ * died between the engine's first answer and the read, and its pid gone
+ * to another process, the second answer would not name that pid running.
+ */
+static int identify(const char *sock_path, struct engine_container *ct, pid_t engine_pid,
+		    char *why, size_t why_len)
+{
+	struct engine_container again;
+	int r = netns_pid_start(ct->pid, &ct->start);
+
+	if (r == 0)
+		r = inspect(sock_path, ct->id, &again, why, why_len);
+	if (r == 0 && (!again.running || again.pid != engine_pid))
+		r = -ESRCH;
+	if (r == -ESRCH || r == -ENOENT) {
+		why_set(why, why_len, "container %s stopped while it was being looked up",
+			ct->name);
+		return -ESRCH;
+	}
+	return r;
+}
+
 /**
  * engine_find() - the container a REF names, running
  * @sock_path:	the engine's socket (engine_socket_path())
  * @ref:	a name, an ID or a unique prefix of one, or a compose service
- * @ret:	the container, on success; its pid is one of our pid namespace
+ * @ret:	the container, on success; its pid is one of our pid namespace,
+ *		its start time read after the engine named the pid and before
+ *		the engine confirmed it (identify())
  * @why:	on failure, one line for the user
  * @why_len:	room in @why
  *
@@ -664,6 +691,7 @@ int engine_find(const char *sock_path, const char *ref, struct engine_container 
 		char *why, size_t why_len)
 {
 	struct engine_container ct;
+	pid_t engine_pid;
 	int r;
 
 	r = inspect(sock_path, ref, &ct, why, why_len);
@@ -675,6 +703,7 @@ int engine_find(const char *sock_path, const char *ref, struct engine_container 
 		why_set(why, why_len, "container %s is not running", ct.name);
 		return -ESRCH;
 	}
+	engine_pid = ct.pid;
 	r = host_pid(sock_path, ct.pid, &ct.pid);
 	if (r < 0) {
 		why_set(why, why_len, "container %s runs as pid %d of the pid namespace of the "
@@ -682,6 +711,9 @@ int engine_find(const char *sock_path, const char *ref, struct engine_container 
 			(int)ct.pid, sock_path);
 		return r;
 	}
+	r = identify(sock_path, &ct, engine_pid, why, why_len);
+	if (r < 0)
+		return r;
 	*ret = ct;
 	return 0;
 }

@@ -12,12 +12,16 @@
  * grammar, "container" meaning the labelled container. The engine watcher
  * (watcher.c) lists every engine's labelled running containers when its
  * events stream opens and after each start or death, and reports each one
- * it has not reported since its last death ("L PID ID NAME\tBRIDGES\t
- * OPTIONS"). For each report, labels_on_report():
+ * it has not reported since its last death ("L PID START ID NAME\tBRIDGES
+ * \tOPTIONS", START the pid's start time). For each report,
+ * labels_on_report():
  *
  *   1. takes a free side of the table (one a stopped labelled container
  *      left is reused), has the opener take PID's namespace (the relay
- *      holds no capability), brings lo up there and watches PID's pidfd;
+ *      holds no capability) if PID is still the process that started at
+ *      START (a container that died meanwhile may have left its pid to an
+ *      unrelated process: then nothing is bound, and one line says so),
+ *      brings lo up there and watches PID's pidfd;
  *   2. parses the label pair by pair (labels_split(), labels_spec(): the
  *      endpoint grammar of cli_parse_pair(), then the operator's limits:
  *      a non-loopback EXPOSE only with --labels-allow-nonlocal, a host
@@ -62,6 +66,7 @@
 #include "nsbridge/labels.h"
 #include "nsbridge/lifecycle.h"
 #include "nsbridge/opener.h"
+#include "nsbridge/runas.h"
 #include "nsbridge/sockpool.h"
 
 /**
@@ -261,8 +266,9 @@ static void add_pair(struct ctx *c, enum side side, const struct label_pair *pai
 	struct bridge_spec spec;
 	struct bridge *b;
 
-	if (labels_spec(c->config, pair, side, &spec, why, sizeof(why)) < 0) {
-		refuse(s, why);
+	if (labels_spec(c->config, pair, side, &spec, why, sizeof(why)) < 0 ||
+	    runas_check_set(&spec, 1, why, sizeof(why))) {
+		refuse(s, why);	/* also a unix: SERVICE the relay's user cannot reach */
 		return;
 	}
 	other = spec.expose.side == SIDE_HOST ? holder(c, &spec.expose) : NULL;
@@ -283,13 +289,18 @@ static void add_pair(struct ctx *c, enum side side, const struct label_pair *pai
 		   b->expose_text, c->config->labels_prefix);
 }
 
-/* A side no container uses, for a new labelled one */
+/* A side no container uses, for a new labelled one; -1 when LABELLED_MAX are served */
 static int free_side(const struct ctx *c)
 {
-	for (int i = SIDE_CONTAINER + (int)c->config->n_containers; i < SIDE_MAX; i++)
-		if (!c->sides[i].used && c->sides[i].pidfd < 0)
-			return i;
-	return -1;
+	int unused = -1, n = 0;
+
+	for (int i = SIDE_CONTAINER + (int)c->config->n_containers; i < SIDE_MAX; i++) {
+		if (c->sides[i].used && c->sides[i].labelled)
+			n++;
+		else if (unused < 0 && !c->sides[i].used && c->sides[i].pidfd < 0)
+			unused = i;
+	}
+	return n < LABELLED_MAX ? unused : -1;
 }
 
 /* The side of a labelled container, by engine ID; -1 if none */
@@ -301,10 +312,13 @@ static int side_of(const struct ctx *c, const char *id)
 	return -1;
 }
 
-/* Have the opener take @pid's namespace as @side's, and watch @pid */
-static int open_side(struct ctx *c, enum side side, pid_t pid)
+/* Have the opener take @pid's namespace as @side's, and watch @pid; -ESTALE if
+ * @pid is no longer the process started at @start */
+static int open_side(struct ctx *c, enum side side, pid_t pid, unsigned long long start)
 {
-	struct opener_req open = { .op = OPENER_OPEN_PID, .side = side, .pid = pid };
+	struct opener_req open = {
+		.op = OPENER_OPEN_PID, .side = side, .pid = pid, .start = start,
+	};
 	struct opener_req lo = { .op = OPENER_LO_UP, .side = side };
 	union epoll_ref ref = { .type = EPOLL_TYPE_PIDFD, .index = (uint32_t)side };
 	struct side_ns *s = &c->sides[side];
@@ -328,7 +342,8 @@ static int open_side(struct ctx *c, enum side side, pid_t pid)
 }
 
 /* Take @side for the container: its name for messages, its ID to know it again */
-static void claim(struct ctx *c, enum side side, pid_t pid, const char *id, const char *name)
+static void claim(struct ctx *c, enum side side, pid_t pid, unsigned long long start,
+		  const char *id, const char *name)
 {
 	struct side_ns *s = &c->sides[side];
 
@@ -337,6 +352,7 @@ static void claim(struct ctx *c, enum side side, pid_t pid, const char *id, cons
 	s->down = false;
 	s->local = false;
 	s->pid = pid;
+	s->start = start;
 	s->refused[0] = '\0';
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	snprintf(s->name, sizeof(s->name), "%s", name);
@@ -386,25 +402,28 @@ static void add_bridges(struct ctx *c, enum side side, const char *value, const 
 /**
  * labels_on_report() - the watcher reported a labelled container running
  * @c:		context
- * @line:	"L PID ID NAME\tBRIDGES\tOPTIONS"
+ * @line:	"L PID START ID NAME\tBRIDGES\tOPTIONS"
  */
 void labels_on_report(struct ctx *c, const char *line)
 {
 	char id[ENGINE_ID_MAX], name[ENGINE_NAME_MAX];
 	const char *value, *options;
+	unsigned long long start;
 	int pid, side, r;
 	char *bridges;
 
 	if (!c->config->labels || c->draining ||
-	    sscanf(line, "L %d %64s %255[^\t]", &pid, id, name) != 3 || pid <= 0)
+	    sscanf(line, "L %d %llu %64s %255[^\t]", &pid, &start, id, name) != 4 || pid <= 0)
 		return;
 	value = strchr(line, '\t');
 	options = value ? strchr(value + 1, '\t') : NULL;
 	if (!options)
 		return;
 	side = side_of(c, id);
-	if (side >= 0 && c->sides[side].pid == pid)
-		return;		/* served already */
+	if (side >= 0 && c->sides[side].pid == pid && c->sides[side].start == start)
+		return;		/* served already: bridges and connections stay */
+	if (side >= 0 && !lifecycle_init_exited(&c->sides[side]))
+		return;		/* an old report: the process served runs on */
 	if (side >= 0)		/* it died and runs again: its pidfd has not said so yet */
 		labels_on_exit(c, (enum side)side);
 	side = free_side(c);
@@ -413,10 +432,16 @@ void labels_on_report(struct ctx *c, const char *line)
 			 "one nsbridge serves", name, LABELLED_MAX);
 		return;
 	}
-	r = open_side(c, (enum side)side, (pid_t)pid);
+	r = open_side(c, (enum side)side, (pid_t)pid, start);
 	if (r == OPENER_EXITED) {
 		log_warn("container %s asks for bridges, but the opener has exited; restart "
 			 "nsbridge", name);
+		return;
+	}
+	if (r == -ESTALE) {
+		log_warn("container %s: pid %d is no longer the container the engine reported "
+			 "(the pid was reused); nothing is bound, the next report brings its new pid",
+			 name, pid);
 		return;
 	}
 	if (r < 0) {
@@ -424,7 +449,7 @@ void labels_on_report(struct ctx *c, const char *line)
 			  name);
 		return;
 	}
-	claim(c, (enum side)side, (pid_t)pid, id, name);
+	claim(c, (enum side)side, (pid_t)pid, start, id, name);
 	bridges = strndup(value + 1, (size_t)(options - value - 1));
 	if (!bridges) {
 		refuse(&c->sides[side], "out of memory");
@@ -469,6 +494,7 @@ void labels_on_exit(struct ctx *c, enum side side)
 	s->labelled = false;
 	s->down = true;
 	s->pid = 0;
+	s->start = 0;
 	s->id[0] = '\0';
 	s->refused[0] = '\0';
 }

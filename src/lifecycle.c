@@ -17,9 +17,20 @@
  *     0, saying why;
  *   - with --follow (the default for a container named to the engine), it
  *     waits for the engine watcher (watcher.c, one for every container)
- *     to report the init pid of the container running again, has the
- *     opener take that pid's namespace (the relay holds no capability;
- *     the opener does), and binds the container's listeners anew.
+ *     to report the init process of the container running again (pid and
+ *     start time), has the opener take that process's namespace (the
+ *     relay holds no capability; the opener does), and binds the
+ *     container's listeners anew.
+ *
+ * A report is a claim about a moment. The one of a process the side
+ * serves already (the engine listed its containers again after a restart
+ * with --live-restore) changes nothing. One of a new process may come
+ * before the old init's exit is seen (the engine restarted the container
+ * at once): it is kept in the side and taken at that exit. And by the time
+ * a report is acted on, its container may have died and its pid gone to
+ * an unrelated process: the opener compares the pid's start time with
+ * the report's (netns.c) and refuses, and nothing is bound; the next
+ * report brings the right process.
  *
  * A container that --labels opened (labels.c) is not followed: when it
  * stops, labels.c removes its bridges and frees its side; started again,
@@ -31,6 +42,7 @@
  */
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -122,6 +134,8 @@ int lifecycle_setup(struct ctx *c)
 	return start_watcher(c, targets, n);
 }
 
+static void container_up(struct ctx *c, enum side side, pid_t pid, unsigned long long start);
+
 /* Whether some container other than @side is served now, or will be again */
 static bool others_remain(const struct ctx *c, enum side side)
 {
@@ -175,6 +189,7 @@ void lifecycle_on_exit(struct ctx *c, enum side side)
 	s->pidfd = -1;
 	s->down = true;
 	s->pid = 0;
+	s->start = 0;
 	bridges_side_down(c, side);
 	mirror_side_down(c, side);
 	sockpool_side_down(c, side, -EHOSTDOWN);
@@ -189,20 +204,31 @@ void lifecycle_on_exit(struct ctx *c, enum side side)
 	log_notice("%s stopped: its listeners are closed until it runs again", s->label);
 	snprintf(status, sizeof(status), "%s stopped: waiting for it to run again", s->label);
 	sdnotify_status(status);
+	if (s->next_pid)	/* its new init was reported already */
+		container_up(c, side, s->next_pid, s->next_start);
 }
 
-/* Bind anew in the namespace of @pid, the container's new init */
-static void container_up(struct ctx *c, enum side side, pid_t pid)
+/* Bind anew in the namespace of @pid (started at @start), the container's new init */
+static void container_up(struct ctx *c, enum side side, pid_t pid, unsigned long long start)
 {
 	struct side_ns *s = &c->sides[side];
-	struct opener_req open = { .op = OPENER_OPEN_PID, .side = side, .pid = pid };
+	struct opener_req open = {
+		.op = OPENER_OPEN_PID, .side = side, .pid = pid, .start = start,
+	};
 	struct opener_req lo = { .op = OPENER_LO_UP, .side = side };
 	char status[SIDE_LABEL_MAX + 64];
 	int pidfd, r;
 
+	s->next_pid = 0;
 	r = opener_call(&open, &pidfd, 1);
 	if (r == OPENER_EXITED) {
 		log_warn("%s runs again, but the opener has exited; restart nsbridge", s->label);
+		return;
+	}
+	if (r == -ESTALE) {
+		log_warn("%s: pid %d is no longer the container the engine reported (the pid was "
+			 "reused); nothing is bound, the next report brings its new pid", s->label,
+			 (int)pid);
 		return;
 	}
 	if (r < 1) {
@@ -217,11 +243,50 @@ static void container_up(struct ctx *c, enum side side, pid_t pid)
 	opener_call(&lo, NULL, 0);
 	s->down = false;
 	s->pid = pid;
+	s->start = start;
 	sockpool_side_up(c, side);
 	log_info("%s runs again (pid %d)", s->label, (int)pid);
 	bridges_side_up(c, side);
 	snprintf(status, sizeof(status), "%s runs again: bridges bound anew", s->label);
 	sdnotify_status(status);
+}
+
+/**
+ * lifecycle_init_exited() - whether the init of @s has exited, though its
+ *			     pidfd's event may be yet to come
+ * @s:		a container's side
+ *
+ * Return: true if it has, or @s has no init to watch
+ */
+bool lifecycle_init_exited(const struct side_ns *s)
+{
+	struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
+
+	return s->pidfd < 0 || poll(&p, 1, 0) == 1;
+}
+
+/* "SIDE PID START": a followed container runs as that process */
+static void on_report(struct ctx *c, const char *line)
+{
+	unsigned long long start;
+	struct side_ns *s;
+	unsigned side;
+	int pid;
+
+	if (sscanf(line, "%u %d %llu", &side, &pid, &start) != 3 || side < SIDE_CONTAINER ||
+	    side >= SIDE_MAX || pid <= 0)
+		return;
+	s = &c->sides[side];
+	if (!s->used || s->labelled || (pid == s->pid && start == s->start))
+		return;		/* served already: bridges and connections stay */
+	if (!s->down && lifecycle_init_exited(s))
+		lifecycle_on_exit(c, (enum side)side);
+	if (s->down) {
+		container_up(c, (enum side)side, pid, start);
+		return;
+	}
+	s->next_pid = pid;	/* the old init still runs: at its exit */
+	s->next_start = start;
 }
 
 /**
@@ -236,22 +301,10 @@ void lifecycle_on_watcher(struct ctx *c, void (*on_label)(struct ctx *c, const c
 	int r;
 
 	while ((r = watcher_read_line(c->watcher_fd, line, sizeof(line))) > 0) {
-		unsigned long side;
-		long pid;
-		char *end;
-
-		if (line[0] == 'L') {
-			if (on_label)
-				on_label(c, line);
-			continue;
-		}
-		side = strtoul(line, &end, 10);
-		pid = strtol(end, NULL, 10);
-		if (side < SIDE_CONTAINER || side >= SIDE_MAX || pid <= 0)
-			continue;
-		if (c->sides[side].used && c->sides[side].down && !c->sides[side].labelled &&
-		    (pid_t)pid != c->sides[side].pid)
-			container_up(c, (enum side)side, (pid_t)pid);
+		if (line[0] != 'L')
+			on_report(c, line);
+		else if (on_label)
+			on_label(c, line);
 	}
 	if (r < 0) {
 		/* children.c said it, with how the watcher ended */

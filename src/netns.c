@@ -16,6 +16,12 @@
  * open /proc/PID/ns/net, then check that the pidfd's process is still
  * alive. If it is, /proc/PID named that same process when we opened it,
  * because a pid is not reused while its process lives (crun, systemd).
+ * That proves the fd is PID's, not that PID is still the process a report
+ * meant: a container's init may have died, and its pid gone to another
+ * process, before the report was acted on. So a report names a process
+ * by its pid and its start time (netns_pid_start()), which no later
+ * process of that pid shares, and netns_open_pid() compares the two
+ * while its pidfd holds the pid.
  *
  * Entering a namespace (netns_enter()) takes CAP_SYS_ADMIN in the user
  * namespace that owns it. Root has that everywhere. An ordinary user has
@@ -37,6 +43,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -111,16 +119,55 @@ static int pidfd_alive(int pidfd)
 }
 
 /**
+ * netns_pid_start() - when process @pid started, in clock ticks after boot
+ * @pid:	process id
+ * @ret:	its start time (proc(5): field 22 of /proc/PID/stat), on success
+ *
+ * A pid names a process only while it lives; with its start time it
+ * names one process for good: a process that takes a freed pid starts
+ * after the one that freed it.
+ *
+ * Return: 0 or -errno (-ESRCH: no such process, -EBADMSG: not understood)
+ */
+int netns_pid_start(pid_t pid, unsigned long long *ret)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -ESRCH;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* the end of field 2, a name that may hold blanks and ')' */
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');	/* the blank before field + 1 */
+	if (!p || p[1] < '0' || p[1] > '9')
+		return -EBADMSG;
+	*ret = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+/**
  * netns_open_pid() - open the network namespace of process @pid
  * @pid:	process id
+ * @start:	its start time (netns_pid_start()), to be sure it is still the
+ *		process a report meant; 0 to take whichever process has @pid
  * @ret_ns_fd:	the verified namespace fd, on success
  * @ret_pidfd:	a pidfd of @pid, on success, to watch it exit
  *
  * Return: 0 or -errno: -ESRCH no such process (or it exited meanwhile),
- * -EACCES/-EPERM not allowed to look at it (CAP_SYS_PTRACE)
+ * -ESTALE @pid is another process now, -EACCES/-EPERM not allowed to look
+ * at it (CAP_SYS_PTRACE)
  */
-int netns_open_pid(pid_t pid, int *ret_ns_fd, int *ret_pidfd)
+int netns_open_pid(pid_t pid, unsigned long long start, int *ret_ns_fd, int *ret_pidfd)
 {
+	unsigned long long now_start = 0;
 	char path[64];
 	int pidfd, fd, r;
 
@@ -130,6 +177,10 @@ int netns_open_pid(pid_t pid, int *ret_ns_fd, int *ret_pidfd)
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	r = netns_open_path(path, &fd);
+	if (r == 0 && start && netns_pid_start(pid, &now_start) == 0 && now_start != start) {
+		close(fd);
+		r = -ESTALE;
+	}
 	if (r < 0) {
 		close(pidfd);
 		return r == -ENOENT ? -ESRCH : r;

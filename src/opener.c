@@ -250,7 +250,7 @@ static int change_namespace(struct opener_state *st, const struct opener_req *re
 		st->ns_fds[req->side] = -1;
 		return 0;
 	}
-	r = netns_open_pid(req->pid, &ns_fd, &pidfd);
+	r = netns_open_pid(req->pid, req->start, &ns_fd, &pidfd);
 	if (r < 0)
 		return r;
 	if (st->ns_fds[req->side] >= 0)

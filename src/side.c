@@ -87,6 +87,7 @@ int side_open_container(struct side_ns *s, const char *ref, char *why, size_t wh
 	s->ns_fd = ct.ns_fd;
 	s->pidfd = ct.pidfd;
 	s->pid = ct.pid;
+	s->start = ct.start;
 	snprintf(s->engine_sock, sizeof(s->engine_sock), "%s", ct.engine_sock);
 	return mark_local(s);
 }

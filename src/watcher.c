@@ -9,16 +9,31 @@
  * response that never ends. Reading it with libcurl blocks, so it is read
  * by a child process, not by the relay's loop:
  *
- *   watcher --"SIDE PID\n"--> relay (pipe, EPOLL_TYPE_WATCHER)
+ *   watcher --"SIDE PID START\n"--> relay (pipe, EPOLL_TYPE_WATCHER)
  *
  * One watcher follows every container of the process: it keeps one
  * events stream per engine socket (curl's multi interface, so that a
  * podman and a docker container are followed at once), and on each start
- * event of an engine, and each time its stream is (re)opened, it asks the
- * engine what each REF followed there names now (engine_find(): a restart
- * keeps the ID, a "docker rm -f; docker run --name web" makes a new one)
- * and writes the side and init pid of each running container. The relay
- * ignores a pid it already serves. The watcher holds no capability, no namespace
+ * event of an engine it asks the engine what each REF followed there
+ * names now (engine_find(): a restart keeps the ID, a "docker rm -f;
+ * docker run --name web" makes a new one) and writes the side and init
+ * process of each running container: its pid and the pid's start time,
+ * which together name that process and no later one of the same pid
+ * (netns.c). The relay ignores a process it already serves.
+ *
+ * Subscribe, then list, as a controller does: a stream that ends (the
+ * engine restarted, or was upgraded) may have missed anything, and the
+ * engine that comes back may have restarted every container (new pids)
+ * or kept them running (--live-restore: the same pids). So each time a
+ * stream is opened it asks for the events since a moment before, and
+ * once the engine has answered it, everything remembered of that engine
+ * is dropped and its containers are listed and reported again. A start
+ * between the listing and the subscription cannot be lost: the stream
+ * replays it. The relay reconciles: a new process is bridged anew, one it
+ * serves already is left alone with its connections, and one that is
+ * gone has said so through its pidfd.
+ *
+ * The watcher holds no capability, no namespace
  * and no socket of the relay; it dies with the relay (PR_SET_PDEATHSIG,
  * or EPIPE on its pipe; the keeper of runas.c when the relay left uid 0,
  * since the kernel then no longer sends the death signal). It keeps the uid nsbridge was started with when
@@ -33,7 +48,7 @@
  * containers carrying PREFIX.bridges and reports each it has not reported
  * since its last death as one line,
  *
- *   "L PID ID NAME\tBRIDGES\tOPTIONS\n"   (shorter than PIPE_BUF: written whole)
+ *   "L PID START ID NAME\tBRIDGES\tOPTIONS\n"   (shorter than PIPE_BUF: written whole)
  *
  * for labels.c. A death forgets what was reported, so that a container
  * started again is reported with its new pid; the relay ignores a pid it
@@ -53,9 +68,11 @@
 #include "nsbridge/caps.h"
 #include "nsbridge/child.h"
 #include "nsbridge/engine.h"
+#include "nsbridge/log.h"
 #include "nsbridge/watcher.h"
 
 #define RECONNECT_DELAY_S	1
+#define REPLAY_S		2	/* a new stream replays the events of this long before */
 #define POLL_MS			1000
 /* {"type":["container"],"event":["start"]} */
 #define EVENTS_PATH	"/events?filters=%7B%22type%22%3A%5B%22container%22%5D%2C" \
@@ -68,16 +85,25 @@
 
 static int watcher_pid_fd = -1;	/* the relay's pidfd of the watcher */
 
+struct watch;
+
 /**
  * struct stream - the events stream of one engine socket
+ * @w:		the watch it belongs to
  * @sock_path:	the socket
  * @curl:	the transfer, NULL between a stream's end and its retry
  * @retry_at:	when to open it again, CLOCK_MONOTONIC seconds
+ * @listed:	the engine answered this transfer, and its containers were
+ *		listed since
+ * @lost:	a stream that had answered ended: say so when it is back
  */
 struct stream {
+	struct watch *w;
 	const char *sock_path;
 	CURL *curl;
 	time_t retry_at;
+	bool listed;
+	bool lost;
 };
 
 /**
@@ -107,12 +133,6 @@ struct watch {
 	size_t known_cap;
 };
 
-/* The stream a callback came from, with the watch it belongs to */
-struct stream_ctx {
-	struct watch *w;
-	const char *sock_path;
-};
-
 static time_t now_s(void)
 {
 	struct timespec ts;
@@ -125,14 +145,14 @@ static time_t now_s(void)
 static void report_one(struct watch *w, struct watch_target *t)
 {
 	struct engine_container ct;
-	char why[ENGINE_WHY_MAX], line[32];
+	char why[ENGINE_WHY_MAX], line[64];
 	int n;
 
 	if (engine_find(t->sock_path, t->ref, &ct, why, sizeof(why)) < 0)
 		return;
 	if (ct.pid == t->known_pid)
 		return;
-	n = snprintf(line, sizeof(line), "%u %d\n", t->side, (int)ct.pid);
+	n = snprintf(line, sizeof(line), "%u %d %llu\n", t->side, (int)ct.pid, ct.start);
 	if (write(w->out_fd, line, (size_t)n) != n)
 		_exit(EXIT_SUCCESS);	/* the relay is gone */
 	t->known_pid = ct.pid;
@@ -160,7 +180,7 @@ static void remember(struct watch *w, const char *id)
 	snprintf(w->known[w->n_known++], ENGINE_ID_MAX, "%s", id);
 }
 
-/* "L PID ID NAME\tBRIDGES\tOPTIONS\n" for one labelled container that runs */
+/* "L PID START ID NAME\tBRIDGES\tOPTIONS\n" for one labelled container that runs */
 static void report_labelled_one(struct watch *w, const char *sock_path,
 				const struct engine_labelled *e)
 {
@@ -170,8 +190,8 @@ static void report_labelled_one(struct watch *w, const char *sock_path,
 
 	if (known(w, e->id) || engine_find(sock_path, e->id, &ct, why, sizeof(why)) < 0)
 		return;
-	n = snprintf(line, sizeof(line), "L %d %s %s\t%.1400s\t%.1400s\n", (int)ct.pid, e->id,
-		     e->name, e->value, e->options);
+	n = snprintf(line, sizeof(line), "L %d %llu %s %s\t%.1400s\t%.1400s\n", (int)ct.pid,
+		     ct.start, e->id, e->name, e->value, e->options);
 	if (n <= 0 || n >= (int)sizeof(line))
 		return;
 	if (write(w->out_fd, line, (size_t)n) != n)
@@ -238,21 +258,26 @@ static void forget_named(struct watch *w, const char *data, size_t len)
 /* Every chunk of the filtered stream is a container start (or death): look again */
 static size_t on_events(char *data, size_t size, size_t n, void *userdata)
 {
-	struct stream_ctx *sc = userdata;
+	struct stream *st = userdata;
 
 	if (memmem(data, size * n, "\"die", 4))
-		sc->w->n_known = 0;	/* a container that runs again has a new pid */
+		st->w->n_known = 0;	/* a container that runs again has a new pid */
 	else
-		forget_named(sc->w, data, size * n);
-	report(sc->w, sc->sock_path);
+		forget_named(st->w, data, size * n);
+	report(st->w, st->sock_path);
 	return size * n;
 }
 
-static void open_stream(CURLM *multi, struct stream *st, struct stream_ctx *sc)
+static void open_stream(CURLM *multi, struct stream *st)
 {
-	const char *url = sc->w->labels ? "http://localhost" EVENTS_PATH_LABELS :
-					  "http://localhost" EVENTS_PATH;
+	char url[512];
 
+	/* the events of a moment before, replayed: those of a start that the
+	 * listing after the engine's answer may come too late to see */
+	snprintf(url, sizeof(url), "http://localhost%s&since=%lld",
+		 st->w->labels ? EVENTS_PATH_LABELS : EVENTS_PATH,
+		 (long long)time(NULL) - REPLAY_S);
+	st->listed = false;
 	st->curl = curl_easy_init();
 	if (!st->curl) {
 		st->retry_at = now_s() + RECONNECT_DELAY_S;
@@ -261,13 +286,51 @@ static void open_stream(CURLM *multi, struct stream *st, struct stream_ctx *sc)
 	curl_easy_setopt(st->curl, CURLOPT_UNIX_SOCKET_PATH, st->sock_path);
 	curl_easy_setopt(st->curl, CURLOPT_URL, url);
 	curl_easy_setopt(st->curl, CURLOPT_WRITEFUNCTION, on_events);
-	curl_easy_setopt(st->curl, CURLOPT_WRITEDATA, sc);
+	curl_easy_setopt(st->curl, CURLOPT_WRITEDATA, st);
 	curl_easy_setopt(st->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(st->curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_multi_add_handle(multi, st->curl);
 }
 
+/*
+ * The engine answered a new stream: the subscription stands. Whatever was
+ * reported of it before may have changed unseen, so it is all reported
+ * again, as it is now; the relay leaves alone what it serves already.
+ */
+static void list_again(struct watch *w, struct stream *st)
+{
+	long status = 0;
+
+	curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200)
+		return;
+	st->listed = true;
+	for (size_t i = 0; i < w->n_targets; i++)
+		if (strcmp(w->targets[i].sock_path, st->sock_path) == 0)
+			w->targets[i].known_pid = 0;
+	w->n_known = 0;		/* every engine's: a repeat costs the relay nothing */
+	report(w, st->sock_path);
+	if (st->lost)
+		log_notice("the engine at %s is back: its running containers were listed again",
+			   st->sock_path);
+	st->lost = false;
+}
+
 /* A stream that ended (the engine restarted, or went away) is retried later */
+static void end_stream(CURLM *multi, struct stream *st, CURLcode result)
+{
+	if (st->listed)
+		log_warn("the engine at %s went away (its events stream ended: %s); its "
+			 "containers are listed again when it is back", st->sock_path,
+			 curl_easy_strerror(result));
+	st->lost = st->lost || st->listed;
+	curl_multi_remove_handle(multi, st->curl);
+	curl_easy_cleanup(st->curl);
+	st->curl = NULL;
+	st->listed = false;
+	st->retry_at = now_s() + RECONNECT_DELAY_S;
+}
+
 static void reap_streams(CURLM *multi, struct watch *w)
 {
 	CURLMsg *msg;
@@ -277,15 +340,10 @@ static void reap_streams(CURLM *multi, struct watch *w)
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		for (size_t i = 0; i < w->n_streams; i++) {
-			struct stream *st = &w->streams[i];
-
-			if (st->curl != msg->easy_handle)
-				continue;
-			curl_multi_remove_handle(multi, st->curl);
-			curl_easy_cleanup(st->curl);
-			st->curl = NULL;
-			st->retry_at = now_s() + RECONNECT_DELAY_S;
-			break;
+			if (w->streams[i].curl == msg->easy_handle) {
+				end_stream(multi, &w->streams[i], msg->data.result);
+				break;
+			}
 		}
 	}
 }
@@ -297,12 +355,11 @@ static void add_stream(struct watch *w, const char *sock_path)
 	for (size_t i = 0; i < w->n_streams; i++)
 		if (strcmp(w->streams[i].sock_path, sock_path) == 0)
 			return;
-	w->streams[w->n_streams++] = (struct stream){ .sock_path = sock_path };
+	w->streams[w->n_streams++] = (struct stream){ .w = w, .sock_path = sock_path };
 }
 
 static __attribute__((noreturn)) void follow(struct watch *w)
 {
-	struct stream_ctx sc[WATCHER_TARGETS_MAX];
 	CURLM *multi = curl_multi_init();
 
 	if (!multi)
@@ -311,18 +368,16 @@ static __attribute__((noreturn)) void follow(struct watch *w)
 		add_stream(w, w->targets[i].sock_path);
 	for (unsigned i = 0; w->labels && i < ENGINE_SOCKETS_MAX && w->sockets[i][0]; i++)
 		add_stream(w, w->sockets[i]);
-	for (size_t i = 0; i < w->n_streams; i++)
-		sc[i] = (struct stream_ctx){ .w = w, .sock_path = w->streams[i].sock_path };
 	for (;;) {
 		int running;
 
-		for (size_t i = 0; i < w->n_streams; i++) {
-			if (w->streams[i].curl || now_s() < w->streams[i].retry_at)
-				continue;
-			report(w, w->streams[i].sock_path);	/* a start missed meanwhile */
-			open_stream(multi, &w->streams[i], &sc[i]);
-		}
+		for (size_t i = 0; i < w->n_streams; i++)
+			if (!w->streams[i].curl && now_s() >= w->streams[i].retry_at)
+				open_stream(multi, &w->streams[i]);
 		curl_multi_perform(multi, &running);
+		for (size_t i = 0; i < w->n_streams; i++)
+			if (w->streams[i].curl && !w->streams[i].listed)
+				list_again(w, &w->streams[i]);
 		reap_streams(multi, w);
 		curl_multi_poll(multi, NULL, 0, POLL_MS, NULL);
 	}

@@ -11,11 +11,12 @@
 #             Dockerfile and the Debian package) and valgrind (memcheck
 #             sees uninitialised reads that ASan does not)
 #   clang     its own warnings, made errors: unit
-#   sanitize  ASan and UBSan: unit, integration, docker, faults (helpers
-#             and nsbridge killed with transfers in flight) and the fuzzer
+#   sanitize  ASan and UBSan: unit, integration, docker, faults (the engine
+#             killed, a pid reused, helpers and nsbridge killed with
+#             transfers in flight: tests/faults/) and the fuzzer
 #
-# --full (for a release) runs unit, integration, docker, faults and docs in
-# every build. Tests that may share the machine run N at a time (--jobs, twice
+# --full (for a release) runs unit, integration, docker, faults and docs in every
+# build. Tests that may share the machine run N at a time (--jobs, twice
 # the cores by default; 1 runs them one by one); those that need it to themselves
 # (meson's is_parallel: false) run alone. Every step runs even when one
 # before it failed, but a build that fails is not tested; the end is one

@@ -24,6 +24,7 @@ enum container_kind {
  * @ns_fd:	nsfs fd of its network namespace, verified
  * @pidfd:	pidfd of the process whose namespace it is, -1 if none
  * @pid:	that process, 0 if none
+ * @start:	its start time (netns_pid_start()), 0 if none or not known
  * @engine_sock: the engine socket that knew the REF, "" for other forms
  */
 struct container {
@@ -31,6 +32,7 @@ struct container {
 	int ns_fd;
 	int pidfd;
 	pid_t pid;
+	unsigned long long start;
 	char engine_sock[ENGINE_PATH_MAX];
 };
 

@@ -29,6 +29,11 @@
  * @ns_fd:	namespace fd; the opener holds it once started, then -1 here
  * @pidfd:	process whose namespace it is, -1 if none
  * @pid:	that process, 0 if none
+ * @start:	its start time (netns_pid_start()): with @pid, the process for
+ *		good; 0 if not known
+ * @next_pid:	a followed container's new init, reported before the old
+ *		one's exit was seen: taken at that exit; 0 if none
+ * @next_start:	its start time
  * @engine_sock: the engine socket that knew the container, "" if none
  * @labelled:	opened for a container's nsbridge.bridges label (labels.c):
  *		its bridges go, and the side is free again, when it stops
@@ -50,6 +55,9 @@ struct side_ns {
 	int ns_fd;
 	int pidfd;
 	pid_t pid;
+	unsigned long long start;
+	pid_t next_pid;
+	unsigned long long next_start;
 	char engine_sock[ENGINE_PATH_MAX];
 	bool labelled;
 	char id[ENGINE_ID_MAX];

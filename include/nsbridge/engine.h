@@ -17,12 +17,15 @@
  * @id:		full ID
  * @name:	name, without Docker's leading '/'
  * @pid:	init process, 0 unless running
+ * @start:	@pid's start time (netns_pid_start()), with @pid the identity
+ *		of the container's init; 0 unless running
  * @running:	whether it runs
  */
 struct engine_container {
 	char id[ENGINE_ID_MAX];
 	char name[ENGINE_NAME_MAX];
 	pid_t pid;
+	unsigned long long start;
 	bool running;
 };
 

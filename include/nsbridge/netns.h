@@ -9,7 +9,8 @@
 
 int netns_verify(int fd);
 int netns_open_path(const char *path, int *ret_fd);
-int netns_open_pid(pid_t pid, int *ret_ns_fd, int *ret_pidfd);
+int netns_pid_start(pid_t pid, unsigned long long *ret);
+int netns_open_pid(pid_t pid, unsigned long long start, int *ret_ns_fd, int *ret_pidfd);
 int netns_open_self(int *ret_fd);
 int netns_same(int fd_a, int fd_b);
 

@@ -43,6 +43,8 @@ enum opener_op {
  * @addr:	address (OPENER_LISTEN)
  * @pid:	process whose namespace to open (OPENER_OPEN_PID)
  * @inode:	socket inode (OPENER_SOCKET_OWNER)
+ * @start:	@pid's start time as the report had it (OPENER_OPEN_PID):
+ *		another process of that pid is refused with -ESTALE
  */
 struct opener_req {
 	uint32_t op;
@@ -55,6 +57,7 @@ struct opener_req {
 	struct sock_addr addr;
 	int32_t pid;
 	uint32_t inode;
+	uint64_t start;
 };
 
 /**

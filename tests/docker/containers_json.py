@@ -14,6 +14,7 @@
 #                                            NAME as their container
 #   containers_json.py options FILE NAME     "MAX_CONNECTIONS CONNECT_TIMEOUT_MS
 #                                            ALLOW_UID..." of NAME's first bridge
+#   containers_json.py running FILE          how many containers run (served)
 #
 # Exit 1, with a word on stderr, when the JSON does not parse or a value is
 # not there.
@@ -42,6 +43,10 @@ def options(doc, name):
     print(o["max_connections"], o["connect_timeout_ms"], *o["allow_uid"])
 
 
+def running(doc):
+    print(sum(1 for c in doc["containers"] if c["running"]))
+
+
 def main():
     cmd, name, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     try:
@@ -53,6 +58,8 @@ def main():
             bridges(doc, args[0])
         elif cmd == "options":
             options(doc, args[0])
+        elif cmd == "running":
+            running(doc)
         else:
             sys.exit(f"containers_json.py: unknown command {cmd}")
     except (ValueError, KeyError, IndexError, TypeError) as e:

@@ -14,6 +14,8 @@ DOCKER_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 stop_dockerd() {
 	local pid
 	[ -n "${DOCKERD_PID:-}" ] || return 0
+	# the engine restart_dockerd started, in a check, is not $DOCKERD_PID
+	DOCKERD_PID=$(cat "$DOCKER_DIR/dockerd.pid" 2>/dev/null || echo "$DOCKERD_PID")
 	docker ps -aq 2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1
 	kill -TERM "$DOCKERD_PID" 2>/dev/null
 	for _ in $(seq 1 100); do
@@ -27,25 +29,46 @@ stop_dockerd() {
 	DOCKERD_PID=
 }
 
-# start_dockerd - a private engine, in the test's network namespace;
-# exports DOCKER_HOST. Skips if dockerd is missing or cannot start
-# here, saying why.
+# start_dockerd [OPTION...] - a private engine, in the test's network
+# namespace, with dockerd's OPTIONs besides; exports DOCKER_HOST. Skips
+# if dockerd is missing or cannot start here, saying why.
 start_dockerd() {
 	command -v dockerd >/dev/null || skip "dockerd is not installed (Debian's docker.io)"
 	DOCKER_DIR=$(mktemp -d /tmp/nsbt-docker.XXXXXX)
-	dockerd --iptables=false --ip6tables=false --bridge=none \
-		--data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" \
-		--pidfile "$DOCKER_DIR/dockerd.pid" -H "unix://$DOCKER_DIR/docker.sock" \
-		>"$DOCKER_DIR/dockerd.log" 2>&1 &
-	DOCKERD_PID=$!
 	at_exit stop_dockerd
 	export DOCKER_HOST="unix://$DOCKER_DIR/docker.sock"
-	for _ in $(seq 1 300); do
+	_run_dockerd "$@" || skip "dockerd did not start: $(tail -n 3 "$DOCKER_DIR/dockerd.log" | tr '\n' ' ')"
+}
+_run_dockerd() {
+	dockerd --iptables=false --ip6tables=false --bridge=none \
+		--data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" \
+		--pidfile "$DOCKER_DIR/dockerd.pid" -H "unix://$DOCKER_DIR/docker.sock" "$@" \
+		>>"$DOCKER_DIR/dockerd.log" 2>&1 &
+	DOCKERD_PID=$!
+	for _ in $(seq 1 600); do
 		docker info >/dev/null 2>&1 && return 0
-		alive "$DOCKERD_PID" || break
+		alive "$DOCKERD_PID" || return 1
 		sleep 0.1
 	done
-	skip "dockerd did not start: $(tail -n 3 "$DOCKER_DIR/dockerd.log" | tr '\n' ' ')"
+	return 1
+}
+
+# restart_dockerd [OPTION...] - the engine dies (kill -9 of dockerd; the
+# containerd it runs dies with it, the containers' shims live on) and a new
+# one starts on the same state and socket, with OPTIONs (--live-restore).
+# May run in a check's subshell: the engine's pid is read from its pidfile.
+restart_dockerd() {
+	local dockerd containerd
+	dockerd=$(cat "$DOCKER_DIR/dockerd.pid")
+	containerd=$(cat "$DOCKER_DIR/exec/containerd/containerd.pid" 2>/dev/null)
+	kill -KILL "$dockerd"
+	wait_until "the end of dockerd $dockerd" 30 gone "$dockerd"
+	# where no init reaps the orphan (a container without --init), the
+	# zombie of containerd would pass for one that still runs, and the new
+	# dockerd would wait for it to answer
+	[ -z "$containerd" ] || wait_until "the end of containerd $containerd" 30 gone "$containerd"
+	rm -f "$DOCKER_DIR/dockerd.pid" "$DOCKER_DIR/exec/containerd/containerd.pid"
+	_run_dockerd "$@" || fail "dockerd did not start again: $(tail -n 3 "$DOCKER_DIR/dockerd.log" | tr '\n' ' ')"
 }
 
 # import_busybox - the test image, from /bin/busybox

@@ -242,7 +242,7 @@ static void open_pid_of_live_process(void **state)
 	pid_t pid = spawn_sleeper();
 	int ns_fd = -1, pidfd = -1, self_fd = -1, r;
 
-	r = netns_open_pid(pid, &ns_fd, &pidfd);
+	r = netns_open_pid(pid, 0, &ns_fd, &pidfd);
 	reap(pid);	/* the namespace lives on in ns_fd */
 	assert_int_equal(r, 0);
 	assert_true(ns_fd >= 0 && pidfd >= 0);
@@ -260,20 +260,54 @@ static void open_pid_of_gone_process_is_esrch(void **state)
 
 	reap(pid);
 	before = open_fd_count();
-	assert_int_equal(netns_open_pid(pid, &ns_fd, &pidfd), -ESRCH);
+	assert_int_equal(netns_open_pid(pid, 0, &ns_fd, &pidfd), -ESRCH);
 	assert_int_equal(ns_fd, 12345);
 	assert_int_equal(pidfd, 12345);
 	assert_int_equal(open_fd_count(), before);
 }
 
-/* Exited, not reaped: pidfd_open() works, /proc/PID/ns/net is gone */
+/* -------- a process by pid and start time -------- */
+
+static void start_time_is_read_while_the_process_lives(void **state)
+{
+	unsigned long long start = 0, again = 0;
+	pid_t pid = spawn_sleeper();
+
+	assert_int_equal(netns_pid_start(pid, &start), 0);
+	assert_int_equal(netns_pid_start(pid, &again), 0);
+	reap(pid);
+	assert_true(start > 0);
+	assert_true(start == again);
+	assert_int_equal(netns_pid_start(pid, &again), -ESRCH);
+}
+
+/* Another process of that pid (its start differs): refused, nothing left open */
+static void open_pid_with_another_start_is_estale(void **state)
+{
+	unsigned long long start = 0;
+	pid_t pid = spawn_sleeper();
+	int ns_fd = 12345, pidfd = 12345, before = open_fd_count(), r;
+
+	assert_int_equal(netns_pid_start(pid, &start), 0);
+	r = netns_open_pid(pid, start + 1, &ns_fd, &pidfd);
+	assert_int_equal(r, -ESTALE);
+	assert_int_equal(ns_fd, 12345);
+	assert_int_equal(pidfd, 12345);
+	assert_int_equal(open_fd_count(), before);
+	r = netns_open_pid(pid, start, &ns_fd, &pidfd);
+	reap(pid);
+	assert_int_equal(r, 0);
+	close(ns_fd);
+	close(pidfd);
+}
+
 /* Exited, not reaped: pidfd_open() works, /proc/PID/ns/net is gone */
 static void open_pid_of_zombie_is_esrch(void **state)
 {
 	pid_t pid = spawn_zombie();
 	int ns_fd = 12345, pidfd = 12345, before = open_fd_count(), r;
 
-	r = netns_open_pid(pid, &ns_fd, &pidfd);
+	r = netns_open_pid(pid, 0, &ns_fd, &pidfd);
 	reap(pid);
 	assert_int_equal(r, -ESRCH);
 	assert_int_equal(ns_fd, 12345);
@@ -294,7 +328,7 @@ static void open_pid_of_another_user_without_cap_kill(void **state)
 	need_root();
 	pid = spawn_sleeper_as(65534);
 	set_effective(CAP_KILL, CAP_CLEAR);
-	r = netns_open_pid(pid, &ns_fd, &pidfd);
+	r = netns_open_pid(pid, 0, &ns_fd, &pidfd);
 	set_effective(CAP_KILL, CAP_SET);
 	if (r == 0)	/* the pidfd is the child's: it can kill it */
 		killed = (int)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
@@ -318,7 +352,7 @@ static void open_pid_without_cap_sys_ptrace_is_eacces(void **state)
 	pid = spawn_sleeper_as(65534);
 	before = open_fd_count();
 	set_effective(CAP_SYS_PTRACE, CAP_CLEAR);
-	r = netns_open_pid(pid, &ns_fd, &pidfd);
+	r = netns_open_pid(pid, 0, &ns_fd, &pidfd);
 	set_effective(CAP_SYS_PTRACE, CAP_SET);
 	reap(pid);
 	assert_int_equal(r, -EACCES);
@@ -335,7 +369,7 @@ static void open_pid_reused_before_recheck_is_esrch(void **state)
 	int ns_fd = 12345, pidfd = 12345, before = open_fd_count(), r;
 
 	pid_reused = true;
-	r = netns_open_pid(pid, &ns_fd, &pidfd);
+	r = netns_open_pid(pid, 0, &ns_fd, &pidfd);
 	pid_reused = false;
 	reap(pid);
 	assert_int_equal(r, -ESRCH);
@@ -350,7 +384,7 @@ static void open_pid_not_allowed_is_eperm(void **state)
 	int ns_fd = 12345, pidfd = 12345, before = open_fd_count(), r;
 
 	fail_pidfd_open = EPERM;
-	r = netns_open_pid(pid, &ns_fd, &pidfd);
+	r = netns_open_pid(pid, 0, &ns_fd, &pidfd);
 	fail_pidfd_open = 0;
 	reap(pid);
 	assert_int_equal(r, -EPERM);
@@ -537,6 +571,8 @@ int main(void)
 		cmocka_unit_test_setup(open_pid_without_cap_sys_ptrace_is_eacces, reset_mocks),
 		cmocka_unit_test_setup(open_pid_reused_before_recheck_is_esrch, reset_mocks),
 		cmocka_unit_test_setup(open_pid_not_allowed_is_eperm, reset_mocks),
+		cmocka_unit_test_setup(start_time_is_read_while_the_process_lives, reset_mocks),
+		cmocka_unit_test_setup(open_pid_with_another_start_is_estale, reset_mocks),
 		cmocka_unit_test_setup(owner_of_own_namespace_is_own_user_namespace, reset_mocks),
 		cmocka_unit_test_setup(enter_joins_the_owning_user_namespace, reset_mocks),
 		cmocka_unit_test_setup(enter_own_user_namespace_without_cap_is_eperm, reset_mocks),

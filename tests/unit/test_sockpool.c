@@ -95,7 +95,7 @@ static pid_t container_in_new_namespace(int *ret_ns)
 	close(p[1]);
 	assert_int_equal(read(p[0], &byte, 1), 1);	/* it has its namespace */
 	close(p[0]);
-	assert_int_equal(netns_open_pid(pid, ret_ns, &pidfd), 0);
+	assert_int_equal(netns_open_pid(pid, 0, ret_ns, &pidfd), 0);
 	close(pidfd);
 	return pid;
 }
