@@ -615,16 +615,20 @@ static void remove_paths_self(const char *user)
 			strcat(left, ", ");
 		strcat(left, keeper_paths[i]);
 	}
-	if (*left)
+	if (*left && *user)
 		log_warn("cannot remove %s: the keeper has exited, and user %s may not (%s)",
 			 left, user, strerror(error));
+	else if (*left)
+		log_warn("cannot remove %s: the keeper has exited, and uid %u may not (%s)",
+			 left, (unsigned)getuid(), strerror(error));
 }
 
 /**
  * runas_keeper_finish() - at exit: let the keeper remove the files, and
  *			   wait until it has
  * @user:	who the relay runs as, for the line when the keeper has
- *		exited before and the relay cannot remove a file itself
+ *		exited before and the relay cannot remove a file itself; ""
+ *		for the uid nsbridge started with
  */
 void runas_keeper_finish(const char *user)
 {
