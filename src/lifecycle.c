@@ -279,14 +279,12 @@ static void on_report(struct ctx *c, const char *line)
 	s = &c->sides[side];
 	if (!s->used || s->labelled || (pid == s->pid && start == s->start))
 		return;		/* served already: bridges and connections stay */
-	if (!s->down && lifecycle_init_exited(s))
-		lifecycle_on_exit(c, (enum side)side);
-	if (s->down) {
-		container_up(c, (enum side)side, pid, start);
-		return;
-	}
-	s->next_pid = pid;	/* the old init still runs: at its exit */
+	s->next_pid = pid;	/* at once if the old init is gone, else at its exit */
 	s->next_start = start;
+	if (s->down)
+		container_up(c, (enum side)side, pid, start);
+	else if (lifecycle_init_exited(s))
+		lifecycle_on_exit(c, (enum side)side);	/* which takes it */
 }
 
 /**

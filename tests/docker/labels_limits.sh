@@ -23,7 +23,7 @@ bg socat "UNIX-LISTEN:$T/private/db.sock,fork" "TCP:127.0.0.1:$db"
 wait_until "the private socket" 30 test -S "$T/private/db.sock"
 
 NSB_READY=0 start_nsb --labels --allow-uid 4242
-wait_until "nsbridge's control socket" 30 "$NSB" status "$NSB_PID"
+wait_until "nsbridge's control socket" 30 answers_status
 
 # --- --allow-uid with labels only ----------------------------------------------
 allow_uid() {

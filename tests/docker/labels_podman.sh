@@ -3,7 +3,9 @@
 # labels_podman.sh - nsbridge --labels with Podman: a labelled container of
 # Podman's (through the same API on Podman's socket) gets its bridges both
 # ways when it starts, loses them when it stops (no socket left in its
-# namespace), gets them back on podman start, and loses them on podman rm -f
+# namespace), gets them back on podman start, and loses them on podman rm -f;
+# and gets them back when Podman's API service was killed and started again
+# while papp restarted
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
@@ -56,6 +58,24 @@ labelled_run() {
 	pass "podman run of a labelled container: bridges both ways ${up_ms} ms after the run began"
 }
 
+# service_restart - Podman's API service killed; papp restarted meanwhile by
+# the CLI (no event of it on any stream); the service started again: the
+# watcher's listing finds papp's new pid
+service_restart() {
+	local service old_pid
+	service=$(pgrep -n -f "podman .*system service .*unix://$PODMAN_SOCK") || fail "no API service"
+	old_pid=$(podman_ inspect -f '{{.State.Pid}}' papp)
+	kill -KILL "$service"
+	wait_until "the end of the API service" 30 gone "$service"
+	podman_ restart -t 0 papp >/dev/null || fail "podman restart without the service"
+	[ "$(podman_ inspect -f '{{.State.Pid}}' papp)" != "$old_pid" ] || fail "papp's pid did not change"
+	bg_to "$PD/service2.log" podman_ system service --time=0 "unix://$PODMAN_SOCK"
+	wait_until "the API service again" 30 pinged "$PODMAN_SOCK"
+	wait_until "papp's bridges after the service came back" 30 app_answers
+	serving papp
+	pass "Podman's API service killed, papp restarted meanwhile, the service started again: papp bridged again, both ways"
+}
+
 stop_start_rm() {
 	local ns start stop_ms start_ms rm_ms
 	ns=$(readlink "/proc/$(podman_ inspect -f '{{.State.Pid}}' papp)/ns/net")
@@ -85,6 +105,7 @@ stopped() {
 }
 
 check labelled_run
+check service_restart
 check stop_start_rm
 stop_nsb TERM
 check stopped

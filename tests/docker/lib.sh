@@ -165,6 +165,11 @@ start_podman() {
 	skip "podman's API service did not start: $(tail -n 2 "$PD/service.log" | tr '\n' ' ')"
 }
 
+# pinged SOCKET - the engine at SOCKET answers
+pinged() {
+	curl -s --unix-socket "$1" http://d/_ping >/dev/null 2>&1
+}
+
 # ct_status COMMAND ARGS... - containers_json.py COMMAND (field NAME KEY,
 # bridges NAME, options NAME) on the status --json of nsbridge $NSB_PID
 ct_status() {

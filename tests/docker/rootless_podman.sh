@@ -30,13 +30,17 @@ podman_a() {
 
 # -------- rootless Podman, as A: the API service, the image, the container --------
 SOCK=/run/user/$UID_A/podman/podman.sock
-bg_to "$T/service.log" podman_a system service --time=0
-for _ in $(seq 1 200); do
-	as "$A" curl -s --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1 && break
-	alive "$BG_PID" || break
-	sleep 0.05
-done
-as "$A" curl -s --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1 ||
+# start_service - A's API service; false if it does not answer
+start_service() {
+	bg_to "$T/service.log" podman_a system service --time=0
+	for _ in $(seq 1 600); do
+		as "$A" curl -s --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1 && return 0
+		alive "$BG_PID" || return 1
+		sleep 0.05
+	done
+	return 1
+}
+start_service ||
 	skip "rootless podman's API service did not start: $(tail -n 2 "$T/service.log" | tr '\n' ' ')"
 
 busybox_tar "$T/bb.tar"
@@ -141,6 +145,23 @@ restart() {
 	pass "podman restart: followed, the host's page answers inside again"
 }
 
+# -------- the engine's API service killed; web restarted meanwhile --------
+# (Podman's CLI needs no service: the events of the restart are never on a
+# stream; the watcher's listing when the service answers again finds it)
+service_restart() {
+	local service old_pid
+	service=$(pgrep -n -u "$A" -f "podman .*system service") || fail "no API service of $A's"
+	old_pid=$(ctpid)
+	kill -KILL "$service"
+	wait_until "the end of the API service" 30 gone "$service"
+	podman_a restart -t 0 web >/dev/null || fail "podman restart without the service"
+	[ "$(ctpid)" != "$old_pid" ] || fail "web's pid did not change"
+	start_service || fail "the API service did not start again"
+	wait_until "answer inside web after the service came back" 30 ct_answers podman_a "$port" "host service $port"
+	wait_until "the watcher's line" 30 grep -q "is back: its running containers were listed again" "$NSB_LOG"
+	pass "the rootless API service killed, web restarted meanwhile, the service started again: web bridged again"
+}
+
 stopped() {
 	assert_eq "exit status" 0 "$NSB_STATUS"
 	pass "as $A: SIGTERM: exit 0"
@@ -154,6 +175,7 @@ check ports_as_a
 check status_as_a
 check root_sudo
 check restart
+check service_restart
 stop_nsb
 check stopped
 

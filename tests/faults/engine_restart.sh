@@ -100,7 +100,9 @@ live_restored() {
 	lab_pid=$(pid_of lab)
 	wait_until "web's bridges" 30 served web "$web_app"
 	wait_until "lab's bridges" 30 served lab "$lab_app"
-	bg nsenter -t "$web_pid" -n python3 "$FAULTS/../integration/hold_peer.py" echo "$echo_in"
+	# in web's namespace, not the test's: the test's cleanup would not find it
+	nsenter -t "$web_pid" -n python3 "$FAULTS/../integration/hold_peer.py" echo "$echo_in" &
+	trap "kill $! 2>/dev/null" EXIT
 	wait_until "the echo service in web" 30 nsenter -t "$web_pid" -n \
 		bash -c "exec 3<>/dev/tcp/127.0.0.1/$echo_in" 2>/dev/null
 	ready_lines=$(grep -c 'ready' "$NSB_LOG")

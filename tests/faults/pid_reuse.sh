@@ -45,17 +45,19 @@ report_read() {
 
 # impostor PID VAR - a process of pid PID in a network namespace of its
 # own (lo up, as a container's would be), its pid in VAR: ns_last_pid is
-# set just before the fork; tried again while another process takes PID
+# set just before the fork; tried again while another process takes PID.
+# Killed when the check ends: in a namespace of its own, the test's
+# cleanup would not find it.
 impostor() {
 	local want=$1 got
 	for _ in $(seq 1 50); do
 		echo $((want - 1)) >/proc/sys/kernel/ns_last_pid
-		unshare -n sh -c 'ip link set lo up; exec sleep 600' &
+		unshare -n sh -c 'ip link set lo up; exec sleep 600' >/dev/null 2>&1 &
 		got=$!
-		_PIDS+=("$got")
 		[ "$got" = "$want" ] && break
 		kill -KILL "$got"
 	done
+	IMPOSTOR=$got
 	[ "$got" = "$want" ] || fail "pid $want went to another process 50 times"
 	wait_until "the impostor's own namespace" 30 bash -c \
 		"[ \"\$(readlink /proc/$got/ns/net)\" != \"\$(readlink /proc/self/ns/net)\" ]"
@@ -69,7 +71,7 @@ listening_in() {
 
 # stopped_relay - SIGSTOP nsbridge until the check ends, however it ends
 stopped_relay() {
-	trap 'kill -CONT "$NSB_PID" 2>/dev/null; kill -KILL "$NSB_PID" 2>/dev/null' EXIT
+	trap 'kill -CONT "$NSB_PID" 2>/dev/null; kill -KILL "$NSB_PID" ${IMPOSTOR:-} 2>/dev/null' EXIT
 	kill -STOP "$NSB_PID"
 }
 
@@ -86,7 +88,7 @@ watcher_of() {
 labelled() {
 	local pid fake
 	NSB_READY=0 own_nsb -v --labels
-	wait_until "nsbridge's control socket" 30 "$NSB" status "$NSB_PID"
+	wait_until "nsbridge's control socket" 30 answers_status
 	watcher_of
 	stopped_relay
 	docker run -d --name lab --label "nsbridge.bridges=host:$db container:$lab_db" \

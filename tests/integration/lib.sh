@@ -335,6 +335,11 @@ _fds_settled() {
 	[ "$before" = "$_FDS_AT_REST" ]
 }
 
+# answers_status - nsbridge $NSB_PID answers nsbridge status (its loop runs)
+answers_status() {
+	"$NSB" status "$NSB_PID" >/dev/null 2>&1
+}
+
 # cap_eff PID - the CapEff line of a process
 cap_eff() {
 	awk '/^CapEff:/ { print $2 }' "/proc/$1/status"
