@@ -45,6 +45,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -229,6 +230,16 @@ static void container_up(struct ctx *c, enum side side, pid_t pid, unsigned long
 		log_warn("%s: pid %d is no longer the container the engine reported (the pid was "
 			 "reused); nothing is bound, the next report brings its new pid", s->label,
 			 (int)pid);
+		return;
+	}
+	if (r == -EACCES || r == -EPERM) {
+		/* a rootless engine started again made a user namespace of its
+		 * own, and the opener cannot leave the one it joined */
+		log_error("%s runs again, out of the opener's reach (%s): a rootless engine that "
+			  "restarted has a new user namespace; exiting with status 1, for "
+			  "nsbridge to be started again", s->label, strerror(-r));
+		c->exit_status = EXIT_RUNTIME;
+		loop_stop(c);
 		return;
 	}
 	if (r < 1) {

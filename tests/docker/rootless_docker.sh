@@ -34,6 +34,8 @@ docker_a() {
 # /dev/net/tun is 0600 here, so no slirp4netns: RootlessKit keeps the
 # host's network (containers run with --network none) and forwards no ports
 stop_rootless_dockerd() {
+	# the engine engine_restart started, in a check, is not $DOCKERD_PID
+	DOCKERD_PID=$(cat "$T/rootless.pid" 2>/dev/null || echo "${DOCKERD_PID:-}")
 	[ -n "${DOCKERD_PID:-}" ] || return 0
 	kill -TERM "$DOCKERD_PID" 2>/dev/null
 	for _ in $(seq 1 100); do
@@ -42,6 +44,7 @@ stop_rootless_dockerd() {
 	done
 	kill -KILL "$DOCKERD_PID" 2>/dev/null
 	DOCKERD_PID=
+	rm -f "$T/rootless.pid"
 }
 ROOTLESS_CLEANUP+=('docker_a rm -f $(docker_a ps -aq)' stop_rootless_dockerd)
 # start_rootless_dockerd [ROOTLESSKIT-FLAG...] - dockerd as A, its pid in DOCKERD_PID.
@@ -56,11 +59,13 @@ start_rootless_dockerd() {
 		"$ROOTLESS_SH" --storage-driver vfs --iptables=false --ip6tables=false --bridge=none --ip-forward=false \
 		--data-root "/home/$A/docker-data"
 	DOCKERD_PID=$BG_PID
+	echo "$DOCKERD_PID" >"$T/rootless.pid"
 	for _ in $(seq 1 300); do
 		docker_a info >/dev/null 2>&1 && return 0
 		alive "$DOCKERD_PID" || break
 		sleep 0.1
 	done
+	[ "${RESTARTING:-0}" = 1 ] && fail "rootless dockerd $* did not start again: $(tail -n 3 "$T/dockerd.log" | tr '\n' ' ')"
 	skip "rootless dockerd $* did not start: $(tail -n 3 "$T/dockerd.log" | tr '\n' ' ')"
 }
 busybox_tar "$T/bb.tar"
@@ -114,6 +119,36 @@ restart() {
 	pass "$how: docker restart: followed, the host's page answers inside again"
 }
 
+# the engine killed: kill -9 of RootlessKit, which its dockerd and that
+# one's containerd follow (web's shim lives on), and started again; web
+# runs with --restart always, so the new engine starts it anew, in the new
+# RootlessKit's user namespace, which the opener (in the old one) cannot
+# enter: nsbridge says so and exits 1, for its service manager to start it
+# again (Restart=on-failure), and the new one serves web
+engine_restart() {
+	own_nsb -c web "host:$port" "container:$port"
+	kill -KILL "$DOCKERD_PID"
+	wait_until "the end of the rootless engine" 30 no_engine
+	# their zombies, where no init reaps them, would pass for an engine
+	# that runs: the pid files go, as a reboot or a service manager's
+	# cleanup would take them
+	rm -f "/run/user/$UID_A/docker.pid" "/run/user/$UID_A/docker/containerd/containerd.pid"
+	RESTARTING=1 start_rootless_dockerd "${FLAGS[@]}"
+	wait_exit "$NSB_PID" 60
+	assert_eq "nsbridge's exit status" 1 "$EXIT_STATUS"
+	assert_match "the line" "container web runs again, out of the opener's reach \(Permission denied\): a rootless engine that restarted has a new user namespace; exiting with status 1" "$(cat "$NSB_LOG")"
+	own_nsb -c web "host:$port" "container:$port"
+	wait_until "answer inside web from a new nsbridge" 30 ct_answers docker_a "$port" "host service $port"
+	pass "$how: the rootless engine killed and started again: exit 1 naming the new user namespace; started again, nsbridge serves web"
+}
+no_engine() {
+	local pid
+	for pid in $(pgrep -u "$UID_A" -x dockerd) $(pgrep -u "$UID_A" -x containerd); do
+		alive "$pid" && return 1
+	done
+	return 0
+}
+
 stopped() {
 	assert_eq "exit status" 0 "$NSB_STATUS"
 	pass "$how: as $A: SIGTERM: exit 0"
@@ -138,10 +173,11 @@ scoped() {
 round() {
 	local how=$1
 	shift
+	FLAGS=("$@")
 	start_rootless_dockerd "$@"
 	docker_a import "$T/bb.tar" nsbt-bb:latest >/dev/null 2>"$T/err" ||
 		skip "rootless docker import failed here: $(tail -n 1 "$T/err")"
-	docker_a run -d --name web --network none nsbt-bb:latest sleep 100000 >/dev/null 2>"$T/err" ||
+	docker_a run -d --restart always --name web --network none nsbt-bb:latest sleep 100000 >/dev/null 2>"$T/err" ||
 		skip "rootless docker cannot run a container here: $(tail -n 1 "$T/err")"
 	[ "$(stat -c %U "$(ct_proc)")" = "$A" ] || fail "$how: the container's init is not $A's"
 	[ "$(readlink "$(ct_proc)/ns/user")" != "$(readlink /proc/self/ns/user)" ] ||
@@ -159,6 +195,7 @@ round() {
 	check restart
 	stop_nsb
 	check stopped
+	check engine_restart
 
 	# the service inside on cport, for the scenes
 	web_httpd docker_a
