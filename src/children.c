@@ -50,16 +50,18 @@
 
 /* What each helper's end means for the user, after "... has exited:" */
 static const char *const consequence[HELPER_MAX] = {
-	[HELPER_OPENER] = "what is bound serves on; a connection that needs a new socket in a "
-			  "container is reset, and nsbridge add, a reload that needs a new "
-			  "listener or a SERVICE in a container, a labelled container and a "
-			  "followed container's restart are refused; restart nsbridge to have "
-			  "them again",
-	[HELPER_WATCHER] = "what is bound serves on; no container is followed any more: one that "
-			   "stops ends nsbridge with status 1, and a labelled container that "
-			   "starts is not served; restart nsbridge to have them again",
-	[HELPER_KEEPER] = "what is bound serves on; --port-file is not rewritten after a reload, "
-			  "and at exit nsbridge removes its files itself where it may",
+	/* each a string of several literals: in parentheses, for clang's
+	 * -Wstring-concatenation, which takes it for a missing comma */
+	[HELPER_OPENER] = ("what is bound serves on; a connection that needs a new socket in a "
+			   "container is reset, and nsbridge add, a reload that needs a new "
+			   "listener or a SERVICE in a container, a labelled container and a "
+			   "followed container's restart are refused; restart nsbridge to have "
+			   "them again"),
+	[HELPER_WATCHER] = ("what is bound serves on; no container is followed any more: one "
+			    "that stops ends nsbridge with status 1, and a labelled container "
+			    "that starts is not served; restart nsbridge to have them again"),
+	[HELPER_KEEPER] = ("what is bound serves on; --port-file is not rewritten after a "
+			   "reload, and at exit nsbridge removes its files itself where it may"),
 };
 
 /**
