@@ -234,7 +234,10 @@ static int drop_privileges(struct ctx *c, const struct runas *as)
 		return EXIT_RUNTIME;
 	}
 	r = children_watch(c);
-	if (r < 0) {
+	if (r == -ENOSYS)	/* no pidfd_open (a kernel before 5.3, or valgrind 3.19) */
+		log_warn("cannot watch the helper processes (pidfd_open: %s): a helper's death "
+			 "is seen only when something asks it", strerror(-r));
+	else if (r < 0) {
 		log_errno(LOG_LEVEL_ERROR, r, "watching the helper processes");
 		return EXIT_RUNTIME;
 	}
