@@ -138,7 +138,12 @@ declare -A BUILD_FAILED
 # ASan and UBSan: any report fails the test that triggered it
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
+# read at exit by a relay that left uid 0 (as nobody): a checkout under a
+# 0700 directory (mktemp -d) is out of its reach, so a readable copy in /tmp
+LSAN_SUPP=$(mktemp /tmp/nsbt-lsan.XXXXXX.supp)
+cp tests/lsan.supp "$LSAN_SUPP" && chmod 644 "$LSAN_SUPP"
+trap 'rm -f "$LSAN_SUPP"' EXIT
+export LSAN_OPTIONS=suppressions=$LSAN_SUPP:print_suppressions=0
 
 if step "deps: tests/deps.sh" tests/deps.sh; then
 	if [ "$FULL" = 1 ]; then
