@@ -28,8 +28,9 @@ DEB="build-essential dpkg-dev debhelper scdoc lintian"
 # servers and clients, and the tools that shape the scenes. clang comes
 # without its recommends: its sanitizer runtime and llvm's symbolizer, which
 # LeakSanitizer needs to apply tests/lsan.supp, are named here (the
-# unversioned packages, which follow each release's clang)
-TEST="clang libclang-rt-dev llvm libcmocka-dev scdoc bash-completion
+# unversioned packages, which follow each release's clang); systemd for
+# systemd-analyze verify of the units (it is not started)
+TEST="clang libclang-rt-dev llvm libcmocka-dev scdoc bash-completion systemd
 	iproute2 procps util-linux libcap2-bin psmisc python3
 	valgrind gdb curl socat nginx-light iperf3 wrk dnsmasq-base bind9-dnsutils
 	postgresql docker.io docker-compose busybox-static debootstrap

@@ -96,23 +96,37 @@ retry() {
 }
 
 # import_bookworm - debian:bookworm-slim in the engine (the Dockerfile's
-# base; nothing can be pulled), from a debootstrap made once per run: kept
-# in $NSBT_CACHE when the test command set it (tests/run.sh), so that the
-# image tests share one download, else in the test's own directory
+# base; nothing can be pulled), from a debootstrap made once per run
 import_bookworm() {
-	local cache=${NSBT_CACHE:-$T}
+	local base
+	bookworm_tar base minbase
+	docker import - debian:bookworm-slim <"$base" >/dev/null ||
+		fail "docker import of the bookworm minbase"
+}
+
+# bookworm_tar VAR NAME [PACKAGE...] - a tar of Debian 12's minbase, with
+# PACKAGEs besides, its path in VAR: made once per run and kept in
+# $NSBT_CACHE when the test command set it (tests/run.sh), so that the
+# tests share one download, else in the test's own directory
+bookworm_tar() {
+	local _bt_var=$1 _bt_file cache=${NSBT_CACHE:-$T}
+	_bt_file=$cache/bookworm-$2.tar
+	shift 2
 	mkdir -p "$cache"
 	(
 		flock 9	# one debootstrap, whichever test asks first
-		[ -s "$cache/bookworm-minbase.tar" ] || retry 3 _debootstrap_tar "$cache/bookworm-minbase.tar"
-	) 9>"$cache/bookworm-minbase.lock" || fail "debootstrap: $(tail -n 3 "$T/debootstrap.log")"
-	docker import - debian:bookworm-slim <"$cache/bookworm-minbase.tar" >/dev/null ||
-		fail "docker import of the bookworm minbase"
+		[ -s "$_bt_file" ] || retry 3 _debootstrap_tar "$_bt_file" "$@"
+	) 9>"$_bt_file.lock" || fail "debootstrap: $(tail -n 3 "$T/debootstrap.log")"
+	printf -v "$_bt_var" '%s' "$_bt_file"
 }
 _debootstrap_tar() {
+	local file=$1 include
+	shift
+	include=$(IFS=,; echo "$*")
 	rm -rf "$T/rootfs"
-	debootstrap --variant=minbase bookworm "$T/rootfs" >"$T/debootstrap.log" 2>&1 || return 1
-	tar -C "$T/rootfs" -cf "$1.part" . && mv "$1.part" "$1"
+	debootstrap --variant=minbase ${include:+--include="$include"} bookworm "$T/rootfs" \
+		>"$T/debootstrap.log" 2>&1 || return 1
+	tar -C "$T/rootfs" -cf "$file.part" . && mv "$file.part" "$file"
 	rm -rf "$T/rootfs"
 }
 
