@@ -7,7 +7,7 @@
  * (docs/design.md): it calls every module and none calls it, but
  * main.c. The modules register their fds, read the clock and ask for a
  * stop through event.c, at the bottom; a stop reaches the drain here
- * through ctx.on_stop. ctx_init() wires the other hooks by which a lower
+ * through ctx.on_stop. loop_init() wires the other hooks by which a lower
  * module tells one above (struct dial_ops, struct sockpool_ops).
  *
  * Every fd is registered with a tagged reference (ctx.h) that says
@@ -76,11 +76,11 @@
 #define STARVED_LOG_INTERVAL_MS	10000
 
 /**
- * ctx_init() - a context with nothing open
+ * loop_init() - a context with nothing open
  * @c:		context
  * @config:	the parsed configuration
  */
-void ctx_init(struct ctx *c, const struct config *config)
+void loop_init(struct ctx *c, const struct config *config)
 {
 	memset(c, 0, sizeof(*c));
 	c->config = config;
@@ -112,14 +112,14 @@ static void close_fd(int *fd)
 }
 
 /**
- * ctx_release() - close and free everything a context holds
- * @c:		context, in any state ctx_init() and the set-up left it
+ * loop_release() - close and free everything a context holds
+ * @c:		context, in any state loop_init() and the set-up left it
  *
  * The process is about to exit, so this is for the leak checkers, and
  * so that every connection still open ends with a reset, not a FIN that
  * would pass a truncated stream off as complete.
  */
-void ctx_release(struct ctx *c)
+void loop_release(struct ctx *c)
 {
 	relay_close_all(c);
 	relay_free_closed(c);
@@ -166,7 +166,7 @@ static int setup_signals(struct ctx *c)
 }
 
 /* What a stop does; ctx.on_stop, so that modules below reach it through
- * loop_stop() (event.c) without calling up into the loop */
+ * event_stop() (event.c) without calling up into the loop */
 static void drain_start(struct ctx *c)
 {
 	sdnotify_stopping();
@@ -198,7 +198,7 @@ int loop_setup(struct ctx *c)
 	if (r < 0)
 		return r;
 	r = setup_signals(c);
-	if (r < 0 || (r = ctx_epoll_add(c, c->signal_fd, EPOLLIN, ref)) < 0)
+	if (r < 0 || (r = event_epoll_add(c, c->signal_fd, EPOLLIN, ref)) < 0)
 		return r;
 	r = fdreserve_init();
 	if (r < 0)
@@ -206,7 +206,7 @@ int loop_setup(struct ctx *c)
 
 	if (opener_fd() >= 0) {
 		ref.type = EPOLL_TYPE_OPENER;
-		r = ctx_epoll_add(c, opener_fd(), EPOLLIN, ref);
+		r = event_epoll_add(c, opener_fd(), EPOLLIN, ref);
 		if (r < 0)
 			return r;
 	}
@@ -215,7 +215,7 @@ int loop_setup(struct ctx *c)
 		if (c->listeners[i].retired)	/* a port 0 picked again */
 			continue;
 		ref = (union epoll_ref){ .type = EPOLL_TYPE_LISTENER, .index = (uint32_t)i };
-		r = ctx_epoll_add(c, c->listeners[i].fd, listener_events(&c->listeners[i]), ref);
+		r = event_epoll_add(c, c->listeners[i].fd, listener_events(&c->listeners[i]), ref);
 		if (r < 0)
 			return r;
 	}
@@ -363,7 +363,7 @@ static void after_batch(struct ctx *c)
 {
 	bool freed;
 
-	c->now_ms = ctx_clock_ms();
+	c->now_ms = event_clock_ms();
 	dial_expire(c);
 	relay_expire(c);
 	udp_expire_idle(c);
@@ -407,7 +407,7 @@ int loop_run(struct ctx *c)
 			log_errno(LOG_LEVEL_ERROR, -errno, "epoll_wait");
 			return EXIT_RUNTIME;
 		}
-		c->now_ms = ctx_clock_ms();
+		c->now_ms = event_clock_ms();
 		for (int i = 0; i < n; i++)
 			dispatch(c, &events[i]);
 		after_batch(c);

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "nsbridge/access.h"
-#include "nsbridge/audit.h"
+#include "nsbridge/ports.h"
 #include "nsbridge/bridge.h"
 #include "nsbridge/caps.h"
 #include "nsbridge/children.h"
@@ -39,7 +39,7 @@
 #include "nsbridge/selfloop.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
-#include "nsbridge/statuscmd.h"
+#include "nsbridge/control_client.h"
 
 #define PIPE_SIZE	(256 * 1024)
 #define PIPES_KEPT	16
@@ -348,11 +348,11 @@ static int run(const struct config *cfg)
 	r = choose_user(cfg, &as);
 	if (r)
 		return r;
-	ctx_init(&c, cfg);
+	loop_init(&c, cfg);
 	raise_fd_limit();
 	pipepool_init(PIPE_SIZE, PIPES_KEPT);
 	r = run_ctx(&c, &as);
-	ctx_release(&c);
+	loop_release(&c);
 	if (c.port_file_written)
 		unlink(cfg->port_file);	/* its ports are gone */
 	runas_keeper_finish(as.name);	/* what the relay, no longer root, cannot do itself */
@@ -380,18 +380,18 @@ int main(int argc, char *argv[])
 		return EXIT_OK;
 	case CLI_PORTS:
 		log_setup(cfg.verbosity, cfg.log_format);
-		r = audit_run(&cfg, statuscmd_serves);
+		r = ports_run(&cfg, control_client_serves);
 		config_free(&cfg);
 		return r;
 	case CLI_STATUS:
 		log_setup(cfg.verbosity, cfg.log_format);
-		r = statuscmd_run(&cfg);
+		r = control_client_status(&cfg);
 		config_free(&cfg);
 		return r;
 	case CLI_ADD:
 	case CLI_REMOVE:
 		log_setup(cfg.verbosity, cfg.log_format);
-		r = statuscmd_change(&cfg);
+		r = control_client_change(&cfg);
 		config_free(&cfg);
 		return r;
 	case CLI_RUN:

@@ -53,7 +53,7 @@ struct conffile;
  *		neither a reload nor nsbridge remove touches it
  * @container:	REF of the container its "container" endpoints are in: the
  *		-c before it, its own in --config, else the default; NULL if
- *		none is named. Their side is that container's (scope.c)
+ *		none is named. Their side is that container's (pair_container.c)
  */
 struct bridge_spec {
 	struct endpoint service;
@@ -89,7 +89,7 @@ struct port_span {
  *			pairs no -c precedes when -c scopes pairs
  * @arg_containers:	per argument after the options, the -c REF in force
  *			there (NULL before the first); NULL unless -c was
- *			given more than once (scope.c)
+ *			given more than once (pair_container.c)
  * @dash_c_differ:	-c named two containers or more on the command line
  * @host_netns:		--host-netns PATH, NULL for nsbridge's own namespace
  * @allow_nonlocal:	EXPOSE may bind a non-loopback address

@@ -361,7 +361,7 @@ struct udp_table {
  * @starved_rl:	rate limit on "out of descriptors" lines
  * @resume_pending: a paused bridge has room again
  * @quit:	leave the loop
- * @on_stop:	what loop_stop() does: the loop's drain (event.c)
+ * @on_stop:	what event_stop() does: the loop's drain (event.c)
  * @on_change:	what the control socket does with nsbridge add or remove
  *		(control.c): reload.c's, which answers in one line and
  *		returns the exit status

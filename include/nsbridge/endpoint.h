@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Containers one process serves: -c REF scopes the pairs after it (scope.c) */
+/* Containers one process serves: -c REF scopes the pairs after it (pair_container.c) */
 #define CONTAINERS_MAX	16
 /* More that --labels may serve at once; a stopped one's side is reused (labels.c) */
 #define LABELLED_MAX	128
@@ -17,7 +17,7 @@
  * The namespaces bridges join, an index of the side table (struct ctx's
  * sides, pools; the opener's namespace fds): the host, then one entry per
  * container. The grammar says only "container"; the -c REF in force for
- * the pair picks which one (scope.c), SIDE_CONTAINER + its rank.
+ * the pair picks which one (pair_container.c), SIDE_CONTAINER + its rank.
  */
 enum side {
 	SIDE_HOST,

@@ -11,13 +11,13 @@
  * as bridge.c's and relay.c's first retry */
 #define STARVED_RETRY_MS	100
 
-uint64_t ctx_clock_ms(void);
-int ctx_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
-int ctx_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
-void ctx_starve(struct ctx *c);
+uint64_t event_clock_ms(void);
+int event_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
+int event_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
+void event_starve(struct ctx *c);
 int event_open(struct ctx *c);
 void event_arm_timer(struct ctx *c, uint64_t next);
 void event_on_timer(struct ctx *c);
-void loop_stop(struct ctx *c);
+void event_stop(struct ctx *c);
 
 #endif /* NSBRIDGE_EVENT_H */

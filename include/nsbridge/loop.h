@@ -5,8 +5,8 @@
 
 #include "nsbridge/ctx.h"
 
-void ctx_init(struct ctx *c, const struct config *config);
-void ctx_release(struct ctx *c);
+void loop_init(struct ctx *c, const struct config *config);
+void loop_release(struct ctx *c);
 int loop_setup(struct ctx *c);
 int loop_run(struct ctx *c);
 

@@ -8,9 +8,9 @@
 #include "nsbridge/ctx.h"
 
 void note_endpoint_text(const struct endpoint *ep, int family, char *buf, size_t len);
-const char *bridge_service_text(const struct ctx *c, const struct endpoint *svc, char *buf,
+const char *note_service_text(const struct ctx *c, const struct endpoint *svc, char *buf,
 				size_t len);
-const char *bridge_note_error(struct bridge *b, const char *fmt, ...)
+const char *note_error(struct bridge *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 #endif /* NSBRIDGE_NOTE_H */

@@ -88,7 +88,7 @@ check_all() {
 	done
 	offers_only "nsbridge --log-f" "--log-format"
 	offers "nsbridge -c web host:1 container:1 --v" --verbose --version
-	pass "every option of --help and src/options.c"
+	pass "every option of --help and src/cli/options.c"
 
 	offers_only "nsbridge --log-format " "json text"
 	offers_only "nsbridge --log-format=j" "json"

@@ -24,7 +24,7 @@ help_options() {
 }
 
 # table_rows OPTIONS_C - the opening of every row of the options[] table of
-# src/options.c, one a line: { "name", 'x' or 0, ARGV, ARGV_ENV or ARGV_ENV_FILE
+# src/cli/options.c, one a line: { "name", 'x' or 0, ARGV, ARGV_ENV or ARGV_ENV_FILE
 table_rows() {
 	local rows
 	rows=$(grep -oE "^[[:space:]]*\{ \"[a-z-]+\", ('[[:alpha:]]'|0), ARGV[A-Z_]*" "$1")
@@ -32,7 +32,7 @@ table_rows() {
 	printf '%s\n' "$rows"
 }
 
-# table_options OPTIONS_C - every option of the options[] table of src/options.c,
+# table_options OPTIONS_C - every option of the options[] table of src/cli/options.c,
 # long and short, one a line
 table_options() {
 	local rows
@@ -41,7 +41,7 @@ table_options() {
 	grep -oE "'[[:alpha:]]'" <<<"$rows" | tr -d "'" | sed 's/^/-/'
 }
 
-# table_variables OPTIONS_C - every NSBRIDGE_<NAME> variable of src/options.c's
+# table_variables OPTIONS_C - every NSBRIDGE_<NAME> variable of src/cli/options.c's
 # options[]: the name of each row given in the environment, in capitals
 table_variables() {
 	local rows

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # manpage.sh - nsbridge.1 renders with man(1), and documents every option
-# and variable that nsbridge --help and src/options.c know of
+# and variable that nsbridge --help and src/cli/options.c know of
 #
 # usage: manpage.sh NSBRIDGE OPTIONS_C [NSBRIDGE.1]; without the page (no
 # scdoc at setup) the test is skipped
@@ -37,14 +37,14 @@ options=$( (help_options "$NSB"; table_options "$OPTIONS_C") | sort -u)
 [ "$(wc -l <<<"$options")" -ge 20 ] || fail "too few options found in --help and options.c: $options"
 for opt in $options; do
 	grep -qE -- "(^|[^[:alnum:]-])$opt([^[:alnum:]-]|\$)" <<<"$text" ||
-		fail "$opt (in nsbridge --help or src/options.c) is not in the manual page"
+		fail "$opt (in nsbridge --help or src/cli/options.c) is not in the manual page"
 done
-pass "every option of --help and src/options.c: $(tr '\n' ' ' <<<"$options")"
+pass "every option of --help and src/cli/options.c: $(tr '\n' ' ' <<<"$options")"
 
 for var in $(table_variables "$OPTIONS_C"); do
-	grep -qw -- "$var" <<<"$text" || fail "$var (in src/options.c) is not in the manual page"
+	grep -qw -- "$var" <<<"$text" || fail "$var (in src/cli/options.c) is not in the manual page"
 done
-pass "every NSBRIDGE_* variable of src/options.c"
+pass "every NSBRIDGE_* variable of src/cli/options.c"
 
 for status in 0 1 2 3 4 5; do
 	assert_match "exit status $status" $'\n +'"$status"$'\n +[A-Z]' "${text#*EXIT STATUS}"

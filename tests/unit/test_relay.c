@@ -126,10 +126,10 @@ static int setup(void **state)
 	log_setup(-1, LOG_FORMAT_TEXT);
 	pipepool_init(BIG_PIPE, 0);	/* none kept: each pipe is made when needed */
 	fx.config.connect_timeout_ms = CLI_DEFAULT_CONNECT_TIMEOUT_MS;
-	ctx_init(&fx.c, &fx.config);
+	loop_init(&fx.c, &fx.config);
 	fx.c.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	fx.c.sides[SIDE_HOST].local = true;
-	fx.c.now_ms = ctx_clock_ms();
+	fx.c.now_ms = event_clock_ms();
 	fx.bridge.spec = &fx.spec;
 	fx.bridge.options = &fx.config;
 	fx.bridge.refused_rl = (struct ratelimit)RATELIMIT_INIT(1000, 10);
@@ -182,7 +182,7 @@ static void run_once(int timeout_ms)
 	struct epoll_event ev[16];
 	int n = epoll_wait(fx.c.epoll_fd, ev, 16, timeout_ms);
 
-	fx.c.now_ms = ctx_clock_ms();
+	fx.c.now_ms = event_clock_ms();
 	for (int i = 0; i < n; i++) {
 		union epoll_ref ref = { .u64 = ev[i].data.u64 };
 
@@ -199,9 +199,9 @@ static void run_once(int timeout_ms)
 /* Run the relay until no connection is left; false if one stays */
 static bool run_until_closed(void)
 {
-	uint64_t until = ctx_clock_ms() + PATIENCE_MS;
+	uint64_t until = event_clock_ms() + PATIENCE_MS;
 
-	while (fx.c.n_conns && ctx_clock_ms() < until)
+	while (fx.c.n_conns && event_clock_ms() < until)
 		run_once(10);
 	return fx.c.n_conns == 0;
 }
@@ -305,9 +305,9 @@ static void client_connects(const char *service, int dial_errno)
 static void service_answers(int family)
 {
 	int listen_fd = fx.service_fd[family == AF_INET6];
-	uint64_t until = ctx_clock_ms() + PATIENCE_MS;
+	uint64_t until = event_clock_ms() + PATIENCE_MS;
 
-	while ((fx.peer_fd < 0 || list_empty(&fx.c.active)) && ctx_clock_ms() < until) {
+	while ((fx.peer_fd < 0 || list_empty(&fx.c.active)) && event_clock_ms() < until) {
 		run_once(10);
 		if (fx.peer_fd < 0)
 			fx.peer_fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -385,16 +385,16 @@ static bool stream_recv(struct stream *s)
  */
 static void stream_run(struct stream *s, size_t limit, bool reading, int quiet_ms)
 {
-	uint64_t last = ctx_clock_ms();
+	uint64_t last = event_clock_ms();
 
-	while (!(reading && s->got == limit) && ctx_clock_ms() - last < (uint64_t)quiet_ms) {
+	while (!(reading && s->got == limit) && event_clock_ms() - last < (uint64_t)quiet_ms) {
 		bool moved = stream_send(s, limit);
 
 		run_once(moved ? 0 : 5);
 		if (reading)
 			moved |= stream_recv(s);
 		if (moved)
-			last = ctx_clock_ms();
+			last = event_clock_ms();
 	}
 }
 
@@ -402,10 +402,10 @@ static void stream_run(struct stream *s, size_t limit, bool reading, int quiet_m
  * reset, -ETIMEDOUT if it does not end */
 static int read_to_end(int fd)
 {
-	uint64_t until = ctx_clock_ms() + PATIENCE_MS;
+	uint64_t until = event_clock_ms() + PATIENCE_MS;
 	char buf[65536];
 
-	while (ctx_clock_ms() < until) {
+	while (event_clock_ms() < until) {
 		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (r == 0)
@@ -524,10 +524,10 @@ static void out_of_fds_for_a_pipe_waits(void **state)
 /* Run the relay until @fd has had all it sent acknowledged */
 static void until_acknowledged(int fd)
 {
-	uint64_t until = ctx_clock_ms() + PATIENCE_MS;
+	uint64_t until = event_clock_ms() + PATIENCE_MS;
 	int queued = 1;
 
-	while (ctx_clock_ms() < until && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued)
+	while (event_clock_ms() < until && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued)
 		run_once(10);
 	assert_int_equal(queued, 0);
 }
@@ -575,7 +575,7 @@ static void bytes_before_a_reset_arrive(void **state)
  */
 static void a_reset_behind_a_full_pipe_keeps_its_deadline(void **state)
 {
-	uint64_t until = ctx_clock_ms() + PATIENCE_MS;
+	uint64_t until = event_clock_ms() + PATIENCE_MS;
 	struct stream s;
 
 	fx.config.drain_timeout_ms = 100;
@@ -583,7 +583,7 @@ static void a_reset_behind_a_full_pipe_keeps_its_deadline(void **state)
 	s = (struct stream){ .from = fx.peer_fd, .to = fx.client_fd };
 	stream_run(&s, SIZE_MAX, false, QUIET_MS);
 	close_reset(&fx.peer_fd);
-	while (fx.c.n_conns && ctx_clock_ms() < until)
+	while (fx.c.n_conns && event_clock_ms() < until)
 		run_once(10);
 	assert_int_equal(fx.c.n_conns, 0);
 	assert_int_equal(read_to_end(fx.client_fd), -ECONNRESET);
@@ -599,7 +599,7 @@ static void a_slow_reader_is_not_idle(void **state)
 	connected();
 	s = (struct stream){ .from = fx.peer_fd, .to = fx.client_fd };
 	stream_run(&s, SIZE_MAX, false, QUIET_MS);
-	fx.c.now_ms = ctx_clock_ms() + 10 * fx.config.idle_timeout_ms;
+	fx.c.now_ms = event_clock_ms() + 10 * fx.config.idle_timeout_ms;
 	relay_expire(&fx.c);
 	assert_int_equal(fx.c.n_conns, 1);
 	/* looked at again one idle period later, not at once */
@@ -613,7 +613,7 @@ static void an_idle_connection_is_closed(void **state)
 {
 	fx.config.idle_timeout_ms = 10000;	/* expired by hand, not by the clock */
 	connected();
-	fx.c.now_ms = ctx_clock_ms() + 10 * fx.config.idle_timeout_ms;
+	fx.c.now_ms = event_clock_ms() + 10 * fx.config.idle_timeout_ms;
 	relay_expire(&fx.c);
 	relay_free_closed(&fx.c);
 	assert_int_equal(fx.c.n_conns, 0);
@@ -631,7 +631,7 @@ static void an_idle_half_closed_connection_is_reset(void **state)
 	assert_int_equal(read_to_end(fx.peer_fd), 0);
 	/* the service ACKs a FIN late (delayed ACK): until then it is in flight */
 	until_acknowledged(relay_conn_of_node(fx.c.active.next)->fd[CONN_SERVICE]);
-	fx.c.now_ms = ctx_clock_ms() + 10 * fx.config.idle_timeout_ms;
+	fx.c.now_ms = event_clock_ms() + 10 * fx.config.idle_timeout_ms;
 	relay_expire(&fx.c);
 	relay_free_closed(&fx.c);
 	assert_int_equal(fx.c.n_conns, 0);
@@ -642,7 +642,7 @@ static void an_idle_half_closed_connection_is_reset(void **state)
  * ! as urgent data, as it would without the relay */
 static void urgent_data_passes_as_urgent(void **state)
 {
-	uint64_t until = ctx_clock_ms() + PATIENCE_MS;
+	uint64_t until = event_clock_ms() + PATIENCE_MS;
 	char inband[16] = "", urgent = 0;
 	size_t got = 0;
 	ssize_t n;
@@ -651,7 +651,7 @@ static void urgent_data_passes_as_urgent(void **state)
 	assert_int_equal(send(fx.client_fd, "abc", 3, 0), 3);
 	assert_int_equal(send(fx.client_fd, "!", 1, MSG_OOB), 1);
 	assert_int_equal(send(fx.client_fd, "def", 3, 0), 3);
-	while ((got < 6 || !urgent) && ctx_clock_ms() < until) {
+	while ((got < 6 || !urgent) && event_clock_ms() < until) {
 		run_once(10);
 		if (!urgent && recv(fx.peer_fd, &urgent, 1, MSG_OOB) < 0)
 			urgent = 0;

@@ -85,7 +85,7 @@ static int watch_pidfd(struct ctx *c, enum side side)
 {
 	union epoll_ref ref = { .type = EPOLL_TYPE_PIDFD, .index = (uint32_t)side };
 
-	return ctx_epoll_add(c, c->sides[side].pidfd, EPOLLIN, ref);
+	return event_epoll_add(c, c->sides[side].pidfd, EPOLLIN, ref);
 }
 
 static int start_watcher(struct ctx *c, const struct watch_target *targets, size_t n)
@@ -99,7 +99,7 @@ static int start_watcher(struct ctx *c, const struct watch_target *targets, size
 			  &c->watcher_fd);
 	if (r < 0)
 		return r;
-	return ctx_epoll_add(c, c->watcher_fd, EPOLLIN, ref);
+	return event_epoll_add(c, c->watcher_fd, EPOLLIN, ref);
 }
 
 /**
@@ -170,7 +170,7 @@ static void side_gone(struct ctx *c, enum side side)
 	if (orphaned)
 		c->exit_status = EXIT_RUNTIME;
 	log_notice("%s stopped; exiting%s (%s)", s->label, orphaned ? " with status 1" : "", why);
-	loop_stop(c);
+	event_stop(c);
 }
 
 /**
@@ -239,7 +239,7 @@ static void container_up(struct ctx *c, enum side side, pid_t pid, unsigned long
 			  "restarted has a new user namespace; exiting with status 1, for "
 			  "nsbridge to be started again", s->label, strerror(-r));
 		c->exit_status = EXIT_RUNTIME;
-		loop_stop(c);
+		event_stop(c);
 		return;
 	}
 	if (r < 1) {

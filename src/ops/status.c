@@ -9,7 +9,7 @@
  * only reads them, for two readers:
  *
  *   status_json()        the control socket's answer (control.c), which
- *                        nsbridge status prints (statuscmd.c)
+ *                        nsbridge status prints (control_client.c)
  *   status_prometheus()  the text --metrics serves (metrics.c)
  *
  * Both give the same numbers under the same names. The loop is one

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* audit.c - nsbridge ports: who listens in a namespace
+/* ports.c - nsbridge ports: who listens in a namespace
  *
  * "Who is on 127.0.0.1:62893 in that container?" in one command: every
  * listening TCP socket and every bound, unconnected UDP socket of the
@@ -23,7 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "nsbridge/audit.h"
+#include "nsbridge/ports.h"
 #include "nsbridge/ctx.h"
 #include "nsbridge/netns.h"
 #include "nsbridge/opener.h"
@@ -34,17 +34,17 @@
 #define ADDR_TEXT_MAX	(INET6_ADDRSTRLEN + 2)
 
 /**
- * struct audit_row - one listening socket and its holder
+ * struct ports_row - one listening socket and its holder
  * @sock:	the socket
  * @owner:	the process holding it; pid 0 when none is visible
  */
-struct audit_row {
+struct ports_row {
 	struct sockdiag_entry sock;
 	struct port_owner owner;
 };
 
-struct audit_rows {
-	struct audit_row *rows;
+struct ports_rows {
+	struct ports_row *rows;
 	size_t n;
 	size_t cap;
 	int error;
@@ -52,11 +52,11 @@ struct audit_rows {
 
 static void add_row(const struct sockdiag_entry *e, void *arg)
 {
-	struct audit_rows *t = arg;
+	struct ports_rows *t = arg;
 
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct audit_row *rows = realloc(t->rows, cap * sizeof(*rows));
+		struct ports_row *rows = realloc(t->rows, cap * sizeof(*rows));
 
 		if (!rows) {
 			t->error = -ENOMEM;
@@ -65,13 +65,13 @@ static void add_row(const struct sockdiag_entry *e, void *arg)
 		t->rows = rows;
 		t->cap = cap;
 	}
-	t->rows[t->n++] = (struct audit_row){ .sock = *e };
+	t->rows[t->n++] = (struct ports_row){ .sock = *e };
 }
 
 static int by_port(const void *a, const void *b)
 {
-	const struct sockdiag_entry *x = &((const struct audit_row *)a)->sock;
-	const struct sockdiag_entry *y = &((const struct audit_row *)b)->sock;
+	const struct sockdiag_entry *x = &((const struct ports_row *)a)->sock;
+	const struct sockdiag_entry *y = &((const struct ports_row *)b)->sock;
 
 	if (x->protocol != y->protocol)
 		return x->protocol == IPPROTO_TCP ? -1 : 1;
@@ -131,7 +131,7 @@ static int diag_socket_in(const struct side_ns *s)
 	return r;
 }
 
-static int list_sockets(const struct side_ns *s, struct audit_rows *t)
+static int list_sockets(const struct side_ns *s, struct ports_rows *t)
 {
 	struct nl_sock *sk;
 	int fd = diag_socket_in(s), r;
@@ -148,13 +148,13 @@ static int list_sockets(const struct side_ns *s, struct audit_rows *t)
 	return r < 0 ? r : t->error;
 }
 
-static bool is_nsbridge(const struct audit_row *r)
+static bool is_nsbridge(const struct ports_row *r)
 {
 	return r->owner.pid > 0 && strcmp(r->owner.comm, "nsbridge") == 0;
 }
 
 /* The container an nsbridge listener serves, asked of that nsbridge; NULL if none */
-static const char *serves_text(const struct audit_row *r, audit_serves_fn serves, char *buf,
+static const char *serves_text(const struct ports_row *r, ports_serves_fn serves, char *buf,
 			       size_t len)
 {
 	if (!serves || !is_nsbridge(r) || serves(r->owner.pid, r->sock.port, buf, len) < 0 ||
@@ -163,13 +163,13 @@ static const char *serves_text(const struct audit_row *r, audit_serves_fn serves
 	return buf;
 }
 
-static void print_text(const struct side_ns *s, const struct audit_rows *t,
-		       audit_serves_fn serves)
+static void print_text(const struct side_ns *s, const struct ports_rows *t,
+		       ports_serves_fn serves)
 {
 	printf("%-5s %-41s %5s %7s  %-16s %-8s %s\n", "PROTO", "ADDRESS", "PORT", "PID",
 	       "COMMAND", "NSBRIDGE", "CONTAINER");
 	for (size_t i = 0; i < t->n; i++) {
-		const struct audit_row *r = &t->rows[i];
+		const struct ports_row *r = &t->rows[i];
 		char addr[ADDR_TEXT_MAX], pid[16], ct[ENGINE_NAME_MAX];
 		const char *what = serves_text(r, serves, ct, sizeof(ct));
 
@@ -184,14 +184,14 @@ static void print_text(const struct side_ns *s, const struct audit_rows *t,
 		printf("(nothing listens in %s)\n", s->label);
 }
 
-static void print_json(const struct side_ns *s, const struct audit_rows *t,
-		       audit_serves_fn serves)
+static void print_json(const struct side_ns *s, const struct ports_rows *t,
+		       ports_serves_fn serves)
 {
 	json_object *top = json_object_new_object(), *list = json_object_new_array();
 
 	json_object_object_add(top, "namespace", json_object_new_string(s->label));
 	for (size_t i = 0; i < t->n; i++) {
-		const struct audit_row *r = &t->rows[i];
+		const struct ports_row *r = &t->rows[i];
 		json_object *o = json_object_new_object();
 		char addr[ADDR_TEXT_MAX], ct[ENGINE_NAME_MAX];
 		const char *what;
@@ -236,16 +236,16 @@ static int open_side(const struct config *cfg, struct side_ns *s)
 }
 
 /**
- * audit_run() - nsbridge ports [-c REF] [--json]: list and exit
+ * ports_run() - nsbridge ports [-c REF] [--json]: list and exit
  * @cfg:	the configuration
  * @serves:	asks a running nsbridge which container a listener of its
  *		serves, for the CONTAINER column; NULL for none
  *
  * Return: exit status
  */
-int audit_run(const struct config *cfg, audit_serves_fn serves)
+int ports_run(const struct config *cfg, ports_serves_fn serves)
 {
-	struct audit_rows t = { 0 };
+	struct ports_rows t = { 0 };
 	struct side_ns s;
 	int r;
 

@@ -86,7 +86,7 @@ static void describe_service(struct ctx *c, struct bridge *b)
 		char one[SIDE_LABEL_MAX + SOCK_ADDR_TEXT_MAX + 16];
 		int n = snprintf(b->service_text + off, sizeof(b->service_text) - off, "%s%s",
 				 i ? ", " : "",
-				 bridge_service_text(c, &b->spec->services[i], one, sizeof(one)));
+				 note_service_text(c, &b->spec->services[i], one, sizeof(one)));
 
 		off += n > 0 ? (size_t)n : 0;
 	}
@@ -537,7 +537,7 @@ static void starve(struct ctx *c, struct listener *l, int err)
 	l->pending = true;
 	c->starved = true;
 	c->retry_accept_ms = c->now_ms + ACCEPT_RETRY_MS;
-	line = bridge_note_error(l->bridge, "cannot accept on %s: %s; new connections wait "
+	line = note_error(l->bridge, "cannot accept on %s: %s; new connections wait "
 				 "until descriptors free up", l->bridge->expose_text,
 				 strerror(-err));
 	if (ratelimit_pass(&c->starved_rl, c->now_ms, &missed))
@@ -619,7 +619,7 @@ void bridge_on_accept(struct ctx *c, struct listener *l)
 			starve(c, l, -errno);
 			return;
 		default:
-			log_warn("%s", bridge_note_error(b, "accept on %s: %s", b->expose_text,
+			log_warn("%s", note_error(b, "accept on %s: %s", b->expose_text,
 							 strerror(errno)));
 			return;
 		}
@@ -716,7 +716,7 @@ static int relisten(struct ctx *c, size_t index)
 		report_in_use(c, ep->side, &a);		/* says who holds it */
 	if (fd < 0)
 		return fd;
-	r = ctx_epoll_add(c, fd, listener_events(l), ref);
+	r = event_epoll_add(c, fd, listener_events(l), ref);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -743,10 +743,10 @@ void bridges_side_up(struct ctx *c, enum side side)
 			continue;
 		r = relisten(c, i);
 		if (r == -EADDRINUSE)
-			bridge_note_error(l->bridge, "cannot listen on %s again: in use",
+			note_error(l->bridge, "cannot listen on %s again: in use",
 					  l->bridge->expose_text);
 		else if (r < 0)
-			log_error("%s", bridge_note_error(l->bridge, "cannot listen on %s again: %s",
+			log_error("%s", note_error(l->bridge, "cannot listen on %s again: %s",
 							  l->bridge->expose_text, strerror(-r)));
 	}
 	for (size_t i = 0; i < c->n_bridges; i++) {
@@ -826,7 +826,7 @@ int bridge_listen_port(struct ctx *c, struct bridge *b, unsigned offset)
 		r = fd < 0 ? fd : add_listener(c, b, offset, family, fd);
 		if (r >= 0) {
 			ref.index = (uint32_t)r;
-			r = ctx_epoll_add(c, fd, listener_events(&c->listeners[r]), ref);
+			r = event_epoll_add(c, fd, listener_events(&c->listeners[r]), ref);
 			if (r < 0)
 				retire_listener(c, ref.index);
 		} else if (fd >= 0) {
@@ -877,7 +877,7 @@ static int watch_bridge(struct ctx *c, struct bridge *b)
 
 		if (l->bridge != b || l->retired)
 			continue;
-		r = ctx_epoll_add(c, l->fd, listener_events(l), ref);
+		r = event_epoll_add(c, l->fd, listener_events(l), ref);
 		if (r < 0)
 			return r;
 	}

@@ -172,7 +172,7 @@ int relay_conn_new(struct ctx *c, struct listener *l, int client_fd,
 
 	sock_set_nodelay(client_fd);
 	ref.index = conn->slot;
-	r = ctx_epoll_add(c, client_fd, CONN_EVENTS, ref);
+	r = event_epoll_add(c, client_fd, CONN_EVENTS, ref);
 	conn->events[CONN_CLIENT] = conn->events[CONN_SERVICE] = CONN_EVENTS;
 	if (r < 0) {
 		relay_conn_close(c, conn, true, false);
@@ -870,7 +870,7 @@ void relay_expire(struct ctx *c)
  * relay_next_deadline() - the earliest deadline relay_expire() acts on
  * @c:		context
  *
- * Return: the time in ctx_clock_ms(), or 0 if there is none
+ * Return: the time in event_clock_ms(), or 0 if there is none
  */
 uint64_t relay_next_deadline(const struct ctx *c)
 {

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* scope.c - which container each pair is for, and that container's side
+/* pair_container.c - which container each pair is for, and that container's side
  *
  * Theory of operation
  *
  * The grammar of endpoint.c only says "container". -c REF scopes the
  * pairs after it, up to the next -c: "-c web A B -c api C D". Which -c
  * comes before which pair is only in the order of argv, which
- * getopt_long() permutes, so scope_containers() reads argv first: for
+ * getopt_long() permutes, so pair_container_scan() reads argv first: for
  * each argument that is not an option, the REF in force there. A single
  * -c keeps its old meaning, every pair wherever it stands: no scope is
  * kept then. A bridge of the --config file may name its own container.
@@ -54,7 +54,7 @@ static const char *container_option(const char *arg)
 }
 
 /**
- * scope_containers() - the -c REF in force at each argument that is not an option
+ * pair_container_scan() - the -c REF in force at each argument that is not an option
  * @argc:	argument count, before "-- CMD"
  * @argv:	arguments, in the order the user gave them
  * @cfg:	gets @arg_containers, NULL unless -c was given twice or more,
@@ -62,7 +62,7 @@ static const char *container_option(const char *arg)
  *
  * Return: 0, or -ENOMEM
  */
-int scope_containers(int argc, char *argv[], struct config *cfg)
+int pair_container_scan(int argc, char *argv[], struct config *cfg)
 {
 	const char **refs = calloc((size_t)argc + 1, sizeof(*refs));
 	const char *ref = NULL;
@@ -94,8 +94,8 @@ int scope_containers(int argc, char *argv[], struct config *cfg)
 }
 
 /**
- * scope_pair_container() - which container a pair is for
- * @cfg:	the configuration, with the file read and scope_containers() done
+ * pair_container_ref() - which container a pair is for
+ * @cfg:	the configuration, with the file read and pair_container_scan() done
  * @pair:	its rank among the file's pairs and then the command line's
  * @ret_split:	the REF of a -c that falls inside the pair, else NULL
  *
@@ -105,7 +105,7 @@ int scope_containers(int argc, char *argv[], struct config *cfg)
  *
  * Return: the REF, or NULL when none is named
  */
-const char *scope_pair_container(const struct config *cfg, size_t pair, const char **ret_split)
+const char *pair_container_ref(const struct config *cfg, size_t pair, const char **ret_split)
 {
 	size_t n_file = 0;
 	const struct conffile_entry *e = cfg->file ? conffile_bridges(cfg->file, &n_file) : NULL;
@@ -134,7 +134,7 @@ static bool uses_container(const struct bridge_spec *b)
 }
 
 /**
- * scope_place() - give a bridge's "container" endpoints the side of its container
+ * pair_container_place() - give a bridge's "container" endpoints the side of its container
  * @cfg:	the configuration; its @containers gain the REF the first time
  *		it is seen
  * @b:		the bridge, its @container set
@@ -143,7 +143,7 @@ static bool uses_container(const struct bridge_spec *b)
  *
  * Return: 0, or -EINVAL past CONTAINERS_MAX containers
  */
-int scope_place(struct config *cfg, struct bridge_spec *b, char *error, size_t len)
+int pair_container_place(struct config *cfg, struct bridge_spec *b, char *error, size_t len)
 {
 	size_t i;
 

@@ -22,7 +22,7 @@
  * until the loop's next retry for descriptors: it is level-triggered,
  * and a reader the loop cannot accept would wake it at once, for ever.
  *
- * nsbridge add and remove (statuscmd.c) use the same socket. Such a
+ * nsbridge add and remove (control_client.c) use the same socket. Such a
  * client binds its own end to the abstract name CONTROL_CHANGE_NAME
  * before it connects, which accept4() shows; it is sent nothing until it
  * has written one line ("add SERVICE EXPOSE" or "remove EXPOSE"), and
@@ -200,7 +200,7 @@ int control_setup(struct ctx *c)
 		if (r == 0)
 			break;
 	}
-	if (r == 0 && (r = ctx_epoll_add(c, ctl->fd, EPOLLIN, ref)) < 0) {
+	if (r == 0 && (r = event_epoll_add(c, ctl->fd, EPOLLIN, ref)) < 0) {
 		close(ctl->fd);
 		unlink(ctl->path);
 	}
@@ -292,12 +292,12 @@ static void answer(struct ctx *c, int fd, bool asking)
 	}
 	*rd = (struct control_reader){ .fd = fd, .since_ms = c->now_ms, .asking = asking };
 	if (asking) {
-		if (ctx_epoll_add(c, fd, EPOLLIN, ref) < 0)
+		if (event_epoll_add(c, fd, EPOLLIN, ref) < 0)
 			reader_close(rd);
 		return;
 	}
 	rd->text = status_text(c, &rd->len);
-	if (!rd->text || reader_push(rd) || ctx_epoll_add(c, fd, EPOLLOUT, ref) < 0)
+	if (!rd->text || reader_push(rd) || event_epoll_add(c, fd, EPOLLOUT, ref) < 0)
 		reader_close(rd);
 }
 
@@ -364,14 +364,14 @@ static bool reader_pull(struct ctx *c, struct control_reader *rd, unsigned index
 	rd->text = change_text(c, rd, &rd->len);
 	if (!rd->text || reader_push(rd))
 		return true;
-	return ctx_epoll_mod(c, rd->fd, EPOLLOUT, ref) < 0;
+	return event_epoll_mod(c, rd->fd, EPOLLOUT, ref) < 0;
 }
 
 static void watch(struct ctx *c, bool on)
 {
 	union epoll_ref ref = { .type = EPOLL_TYPE_CONTROL };
 
-	if (ctx_epoll_mod(c, c->control->fd, on ? EPOLLIN : 0, ref) == 0)
+	if (event_epoll_mod(c, c->control->fd, on ? EPOLLIN : 0, ref) == 0)
 		c->control->paused = !on;
 }
 
@@ -407,7 +407,7 @@ void control_on_accept(struct ctx *c)
 	if (r < 0) {
 		/* the readers left wait in the backlog until control_resume() */
 		watch(c, false);
-		ctx_starve(c);
+		event_starve(c);
 	}
 }
 

@@ -114,7 +114,7 @@ static int watch(struct ctx *c, enum helper h, pid_t pid)
 		return -errno;
 	p->pid = pid;
 	p->state = HELPER_RUNNING;
-	return ctx_epoll_add(c, p->pidfd, EPOLLIN, ref);
+	return event_epoll_add(c, p->pidfd, EPOLLIN, ref);
 }
 
 /* The watcher's pid, from the pidfd watcher.c keeps (its fdinfo says) */

@@ -18,7 +18,7 @@
  *   );
  *
  * A bridge's own container wins over the file's, the environment's and a
- * single -c (scope.c).
+ * single -c (pair_container.c).
  *
  * This file only reads: it turns the settings into (name, text, line)
  * entries and the bridges into (service, expose, line) ones, and checks

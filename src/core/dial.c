@@ -129,9 +129,9 @@ static void service_down(struct ctx *c, struct bridge *b, unsigned k, int error)
 		backoff = BACKOFF_MAX_MS;
 	h->down_until_ms = c->now_ms + backoff;
 	if (h->failures++ == 0)
-		log_warn("%s", bridge_note_error(b, "%s: %s; new connections go to the others, "
+		log_warn("%s", note_error(b, "%s: %s; new connections go to the others, "
 						 "and it is tried again in %llu ms",
-						 bridge_service_text(c, &b->spec->services[k], text,
+						 note_service_text(c, &b->spec->services[k], text,
 								     sizeof(text)),
 						 strerror(-error), (unsigned long long)backoff));
 }
@@ -144,7 +144,7 @@ static void service_up(struct ctx *c, struct bridge *b, unsigned k)
 	if (!b->health[k].failures)
 		return;
 	b->health[k] = (struct service_health){ 0 };
-	log_info("%s answers again", bridge_service_text(c, &b->spec->services[k], text,
+	log_info("%s answers again", note_service_text(c, &b->spec->services[k], text,
 							 sizeof(text)));
 }
 
@@ -156,18 +156,18 @@ static void log_unreachable(struct ctx *c, struct relay_conn *conn, int error)
 
 	b->stats.refused++;
 	if (b->spec->n_services > 1)
-		line = bridge_note_error(b, "%s: all %u refused or were unreachable (the last: "
+		line = note_error(b, "%s: all %u refused or were unreachable (the last: "
 					 "%s); the client was reset", b->service_text,
 					 b->spec->n_services, strerror(-error));
 	else if (error == -EHOSTDOWN)
-		line = bridge_note_error(b, "%s: the container is not running; the client was reset",
+		line = note_error(b, "%s: the container is not running; the client was reset",
 					 b->service_text);
 	else if (error == OPENER_EXITED)	/* SERVICE refused nothing */
-		line = bridge_note_error(b, "%s: the opener has exited, so no socket can be made "
+		line = note_error(b, "%s: the opener has exited, so no socket can be made "
 					 "there for a new connection; the client was reset "
 					 "(restart nsbridge)", b->service_text);
 	else
-		line = bridge_note_error(b, "%s %s: %s; the client was reset", b->service_text,
+		line = note_error(b, "%s %s: %s; the client was reset", b->service_text,
 					 error == -ETIMEDOUT ? "did not answer in time" :
 							       "refused the connection",
 					 strerror(-error));
@@ -287,7 +287,7 @@ static void dial_connect(struct ctx *c, struct relay_conn *conn)
 		dial_failed(c, conn, -errno);
 		return;
 	}
-	r = ctx_epoll_add(c, fd, CONN_EVENTS, ref);
+	r = event_epoll_add(c, fd, CONN_EVENTS, ref);
 	if (r < 0) {
 		dial_failed(c, conn, r);
 		return;
@@ -427,7 +427,7 @@ void dial_expire(struct ctx *c)
  * dial_next_retry() - when the next connect to a full unix SERVICE is due
  * @c:		context
  *
- * Return: monotonic ms (ctx_clock_ms()), 0 when none waits
+ * Return: monotonic ms (event_clock_ms()), 0 when none waits
  */
 uint64_t dial_next_retry(const struct ctx *c)
 {

@@ -17,7 +17,7 @@
  * Before any of that, argv is read for what the layers need first:
  * "-- CMD" is cut off for getopt_long() never to see (split_command()),
  * the -c REF in force at each pair is noted before getopt_long() permutes
- * argv (scope.c), and the --config file is found (find_config_file(): the
+ * argv (pair_container.c), and the --config file is found (find_config_file(): the
  * command line's, else NSBRIDGE_CONFIG). What is left after the options
  * is a subcommand or the bridges (pairs.c).
  */
@@ -225,7 +225,7 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 	int r;
 
 	argc = split_command(argc, argv, &cfg);
-	if (scope_containers(argc, argv, &cfg) < 0)
+	if (pair_container_scan(argc, argv, &cfg) < 0)
 		return cli_fail(error, error_len, "out of memory");
 	if (find_config_file(argc, argv, &path, error, error_len) < 0) {
 		config_free(&cfg);

@@ -331,7 +331,7 @@ int mirror_setup(struct ctx *c)
 	scan(c);
 	if (m->bridges[PROTO_UDP])
 		scan_proto(c, PROTO_UDP);	/* the second sighting, for UDP */
-	m->next_scan_ms = ctx_clock_ms() + MIRROR_SCAN_MS;
+	m->next_scan_ms = event_clock_ms() + MIRROR_SCAN_MS;
 	return 0;
 }
 

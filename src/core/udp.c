@@ -362,11 +362,11 @@ static void log_no_flow(struct ctx *c, struct bridge *b, int err)
 	if (err == -EAGAIN)
 		return;
 	if (err == OPENER_EXITED)
-		line = bridge_note_error(b, "%s: no socket toward %s: the opener has exited; "
+		line = note_error(b, "%s: no socket toward %s: the opener has exited; "
 					 "datagrams are dropped (restart nsbridge)", b->expose_text,
 					 b->service_text);
 	else
-		line = bridge_note_error(b, "%s: no socket toward %s: %s; datagrams are dropped",
+		line = note_error(b, "%s: no socket toward %s: %s; datagrams are dropped",
 					 b->expose_text, b->service_text, strerror(-err));
 	if (ratelimit_pass(&b->refused_rl, c->now_ms, &missed))
 		log_warn("%s", line);
@@ -396,7 +396,7 @@ static struct udp_flow *flow_open(struct ctx *c, unsigned listener,
 		return NULL;
 	}
 	ref.index = f->slot;
-	if (ctx_epoll_add(c, fd, EPOLLIN, ref) < 0) {
+	if (event_epoll_add(c, fd, EPOLLIN, ref) < 0) {
 		slots_put(&c->udp.slots, f->slot);
 		free(f);
 		close(fd);
@@ -485,7 +485,7 @@ static void log_refused(struct ctx *c, struct bridge *b)
 	unsigned missed;
 
 	b->stats.refused++;
-	line = bridge_note_error(b, "%s refused datagrams (nothing listens there)",
+	line = note_error(b, "%s refused datagrams (nothing listens there)",
 				 b->service_text);
 	if (ratelimit_pass(&b->refused_rl, c->now_ms, &missed))
 		log_warn("%s", line);

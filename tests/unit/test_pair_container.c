@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* test_scope.c - which container each pair is for: -c REF scoping, a
+/* test_pair_container.c - which container each pair is for: -c REF scoping, a
  *		  single -c, NSBRIDGE_CONTAINER and a --config bridge's own
  *
  * Each row is a command line (and maybe a --config file and
@@ -42,7 +42,7 @@ struct want_pair {
 };
 
 /**
- * struct scope_case - one command line and the containers of its pairs
+ * struct pair_container_case - one command line and the containers of its pairs
  * @name:	test name
  * @argv:	arguments after argv[0], NULL-terminated
  * @env:	NSBRIDGE_CONTAINER, NULL for unset
@@ -52,7 +52,7 @@ struct want_pair {
  * @pairs:	each pair's sides, in order (file first)
  * @n_pairs:	how many
  */
-struct scope_case {
+struct pair_container_case {
 	const char *name;
 	const char *argv[MAX_ARGS];
 	const char *env;
@@ -63,7 +63,7 @@ struct scope_case {
 	size_t n_pairs;
 };
 
-static const struct scope_case cases[] = {
+static const struct pair_container_case cases[] = {
 	{
 		.name = "each -c is for the pairs after it, up to the next",
 		.argv = { "-c", "web", "host:5432", "container:5432", "-c", "api", "host:5432",
@@ -219,7 +219,7 @@ static void assert_words(const char *line, const char *const words[MAX_WORDS])
 			fail_msg("error \"%s\" lacks \"%s\"", line, words[i]);
 }
 
-static void assert_scope(const struct config *cfg, const struct scope_case *c)
+static void assert_scope(const struct config *cfg, const struct pair_container_case *c)
 {
 	size_t n = 0;
 
@@ -252,7 +252,7 @@ static char *write_file(const char *text)
 
 static void test_scope(void **state)
 {
-	const struct scope_case *c = *state;
+	const struct pair_container_case *c = *state;
 	char *argv[MAX_ARGS + 4], *path = NULL;
 	char error[CLI_ERROR_MAX] = "";
 	struct config cfg;

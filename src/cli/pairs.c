@@ -8,7 +8,7 @@
  * through the grammar of endpoint.c, then check_pair() for what the
  * grammar allows but a bridge cannot do. A pair of the file carries
  * where it came from ("web.conf:7") into its error line. Which container
- * a pair is for, and the side that makes it, are scope.c's.
+ * a pair is for, and the side that makes it, are pair_container.c's.
  *
  * --mirror FROM TO replaces the pairs with a bridge of every port (two
  * with --mirror-udp), and --labels with one word or none takes the
@@ -186,14 +186,14 @@ static int parse_pair(struct config *cfg, size_t pair, char *svc, char *exp, cha
 	struct bridge_spec *b = &cfg->bridges[pair];
 	const char *split;
 
-	b->container = scope_pair_container(cfg, pair, &split);
+	b->container = pair_container_ref(cfg, pair, &split);
 	if (split)
 		return cli_fail(error, len, "'-c %s' comes between SERVICE '%s' and its "
 				"EXPOSE '%s': -c goes before the pairs it is for", split, svc, exp);
 	if (parse_endpoint("EXPOSE", exp, &b->expose, error, len) < 0 ||
 	    parse_services(cfg, b, svc, exp, error, len) < 0)
 		return -EINVAL;
-	return scope_place(cfg, b, error, len);
+	return pair_container_place(cfg, b, error, len);
 }
 
 /*

@@ -129,7 +129,7 @@ static int start_daemon(struct ctx *c, int fd)
 		return -EIO;
 	}
 	info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-	r = info ? ctx_epoll_add(c, info->epoll_fd, EPOLLIN, ref) : -EIO;
+	r = info ? event_epoll_add(c, info->epoll_fd, EPOLLIN, ref) : -EIO;
 	if (r < 0) {
 		MHD_stop_daemon(m->daemon);
 		free(m);
@@ -175,7 +175,7 @@ static void watch(struct ctx *c, bool on)
 {
 	union epoll_ref ref = { .type = EPOLL_TYPE_METRICS };
 
-	if (ctx_epoll_mod(c, c->metrics->epoll_fd, on ? EPOLLIN : 0, ref) == 0)
+	if (event_epoll_mod(c, c->metrics->epoll_fd, on ? EPOLLIN : 0, ref) == 0)
 		c->metrics->paused = !on;
 }
 
@@ -216,7 +216,7 @@ void metrics_on_event(struct ctx *c)
 	schedule(c);
 	if (!fdreserve_spares()) {
 		watch(c, false);
-		ctx_starve(c);
+		event_starve(c);
 	}
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* statuscmd.c - nsbridge status: what running nsbridge processes carry
+/* control_client.c - nsbridge status: what running nsbridge processes carry
  *
  * Every running nsbridge answers on its control socket (control.c) with
  * one JSON document. This command finds those sockets - all of them in
@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "nsbridge/control.h"
-#include "nsbridge/statuscmd.h"
+#include "nsbridge/control_client.h"
 
 #define ANSWER_MAX	(4 << 20)
 #define ANSWER_TIMEOUT_S 2
@@ -326,12 +326,12 @@ static int show_one(const char *what, bool json, json_object *all)
 }
 
 /**
- * statuscmd_run() - nsbridge status [--json] [PID|PATH]
+ * control_client_status() - nsbridge status [--json] [PID|PATH]
  * @cfg:	the parsed command line
  *
  * Return: exit status: 0 when some nsbridge answered
  */
-int statuscmd_run(const struct config *cfg)
+int control_client_status(const struct config *cfg)
 {
 	json_object *all = cfg->json ? json_object_new_array() : NULL;
 	char dir[PATH_MAX];
@@ -444,13 +444,13 @@ static int connect_change(const char *path)
 }
 
 /**
- * statuscmd_change() - nsbridge add [PID|PATH] SERVICE EXPOSE, nsbridge
+ * control_client_change() - nsbridge add [PID|PATH] SERVICE EXPOSE, nsbridge
  *			remove [PID|PATH] EXPOSE
  * @cfg:	the parsed command line
  *
  * Return: exit status: the one the running nsbridge answered with
  */
-int statuscmd_change(const struct config *cfg)
+int control_client_change(const struct config *cfg)
 {
 	char path[PATH_MAX], request[2048], reply[1024];
 	size_t got = 0;
@@ -513,7 +513,7 @@ static bool exposes(const char *text, unsigned port)
 }
 
 /**
- * statuscmd_serves() - which container a listener of a running nsbridge
+ * control_client_serves() - which container a listener of a running nsbridge
  *			serves, from its status document
  * @pid:	the nsbridge that holds it
  * @port:	its port
@@ -523,7 +523,7 @@ static bool exposes(const char *text, unsigned port)
  * Return: 0, -ENOENT if no bridge of it exposes @port, or -errno: it
  * could not be asked
  */
-int statuscmd_serves(pid_t pid, unsigned port, char *ret, size_t len)
+int control_client_serves(pid_t pid, unsigned port, char *ret, size_t len)
 {
 	char what[16], path[PATH_MAX], dir[PATH_MAX];
 	json_object *doc = NULL, *bridges;

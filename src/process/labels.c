@@ -328,7 +328,7 @@ static int open_side(struct ctx *c, enum side side, pid_t pid, unsigned long lon
 	if (r < 1)
 		return r < 0 ? r : -EIO;
 	s->pidfd = pidfd;
-	r = ctx_epoll_add(c, pidfd, EPOLLIN, ref);
+	r = event_epoll_add(c, pidfd, EPOLLIN, ref);
 	if (r < 0) {
 		struct opener_req forget = { .op = OPENER_FORGET, .side = side };
 

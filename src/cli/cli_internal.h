@@ -4,11 +4,11 @@
  * The config layer reads the command line, NSBRIDGE_* and --config into a
  * struct config in five files: cli.c (cli_parse(), the order of the
  * layers), options.c (the table of options), pairs.c (SERVICE EXPOSE
- * pairs), scope.c (which container a pair is for) and help.c (--help).
+ * pairs), pair_container.c (which container a pair is for) and help.c (--help).
  * include/nsbridge/cli.h is what the rest of nsbridge sees of them; this
  * header is only for the five, which is why it is not under
- * include/nsbridge/. Calls go one way: cli.c calls pairs.c, scope.c and
- * options.c; pairs.c calls scope.c and options.c; scope.c and help.c call
+ * include/nsbridge/. Calls go one way: cli.c calls pairs.c, pair_container.c and
+ * options.c; pairs.c calls pair_container.c and options.c; pair_container.c and help.c call
  * options.c, which calls none of them.
  */
 #ifndef NSBRIDGE_CLI_INTERNAL_H
@@ -36,10 +36,10 @@ int options_check_environment(unsigned bad, unsigned given, char *error, size_t 
 int options_apply_command_line(int argc, char *argv[], struct config *cfg, unsigned *given,
 			       char *error, size_t len);
 
-/* scope.c */
-int scope_containers(int argc, char *argv[], struct config *cfg);
-const char *scope_pair_container(const struct config *cfg, size_t pair, const char **ret_split);
-int scope_place(struct config *cfg, struct bridge_spec *b, char *error, size_t len);
+/* pair_container.c */
+int pair_container_scan(int argc, char *argv[], struct config *cfg);
+const char *pair_container_ref(const struct config *cfg, size_t pair, const char **ret_split);
+int pair_container_place(struct config *cfg, struct bridge_spec *b, char *error, size_t len);
 
 /* pairs.c */
 int pairs_parse(struct config *cfg, int n_args, char *args[], char *error, size_t len);

@@ -42,7 +42,7 @@ void note_endpoint_text(const struct endpoint *ep, int family, char *buf, size_t
 }
 
 /**
- * bridge_service_text() - one SERVICE of a bridge for messages: "host
+ * note_service_text() - one SERVICE of a bridge for messages: "host
  *			   127.0.0.1:5432", "unix:/run/x.sock"
  * @c:		context
  * @svc:	the SERVICE
@@ -51,7 +51,7 @@ void note_endpoint_text(const struct endpoint *ep, int family, char *buf, size_t
  *
  * Return: @buf
  */
-const char *bridge_service_text(const struct ctx *c, const struct endpoint *svc, char *buf,
+const char *note_service_text(const struct ctx *c, const struct endpoint *svc, char *buf,
 				size_t len)
 {
 	char text[SOCK_ADDR_TEXT_MAX + 16];
@@ -66,13 +66,13 @@ const char *bridge_service_text(const struct ctx *c, const struct endpoint *svc,
 }
 
 /**
- * bridge_note_error() - remember what went wrong last, for nsbridge status
+ * note_error() - remember what went wrong last, for nsbridge status
  * @b:		bridge
  * @fmt:	printf format of one line; the caller logs it, rate limited
  *
  * Return: the formatted line, kept in @b until the next error
  */
-const char *bridge_note_error(struct bridge *b, const char *fmt, ...)
+const char *note_error(struct bridge *b, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -55,10 +55,10 @@ static void log_refused(struct ctx *c, const struct listener *l, int r, uint32_t
 	unsigned missed;
 
 	if (r < 0)
-		line = bridge_note_error(b, "%s: a client whose user cannot be told (%s) was reset "
+		line = note_error(b, "%s: a client whose user cannot be told (%s) was reset "
 					 "(--allow-uid)", b->expose_text, strerror(-r));
 	else
-		line = bridge_note_error(b, "%s: a client of uid %u was reset: not in --allow-uid",
+		line = note_error(b, "%s: a client of uid %u was reset: not in --allow-uid",
 					 b->expose_text, uid);
 	if (!ratelimit_pass(&refused_rl, c->now_ms, &missed))
 		return;

@@ -9,11 +9,11 @@
  * what epoll reports to the module a reference names.
  *
  * One epoll instance and one timerfd serve the process. The timer is
- * armed for an absolute deadline on the monotonic clock (ctx_clock_ms(),
+ * armed for an absolute deadline on the monotonic clock (event_clock_ms(),
  * which is never 0, so that 0 can mean "none"); the loop works out which
  * deadline is the earliest, since only it knows every module.
  *
- * A stop (loop_stop()) is asked by modules below the loop: the end of
+ * A stop (event_stop()) is asked by modules below the loop: the end of
  * -- CMD, a container gone for good. What a stop does (closing the
  * listeners, starting the drain) belongs to the loop, so it is reached
  * through the hook ctx.on_stop that the loop sets, and the call still
@@ -29,11 +29,11 @@
 #include "nsbridge/event.h"
 
 /**
- * ctx_clock_ms() - the monotonic clock
+ * event_clock_ms() - the monotonic clock
  *
  * Return: milliseconds, never 0
  */
-uint64_t ctx_clock_ms(void)
+uint64_t event_clock_ms(void)
 {
 	struct timespec ts;
 
@@ -42,7 +42,7 @@ uint64_t ctx_clock_ms(void)
 }
 
 /**
- * ctx_epoll_add() - watch @fd with reference @ref
+ * event_epoll_add() - watch @fd with reference @ref
  * @c:		context
  * @fd:		file descriptor
  * @events:	epoll event bits
@@ -50,7 +50,7 @@ uint64_t ctx_clock_ms(void)
  *
  * Return: 0 or -errno
  */
-int ctx_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
+int event_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
 
@@ -60,7 +60,7 @@ int ctx_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
 }
 
 /**
- * ctx_epoll_mod() - change what @fd is watched for
+ * event_epoll_mod() - change what @fd is watched for
  * @c:		context
  * @fd:		file descriptor, watched already
  * @events:	epoll event bits, 0 to leave it unwatched for now
@@ -68,7 +68,7 @@ int ctx_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
  *
  * Return: 0 or -errno
  */
-int ctx_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
+int event_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
 
@@ -78,11 +78,11 @@ int ctx_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
 }
 
 /**
- * ctx_starve() - something could not get a descriptor: try again when
+ * event_starve() - something could not get a descriptor: try again when
  *		  connections free some, or after STARVED_RETRY_MS
  * @c:		context
  */
-void ctx_starve(struct ctx *c)
+void event_starve(struct ctx *c)
 {
 	if (c->starved)
 		return;
@@ -106,13 +106,13 @@ int event_open(struct ctx *c)
 	c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (c->timer_fd < 0)
 		return -errno;
-	return ctx_epoll_add(c, c->timer_fd, EPOLLIN, ref);
+	return event_epoll_add(c, c->timer_fd, EPOLLIN, ref);
 }
 
 /**
  * event_arm_timer() - have the timer fire at @next
  * @c:		context
- * @next:	monotonic ms (ctx_clock_ms()), 0 to disarm it
+ * @next:	monotonic ms (event_clock_ms()), 0 to disarm it
  *
  * Nothing is asked of the kernel when the timer is armed for @next
  * already, as it is after most batches.
@@ -124,7 +124,7 @@ void event_arm_timer(struct ctx *c, uint64_t next)
 	if (next == c->timer_ms)
 		return;
 	if (next) {
-		/* ctx_clock_ms() is CLOCK_MONOTONIC in ms plus one */
+		/* event_clock_ms() is CLOCK_MONOTONIC in ms plus one */
 		its.it_value.tv_sec = (time_t)((next - 1) / 1000);
 		its.it_value.tv_nsec = (long)((next - 1) % 1000) * 1000000;
 	}
@@ -147,12 +147,12 @@ void event_on_timer(struct ctx *c)
 }
 
 /**
- * loop_stop() - stop accepting and let open connections finish, as on SIGTERM
+ * event_stop() - stop accepting and let open connections finish, as on SIGTERM
  * @c:		context
  *
  * A stop asked while one is under way changes nothing.
  */
-void loop_stop(struct ctx *c)
+void event_stop(struct ctx *c)
 {
 	if (!c->draining && c->on_stop)
 		c->on_stop(c);

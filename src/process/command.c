@@ -208,7 +208,7 @@ int command_start(struct ctx *c)
 	r = make_signal_pipe(pid);
 	if (r < 0)
 		return r;
-	return ctx_epoll_add(c, c->command_pidfd, EPOLLIN, ref);
+	return event_epoll_add(c, c->command_pidfd, EPOLLIN, ref);
 }
 
 /* Have the kernel send @signo to CMD's group, with the credentials of set-up */
@@ -303,7 +303,7 @@ void command_on_exit(struct ctx *c)
 	}
 	close(c->command_pidfd);	/* also takes it out of epoll */
 	c->command_pidfd = -1;
-	loop_stop(c);
+	event_stop(c);
 }
 
 /**
