@@ -60,10 +60,11 @@ make_user() {
 }
 
 # as_argv VAR USER - in VAR, the words that run a command as USER, with
-# nothing of root's environment (each execs the next: one pid)
+# nothing of root's environment (each execs the next: one pid), in /: the
+# checkout may be under a directory USER cannot enter (mktemp -d is 0700)
 as_argv() {
 	local -n _argv=$1
-	_argv=(setpriv --reuid "$2" --regid "$2" --init-groups env -i HOME="/home/$2"
+	_argv=(setpriv --reuid "$2" --regid "$2" --init-groups env -i -C / HOME="/home/$2"
 		USER="$2" PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="/run/user/$(id -u "$2")")
 }
 # as USER CMD... - CMD as USER
