@@ -27,13 +27,15 @@
  *     that event.c owns with its one retry time (event_starve());
  *   - connections already taken on wait for descriptors (ctx.fd_waiters):
  *     they go before new clients.
- * A waiting listener is on ctx.listener_queue, the only record of it, as
- * HAProxy's limit_listener() queues a listener in LI_LIMITED. After each
- * batch, listener_resume() drains again every one whose bridge has room,
- * as dequeue_all_listeners() does: at once while descriptors are not
- * short, else when connections have closed and given some back, or at
- * the retry time - never in a busy loop. The few descriptors held back
- * for nsbridge status and --metrics (fdreserve.c) are never theirs.
+ * A waiting listener (LISTENER_WAITING) is on ctx.listener_queue, as
+ * HAProxy's limit_listener() puts one in LI_LIMITED on a queue. After
+ * each batch, listener_resume() drains again every one whose bridge has
+ * room, as dequeue_all_listeners() does: at once while descriptors are
+ * not short, else when connections have closed and given some back, or
+ * at the retry time - never in a busy loop. A new client's edge on a
+ * waiting listener drains it too, should there be room. The few
+ * descriptors held back for nsbridge status and --metrics (fdreserve.c)
+ * are never theirs.
  */
 
 #include <errno.h>
