@@ -60,6 +60,7 @@
 #include "nsbridge/fdreserve.h"
 #include "nsbridge/labels.h"
 #include "nsbridge/lifecycle.h"
+#include "nsbridge/listener.h"
 #include "nsbridge/loop.h"
 #include "nsbridge/metrics.h"
 #include "nsbridge/mirror.h"
@@ -96,6 +97,7 @@ void loop_init(struct ctx *c, const struct config *config)
 	list_init(&c->flushing);
 	list_init(&c->closed);
 	list_init(&c->fd_waiters);
+	list_init(&c->listener_queue);
 	c->starved_rl = (struct ratelimit)RATELIMIT_INIT(STARVED_LOG_INTERVAL_MS, 1);
 	c->started = (int64_t)time(NULL);
 	/* how a lower module tells the one above it (docs/design.md) */
@@ -129,7 +131,7 @@ void loop_release(struct ctx *c)
 	control_release(c);
 	metrics_release(c);
 	command_release(c);
-	bridges_close_listeners(c);
+	listener_close_all(c);
 	sockpool_close(c);
 	sides_close(c);
 	pipepool_release();
@@ -138,12 +140,11 @@ void loop_release(struct ctx *c)
 	close_fd(&c->timer_fd);
 	close_fd(&c->signal_fd);
 	close_fd(&c->watcher_fd);
-	free(c->listeners);
+	listener_release(c);
 	free(c->bridges);
 	slots_release(&c->conns);
-	c->listeners = NULL;
 	c->bridges = NULL;
-	c->n_listeners = c->n_bridges = 0;
+	c->n_bridges = 0;
 }
 
 static int setup_signals(struct ctx *c)
@@ -172,7 +173,7 @@ static void drain_start(struct ctx *c)
 	sdnotify_stopping();
 	c->draining = true;
 	c->drain_deadline_ms = c->now_ms + c->config->drain_timeout_ms;
-	bridges_close_listeners(c);
+	listener_close_all(c);
 	udp_close_all(c);
 	if (c->n_conns)
 		log_info("stopping: %u connections may finish within %u ms",
@@ -211,15 +212,7 @@ int loop_setup(struct ctx *c)
 			return r;
 	}
 
-	for (size_t i = 0; i < c->n_listeners; i++) {
-		if (c->listeners[i].retired)	/* a port 0 picked again */
-			continue;
-		ref = (union epoll_ref){ .type = EPOLL_TYPE_LISTENER, .index = (uint32_t)i };
-		r = event_epoll_add(c, c->listeners[i].fd, listener_events(&c->listeners[i]), ref);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return listener_watch_all(c);
 }
 
 static void on_signal(struct ctx *c)
@@ -254,10 +247,10 @@ static void dispatch(struct ctx *c, const struct epoll_event *ev)
 
 	switch ((enum epoll_type)ref.type) {
 	case EPOLL_TYPE_LISTENER:
-		if (c->listeners[ref.index].bridge->spec->expose.proto == PROTO_UDP)
+		if (c->listeners[ref.index]->bridge->spec->expose.proto == PROTO_UDP)
 			udp_on_clients(c, ref.index);
 		else
-			bridge_on_accept(c, &c->listeners[ref.index]);
+			listener_on_accept(c, c->listeners[ref.index]);
 		break;
 	case EPOLL_TYPE_UDP_FLOW:
 		udp_on_event(c, ref, ev->events);
@@ -333,30 +326,24 @@ static uint64_t next_deadline(const struct ctx *c)
  * Out of descriptors, the reserve for nsbridge status and --metrics is
  * taken back first (fdreserve.c), and the two are watched again if a
  * shortage had them put aside; then the connections already taken on
- * that wait for a descriptor (fd_waiters) go, then the listeners left
- * with clients (bridge.c). They try again when connections were freed,
- * or at the retry time. A retry that leaves something short sets the
- * next one: a retry time left in the past would fire the timer at once,
- * for as long as the shortage lasts. While draining, the listeners are
- * closed and only waiters count.
+ * that wait for a descriptor (fd_waiters) go, then the listeners waiting
+ * for room (listener.c). They try again when connections were freed, or
+ * at the retry time that event.c keeps (event_starve_retry()); what is
+ * still short says so again. While draining, the listeners are closed.
  */
 static void retry_starved(struct ctx *c, bool freed)
 {
-	bool due = c->starved && c->now_ms >= c->retry_accept_ms;
+	bool retry = event_starve_retry(c, freed);
 
 	fdreserve_refill();
-	if (freed || due) {
+	if (retry) {
 		control_resume(c);
 		metrics_resume(c);
 	}
-	if (!list_empty(&c->fd_waiters) && (freed || pipepool_idle() || due))
+	if (!list_empty(&c->fd_waiters) && (retry || pipepool_idle()))
 		relay_retry_fd_waiters(c);
 	if (!c->draining)
-		bridges_resume(c, freed);
-	else if (freed || due)	/* what is still short says so again */
-		c->starved = !list_empty(&c->fd_waiters);
-	if (c->starved && c->retry_accept_ms <= c->now_ms)
-		c->retry_accept_ms = c->now_ms + STARVED_RETRY_MS;
+		listener_resume(c, retry);
 }
 
 static void after_batch(struct ctx *c)

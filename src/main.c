@@ -32,6 +32,7 @@
 #include "nsbridge/metrics.h"
 #include "nsbridge/mirror.h"
 #include "nsbridge/pipepool.h"
+#include "nsbridge/portfile.h"
 #include "nsbridge/reload.h"
 #include "nsbridge/runas.h"
 #include "nsbridge/sandbox.h"
@@ -298,7 +299,7 @@ static int run_ctx(struct ctx *c, const struct runas *as)
 	r = lifecycle_setup(c);
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "watching the containers"), EXIT_RUNTIME;
-	r = bridges_write_port_file(c);
+	r = portfile_write(c);
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "writing --port-file %s", c->config->port_file),
 		       EXIT_RUNTIME;

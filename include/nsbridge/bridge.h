@@ -1,29 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* bridge.h - the listeners of each SERVICE EXPOSE pair, and accepting */
+/* bridge.h - the bridges: each SERVICE EXPOSE pair at run time */
 #ifndef NSBRIDGE_BRIDGE_H
 #define NSBRIDGE_BRIDGE_H
 
-#include "nsbridge/ctx.h"
+#include <stddef.h>
 
-struct sock_addr;
+#include "nsbridge/ctx.h"
 
 /* Bridges a running nsbridge may have beyond those it started with */
 #define BRIDGES_ADDED_MAX	64
 #define BRIDGES_LABELLED_MAX	1024	/* with --labels: LABELLED_MAX containers' */
 
+/* Room for a whole ready line (bridge_ready_line()) */
+#define BRIDGE_READY_MAX	(sizeof(((struct bridge *)NULL)->service_text) + \
+				 sizeof(((struct bridge *)NULL)->expose_text) + 16)
+
 int bridges_setup(struct ctx *c);
-int bridge_listen_why(struct ctx *c, enum side side, const struct sock_addr *a, int err,
-		      char *why, size_t len);
-int bridge_listen_failed(struct ctx *c, enum side side, const struct sock_addr *a, int err);
+const char *bridge_ready_line(const struct bridge *b, char *buf, size_t len);
 void bridges_print_ready(const struct ctx *c);
-int bridges_write_port_file(const struct ctx *c);
-int bridges_port_file_text(const struct ctx *c, char **ret, size_t *len);
-void bridge_on_accept(struct ctx *c, struct listener *l);
-uint32_t listener_events(const struct listener *l);
-void bridges_resume(struct ctx *c, bool fds_freed);
-void bridges_close_listeners(struct ctx *c);
-int bridge_listen_port(struct ctx *c, struct bridge *b, unsigned offset);
-void bridge_unlisten_port(struct ctx *c, const struct bridge *b, unsigned offset);
 bool bridge_uses_side(const struct bridge *b, enum side side);
 void bridges_side_down(struct ctx *c, enum side side);
 void bridges_side_up(struct ctx *c, enum side side);

@@ -152,7 +152,6 @@ struct service_health {
  *		a port 0
  * @index:	position on the command line, from 0
  * @n_conns:	open connections
- * @paused:	at --max-connections: listeners are left unaccepted
  * @refused_rl:	rate limit on "SERVICE refused" lines
  * @n_flows:	open UDP flows
  * @udp_fresh:	UDP flows not yet steady, least recently active first
@@ -179,7 +178,6 @@ struct bridge {
 	struct endpoint expose;
 	unsigned index;
 	unsigned n_conns;
-	bool paused;
 	struct ratelimit refused_rl;
 	unsigned n_flows;
 	struct list_node udp_fresh;
@@ -209,24 +207,34 @@ struct reload_note {
 	char message[BRIDGE_ERROR_MAX];
 };
 
+/* Whether a listener takes clients (listener.c) */
+enum listener_state {
+	LISTENER_ACCEPTING,	/* drained to EAGAIN on each edge */
+	LISTENER_WAITING,	/* no room: clients wait in its backlog, it in
+				 * ctx.listener_queue */
+	LISTENER_RETIRED,	/* unbound for good (a mirrored port that stopped
+				 * listening, a removed bridge): its place in
+				 * ctx.listeners goes to the next one bound */
+	LISTENER_STATE_MAX,
+};
+
 /**
  * struct listener - one listening socket of a bridge
- * @fd:		the socket, in the EXPOSE side's namespace
+ * @fd:		the socket, in the EXPOSE side's namespace; -1 while the side
+ *		is down, or once closed
  * @bridge:	its bridge
  * @port_offset: which port of the bridge's range
- * @pending:	clients may wait in its backlog: accepting stopped at
- *		--max-connections or for want of descriptors
  * @family:	AF_INET or AF_INET6, to bind it anew after a restart
- * @retired:	unbound for good (a mirrored port that stopped listening);
- *		the slot may be reused for another port
+ * @state:	accepting, waiting for room, or retired
+ * @wait_node:	in ctx.listener_queue while @state is LISTENER_WAITING
  */
 struct listener {
 	int fd;
 	struct bridge *bridge;
 	unsigned port_offset;
-	bool pending;
 	int family;
-	bool retired;
+	enum listener_state state;
+	struct list_node wait_node;
 };
 
 /* Tagged epoll reference, after passt: what an event is about, in 64 bits */
@@ -323,8 +331,10 @@ struct udp_table {
  * @bridges:	@n_bridges bridges, in an array of @bridges_cap that never
  *		moves (connections point into it): room for bridges added
  *		while running
- * @listeners:	@n_listeners listening sockets of all bridges
+ * @listeners:	@n_listeners listening sockets of all bridges, each
+ *		allocated once, so that it stays put in @listener_queue
  * @listeners_cap: room in @listeners
+ * @listener_queue: listeners waiting for room, oldest first (listener.c)
  * @pools:	premade sockets per remote side and kind
  * @conns:	connections by the slot number their epoll refs carry
  * @n_conns:	open connections, all bridges
@@ -347,6 +357,8 @@ struct udp_table {
  * @port_file_written: --port-file is ours to remove at exit
  * @helpers:	the helper processes, by enum helper (children.c)
  * @closed:	closed in this batch of events, freed after it
+ * @fd_waiters:	connections waiting for a descriptor, oldest first; they
+ *		go before new clients (relay.c)
  * @epoll_fd:	the loop
  * @timer_fd:	one timerfd for every deadline
  * @signal_fd:	SIGINT, SIGTERM, SIGHUP
@@ -356,10 +368,9 @@ struct udp_table {
  * @draining:	a stop was asked: listeners closed, connections finishing
  * @drain_deadline_ms: when the remaining connections are cut
  * @starved:	out of descriptors: a listener, a connection, the control
- *		socket or --metrics waits for one
+ *		socket or --metrics waits for one (event_starve())
  * @retry_accept_ms: when whatever is starved tries again
  * @starved_rl:	rate limit on "out of descriptors" lines
- * @resume_pending: a paused bridge has room again
  * @quit:	leave the loop
  * @on_stop:	what event_stop() does: the loop's drain (event.c)
  * @on_change:	what the control socket does with nsbridge add or remove
@@ -375,9 +386,10 @@ struct ctx {
 	struct bridge *bridges;
 	size_t n_bridges;
 	size_t bridges_cap;
-	struct listener *listeners;
+	struct listener **listeners;
 	size_t n_listeners;
 	size_t listeners_cap;
+	struct list_node listener_queue;
 	struct sockpool pools[SIDE_MAX][POOL_KIND_MAX];
 	struct slot_table conns;
 	unsigned n_conns;
@@ -410,7 +422,6 @@ struct ctx {
 	bool starved;
 	uint64_t retry_accept_ms;
 	struct ratelimit starved_rl;
-	bool resume_pending;
 	bool quit;
 	void (*on_stop)(struct ctx *c);
 	int (*on_change)(struct ctx *c, const char *request, char *answer, size_t len);

@@ -18,6 +18,15 @@
  * listeners, starting the drain) belongs to the loop, so it is reached
  * through the hook ctx.on_stop that the loop sets, and the call still
  * goes downward.
+ *
+ * The shortage of descriptors is owned here, with its one retry time.
+ * Whatever cannot get a descriptor - a listener's accept (listener.c), a
+ * connection's socket or pipe (relay.c), the control socket, --metrics -
+ * calls event_starve() and waits. It tries again when connections closed
+ * and gave some back, or at the retry time, never in a busy loop; a
+ * retry (event_starve_retry()) forgets the shortage, and what is still
+ * short calls event_starve() again, which sets the next retry time: one
+ * left in the past would fire the timer at once, again and again.
  */
 
 #include <errno.h>
@@ -27,6 +36,9 @@
 #include <unistd.h>
 
 #include "nsbridge/event.h"
+
+/* Out of descriptors, what waits for one tries again after this at the latest */
+#define STARVED_RETRY_MS	100
 
 /**
  * event_clock_ms() - the monotonic clock
@@ -81,6 +93,8 @@ int event_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
  * event_starve() - something could not get a descriptor: try again when
  *		  connections free some, or after STARVED_RETRY_MS
  * @c:		context
+ *
+ * A shortage already known keeps its retry time.
  */
 void event_starve(struct ctx *c)
 {
@@ -88,6 +102,24 @@ void event_starve(struct ctx *c)
 		return;
 	c->starved = true;
 	c->retry_accept_ms = c->now_ms + STARVED_RETRY_MS;
+}
+
+/**
+ * event_starve_retry() - whether what is short of descriptors tries again now
+ * @c:		context
+ * @freed:	connections were closed since the last look, giving some back
+ *
+ * When it does, the shortage is forgotten: whatever is still short says
+ * so again with event_starve(), for a retry time ahead.
+ *
+ * Return: true if it is time to try again
+ */
+bool event_starve_retry(struct ctx *c, bool freed)
+{
+	if (!c->starved || (!freed && c->now_ms < c->retry_accept_ms))
+		return false;
+	c->starved = false;
+	return true;
 }
 
 /**

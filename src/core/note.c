@@ -4,11 +4,11 @@
  *
  * Theory of operation
  *
- * Accepting (bridge.c), dialling (dial.c), UDP flows (udp.c) and
+ * Accepting (listener.c), dialling (dial.c), UDP flows (udp.c) and
  * --allow-uid (access.c) all say, in the same words, what went wrong
  * with a bridge. These few functions only read and write the shared
  * state of ctx.h, so they sit below all four: a module that notes an
- * error need not call up into bridge.c, which calls down into it.
+ * error need not call up into listener.c, which calls down into it.
  */
 
 #include <stdarg.h>

@@ -101,7 +101,6 @@
 
 #define READ_EVENTS	(EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLET)
 #define URGENT_STEP	64	/* bytes read past an urgent mark, at most */
-#define RELAY_FD_RETRY_MS	100
 
 static_assert(CONN_CLIENT == (int)DIR_TO_SERVICE && CONN_SERVICE == (int)DIR_TO_CLIENT,
 	      "bytes read from end e go in direction e");
@@ -234,9 +233,7 @@ void relay_conn_close(struct ctx *c, struct relay_conn *conn, bool reset_client,
 	list_del(&conn->wait_node);
 	list_move_tail(&c->closed, &conn->node);
 	conn->state = CONN_CLOSED;
-	if (conn->bridge->paused)
-		c->resume_pending = true;
-	conn->bridge->n_conns--;
+	conn->bridge->n_conns--;	/* room for a waiting listener (listener_resume()) */
 	c->n_conns--;
 }
 
@@ -637,8 +634,9 @@ static void relay_run(struct ctx *c, struct relay_conn *conn, unsigned dirs)
  * @err:	-EMFILE or -ENFILE
  *
  * The bytes it was about to move stay in the kernel's socket buffers, and
- * the listeners stop accepting (bridge.c) until every waiter is served:
- * a connection already taken on goes before a new one.
+ * the listeners stop accepting (listener.c) until every waiter is served:
+ * a connection already taken on goes before a new one. event_starve()
+ * says when it tries again.
  */
 void relay_wait_fd(struct ctx *c, struct relay_conn *conn, int err)
 {
@@ -649,10 +647,7 @@ void relay_wait_fd(struct ctx *c, struct relay_conn *conn, int err)
 			 conn->bridge->expose_text, strerror(-err));
 	if (list_empty(&conn->wait_node))
 		list_add_tail(&c->fd_waiters, &conn->wait_node);
-	if (!c->starved) {
-		c->starved = true;
-		c->retry_accept_ms = c->now_ms + RELAY_FD_RETRY_MS;
-	}
+	event_starve(c);
 }
 
 /**

@@ -23,7 +23,7 @@
  * - no address: 127.0.0.1, then [::1] for TCP; 127.0.0.1 only for UDP;
  * - 0.0.0.0 and [::]: connect() to a wildcard arrives at loopback;
  * - [::ffff:a.b.c.d]: an IPv4 address, reached through an IPv6 socket;
- * and the EXPOSE as bridge.c binds it: both loopbacks without an address,
+ * and the EXPOSE as listener.c binds it: both loopbacks without an address,
  * every address of its family on a wildcard (IPV6_V6ONLY: one family).
  * Ranges reach when any port is in both, so a range shifted onto itself
  * is refused too.

@@ -375,7 +375,7 @@ static void log_no_flow(struct ctx *c, struct bridge *b, int err)
 static struct udp_flow *flow_open(struct ctx *c, unsigned listener,
 				  const struct sockaddr_storage *client, socklen_t client_len)
 {
-	struct listener *l = &c->listeners[listener];
+	struct listener *l = c->listeners[listener];
 	struct bridge *b = l->bridge;
 	union epoll_ref ref = { .type = EPOLL_TYPE_UDP_FLOW };
 	struct udp_flow *f;
@@ -537,7 +537,7 @@ static void forward_to_service(struct ctx *c, unsigned listener, unsigned first,
 	if (!f)
 		return;
 	note_local(f, h);
-	service_address(&c->listeners[listener], &service);
+	service_address(c->listeners[listener], &service);
 	for (unsigned i = first; i < first + n; i++) {
 		/* to SERVICE's port (connected to its address only); no IP_PKTINFO */
 		batch.msgs[i].msg_hdr.msg_name = &service.ss;
@@ -564,7 +564,7 @@ static void forward_to_service(struct ctx *c, unsigned listener, unsigned first,
 void udp_on_clients(struct ctx *c, unsigned listener)
 {
 	for (int round = 0; round < UDP_BATCHES_PER_EVENT; round++) {
-		int fd = c->listeners[listener].fd;
+		int fd = c->listeners[listener]->fd;
 		unsigned first = 0;
 		int n;
 
@@ -619,7 +619,7 @@ static void set_reply_source(const struct udp_flow *f, struct msghdr *h, union u
 
 static void forward_to_client(struct ctx *c, struct udp_flow *f, unsigned n)
 {
-	int fd = c->listeners[f->listener].fd;
+	int fd = c->listeners[f->listener]->fd;
 	bool refused = false;
 	unsigned sent = 0;
 	uint64_t bytes;
@@ -755,7 +755,7 @@ static void close_listener_flows(struct ctx *c, struct list_node *lru, unsigned 
  */
 void udp_close_listener(struct ctx *c, unsigned listener)
 {
-	struct bridge *b = c->listeners[listener].bridge;
+	struct bridge *b = c->listeners[listener]->bridge;
 
 	if (!b->n_flows)
 		return;

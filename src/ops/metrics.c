@@ -32,9 +32,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "nsbridge/bridge.h"
 #include "nsbridge/event.h"
 #include "nsbridge/fdreserve.h"
+#include "nsbridge/listener.h"
 #include "nsbridge/metrics.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sock.h"
@@ -161,7 +161,7 @@ int metrics_setup(struct ctx *c)
 		sock_addr_loopback(&a, AF_INET, ep->port_first);
 	fd = side_listen(c, SIDE_HOST, SOCK_STREAM, &a);
 	if (fd < 0)
-		return bridge_listen_failed(c, SIDE_HOST, &a, fd);
+		return listener_failed(c, SIDE_HOST, &a, fd);
 	r = start_daemon(c, fd);
 	if (r < 0) {
 		close(fd);

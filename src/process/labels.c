@@ -261,7 +261,7 @@ static const char *owner_name(const struct ctx *c, const struct bridge *b)
 static void add_pair(struct ctx *c, enum side side, const struct label_pair *pair)
 {
 	struct side_ns *s = &c->sides[side];
-	char why[BRIDGE_ERROR_MAX + 1024];
+	char why[BRIDGE_ERROR_MAX + 1024], line[BRIDGE_READY_MAX];
 	const struct bridge *other;
 	struct bridge_spec spec;
 	struct bridge *b;
@@ -285,8 +285,8 @@ static void add_pair(struct ctx *c, enum side side, const struct label_pair *pai
 	}
 	if (s->options)
 		b->options = s->options;
-	log_notice("%s: %s -> %s ready (label %s.bridges)", s->label, b->service_text,
-		   b->expose_text, c->config->labels_prefix);
+	log_notice("%s: %s (label %s.bridges)", s->label, bridge_ready_line(b, line, sizeof(line)),
+		   c->config->labels_prefix);
 }
 
 /* A side no container uses, for a new labelled one; -1 when LABELLED_MAX are served */

@@ -44,8 +44,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nsbridge/bridge.h"
 #include "nsbridge/event.h"
+#include "nsbridge/listener.h"
 #include "nsbridge/mirror.h"
 #include "nsbridge/opener.h"
 #include "nsbridge/portowner.h"
@@ -179,7 +179,7 @@ static void bind_port(struct ctx *c, enum proto p, unsigned port)
 {
 	struct mirror *m = c->mirror;
 	struct bridge *b = m->bridges[p];
-	int r = bridge_listen_port(c, b, port - 1);
+	int r = listener_bind_port(c, b, port - 1);
 
 	if (r == 0) {
 		port_set(&m->bound[p], port, true);
@@ -200,7 +200,7 @@ static void unbind_port(struct ctx *c, enum proto p, unsigned port)
 {
 	struct mirror *m = c->mirror;
 
-	bridge_unlisten_port(c, m->bridges[p], port - 1);
+	listener_unbind_port(c, m->bridges[p], port - 1);
 	port_set(&m->bound[p], port, false);
 	log_info("%s port %u stopped listening in %s: unbound in %s", proto_name(p), port,
 		 c->sides[m->from].label, c->sides[m->to].label);

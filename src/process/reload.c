@@ -64,6 +64,7 @@
 #include "nsbridge/access.h"
 #include "nsbridge/bridge.h"
 #include "nsbridge/opener.h"
+#include "nsbridge/portfile.h"
 #include "nsbridge/reload.h"
 #include "nsbridge/runas.h"
 #include "nsbridge/sdnotify.h"
@@ -382,7 +383,7 @@ static void rewrite_port_file(const struct ctx *c)
 
 	if (!c->port_file_written)
 		return;
-	r = bridges_port_file_text(c, &text, &len);
+	r = portfile_text(c, &text, &len);
 	if (r == 0)
 		r = runas_keeper_port_file(text, len);
 	free(text);
@@ -396,7 +397,7 @@ static void rewrite_port_file(const struct ctx *c)
 /* Nothing can fail from here on */
 static void commit(struct ctx *c, struct plan *p)
 {
-	char why[BRIDGE_ERROR_MAX];
+	char why[BRIDGE_ERROR_MAX], line[BRIDGE_READY_MAX];
 
 	copy_live_options(&p->next);
 	for (size_t i = 0; i < p->next.n_bridges; i++)	/* room was counted */
@@ -408,8 +409,7 @@ static void commit(struct ctx *c, struct plan *p)
 			bridge_remove(c, &c->bridges[r]);
 	for (size_t i = 0; i < p->next.n_bridges; i++)
 		if (p->added[i])
-			log_notice("%s -> %s ready", p->added[i]->service_text,
-				   p->added[i]->expose_text);
+			log_notice("%s", bridge_ready_line(p->added[i], line, sizeof(line)));
 	rewrite_port_file(c);
 }
 
@@ -602,8 +602,7 @@ static int add(struct ctx *c, const char *svc, const char *exp, char *why, size_
 		sdnotify_ready(c);
 		return r;
 	}
-	snprintf(why, len, "%s -> %s ready", b->service_text, b->expose_text);
-	log_notice("%s (nsbridge add)", why);
+	log_notice("%s (nsbridge add)", bridge_ready_line(b, why, len));
 	changed(c);
 	return EXIT_OK;
 }

@@ -5,7 +5,7 @@
  *
  * Client connections can take every descriptor the process may have:
  * accept() then fails with EMFILE and new clients wait in the kernel's
- * backlog (bridge.c). That is when an operator asks nsbridge status or
+ * backlog (listener.c). That is when an operator asks nsbridge status or
  * scrapes --metrics, and each answer needs a descriptor of its own. So a
  * few are held back from the start: FDRESERVE_SPARES duplicates of one
  * /dev/null descriptor, the anchor. Connections, sockets to SERVICE and
@@ -17,7 +17,7 @@
  * takes back what is still free. The loop is one thread, so nothing else
  * can take a lent descriptor in between. A spare that a reader took comes
  * back after the reader is closed: the loop refills after every batch,
- * and bridge.c before it accepts, so a descriptor freed goes to the
+ * and listener.c before it accepts, so a descriptor freed goes to the
  * reserve first. The refill duplicates the anchor (F_DUPFD_CLOEXEC), so
  * it needs no path and no open() once the relay is sandboxed.
  *

@@ -3,7 +3,7 @@
  *
  * Two tables. The first asks selfloop_reaches() whether a SERVICE could
  * arrive at an EXPOSE's listener, for the address rules of dial.c, udp.c
- * and bridge.c (the fallback to [::1], wildcards, v4-mapped addresses,
+ * and listener.c (the fallback to [::1], wildcards, v4-mapped addresses,
  * ranges). The second parses a whole command line with cli_parse(), as
  * nsbridge does, and asks selfloop_find() and selfloop_describe() for the
  * bridge or pair of bridges that would relay to itself and the line that
