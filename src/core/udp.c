@@ -50,6 +50,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nsbridge/cleanup.h"
 #include "nsbridge/event.h"
 #include "nsbridge/note.h"
 #include "nsbridge/opener.h"
@@ -378,8 +379,8 @@ static struct udp_flow *flow_open(struct ctx *c, unsigned listener,
 	struct listener *l = c->listeners[listener];
 	struct bridge *b = l->bridge;
 	union epoll_ref ref = { .type = EPOLL_TYPE_UDP_FLOW };
-	struct udp_flow *f;
-	int fd;
+	_cleanup_free_ struct udp_flow *f = NULL;
+	_cleanup_close_ int fd = -1;
 
 	if (b->n_flows >= b->options->max_udp_flows)
 		evict_one(c, b);
@@ -390,23 +391,19 @@ static struct udp_flow *flow_open(struct ctx *c, unsigned listener,
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f || slots_alloc(&c->udp.slots, f, &f->slot) < 0) {
-		free(f);
-		close(fd);
 		log_no_flow(c, b, -ENOMEM);
 		return NULL;
 	}
 	ref.index = f->slot;
 	if (event_epoll_add(c, fd, EPOLLIN, ref) < 0) {
 		slots_put(&c->udp.slots, f->slot);
-		free(f);
-		close(fd);
 		log_no_flow(c, b, -ENOMEM);
 		return NULL;
 	}
 	*f = (struct udp_flow){
-		.fd = fd, .listener = listener, .slot = ref.index, .id = c->udp.next_id++,
-		.bridge = b, .client_len = client_len, .last_ms = c->now_ms,
-		.started_ms = c->now_ms,
+		.fd = TAKE_FD(fd), .listener = listener, .slot = ref.index,
+		.id = c->udp.next_id++, .bridge = b, .client_len = client_len,
+		.last_ms = c->now_ms, .started_ms = c->now_ms,
 	};
 	memcpy(&f->client, client, client_len);
 	list_init(&f->lru);
@@ -423,7 +420,7 @@ static struct udp_flow *flow_open(struct ctx *c, unsigned listener,
 	b->stats.accepted++;
 	c->udp.n_flows++;
 	log_flow(c, f, NULL);
-	return f;
+	return TAKE_PTR(f);
 }
 
 /* ---- moving datagrams ---- */

@@ -56,6 +56,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "nsbridge/cleanup.h"
 #include "nsbridge/engine.h"
 #include "nsbridge/netns.h"
 
@@ -330,6 +331,9 @@ int engine_socket_path(char *ret_path, size_t len, char *why, size_t why_len)
 	return -ENOENT;
 }
 
+/* _cleanup_(json_object_putp): a parsed document, put on every way out */
+DEFINE_CLEANUP_FUNC(struct json_object *, json_object_put)
+
 static const char *json_str(struct json_object *obj, const char *key)
 {
 	struct json_object *v;
@@ -489,7 +493,7 @@ static void list_one(struct json_object *ct, const char *ref, struct listing *l)
 static int list_containers(const char *sock_path, const char *ref, struct listing *ret,
 			   char *why, size_t why_len)
 {
-	struct json_object *arr;
+	_cleanup_(json_object_putp) struct json_object *arr = NULL;
 	struct http_reply reply;
 	int r;
 
@@ -504,14 +508,12 @@ static int list_containers(const char *sock_path, const char *ref, struct listin
 	arr = json_tokener_parse(reply.body);
 	free(reply.body);
 	if (!arr || !json_object_is_type(arr, json_type_array)) {
-		json_object_put(arr);
 		why_set(why, why_len, "the engine's list of containers was not understood");
 		return -EBADMSG;
 	}
 	memset(ret, 0, sizeof(*ret));
 	for (size_t i = 0; i < json_object_array_length(arr); i++)
 		list_one(json_object_array_get_idx(arr, i), ref, ret);
-	json_object_put(arr);
 	return 0;
 }
 
@@ -804,20 +806,16 @@ static void label_text(struct json_object *labels, const char *key, char *buf, s
 static int parse_labelled(const char *body, const char *key, const char *options_key,
 			  struct engine_labelled **ret, size_t *ret_n)
 {
-	struct json_object *arr = json_tokener_parse(body);
+	_cleanup_(json_object_putp) struct json_object *arr = json_tokener_parse(body);
 	struct engine_labelled *out;
 	size_t n = 0, len;
 
-	if (!arr || !json_object_is_type(arr, json_type_array)) {
-		json_object_put(arr);
+	if (!arr || !json_object_is_type(arr, json_type_array))
 		return -EBADMSG;
-	}
 	len = json_object_array_length(arr);
 	out = calloc(len ? len : 1, sizeof(*out));
-	if (!out) {
-		json_object_put(arr);
+	if (!out)
 		return -ENOMEM;
-	}
 	for (size_t i = 0; i < len; i++) {
 		struct json_object *ct = json_object_array_get_idx(arr, i), *names, *labels;
 		const char *id = json_str(ct, "Id"), *name = NULL;
@@ -835,7 +833,6 @@ static int parse_labelled(const char *body, const char *key, const char *options
 		label_text(labels, options_key, e->options, sizeof(e->options));
 		n++;
 	}
-	json_object_put(arr);
 	*ret = out;
 	*ret_n = n;
 	return 0;

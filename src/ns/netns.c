@@ -51,6 +51,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "nsbridge/cleanup.h"
 #include "nsbridge/netns.h"
 
 /**
@@ -167,9 +168,10 @@ int netns_pid_start(pid_t pid, unsigned long long *ret)
  */
 int netns_open_pid(pid_t pid, unsigned long long start, int *ret_ns_fd, int *ret_pidfd)
 {
+	_cleanup_close_ int pidfd = -1, fd = -1;
 	unsigned long long now_start = 0;
 	char path[64];
-	int pidfd, fd, r;
+	int r;
 
 	pidfd = pidfd_open_compat(pid);
 	if (pidfd < 0)
@@ -177,25 +179,17 @@ int netns_open_pid(pid_t pid, unsigned long long start, int *ret_ns_fd, int *ret
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	r = netns_open_path(path, &fd);
-	if (r == 0 && start && netns_pid_start(pid, &now_start) == 0 && now_start != start) {
-		close(fd);
+	if (r == 0 && start && netns_pid_start(pid, &now_start) == 0 && now_start != start)
 		r = -ESTALE;
-	}
-	if (r < 0) {
-		close(pidfd);
+	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
-	}
 
-	r = pidfd_alive(pidfd);
-	if (r < 0) {
-		/* exited after pidfd_open: /proc/PID may have been another */
-		close(fd);
-		close(pidfd);
+	/* exited after pidfd_open: /proc/PID may have been another */
+	if (pidfd_alive(pidfd) < 0)
 		return -ESRCH;
-	}
 
-	*ret_ns_fd = fd;
-	*ret_pidfd = pidfd;
+	*ret_ns_fd = TAKE_FD(fd);
+	*ret_pidfd = TAKE_FD(pidfd);
 	return 0;
 }
 

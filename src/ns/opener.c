@@ -381,42 +381,24 @@ static __attribute__((noreturn)) void opener_main(struct opener_state *st, pid_t
  */
 int opener_start(const int ns_fds[SIDE_MAX])
 {
+	static const enum child_link links[CHANNEL_MAX] = {
+		[CHANNEL_ASYNC] = CHILD_SEQPACKET,
+		[CHANNEL_CALL] = CHILD_SEQPACKET,
+	};
 	struct opener_state st = { .home_fd = -1 };
 	pid_t parent = getpid(), pid;
-	int sv[CHANNEL_MAX][2];
+	int fds[CHANNEL_MAX];
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv[CHANNEL_ASYNC]) < 0)
-		return -errno;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv[CHANNEL_CALL]) < 0) {
-		int r = -errno;
-
-		close(sv[CHANNEL_ASYNC][0]);
-		close(sv[CHANNEL_ASYNC][1]);
-		return r;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		int r = -errno;
-
-		for (int i = 0; i < CHANNEL_MAX; i++) {
-			close(sv[i][0]);
-			close(sv[i][1]);
-		}
-		return r;
-	}
+	pid = child_fork(links, CHANNEL_MAX, fds);
+	if (pid < 0)
+		return pid;
 	if (pid == 0) {
-		for (int i = 0; i < CHANNEL_MAX; i++) {
-			close(sv[i][0]);
-			st.ctl_fds[i] = sv[i][1];
-		}
+		memcpy(st.ctl_fds, fds, sizeof(st.ctl_fds));
 		memcpy(st.ns_fds, ns_fds, sizeof(st.ns_fds));
 		opener_main(&st, parent);
 	}
-	close(sv[CHANNEL_ASYNC][1]);
-	close(sv[CHANNEL_CALL][1]);
-	ctl_fd = sv[CHANNEL_ASYNC][0];
-	call_fd = sv[CHANNEL_CALL][0];
+	ctl_fd = fds[CHANNEL_ASYNC];
+	call_fd = fds[CHANNEL_CALL];
 	opener_pid_ = pid;
 	return 0;
 }

@@ -411,9 +411,10 @@ static __attribute__((noreturn)) void watcher_main(struct watch *w, pid_t parent
  */
 int watcher_start(const struct watch_target *targets, size_t n, const char *labels, int *ret_fd)
 {
+	const enum child_link to_relay = CHILD_PIPE_FROM;
 	static struct watch w;	/* the child's, and big */
 	pid_t parent = getpid(), pid;
-	int p[2];
+	int fd;
 
 	if (n > WATCHER_TARGETS_MAX)
 		return -E2BIG;
@@ -426,32 +427,22 @@ int watcher_start(const struct watch_target *targets, size_t n, const char *labe
 		snprintf(w.options_key, sizeof(w.options_key), "%s.options", labels);
 		engine_sockets_all(w.sockets, ENGINE_SOCKETS_MAX);
 	}
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		int r = -errno;
-
-		close(p[0]);
-		close(p[1]);
-		return r;
-	}
+	pid = child_fork(&to_relay, 1, &fd);
+	if (pid < 0)
+		return pid;
 	if (pid == 0) {
-		close(p[0]);
-		w.out_fd = p[1];
+		w.out_fd = fd;
 		watcher_main(&w, parent);
 	}
-	close(p[1]);
 	/* for the keeper (runas.c), which ends it when the relay goes */
 	watcher_pid_fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		int r = -errno;
 
-		close(p[0]);
+		close(fd);
 		return r;
 	}
-	*ret_fd = p[0];
+	*ret_fd = fd;
 	return 0;
 }
 

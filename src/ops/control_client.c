@@ -29,11 +29,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nsbridge/cleanup.h"
 #include "nsbridge/control.h"
 #include "nsbridge/control_client.h"
 
 #define ANSWER_MAX	(4 << 20)
 #define ANSWER_TIMEOUT_S 2
+
+/* _cleanup_(json_object_putp): a document, put on every way out */
+DEFINE_CLEANUP_FUNC(json_object *, json_object_put)
 
 /* Read the whole answer of the control socket at @path */
 static int ask(const char *path, json_object **ret_doc)
@@ -44,7 +48,8 @@ static int ask(const char *path, json_object **ret_doc)
 	json_object *doc = NULL;
 	char buf[16384];
 	size_t total = 0;
-	int fd, r = 0;
+	_cleanup_close_ int fd = -1;
+	int r = 0;
 
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
@@ -53,11 +58,8 @@ static int ask(const char *path, json_object **ret_doc)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		return -errno;
 	tok = json_tokener_new();
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
@@ -71,7 +73,6 @@ static int ask(const char *path, json_object **ret_doc)
 			break;
 	}
 	json_tokener_free(tok);
-	close(fd);
 	if (!doc)
 		return r < 0 ? r : -EBADMSG;
 	*ret_doc = doc;
@@ -333,7 +334,7 @@ static int show_one(const char *what, bool json, json_object *all)
  */
 int control_client_status(const struct config *cfg)
 {
-	json_object *all = cfg->json ? json_object_new_array() : NULL;
+	_cleanup_(json_object_putp) json_object *all = cfg->json ? json_object_new_array() : NULL;
 	char dir[PATH_MAX];
 	unsigned shown = 0;
 	int r;
@@ -342,7 +343,6 @@ int control_client_status(const struct config *cfg)
 		r = show_one(cfg->status_of, cfg->json, all);
 		if (r < 0) {
 			log_errno(LOG_LEVEL_ERROR, r, "no answer from nsbridge %s", cfg->status_of);
-			json_object_put(all);
 			return EXIT_RUNTIME;
 		}
 		shown = 1;
@@ -353,13 +353,11 @@ int control_client_status(const struct config *cfg)
 	if (!shown) {
 		log_error("no nsbridge is running here: no control socket answers in %s",
 			  CONTROL_RUN_DIR);
-		json_object_put(all);
 		return EXIT_RUNTIME;
 	}
 	if (all)
 		puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY |
 						    JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(all);
 	return EXIT_OK;
 }
 

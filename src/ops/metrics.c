@@ -32,6 +32,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "nsbridge/cleanup.h"
 #include "nsbridge/event.h"
 #include "nsbridge/fdreserve.h"
 #include "nsbridge/listener.h"
@@ -113,8 +114,8 @@ static void schedule(struct ctx *c)
 static int start_daemon(struct ctx *c, int fd)
 {
 	union epoll_ref ref = { .type = EPOLL_TYPE_METRICS };
+	_cleanup_free_ struct metrics *m = calloc(1, sizeof(*m));
 	const union MHD_DaemonInfo *info;
-	struct metrics *m = calloc(1, sizeof(*m));
 	int r;
 
 	if (!m)
@@ -124,19 +125,16 @@ static int start_daemon(struct ctx *c, int fd)
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNECTIONS,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_TIMEOUT_S,
 				     MHD_OPTION_END);
-	if (!m->daemon) {
-		free(m);
+	if (!m->daemon)
 		return -EIO;
-	}
 	info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_EPOLL_FD);
 	r = info ? event_epoll_add(c, info->epoll_fd, EPOLLIN, ref) : -EIO;
 	if (r < 0) {
 		MHD_stop_daemon(m->daemon);
-		free(m);
 		return r;
 	}
 	m->epoll_fd = info->epoll_fd;
-	c->metrics = m;
+	c->metrics = TAKE_PTR(m);
 	return 0;
 }
 

@@ -76,6 +76,7 @@
 #include <unistd.h>
 
 #include "nsbridge/caps.h"
+#include "nsbridge/child.h"
 #include "nsbridge/command.h"
 #include "nsbridge/event.h"
 
@@ -179,26 +180,20 @@ static int make_signal_pipe(pid_t pid)
  */
 int command_start(struct ctx *c)
 {
+	const enum child_link go = CHILD_PIPE_TO;
 	union epoll_ref ref = { .type = EPOLL_TYPE_COMMAND };
 	pid_t parent = getpid(), pid;
-	int go[2], r;
+	int go_fd, r;
 
 	if (!c->config->command)
 		return 0;
 	own_group = !isatty(STDIN_FILENO);
-	if (pipe2(go, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(go[0]);
-		close(go[1]);
-		return r;
-	}
+	pid = child_fork(&go, 1, &go_fd);
+	if (pid < 0)
+		return pid;
 	if (pid == 0)
-		child_main(c->config->command, go[0], parent);
-	close(go[0]);
-	c->command_go_fd = go[1];
+		child_main(c->config->command, go_fd, parent);
+	c->command_go_fd = go_fd;
 	/* in the child too: whichever runs first, the group is there */
 	if (own_group)
 		setpgid(pid, pid);

@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include "nsbridge/bridge.h"
+#include "nsbridge/cleanup.h"
 #include "nsbridge/event.h"
 #include "nsbridge/labels.h"
 #include "nsbridge/lifecycle.h"
@@ -371,7 +372,7 @@ static void add_bridges(struct ctx *c, enum side side, const char *value, const 
 	size_t n;
 
 	if (*options) {
-		struct config *own = malloc(sizeof(*own));
+		_cleanup_free_ struct config *own = malloc(sizeof(*own));
 
 		if (!own) {
 			refuse(s, "out of memory");
@@ -379,17 +380,15 @@ static void add_bridges(struct ctx *c, enum side side, const char *value, const 
 		}
 		*own = *c->config;
 		if (labels_options(own, options, why, sizeof(why)) < 0) {
-			free(own);
 			refuse(s, why);
 			return;
 		}
 		s->options_text = strdup(options);
 		if (!s->options_text) {
-			free(own);
 			refuse(s, "out of memory");
 			return;
 		}
-		s->options = own;
+		s->options = TAKE_PTR(own);
 	}
 	if (labels_split(value, pairs, LABEL_PAIRS_MAX, &n, why, sizeof(why)) < 0) {
 		refuse(&c->sides[side], why);

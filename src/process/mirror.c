@@ -44,6 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nsbridge/cleanup.h"
 #include "nsbridge/event.h"
 #include "nsbridge/listener.h"
 #include "nsbridge/mirror.h"
@@ -252,8 +253,8 @@ static bool side_down(const struct ctx *c, enum side side)
 
 static void scan_proto(struct ctx *c, enum proto p)
 {
+	_cleanup_free_ struct scan *s = calloc(1, sizeof(*s));
 	struct mirror *m = c->mirror;
-	struct scan *s = calloc(1, sizeof(*s));
 	struct portset want;
 
 	if (!s)
@@ -262,7 +263,6 @@ static void scan_proto(struct ctx *c, enum proto p)
 		s->known.w[i] = m->bound[p].w[i] | m->taken[p].w[i] | m->relayed[p].w[i];
 	if (scan_ports(c, p == PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP, s) < 0) {
 		log_warn("cannot list the ports of %s; trying again", c->sides[m->from].label);
-		free(s);
 		return;
 	}
 	want = s->ports;
@@ -271,7 +271,6 @@ static void scan_proto(struct ctx *c, enum proto p)
 			want.w[i] &= m->seen[p].w[i];
 	m->seen[p] = s->ports;
 	apply(c, p, &want, s);
-	free(s);
 }
 
 static void scan(struct ctx *c)

@@ -91,6 +91,7 @@
 #include <unistd.h>
 
 #include "nsbridge/caps.h"
+#include "nsbridge/child.h"
 #include "nsbridge/control.h"
 #include "nsbridge/runas.h"
 #include "nsbridge/watcher.h"
@@ -276,24 +277,19 @@ static const struct endpoint *nth_service(const struct config *cfg, int k)
 /* Run check_child() and take its answer */
 static int run_check(const struct config *cfg, const struct runas *as, struct check *ret)
 {
-	int p[2], status, r = 0;
+	const enum child_link to_relay = CHILD_PIPE_FROM;
+	int fd, status, r = 0;
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);
-	pid = fork();
+	pid = child_fork(&to_relay, 1, &fd);
 	if (pid < 0)
-		r = -errno;
-	if (pid == 0) {
-		close(p[0]);
-		check_child(cfg, as, p[1]);
-	}
-	close(p[1]);
-	if (pid > 0 && read(p[0], ret, sizeof(*ret)) != sizeof(*ret))
+		return pid;
+	if (pid == 0)
+		check_child(cfg, as, fd);
+	if (read(fd, ret, sizeof(*ret)) != sizeof(*ret))
 		r = -EIO;
-	close(p[0]);
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	close(fd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return r;
 }
@@ -507,9 +503,10 @@ static int keep_only(int fds[KEEPER_FD_END])
  */
 int runas_keeper_start(const struct ctx *c)
 {
+	const enum child_link to_keeper = CHILD_STREAM;
 	const char *paths[KEEPER_PATHS];
 	pid_t parent = getpid(), pid;
-	int n = 0, sv[2];
+	int n = 0, fd;
 
 	if (control_path(c))
 		paths[n++] = control_path(c);
@@ -517,20 +514,12 @@ int runas_keeper_start(const struct ctx *c)
 		paths[n++] = c->config->port_file;
 	if (n == 0 && watcher_pidfd() < 0)
 		return 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		int r = -errno;
-
-		close(sv[0]);
-		close(sv[1]);
-		return r;
-	}
+	pid = child_fork(&to_keeper, 1, &fd);
+	if (pid < 0)
+		return pid;
 	if (pid == 0) {
 		int fds[KEEPER_FD_END] = {
-			[KEEPER_SOCKET] = sv[1],
+			[KEEPER_SOCKET] = fd,
 			[KEEPER_WATCHER] = watcher_pidfd(),
 		};
 
@@ -538,8 +527,7 @@ int runas_keeper_start(const struct ctx *c)
 			_exit(EXIT_FAILURE);
 		keeper_main(paths, n, parent, c->port_file_written ? c->config->port_file : NULL);
 	}
-	close(sv[1]);
-	keeper_fd = sv[0];
+	keeper_fd = fd;
 	keeper_pid = pid;
 	for (int i = 0; i < n; i++)
 		snprintf(keeper_paths[i], sizeof(keeper_paths[i]), "%s", paths[i]);

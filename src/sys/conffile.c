@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nsbridge/cleanup.h"
 #include "nsbridge/conffile.h"
 
 /**
@@ -165,6 +166,9 @@ static int read_settings(struct conffile *f, const char *path, char *error, size
 	return 0;
 }
 
+/* _cleanup_(conffile_freep): a file read only partly, released on its way out */
+DEFINE_CLEANUP_FUNC(struct conffile *, conffile_free)
+
 /**
  * conffile_read() - read and check the shape of a --config file
  * @path:	the file
@@ -177,7 +181,7 @@ static int read_settings(struct conffile *f, const char *path, char *error, size
  */
 int conffile_read(const char *path, struct conffile **ret, char *error, size_t len)
 {
-	struct conffile *f = calloc(1, sizeof(*f));
+	_cleanup_(conffile_freep) struct conffile *f = calloc(1, sizeof(*f));
 	int r;
 
 	if (!f)
@@ -191,15 +195,12 @@ int conffile_read(const char *path, struct conffile **ret, char *error, size_t l
 				config_error_line(&f->cf), "%s: expected NAME = VALUE; settings and "
 				"bridges = ( { service = ...; expose = ...; } );",
 				config_error_text(&f->cf));
-		conffile_free(f);
 		return -EINVAL;
 	}
 	r = read_settings(f, path, error, len);
-	if (r < 0) {
-		conffile_free(f);
+	if (r < 0)
 		return r;
-	}
-	*ret = f;
+	*ret = TAKE_PTR(f);
 	return 0;
 }
 

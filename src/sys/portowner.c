@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nsbridge/cleanup.h"
 #include "nsbridge/portowner.h"
 
 /* Whether a listener bound to @src (family @family) would take @sa's address */
@@ -143,9 +144,9 @@ void portowner_comm(pid_t pid, char *comm, size_t len)
  */
 int portowner_of_inode(uint32_t inode, struct port_owner *ret)
 {
+	_cleanup_closedir_ DIR *proc = NULL;
 	char want[48];
 	struct dirent *de;
-	DIR *proc;
 
 	snprintf(want, sizeof(want), "socket:[%u]", inode);
 	proc = opendir("/proc");
@@ -158,10 +159,8 @@ int portowner_of_inode(uint32_t inode, struct port_owner *ret)
 			continue;
 		ret->pid = (pid_t)atoi(de->d_name);
 		portowner_comm(ret->pid, ret->comm, sizeof(ret->comm));
-		closedir(proc);
 		return 0;
 	}
-	closedir(proc);
 	return -ENOENT;
 }
 
@@ -176,20 +175,19 @@ int portowner_of_inode(uint32_t inode, struct port_owner *ret)
  */
 int portowner_find(int diag_fd, const struct sockaddr *sa, struct port_owner *ret)
 {
+	_cleanup_close_ int fd = diag_fd;
 	struct nl_sock *sk;
 	uint32_t inode;
 	int r;
 
 	sk = nl_socket_alloc();
-	if (!sk) {
-		close(diag_fd);
+	if (!sk)
 		return -ENOMEM;
-	}
-	if (nl_socket_set_fd(sk, NETLINK_SOCK_DIAG, diag_fd) < 0) {
-		close(diag_fd);
+	if (nl_socket_set_fd(sk, NETLINK_SOCK_DIAG, fd) < 0) {
 		nl_socket_free(sk);
 		return -EIO;
 	}
+	(void)TAKE_FD(fd);	/* libnl's now: nl_socket_free() closes it */
 	r = listener_inode(sk, sa, &inode);
 	nl_socket_free(sk);
 	if (r < 0)
