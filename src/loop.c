@@ -1,34 +1,29 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* loop.c - the epoll loop: dispatch, deadlines, signals, drain
+/* loop.c - the epoll loop: dispatch, the drain, signals
  *
  * Theory of operation
  *
  * One thread, one epoll instance. The loop is the top of the layers
  * (docs/design.md): it calls every module and none calls it, but
- * main.c. The modules register their fds, read the clock and ask for a
- * stop through event.c, at the bottom; a stop reaches the drain here
- * through ctx.on_stop. loop_init() wires the other hooks by which a lower
- * module tells one above (struct dial_ops, struct sockpool_ops).
+ * main.c. It knows the relay's own descriptors and little else: the
+ * modules register their sources, deadlines and exits with event.c, at
+ * the bottom, at their set-up (loop_init() and loop_setup() call the
+ * core's), and are called back from there; a stop reaches the drain
+ * here through ctx.on_stop.
  *
- * Every fd is registered with a tagged reference (ctx.h) that says
- * what it is, and the loop dispatches on it. Signals arrive through a
- * signalfd and every deadline through event.c's one timerfd, armed
- * for the earliest of: the oldest connect deadline, the next connect
- * retry to a unix SERVICE whose queue was full, the least recently
- * active connection's idle deadline, the deadline of a reset being
- * passed on (relay.c), the end of a drain, the next retry while out
- * of descriptors, the oldest UDP flow's timeout, the next --mirror
- * scan, libmicrohttpd's timeouts and the oldest control socket
- * reader's. Most are the head of a list kept in deadline order, so
- * arming is cheap. Each is acted on after every batch, and whatever
- * acts on a deadline moves it on: one left in the past would fire the
- * timer at once, again and again.
+ * Listeners, relayed connections and UDP flows carry a tagged reference
+ * (ctx.h), dispatched here by a switch straight to bridge.c, relay.c and
+ * udp.c: the hot path has no indirect call. Every other reference names
+ * a registered source, handed to event_dispatch(). The one timerfd is
+ * armed before every wait, the first one included, for the earliest of
+ * the modules' deadlines (event_next_deadline()), the end of a drain and
+ * the next retry while out of descriptors; a quiet start has no batch to
+ * arm it, and a deadline holds whoever set it and whenever.
  *
- * After each batch of events: connections closed in it are freed,
- * listeners that stopped accepting are resumed where possible. The timer
- * is re-armed before every wait, the first one included, so a deadline
- * holds whoever set it and whenever: the set-up's (the first --mirror
- * scan) as much as a batch's. A quiet start has no batch to arm it.
+ * After each batch of events: the modules act on their deadlines
+ * (event_expire()), the drain ends if its time is over, connections
+ * closed in the batch are freed, and what waits for descriptors tries
+ * again where some were freed or its retry is due.
  *
  * SIGINT or SIGTERM starts a drain: listeners close (new clients are
  * refused by the kernel), open connections go on until they end or until
@@ -52,19 +47,15 @@
 
 #include "nsbridge/access.h"
 #include "nsbridge/bridge.h"
-#include "nsbridge/children.h"
 #include "nsbridge/command.h"
 #include "nsbridge/control.h"
 #include "nsbridge/dial.h"
 #include "nsbridge/event.h"
 #include "nsbridge/fdreserve.h"
 #include "nsbridge/labels.h"
-#include "nsbridge/lifecycle.h"
 #include "nsbridge/listener.h"
 #include "nsbridge/loop.h"
 #include "nsbridge/metrics.h"
-#include "nsbridge/mirror.h"
-#include "nsbridge/opener.h"
 #include "nsbridge/pipepool.h"
 #include "nsbridge/relay.h"
 #include "nsbridge/reload.h"
@@ -77,7 +68,7 @@
 #define STARVED_LOG_INTERVAL_MS	10000
 
 /**
- * loop_init() - a context with nothing open
+ * loop_init() - a context with nothing open, the core's deadlines registered
  * @c:		context
  * @config:	the parsed configuration
  */
@@ -100,10 +91,12 @@ void loop_init(struct ctx *c, const struct config *config)
 	list_init(&c->listener_queue);
 	c->starved_rl = (struct ratelimit)RATELIMIT_INIT(STARVED_LOG_INTERVAL_MS, 1);
 	c->started = (int64_t)time(NULL);
-	/* how a lower module tells the one above it (docs/design.md) */
-	c->dial_ops = &relay_dial_ops;
-	c->sockpool_ops = &dial_sockpool_ops;
 	sockpool_init(c);
+	/* their deadlines are acted on in this order, before those of set-up */
+	dial_init(c);
+	relay_init(c);
+	udp_init(c);
+	bridges_init(c);
 }
 
 static void close_fd(int *fd)
@@ -119,51 +112,28 @@ static void close_fd(int *fd)
  *
  * The process is about to exit, so this is for the leak checkers, and
  * so that every connection still open ends with a reset, not a FIN that
- * would pass a truncated stream off as complete.
+ * would pass a truncated stream off as complete. What the modules above
+ * the core set up, they undo themselves (event_release()).
  */
 void loop_release(struct ctx *c)
 {
 	relay_close_all(c);
 	relay_free_closed(c);
 	udp_release(c);
-	mirror_release(c);
 	access_release(c);
-	control_release(c);
-	metrics_release(c);
-	command_release(c);
+	event_release(c);
 	listener_close_all(c);
 	sockpool_close(c);
 	sides_close(c);
 	pipepool_release();
 	fdreserve_release();
-	close_fd(&c->epoll_fd);
-	close_fd(&c->timer_fd);
 	close_fd(&c->signal_fd);
-	close_fd(&c->watcher_fd);
+	event_close(c);
 	listener_release(c);
 	free(c->bridges);
 	slots_release(&c->conns);
 	c->bridges = NULL;
 	c->n_bridges = 0;
-}
-
-static int setup_signals(struct ctx *c)
-{
-	sigset_t mask;
-
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	if (c->config->command) {	/* CMD's to act on, passed on (command.c) */
-		sigaddset(&mask, SIGUSR1);
-		sigaddset(&mask, SIGUSR2);
-	}
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
-	c->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	return c->signal_fd < 0 ? -errno : 0;
 }
 
 /* What a stop does; ctx.on_stop, so that modules below reach it through
@@ -182,44 +152,12 @@ static void drain_start(struct ctx *c)
 		log_info("stopping");
 }
 
-/**
- * loop_setup() - epoll, signalfd, timerfd, and every listener registered
- * @c:		context with listeners bound
- *
- * Return: 0 or -errno
- */
-int loop_setup(struct ctx *c)
-{
-	union epoll_ref ref = { .type = EPOLL_TYPE_SIGNAL };
-	int r;
-
-	c->on_stop = drain_start;
-	c->on_change = reload_change;	/* nsbridge add and remove */
-	r = event_open(c);
-	if (r < 0)
-		return r;
-	r = setup_signals(c);
-	if (r < 0 || (r = event_epoll_add(c, c->signal_fd, EPOLLIN, ref)) < 0)
-		return r;
-	r = fdreserve_init();
-	if (r < 0)
-		return r;
-
-	if (opener_fd() >= 0) {
-		ref.type = EPOLL_TYPE_OPENER;
-		r = event_epoll_add(c, opener_fd(), EPOLLIN, ref);
-		if (r < 0)
-			return r;
-	}
-
-	return listener_watch_all(c);
-}
-
-static void on_signal(struct ctx *c)
+static void on_signal(struct ctx *c, struct event_source *s, uint32_t events)
 {
 	struct signalfd_siginfo si;
 
-	while (read(c->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+	(void)events;
+	while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
 		/* a scoped run stops when CMD does: the signal is CMD's to act on */
 		if (command_forward(c, (int)si.ssi_signo, si.ssi_code == SI_KERNEL))
 			continue;
@@ -241,6 +179,54 @@ static void on_signal(struct ctx *c)
 	}
 }
 
+static int setup_signals(struct ctx *c)
+{
+	sigset_t mask;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (c->config->command) {	/* CMD's to act on, passed on (command.c) */
+		sigaddset(&mask, SIGUSR1);
+		sigaddset(&mask, SIGUSR2);
+	}
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	c->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (c->signal_fd < 0)
+		return -errno;
+	return event_add_io(c, &c->signal_source, c->signal_fd, EPOLLIN, on_signal);
+}
+
+/**
+ * loop_setup() - epoll, signalfd, timerfd, the opener's replies, and every
+ *		  listener registered
+ * @c:		context with listeners bound
+ *
+ * Return: 0 or -errno
+ */
+int loop_setup(struct ctx *c)
+{
+	int r;
+
+	c->on_stop = drain_start;
+	c->on_change = reload_change;	/* nsbridge add and remove */
+	r = event_open(c);
+	if (r < 0 || (r = setup_signals(c)) < 0)
+		return r;
+	r = fdreserve_init();
+	if (r < 0)
+		return r;
+	r = sockpool_setup(c);
+	if (r < 0)
+		return r;
+	return listener_watch_all(c);
+}
+
+/* The relay's own descriptors by their tag, with no indirect call; the
+ * rest by the source registered */
 static void dispatch(struct ctx *c, const struct epoll_event *ev)
 {
 	union epoll_ref ref = { .u64 = ev->data.u64 };
@@ -258,36 +244,8 @@ static void dispatch(struct ctx *c, const struct epoll_event *ev)
 	case EPOLL_TYPE_CONN:
 		relay_on_event(c, ref, ev->events);
 		break;
-	case EPOLL_TYPE_SIGNAL:
-		on_signal(c);
-		break;
-	case EPOLL_TYPE_TIMER:
-		event_on_timer(c);	/* re-armed after the batch */
-		break;
-	case EPOLL_TYPE_OPENER:
-		sockpool_on_reply(c);
-		break;
-	case EPOLL_TYPE_PIDFD:
-		lifecycle_on_exit(c, (enum side)ref.index);
-		labels_on_exit(c, (enum side)ref.index);
-		break;
-	case EPOLL_TYPE_WATCHER:
-		lifecycle_on_watcher(c, labels_on_report);
-		break;
-	case EPOLL_TYPE_CONTROL:
-		control_on_accept(c);
-		break;
-	case EPOLL_TYPE_CONTROL_CLIENT:
-		control_on_writable(c, ref.index);
-		break;
-	case EPOLL_TYPE_METRICS:
-		metrics_on_event(c);
-		break;
-	case EPOLL_TYPE_COMMAND:
-		command_on_exit(c);
-		break;
-	case EPOLL_TYPE_HELPER:
-		children_on_exit(c, (enum helper)ref.index);
+	case EPOLL_TYPE_SOURCE:
+		event_dispatch(c, ref, ev->events);
 		break;
 	case EPOLL_TYPE_NONE:
 	case EPOLL_TYPE_MAX:
@@ -303,22 +261,12 @@ static void consider(uint64_t *next, uint64_t when)
 
 static uint64_t next_deadline(const struct ctx *c)
 {
-	uint64_t next = 0;
+	uint64_t next = event_next_deadline(c);
 
-	if (!list_empty(&c->connecting))
-		consider(&next, relay_conn_of_node(c->connecting.next)->deadline_ms);
-	consider(&next, dial_next_retry(c));
-	consider(&next, relay_next_deadline(c));
 	if (c->draining)
 		consider(&next, c->drain_deadline_ms);
-	consider(&next, bridges_next_drain(c));
 	if (c->starved)
 		consider(&next, c->retry_accept_ms);
-	consider(&next, udp_next_deadline(c));
-	consider(&next, metrics_next_deadline(c));
-	consider(&next, control_next_deadline(c));
-	if (!c->draining)
-		consider(&next, mirror_next_deadline(c));
 	return next;
 }
 
@@ -346,24 +294,24 @@ static void retry_starved(struct ctx *c, bool freed)
 		listener_resume(c, retry);
 }
 
+/* A drain ends when its connections have, or at its deadline */
+static void drain_expire(struct ctx *c)
+{
+	if (!c->draining || (c->now_ms < c->drain_deadline_ms && c->n_conns))
+		return;
+	if (c->n_conns)
+		log_info("drain time is over: resetting %u connections", c->n_conns);
+	relay_close_all(c);
+	c->quit = true;
+}
+
 static void after_batch(struct ctx *c)
 {
 	bool freed;
 
 	c->now_ms = event_clock_ms();
-	dial_expire(c);
-	relay_expire(c);
-	udp_expire_idle(c);
-	mirror_tick(c);
-	metrics_tick(c);
-	control_tick(c);
-	bridges_expire_removed(c);
-	if (c->draining && (c->now_ms >= c->drain_deadline_ms || !c->n_conns)) {
-		if (c->n_conns)
-			log_info("drain time is over: resetting %u connections", c->n_conns);
-		relay_close_all(c);
-		c->quit = true;
-	}
+	event_expire(c);
+	drain_expire(c);
 	freed = relay_free_closed(c);
 	retry_starved(c, freed);
 	relay_free_closed(c);
@@ -374,6 +322,30 @@ static void after_batch(struct ctx *c)
 }
 
 /**
+ * loop_run_once() - wait for one batch of events and handle it, with
+ *		     every deadline due by then
+ * @c:		context, set up (at least event_open())
+ * @timeout_ms:	the longest to wait, -1 for as long as it takes
+ *
+ * Return: 0, also when the wait was interrupted, or -errno of epoll_wait()
+ */
+int loop_run_once(struct ctx *c, int timeout_ms)
+{
+	struct epoll_event events[EVENTS_PER_BATCH];
+	int n;
+
+	event_arm_timer(c, next_deadline(c));
+	n = epoll_wait(c->epoll_fd, events, EVENTS_PER_BATCH, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	c->now_ms = event_clock_ms();
+	for (int i = 0; i < n; i++)
+		dispatch(c, &events[i]);
+	after_batch(c);
+	return 0;
+}
+
+/**
  * loop_run() - handle events until stopped
  * @c:		context, set up
  *
@@ -381,23 +353,13 @@ static void after_batch(struct ctx *c)
  */
 int loop_run(struct ctx *c)
 {
-	struct epoll_event events[EVENTS_PER_BATCH];
-
 	while (!c->quit) {
-		int n;
+		int r = loop_run_once(c, -1);
 
-		event_arm_timer(c, next_deadline(c));
-		n = epoll_wait(c->epoll_fd, events, EVENTS_PER_BATCH, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_errno(LOG_LEVEL_ERROR, -errno, "epoll_wait");
+		if (r < 0) {
+			log_errno(LOG_LEVEL_ERROR, r, "epoll_wait");
 			return EXIT_RUNTIME;
 		}
-		c->now_ms = event_clock_ms();
-		for (int i = 0; i < n; i++)
-			dispatch(c, &events[i]);
-		after_batch(c);
 	}
 	return c->exit_status;
 }

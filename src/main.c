@@ -27,6 +27,7 @@
 #include "nsbridge/container.h"
 #include "nsbridge/control.h"
 #include "nsbridge/engine.h"
+#include "nsbridge/labels.h"
 #include "nsbridge/lifecycle.h"
 #include "nsbridge/loop.h"
 #include "nsbridge/metrics.h"
@@ -296,6 +297,7 @@ static int run_ctx(struct ctx *c, const struct runas *as)
 	r = mirror_setup(c);
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "listing the ports to mirror"), EXIT_RUNTIME;
+	labels_setup(c);	/* before the watcher reports */
 	r = lifecycle_setup(c);
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "watching the containers"), EXIT_RUNTIME;

@@ -26,7 +26,6 @@ int bridge_add(struct ctx *c, const struct bridge_spec *spec, struct bridge *fro
 void bridge_discard(struct ctx *c, struct bridge *b);
 void bridge_remove(struct ctx *c, struct bridge *b);
 size_t bridges_room(const struct ctx *c);
-void bridges_expire_removed(struct ctx *c);
-uint64_t bridges_next_drain(const struct ctx *c);
+void bridges_init(struct ctx *c);
 
 #endif /* NSBRIDGE_BRIDGE_H */

@@ -10,6 +10,5 @@
 const char *children_name(enum helper h);
 const char *children_how(const struct helper_proc *p, char *buf, size_t len);
 int children_watch(struct ctx *c);
-void children_on_exit(struct ctx *c, enum helper h);
 
 #endif /* NSBRIDGE_CHILDREN_H */

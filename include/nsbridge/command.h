@@ -9,8 +9,6 @@
 
 int command_start(struct ctx *c);
 void command_go(struct ctx *c);
-void command_on_exit(struct ctx *c);
 bool command_forward(struct ctx *c, int signo, bool from_tty);
-void command_release(struct ctx *c);
 
 #endif /* NSBRIDGE_COMMAND_H */

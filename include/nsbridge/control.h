@@ -4,7 +4,6 @@
 #define NSBRIDGE_CONTROL_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include "nsbridge/ctx.h"
 
@@ -16,11 +15,6 @@
 const char *control_dir(int which, char *buf, size_t len);
 int control_setup(struct ctx *c);
 const char *control_path(const struct ctx *c);
-void control_on_accept(struct ctx *c);
-void control_on_writable(struct ctx *c, unsigned index);
 void control_resume(struct ctx *c);
-uint64_t control_next_deadline(const struct ctx *c);
-void control_tick(struct ctx *c);
-void control_release(struct ctx *c);
 
 #endif /* NSBRIDGE_CONTROL_H */

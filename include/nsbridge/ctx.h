@@ -18,6 +18,34 @@
 #define SIDE_LABEL_MAX	160
 #define SIDE_REFUSED_MAX	512
 
+struct ctx;
+struct event_source;
+
+/* What a registered source calls when its descriptor is ready */
+typedef void event_io_fn(struct ctx *c, struct event_source *s, uint32_t events);
+
+/**
+ * struct event_source - a descriptor a module watches, and what it calls
+ *			 then (event_add_io()); zeroed, it is not registered
+ * @fd:		the descriptor, as registered; the module's to close
+ * @on_event:	called with the epoll event bits
+ * @added:	registered: in the epoll set and in ctx.sources
+ * @gen:	the registration's number, which its epoll reference carries
+ *		too: an event queued for a source removed in the same batch
+ *		must not reach the source given its slot since
+ * @slot:	its place in ctx.sources, which its epoll reference names
+ *
+ * A module keeps it in its own state, next to the descriptor, and finds
+ * that state again with container_of().
+ */
+struct event_source {
+	int fd;
+	event_io_fn *on_event;
+	bool added;
+	uint16_t gen;
+	uint32_t slot;
+};
+
 /**
  * struct side_ns - one namespace of the side table: the host, or a container
  * @label:	"host" or "container REF", for messages
@@ -28,6 +56,8 @@
  * @local:	the relay's own namespace: sockets are made directly
  * @ns_fd:	namespace fd; the opener holds it once started, then -1 here
  * @pidfd:	process whose namespace it is, -1 if none
+ * @pidfd_source: @pidfd registered: lifecycle.c's or labels.c's, which
+ *		learn that the process exited
  * @pid:	that process, 0 if none
  * @start:	its start time (netns_pid_start()): with @pid, the process for
  *		good; 0 if not known
@@ -54,6 +84,7 @@ struct side_ns {
 	bool local;
 	int ns_fd;
 	int pidfd;
+	struct event_source pidfd_source;
 	pid_t pid;
 	unsigned long long start;
 	pid_t next_pid;
@@ -237,22 +268,19 @@ struct listener {
 	struct list_node wait_node;
 };
 
-/* Tagged epoll reference, after passt: what an event is about, in 64 bits */
+/*
+ * Tagged epoll reference, after passt: what an event is about, in 64 bits.
+ * The relay's own descriptors (listeners, connections, UDP flows) are
+ * tagged with their kind and dispatched by the loop's switch, with no
+ * indirect call; every other descriptor is a source a module registered
+ * (struct event_source, event.c), all of one kind.
+ */
 enum epoll_type {
 	EPOLL_TYPE_NONE,
 	EPOLL_TYPE_LISTENER,	/* index: listener */
 	EPOLL_TYPE_CONN,	/* index: connection slot, end: which socket */
-	EPOLL_TYPE_SIGNAL,
-	EPOLL_TYPE_TIMER,
-	EPOLL_TYPE_OPENER,
-	EPOLL_TYPE_PIDFD,	/* the container's init exited */
-	EPOLL_TYPE_WATCHER,	/* the engine watcher reported a pid */
 	EPOLL_TYPE_UDP_FLOW,	/* index: flow slot; replies from SERVICE */
-	EPOLL_TYPE_CONTROL,	/* the control socket: nsbridge status */
-	EPOLL_TYPE_CONTROL_CLIENT, /* index: a status reader being answered */
-	EPOLL_TYPE_METRICS,	/* the HTTP server's own epoll fd */
-	EPOLL_TYPE_COMMAND,	/* -- CMD's pidfd: it ended */
-	EPOLL_TYPE_HELPER,	/* index: enum helper; its pidfd: it ended */
+	EPOLL_TYPE_SOURCE,	/* index: ctx.sources slot, gen: its registration */
 	EPOLL_TYPE_MAX,
 };
 
@@ -260,7 +288,7 @@ union epoll_ref {
 	struct {
 		uint8_t type;
 		uint8_t end;
-		uint16_t unused;
+		uint16_t gen;
 		uint32_t index;
 	};
 	uint64_t u64;
@@ -288,6 +316,7 @@ enum helper_state {
  * @state:	whether it runs
  * @pid:	its pid, 0 when not needed
  * @pidfd:	the relay's pidfd of it, -1 once it has ended or if none
+ * @pidfd_source: @pidfd registered (children.c)
  * @code:	once exited: CLD_EXITED, CLD_KILLED or CLD_DUMPED (waitid), 0
  *		if waitid() could not say
  * @status:	the exit status, or the signal that ended it
@@ -296,6 +325,7 @@ struct helper_proc {
 	enum helper_state state;
 	pid_t pid;
 	int pidfd;
+	struct event_source pidfd_source;
 	int code;
 	int status;
 };
@@ -307,6 +337,11 @@ struct control;
 struct metrics;
 struct dial_ops;
 struct sockpool_ops;
+struct event_deadline;
+
+/* One registration a module (event.c): room to spare */
+#define EVENT_DEADLINES_MAX	16	/* modules with deadlines */
+#define EVENT_EXITS_MAX		16	/* modules with something to undo at exit */
 
 /**
  * struct udp_table - every UDP flow, by slot and by client
@@ -353,6 +388,7 @@ struct udp_table {
  * @reload:	the last SIGHUP's outcome (reload.c)
  * @command_go_fd: pipe that lets -- CMD run once ready, -1 once written
  * @command_pidfd: pidfd of it, -1 when it has ended or there is none
+ * @command_source: @command_pidfd registered (command.c)
  * @exit_status: what nsbridge exits with: CMD's status after a scoped run
  * @port_file_written: --port-file is ours to remove at exit
  * @helpers:	the helper processes, by enum helper (children.c)
@@ -363,6 +399,17 @@ struct udp_table {
  * @timer_fd:	one timerfd for every deadline
  * @signal_fd:	SIGINT, SIGTERM, SIGHUP
  * @watcher_fd:	pipe from the engine watcher, -1 when not following
+ * @sources:	the registered sources (struct event_source), by the slot
+ *		their epoll references carry (event.c)
+ * @source_gen:	the number of the last registration
+ * @deadlines:	the modules' deadlines, @n_deadlines, in the order they are
+ *		acted on (event_add_deadline())
+ * @exits:	what each module frees at exit, @n_exits, in the order it is
+ *		done (event_add_exit())
+ * @timer_source: @timer_fd registered (event.c)
+ * @signal_source: @signal_fd registered (loop.c)
+ * @opener_source: the opener's replies, registered (sockpool.c)
+ * @watcher_source: @watcher_fd registered (lifecycle.c)
  * @now_ms:	monotonic clock, read once per batch of events
  * @timer_ms:	deadline the timerfd is armed for, 0 if disarmed
  * @draining:	a stop was asked: listeners closed, connections finishing
@@ -376,6 +423,8 @@ struct udp_table {
  * @on_change:	what the control socket does with nsbridge add or remove
  *		(control.c): reload.c's, which answers in one line and
  *		returns the exit status
+ * @on_label:	what a report of a labelled container from the engine
+ *		watcher goes to (lifecycle.c): labels.c's; NULL to ignore them
  * @dial_ops:	relay.c's, told how dialling SERVICE ended (dial.c)
  * @sockpool_ops: dial.c's, handed the sockets a pool waited for
  *		(sockpool.c)
@@ -408,6 +457,7 @@ struct ctx {
 	struct reload_note reload;
 	int command_go_fd;
 	int command_pidfd;
+	struct event_source command_source;
 	int exit_status;
 	bool port_file_written;
 	struct helper_proc helpers[HELPER_MAX];
@@ -415,6 +465,16 @@ struct ctx {
 	int timer_fd;
 	int watcher_fd;
 	int signal_fd;
+	struct slot_table sources;
+	uint16_t source_gen;
+	const struct event_deadline *deadlines[EVENT_DEADLINES_MAX];
+	unsigned n_deadlines;
+	void (*exits[EVENT_EXITS_MAX])(struct ctx *c);
+	unsigned n_exits;
+	struct event_source timer_source;
+	struct event_source signal_source;
+	struct event_source opener_source;
+	struct event_source watcher_source;
 	uint64_t now_ms;
 	uint64_t timer_ms;
 	bool draining;
@@ -425,6 +485,7 @@ struct ctx {
 	bool quit;
 	void (*on_stop)(struct ctx *c);
 	int (*on_change)(struct ctx *c, const char *request, char *answer, size_t len);
+	void (*on_label)(struct ctx *c, const char *line);
 	const struct dial_ops *dial_ops;
 	const struct sockpool_ops *sockpool_ops;
 };

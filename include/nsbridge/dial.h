@@ -23,12 +23,9 @@ struct dial_ops {
 	void (*wait_fd)(struct ctx *c, struct relay_conn *conn, int err);
 };
 
-extern const struct sockpool_ops dial_sockpool_ops;
-
 void dial_begin(struct ctx *c, struct relay_conn *conn);
 void dial_start(struct ctx *c, struct relay_conn *conn);
 void dial_on_event(struct ctx *c, struct relay_conn *conn, uint32_t events);
-void dial_expire(struct ctx *c);
-uint64_t dial_next_retry(const struct ctx *c);
+void dial_init(struct ctx *c);
 
 #endif /* NSBRIDGE_DIAL_H */

@@ -25,8 +25,7 @@ int labels_split(const char *value, struct label_pair *pairs, size_t max, size_t
 int labels_spec(const struct config *cfg, const struct label_pair *pair, enum side side,
 		struct bridge_spec *ret, char *why, size_t len);
 int labels_options(struct config *cfg, const char *value, char *why, size_t len);
-void labels_on_report(struct ctx *c, const char *line);
-void labels_on_exit(struct ctx *c, enum side side);
+void labels_setup(struct ctx *c);
 void labels_on_reload(struct ctx *c);
 
 #endif /* NSBRIDGE_LABELS_H */

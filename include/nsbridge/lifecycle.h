@@ -8,6 +8,5 @@
 int lifecycle_setup(struct ctx *c);
 bool lifecycle_init_exited(const struct side_ns *s);
 void lifecycle_on_exit(struct ctx *c, enum side side);
-void lifecycle_on_watcher(struct ctx *c, void (*on_label)(struct ctx *c, const char *line));
 
 #endif /* NSBRIDGE_LIFECYCLE_H */

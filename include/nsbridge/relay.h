@@ -11,8 +11,6 @@
 
 struct sock_addr;
 
-extern const struct dial_ops relay_dial_ops;
-
 int relay_conn_new(struct ctx *c, struct listener *l, int client_fd,
 		   const struct sock_addr *peer);
 void relay_wait_fd(struct ctx *c, struct relay_conn *conn, int err);
@@ -23,6 +21,7 @@ void relay_on_event(struct ctx *c, union epoll_ref ref, uint32_t events);
 bool relay_free_closed(struct ctx *c);
 uint64_t relay_next_deadline(const struct ctx *c);
 void relay_expire(struct ctx *c);
+void relay_init(struct ctx *c);
 void relay_close_bridge(struct ctx *c, const struct bridge *b);
 void relay_close_all(struct ctx *c);
 

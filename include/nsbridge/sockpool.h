@@ -26,6 +26,7 @@ int sockpool_take(struct ctx *c, enum side side, int family, int type);
 void sockpool_wait(struct ctx *c, enum side side, int family, struct list_node *node);
 void sockpool_top_up(struct ctx *c);
 void sockpool_on_reply(struct ctx *c);
+int sockpool_setup(struct ctx *c);
 void sockpool_side_down(struct ctx *c, enum side side, int error);
 void sockpool_side_up(struct ctx *c, enum side side);
 void sockpool_close(struct ctx *c);

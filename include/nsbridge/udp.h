@@ -9,8 +9,7 @@
 
 void udp_on_clients(struct ctx *c, unsigned listener);
 void udp_on_event(struct ctx *c, union epoll_ref ref, uint32_t events);
-void udp_expire_idle(struct ctx *c);
-uint64_t udp_next_deadline(const struct ctx *c);
+void udp_init(struct ctx *c);
 void udp_close_listener(struct ctx *c, unsigned listener);
 void udp_close_bridge(struct ctx *c, struct bridge *b);
 void udp_close_all(struct ctx *c);

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "nsbridge/bridge.h"
+#include "nsbridge/event.h"
 #include "nsbridge/listener.h"
 #include "nsbridge/note.h"
 #include "nsbridge/relay.h"
@@ -339,12 +340,8 @@ void bridge_remove(struct ctx *c, struct bridge *b)
 		log_info("%s -> %s removed", b->service_text, b->expose_text);
 }
 
-/**
- * bridges_expire_removed() - reset what is left of removed bridges whose
- *			      drain time is over
- * @c:		context
- */
-void bridges_expire_removed(struct ctx *c)
+/* Reset what is left of removed bridges whose drain time is over */
+static void bridges_expire_removed(struct ctx *c)
 {
 	for (size_t i = 0; i < c->n_bridges; i++) {
 		struct bridge *b = &c->bridges[i];
@@ -357,13 +354,8 @@ void bridges_expire_removed(struct ctx *c)
 	}
 }
 
-/**
- * bridges_next_drain() - the earliest drain deadline of a removed bridge
- * @c:		context
- *
- * Return: the deadline, 0 if none
- */
-uint64_t bridges_next_drain(const struct ctx *c)
+/* The earliest drain deadline of a removed bridge, 0 if none */
+static uint64_t bridges_next_drain(const struct ctx *c)
 {
 	uint64_t next = 0;
 
@@ -374,4 +366,18 @@ uint64_t bridges_next_drain(const struct ctx *c)
 			next = b->drain_deadline_ms;
 	}
 	return next;
+}
+
+static const struct event_deadline deadlines = {
+	.next = bridges_next_drain,
+	.expire = bridges_expire_removed,
+};
+
+/**
+ * bridges_init() - register the drain deadlines of removed bridges
+ * @c:		context
+ */
+void bridges_init(struct ctx *c)
+{
+	event_add_deadline(c, &deadlines);
 }

@@ -36,9 +36,10 @@
  * first to come back is found at once.
  *
  * dial.c is below relay.c (docs/design.md): relay.c calls it, and it
- * tells how a dial ended through ctx.dial_ops (relay.c's relay_dial_ops):
+ * tells how a dial ended through ctx.dial_ops (relay.c's, set by relay_init()):
  * established, unreachable (the client is to be reset), or short of
- * descriptors. A pool hands it a socket through dial_sockpool_ops.
+ * descriptors. A pool hands it a socket through ctx.sockpool_ops, which
+ * dial_init() points here, as it registers the deadlines with event.c.
  */
 
 #include <errno.h>
@@ -387,7 +388,7 @@ static void pool_failed(struct ctx *c, struct list_node *waiter, int error)
 
 /* What a socket pool tells of a connection that waited for a socket
  * (ctx.sockpool_ops) */
-const struct sockpool_ops dial_sockpool_ops = {
+static const struct sockpool_ops pool_ops = {
 	.ready = pool_ready,
 	.failed = pool_failed,
 };
@@ -405,12 +406,9 @@ static void retry_due(struct ctx *c)
 	}
 }
 
-/**
- * dial_expire() - connect again where a unix SERVICE's queue was full,
- *		   and reset the clients whose SERVICE did not answer in time
- * @c:		context
- */
-void dial_expire(struct ctx *c)
+/* Connect again where a unix SERVICE's queue was full, and reset the
+ * clients whose SERVICE did not answer in time */
+static void expire(struct ctx *c)
 {
 	retry_due(c);
 	while (!list_empty(&c->connecting)) {
@@ -423,15 +421,30 @@ void dial_expire(struct ctx *c)
 	}
 }
 
-/**
- * dial_next_retry() - when the next connect to a full unix SERVICE is due
- * @c:		context
- *
- * Return: monotonic ms (event_clock_ms()), 0 when none waits
- */
-uint64_t dial_next_retry(const struct ctx *c)
+/* The first connect deadline or retry: both lists are in time order */
+static uint64_t next_deadline(const struct ctx *c)
 {
-	if (list_empty(&c->dial_retry))
-		return 0;
-	return relay_conn_of_wait_node(c->dial_retry.next)->retry_ms;
+	uint64_t next = 0, retry;
+
+	if (!list_empty(&c->connecting))
+		next = relay_conn_of_node(c->connecting.next)->deadline_ms;
+	if (!list_empty(&c->dial_retry)) {
+		retry = relay_conn_of_wait_node(c->dial_retry.next)->retry_ms;
+		if (retry && (!next || retry < next))
+			next = retry;
+	}
+	return next;
+}
+
+static const struct event_deadline deadlines = { .next = next_deadline, .expire = expire };
+
+/**
+ * dial_init() - register the connect deadlines and retries, and take the
+ *		 sockets that pools hand to connections that waited
+ * @c:		context
+ */
+void dial_init(struct ctx *c)
+{
+	c->sockpool_ops = &pool_ops;
+	event_add_deadline(c, &deadlines);
 }

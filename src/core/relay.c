@@ -693,7 +693,7 @@ static void conn_unreachable(struct ctx *c, struct relay_conn *conn)
 }
 
 /* What dial.c tells of a connection it dials (ctx.dial_ops) */
-const struct dial_ops relay_dial_ops = {
+static const struct dial_ops dial_ops = {
 	.established = relay_conn_established,
 	.unreachable = conn_unreachable,
 	.wait_fd = relay_wait_fd,
@@ -880,6 +880,22 @@ uint64_t relay_next_deadline(const struct ctx *c)
 			next = when;
 	}
 	return next;
+}
+
+static const struct event_deadline deadlines = {
+	.next = relay_next_deadline,
+	.expire = relay_expire,
+};
+
+/**
+ * relay_init() - register the idle timeout and the resets being passed on,
+ *		  and be told how dialling ended
+ * @c:		context
+ */
+void relay_init(struct ctx *c)
+{
+	c->dial_ops = &dial_ops;
+	event_add_deadline(c, &deadlines);
 }
 
 /**

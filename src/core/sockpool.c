@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nsbridge/event.h"
 #include "nsbridge/opener.h"
 #include "nsbridge/sockpool.h"
 
@@ -261,7 +262,7 @@ void sockpool_on_reply(struct ctx *c)
 			/* its pidfd tells the user (children.c); waiters are
 			 * reset with OPENER_EXITED, which their lines explain */
 			log_errno(LOG_LEVEL_DEBUG, r, "the opener's channel ended");
-			epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, opener_fd(), NULL);
+			event_del_io(c, &c->opener_source);
 			fail_all(c, r);
 			return;
 		}
@@ -281,6 +282,26 @@ void sockpool_on_reply(struct ctx *c)
 		}
 		serve_waiters(c, p);
 	}
+}
+
+static void on_reply(struct ctx *c, struct event_source *s, uint32_t events)
+{
+	(void)s;
+	(void)events;
+	sockpool_on_reply(c);
+}
+
+/**
+ * sockpool_setup() - take the opener's replies as they come, if it runs
+ * @c:		context, event_open() done
+ *
+ * Return: 0 or -errno
+ */
+int sockpool_setup(struct ctx *c)
+{
+	if (opener_fd() < 0)
+		return 0;
+	return event_add_io(c, &c->opener_source, opener_fd(), EPOLLIN, on_reply);
 }
 
 /**

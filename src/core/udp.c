@@ -671,13 +671,8 @@ static uint64_t oldest_of(const struct list_node *lru)
 	return list_empty(lru) ? 0 : flow_of_lru(lru->next)->last_ms;
 }
 
-/**
- * udp_next_deadline() - when the next flow runs out of --udp-timeout
- * @c:		context
- *
- * Return: monotonic ms, 0 if no flow is open
- */
-uint64_t udp_next_deadline(const struct ctx *c)
+/* When the next flow runs out of --udp-timeout; 0 if no flow is open */
+static uint64_t next_deadline(const struct ctx *c)
 {
 	uint64_t next = 0;
 
@@ -705,11 +700,8 @@ static void expire_list(struct ctx *c, const struct bridge *b, struct list_node 
 	}
 }
 
-/**
- * udp_expire_idle() - close the flows idle for --udp-timeout
- * @c:		context
- */
-void udp_expire_idle(struct ctx *c)
+/* Close the flows idle for --udp-timeout */
+static void expire_idle(struct ctx *c)
 {
 	if (!c->udp.n_flows)
 		return;
@@ -717,6 +709,17 @@ void udp_expire_idle(struct ctx *c)
 		expire_list(c, &c->bridges[i], &c->bridges[i].udp_fresh);
 		expire_list(c, &c->bridges[i], &c->bridges[i].udp_steady);
 	}
+}
+
+static const struct event_deadline deadlines = { .next = next_deadline, .expire = expire_idle };
+
+/**
+ * udp_init() - register the flows' timeouts
+ * @c:		context
+ */
+void udp_init(struct ctx *c)
+{
+	event_add_deadline(c, &deadlines);
 }
 
 static void close_flows(struct ctx *c, struct bridge *b, const char *why)

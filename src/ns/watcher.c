@@ -9,7 +9,7 @@
  * response that never ends. Reading it with libcurl blocks, so it is read
  * by a child process, not by the relay's loop:
  *
- *   watcher --"SIDE PID START\n"--> relay (pipe, EPOLL_TYPE_WATCHER)
+ *   watcher --"SIDE PID START\n"--> relay (pipe, a source of lifecycle.c)
  *
  * One watcher follows every container of the process: it keeps one
  * events stream per engine socket (curl's multi interface, so that a

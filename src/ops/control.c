@@ -12,9 +12,10 @@
  * file; nothing is read from them, so `socat - UNIX:PATH` works too.
  * The answer never blocks the loop: what the socket buffer does not take
  * at once waits for EPOLLOUT. At most CONTROL_READERS are answered at a
- * time, each for at most CONTROL_TIMEOUT_MS (a deadline of the loop's
- * timer); a reader past either limit is closed, so a stuck client costs
- * nothing but its descriptor for a while.
+ * time, each for at most CONTROL_TIMEOUT_MS (a deadline registered with
+ * event.c); a reader past either limit is closed, so a stuck client costs
+ * nothing but its descriptor for a while. The socket and each reader are
+ * sources registered with event.c, with the callback to call.
  *
  * The status matters most when client connections have taken every
  * descriptor, so the accepts borrow the reserve kept for this
@@ -72,6 +73,7 @@
  * @asking:	nsbridge add or remove: its request line is being read
  * @request:	what came of it, @got bytes
  * @got:	bytes of @request
+ * @source:	@fd registered: for EPOLLIN while @asking, then EPOLLOUT
  */
 struct control_reader {
 	int fd;
@@ -82,6 +84,7 @@ struct control_reader {
 	bool asking;
 	char request[CONTROL_REQUEST_MAX];
 	size_t got;
+	struct event_source source;
 };
 
 /**
@@ -91,6 +94,7 @@ struct control_reader {
  * @path:	where it is bound
  * @readers:	clients being answered
  * @owner:	the uid that started nsbridge, which may change it
+ * @source:	@fd registered
  */
 struct control {
 	int fd;
@@ -98,7 +102,16 @@ struct control {
 	uid_t owner;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct control_reader readers[CONTROL_READERS];
+	struct event_source source;
 };
+
+static void on_accept(struct ctx *c, struct event_source *s, uint32_t events);
+static void on_reader(struct ctx *c, struct event_source *s, uint32_t events);
+static uint64_t next_deadline(const struct ctx *c);
+static void tick(struct ctx *c);
+static void release(struct ctx *c);
+
+static const struct event_deadline deadlines = { .next = next_deadline, .expire = tick };
 
 /**
  * control_dir() - the directory control sockets go in
@@ -182,7 +195,6 @@ static int bind_in(struct control *ctl, const char *dir)
  */
 int control_setup(struct ctx *c)
 {
-	union epoll_ref ref = { .type = EPOLL_TYPE_CONTROL };
 	struct control *ctl = calloc(1, sizeof(*ctl));
 	int r = -ENOENT;
 
@@ -200,7 +212,7 @@ int control_setup(struct ctx *c)
 		if (r == 0)
 			break;
 	}
-	if (r == 0 && (r = event_epoll_add(c, ctl->fd, EPOLLIN, ref)) < 0) {
+	if (r == 0 && (r = event_add_io(c, &ctl->source, ctl->fd, EPOLLIN, on_accept)) < 0) {
 		close(ctl->fd);
 		unlink(ctl->path);
 	}
@@ -209,6 +221,8 @@ int control_setup(struct ctx *c)
 		return r;
 	}
 	c->control = ctl;
+	event_add_deadline(c, &deadlines);
+	event_add_exit(c, release);
 	return 0;
 }
 
@@ -223,8 +237,9 @@ const char *control_path(const struct ctx *c)
 	return c->control ? c->control->path : NULL;
 }
 
-static void reader_close(struct control_reader *rd)
+static void reader_close(struct ctx *c, struct control_reader *rd)
 {
+	event_del_io(c, &rd->source);
 	close(rd->fd);
 	free(rd->text);
 	*rd = (struct control_reader){ .fd = -1 };
@@ -249,17 +264,15 @@ static void expire_readers(struct ctx *c)
 		struct control_reader *rd = &c->control->readers[i];
 
 		if (rd->fd >= 0 && c->now_ms - rd->since_ms >= CONTROL_TIMEOUT_MS)
-			reader_close(rd);
+			reader_close(c, rd);
 	}
 }
 
-static struct control_reader *free_reader(struct control *ctl, unsigned *ret_index)
+static struct control_reader *free_reader(struct control *ctl)
 {
 	for (unsigned i = 0; i < CONTROL_READERS; i++)
-		if (ctl->readers[i].fd < 0) {
-			*ret_index = i;
+		if (ctl->readers[i].fd < 0)
 			return &ctl->readers[i];
-		}
 	return NULL;
 }
 
@@ -283,8 +296,7 @@ static char *status_text(const struct ctx *c, size_t *ret_len)
 
 static void answer(struct ctx *c, int fd, bool asking)
 {
-	union epoll_ref ref = { .type = EPOLL_TYPE_CONTROL_CLIENT };
-	struct control_reader *rd = free_reader(c->control, &ref.index);
+	struct control_reader *rd = free_reader(c->control);
 
 	if (!rd) {
 		close(fd);	/* too many at once; that reader may ask again */
@@ -292,13 +304,14 @@ static void answer(struct ctx *c, int fd, bool asking)
 	}
 	*rd = (struct control_reader){ .fd = fd, .since_ms = c->now_ms, .asking = asking };
 	if (asking) {
-		if (event_epoll_add(c, fd, EPOLLIN, ref) < 0)
-			reader_close(rd);
+		if (event_add_io(c, &rd->source, fd, EPOLLIN, on_reader) < 0)
+			reader_close(c, rd);
 		return;
 	}
 	rd->text = status_text(c, &rd->len);
-	if (!rd->text || reader_push(rd) || event_epoll_add(c, fd, EPOLLOUT, ref) < 0)
-		reader_close(rd);
+	if (!rd->text || reader_push(rd) ||
+	    event_add_io(c, &rd->source, fd, EPOLLOUT, on_reader) < 0)
+		reader_close(c, rd);
 }
 
 /* Whether a client bound its end to CONTROL_CHANGE_NAME: nsbridge add or remove */
@@ -343,10 +356,8 @@ static char *change_text(struct ctx *c, struct control_reader *rd, size_t *ret_l
 }
 
 /* A change client wrote: once its line is whole, answer it */
-static bool reader_pull(struct ctx *c, struct control_reader *rd, unsigned index)
+static bool reader_pull(struct ctx *c, struct control_reader *rd)
 {
-	union epoll_ref ref = { .type = EPOLL_TYPE_CONTROL_CLIENT, .index = index };
-
 	while (rd->got < sizeof(rd->request) - 1) {
 		ssize_t n = recv(rd->fd, rd->request + rd->got, sizeof(rd->request) - 1 - rd->got, 0);
 
@@ -364,14 +375,12 @@ static bool reader_pull(struct ctx *c, struct control_reader *rd, unsigned index
 	rd->text = change_text(c, rd, &rd->len);
 	if (!rd->text || reader_push(rd))
 		return true;
-	return event_epoll_mod(c, rd->fd, EPOLLOUT, ref) < 0;
+	return event_mod_io(c, &rd->source, EPOLLOUT) < 0;
 }
 
 static void watch(struct ctx *c, bool on)
 {
-	union epoll_ref ref = { .type = EPOLL_TYPE_CONTROL };
-
-	if (event_epoll_mod(c, c->control->fd, on ? EPOLLIN : 0, ref) == 0)
+	if (event_mod_io(c, &c->control->source, on ? EPOLLIN : 0) == 0)
 		c->control->paused = !on;
 }
 
@@ -392,14 +401,13 @@ static int accept_all(struct ctx *c)
 	}
 }
 
-/**
- * control_on_accept() - readers connected: send each the status
- * @c:		context
- */
-void control_on_accept(struct ctx *c)
+/* Readers connected: send each the status */
+static void on_accept(struct ctx *c, struct event_source *s, uint32_t events)
 {
 	int r;
 
+	(void)s;
+	(void)events;
 	expire_readers(c);
 	fdreserve_lend();
 	r = accept_all(c);
@@ -421,13 +429,8 @@ void control_resume(struct ctx *c)
 		watch(c, true);
 }
 
-/**
- * control_next_deadline() - when the oldest reader runs out of time
- * @c:		context
- *
- * Return: monotonic ms, 0 for none
- */
-uint64_t control_next_deadline(const struct ctx *c)
+/* When the oldest reader runs out of time; 0 for none */
+static uint64_t next_deadline(const struct ctx *c)
 {
 	uint64_t next = 0;
 
@@ -440,36 +443,27 @@ uint64_t control_next_deadline(const struct ctx *c)
 	return next;
 }
 
-/**
- * control_tick() - close the readers past CONTROL_TIMEOUT_MS
- * @c:		context
- */
-void control_tick(struct ctx *c)
+/* Close the readers past CONTROL_TIMEOUT_MS */
+static void tick(struct ctx *c)
 {
 	if (c->control)
 		expire_readers(c);
 }
 
-/**
- * control_on_writable() - a reader can take more of its document, or a
- *			   change client wrote (part of) its request
- * @c:		context
- * @index:	which reader
- */
-void control_on_writable(struct ctx *c, unsigned index)
+/* A reader can take more of its document, or a change client wrote (part
+ * of) its request */
+static void on_reader(struct ctx *c, struct event_source *s, uint32_t events)
 {
-	struct control_reader *rd = &c->control->readers[index];
+	struct control_reader *rd = container_of(s, struct control_reader, source);
 
-	if (rd->fd >= 0 && (rd->asking ? reader_pull(c, rd, index) : reader_push(rd)))
-		reader_close(rd);
+	(void)events;
+	if (rd->fd >= 0 && (rd->asking ? reader_pull(c, rd) : reader_push(rd)))
+		reader_close(c, rd);
 	expire_readers(c);
 }
 
-/**
- * control_release() - close and unlink the control socket
- * @c:		context
- */
-void control_release(struct ctx *c)
+/* Close and unlink the control socket, at exit */
+static void release(struct ctx *c)
 {
 	struct control *ctl = c->control;
 
@@ -477,7 +471,8 @@ void control_release(struct ctx *c)
 		return;
 	for (int i = 0; i < CONTROL_READERS; i++)
 		if (ctl->readers[i].fd >= 0)
-			reader_close(&ctl->readers[i]);
+			reader_close(c, &ctl->readers[i]);
+	event_del_io(c, &ctl->source);
 	close(ctl->fd);
 	unlink(ctl->path);
 	free(ctl);

@@ -7,9 +7,9 @@
  * format; any other path is 404, any other method 405. HTTP is
  * libmicrohttpd's, run inside the relay's loop rather than in threads of
  * its own: in MHD_USE_EPOLL mode it keeps an epoll instance of its own,
- * which sits in ours as one descriptor (EPOLL_TYPE_METRICS), and
- * MHD_run() does whatever is ready when it fires. Its connection
- * timeouts come back through metrics_next_deadline().
+ * which sits in ours as one descriptor (a source registered with
+ * event.c), and MHD_run() does whatever is ready when it fires. Its
+ * connection timeouts are a deadline registered there too.
  *
  * A scrape matters most when client connections have taken every
  * descriptor, so MHD_run() borrows the reserve kept for this
@@ -51,13 +51,22 @@
  * @epoll_fd:	its epoll instance, in the loop's
  * @paused:	@epoll_fd not watched: out of descriptors, until metrics_resume()
  * @next_ms:	when MHD_run() is due for its timeouts, 0 for never
+ * @source:	@epoll_fd registered
  */
 struct metrics {
 	struct MHD_Daemon *daemon;
 	int epoll_fd;
 	bool paused;
 	uint64_t next_ms;
+	struct event_source source;
 };
+
+static void on_event(struct ctx *c, struct event_source *s, uint32_t events);
+static uint64_t next_deadline(const struct ctx *c);
+static void tick(struct ctx *c);
+static void release(struct ctx *c);
+
+static const struct event_deadline deadlines = { .next = next_deadline, .expire = tick };
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
 			     const char *content_type, char *body, size_t len)
@@ -113,7 +122,6 @@ static void schedule(struct ctx *c)
 
 static int start_daemon(struct ctx *c, int fd)
 {
-	union epoll_ref ref = { .type = EPOLL_TYPE_METRICS };
 	_cleanup_free_ struct metrics *m = calloc(1, sizeof(*m));
 	const union MHD_DaemonInfo *info;
 	int r;
@@ -128,13 +136,15 @@ static int start_daemon(struct ctx *c, int fd)
 	if (!m->daemon)
 		return -EIO;
 	info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-	r = info ? event_epoll_add(c, info->epoll_fd, EPOLLIN, ref) : -EIO;
+	r = info ? event_add_io(c, &m->source, info->epoll_fd, EPOLLIN, on_event) : -EIO;
 	if (r < 0) {
 		MHD_stop_daemon(m->daemon);
 		return r;
 	}
 	m->epoll_fd = info->epoll_fd;
 	c->metrics = TAKE_PTR(m);
+	event_add_deadline(c, &deadlines);
+	event_add_exit(c, release);
 	return 0;
 }
 
@@ -171,9 +181,7 @@ int metrics_setup(struct ctx *c)
 
 static void watch(struct ctx *c, bool on)
 {
-	union epoll_ref ref = { .type = EPOLL_TYPE_METRICS };
-
-	if (event_epoll_mod(c, c->metrics->epoll_fd, on ? EPOLLIN : 0, ref) == 0)
+	if (event_mod_io(c, &c->metrics->source, on ? EPOLLIN : 0) == 0)
 		c->metrics->paused = !on;
 }
 
@@ -202,11 +210,8 @@ static void run_daemon(struct MHD_Daemon *daemon)
 	} while (connections_of(daemon) < before);
 }
 
-/**
- * metrics_on_event() - requests or connections are ready
- * @c:		context
- */
-void metrics_on_event(struct ctx *c)
+/* Requests or connections are ready, or timeouts due */
+static void run(struct ctx *c)
 {
 	fdreserve_lend();
 	run_daemon(c->metrics->daemon);
@@ -216,6 +221,13 @@ void metrics_on_event(struct ctx *c)
 		watch(c, false);
 		event_starve(c);
 	}
+}
+
+static void on_event(struct ctx *c, struct event_source *s, uint32_t events)
+{
+	(void)s;
+	(void)events;
+	run(c);
 }
 
 /**
@@ -228,35 +240,25 @@ void metrics_resume(struct ctx *c)
 		watch(c, true);
 }
 
-/**
- * metrics_next_deadline() - when the server's timeouts want a run
- * @c:		context
- *
- * Return: monotonic ms, 0 for none
- */
-uint64_t metrics_next_deadline(const struct ctx *c)
+/* When the server's timeouts want a run; 0 for none */
+static uint64_t next_deadline(const struct ctx *c)
 {
 	return c->metrics ? c->metrics->next_ms : 0;
 }
 
-/**
- * metrics_tick() - run the server if its deadline has come
- * @c:		context
- */
-void metrics_tick(struct ctx *c)
+/* Run the server if its deadline has come */
+static void tick(struct ctx *c)
 {
 	if (c->metrics && c->metrics->next_ms && c->now_ms >= c->metrics->next_ms)
-		metrics_on_event(c);
+		run(c);
 }
 
-/**
- * metrics_release() - stop the server and close its sockets
- * @c:		context
- */
-void metrics_release(struct ctx *c)
+/* Stop the server and close its sockets, at exit */
+static void release(struct ctx *c)
 {
 	if (!c->metrics)
 		return;
+	event_del_io(c, &c->metrics->source);	/* its epoll fd goes with it */
 	MHD_stop_daemon(c->metrics->daemon);
 	free(c->metrics);
 	c->metrics = NULL;

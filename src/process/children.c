@@ -8,7 +8,7 @@
  * (watcher.c: followed containers, --labels) and the keeper (runas.c:
  * uid 0 for the files the relay made). Each is the relay's child, so the
  * relay opens a pidfd of each before the drop and watches it in its loop
- * (EPOLL_TYPE_HELPER, the helper in the reference's index). A helper's
+ * (each its pidfd_source, registered with event.c). A helper's
  * end is read with waitid(), which also reaps it, and told in one line
  * at once: which helper, its pid, how it ended, and what that means.
  *
@@ -101,10 +101,11 @@ const char *children_how(const struct helper_proc *p, char *buf, size_t len)
 	return buf;
 }
 
+static void on_helper_exit(struct ctx *c, struct event_source *s, uint32_t events);
+
 /* Watch helper @h, of pid @pid (0: not started) */
 static int watch(struct ctx *c, enum helper h, pid_t pid)
 {
-	union epoll_ref ref = { .type = EPOLL_TYPE_HELPER, .index = (uint32_t)h };
 	struct helper_proc *p = &c->helpers[h];
 
 	if (pid <= 0)
@@ -114,7 +115,7 @@ static int watch(struct ctx *c, enum helper h, pid_t pid)
 		return -errno;
 	p->pid = pid;
 	p->state = HELPER_RUNNING;
-	return event_epoll_add(c, p->pidfd, EPOLLIN, ref);
+	return event_add_io(c, &p->pidfd_source, p->pidfd, EPOLLIN, on_helper_exit);
 }
 
 /* The watcher's pid, from the pidfd watcher.c keeps (its fdinfo says) */
@@ -155,25 +156,24 @@ int children_watch(struct ctx *c)
 	return 0;
 }
 
-/**
- * children_on_exit() - a helper's pidfd is readable: it has ended
- * @c:		context
- * @h:		which helper
- */
-void children_on_exit(struct ctx *c, enum helper h)
+/* A helper's pidfd is readable: it has ended */
+static void on_helper_exit(struct ctx *c, struct event_source *s, uint32_t events)
 {
-	struct helper_proc *p = &c->helpers[h];
+	struct helper_proc *p = container_of(s, struct helper_proc, pidfd_source);
+	enum helper h = (enum helper)(p - c->helpers);
 	siginfo_t info = { 0 };
 	char how[96];
 
-	if (h >= HELPER_MAX || p->pidfd < 0)
+	(void)events;
+	if (p->pidfd < 0)
 		return;
 	/* readable means ended; an error (not ours to reap?) must not leave a
 	 * level-triggered pidfd in the set, so it ends the watch too */
 	if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &info, WEXITED | WNOHANG) == 0 &&
 	    info.si_pid == 0)
 		return;
-	close(p->pidfd);	/* also takes it out of epoll */
+	event_del_io(c, &p->pidfd_source);
+	close(p->pidfd);
 	p->pidfd = -1;
 	p->state = HELPER_EXITED;
 	p->code = info.si_code;

@@ -22,10 +22,10 @@
  * fork and exec the child holds nothing of the relay's: every descriptor
  * but stdin, stdout, stderr and the pipe is closed at once.
  *
- * The relay follows the child through a pidfd in its loop
- * (EPOLL_TYPE_COMMAND). When CMD ends, nsbridge stops as on SIGTERM - no
- * new clients, open connections may finish for --drain-timeout - and
- * exits with CMD's status, 128 + N for a signal N as shells report it.
+ * The relay follows the child through a pidfd, a source registered with
+ * event.c. When CMD ends, nsbridge stops as on SIGTERM - no new clients,
+ * open connections may finish for --drain-timeout - and exits with CMD's
+ * status, 128 + N for a signal N as shells report it.
  *
  * CMD never outlives nsbridge, nor do the processes it starts. Two
  * things stood in the way. PR_SET_PDEATHSIG reaches CMD alone, not a
@@ -172,6 +172,9 @@ static int make_signal_pipe(pid_t pid)
 	return 0;
 }
 
+static void on_cmd_exit(struct ctx *c, struct event_source *s, uint32_t events);
+static void release(struct ctx *c);
+
 /**
  * command_start() - fork the child that will run -- CMD, waiting to be told
  * @c:		context with its loop set up, before the capability drop
@@ -181,12 +184,12 @@ static int make_signal_pipe(pid_t pid)
 int command_start(struct ctx *c)
 {
 	const enum child_link go = CHILD_PIPE_TO;
-	union epoll_ref ref = { .type = EPOLL_TYPE_COMMAND };
 	pid_t parent = getpid(), pid;
 	int go_fd, r;
 
 	if (!c->config->command)
 		return 0;
+	event_add_exit(c, release);
 	own_group = !isatty(STDIN_FILENO);
 	pid = child_fork(&go, 1, &go_fd);
 	if (pid < 0)
@@ -203,7 +206,7 @@ int command_start(struct ctx *c)
 	r = make_signal_pipe(pid);
 	if (r < 0)
 		return r;
-	return event_epoll_add(c, c->command_pidfd, EPOLLIN, ref);
+	return event_add_io(c, &c->command_source, c->command_pidfd, EPOLLIN, on_cmd_exit);
 }
 
 /* Have the kernel send @signo to CMD's group, with the credentials of set-up */
@@ -276,14 +279,13 @@ void command_go(struct ctx *c)
 	c->command_go_fd = -1;
 }
 
-/**
- * command_on_exit() - CMD ended: stop as on SIGTERM, and exit with its status
- * @c:		context
- */
-void command_on_exit(struct ctx *c)
+/* CMD ended: stop as on SIGTERM, and exit with its status */
+static void on_cmd_exit(struct ctx *c, struct event_source *s, uint32_t events)
 {
 	siginfo_t info = { 0 };
 
+	(void)s;
+	(void)events;
 	if (waitid((idtype_t)P_PIDFD, (id_t)c->command_pidfd, &info, WEXITED | WNOHANG) < 0 ||
 	    info.si_pid == 0)
 		return;
@@ -296,7 +298,8 @@ void command_on_exit(struct ctx *c)
 		log_info("%s was killed by signal %d (%s); stopping", c->config->command[0],
 			 info.si_status, strsignal(info.si_status));
 	}
-	close(c->command_pidfd);	/* also takes it out of epoll */
+	event_del_io(c, &c->command_source);
+	close(c->command_pidfd);
 	c->command_pidfd = -1;
 	event_stop(c);
 }
@@ -325,19 +328,17 @@ bool command_forward(struct ctx *c, int signo, bool from_tty)
 	return true;
 }
 
-/**
- * command_release() - close what is left of CMD's child
- * @c:		context
- *
- * Closing the signal pipe's write end sends SIGTERM to whatever is left
- * of CMD's group (CMD alone, in the terminal's group), as a kill -9 of
- * the relay would.
+/*
+ * Close what is left of CMD's child, at exit. Closing the signal pipe's
+ * write end sends SIGTERM to whatever is left of CMD's group (CMD alone,
+ * in the terminal's group), as a kill -9 of the relay would.
  */
-void command_release(struct ctx *c)
+static void release(struct ctx *c)
 {
 	if (c->command_go_fd >= 0)
 		close(c->command_go_fd);
 	c->command_go_fd = -1;
+	event_del_io(c, &c->command_source);
 	if (c->command_pidfd >= 0)
 		close(c->command_pidfd);
 	c->command_pidfd = -1;

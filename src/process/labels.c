@@ -13,7 +13,8 @@
  * (watcher.c) lists every engine's labelled running containers when its
  * events stream opens and after each start or death, and reports each one
  * it has not reported since its last death ("L PID START ID NAME\tBRIDGES
- * \tOPTIONS", START the pid's start time). For each report,
+ * \tOPTIONS", START the pid's start time), which lifecycle.c passes on
+ * through ctx.on_label (labels_setup()). For each report,
  * labels_on_report():
  *
  *   1. takes a free side of the table (one a stopped labelled container
@@ -35,8 +36,9 @@
  * alone. A label that does not parse is refused whole, for that container
  * only. Nothing here exits or touches another container's bridges.
  *
- * When the container's init exits, lifecycle.c closes what was in its
- * namespace and has the opener let it go; labels_on_exit() then removes
+ * When the container's init exits (its pidfd is a source this module
+ * registers), lifecycle.c closes what was in its namespace and has the
+ * opener let it go; labels_on_exit() then removes
  * its bridges (bridge_remove(): the host listeners close at once) and
  * frees the side for the next container. A container started again is
  * reported with its new pid and opened as a new one.
@@ -313,6 +315,18 @@ static int side_of(const struct ctx *c, const char *id)
 	return -1;
 }
 
+static void labels_on_exit(struct ctx *c, enum side side);
+
+/* The pidfd of a labelled container's init is readable: it exited */
+static void on_pidfd(struct ctx *c, struct event_source *s, uint32_t events)
+{
+	const struct side_ns *sn = container_of(s, struct side_ns, pidfd_source);
+
+	(void)events;
+	/* which has lifecycle.c close what was in the namespace first */
+	labels_on_exit(c, (enum side)(sn - c->sides));
+}
+
 /* Have the opener take @pid's namespace as @side's, and watch @pid; -ESTALE if
  * @pid is no longer the process started at @start */
 static int open_side(struct ctx *c, enum side side, pid_t pid, unsigned long long start)
@@ -321,7 +335,6 @@ static int open_side(struct ctx *c, enum side side, pid_t pid, unsigned long lon
 		.op = OPENER_OPEN_PID, .side = side, .pid = pid, .start = start,
 	};
 	struct opener_req lo = { .op = OPENER_LO_UP, .side = side };
-	union epoll_ref ref = { .type = EPOLL_TYPE_PIDFD, .index = (uint32_t)side };
 	struct side_ns *s = &c->sides[side];
 	int pidfd, r;
 
@@ -329,7 +342,7 @@ static int open_side(struct ctx *c, enum side side, pid_t pid, unsigned long lon
 	if (r < 1)
 		return r < 0 ? r : -EIO;
 	s->pidfd = pidfd;
-	r = event_epoll_add(c, pidfd, EPOLLIN, ref);
+	r = event_add_io(c, &s->pidfd_source, pidfd, EPOLLIN, on_pidfd);
 	if (r < 0) {
 		struct opener_req forget = { .op = OPENER_FORGET, .side = side };
 
@@ -403,7 +416,7 @@ static void add_bridges(struct ctx *c, enum side side, const char *value, const 
  * @c:		context
  * @line:	"L PID START ID NAME\tBRIDGES\tOPTIONS"
  */
-void labels_on_report(struct ctx *c, const char *line)
+static void labels_on_report(struct ctx *c, const char *line)
 {
 	char id[ENGINE_ID_MAX], name[ENGINE_NAME_MAX];
 	const char *value, *options;
@@ -465,7 +478,7 @@ void labels_on_report(struct ctx *c, const char *line)
  * @c:		context
  * @side:	its side; lifecycle_on_exit() closed what was in it already
  */
-void labels_on_exit(struct ctx *c, enum side side)
+static void labels_on_exit(struct ctx *c, enum side side)
 {
 	struct side_ns *s = &c->sides[side];
 	unsigned n = 0;
@@ -496,6 +509,15 @@ void labels_on_exit(struct ctx *c, enum side side)
 	s->start = 0;
 	s->id[0] = '\0';
 	s->refused[0] = '\0';
+}
+
+/**
+ * labels_setup() - take the engine watcher's reports of labelled containers
+ * @c:		context
+ */
+void labels_setup(struct ctx *c)
+{
+	c->on_label = labels_on_report;
 }
 
 /**

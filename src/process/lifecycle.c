@@ -5,8 +5,8 @@
  *
  * A listener or a socket made in a container's namespace keeps that
  * namespace alive after the container is gone. So the relay watches each
- * container's init through a pidfd (EPOLL_TYPE_PIDFD, its side in the
- * reference's index); when one exits, for that container's side only:
+ * container's init through a pidfd (the side's pidfd_source, registered
+ * with event.c); when one exits, for that container's side only:
  *
  *   - the listeners bound in the container are closed, every connection
  *     of a bridge with an end there is reset, the pooled sockets made
@@ -35,6 +35,11 @@
  * A container that --labels opened (labels.c) is not followed: when it
  * stops, labels.c removes its bridges and frees its side; started again,
  * it is reported anew and opened like a new one.
+ *
+ * The watcher's reports come through a pipe, a source of this module's
+ * too. A line for a labelled container ("L ...") is labels.c's, which
+ * sets ctx.on_label at its set-up: lifecycle.c is below it and does not
+ * call it by name.
  *
  * The other containers' bridges go on meanwhile. While a container is
  * down, bridges whose SERVICE is in it keep their listeners on the host
@@ -81,25 +86,44 @@ static bool followed(const struct ctx *c, const struct side_ns *s)
 	return c->watcher_fd >= 0 && following(c, s) && *s->engine_sock;
 }
 
+static void on_pidfd(struct ctx *c, struct event_source *s, uint32_t events)
+{
+	const struct side_ns *sn = container_of(s, struct side_ns, pidfd_source);
+
+	(void)events;
+	lifecycle_on_exit(c, (enum side)(sn - c->sides));
+}
+
 static int watch_pidfd(struct ctx *c, enum side side)
 {
-	union epoll_ref ref = { .type = EPOLL_TYPE_PIDFD, .index = (uint32_t)side };
+	struct side_ns *s = &c->sides[side];
 
-	return event_epoll_add(c, c->sides[side].pidfd, EPOLLIN, ref);
+	return event_add_io(c, &s->pidfd_source, s->pidfd, EPOLLIN, on_pidfd);
+}
+
+static void on_watcher(struct ctx *c, struct event_source *s, uint32_t events);
+
+/* The watcher's pipe, at exit */
+static void release(struct ctx *c)
+{
+	event_del_io(c, &c->watcher_source);
+	if (c->watcher_fd >= 0)
+		close(c->watcher_fd);
+	c->watcher_fd = -1;
 }
 
 static int start_watcher(struct ctx *c, const struct watch_target *targets, size_t n)
 {
-	union epoll_ref ref = { .type = EPOLL_TYPE_WATCHER };
 	int r;
 
 	if (!n && !c->config->labels)
 		return 0;
+	event_add_exit(c, release);
 	r = watcher_start(targets, n, c->config->labels ? c->config->labels_prefix : NULL,
 			  &c->watcher_fd);
 	if (r < 0)
 		return r;
-	return event_epoll_add(c, c->watcher_fd, EPOLLIN, ref);
+	return event_add_io(c, &c->watcher_source, c->watcher_fd, EPOLLIN, on_watcher);
 }
 
 /**
@@ -186,7 +210,8 @@ void lifecycle_on_exit(struct ctx *c, enum side side)
 
 	if (side < SIDE_CONTAINER || side >= SIDE_MAX || s->pidfd < 0)
 		return;
-	close(s->pidfd);	/* also leaves the epoll set */
+	event_del_io(c, &s->pidfd_source);
+	close(s->pidfd);
 	s->pidfd = -1;
 	s->down = true;
 	s->pid = 0;
@@ -298,26 +323,25 @@ static void on_report(struct ctx *c, const char *line)
 		lifecycle_on_exit(c, (enum side)side);	/* which takes it */
 }
 
-/**
- * lifecycle_on_watcher() - the watcher reported where containers run
- * @c:		context
- * @on_label:	what to do with a report of a labelled container (an "L "
- *		line, labels.c), NULL to ignore them
- */
-void lifecycle_on_watcher(struct ctx *c, void (*on_label)(struct ctx *c, const char *line))
+/* The watcher reported where containers run; a labelled one's report
+ * goes to ctx.on_label */
+static void on_watcher(struct ctx *c, struct event_source *s, uint32_t events)
 {
 	char line[4096];
 	int r;
 
+	(void)s;
+	(void)events;
 	while ((r = watcher_read_line(c->watcher_fd, line, sizeof(line))) > 0) {
 		if (line[0] != 'L')
 			on_report(c, line);
-		else if (on_label)
-			on_label(c, line);
+		else if (c->on_label)
+			c->on_label(c, line);
 	}
 	if (r < 0) {
 		/* children.c said it, with how the watcher ended */
 		log_debug("the engine watcher's pipe ended");
+		event_del_io(c, &c->watcher_source);
 		close(c->watcher_fd);
 		c->watcher_fd = -1;
 	}

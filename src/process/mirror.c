@@ -299,6 +299,12 @@ static int open_diag(struct ctx *c)
 	return fd < 0 ? fd : sockdiag_open(fd, &m->sk);
 }
 
+static uint64_t next_scan(const struct ctx *c);
+static void tick(struct ctx *c);
+static void release(struct ctx *c);
+
+static const struct event_deadline deadlines = { .next = next_scan, .expire = tick };
+
 /**
  * mirror_setup() - start --mirror: open FROM's diag socket and bind what
  *		    listens there now, before the ready line
@@ -317,6 +323,8 @@ int mirror_setup(struct ctx *c)
 	if (!m)
 		return -ENOMEM;
 	c->mirror = m;
+	event_add_exit(c, release);
+	event_add_deadline(c, &deadlines);
 	for (size_t i = 0; i < c->n_bridges; i++) {
 		struct bridge *b = &c->bridges[i];
 
@@ -334,22 +342,14 @@ int mirror_setup(struct ctx *c)
 	return 0;
 }
 
-/**
- * mirror_next_deadline() - when the next scan is due
- * @c:		context
- *
- * Return: monotonic ms, 0 without --mirror
- */
-uint64_t mirror_next_deadline(const struct ctx *c)
+/* When the next scan is due; none while draining, when none is made */
+static uint64_t next_scan(const struct ctx *c)
 {
-	return c->mirror ? c->mirror->next_scan_ms : 0;
+	return c->mirror && !c->draining ? c->mirror->next_scan_ms : 0;
 }
 
-/**
- * mirror_tick() - scan FROM if it is time, and follow what changed
- * @c:		context
- */
-void mirror_tick(struct ctx *c)
+/* Scan FROM if it is time, and follow what changed */
+static void tick(struct ctx *c)
 {
 	struct mirror *m = c->mirror;
 
@@ -386,11 +386,8 @@ void mirror_side_down(struct ctx *c, enum side side)
 	}
 }
 
-/**
- * mirror_release() - free --mirror's state
- * @c:		context
- */
-void mirror_release(struct ctx *c)
+/* Free --mirror's state, at exit */
+static void release(struct ctx *c)
 {
 	if (!c->mirror)
 		return;

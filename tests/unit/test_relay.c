@@ -2,8 +2,8 @@
 /* test_relay.c - how relay and dial classify errors: wait, fall back, or reset
  *
  * A real context runs over loopback TCP: the test is the client and the
- * service, and between them relay.c and dial.c work as in nsbridge, on a
- * small copy of the loop (run_once). The kernel makes every case it can on
+ * service, and between them relay.c and dial.c work as in nsbridge, run
+ * by the loop itself (loop_run_once()). The kernel makes every case it can on
  * demand: EAGAIN when the service does not read (backpressure), EMFILE
  * under a lowered RLIMIT_NOFILE, ECONNREFUSED from a port bound but not
  * listening. Mocks, through -Wl,--wrap, only for a splice() that fails
@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -127,7 +126,8 @@ static int setup(void **state)
 	pipepool_init(BIG_PIPE, 0);	/* none kept: each pipe is made when needed */
 	fx.config.connect_timeout_ms = CLI_DEFAULT_CONNECT_TIMEOUT_MS;
 	loop_init(&fx.c, &fx.config);
-	fx.c.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (event_open(&fx.c) < 0)
+		return -1;
 	fx.c.sides[SIDE_HOST].local = true;
 	fx.c.now_ms = event_clock_ms();
 	fx.bridge.spec = &fx.spec;
@@ -136,7 +136,7 @@ static int setup(void **state)
 	snprintf(fx.bridge.service_text, sizeof(fx.bridge.service_text), "test service");
 	snprintf(fx.bridge.expose_text, sizeof(fx.bridge.expose_text), "test expose");
 	fx.listener.bridge = &fx.bridge;
-	return fx.c.epoll_fd < 0;
+	return 0;
 }
 
 static void close_fd(int *fd)
@@ -149,16 +149,12 @@ static void close_fd(int *fd)
 static int teardown(void **state)
 {
 	setrlimit(RLIMIT_NOFILE, &fx.nofile);
-	relay_close_all(&fx.c);
-	relay_free_closed(&fx.c);
-	close_fd(&fx.c.epoll_fd);
+	loop_release(&fx.c);	/* every connection reset, the pipes and the loop's fds closed */
 	close_fd(&fx.expose_fd);
 	close_fd(&fx.client_fd);
 	close_fd(&fx.peer_fd);
 	close_fd(&fx.service_fd[0]);
 	close_fd(&fx.service_fd[1]);
-	slots_release(&fx.c.conns);
-	pipepool_release();
 	return 0;
 }
 
@@ -166,7 +162,7 @@ static int teardown(void **state)
 static int test_fds(void)
 {
 	const int fds[] = {
-		fx.c.epoll_fd, fx.expose_fd, fx.client_fd, fx.peer_fd,
+		fx.c.epoll_fd, fx.c.timer_fd, fx.expose_fd, fx.client_fd, fx.peer_fd,
 		fx.service_fd[0], fx.service_fd[1],
 	};
 	int n = 0;
@@ -176,24 +172,10 @@ static int test_fds(void)
 	return n;
 }
 
-/* One batch of events, handled as loop_run() and after_batch() do */
+/* One batch of events, and the deadlines due, handled by the loop */
 static void run_once(int timeout_ms)
 {
-	struct epoll_event ev[16];
-	int n = epoll_wait(fx.c.epoll_fd, ev, 16, timeout_ms);
-
-	fx.c.now_ms = event_clock_ms();
-	for (int i = 0; i < n; i++) {
-		union epoll_ref ref = { .u64 = ev[i].data.u64 };
-
-		if (ref.type == EPOLL_TYPE_CONN)
-			relay_on_event(&fx.c, ref, ev[i].events);
-	}
-	relay_expire(&fx.c);
-	relay_free_closed(&fx.c);
-	if (!list_empty(&fx.c.fd_waiters))
-		relay_retry_fd_waiters(&fx.c);
-	relay_free_closed(&fx.c);
+	assert_int_equal(loop_run_once(&fx.c, timeout_ms), 0);
 }
 
 /* Run the relay until no connection is left; false if one stays */
