@@ -527,15 +527,16 @@ int opener_receive(struct opener_reply *ret, int *ret_fds, unsigned max_fds)
 }
 
 /**
- * opener_call() - send a request and wait for its reply (set-up only)
+ * opener_call() - send a request and wait for its reply
  * @req:	request
  * @ret_fds:	where the fds go
  * @max_fds:	room in @ret_fds
  *
  * Calls have a channel of their own, so asynchronous requests may be
- * outstanding meanwhile. The loop waits: the loop calls only for what is
- * rare and short (binding anew after a container restart, a port that
- * --mirror found).
+ * outstanding meanwhile. The loop waits, so it calls only for what is
+ * rare and short: the set-up, binding anew after a container restart, a
+ * labelled container's bridges, a reload or nsbridge add, nsbridge ports,
+ * a port that --mirror found, and the pools' first sockets in a side.
  *
  * Return: number of fds received (for OPENER_LO_UP: 1 if lo was brought
  * up, 0 if it was up; for OPENER_SOCKET_OWNER: the pid), OPENER_EXITED
