@@ -8,17 +8,8 @@
 #include <stdint.h>
 
 #include "nsbridge/endpoint.h"
+#include "nsbridge/failure.h"
 #include "nsbridge/log.h"
-
-/* Exit statuses of SPEC.md */
-enum exit_status {
-	EXIT_OK = 0,
-	EXIT_RUNTIME = 1,
-	EXIT_USAGE = 2,
-	EXIT_ADDR_IN_USE = 3,
-	EXIT_NO_CONTAINER = 4,
-	EXIT_PRIVILEGE = 5,
-};
 
 enum cli_action {
 	CLI_RUN,
