@@ -404,13 +404,13 @@ static int run(const struct config *cfg)
 
 int main(int argc, char *argv[])
 {
-	char error[CLI_ERROR_MAX];
+	struct failure f = FAILURE_INIT;
 	struct config cfg;
 	int r;
 
-	if (cli_parse(argc, argv, &cfg, error, sizeof(error)) < 0) {
-		fprintf(stderr, "nsbridge: %s\n", error);
-		return EXIT_USAGE;
+	if (cli_parse(argc, argv, &cfg, &f) < 0) {
+		fprintf(stderr, "nsbridge: %s\n", f.line);
+		return (int)f.status;
 	}
 	switch (cfg.action) {
 	case CLI_HELP:

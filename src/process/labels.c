@@ -144,14 +144,14 @@ int labels_spec(const struct config *cfg, const struct label_pair *pair, enum si
 {
 	struct config limits = *cfg;
 	struct bridge_spec b;
-	char error[CLI_ERROR_MAX];
+	struct failure f = FAILURE_INIT;
 
 	limits.allow_nonlocal = cfg->labels_allow_nonlocal;
 	limits.containers[0] = "the labelled container";
 	limits.n_containers = 1;
-	if (cli_parse_pair(&limits, pair->service, pair->expose, &b, error, sizeof(error)) < 0) {
-		snprintf(why, len, "%s", error);
-		return strstr(error, "--allow-nonlocal") ? -EPERM : -EINVAL;
+	if (cli_parse_pair(&limits, pair->service, pair->expose, &b, &f) < 0) {
+		snprintf(why, len, "%s", f.line);
+		return strstr(f.line, "--allow-nonlocal") ? -EPERM : -EINVAL;
 	}
 	if (b.mirror || b.expose.kind != ENDPOINT_INET) {
 		snprintf(why, len, "'%s %s': not a bridge a label may ask for", pair->service,
@@ -201,6 +201,7 @@ static bool is_per_bridge(const char *name)
 int labels_options(struct config *cfg, const char *value, char *why, size_t len)
 {
 	char copy[ENGINE_LABEL_MAX], *save = NULL, *word;
+	struct failure f = FAILURE_INIT;
 
 	snprintf(copy, sizeof(copy), "%s", value);
 	for (word = strtok_r(copy, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
@@ -220,8 +221,10 @@ int labels_options(struct config *cfg, const char *value, char *why, size_t len)
 			return -EINVAL;
 		}
 		arg = eq ? eq + 1 : strtok_r(NULL, " \t", &save);
-		if (cli_apply_named(cfg, name, arg, why, len) < 0)
+		if (cli_apply_named(cfg, name, arg, &f) < 0) {
+			snprintf(why, len, "%s", f.line);
 			return -EINVAL;
+		}
 	}
 	return 0;
 }

@@ -446,11 +446,14 @@ static void note(struct ctx *c, bool ok, const char *fmt, ...)
 /* Everything that can fail, in order; 0 or an exit status, @why says why */
 static int prepare(struct ctx *c, struct plan *p, char *why, size_t len)
 {
+	struct failure f = FAILURE_INIT;
 	size_t n;
 	int r;
 
-	if (cli_parse(saved_argc, saved_argv, &p->next, why, len) < 0)
+	if (cli_parse(saved_argc, saved_argv, &p->next, &f) < 0) {
+		snprintf(why, len, "%s", f.line);
 		return EXIT_USAGE;
+	}
 	n = p->next.n_bridges ? p->next.n_bridges : 1;
 	p->same = calloc(n, sizeof(*p->same));
 	p->from = calloc(n, sizeof(*p->from));
@@ -581,12 +584,15 @@ static int check_with(const struct ctx *c, const struct bridge_spec *spec, char 
 
 static int add(struct ctx *c, const char *svc, const char *exp, char *why, size_t len)
 {
+	struct failure f = FAILURE_INIT;
 	struct bridge_spec spec;
 	struct bridge *b;
 	int r;
 
-	if (cli_parse_pair(live, svc, exp, &spec, why, len) < 0)
+	if (cli_parse_pair(live, svc, exp, &spec, &f) < 0) {
+		snprintf(why, len, "%s", f.line);
 		return EXIT_USAGE;
+	}
 	r = place(c, &spec.expose, why, len);
 	for (unsigned k = 0; !r && k < spec.n_services; k++)
 		r = place(c, &spec.services[k], why, len);
