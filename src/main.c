@@ -131,7 +131,7 @@ static int open_failure(struct failure *f, const char *what, const char *ref, in
 static int open_sides(struct ctx *c, struct failure *f)
 {
 	const struct config *cfg = c->config;
-	char why[ENGINE_WHY_MAX];
+	struct failure why = FAILURE_INIT;
 	int r;
 
 	mark_used_sides(c);
@@ -144,9 +144,9 @@ static int open_sides(struct ctx *c, struct failure *f)
 
 		if (!s->used)
 			continue;
-		r = side_open_container(s, cfg->containers[i], why, sizeof(why));
+		r = side_open_container(s, cfg->containers[i], &why);
 		if (r < 0)
-			return open_failure(f, s->label, cfg->containers[i], r, why);
+			return open_failure(f, s->label, cfg->containers[i], r, why.line);
 	}
 	return 0;
 }
@@ -161,15 +161,12 @@ static const char *remote_side_label(const struct ctx *c)
 
 static int start_opener(struct ctx *c, struct failure *f)
 {
-	char why[ENGINE_WHY_MAX];
 	int r;
 
 	if (!sides_need_opener(c))
 		return 0;
-	r = sides_check_entry(c, why, sizeof(why));
-	if (r == -EPERM)
-		return failure_set(f, EXIT_PRIVILEGE, r, "%s", why);
-	if (r < 0)
+	r = sides_check_entry(c, f);
+	if (r < 0 && r != -EPERM)
 		return failure_errno(f, r, "finding who owns %s", remote_side_label(c));
 	r = sides_start_opener(c);
 	if (r < 0)

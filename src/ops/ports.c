@@ -218,14 +218,17 @@ static void print_json(const struct side_ns *s, const struct ports_rows *t,
 
 static int open_side(const struct config *cfg, struct side_ns *s)
 {
+	struct failure f = FAILURE_INIT;
 	char why[256] = "";
 	int r;
 
 	*s = (struct side_ns){ .ns_fd = -1, .pidfd = -1 };
-	if (cfg->container)
-		r = side_open_container(s, cfg->container, why, sizeof(why));
-	else
+	if (cfg->container) {
+		r = side_open_container(s, cfg->container, &f);
+		snprintf(why, sizeof(why), "%.255s", f.line);	/* as long as it was */
+	} else {
 		r = side_open_host(s, cfg->host_netns);
+	}
 	if (r == 0)
 		return 0;
 	log_error("%s: %s", cfg->container ? cfg->container : cfg->host_netns ? cfg->host_netns :
