@@ -277,20 +277,14 @@ static void start_control(struct ctx *c)
 		log_info("control socket %s (nsbridge status reads it)", control_path(c));
 }
 
-/* An exit status of a module not yet speaking -errno, as a failure already logged */
-static int legacy_status(int status, struct failure *f)
-{
-	return status ? failure_status(f, (enum exit_status)status, -ECANCELED) : 0;
-}
-
 /* The sides, the opener, lo, the listeners and the pools: what a bridge stands on */
 static int setup_bridges(struct ctx *c, struct failure *f)
 {
 	int r;
 
-	if ((r = open_sides(c, f)) < 0 || (r = legacy_status(selfloop_check(c), f)) < 0 ||
+	if ((r = open_sides(c, f)) < 0 || (r = selfloop_check(c, f)) < 0 ||
 	    (r = start_opener(c, f)) < 0 || (r = bring_lo_up(c, f)) < 0 ||
-	    (r = legacy_status(bridges_setup(c), f)) < 0 || (r = prime_pools(c, f)) < 0)
+	    (r = bridges_setup(c, f)) < 0 || (r = prime_pools(c, f)) < 0)
 		return r;
 	r = access_setup(c);
 	if (r < 0)
@@ -305,7 +299,7 @@ static int setup_services(struct ctx *c, struct failure *f)
 
 	if (r < 0)
 		return failure_errno(f, r, "setting up the event loop");
-	r = legacy_status(metrics_setup(c), f);
+	r = metrics_setup(c, f);
 	if (r < 0)
 		return r;
 	start_control(c);

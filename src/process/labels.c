@@ -268,6 +268,7 @@ static void add_pair(struct ctx *c, enum side side, const struct label_pair *pai
 {
 	struct side_ns *s = &c->sides[side];
 	char why[BRIDGE_ERROR_MAX + 1024], line[BRIDGE_READY_MAX];
+	struct failure f = FAILURE_INIT;
 	const struct bridge *other;
 	struct bridge_spec spec;
 	struct bridge *b;
@@ -285,8 +286,8 @@ static void add_pair(struct ctx *c, enum side side, const struct label_pair *pai
 		refuse(s, why);
 		return;
 	}
-	if (bridge_add(c, &spec, NULL, &b, why, sizeof(why))) {
-		refuse(s, why);
+	if (bridge_add(c, &spec, NULL, &b, &f) < 0) {
+		refuse(s, f.line);
 		return;
 	}
 	if (s->options)

@@ -295,12 +295,21 @@ static void match(struct ctx *c, struct plan *p)
  * user may connect to each unix: SERVICE (runas.c). 0, or the exit
  * status a start would leave with and @why its line.
  */
+/* A failure as the (why, len) and exit status this file still passes */
+static int told(const struct failure *f, char *why, size_t len)
+{
+	snprintf(why, len, "%s", f->line);
+	return (int)f->status;
+}
+
 static int check_set(const struct ctx *c, const struct bridge_spec *set, size_t n, char *why,
 		     size_t len)
 {
-	int r = selfloop_check_set(c, set, n, why, len);
+	struct failure f = FAILURE_INIT;
 
-	return r ? r : runas_check_set(set, n, why, len);
+	if (selfloop_check_set(c, set, n, &f) < 0)
+		return told(&f, why, len);
+	return runas_check_set(set, n, why, len);
 }
 
 /*
@@ -350,6 +359,8 @@ static int check_next(const struct ctx *c, const struct plan *p, char *why, size
 /* Bind every new pair that needs listeners of its own; all of them or none */
 static int bind_new(struct ctx *c, struct plan *p, char *why, size_t len)
 {
+	struct failure f = FAILURE_INIT;
+
 	if (p->n_added > bridges_room(c)) {
 		snprintf(why, len, "no room for %zu more bridges: at most %d can be added to "
 			 "those nsbridge started with", p->n_added, BRIDGES_ADDED_MAX);
@@ -360,9 +371,10 @@ static int bind_new(struct ctx *c, struct plan *p, char *why, size_t len)
 
 		if (p->same[i] || p->next.bridges[i].mirror || p->from[i])
 			continue;
-		r = bridge_add(c, &p->next.bridges[i], NULL, &p->added[i], why, len);
+		r = bridge_add(c, &p->next.bridges[i], NULL, &p->added[i], &f);
 		if (!r)
 			continue;
+		r = told(&f, why, len);
 		for (size_t k = 0; k < i; k++)
 			if (p->added[k])
 				bridge_discard(c, p->added[k]);
@@ -397,13 +409,12 @@ static void rewrite_port_file(const struct ctx *c)
 /* Nothing can fail from here on */
 static void commit(struct ctx *c, struct plan *p)
 {
-	char why[BRIDGE_ERROR_MAX], line[BRIDGE_READY_MAX];
+	char line[BRIDGE_READY_MAX];
 
 	copy_live_options(&p->next);
 	for (size_t i = 0; i < p->next.n_bridges; i++)	/* room was counted */
 		if (p->from[i])
-			bridge_add(c, &p->next.bridges[i], p->from[i], &p->added[i], why,
-				   sizeof(why));
+			bridge_add(c, &p->next.bridges[i], p->from[i], &p->added[i], NULL);
 	for (size_t r = 0; r < p->n_running; r++)
 		if (!p->stays[r] && running(&c->bridges[r]))
 			bridge_remove(c, &c->bridges[r]);
@@ -603,10 +614,10 @@ static int add(struct ctx *c, const char *svc, const char *exp, char *why, size_
 	if (r)
 		return r;
 	sdnotify_reloading();
-	r = bridge_add(c, &spec, NULL, &b, why, len);
-	if (r) {
+	r = bridge_add(c, &spec, NULL, &b, &f);
+	if (r < 0) {
 		sdnotify_ready(c);
-		return r;
+		return told(&f, why, len);
 	}
 	log_notice("%s (nsbridge add)", bridge_ready_line(b, why, len));
 	changed(c);
