@@ -83,8 +83,6 @@ static int read_config_file(struct config *cfg, const char *path, struct failure
 	r = conffile_read(path, &cfg->file, f);
 	if (r == -ENOMEM)
 		return cli_fail(f, "out of memory");
-	if (r < 0)	/* no longer than the command line's lines */
-		f->line[CLI_ERROR_MAX - 1] = '\0';
 	return r < 0 ? r : apply_file_options(cfg, f);
 }
 
@@ -205,7 +203,7 @@ static int parse_layers(int argc, char *argv[], const char *path, struct config 
  * @argv:	arguments; the config points into them, so they must outlive it
  * @ret:	the configuration; on success free it with config_free()
  * @f:		on failure, one line for the user, without the "nsbridge: "
- *		prefix, and exit status 2
+ *		prefix, at most CLI_ERROR_MAX - 1 characters, and exit status 2
  *
  * Return: 0, or -EINVAL with @f set and nothing to free
  */
@@ -231,11 +229,13 @@ int cli_parse(int argc, char *argv[], struct config *ret, struct failure *f)
 		return cli_fail(f, "out of memory");
 	if (find_config_file(argc, argv, &path, f) < 0) {
 		config_free(&cfg);
+		f->line[CLI_ERROR_MAX - 1] = '\0';
 		return -EINVAL;
 	}
 	r = parse_layers(argc, argv, path, &cfg, f);
 	if (r < 0) {
 		config_free(&cfg);
+		f->line[CLI_ERROR_MAX - 1] = '\0';	/* as long as the lines ever were */
 		return r;
 	}
 	*ret = cfg;

@@ -37,7 +37,7 @@
 
 /**
  * cli_fail() - write the one line for the user that a parse fails with
- * @f:		gets it, and exit status 2; at most CLI_ERROR_MAX - 1 characters
+ * @f:		gets it, and exit status 2
  * @fmt:	printf() format of the line, without the "nsbridge: " prefix
  *
  * Return: -EINVAL, for the caller to return in the same statement
@@ -48,7 +48,7 @@ int cli_fail(struct failure *f, const char *fmt, ...)
 
 	f->status = EXIT_USAGE;
 	va_start(ap, fmt);
-	vsnprintf(f->line, CLI_ERROR_MAX, fmt, ap);
+	vsnprintf(f->line, sizeof(f->line), fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }

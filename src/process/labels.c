@@ -150,6 +150,7 @@ int labels_spec(const struct config *cfg, const struct label_pair *pair, enum si
 	limits.containers[0] = "the labelled container";
 	limits.n_containers = 1;
 	if (cli_parse_pair(&limits, pair->service, pair->expose, &b, &f) < 0) {
+		f.line[CLI_ERROR_MAX - 1] = '\0';	/* as long as it ever was */
 		snprintf(why, len, "%s", f.line);
 		return strstr(f.line, "--allow-nonlocal") ? -EPERM : -EINVAL;
 	}
