@@ -358,19 +358,15 @@ static int run_ctx(struct ctx *c, const struct runas *as)
 /* Who the relay becomes after set-up, and whether it can do its work as that user */
 static int choose_user(const struct config *cfg, struct runas *ret, struct failure *f)
 {
-	char why[256];
-	int r = runas_resolve(cfg->user, ret, why, sizeof(why));
+	int r = runas_resolve(cfg->user, ret, f);
 
 	if (r < 0)
-		return failure_set(f, r == -EPERM ? EXIT_PRIVILEGE : EXIT_USAGE, r, "%s", why);
+		return r;
 	if (ret->switching && (!caps_have(CAP_SETUID) || !caps_have(CAP_SETGID)))
 		return failure_set(f, EXIT_PRIVILEGE, -EPERM, "leaving uid 0 for user %s after "
 				   "set-up needs CAP_SETUID and CAP_SETGID; grant them, or keep "
 				   "uid 0 with --user root", ret->name);
-	r = runas_check_services(cfg, ret);	/* says what went wrong */
-	if (r == -EACCES || r == -EPERM)
-		return failure_status(f, EXIT_PRIVILEGE, r);
-	return r < 0 ? failure_status(f, EXIT_RUNTIME, r) : 0;
+	return runas_check_services(cfg, ret, f);
 }
 
 static int run(const struct config *cfg)

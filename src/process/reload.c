@@ -307,9 +307,9 @@ static int check_set(const struct ctx *c, const struct bridge_spec *set, size_t 
 {
 	struct failure f = FAILURE_INIT;
 
-	if (selfloop_check_set(c, set, n, &f) < 0)
+	if (selfloop_check_set(c, set, n, &f) < 0 || runas_check_set(set, n, &f) < 0)
 		return told(&f, why, len);
-	return runas_check_set(set, n, why, len);
+	return 0;
 }
 
 /*
