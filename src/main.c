@@ -166,7 +166,9 @@ static int start_opener(struct ctx *c, struct failure *f)
 	if (!sides_need_opener(c))
 		return 0;
 	r = sides_check_entry(c, f);
-	if (r < 0 && r != -EPERM)
+	if (r == -EPERM)
+		return r;	/* @f says why */
+	if (r < 0)
 		return failure_errno(f, r, "finding who owns %s", remote_side_label(c));
 	r = sides_start_opener(c);
 	if (r < 0)
