@@ -391,11 +391,22 @@ static int run(const struct config *cfg)
 	return r;
 }
 
+/* nsbridge ports, status, add and remove: 0, or -errno and @f */
+static int subcommand(const struct config *cfg, struct failure *f)
+{
+	log_setup(cfg->verbosity, cfg->log_format);
+	if (cfg->action == CLI_PORTS)
+		return ports_run(cfg, control_client_serves, f);
+	if (cfg->action == CLI_STATUS)
+		return control_client_status(cfg, f);
+	return control_client_change(cfg, f);
+}
+
 int main(int argc, char *argv[])
 {
 	struct failure f = FAILURE_INIT;
 	struct config cfg;
-	int r;
+	int r = EXIT_OK;
 
 	if (cli_parse(argc, argv, &cfg, &f) < 0) {
 		fprintf(stderr, "nsbridge: %s\n", f.line);
@@ -404,35 +415,24 @@ int main(int argc, char *argv[])
 	switch (cfg.action) {
 	case CLI_HELP:
 		cli_print_help();
-		config_free(&cfg);
-		return EXIT_OK;
+		break;
 	case CLI_VERSION:
 		cli_print_version();
-		config_free(&cfg);
-		return EXIT_OK;
+		break;
 	case CLI_PORTS:
-		log_setup(cfg.verbosity, cfg.log_format);
-		r = ports_run(&cfg, control_client_serves);
-		config_free(&cfg);
-		return r;
 	case CLI_STATUS:
-		log_setup(cfg.verbosity, cfg.log_format);
-		r = control_client_status(&cfg);
-		config_free(&cfg);
-		return r;
 	case CLI_ADD:
 	case CLI_REMOVE:
-		log_setup(cfg.verbosity, cfg.log_format);
-		r = control_client_change(&cfg);
-		config_free(&cfg);
-		return r;
+		if (subcommand(&cfg, &f) < 0)
+			r = exit_status_of(&f);
+		break;
 	case CLI_RUN:
 	case CLI_ACTION_MAX:
+		log_setup(cfg.verbosity, cfg.log_format);
+		reload_setup(&cfg, argc, argv);	/* SIGHUP parses them again */
+		r = run(&cfg);
 		break;
 	}
-	log_setup(cfg.verbosity, cfg.log_format);
-	reload_setup(&cfg, argc, argv);	/* SIGHUP parses them again */
-	r = run(&cfg);
 	config_free(&cfg);
 	return r;
 }
