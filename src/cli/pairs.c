@@ -243,10 +243,11 @@ static int parse_bridges(int n, char *args[], char *const where[], struct config
 		if (parse_pair(cfg, (size_t)i / 2, args[i], args[i + 1], f) < 0)
 			return at_origin(where[i / 2], f);
 		for (int j = 0; j < i; j += 2)
-			if (endpoint_overlaps(&cfg->bridges[j / 2].expose, &b->expose))
-				return cli_fail(f, "EXPOSE '%s' overlaps EXPOSE '%s'",
-						args[i + 1], args[j + 1]),
-				       at_origin(where[i / 2], f);
+			if (endpoint_overlaps(&cfg->bridges[j / 2].expose, &b->expose)) {
+				cli_fail(f, "EXPOSE '%s' overlaps EXPOSE '%s'", args[i + 1],
+					 args[j + 1]);
+				return at_origin(where[i / 2], f);
+			}
 		cfg->n_bridges++;
 	}
 	return 0;
