@@ -15,14 +15,14 @@
 #define BRIDGE_READY_MAX	(sizeof(((struct bridge *)NULL)->service_text) + \
 				 sizeof(((struct bridge *)NULL)->expose_text) + 16)
 
-int bridges_setup(struct ctx *c);
+int bridges_setup(struct ctx *c, struct failure *f);
 const char *bridge_ready_line(const struct bridge *b, char *buf, size_t len);
 void bridges_print_ready(const struct ctx *c);
 bool bridge_uses_side(const struct bridge *b, enum side side);
 void bridges_side_down(struct ctx *c, enum side side);
 void bridges_side_up(struct ctx *c, enum side side);
 int bridge_add(struct ctx *c, const struct bridge_spec *spec, struct bridge *from,
-	       struct bridge **ret, char *why, size_t len);
+	       struct bridge **ret, struct failure *f);
 void bridge_discard(struct ctx *c, struct bridge *b);
 void bridge_remove(struct ctx *c, struct bridge *b);
 size_t bridges_room(const struct ctx *c);

@@ -8,17 +8,8 @@
 #include <stdint.h>
 
 #include "nsbridge/endpoint.h"
+#include "nsbridge/failure.h"
 #include "nsbridge/log.h"
-
-/* Exit statuses of SPEC.md */
-enum exit_status {
-	EXIT_OK = 0,
-	EXIT_RUNTIME = 1,
-	EXIT_USAGE = 2,
-	EXIT_ADDR_IN_USE = 3,
-	EXIT_NO_CONTAINER = 4,
-	EXIT_PRIVILEGE = 5,
-};
 
 enum cli_action {
 	CLI_RUN,
@@ -256,12 +247,11 @@ struct cli_option {
 #define CLI_DEFAULT_LABELS_PREFIX	"nsbridge"
 #define CLI_DEFAULT_LABELS_MIN_PORT	1024
 
-int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t error_len);
+int cli_parse(int argc, char *argv[], struct config *ret, struct failure *f);
 int cli_parse_duration(const char *text, unsigned *ret_ms);
-int cli_apply_named(struct config *cfg, const char *name, const char *value, char *error,
-		    size_t error_len);
+int cli_apply_named(struct config *cfg, const char *name, const char *value, struct failure *f);
 int cli_parse_pair(const struct config *cfg, const char *service, const char *expose,
-		   struct bridge_spec *ret, char *error, size_t error_len);
+		   struct bridge_spec *ret, struct failure *f);
 const struct cli_option *cli_options(size_t *ret_n);
 bool cli_option_same(const struct cli_option *o, const struct config *a,
 		     const struct config *b);

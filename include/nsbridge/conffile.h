@@ -25,8 +25,9 @@ struct conffile_entry {
 };
 
 struct conffile;
+struct failure;
 
-int conffile_read(const char *path, struct conffile **ret, char *error, size_t len);
+int conffile_read(const char *path, struct conffile **ret, struct failure *fail);
 const struct conffile_entry *conffile_options(const struct conffile *f, size_t *ret_n);
 const struct conffile_entry *conffile_bridges(const struct conffile *f, size_t *ret_n);
 void conffile_free(struct conffile *f);

@@ -37,7 +37,7 @@ struct container {
 };
 
 enum container_kind container_kind_of(const char *ref);
-int container_open(const char *ref, struct container *ret, char *why, size_t why_len);
+int container_open(const char *ref, struct container *ret, struct failure *f);
 void container_close(struct container *c);
 
 #endif /* NSBRIDGE_CONTAINER_H */

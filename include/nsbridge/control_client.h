@@ -8,8 +8,8 @@
 
 #include "nsbridge/cli.h"
 
-int control_client_status(const struct config *cfg);
-int control_client_change(const struct config *cfg);
+int control_client_status(const struct config *cfg, struct failure *f);
+int control_client_change(const struct config *cfg, struct failure *f);
 int control_client_serves(pid_t pid, unsigned port, char *ret, size_t len);
 
 #endif /* NSBRIDGE_STATUSCMD_H */

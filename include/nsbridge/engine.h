@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "nsbridge/failure.h"
+
 #define ENGINE_ID_MAX		65	/* 64 hex digits */
 #define ENGINE_NAME_MAX		256
 #define ENGINE_PATH_MAX		108
@@ -50,11 +52,11 @@ struct engine_labelled {
 unsigned engine_sockets_all(char ret[][ENGINE_PATH_MAX], unsigned max);
 int engine_list_labelled(const char *sock_path, const char *key, const char *options_key,
 			 struct engine_labelled **ret, size_t *ret_n);
-int engine_socket_path(char *ret_path, size_t len, char *why, size_t why_len);
+int engine_socket_path(char *ret_path, size_t len, struct failure *f);
 const char *engine_sockets_text(char *buf, size_t len);
 int engine_locate(const char *ref, struct engine_container *ret, char *ret_sock,
-		  char *why, size_t why_len);
+		  struct failure *f);
 int engine_find(const char *sock_path, const char *ref, struct engine_container *ret,
-		char *why, size_t why_len);
+		struct failure *f);
 
 #endif /* NSBRIDGE_ENGINE_H */

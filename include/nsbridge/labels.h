@@ -21,10 +21,10 @@ struct label_pair {
 };
 
 int labels_split(const char *value, struct label_pair *pairs, size_t max, size_t *ret_n,
-		 char *why, size_t len);
+		 struct failure *f);
 int labels_spec(const struct config *cfg, const struct label_pair *pair, enum side side,
-		struct bridge_spec *ret, char *why, size_t len);
-int labels_options(struct config *cfg, const char *value, char *why, size_t len);
+		struct bridge_spec *ret, struct failure *f);
+int labels_options(struct config *cfg, const char *value, struct failure *f);
 void labels_setup(struct ctx *c);
 void labels_on_reload(struct ctx *c);
 

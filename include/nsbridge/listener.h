@@ -13,10 +13,9 @@
 struct sock_addr;
 
 uint32_t listener_events(const struct listener *l);
-int listener_why(struct ctx *c, enum side side, const struct sock_addr *a, int err, char *why,
-		 size_t len);
-int listener_failed(struct ctx *c, enum side side, const struct sock_addr *a, int err);
-int listener_bind_bridge(struct ctx *c, struct bridge *b, char *why, size_t len);
+int listener_why(struct ctx *c, enum side side, const struct sock_addr *a, int err,
+		 struct failure *f);
+int listener_bind_bridge(struct ctx *c, struct bridge *b, struct failure *f);
 void listener_unbind_bridge(struct ctx *c, const struct bridge *b);
 int listener_watch_bridge(struct ctx *c, const struct bridge *b);
 int listener_watch_all(struct ctx *c);

@@ -5,7 +5,7 @@
 
 #include "nsbridge/ctx.h"
 
-int metrics_setup(struct ctx *c);
+int metrics_setup(struct ctx *c, struct failure *f);
 void metrics_resume(struct ctx *c);
 
 #endif /* NSBRIDGE_METRICS_H */

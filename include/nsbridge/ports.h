@@ -11,6 +11,6 @@
 /* Which container a listener of nsbridge @pid on @port serves (control_client.c's) */
 typedef int (*ports_serves_fn)(pid_t pid, unsigned port, char *ret, size_t len);
 
-int ports_run(const struct config *cfg, ports_serves_fn serves);
+int ports_run(const struct config *cfg, ports_serves_fn serves, struct failure *f);
 
 #endif /* NSBRIDGE_AUDIT_H */

@@ -24,9 +24,9 @@ struct runas {
 	bool switching;
 };
 
-int runas_resolve(const char *user, struct runas *ret, char *why, size_t why_len);
-int runas_check_services(const struct config *cfg, const struct runas *as);
-int runas_check_set(const struct bridge_spec *bridges, size_t n, char *why, size_t len);
+int runas_resolve(const char *user, struct runas *ret, struct failure *f);
+int runas_check_services(const struct config *cfg, const struct runas *as, struct failure *f);
+int runas_check_set(const struct bridge_spec *bridges, size_t n, struct failure *f);
 /* What a --port-file rewrite answers once the keeper has exited */
 #define KEEPER_EXITED	(-EOWNERDEAD)
 

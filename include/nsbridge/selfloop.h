@@ -31,8 +31,8 @@ bool selfloop_find(const struct bridge_spec *bridges, size_t n, bool sides_same,
 		   struct selfloop *ret);
 void selfloop_describe(const struct selfloop *loop, const char *const labels[SIDE_MAX],
 		       bool sides_same, char *buf, size_t len);
-int selfloop_check(const struct ctx *c);
+int selfloop_check(const struct ctx *c, struct failure *f);
 int selfloop_check_set(const struct ctx *c, const struct bridge_spec *bridges, size_t n,
-		       char *why, size_t len);
+		       struct failure *f);
 
 #endif /* NSBRIDGE_SELFLOOP_H */

@@ -7,9 +7,9 @@
 #include "nsbridge/sock.h"
 
 int side_open_host(struct side_ns *s, const char *host_netns);
-int side_open_container(struct side_ns *s, const char *ref, char *why, size_t why_len);
+int side_open_container(struct side_ns *s, const char *ref, struct failure *f);
 bool sides_need_opener(const struct ctx *c);
-int sides_check_entry(const struct ctx *c, char *why, size_t why_len);
+int sides_check_entry(const struct ctx *c, struct failure *f);
 int sides_start_opener(struct ctx *c);
 int side_socket(struct ctx *c, enum side side, int family, int type, int protocol);
 int side_listen(struct ctx *c, enum side side, int type, const struct sock_addr *a);

@@ -39,7 +39,7 @@
  * uses. Only rows with CLI_FROM_FILE have a key: not help, version, json,
  * no-follow, nor config itself.
  */
-static int apply_file_options(struct config *cfg, char *error, size_t len)
+static int apply_file_options(struct config *cfg, struct failure *f)
 {
 	char want[OPTION_EXPECTED_MAX];
 	size_t n;
@@ -49,11 +49,11 @@ static int apply_file_options(struct config *cfg, char *error, size_t len)
 		const struct cli_option *o = option_by_name(e->name);
 
 		if (!o || !(o->from & CLI_FROM_FILE))
-			return cli_fail(error, len, "%s:%d: unknown setting '%s': expected an "
+			return cli_fail(f, "%s:%d: unknown setting '%s': expected an "
 					"option of nsbridge --help without its dashes, or bridges",
 					cfg->config_file, e->line, e->name);
 		if ((option_takes_value(o) && e->is_bool) || option_apply(cfg, o, e->value) < 0)
-			return cli_fail(error, len, "%s:%d: %s = %s: expected %s",
+			return cli_fail(f, "%s:%d: %s = %s: expected %s",
 					cfg->config_file, e->line, e->name, e->value,
 					option_takes_value(o) && e->is_bool ?
 					"a value, not true or false" :
@@ -63,59 +63,59 @@ static int apply_file_options(struct config *cfg, char *error, size_t len)
 }
 
 /* --config FILE, else NSBRIDGE_CONFIG: found before anything is applied */
-static int find_config_file(int argc, char *argv[], const char **ret, char *error, size_t len)
+static int find_config_file(int argc, char *argv[], const char **ret, struct failure *f)
 {
 	struct config scratch = { .action = CLI_RUN };
 	const char *env = option_getenv(option_by_name("config"));
 	unsigned given = 0;
 
-	if (options_apply_command_line(argc, argv, &scratch, &given, error, len) < 0)
+	if (options_apply_command_line(argc, argv, &scratch, &given, f) < 0)
 		return -EINVAL;
 	*ret = scratch.config_file ? scratch.config_file : env && *env ? env : NULL;
 	return 0;
 }
 
-static int read_config_file(struct config *cfg, const char *path, char *error, size_t len)
+static int read_config_file(struct config *cfg, const char *path, struct failure *f)
 {
 	int r;
 
 	cfg->config_file = path;
-	r = conffile_read(path, &cfg->file, error, len);
+	r = conffile_read(path, &cfg->file, f);
 	if (r == -ENOMEM)
-		return cli_fail(error, len, "out of memory");
-	return r < 0 ? r : apply_file_options(cfg, error, len);
+		return cli_fail(f, "out of memory");
+	return r < 0 ? r : apply_file_options(cfg, f);
 }
 
 /* --allow-uid checks clients of an EXPOSE on the host: some bridge needs one,
  * or a label may ask for one (it applies to labelled bridges too) */
-static int check_allow_uid(const struct config *cfg, char *error, size_t len)
+static int check_allow_uid(const struct config *cfg, struct failure *f)
 {
 	if (!cfg->n_allow_uids || cfg->labels)
 		return 0;
 	for (size_t i = 0; i < cfg->n_bridges; i++)
 		if (cfg->bridges[i].expose.side == SIDE_HOST)
 			return 0;
-	return cli_fail(error, len, "--allow-uid checks the clients of an EXPOSE on the host, "
+	return cli_fail(f, "--allow-uid checks the clients of an EXPOSE on the host, "
 			"and no bridge exposes there");
 }
 
 /* --metrics serves what is going on to whoever reaches it: loopback unless asked */
-static int check_metrics(const struct config *cfg, char *error, size_t len)
+static int check_metrics(const struct config *cfg, struct failure *f)
 {
 	if (cfg->has_metrics && !cfg->allow_nonlocal && !endpoint_addr_is_loopback(&cfg->metrics))
-		return cli_fail(error, len, "--metrics '%s': not a loopback address; "
+		return cli_fail(f, "--metrics '%s': not a loopback address; "
 				"--allow-nonlocal serves metrics beyond this machine",
 				cfg->metrics_text);
 	return 0;
 }
 
 /* nsbridge add [PID|PATH] SERVICE EXPOSE, nsbridge remove [PID|PATH] EXPOSE */
-static int parse_change(int argc, char *argv[], struct config *cfg, char *error, size_t len)
+static int parse_change(int argc, char *argv[], struct config *cfg, struct failure *f)
 {
 	int want = cfg->action == CLI_ADD ? 2 : 1;
 
 	if (argc - 1 < want || argc - 1 > want + 1)
-		return cli_fail(error, len, cfg->action == CLI_ADD ?
+		return cli_fail(f, cfg->action == CLI_ADD ?
 				"nsbridge add takes [PID|PATH] SERVICE EXPOSE" :
 				"nsbridge remove takes [PID|PATH] EXPOSE");
 	cfg->status_of = argc - 1 > want ? argv[1] : NULL;
@@ -125,22 +125,22 @@ static int parse_change(int argc, char *argv[], struct config *cfg, char *error,
 }
 
 /* nsbridge ports, status [PID|PATH], add, remove: no bridges of its own */
-static int parse_subcommand(int argc, char *argv[], struct config *cfg, char *error, size_t len)
+static int parse_subcommand(int argc, char *argv[], struct config *cfg, struct failure *f)
 {
 	if (strcmp(argv[0], "ports") == 0) {
 		cfg->action = CLI_PORTS;
 		if (argc > 1)
-			return cli_fail(error, len, "'%s': nsbridge ports takes no arguments, "
+			return cli_fail(f, "'%s': nsbridge ports takes no arguments, "
 					"only -c REF and --json", argv[1]);
 	} else if (strcmp(argv[0], "status") == 0) {
 		cfg->action = CLI_STATUS;
 		if (argc > 2)
-			return cli_fail(error, len, "'%s': nsbridge status takes at most one PID "
+			return cli_fail(f, "'%s': nsbridge status takes at most one PID "
 					"or socket path, and --json", argv[2]);
 		cfg->status_of = argc > 1 ? argv[1] : NULL;
 	} else if (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "remove") == 0) {
 		cfg->action = argv[0][0] == 'a' ? CLI_ADD : CLI_REMOVE;
-		return parse_change(argc, argv, cfg, error, len);
+		return parse_change(argc, argv, cfg, f);
 	}
 	return 0;
 }
@@ -169,30 +169,30 @@ static int split_command(int argc, char *argv[], struct config *cfg)
  * the one before. Then what the command line says to do with them.
  */
 static int parse_layers(int argc, char *argv[], const char *path, struct config *cfg,
-			char *error, size_t len)
+			struct failure *f)
 {
 	unsigned env_bad, given = 0;
 
-	if (path && read_config_file(cfg, path, error, len) < 0)
+	if (path && read_config_file(cfg, path, f) < 0)
 		return -EINVAL;
 	options_apply_environment(cfg, &env_bad);
 	cfg->container_default = cfg->container;	/* before -c: for unscoped pairs */
-	if (options_apply_command_line(argc, argv, cfg, &given, error, len) < 0 ||
-	    options_check_environment(env_bad, given, error, len) < 0)
+	if (options_apply_command_line(argc, argv, cfg, &given, f) < 0 ||
+	    options_check_environment(env_bad, given, f) < 0)
 		return -EINVAL;
 	if (cfg->action == CLI_RUN && optind < argc &&
-	    parse_subcommand(argc - optind, argv + optind, cfg, error, len) < 0)
+	    parse_subcommand(argc - optind, argv + optind, cfg, f) < 0)
 		return -EINVAL;
 	if (cfg->action == CLI_RUN && cfg->json)
-		return cli_fail(error, len, "--json goes with nsbridge ports or nsbridge status");
+		return cli_fail(f, "--json goes with nsbridge ports or nsbridge status");
 	if (cfg->command && (cfg->action != CLI_RUN || !cfg->n_command))
-		return cli_fail(error, len, cfg->n_command ?
+		return cli_fail(f, cfg->n_command ?
 				"'-- CMD' goes with bridges, not with a subcommand" :
 				"'--' must be followed by a command to run");
 	if (cfg->action != CLI_RUN)
 		return 0;
-	if (pairs_parse(cfg, argc - optind, argv + optind, error, len) < 0 ||
-	    check_allow_uid(cfg, error, len) < 0 || check_metrics(cfg, error, len) < 0)
+	if (pairs_parse(cfg, argc - optind, argv + optind, f) < 0 ||
+	    check_allow_uid(cfg, f) < 0 || check_metrics(cfg, f) < 0)
 		return -EINVAL;
 	return 0;
 }
@@ -202,12 +202,12 @@ static int parse_layers(int argc, char *argv[], const char *path, struct config 
  * @argc:	argument count
  * @argv:	arguments; the config points into them, so they must outlive it
  * @ret:	the configuration; on success free it with config_free()
- * @error:	on failure, one line for the user, without the "nsbridge: " prefix
- * @error_len:	size of @error
+ * @f:		on failure, one line for the user, without the "nsbridge: "
+ *		prefix, at most CLI_ERROR_MAX - 1 characters, and exit status 2
  *
- * Return: 0, or -EINVAL with @error set and nothing to free
+ * Return: 0, or -EINVAL with @f set and nothing to free
  */
-int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t error_len)
+int cli_parse(int argc, char *argv[], struct config *ret, struct failure *f)
 {
 	struct config cfg = {
 		.action = CLI_RUN,
@@ -226,14 +226,16 @@ int cli_parse(int argc, char *argv[], struct config *ret, char *error, size_t er
 
 	argc = split_command(argc, argv, &cfg);
 	if (pair_container_scan(argc, argv, &cfg) < 0)
-		return cli_fail(error, error_len, "out of memory");
-	if (find_config_file(argc, argv, &path, error, error_len) < 0) {
+		return cli_fail(f, "out of memory");
+	if (find_config_file(argc, argv, &path, f) < 0) {
 		config_free(&cfg);
+		f->line[CLI_ERROR_MAX - 1] = '\0';
 		return -EINVAL;
 	}
-	r = parse_layers(argc, argv, path, &cfg, error, error_len);
+	r = parse_layers(argc, argv, path, &cfg, f);
 	if (r < 0) {
 		config_free(&cfg);
+		f->line[CLI_ERROR_MAX - 1] = '\0';	/* as long as the lines ever were */
 		return r;
 	}
 	*ret = cfg;

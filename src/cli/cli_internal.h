@@ -23,7 +23,7 @@
 #define OPTION_EXPECTED_MAX	64
 
 /* options.c */
-int cli_fail(char *error, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int cli_fail(struct failure *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const struct cli_option *option_by_name(const char *name);
 const struct cli_option *option_by_val(int val);
 bool option_takes_value(const struct cli_option *o);
@@ -32,16 +32,16 @@ const char *option_getenv(const struct cli_option *o);
 const char *option_expected(const struct cli_option *o, char *buf, size_t len);
 int option_apply(struct config *cfg, const struct cli_option *o, const char *value);
 void options_apply_environment(struct config *cfg, unsigned *ret_bad);
-int options_check_environment(unsigned bad, unsigned given, char *error, size_t len);
+int options_check_environment(unsigned bad, unsigned given, struct failure *f);
 int options_apply_command_line(int argc, char *argv[], struct config *cfg, unsigned *given,
-			       char *error, size_t len);
+			       struct failure *f);
 
 /* pair_container.c */
 int pair_container_scan(int argc, char *argv[], struct config *cfg);
 const char *pair_container_ref(const struct config *cfg, size_t pair, const char **ret_split);
-int pair_container_place(struct config *cfg, struct bridge_spec *b, char *error, size_t len);
+int pair_container_place(struct config *cfg, struct bridge_spec *b, struct failure *f);
 
 /* pairs.c */
-int pairs_parse(struct config *cfg, int n_args, char *args[], char *error, size_t len);
+int pairs_parse(struct config *cfg, int n_args, char *args[], struct failure *f);
 
 #endif /* NSBRIDGE_CLI_INTERNAL_H */

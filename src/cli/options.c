@@ -37,18 +37,18 @@
 
 /**
  * cli_fail() - write the one line for the user that a parse fails with
- * @error:	where it goes
- * @len:	room in @error
+ * @f:		gets it, and exit status 2
  * @fmt:	printf() format of the line, without the "nsbridge: " prefix
  *
  * Return: -EINVAL, for the caller to return in the same statement
  */
-int cli_fail(char *error, size_t len, const char *fmt, ...)
+int cli_fail(struct failure *f, const char *fmt, ...)
 {
 	va_list ap;
 
+	f->status = EXIT_USAGE;
 	va_start(ap, fmt);
-	vsnprintf(error, len, fmt, ap);
+	vsnprintf(f->line, sizeof(f->line), fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }
@@ -606,12 +606,11 @@ void options_apply_environment(struct config *cfg, unsigned *ret_bad)
  * options_check_environment() - fail on a malformed variable the command line did not override
  * @bad:	what options_apply_environment() found malformed
  * @given:	what options_apply_command_line() was given
- * @error:	on failure, one line, naming the first such variable
- * @len:	room in @error
+ * @f:		on failure, one line, naming the first such variable
  *
  * Return: 0, or -EINVAL
  */
-int options_check_environment(unsigned bad, unsigned given, char *error, size_t len)
+int options_check_environment(unsigned bad, unsigned given, struct failure *f)
 {
 	char name[ENV_NAME_MAX], want[OPTION_EXPECTED_MAX];
 
@@ -619,7 +618,7 @@ int options_check_environment(unsigned bad, unsigned given, char *error, size_t 
 		const struct cli_option *o = &options[i];
 
 		if ((o->from & CLI_FROM_ENV) && (bad & ~given & option_bit(o)))
-			return cli_fail(error, len, "%s='%s': expected %s",
+			return cli_fail(f, "%s='%s': expected %s",
 					env_name(o, name, sizeof(name)), option_getenv(o),
 					option_expected(o, want, sizeof(want)));
 	}
@@ -692,13 +691,12 @@ static bool option_given_a_value(char *argv[])
  *		first that is not an option
  * @cfg:	the configuration
  * @given:	gets the bit of each row given, for options_check_environment()
- * @error:	on failure, one line
- * @len:	room in @error
+ * @f:		on failure, one line and exit status 2
  *
  * Return: 0, or -EINVAL
  */
 int options_apply_command_line(int argc, char *argv[], struct config *cfg, unsigned *given,
-			       char *error, size_t len)
+			       struct failure *f)
 {
 	struct option longopts[N_OPTIONS + 1];
 	char shortopts[2 * N_OPTIONS + 2], name[64], want[OPTION_EXPECTED_MAX];
@@ -711,16 +709,16 @@ int options_apply_command_line(int argc, char *argv[], struct config *cfg, unsig
 		const struct cli_option *o = option_by_val(id);
 
 		if (id == '?' && option_given_a_value(argv))
-			return cli_fail(error, len, "option '%s' takes no value",
+			return cli_fail(f, "option '%s' takes no value",
 					offending_option(argv, name, sizeof(name)));
 		if (id == '?')
-			return cli_fail(error, len, "unknown option '%s' (see nsbridge --help)",
+			return cli_fail(f, "unknown option '%s' (see nsbridge --help)",
 					offending_option(argv, name, sizeof(name)));
 		if (id == ':')
-			return cli_fail(error, len, "option '%s' needs a value",
+			return cli_fail(f, "option '%s' needs a value",
 					offending_option(argv, name, sizeof(name)));
 		if (!o || option_apply(cfg, o, optarg) < 0)
-			return cli_fail(error, len, "--%s '%s': expected %s", o ? o->name : "?",
+			return cli_fail(f, "--%s '%s': expected %s", o ? o->name : "?",
 					optarg ? optarg : "",
 					o ? option_expected(o, want, sizeof(want)) : "");
 		*given |= option_bit(o);
@@ -733,31 +731,25 @@ int options_apply_command_line(int argc, char *argv[], struct config *cfg, unsig
  * @cfg:	the configuration to change
  * @name:	the long name, without "--"
  * @value:	its value, NULL for a switch
- * @error:	on failure, one line
- * @error_len:	room in @error
+ * @f:		on failure, one line and exit status 2
  *
  * Return: 0, -ENOENT for no such option, -EINVAL for a bad value
  */
-int cli_apply_named(struct config *cfg, const char *name, const char *value, char *error,
-		    size_t error_len)
+int cli_apply_named(struct config *cfg, const char *name, const char *value, struct failure *f)
 {
 	const struct cli_option *o = option_by_name(name);
 	char want[OPTION_EXPECTED_MAX];
 
 	if (!o || !(o->from & CLI_FROM_ARGV)) {
-		snprintf(error, error_len, "unknown option '--%s'", name);
+		cli_fail(f, "unknown option '--%s'", name);
 		return -ENOENT;
 	}
-	if (option_takes_value(o) != (value != NULL)) {
-		snprintf(error, error_len, option_takes_value(o) ? "option '--%s' needs a value" :
-			 "option '--%s' takes no value", name);
-		return -EINVAL;
-	}
-	if (option_apply(cfg, o, value) < 0) {
-		snprintf(error, error_len, "--%s '%s': expected %s", name, value ? value : "",
-			 option_expected(o, want, sizeof(want)));
-		return -EINVAL;
-	}
+	if (option_takes_value(o) != (value != NULL))
+		return cli_fail(f, option_takes_value(o) ? "option '--%s' needs a value" :
+				"option '--%s' takes no value", name);
+	if (option_apply(cfg, o, value) < 0)
+		return cli_fail(f, "--%s '%s': expected %s", name, value ? value : "",
+				option_expected(o, want, sizeof(want)));
 	return 0;
 }
 

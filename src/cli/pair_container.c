@@ -138,12 +138,11 @@ static bool uses_container(const struct bridge_spec *b)
  * @cfg:	the configuration; its @containers gain the REF the first time
  *		it is seen
  * @b:		the bridge, its @container set
- * @error:	on failure, one line
- * @len:	room in @error
+ * @f:		on failure, one line and exit status 2
  *
  * Return: 0, or -EINVAL past CONTAINERS_MAX containers
  */
-int pair_container_place(struct config *cfg, struct bridge_spec *b, char *error, size_t len)
+int pair_container_place(struct config *cfg, struct bridge_spec *b, struct failure *f)
 {
 	size_t i;
 
@@ -153,7 +152,7 @@ int pair_container_place(struct config *cfg, struct bridge_spec *b, char *error,
 		if (strcmp(cfg->containers[i], b->container) == 0)
 			break;
 	if (i == CONTAINERS_MAX)
-		return cli_fail(error, len, "-c '%s': one nsbridge serves at most %d containers",
+		return cli_fail(f, "-c '%s': one nsbridge serves at most %d containers",
 				b->container, CONTAINERS_MAX);
 	if (i == cfg->n_containers)
 		cfg->containers[cfg->n_containers++] = b->container;

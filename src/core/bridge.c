@@ -80,33 +80,30 @@ static void bridge_init(struct ctx *c, struct bridge *b)
 	list_init(&b->udp_steady);
 }
 
-/* Describe a bridge and bind its listeners; on failure, the line in @why */
-static int bridge_setup(struct ctx *c, struct bridge *b, char *why, size_t len)
+/* Describe a bridge and bind its listeners; on failure, -errno and @f */
+static int bridge_setup(struct ctx *c, struct bridge *b, struct failure *f)
 {
 	bridge_init(c, b);
 	if (b->spec->mirror)
 		return 0;	/* it binds its ports as they are found (mirror.c) */
-	return listener_bind_bridge(c, b, why, len);
+	return listener_bind_bridge(c, b, f);
 }
 
 /**
  * bridges_setup() - make the bridges of the config and bind their listeners
  * @c:		context, sides open
+ * @f:		on failure, the exit status to leave with and the line
  *
- * Messages are printed here, once, for whatever fails.
- *
- * Return: 0, or the exit status to leave with
+ * Return: 0, or -errno with @f set
  */
-int bridges_setup(struct ctx *c)
+int bridges_setup(struct ctx *c, struct failure *f)
 {
-	char why[BRIDGE_ERROR_MAX];
-
 	c->n_bridges = c->config->n_bridges;
 	c->bridges_cap = c->n_bridges + (c->config->labels ? BRIDGES_LABELLED_MAX :
 							   BRIDGES_ADDED_MAX);
 	c->bridges = calloc(c->bridges_cap, sizeof(*c->bridges));
-	if (!c->bridges)
-		return EXIT_RUNTIME;
+	if (!c->bridges)	/* said nothing, as ever */
+		return failure_status(f, EXIT_RUNTIME, -ENOMEM);
 	for (size_t i = 0; i < c->n_bridges; i++) {
 		struct bridge *b = &c->bridges[i];
 		int r;
@@ -114,11 +111,9 @@ int bridges_setup(struct ctx *c)
 		b->spec = &c->config->bridges[i];
 		b->options = c->config;
 		b->index = (unsigned)i;
-		r = bridge_setup(c, b, why, sizeof(why));
-		if (r) {
-			log_error("%s", why);
+		r = bridge_setup(c, b, f);
+		if (r < 0)
 			return r;
-		}
 	}
 	return 0;
 }
@@ -258,26 +253,24 @@ size_t bridges_room(const struct ctx *c)
  *		the new one takes as they are (no port is ever unbound), or
  *		NULL to bind new ones
  * @ret:	the bridge, on success
- * @why:	on failure, the one line a start would print
- * @len:	size of @why
+ * @f:		on failure, the one line a start would print and its exit status
  *
  * A bridge added here is numbered by its slot, which may be that of a
  * removed bridge whose connections have all ended.
  *
- * Return: 0, or the exit status a start would leave with
+ * Return: 0, or -errno with @f set
  */
 int bridge_add(struct ctx *c, const struct bridge_spec *spec, struct bridge *from,
-	       struct bridge **ret, char *why, size_t len)
+	       struct bridge **ret, struct failure *f)
 {
 	struct bridge *b = free_slot(c);
 	size_t index;
 	int r;
 
-	if (!b) {
-		snprintf(why, len, "no room for another bridge: at most %d can be added to "
-			 "those nsbridge started with", (int)(c->bridges_cap - c->config->n_bridges));
-		return EXIT_USAGE;
-	}
+	if (!b)
+		return failure_set(f, EXIT_USAGE, -ENOSPC, "no room for another bridge: at most %d "
+				   "can be added to those nsbridge started with",
+				   (int)(c->bridges_cap - c->config->n_bridges));
 	index = (size_t)(b - c->bridges);
 	memset(b, 0, sizeof(*b));
 	b->own_spec = *spec;
@@ -290,13 +283,11 @@ int bridge_add(struct ctx *c, const struct bridge_spec *spec, struct bridge *fro
 		take_listeners(c, from, b);
 		r = 0;
 	} else {
-		r = bridge_setup(c, b, why, len);
-		if (!r && listener_watch_bridge(c, b) < 0) {
-			snprintf(why, len, "watching %s: %s", b->expose_text, strerror(ENOMEM));
-			r = EXIT_RUNTIME;
-		}
+		r = bridge_setup(c, b, f);
+		if (!r && listener_watch_bridge(c, b) < 0)
+			r = failure_errno(f, -ENOMEM, "watching %s", b->expose_text);
 	}
-	if (r) {
+	if (r < 0) {
 		listener_unbind_bridge(c, b);	/* closing takes them out of epoll too */
 		b->removed = true;
 		return r;

@@ -40,6 +40,7 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,9 +182,24 @@ static int watch(struct ctx *c, size_t index)
 
 /* -------- why listening failed -------- */
 
-/* "host 127.0.0.1:80 is already in use by pid 42 (nginx)" into @why */
-static int in_use_why(struct ctx *c, enum side side, const struct sock_addr *a, char *why,
-		      size_t len)
+static int listen_fail(struct failure *f, enum exit_status status, int r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The line a start says, at most BRIDGE_ERROR_MAX - 1 characters as ever, and @r */
+static int listen_fail(struct failure *f, enum exit_status status, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	f->status = status;
+	va_start(ap, fmt);
+	vsnprintf(f->line, BRIDGE_ERROR_MAX, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* "host 127.0.0.1:80 is already in use by pid 42 (nginx)": exit status 3 */
+static int in_use_why(struct ctx *c, enum side side, const struct sock_addr *a,
+		      struct failure *f)
 {
 	char addr[SOCK_ADDR_TEXT_MAX];
 	struct port_owner owner;
@@ -193,12 +209,11 @@ static int in_use_why(struct ctx *c, enum side side, const struct sock_addr *a, 
 	diag_fd = side_socket(c, side, AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG);
 	r = diag_fd < 0 ? diag_fd : portowner_find(diag_fd, (const struct sockaddr *)&a->ss, &owner);
 	if (r < 0)
-		snprintf(why, len, "%s %s is already in use (by a process not visible from here)",
-			 c->sides[side].label, addr);
-	else
-		snprintf(why, len, "%s %s is already in use by pid %d (%s)",
-			 c->sides[side].label, addr, (int)owner.pid, owner.comm);
-	return EXIT_ADDR_IN_USE;
+		return listen_fail(f, EXIT_ADDR_IN_USE, -EADDRINUSE, "%s %s is already in use "
+				   "(by a process not visible from here)", c->sides[side].label,
+				   addr);
+	return listen_fail(f, EXIT_ADDR_IN_USE, -EADDRINUSE, "%s %s is already in use by pid "
+			   "%d (%s)", c->sides[side].label, addr, (int)owner.pid, owner.comm);
 }
 
 /*
@@ -235,57 +250,33 @@ static bool below_unprivileged(const struct ctx *c, enum side side, const struct
  * @side:	namespace of the address
  * @a:		the address
  * @err:	-errno from side_listen()
- * @why:	where the line goes
- * @len:	size of @why
+ * @f:		gets the line and the exit status a start would leave with
  *
- * Return: the exit status a start would leave with
+ * Return: @err
  */
-int listener_why(struct ctx *c, enum side side, const struct sock_addr *a, int err, char *why,
-		 size_t len)
+int listener_why(struct ctx *c, enum side side, const struct sock_addr *a, int err,
+		 struct failure *f)
 {
+	const char *label = c->sides[side].label;
 	char addr[SOCK_ADDR_TEXT_MAX];
 	int start;
 
 	if (err == -EADDRINUSE)
-		return in_use_why(c, side, a, why, len);
+		return in_use_why(c, side, a, f);
 	sock_addr_format(a, addr, sizeof(addr));
-	if (err == OPENER_EXITED) {
-		snprintf(why, len, "cannot listen on %s %s: the opener has exited; restart nsbridge",
-			 c->sides[side].label, addr);
-		return EXIT_RUNTIME;
-	}
-	if ((err == -EACCES || err == -EPERM) && below_unprivileged(c, side, a, &start)) {
-		snprintf(why, len, "listening on %s %s as an ordinary user: ports below %d need "
-			 "root (net.ipv4.ip_unprivileged_port_start is %d); pick a port from %d up",
-			 c->sides[side].label, addr, start, start, start);
-		return EXIT_PRIVILEGE;
-	}
-	if (err == -EACCES || err == -EPERM) {
-		snprintf(why, len, "listening on %s %s needs CAP_NET_BIND_SERVICE: %s",
-			 c->sides[side].label, addr, caps_grant_hint());
-		return EXIT_PRIVILEGE;
-	}
-	snprintf(why, len, "cannot listen on %s %s: %s", c->sides[side].label, addr,
-		 strerror(-err));
-	return EXIT_RUNTIME;
-}
-
-/**
- * listener_failed() - say why listening on an address failed
- * @c:		context
- * @side:	namespace of the address
- * @a:		the address
- * @err:	-errno from side_listen()
- *
- * Return: the exit status to leave with
- */
-int listener_failed(struct ctx *c, enum side side, const struct sock_addr *a, int err)
-{
-	char why[BRIDGE_ERROR_MAX];
-	int r = listener_why(c, side, a, err, why, sizeof(why));
-
-	log_error("%s", why);
-	return r;
+	if (err == OPENER_EXITED)
+		return listen_fail(f, EXIT_RUNTIME, err, "cannot listen on %s %s: the opener has "
+				   "exited; restart nsbridge", label, addr);
+	if ((err == -EACCES || err == -EPERM) && below_unprivileged(c, side, a, &start))
+		return listen_fail(f, EXIT_PRIVILEGE, err, "listening on %s %s as an ordinary "
+				   "user: ports below %d need root (net.ipv4.ip_unprivileged_port"
+				   "_start is %d); pick a port from %d up", label, addr, start, start,
+				   start);
+	if (err == -EACCES || err == -EPERM)
+		return listen_fail(f, EXIT_PRIVILEGE, err, "listening on %s %s needs "
+				   "CAP_NET_BIND_SERVICE: %s", label, addr, caps_grant_hint());
+	return listen_fail(f, EXIT_RUNTIME, err, "cannot listen on %s %s: %s", label, addr,
+			   strerror(-err));
 }
 
 /* -------- binding a bridge's listeners -------- */
@@ -306,14 +297,14 @@ static int learn_port(struct bridge *b, int fd)
 }
 
 /*
- * Listen on one address; returns 0, or an exit status. Only an @optional
- * address (the default EXPOSE's [::1]) that the namespace lacks is
- * skipped, with *@ret_skipped set: every other failure is one, whatever
- * its errno. With @retry_in_use, an address in use returns -EADDRINUSE
- * unreported: a picked port to pick again.
+ * Listen on one address; returns 0, or -errno with @f set. Only an
+ * @optional address (the default EXPOSE's [::1]) that the namespace lacks
+ * is skipped, with *@ret_skipped set: every other failure is one, whatever
+ * its errno. With @retry_in_use, an address in use returns -EAGAIN, @f
+ * not set: a picked port to pick again.
  */
 static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int family, bool optional,
-		      bool retry_in_use, bool *ret_skipped, char *why, size_t len)
+		      bool retry_in_use, bool *ret_skipped, struct failure *f)
 {
 	const struct endpoint *ep = &b->expose;
 	struct sock_addr a;
@@ -327,9 +318,9 @@ static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int fami
 	}
 	if (fd >= 0 && add_listener(c, b, offset, family, fd) < 0) {
 		close(fd);
-		snprintf(why, len, "%s: out of memory", b->spec == &b->own_spec ? "adding a bridge" :
-			 "binding the listeners");
-		return EXIT_RUNTIME;
+		return listen_fail(f, EXIT_RUNTIME, -ENOMEM, "%s: out of memory",
+				   b->spec == &b->own_spec ? "adding a bridge" :
+				   "binding the listeners");
 	}
 	if (fd >= 0)
 		return 0;
@@ -339,13 +330,13 @@ static int listen_one(struct ctx *c, struct bridge *b, unsigned offset, int fami
 		return 0;
 	}
 	if (retry_in_use && fd == -EADDRINUSE)
-		return fd;
-	return listener_why(c, ep->side, &a, fd, why, len);
+		return -EAGAIN;
+	return listener_why(c, ep->side, &a, fd, f);
 }
 
-/* Every address and port of EXPOSE; returns 0, an exit status, or -EADDRINUSE (retry_in_use) */
+/* Every address and port of EXPOSE; returns 0, -errno and @f, or -EAGAIN (retry_in_use) */
 static int listen_all(struct ctx *c, struct bridge *b, bool bound[2], bool retry_in_use,
-		      char *why, size_t len)
+		      struct failure *f)
 {
 	const struct endpoint *ep = &b->expose;
 	unsigned ports = endpoint_port_count(ep);
@@ -360,9 +351,9 @@ static int listen_all(struct ctx *c, struct bridge *b, bool bound[2], bool retry
 			bool skipped = false;
 			int r = listen_one(c, b, off, family,
 					   !ep->has_addr && family == AF_INET6 && off == 0,
-					   retry_in_use, &skipped, why, len);
+					   retry_in_use, &skipped, f);
 
-			if (r)
+			if (r < 0)
 				return r;
 			if (skipped)
 				break;
@@ -377,15 +368,15 @@ static int listen_all(struct ctx *c, struct bridge *b, bool bound[2], bool retry
  * [::1] must take the same one. Where something holds it there, the
  * whole bridge picks again.
  */
-static int listen_any_port(struct ctx *c, struct bridge *b, bool bound[2], char *why, size_t len)
+static int listen_any_port(struct ctx *c, struct bridge *b, bool bound[2], struct failure *f)
 {
 	for (int attempt = 1;; attempt++) {
 		int r;
 
 		b->expose.port_first = b->expose.port_last = 0;
 		bound[0] = bound[1] = false;
-		r = listen_all(c, b, bound, attempt < AUTO_PORT_ATTEMPTS, why, len);
-		if (r != -EADDRINUSE)
+		r = listen_all(c, b, bound, attempt < AUTO_PORT_ATTEMPTS, f);
+		if (r != -EAGAIN)
 			return r;
 		listener_unbind_bridge(c, b);
 	}
@@ -410,24 +401,23 @@ static void describe_expose(struct ctx *c, struct bridge *b, const bool bound[2]
  * listener_bind_bridge() - bind every address and port of a bridge's EXPOSE
  * @c:		context
  * @b:		bridge, not yet listening; b->expose is its EXPOSE as given
- * @why:	on failure, the one line a start would print
- * @len:	size of @why
+ * @f:		on failure, the one line a start would print and its exit status
  *
  * On success b->expose has the port picked for a port 0, and
  * b->expose_text says what was bound. The listeners are not watched yet.
  *
- * Return: 0, or the exit status a start would leave with
+ * Return: 0, or -errno with @f set
  */
-int listener_bind_bridge(struct ctx *c, struct bridge *b, char *why, size_t len)
+int listener_bind_bridge(struct ctx *c, struct bridge *b, struct failure *f)
 {
 	bool bound[2] = { false, false };
 	int r;
 
 	if (b->expose.port_first == 0)
-		r = listen_any_port(c, b, bound, why, len);
+		r = listen_any_port(c, b, bound, f);
 	else
-		r = listen_all(c, b, bound, false, why, len);
-	if (r)
+		r = listen_all(c, b, bound, false, f);
+	if (r < 0)
 		return r;
 	describe_expose(c, b, bound);
 	return 0;
@@ -626,10 +616,10 @@ void listener_close_side(struct ctx *c, enum side side)
 /* "host 127.0.0.1:80 is already in use by ..." for a listener bound anew */
 static void report_in_use(struct ctx *c, enum side side, const struct sock_addr *a)
 {
-	char why[BRIDGE_ERROR_MAX];
+	struct failure f;
 
-	in_use_why(c, side, a, why, sizeof(why));
-	log_error("%s", why);
+	in_use_why(c, side, a, &f);
+	log_error("%s", f.line);
 }
 
 /* Bind one listener anew in its side's (new) namespace */

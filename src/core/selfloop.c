@@ -222,7 +222,7 @@ void selfloop_describe(const struct selfloop *loop, const char *const labels[SID
  * container that two REFs name, or that shares its network with another
  * (a pod). Compared by nsfs inode, while the sides' fds are still held.
  */
-static int canonical_sides(const struct ctx *c, enum side canon[SIDE_MAX])
+static int canonical_sides(const struct ctx *c, enum side canon[SIDE_MAX], struct failure *f)
 {
 	for (int s = 0; s < SIDE_MAX; s++) {
 		canon[s] = (enum side)s;
@@ -233,8 +233,8 @@ static int canonical_sides(const struct ctx *c, enum side canon[SIDE_MAX])
 				continue;
 			r = netns_same(c->sides[t].ns_fd, c->sides[s].ns_fd);
 			if (r < 0)
-				return log_errno(LOG_LEVEL_ERROR, r, "comparing the namespaces of %s "
-						 "and %s", c->sides[t].label, c->sides[s].label), r;
+				return failure_errno(f, r, "comparing the namespaces of %s and %s",
+						     c->sides[t].label, c->sides[s].label);
 			if (r) {
 				canon[s] = (enum side)t;
 				break;
@@ -276,19 +276,18 @@ static struct selfloop original_loop(const struct bridge_spec *orig,
 /* Sides as they were at start, for the checks of a running nsbridge */
 static enum side start_canon[SIDE_MAX];
 
-/* A circle among @bridges, sides made canonical by @canon: 0, or EXIT_* and @why */
+/* A circle among @bridges, sides made canonical by @canon: 0, or -ELOOP and @f */
 static int find_in(const struct ctx *c, const enum side canon[SIDE_MAX],
-		   const struct bridge_spec *bridges, size_t n, char *why, size_t len)
+		   const struct bridge_spec *bridges, size_t n, struct failure *f)
 {
 	struct bridge_spec *copy = calloc(n + 1, sizeof(*copy));
+	char text[SELFLOOP_TEXT_MAX];
 	const char *labels[SIDE_MAX];
 	struct selfloop loop;
 	bool found;
 
-	if (!copy) {
-		snprintf(why, len, "checking the bridges: %s", strerror(ENOMEM));
-		return EXIT_RUNTIME;
-	}
+	if (!copy)
+		return failure_errno(f, -ENOMEM, "checking the bridges");
 	canonical_bridges(bridges, n, canon, copy);
 	found = selfloop_find(copy, n, false, &loop);
 	if (found)
@@ -298,8 +297,8 @@ static int find_in(const struct ctx *c, const enum side canon[SIDE_MAX],
 		return 0;
 	for (int s = 0; s < SIDE_MAX; s++)
 		labels[s] = c->sides[s].label;
-	selfloop_describe(&loop, labels, true, why, len);
-	return EXIT_USAGE;
+	selfloop_describe(&loop, labels, true, text, sizeof(text));
+	return failure_set(f, EXIT_USAGE, -ELOOP, "%s", text);
 }
 
 /**
@@ -307,24 +306,21 @@ static int find_in(const struct ctx *c, const enum side canon[SIDE_MAX],
  *		      themselves
  * @c:		context, its sides open and their namespace fds still held
  *		(before the opener takes them)
+ * @f:		on failure, the exit status (2 for a circle) and the line
  *
  * Sides that are one namespace - the host and -c self, two REFs of one
  * container, containers of one pod - are compared as one. Which are is
  * kept for selfloop_check_set(), the fds being gone by then.
  *
- * Return: 0, or the exit status to leave with, the line logged
+ * Return: 0, -ELOOP for a circle, or another -errno
  */
-int selfloop_check(const struct ctx *c)
+int selfloop_check(const struct ctx *c, struct failure *f)
 {
-	char text[SELFLOOP_TEXT_MAX];
-	int r;
+	int r = canonical_sides(c, start_canon, f);
 
-	if (canonical_sides(c, start_canon) < 0)
-		return EXIT_RUNTIME;
-	r = find_in(c, start_canon, c->config->bridges, c->config->n_bridges, text, sizeof(text));
-	if (r)
-		log_error("%s", text);
-	return r;
+	if (r < 0)
+		return r;
+	return find_in(c, start_canon, c->config->bridges, c->config->n_bridges, f);
 }
 
 /**
@@ -334,13 +330,12 @@ int selfloop_check(const struct ctx *c)
  * @bridges:	the whole new set, running bridges and new ones, each side
  *		numbered as c->sides
  * @n:		how many
- * @why:	the line a start would log, when refused
- * @len:	its size
+ * @f:		when refused, the line a start would log and its exit status (2)
  *
- * Return: 0, or the exit status a start would leave with (EXIT_USAGE)
+ * Return: 0, -ELOOP for a circle, or another -errno
  */
 int selfloop_check_set(const struct ctx *c, const struct bridge_spec *bridges, size_t n,
-		       char *why, size_t len)
+		       struct failure *f)
 {
-	return find_in(c, start_canon, bridges, n, why, len);
+	return find_in(c, start_canon, bridges, n, f);
 }

@@ -69,19 +69,18 @@ int side_open_host(struct side_ns *s, const char *host_netns)
  * side_open_container() - open the container side named by -c REF
  * @s:		side to fill
  * @ref:	the reference
- * @why:	on failure, one line for the user where one helps, else ""
- * @why_len:	room in @why
+ * @f:		on failure, one line for the user where one helps, else ""
  *
  * Return: 0 or -errno from container_open()
  */
-int side_open_container(struct side_ns *s, const char *ref, char *why, size_t why_len)
+int side_open_container(struct side_ns *s, const char *ref, struct failure *f)
 {
 	struct container ct;
 	int r;
 
 	snprintf(s->label, sizeof(s->label), "container %s", ref);
 	s->ref = ref;
-	r = container_open(ref, &ct, why, why_len);
+	r = container_open(ref, &ct, f);
 	if (r < 0)
 		return r;
 	s->ns_fd = ct.ns_fd;
@@ -109,35 +108,29 @@ bool sides_need_opener(const struct ctx *c)
 }
 
 /* Whether an ordinary user's opener can enter @s: a user namespace of its own owns it */
-static int check_owner(const struct side_ns *s, uid_t *userns_uid, char *why, size_t why_len)
+static int check_owner(const struct side_ns *s, uid_t *userns_uid, struct failure *f)
 {
 	struct netns_owner o;
 	int r = netns_owner(s->ns_fd, &o);
 
-	if (r == -EPERM) {
-		snprintf(why, why_len, "entering %s is not allowed: its network namespace belongs "
-			 "to a user namespace outside this one; run nsbridge as root%s", s->label,
-			 netns_userns_restriction("/proc/sys"));
-		return -EPERM;
-	}
+	if (r == -EPERM)
+		return failure_set(f, EXIT_PRIVILEGE, -EPERM, "entering %s is not allowed: its "
+				   "network namespace belongs to a user namespace outside this "
+				   "one; run nsbridge as root%s", s->label,
+				   netns_userns_restriction("/proc/sys"));
 	if (r < 0)
 		return r;
-	if (o.own_userns) {	/* the host's: only a capability enters it */
-		snprintf(why, why_len, "entering %s needs CAP_SYS_ADMIN; %s%s", s->label,
-			 caps_grant_hint(), netns_userns_restriction("/proc/sys"));
-		return -EPERM;
-	}
-	if (o.uid != geteuid()) {
-		snprintf(why, why_len, "entering %s is not allowed: its network namespace belongs "
-			 "to user %s (uid %u); run nsbridge as that user, or as root", s->label,
-			 o.name, (unsigned)o.uid);
-		return -EPERM;
-	}
-	if (*userns_uid != (uid_t)-1 && *userns_uid != o.uid) {
-		snprintf(why, why_len, "entering %s too would take a second user namespace; "
-			 "run nsbridge as root", s->label);
-		return -EPERM;
-	}
+	if (o.own_userns)	/* the host's: only a capability enters it */
+		return failure_set(f, EXIT_PRIVILEGE, -EPERM, "entering %s needs CAP_SYS_ADMIN; "
+				   "%s%s", s->label, caps_grant_hint(),
+				   netns_userns_restriction("/proc/sys"));
+	if (o.uid != geteuid())
+		return failure_set(f, EXIT_PRIVILEGE, -EPERM, "entering %s is not allowed: its "
+				   "network namespace belongs to user %s (uid %u); run nsbridge "
+				   "as that user, or as root", s->label, o.name, (unsigned)o.uid);
+	if (*userns_uid != (uid_t)-1 && *userns_uid != o.uid)
+		return failure_set(f, EXIT_PRIVILEGE, -EPERM, "entering %s too would take a "
+				   "second user namespace; run nsbridge as root", s->label);
 	*userns_uid = o.uid;
 	return 0;
 }
@@ -146,12 +139,11 @@ static int check_owner(const struct side_ns *s, uid_t *userns_uid, char *why, si
  * sides_check_entry() - whether the opener will be able to enter the
  *			 remote sides
  * @c:		context, sides open
- * @why:	on refusal, one line for the user
- * @why_len:	room in @why
+ * @f:		on refusal, exit status 5 and one line for the user
  *
- * Return: 0, -EPERM with @why set, or another -errno
+ * Return: 0, -EPERM with @f set, or another -errno, @f not set
  */
-int sides_check_entry(const struct ctx *c, char *why, size_t why_len)
+int sides_check_entry(const struct ctx *c, struct failure *f)
 {
 	uid_t userns_uid = (uid_t)-1;
 
@@ -162,7 +154,7 @@ int sides_check_entry(const struct ctx *c, char *why, size_t why_len)
 
 		if (!c->sides[s].used || c->sides[s].local)
 			continue;
-		r = check_owner(&c->sides[s], &userns_uid, why, why_len);
+		r = check_owner(&c->sides[s], &userns_uid, f);
 		if (r < 0)
 			return r;
 	}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "nsbridge/container.h"
+#include "nsbridge/failure.h"
 #include "nsbridge/engine.h"
 #include "nsbridge/netns.h"
 
@@ -59,7 +60,7 @@ static int parse_pid(const char *text, pid_t *ret)
  * namespace, /proc/PID/status still says whose it is.
  */
 static int open_pid_as_user(pid_t pid, unsigned long long start, struct container *c,
-			    char *why, size_t why_len)
+			    struct failure *f)
 {
 	char name[64];
 	uid_t uid;
@@ -69,65 +70,60 @@ static int open_pid_as_user(pid_t pid, unsigned long long start, struct containe
 	    uid == geteuid())
 		return r;
 	netns_user_name(uid, name, sizeof(name));
-	snprintf(why, why_len, "process %d belongs to user %s (uid %u); run nsbridge as that "
-		 "user, or as root", (int)pid, name, (unsigned)uid);
-	return r;
+	return failure_set(f, EXIT_RUNTIME, r, "process %d belongs to user %s (uid %u); run "
+			   "nsbridge as that user, or as root", (int)pid, name, (unsigned)uid);
 }
 
-static int open_by_pid(const char *ref, struct container *c, char *why, size_t why_len)
+static int open_by_pid(const char *ref, struct container *c, struct failure *f)
 {
 	int r;
 
 	r = parse_pid(ref + 4, &c->pid);
-	if (r < 0) {
-		snprintf(why, why_len, "expected pid:N with N a process id");
-		return r;
-	}
-	return open_pid_as_user(c->pid, 0, c, why, why_len);
+	if (r < 0)
+		return failure_set(f, EXIT_RUNTIME, r, "expected pid:N with N a process id");
+	return open_pid_as_user(c->pid, 0, c, f);
 }
 
-static int open_by_netns_name(const char *ref, struct container *c, char *why, size_t why_len)
+static int open_by_netns_name(const char *ref, struct container *c, struct failure *f)
 {
 	const char *name = ref + 6;
 	char path[PATH_MAX];
 
-	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
-		snprintf(why, why_len, "expected netns:NAME with NAME as 'ip netns list' shows it");
-		return -EINVAL;
-	}
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return failure_set(f, EXIT_RUNTIME, -EINVAL, "expected netns:NAME with NAME as "
+				   "'ip netns list' shows it");
 	snprintf(path, sizeof(path), "%s/%s", NETNS_RUN_DIR, name);
 	return netns_open_path(path, &c->ns_fd);
 }
 
-static int open_by_engine(const char *ref, struct container *c, char *why, size_t why_len)
+static int open_by_engine(const char *ref, struct container *c, struct failure *f)
 {
 	struct engine_container ct;
 	int r;
 
-	r = engine_locate(ref, &ct, c->engine_sock, why, why_len);
+	r = engine_locate(ref, &ct, c->engine_sock, f);
 	if (r < 0)
 		return r;
 	c->pid = ct.pid;
 	c->start = ct.start;
-	r = open_pid_as_user(ct.pid, ct.start, c, why, why_len);
-	if (r == -ESRCH || r == -ESTALE) {
-		snprintf(why, why_len, "container %s stopped while it was being opened", ct.name);
-		r = -ESRCH;
-	}
+	r = open_pid_as_user(ct.pid, ct.start, c, f);
+	if (r == -ESRCH || r == -ESTALE)
+		return failure_set(f, EXIT_RUNTIME, -ESRCH, "container %s stopped while it was "
+				   "being opened", ct.name);
 	return r;
 }
 
-static int open_by_path(const char *ref, struct container *c, char *why, size_t why_len)
+static int open_by_path(const char *ref, struct container *c, struct failure *f)
 {
 	return netns_open_path(ref, &c->ns_fd);
 }
 
-static int open_self(const char *ref, struct container *c, char *why, size_t why_len)
+static int open_self(const char *ref, struct container *c, struct failure *f)
 {
 	return netns_open_self(&c->ns_fd);
 }
 
-typedef int (*container_resolver)(const char *ref, struct container *c, char *why, size_t why_len);
+typedef int (*container_resolver)(const char *ref, struct container *c, struct failure *f);
 
 static const container_resolver resolvers[CONTAINER_KIND_MAX] = {
 	[CONTAINER_PID] = open_by_pid,
@@ -141,22 +137,22 @@ static const container_resolver resolvers[CONTAINER_KIND_MAX] = {
  * container_open() - resolve REF to a verified network namespace fd
  * @ref:	the -c argument
  * @ret:	what it resolved to, on success
- * @why:	on failure, one line for the user where one helps, else ""
- * @why_len:	room in @why
+ * @f:		on failure, one line for the user where one helps, else ""; its
+ *		exit status is the caller's to choose by the -errno
  *
  * Return: 0, or -errno: -ENOENT/-ESRCH not found or not running,
  * -EACCES/-EPERM not allowed, -ENOTTY/-EINVAL not a network namespace or
  * malformed REF, and from the engine -ENOTUNIQ ambiguous, -ENOTCONN no
  * engine socket, -EPROTO/-EBADMSG an engine error
  */
-int container_open(const char *ref, struct container *ret, char *why, size_t why_len)
+int container_open(const char *ref, struct container *ret, struct failure *f)
 {
 	struct container c = { .ns_fd = -1, .pidfd = -1 };
 	int r;
 
-	why[0] = '\0';
+	f->line[0] = '\0';
 	c.kind = container_kind_of(ref);
-	r = resolvers[c.kind](ref, &c, why, why_len);
+	r = resolvers[c.kind](ref, &c, f);
 	if (r < 0) {
 		container_close(&c);
 		return r;

@@ -58,6 +58,7 @@
 
 #include "nsbridge/cleanup.h"
 #include "nsbridge/engine.h"
+#include "nsbridge/failure.h"
 #include "nsbridge/netns.h"
 
 #define ENGINE_REPLY_MAX	(8u << 20)	/* a list of many containers fits */
@@ -118,16 +119,24 @@ static size_t collect(char *data, size_t size, size_t n, void *userdata)
 	return add;
 }
 
-static void why_set(char *why, size_t len, const char *fmt, ...)
+static int why_set(struct failure *f, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void why_set(char *why, size_t len, const char *fmt, ...)
+/*
+ * The engine's line for the user, at most ENGINE_WHY_MAX - 1 characters;
+ * the exit status is the caller's, by @r (main.c's open_failure())
+ */
+static int why_set(struct failure *f, int r, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!f)
+		return r;
+	f->status = EXIT_RUNTIME;
 	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
+	vsnprintf(f->line, ENGINE_WHY_MAX, fmt, ap);
 	va_end(ap);
+	return r;
 }
 
 /*
@@ -154,35 +163,32 @@ static bool foreign_owner(const char *sock_path, uid_t *ret)
 
 /* A transport failure: which socket, and why, as -errno */
 static int transport_error(const char *sock_path, CURLcode code, long os_errno,
-			   char *why, size_t why_len)
+			   struct failure *f)
 {
 	int err = os_errno ? (int)os_errno : ECONNREFUSED;
 	uid_t owner;
 
 	if (code != CURLE_COULDNT_CONNECT) {
-		why_set(why, why_len, "the engine at %s did not answer: %s", sock_path,
-			curl_easy_strerror(code));
-		return -EPROTO;
+		return why_set(f, -EPROTO, "the engine at %s did not answer: %s", sock_path,
+			       curl_easy_strerror(code));
 	}
 	if ((err == EACCES || err == EPERM) && foreign_owner(sock_path, &owner)) {
 		struct passwd *pw = getpwuid(owner);
 
-		why_set(why, why_len, "cannot use the engine socket %s of user %s (uid %u): %s; "
-			"run nsbridge as that user, or as root", sock_path, pw ? pw->pw_name : "?",
-			(unsigned)owner, strerror(err));
-		return -EACCES;
+		return why_set(f, -EACCES, "cannot use the engine socket %s of user %s (uid %u): "
+			       "%s; run nsbridge as that user, or as root", sock_path,
+			       pw ? pw->pw_name : "?", (unsigned)owner, strerror(err));
 	}
 	if (err == EACCES || err == EPERM) {
-		why_set(why, why_len, "cannot use the engine socket %s: %s (run as root or as a "
-			"member of the socket's group)", sock_path, strerror(err));
-		return -EACCES;
+		return why_set(f, -EACCES, "cannot use the engine socket %s: %s (run as root "
+			       "or as a member of the socket's group)", sock_path, strerror(err));
 	}
-	why_set(why, why_len, "cannot reach the engine socket %s: %s", sock_path, strerror(err));
-	return -ENOTCONN;
+	return why_set(f, -ENOTCONN, "cannot reach the engine socket %s: %s", sock_path,
+		       strerror(err));
 }
 
 static int http_get(const char *sock_path, const char *path, struct http_reply *reply,
-		    char *why, size_t why_len)
+		    struct failure *f)
 {
 	char url[512];
 	long os_errno = 0;
@@ -207,7 +213,7 @@ static int http_get(const char *sock_path, const char *path, struct http_reply *
 	if (code != CURLE_OK) {
 		free(reply->body);
 		reply->body = NULL;
-		return transport_error(sock_path, code, os_errno, why, why_len);
+		return transport_error(sock_path, code, os_errno, f);
 	}
 	return 0;
 }
@@ -264,15 +270,15 @@ static void candidates(struct engine_sockets *l)
 }
 
 /* DOCKER_HOST alone, when set: 1 if it is, 0 if not, -EINVAL if not unix:// */
-static int docker_host(struct engine_sockets *l, char *why, size_t why_len)
+static int docker_host(struct engine_sockets *l, struct failure *f)
 {
 	const char *host = getenv("DOCKER_HOST");
 
 	if (!host || !*host)
 		return 0;
 	if (strncmp(host, "unix://", 7) != 0) {
-		why_set(why, why_len, "DOCKER_HOST=%s: only unix:// sockets are supported", host);
-		return -EINVAL;
+		return why_set(f, -EINVAL, "DOCKER_HOST=%s: only unix:// sockets are supported",
+			       host);
 	}
 	l->n = 0;
 	add_socket(l, host + 7, NULL);
@@ -303,17 +309,16 @@ const char *engine_sockets_text(char *buf, size_t len)
  * engine_socket_path() - the first engine socket that exists
  * @ret_path:	the path, on success
  * @len:	room in @ret_path
- * @why:	on failure, one line saying what was tried
- * @why_len:	room in @why
+ * @f:		on failure, one line saying what was tried; NULL for none
  *
  * Return: 0, -EINVAL for a DOCKER_HOST that is not unix://, -ENOENT if no
  * socket exists
  */
-int engine_socket_path(char *ret_path, size_t len, char *why, size_t why_len)
+int engine_socket_path(char *ret_path, size_t len, struct failure *f)
 {
 	struct engine_sockets l;
 	char tried[ENGINE_SOCKETS_MAX * ENGINE_PATH_MAX];
-	int r = docker_host(&l, why, why_len);
+	int r = docker_host(&l, f);
 
 	if (r < 0)
 		return r;
@@ -325,10 +330,9 @@ int engine_socket_path(char *ret_path, size_t len, char *why, size_t why_len)
 			return 0;
 		}
 	}
-	why_set(why, why_len, "no container engine socket: none of %s exists "
-		"(is Docker or Podman running? DOCKER_HOST names another socket)",
-		engine_sockets_text(tried, sizeof(tried)));
-	return -ENOENT;
+	return why_set(f, -ENOENT, "no container engine socket: none of %s exists "
+		       "(is Docker or Podman running? DOCKER_HOST names another socket)",
+		       engine_sockets_text(tried, sizeof(tried)));
 }
 
 /* _cleanup_(json_object_putp): a parsed document, put on every way out */
@@ -344,13 +348,12 @@ static const char *json_str(struct json_object *obj, const char *key)
 }
 
 /* The engine's own explanation of an error answer */
-static int engine_error(const struct http_reply *reply, const char *what, char *why,
-			size_t why_len)
+static int engine_error(const struct http_reply *reply, const char *what, struct failure *f)
 {
 	struct json_object *obj = json_tokener_parse(reply->body ? reply->body : "");
 	const char *msg = obj ? json_str(obj, "message") : NULL;
 
-	why_set(why, why_len, "the engine refused %s: HTTP %ld%s%s", what, reply->status,
+	why_set(f, -EPROTO, "the engine refused %s: HTTP %ld%s%s", what, reply->status,
 		msg ? ": " : "", msg ? msg : "");
 	json_object_put(obj);
 	return -EPROTO;
@@ -382,7 +385,7 @@ static int parse_inspect(const char *body, struct engine_container *ret)
 
 /* GET /containers/REF/json: 0, -ENOENT if the engine knows no such REF */
 static int inspect(const char *sock_path, const char *ref, struct engine_container *ret,
-		   char *why, size_t why_len)
+		   struct failure *f)
 {
 	struct http_reply reply;
 	char path[512], *escaped;
@@ -393,16 +396,16 @@ static int inspect(const char *sock_path, const char *ref, struct engine_contain
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "/containers/%s/json", escaped);
 	curl_free(escaped);
-	r = http_get(sock_path, path, &reply, why, why_len);
+	r = http_get(sock_path, path, &reply, f);
 	if (r < 0)
 		return r;
 	if (reply.status == 404)
 		r = -ENOENT;
 	else if (reply.status != 200)
-		r = engine_error(&reply, "the container lookup", why, why_len);
+		r = engine_error(&reply, "the container lookup", f);
 	else if (parse_inspect(reply.body, ret) < 0)
-		r = (why_set(why, why_len, "the engine's answer about %s was not understood",
-			     ref), -EBADMSG);
+		r = why_set(f, -EBADMSG, "the engine's answer about %s was not understood",
+			    ref);
 	free(reply.body);
 	return r;
 }
@@ -491,25 +494,25 @@ static void list_one(struct json_object *ct, const char *ref, struct listing *l)
 }
 
 static int list_containers(const char *sock_path, const char *ref, struct listing *ret,
-			   char *why, size_t why_len)
+			   struct failure *f)
 {
 	_cleanup_(json_object_putp) struct json_object *arr = NULL;
 	struct http_reply reply;
 	int r;
 
-	r = http_get(sock_path, "/containers/json?all=1", &reply, why, why_len);
+	r = http_get(sock_path, "/containers/json?all=1", &reply, f);
 	if (r < 0)
 		return r;
 	if (reply.status != 200) {
-		r = engine_error(&reply, "the list of containers", why, why_len);
+		r = engine_error(&reply, "the list of containers", f);
 		free(reply.body);
 		return r;
 	}
 	arr = json_tokener_parse(reply.body);
 	free(reply.body);
 	if (!arr || !json_object_is_type(arr, json_type_array)) {
-		why_set(why, why_len, "the engine's list of containers was not understood");
-		return -EBADMSG;
+		return why_set(f, -EBADMSG, "the engine's list of containers was not "
+			       "understood");
 	}
 	memset(ret, 0, sizeof(*ret));
 	for (size_t i = 0; i < json_object_array_length(arr); i++)
@@ -519,33 +522,29 @@ static int list_containers(const char *sock_path, const char *ref, struct listin
 
 /* REF is not a container the engine knows: a compose service, or nothing */
 static int find_service(const char *sock_path, const char *ref, struct engine_container *ret,
-			char *why, size_t why_len)
+			struct failure *f)
 {
 	struct listing l;
 	int r;
 
-	r = list_containers(sock_path, ref, &l, why, why_len);
+	r = list_containers(sock_path, ref, &l, f);
 	if (r < 0)
 		return r;
 	if (l.n_running == 1)
-		return inspect(sock_path, l.running[0], ret, why, why_len);
+		return inspect(sock_path, l.running[0], ret, f);
 	if (l.n_running > 1) {
-		why_set(why, why_len, "compose service '%s' has %u running containers (%s, %s%s); "
-			"name one of them", ref, l.n_running, l.running[0], l.running[1],
-			l.n_running > 2 ? ", ..." : "");
-		return -ENOTUNIQ;
+		return why_set(f, -ENOTUNIQ, "compose service '%s' has %u running containers "
+			       "(%s, %s%s); name one of them", ref, l.n_running, l.running[0],
+			       l.running[1], l.n_running > 2 ? ", ..." : "");
 	}
 	if (l.stopped[0]) {
-		why_set(why, why_len, "compose service '%s' (container %s) is not running", ref,
-			l.stopped);
-		return -ESRCH;
+		return why_set(f, -ESRCH, "compose service '%s' (container %s) is not running",
+			       ref, l.stopped);
 	}
 	if (l.n_close)
-		why_set(why, why_len, "no container '%s'; did you mean: %s?", ref, l.close);
-	else
-		why_set(why, why_len, "no container '%s' ('docker ps -a' lists those that exist)",
-			ref);
-	return -ENOENT;
+		return why_set(f, -ENOENT, "no container '%s'; did you mean: %s?", ref, l.close);
+	return why_set(f, -ENOENT, "no container '%s' ('docker ps -a' lists those that exist)",
+		       ref);
 }
 
 /* The pid of the process serving SOCK_PATH, as our pid namespace sees it; 0 if unknown */
@@ -657,19 +656,18 @@ static int host_pid(const char *sock_path, pid_t pid, pid_t *ret_pid)
  * to another process, the second answer would not name that pid running.
  */
 static int identify(const char *sock_path, struct engine_container *ct, pid_t engine_pid,
-		    char *why, size_t why_len)
+		    struct failure *f)
 {
 	struct engine_container again;
 	int r = netns_pid_start(ct->pid, &ct->start);
 
 	if (r == 0)
-		r = inspect(sock_path, ct->id, &again, why, why_len);
+		r = inspect(sock_path, ct->id, &again, f);
 	if (r == 0 && (!again.running || again.pid != engine_pid))
 		r = -ESRCH;
 	if (r == -ESRCH || r == -ENOENT) {
-		why_set(why, why_len, "container %s stopped while it was being looked up",
-			ct->name);
-		return -ESRCH;
+		return why_set(f, -ESRCH, "container %s stopped while it was being looked up",
+			       ct->name);
 	}
 	return r;
 }
@@ -681,8 +679,7 @@ static int identify(const char *sock_path, struct engine_container *ct, pid_t en
  * @ret:	the container, on success; its pid is one of our pid namespace,
  *		its start time read after the engine named the pid and before
  *		the engine confirmed it (identify())
- * @why:	on failure, one line for the user
- * @why_len:	room in @why
+ * @f:		on failure, one line for the user; NULL for none
  *
  * Return: 0, or -ENOENT no such container, -ESRCH not running (or its pid
  * not to be found in our pid namespace), -ENOTUNIQ
@@ -690,30 +687,28 @@ static int identify(const char *sock_path, struct engine_container *ct, pid_t en
  * answering, -EPROTO/-EBADMSG the engine answered an error or nonsense
  */
 int engine_find(const char *sock_path, const char *ref, struct engine_container *ret,
-		char *why, size_t why_len)
+		struct failure *f)
 {
 	struct engine_container ct;
 	pid_t engine_pid;
 	int r;
 
-	r = inspect(sock_path, ref, &ct, why, why_len);
+	r = inspect(sock_path, ref, &ct, f);
 	if (r == -ENOENT)
-		r = find_service(sock_path, ref, &ct, why, why_len);
+		r = find_service(sock_path, ref, &ct, f);
 	if (r < 0)
 		return r;
 	if (!ct.running || ct.pid <= 0) {
-		why_set(why, why_len, "container %s is not running", ct.name);
-		return -ESRCH;
+		return why_set(f, -ESRCH, "container %s is not running", ct.name);
 	}
 	engine_pid = ct.pid;
 	r = host_pid(sock_path, ct.pid, &ct.pid);
 	if (r < 0) {
-		why_set(why, why_len, "container %s runs as pid %d of the pid namespace of the "
-			"engine at %s, which nsbridge cannot find in its own", ct.name,
-			(int)ct.pid, sock_path);
-		return r;
+		return why_set(f, r, "container %s runs as pid %d of the pid namespace of the "
+			       "engine at %s, which nsbridge cannot find in its own", ct.name,
+			       (int)ct.pid, sock_path);
 	}
-	r = identify(sock_path, &ct, engine_pid, why, why_len);
+	r = identify(sock_path, &ct, engine_pid, f);
 	if (r < 0)
 		return r;
 	*ret = ct;
@@ -733,17 +728,16 @@ static bool try_next(int r)
  * @ret:	the container, on success
  * @ret_sock:	the socket of the engine that knew it, ENGINE_PATH_MAX long,
  *		for watching that engine afterwards
- * @why:	on failure, one line for the user: the first socket's answer
- * @why_len:	room in @why
+ * @f:		on failure, one line for the user: the first socket's answer
  *
  * Return: 0, or as engine_find(), and -ENOTCONN when no socket exists
  */
 int engine_locate(const char *ref, struct engine_container *ret, char *ret_sock,
-		  char *why, size_t why_len)
+		  struct failure *f)
 {
-	char answer[ENGINE_WHY_MAX];
+	char path[ENGINE_PATH_MAX];
 	struct engine_sockets l;
-	int first = 0, r = docker_host(&l, why, why_len);
+	int first = 0, r = docker_host(&l, f);
 
 	if (r < 0)
 		return r;
@@ -752,14 +746,15 @@ int engine_locate(const char *ref, struct engine_container *ret, char *ret_sock,
 	for (unsigned i = 0; i < l.n; i++) {
 		if (l.n > 1 && access(l.path[i], F_OK) < 0 && errno != EACCES)
 			continue;	/* an engine that is not there */
-		answer[0] = '\0';
-		r = engine_find(l.path[i], ref, ret, answer, sizeof(answer));
+		struct failure answer = FAILURE_INIT;
+
+		r = engine_find(l.path[i], ref, ret, &answer);
 		if (r == 0) {
 			snprintf(ret_sock, ENGINE_PATH_MAX, "%s", l.path[i]);
 			return 0;
 		}
-		if (!first || !try_next(r))
-			snprintf(why, why_len, "%s", answer);
+		if (f && (!first || !try_next(r)))
+			*f = answer;
 		if (!try_next(r))
 			return r;
 		if (!first)
@@ -767,7 +762,7 @@ int engine_locate(const char *ref, struct engine_container *ret, char *ret_sock,
 	}
 	if (first)
 		return first;
-	engine_socket_path(answer, sizeof(answer), why, why_len);	/* says what was tried */
+	engine_socket_path(path, sizeof(path), f);	/* says what was tried */
 	return -ENOTCONN;
 }
 
@@ -782,10 +777,9 @@ int engine_locate(const char *ref, struct engine_container *ret, char *ret_sock,
 unsigned engine_sockets_all(char ret[][ENGINE_PATH_MAX], unsigned max)
 {
 	struct engine_sockets l;
-	char why[ENGINE_WHY_MAX];
 	unsigned n = 0;
 
-	if (docker_host(&l, why, sizeof(why)) == 0)
+	if (docker_host(&l, NULL) == 0)
 		candidates(&l);
 	for (unsigned i = 0; i < l.n && n < max; i++)
 		snprintf(ret[n++], ENGINE_PATH_MAX, "%s", l.path[i]);
@@ -854,13 +848,13 @@ int engine_list_labelled(const char *sock_path, const char *key, const char *opt
 			 struct engine_labelled **ret, size_t *ret_n)
 {
 	struct http_reply reply;
-	char path[256], why[ENGINE_WHY_MAX];
+	char path[256];
 	int r;
 
 	/* {"label":["KEY"]} */
 	snprintf(path, sizeof(path), "/containers/json?filters=%%7B%%22label%%22%%3A%%5B%%22%s"
 		 "%%22%%5D%%7D", key);
-	r = http_get(sock_path, path, &reply, why, sizeof(why));
+	r = http_get(sock_path, path, &reply, NULL);
 	if (r < 0)
 		return r;
 	r = reply.status == 200 ? parse_labelled(reply.body, key, options_key, ret, ret_n) :

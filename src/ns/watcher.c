@@ -145,10 +145,10 @@ static time_t now_s(void)
 static void report_one(struct watch *w, struct watch_target *t)
 {
 	struct engine_container ct;
-	char why[ENGINE_WHY_MAX], line[64];
+	char line[64];
 	int n;
 
-	if (engine_find(t->sock_path, t->ref, &ct, why, sizeof(why)) < 0)
+	if (engine_find(t->sock_path, t->ref, &ct, NULL) < 0)
 		return;
 	if (ct.pid == t->known_pid)
 		return;
@@ -185,10 +185,10 @@ static void report_labelled_one(struct watch *w, const char *sock_path,
 				const struct engine_labelled *e)
 {
 	struct engine_container ct;
-	char why[ENGINE_WHY_MAX], line[REPORT_MAX];
+	char line[REPORT_MAX];
 	int n;
 
-	if (known(w, e->id) || engine_find(sock_path, e->id, &ct, why, sizeof(why)) < 0)
+	if (known(w, e->id) || engine_find(sock_path, e->id, &ct, NULL) < 0)
 		return;
 	n = snprintf(line, sizeof(line), "L %d %llu %s %s\t%.1400s\t%.1400s\n", (int)ct.pid,
 		     ct.start, e->id, e->name, e->value, e->options);

@@ -329,10 +329,11 @@ static int show_one(const char *what, bool json, json_object *all)
 /**
  * control_client_status() - nsbridge status [--json] [PID|PATH]
  * @cfg:	the parsed command line
+ * @f:		on failure, the line and exit status 1
  *
- * Return: exit status: 0 when some nsbridge answered
+ * Return: 0 when some nsbridge answered, else -errno with @f set
  */
-int control_client_status(const struct config *cfg)
+int control_client_status(const struct config *cfg, struct failure *f)
 {
 	_cleanup_(json_object_putp) json_object *all = cfg->json ? json_object_new_array() : NULL;
 	char dir[PATH_MAX];
@@ -341,28 +342,24 @@ int control_client_status(const struct config *cfg)
 
 	if (cfg->status_of) {
 		r = show_one(cfg->status_of, cfg->json, all);
-		if (r < 0) {
-			log_errno(LOG_LEVEL_ERROR, r, "no answer from nsbridge %s", cfg->status_of);
-			return EXIT_RUNTIME;
-		}
+		if (r < 0)
+			return failure_errno(f, r, "no answer from nsbridge %s", cfg->status_of);
 		shown = 1;
 	}
 	for (int which = 0; which < 2 && !cfg->status_of; which++)
 		if (control_dir(which, dir, sizeof(dir)))
 			shown += show_dir(dir, cfg->json, all);
-	if (!shown) {
-		log_error("no nsbridge is running here: no control socket answers in %s",
-			  CONTROL_RUN_DIR);
-		return EXIT_RUNTIME;
-	}
+	if (!shown)
+		return failure_set(f, EXIT_RUNTIME, -ENOENT, "no nsbridge is running here: no "
+				   "control socket answers in %s", CONTROL_RUN_DIR);
 	if (all)
 		puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY |
 						    JSON_C_TO_STRING_NOSLASHESCAPE));
-	return EXIT_OK;
+	return 0;
 }
 
-/* The control socket of the only nsbridge running, into @path */
-static int only_one(char *path, size_t len)
+/* The control socket of the only nsbridge running, into @path; -errno and @f if none or many */
+static int only_one(char *path, size_t len, struct failure *f)
 {
 	char dir[PATH_MAX];
 	unsigned found = 0;
@@ -388,17 +385,15 @@ static int only_one(char *path, size_t len)
 	}
 	if (found == 1)
 		return 0;
-	if (!found) {
-		log_error("no nsbridge is running here: no control socket in %s", CONTROL_RUN_DIR);
-		return EXIT_RUNTIME;
-	}
-	log_error("%u nsbridge processes run here: name one by PID or control socket path "
-		  "(nsbridge status lists them)", found);
-	return EXIT_USAGE;
+	if (!found)
+		return failure_set(f, EXIT_RUNTIME, -ENOENT, "no nsbridge is running here: no "
+				   "control socket in %s", CONTROL_RUN_DIR);
+	return failure_set(f, EXIT_USAGE, -ENOTUNIQ, "%u nsbridge processes run here: name one "
+			   "by PID or control socket path (nsbridge status lists them)", found);
 }
 
-/* The socket PID or PATH names */
-static int named(const char *what, char *path, size_t len)
+/* The socket PID or PATH names; -ENOENT and @f if none */
+static int named(const char *what, char *path, size_t len, struct failure *f)
 {
 	char dir[PATH_MAX];
 
@@ -411,8 +406,8 @@ static int named(const char *what, char *path, size_t len)
 		    snprintf(path, len, "%s/%s.sock", dir, what) < (int)len &&
 		    access(path, F_OK) == 0)
 			return 0;
-	log_error("no nsbridge %s here: no control socket in %s", what, CONTROL_RUN_DIR);
-	return EXIT_RUNTIME;
+	return failure_set(f, EXIT_RUNTIME, -ENOENT, "no nsbridge %s here: no control socket in %s",
+			   what, CONTROL_RUN_DIR);
 }
 
 /* Connect as a change client: our end bound to CONTROL_CHANGE_NAME */
@@ -445,30 +440,28 @@ static int connect_change(const char *path)
  * control_client_change() - nsbridge add [PID|PATH] SERVICE EXPOSE, nsbridge
  *			remove [PID|PATH] EXPOSE
  * @cfg:	the parsed command line
+ * @f:		on failure, the line and the exit status: those the running
+ *		nsbridge answered with, or this side's own
  *
- * Return: exit status: the one the running nsbridge answered with
+ * Return: 0, or -errno with @f set (-EREMOTEIO: the nsbridge refused)
  */
-int control_client_change(const struct config *cfg)
+int control_client_change(const struct config *cfg, struct failure *f)
 {
 	char path[PATH_MAX], request[2048], reply[1024];
 	size_t got = 0;
 	int fd, status, off = 0, r;
 	ssize_t n;
 
-	r = cfg->status_of ? named(cfg->status_of, path, sizeof(path)) :
-			     only_one(path, sizeof(path));
-	if (r)
+	r = cfg->status_of ? named(cfg->status_of, path, sizeof(path), f) :
+			     only_one(path, sizeof(path), f);
+	if (r < 0)
 		return r;
 	fd = connect_change(path);
-	if (fd == -EACCES || fd == -EPERM) {
-		log_error("%s: only the user that started nsbridge, or the one its relay runs "
-			  "as, may change it", path);
-		return EXIT_PRIVILEGE;
-	}
-	if (fd < 0) {
-		log_errno(LOG_LEVEL_ERROR, fd, "no answer from %s", path);
-		return EXIT_RUNTIME;
-	}
+	if (fd == -EACCES || fd == -EPERM)
+		return failure_set(f, EXIT_PRIVILEGE, fd, "%s: only the user that started "
+				   "nsbridge, or the one its relay runs as, may change it", path);
+	if (fd < 0)
+		return failure_errno(f, fd, "no answer from %s", path);
 	if (cfg->action == CLI_ADD)
 		snprintf(request, sizeof(request), "add %s %s\n", cfg->change[0], cfg->change[1]);
 	else
@@ -480,16 +473,14 @@ int control_client_change(const struct config *cfg)
 		got += (size_t)n;
 	close(fd);
 	reply[got] = '\0';
-	if (r < 0 || sscanf(reply, "%d %n", &status, &off) != 1 || !off) {
-		log_error("%s: no answer to '%s'", path, cfg->action == CLI_ADD ? "add" : "remove");
-		return EXIT_RUNTIME;
-	}
+	if (r < 0 || sscanf(reply, "%d %n", &status, &off) != 1 || !off)
+		return failure_set(f, EXIT_RUNTIME, r < 0 ? r : -EBADMSG, "%s: no answer to '%s'",
+				   path, cfg->action == CLI_ADD ? "add" : "remove");
 	reply[strcspn(reply, "\n")] = '\0';
-	if (status == EXIT_OK)
-		printf("%s\n", reply + off);
-	else
-		log_error("%s", reply + off);
-	return status;
+	if (status != EXIT_OK)	/* passed on as the nsbridge gave it */
+		return failure_set(f, (enum exit_status)status, -EREMOTEIO, "%s", reply + off);
+	printf("%s\n", reply + off);
+	return 0;
 }
 
 /* Whether the EXPOSE text "host 127.0.0.1:8080-8082, [::1]:8080-8082" has @port */

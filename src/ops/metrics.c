@@ -151,10 +151,11 @@ static int start_daemon(struct ctx *c, int fd)
 /**
  * metrics_setup() - listen on --metrics's address and serve it
  * @c:		context with its loop set up
+ * @f:		on failure, the exit status to leave with and the line
  *
- * Return: 0, or the exit status to leave with, the reason logged
+ * Return: 0, or -errno with @f set
  */
-int metrics_setup(struct ctx *c)
+int metrics_setup(struct ctx *c, struct failure *f)
 {
 	const struct endpoint *ep = &c->config->metrics;
 	char addr[SOCK_ADDR_TEXT_MAX];
@@ -169,11 +170,11 @@ int metrics_setup(struct ctx *c)
 		sock_addr_loopback(&a, AF_INET, ep->port_first);
 	fd = side_listen(c, SIDE_HOST, SOCK_STREAM, &a);
 	if (fd < 0)
-		return listener_failed(c, SIDE_HOST, &a, fd);
+		return listener_why(c, SIDE_HOST, &a, fd, f);
 	r = start_daemon(c, fd);
 	if (r < 0) {
 		close(fd);
-		return log_errno(LOG_LEVEL_ERROR, r, "serving --metrics"), EXIT_RUNTIME;
+		return failure_errno(f, r, "serving --metrics");
 	}
 	log_info("metrics at http://%s/metrics", sock_addr_format(&a, addr, sizeof(addr)));
 	return 0;

@@ -216,23 +216,26 @@ static void print_json(const struct side_ns *s, const struct ports_rows *t,
 	json_object_put(top);
 }
 
-static int open_side(const struct config *cfg, struct side_ns *s)
+/* The side nsbridge ports lists: -errno and @f when it cannot be opened */
+static int open_side(const struct config *cfg, struct side_ns *s, struct failure *f)
 {
+	struct failure opened = FAILURE_INIT;
 	char why[256] = "";
 	int r;
 
 	*s = (struct side_ns){ .ns_fd = -1, .pidfd = -1 };
-	if (cfg->container)
-		r = side_open_container(s, cfg->container, why, sizeof(why));
-	else
+	if (cfg->container) {
+		r = side_open_container(s, cfg->container, &opened);
+		snprintf(why, sizeof(why), "%.255s", opened.line);	/* as long as it was */
+	} else {
 		r = side_open_host(s, cfg->host_netns);
+	}
 	if (r == 0)
 		return 0;
-	log_error("%s: %s", cfg->container ? cfg->container : cfg->host_netns ? cfg->host_netns :
-		  "own namespace", *why ? why : strerror(-r));
-	if (r == -ENOENT || r == -ESRCH)
-		return EXIT_NO_CONTAINER;
-	return r == -EPERM || r == -EACCES ? EXIT_PRIVILEGE : EXIT_RUNTIME;
+	return failure_set(f, r == -ENOENT || r == -ESRCH ? EXIT_NO_CONTAINER :
+			   r == -EPERM || r == -EACCES ? EXIT_PRIVILEGE : EXIT_RUNTIME, r, "%s: %s",
+			   cfg->container ? cfg->container : cfg->host_netns ? cfg->host_netns :
+			   "own namespace", *why ? why : strerror(-r));
 }
 
 /**
@@ -241,16 +244,18 @@ static int open_side(const struct config *cfg, struct side_ns *s)
  * @serves:	asks a running nsbridge which container a listener of its
  *		serves, for the CONTAINER column; NULL for none
  *
- * Return: exit status
+ * @f:		on failure, the line and the exit status
+ *
+ * Return: 0, or -errno with @f set
  */
-int ports_run(const struct config *cfg, ports_serves_fn serves)
+int ports_run(const struct config *cfg, ports_serves_fn serves, struct failure *f)
 {
 	struct ports_rows t = { 0 };
 	struct side_ns s;
 	int r;
 
-	r = open_side(cfg, &s);
-	if (r)
+	r = open_side(cfg, &s, f);
+	if (r < 0)
 		return r;
 	r = list_sockets(&s, &t);
 	if (s.ns_fd >= 0)
@@ -259,9 +264,10 @@ int ports_run(const struct config *cfg, ports_serves_fn serves)
 		close(s.pidfd);
 	if (r < 0) {
 		free(t.rows);
-		log_errno(LOG_LEVEL_ERROR, r, "listing the sockets of %s%s", s.label,
-			  r == -EPERM ? " (entering it needs CAP_SYS_ADMIN)" : "");
-		return r == -EPERM ? EXIT_PRIVILEGE : EXIT_RUNTIME;
+		failure_errno(f, r, "listing the sockets of %s%s", s.label,
+			      r == -EPERM ? " (entering it needs CAP_SYS_ADMIN)" : "");
+		f->status = r == -EPERM ? EXIT_PRIVILEGE : EXIT_RUNTIME;
+		return r;
 	}
 	for (size_t i = 0; i < t.n; i++)
 		if (portowner_of_inode(t.rows[i].sock.inode, &t.rows[i].owner) < 0)
@@ -272,5 +278,5 @@ int ports_run(const struct config *cfg, ports_serves_fn serves)
 	else
 		print_text(&s, &t, serves);
 	free(t.rows);
-	return EXIT_OK;
+	return 0;
 }

@@ -57,6 +57,7 @@
  */
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,19 +73,33 @@
 #include "nsbridge/runas.h"
 #include "nsbridge/sockpool.h"
 
+static int label_fail(struct failure *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A refusal of a label, within BRIDGE_ERROR_MAX - 1 characters as ever: -EINVAL */
+static int label_fail(struct failure *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	f->status = EXIT_USAGE;
+	va_start(ap, fmt);
+	vsnprintf(f->line, BRIDGE_ERROR_MAX, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
 /**
  * labels_split() - the pairs of a PREFIX.bridges value
  * @value:	"SERVICE EXPOSE, SERVICE EXPOSE, ..."
  * @pairs:	the pairs, as text
  * @max:	room in @pairs
  * @ret_n:	how many, on success
- * @why:	on failure, why, for the log line
- * @len:	room in @why
+ * @f:		on failure, why, for the log line
  *
  * Return: 0, or -EINVAL: an item is not two words, or there are too many
  */
 int labels_split(const char *value, struct label_pair *pairs, size_t max, size_t *ret_n,
-		 char *why, size_t len)
+		 struct failure *f)
 {
 	size_t n = 0;
 	const char *p = value;
@@ -95,22 +110,16 @@ int labels_split(const char *value, struct label_pair *pairs, size_t max, size_t
 		char item[LABEL_ITEM_MAX], extra[2];
 		int words;
 
-		if (item_len >= sizeof(item)) {
-			snprintf(why, len, "bridge %zu is too long", n + 1);
-			return -EINVAL;
-		}
+		if (item_len >= sizeof(item))
+			return label_fail(f, "bridge %zu is too long", n + 1);
 		memcpy(item, p, item_len);
 		item[item_len] = '\0';
-		if (n == max) {
-			snprintf(why, len, "more than %zu bridges", max);
-			return -EINVAL;
-		}
+		if (n == max)
+			return label_fail(f, "more than %zu bridges", max);
 		words = sscanf(item, "%255s %127s %1s", pairs[n].service, pairs[n].expose, extra);
-		if (words != 2) {
-			snprintf(why, len, "'%s': expected SERVICE EXPOSE, like "
-				 "host:5432 container:5432", item);
-			return -EINVAL;
-		}
+		if (words != 2)
+			return label_fail(f, "'%s': expected SERVICE EXPOSE, like "
+					  "host:5432 container:5432", item);
 		n++;
 		if (!end)
 			break;
@@ -133,37 +142,32 @@ static void remap(struct endpoint *ep, enum side side)
  * @pair:	the pair
  * @side:	the labelled container's side, which "container" means
  * @ret:	the bridge, on success; its container is NULL
- * @why:	on failure, why
- * @len:	room in @why
+ * @f:		on failure, why
  *
  * Return: 0, or -EINVAL (syntax), -EPERM (beyond what --labels-allow-nonlocal
  * and --labels-min-port allow)
  */
 int labels_spec(const struct config *cfg, const struct label_pair *pair, enum side side,
-		struct bridge_spec *ret, char *why, size_t len)
+		struct bridge_spec *ret, struct failure *f)
 {
 	struct config limits = *cfg;
 	struct bridge_spec b;
-	char error[CLI_ERROR_MAX];
 
 	limits.allow_nonlocal = cfg->labels_allow_nonlocal;
 	limits.containers[0] = "the labelled container";
 	limits.n_containers = 1;
-	if (cli_parse_pair(&limits, pair->service, pair->expose, &b, error, sizeof(error)) < 0) {
-		snprintf(why, len, "%s", error);
-		return strstr(error, "--allow-nonlocal") ? -EPERM : -EINVAL;
+	if (cli_parse_pair(&limits, pair->service, pair->expose, &b, f) < 0) {
+		f->line[CLI_ERROR_MAX - 1] = '\0';	/* as long as it ever was */
+		return strstr(f->line, "--allow-nonlocal") ? -EPERM : -EINVAL;
 	}
-	if (b.mirror || b.expose.kind != ENDPOINT_INET) {
-		snprintf(why, len, "'%s %s': not a bridge a label may ask for", pair->service,
-			 pair->expose);
-		return -EINVAL;
-	}
+	if (b.mirror || b.expose.kind != ENDPOINT_INET)
+		return failure_set(f, EXIT_USAGE, -EINVAL, "'%s %s': not a bridge a label may "
+				   "ask for", pair->service, pair->expose);
 	if (b.expose.side == SIDE_HOST && b.expose.port_first &&
-	    b.expose.port_first < cfg->labels_min_port) {
-		snprintf(why, len, "EXPOSE '%s': host ports below %u are not for labels "
-			 "(--labels-min-port)", pair->expose, cfg->labels_min_port);
-		return -EPERM;
-	}
+	    b.expose.port_first < cfg->labels_min_port)
+		return failure_set(f, EXIT_PRIVILEGE, -EPERM, "EXPOSE '%s': host ports below %u "
+				   "are not for labels (--labels-min-port)", pair->expose,
+				   cfg->labels_min_port);
 	remap(&b.expose, side);
 	for (unsigned k = 0; k < b.n_services; k++)
 		remap(&b.services[k], side);
@@ -192,13 +196,12 @@ static bool is_per_bridge(const char *name)
  * labels_options() - a PREFIX.options value into @cfg
  * @cfg:	a copy of the running configuration, changed in place
  * @value:	"--allow-uid 1000 --connect-timeout=2s", words apart by blanks
- * @why:	on failure, why
- * @len:	room in @why
+ * @f:		on failure, why
  *
  * Return: 0, or -EINVAL: not an option, one that is not per bridge, or a
  * bad value
  */
-int labels_options(struct config *cfg, const char *value, char *why, size_t len)
+int labels_options(struct config *cfg, const char *value, struct failure *f)
 {
 	char copy[ENGINE_LABEL_MAX], *save = NULL, *word;
 
@@ -206,22 +209,20 @@ int labels_options(struct config *cfg, const char *value, char *why, size_t len)
 	for (word = strtok_r(copy, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
 		char *name = word + 2, *eq, *arg;
 
-		if (strncmp(word, "--", 2) != 0) {
-			snprintf(why, len, "options label: '%s' is not an option", word);
-			return -EINVAL;
-		}
+		if (strncmp(word, "--", 2) != 0)
+			return label_fail(f, "options label: '%s' is not an option", word);
 		eq = strchr(name, '=');
 		if (eq)
 			*eq = '\0';
-		if (!is_per_bridge(name)) {
-			snprintf(why, len, "options label: --%s is not an option a label may set "
-				 "(--allow-uid, --connect-timeout, --drain-timeout, --udp-timeout, "
-				 "--max-connections, --max-udp-flows)", name);
+		if (!is_per_bridge(name))
+			return label_fail(f, "options label: --%s is not an option a label may set "
+					  "(--allow-uid, --connect-timeout, --drain-timeout, "
+					  "--udp-timeout, --max-connections, --max-udp-flows)", name);
+		arg = eq ? eq + 1 : strtok_r(NULL, " \t", &save);
+		if (cli_apply_named(cfg, name, arg, f) < 0) {
+			f->line[BRIDGE_ERROR_MAX - 1] = '\0';	/* as long as it ever was */
 			return -EINVAL;
 		}
-		arg = eq ? eq + 1 : strtok_r(NULL, " \t", &save);
-		if (cli_apply_named(cfg, name, arg, why, len) < 0)
-			return -EINVAL;
 	}
 	return 0;
 }
@@ -265,13 +266,14 @@ static void add_pair(struct ctx *c, enum side side, const struct label_pair *pai
 {
 	struct side_ns *s = &c->sides[side];
 	char why[BRIDGE_ERROR_MAX + 1024], line[BRIDGE_READY_MAX];
+	struct failure f = FAILURE_INIT;
 	const struct bridge *other;
 	struct bridge_spec spec;
 	struct bridge *b;
 
-	if (labels_spec(c->config, pair, side, &spec, why, sizeof(why)) < 0 ||
-	    runas_check_set(&spec, 1, why, sizeof(why))) {
-		refuse(s, why);	/* also a unix: SERVICE the relay's user cannot reach */
+	if (labels_spec(c->config, pair, side, &spec, &f) < 0 ||
+	    runas_check_set(&spec, 1, &f) < 0) {
+		refuse(s, f.line);	/* also a unix: SERVICE the relay's user cannot reach */
 		return;
 	}
 	other = spec.expose.side == SIDE_HOST ? holder(c, &spec.expose) : NULL;
@@ -282,8 +284,8 @@ static void add_pair(struct ctx *c, enum side side, const struct label_pair *pai
 		refuse(s, why);
 		return;
 	}
-	if (bridge_add(c, &spec, NULL, &b, why, sizeof(why))) {
-		refuse(s, why);
+	if (bridge_add(c, &spec, NULL, &b, &f) < 0) {
+		refuse(s, f.line);
 		return;
 	}
 	if (s->options)
@@ -381,7 +383,7 @@ static void add_bridges(struct ctx *c, enum side side, const char *value, const 
 {
 	struct label_pair pairs[LABEL_PAIRS_MAX];
 	struct side_ns *s = &c->sides[side];
-	char why[BRIDGE_ERROR_MAX];
+	struct failure f = FAILURE_INIT;
 	size_t n;
 
 	if (*options) {
@@ -392,8 +394,8 @@ static void add_bridges(struct ctx *c, enum side side, const char *value, const 
 			return;
 		}
 		*own = *c->config;
-		if (labels_options(own, options, why, sizeof(why)) < 0) {
-			refuse(s, why);
+		if (labels_options(own, options, &f) < 0) {
+			refuse(s, f.line);
 			return;
 		}
 		s->options_text = strdup(options);
@@ -403,8 +405,8 @@ static void add_bridges(struct ctx *c, enum side side, const char *value, const 
 		}
 		s->options = TAKE_PTR(own);
 	}
-	if (labels_split(value, pairs, LABEL_PAIRS_MAX, &n, why, sizeof(why)) < 0) {
-		refuse(&c->sides[side], why);
+	if (labels_split(value, pairs, LABEL_PAIRS_MAX, &n, &f) < 0) {
+		refuse(&c->sides[side], f.line);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -531,7 +533,7 @@ void labels_setup(struct ctx *c)
  */
 void labels_on_reload(struct ctx *c)
 {
-	char why[BRIDGE_ERROR_MAX];
+	struct failure f;
 
 	for (int i = SIDE_CONTAINER; i < SIDE_MAX; i++) {
 		struct side_ns *s = &c->sides[i];
@@ -539,9 +541,9 @@ void labels_on_reload(struct ctx *c)
 
 		if (!s->used || !s->labelled || !s->options || !s->options_text)
 			continue;
-		if (labels_options(&fresh, s->options_text, why, sizeof(why)) < 0) {
+		if (labels_options(&fresh, s->options_text, &f) < 0) {
 			log_warn("%s: its options label no longer applies over the reloaded "
-				 "configuration, kept as it was: %s", s->label, why);
+				 "configuration, kept as it was: %s", s->label, f.line);
 			continue;
 		}
 		*s->options = fresh;

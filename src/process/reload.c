@@ -185,32 +185,31 @@ static enum side running_side(const struct ctx *c, const struct config *next, en
 }
 
 static int map_endpoint(const struct ctx *c, const struct config *next, struct endpoint *ep,
-			char *why, size_t len)
+			struct failure *f)
 {
 	enum side s;
 
 	if (ep->kind != ENDPOINT_INET)
 		return 0;
 	s = running_side(c, next, ep->side);
-	if (s == SIDE_MAX) {
-		snprintf(why, len, "container %s is not one this nsbridge has open: a new "
-			 "container needs a restart", next->containers[ep->side - SIDE_CONTAINER]);
-		return -ENOENT;
-	}
+	if (s == SIDE_MAX)
+		return failure_set(f, EXIT_NO_CONTAINER, -ENOENT, "container %s is not one this "
+				   "nsbridge has open: a new container needs a restart",
+				   next->containers[ep->side - SIDE_CONTAINER]);
 	ep->side = s;
 	return 0;
 }
 
 /* @next's pairs, their sides renumbered as the running side table has them */
-static int map_sides(const struct ctx *c, struct config *next, char *why, size_t len)
+static int map_sides(const struct ctx *c, struct config *next, struct failure *f)
 {
 	for (size_t i = 0; i < next->n_bridges; i++) {
 		struct bridge_spec *b = &next->bridges[i];
 
-		if (map_endpoint(c, next, &b->expose, why, len) < 0)
+		if (map_endpoint(c, next, &b->expose, f) < 0)
 			return -ENOENT;
 		for (unsigned k = 0; k < b->n_services; k++)
-			if (map_endpoint(c, next, &b->services[k], why, len) < 0)
+			if (map_endpoint(c, next, &b->services[k], f) < 0)
 				return -ENOENT;
 		b->service = b->services[0];
 	}
@@ -292,15 +291,15 @@ static void match(struct ctx *c, struct plan *p)
 /*
  * The checks a start makes of its set, on the whole new one: no bridge
  * relays to itself or two to each other (selfloop.c), and the relay's
- * user may connect to each unix: SERVICE (runas.c). 0, or the exit
- * status a start would leave with and @why its line.
+ * user may connect to each unix: SERVICE (runas.c). 0, or -errno and @f
+ * with the exit status a start would leave with and its line.
  */
-static int check_set(const struct ctx *c, const struct bridge_spec *set, size_t n, char *why,
-		     size_t len)
+static int check_set(const struct ctx *c, const struct bridge_spec *set, size_t n,
+		     struct failure *f)
 {
-	int r = selfloop_check_set(c, set, n, why, len);
+	int r = selfloop_check_set(c, set, n, f);
 
-	return r ? r : runas_check_set(set, n, why, len);
+	return r < 0 ? r : runas_check_set(set, n, f);
 }
 
 /*
@@ -308,59 +307,54 @@ static int check_set(const struct ctx *c, const struct bridge_spec *set, size_t 
  * a socket from the opener for each connection: once the opener has
  * exited, every client would be reset, so the bridge is refused
  */
-static int check_opener(const struct ctx *c, const struct bridge_spec *spec, char *why,
-			size_t len)
+static int check_opener(const struct ctx *c, const struct bridge_spec *spec, struct failure *f)
 {
 	for (unsigned k = 0; opener_gone() && k < spec->n_services; k++) {
 		const struct endpoint *svc = &spec->services[k];
 
-		if (svc->kind == ENDPOINT_INET && !c->sides[svc->side].local) {
-			snprintf(why, len, "a SERVICE in %s needs sockets made there by the opener: "
-				 "the opener has exited; restart nsbridge", c->sides[svc->side].label);
-			return EXIT_RUNTIME;
-		}
+		if (svc->kind == ENDPOINT_INET && !c->sides[svc->side].local)
+			return failure_set(f, EXIT_RUNTIME, OPENER_EXITED, "a SERVICE in %s needs "
+					   "sockets made there by the opener: the opener has "
+					   "exited; restart nsbridge", c->sides[svc->side].label);
 	}
 	return 0;
 }
 
 /* check_set() of @p->next, a running bridge's EXPOSE as bound (port 0); then
  * check_opener() of each bridge that does not run yet */
-static int check_next(const struct ctx *c, const struct plan *p, char *why, size_t len)
+static int check_next(const struct ctx *c, const struct plan *p, struct failure *f)
 {
 	struct bridge_spec *set = calloc(p->next.n_bridges + 1, sizeof(*set));
 	int r;
 
-	if (!set) {
-		snprintf(why, len, "out of memory");
-		return EXIT_RUNTIME;
-	}
+	if (!set)
+		return failure_set(f, EXIT_RUNTIME, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < p->next.n_bridges; i++) {
 		set[i] = p->next.bridges[i];
 		if (p->same[i])
 			set[i].expose = p->same[i]->expose;
 	}
-	r = check_set(c, set, p->next.n_bridges, why, len);
-	for (size_t i = 0; !r && i < p->next.n_bridges; i++)
+	r = check_set(c, set, p->next.n_bridges, f);
+	for (size_t i = 0; r == 0 && i < p->next.n_bridges; i++)
 		if (!p->same[i])
-			r = check_opener(c, &p->next.bridges[i], why, len);
+			r = check_opener(c, &p->next.bridges[i], f);
 	free(set);
 	return r;
 }
 
 /* Bind every new pair that needs listeners of its own; all of them or none */
-static int bind_new(struct ctx *c, struct plan *p, char *why, size_t len)
+static int bind_new(struct ctx *c, struct plan *p, struct failure *f)
 {
-	if (p->n_added > bridges_room(c)) {
-		snprintf(why, len, "no room for %zu more bridges: at most %d can be added to "
-			 "those nsbridge started with", p->n_added, BRIDGES_ADDED_MAX);
-		return EXIT_USAGE;
-	}
+	if (p->n_added > bridges_room(c))
+		return failure_set(f, EXIT_USAGE, -ENOSPC, "no room for %zu more bridges: at most "
+				   "%d can be added to those nsbridge started with", p->n_added,
+				   BRIDGES_ADDED_MAX);
 	for (size_t i = 0; i < p->next.n_bridges; i++) {
 		int r;
 
 		if (p->same[i] || p->next.bridges[i].mirror || p->from[i])
 			continue;
-		r = bridge_add(c, &p->next.bridges[i], NULL, &p->added[i], why, len);
+		r = bridge_add(c, &p->next.bridges[i], NULL, &p->added[i], f);
 		if (!r)
 			continue;
 		for (size_t k = 0; k < i; k++)
@@ -397,13 +391,12 @@ static void rewrite_port_file(const struct ctx *c)
 /* Nothing can fail from here on */
 static void commit(struct ctx *c, struct plan *p)
 {
-	char why[BRIDGE_ERROR_MAX], line[BRIDGE_READY_MAX];
+	char line[BRIDGE_READY_MAX];
 
 	copy_live_options(&p->next);
 	for (size_t i = 0; i < p->next.n_bridges; i++)	/* room was counted */
 		if (p->from[i])
-			bridge_add(c, &p->next.bridges[i], p->from[i], &p->added[i], why,
-				   sizeof(why));
+			bridge_add(c, &p->next.bridges[i], p->from[i], &p->added[i], NULL);
 	for (size_t r = 0; r < p->n_running; r++)
 		if (!p->stays[r] && running(&c->bridges[r]))
 			bridge_remove(c, &c->bridges[r]);
@@ -414,7 +407,7 @@ static void commit(struct ctx *c, struct plan *p)
 }
 
 /* --allow-uid given for the first time needs the host's diag socket first */
-static int prepare_access(struct ctx *c, const struct config *next, char *why, size_t len)
+static int prepare_access(struct ctx *c, const struct config *next, struct failure *f)
 {
 	size_t saved = live->n_allow_uids;
 	int r;
@@ -425,8 +418,8 @@ static int prepare_access(struct ctx *c, const struct config *next, char *why, s
 	r = access_setup(c);
 	live->n_allow_uids = saved;
 	if (r < 0)
-		snprintf(why, len, "opening socket diagnostics for --allow-uid: %s", strerror(-r));
-	return r;
+		return failure_errno(f, r, "opening socket diagnostics for --allow-uid");
+	return 0;
 }
 
 static void note(struct ctx *c, bool ok, const char *fmt, ...)
@@ -443,31 +436,28 @@ static void note(struct ctx *c, bool ok, const char *fmt, ...)
 	c->reload.time = (int64_t)time(NULL);
 }
 
-/* Everything that can fail, in order; 0 or an exit status, @why says why */
-static int prepare(struct ctx *c, struct plan *p, char *why, size_t len)
+/* Everything that can fail, in order; 0, or -errno and @f says why */
+static int prepare(struct ctx *c, struct plan *p, struct failure *f)
 {
 	size_t n;
 	int r;
 
-	if (cli_parse(saved_argc, saved_argv, &p->next, why, len) < 0)
-		return EXIT_USAGE;
+	r = cli_parse(saved_argc, saved_argv, &p->next, f);
+	if (r < 0)
+		return r;
 	n = p->next.n_bridges ? p->next.n_bridges : 1;
 	p->same = calloc(n, sizeof(*p->same));
 	p->from = calloc(n, sizeof(*p->from));
 	p->added = calloc(n, sizeof(*p->added));
 	p->n_running = c->n_bridges;
 	p->stays = calloc(c->n_bridges ? c->n_bridges : 1, sizeof(*p->stays));
-	if (!p->same || !p->from || !p->added || !p->stays) {
-		snprintf(why, len, "out of memory");
-		return EXIT_RUNTIME;
-	}
-	if (map_sides(c, &p->next, why, len) < 0)
-		return EXIT_NO_CONTAINER;
-	if (prepare_access(c, &p->next, why, len) < 0)
-		return EXIT_RUNTIME;
+	if (!p->same || !p->from || !p->added || !p->stays)
+		return failure_set(f, EXIT_RUNTIME, -ENOMEM, "out of memory");
+	if ((r = map_sides(c, &p->next, f)) < 0 || (r = prepare_access(c, &p->next, f)) < 0)
+		return r;
 	match(c, p);
-	r = check_next(c, p, why, len);
-	return r ? r : bind_new(c, p, why, len);
+	r = check_next(c, p, f);
+	return r < 0 ? r : bind_new(c, p, f);
 }
 
 /**
@@ -492,9 +482,9 @@ void reload_setup(struct config *config, int argc, char *argv[])
 void reload_on_signal(struct ctx *c)
 {
 	char why[BRIDGE_ERROR_MAX], names[BRIDGE_ERROR_MAX];
+	struct failure f = FAILURE_INIT;
 	struct plan p = { .n_added = 0 };
 	size_t kept;
-	int r;
 
 	if (!live || !live->config_file) {
 		log_info("SIGHUP ignored: there is no --config file to read again, nothing to "
@@ -502,11 +492,11 @@ void reload_on_signal(struct ctx *c)
 		return;
 	}
 	sdnotify_reloading();
-	r = prepare(c, &p, why, sizeof(why));
-	if (r) {
+	if (prepare(c, &p, &f) < 0) {
+		f.line[BRIDGE_ERROR_MAX - 1] = '\0';	/* as long as it ever was */
 		log_error("reload of %s refused, the running bridges stay: %s",
-			  live->config_file, why);
-		note(c, false, "%s", why);
+			  live->config_file, f.line);
+		note(c, false, "%s", f.line);
 		plan_free(&p);
 		sdnotify_ready(c);
 		return;
@@ -529,21 +519,18 @@ void reload_on_signal(struct ctx *c)
 /* -------- nsbridge add and remove, through the control socket -------- */
 
 /* "container" of a pair given to a running nsbridge: its one container */
-static int place(const struct ctx *c, struct endpoint *ep, char *why, size_t len)
+static int place(const struct ctx *c, struct endpoint *ep, struct failure *f)
 {
 	if (ep->kind != ENDPOINT_INET || ep->side == SIDE_HOST)
 		return 0;
-	if (live->n_containers != 1) {
-		snprintf(why, len, live->n_containers ? "this nsbridge serves %zu containers: "
-			 "which one 'container' means cannot be told; give it in --config and "
-			 "reload" : "this nsbridge serves no container", live->n_containers);
-		return EXIT_USAGE;
-	}
-	if (!c->sides[SIDE_CONTAINER].used) {
-		snprintf(why, len, "%s is not open in this nsbridge: that needs a restart",
-			 c->sides[SIDE_CONTAINER].label);
-		return EXIT_NO_CONTAINER;
-	}
+	if (live->n_containers != 1)
+		return failure_set(f, EXIT_USAGE, -EINVAL, live->n_containers ? "this nsbridge "
+				   "serves %zu containers: which one 'container' means cannot be "
+				   "told; give it in --config and reload" : "this nsbridge serves "
+				   "no container", live->n_containers);
+	if (!c->sides[SIDE_CONTAINER].used)
+		return failure_set(f, EXIT_NO_CONTAINER, -ENOENT, "%s is not open in this "
+				   "nsbridge: that needs a restart", c->sides[SIDE_CONTAINER].label);
 	return 0;
 }
 
@@ -555,16 +542,14 @@ static void changed(struct ctx *c)
 }
 
 /* check_set() of the bridges that run (mirror ones too) and @spec */
-static int check_with(const struct ctx *c, const struct bridge_spec *spec, char *why, size_t len)
+static int check_with(const struct ctx *c, const struct bridge_spec *spec, struct failure *f)
 {
 	struct bridge_spec *set = calloc(c->n_bridges + 1, sizeof(*set));
 	size_t n = 0;
 	int r;
 
-	if (!set) {
-		snprintf(why, len, "out of memory");
-		return EXIT_RUNTIME;
-	}
+	if (!set)
+		return failure_set(f, EXIT_RUNTIME, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < c->n_bridges; i++) {
 		const struct bridge *b = &c->bridges[i];
 
@@ -574,51 +559,57 @@ static int check_with(const struct ctx *c, const struct bridge_spec *spec, char 
 		set[n++].expose = b->expose;	/* as bound: port 0 */
 	}
 	set[n++] = *spec;
-	r = check_set(c, set, n, why, len);
+	r = check_set(c, set, n, f);
 	free(set);
 	return r;
 }
 
-static int add(struct ctx *c, const char *svc, const char *exp, char *why, size_t len)
+/* Whether @spec may be added: a place for "container", the opener, no circle */
+static int check_add(struct ctx *c, struct bridge_spec *spec, struct failure *f)
+{
+	int r = place(c, &spec->expose, f);
+
+	for (unsigned k = 0; !r && k < spec->n_services; k++)
+		r = place(c, &spec->services[k], f);
+	if (!r)
+		r = check_opener(c, spec, f);
+	return r < 0 ? r : check_with(c, spec, f);
+}
+
+/* nsbridge add: 0 and the ready line in @answer, or -errno and @f */
+static int add(struct ctx *c, const char *svc, const char *exp, char *answer, size_t len,
+	       struct failure *f)
 {
 	struct bridge_spec spec;
 	struct bridge *b;
 	int r;
 
-	if (cli_parse_pair(live, svc, exp, &spec, why, len) < 0)
-		return EXIT_USAGE;
-	r = place(c, &spec.expose, why, len);
-	for (unsigned k = 0; !r && k < spec.n_services; k++)
-		r = place(c, &spec.services[k], why, len);
-	if (!r)
-		r = check_opener(c, &spec, why, len);
-	if (!r)
-		r = check_with(c, &spec, why, len);
-	if (r)
+	if ((r = cli_parse_pair(live, svc, exp, &spec, f)) < 0 || (r = check_add(c, &spec, f)) < 0)
 		return r;
 	sdnotify_reloading();
-	r = bridge_add(c, &spec, NULL, &b, why, len);
-	if (r) {
+	r = bridge_add(c, &spec, NULL, &b, f);
+	if (r < 0) {
 		sdnotify_ready(c);
 		return r;
 	}
-	log_notice("%s (nsbridge add)", bridge_ready_line(b, why, len));
+	log_notice("%s (nsbridge add)", bridge_ready_line(b, answer, len));
 	changed(c);
-	return EXIT_OK;
+	return 0;
 }
 
-static int remove_one(struct ctx *c, const char *exp, char *why, size_t len)
+/* nsbridge remove: 0 and what was removed in @answer, or -errno and @f */
+static int remove_one(struct ctx *c, const char *exp, char *answer, size_t len,
+		      struct failure *f)
 {
 	const char *bad = NULL;
 	struct endpoint ep;
 	int r;
 
-	if (endpoint_parse(exp, &ep, &bad) < 0) {
-		snprintf(why, len, "EXPOSE '%s': %s", exp, bad ? bad : "not an endpoint");
-		return EXIT_USAGE;
-	}
-	r = place(c, &ep, why, len);
-	if (r)
+	if (endpoint_parse(exp, &ep, &bad) < 0)
+		return failure_set(f, EXIT_USAGE, -EINVAL, "EXPOSE '%s': %s", exp,
+				   bad ? bad : "not an endpoint");
+	r = place(c, &ep, f);
+	if (r < 0)
 		return r;
 	for (size_t i = 0; i < c->n_bridges; i++) {
 		struct bridge *b = &c->bridges[i];
@@ -626,22 +617,21 @@ static int remove_one(struct ctx *c, const char *exp, char *why, size_t len)
 		if (b->removed || (!endpoint_same(&b->spec->expose, &ep) &&
 				   !endpoint_same(&b->expose, &ep)))
 			continue;
-		if (b->spec->labelled) {
-			snprintf(why, len, "'%s' is a label's (%s): it goes when its container "
-				 "stops or drops it from its label", exp, b->expose_text);
-			return EXIT_USAGE;
-		}
+		if (b->spec->labelled)
+			return failure_set(f, EXIT_USAGE, -EPERM, "'%s' is a label's (%s): it goes "
+					   "when its container stops or drops it from its label", exp,
+					   b->expose_text);
 		if (!running(b))
 			continue;
 		sdnotify_reloading();
 		bridge_remove(c, b);
-		snprintf(why, len, "%s -> %s removed; %u connections may finish within %u ms",
+		snprintf(answer, len, "%s -> %s removed; %u connections may finish within %u ms",
 			 b->service_text, b->expose_text, b->n_conns, live->drain_timeout_ms);
 		changed(c);
-		return EXIT_OK;
+		return 0;
 	}
-	snprintf(why, len, "no bridge exposes '%s' here (nsbridge status lists them)", exp);
-	return EXIT_USAGE;
+	return failure_set(f, EXIT_USAGE, -ENOENT, "no bridge exposes '%s' here (nsbridge "
+			   "status lists them)", exp);
 }
 
 /**
@@ -651,21 +641,29 @@ static int remove_one(struct ctx *c, const char *exp, char *why, size_t len)
  * @answer:	one line: the ready line, what was removed, or why not
  * @len:	size of @answer
  *
+ * One of the two places that read an exit status (main.c's start is the
+ * other): a failure's status is what the client exits with.
+ *
  * Return: the exit status nsbridge add or remove exits with
  */
 int reload_change(struct ctx *c, const char *request, char *answer, size_t len)
 {
 	char verb[16] = "", a[1024], b[128], extra;
 	int n = sscanf(request, "%15s %1023s %127s %c", verb, a, b, &extra);
+	struct failure f = FAILURE_INIT;
+	int r;
 
-	if (!live || c->draining) {
-		snprintf(answer, len, "nsbridge is stopping");
-		return EXIT_RUNTIME;
-	}
-	if (strcmp(verb, "add") == 0 && n == 3)
-		return add(c, a, b, answer, len);
-	if (strcmp(verb, "remove") == 0 && n == 2)
-		return remove_one(c, a, answer, len);
-	snprintf(answer, len, "expected 'add SERVICE EXPOSE' or 'remove EXPOSE'");
-	return EXIT_USAGE;
+	if (!live || c->draining)
+		r = failure_set(&f, EXIT_RUNTIME, -ESHUTDOWN, "nsbridge is stopping");
+	else if (strcmp(verb, "add") == 0 && n == 3)
+		r = add(c, a, b, answer, len, &f);
+	else if (strcmp(verb, "remove") == 0 && n == 2)
+		r = remove_one(c, a, answer, len, &f);
+	else
+		r = failure_set(&f, EXIT_USAGE, -EINVAL, "expected 'add SERVICE EXPOSE' or "
+				"'remove EXPOSE'");
+	if (r == 0)
+		return EXIT_OK;
+	snprintf(answer, len, "%s", f.line);
+	return (int)f.status;
 }

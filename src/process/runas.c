@@ -79,6 +79,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,7 @@
 #include "nsbridge/runas.h"
 #include "nsbridge/watcher.h"
 
+#define RUNAS_LINE_MAX		256	/* main.c's buffer for these lines was as long */
 #define RUNAS_DEFAULT		"nsbridge"
 #define RUNAS_FALLBACK		"nobody"
 
@@ -145,40 +147,52 @@ static int lookup(const char *name, struct runas *ret)
 	return 0;
 }
 
+static int runas_fail(struct failure *f, enum exit_status status, int r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The line a start says, at most 255 characters as it ever was, and @r */
+static int runas_fail(struct failure *f, enum exit_status status, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	f->status = status;
+	va_start(ap, fmt);
+	vsnprintf(f->line, RUNAS_LINE_MAX, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
 /**
  * runas_resolve() - who the relay runs as after set-up
  * @user:	--user USER, NULL for the default
  * @ret:	the user; @ret->switching is false when nsbridge does not run
  *		as root, or USER is root
- * @why:	what went wrong, on failure
- * @why_len:	size of @why
+ * @f:		on failure, what went wrong and the exit status: 5 for -EPERM,
+ *		2 for -ENOENT
  *
  * Return: 0, -ENOENT for a user that does not exist, -EPERM for a --user
  * that is not the caller when the caller is not root
  */
-int runas_resolve(const char *user, struct runas *ret, char *why, size_t why_len)
+int runas_resolve(const char *user, struct runas *ret, struct failure *f)
 {
 	if (geteuid() != 0) {
 		/* nothing to give up: run as the user who started it */
-		if (user && (lookup(user, ret) < 0 || ret->uid != geteuid())) {
-			snprintf(why, why_len, "--user %s: only root can switch to another "
-				 "user; nsbridge runs as uid %u", user, (unsigned)geteuid());
-			return -EPERM;
-		}
+		if (user && (lookup(user, ret) < 0 || ret->uid != geteuid()))
+			return runas_fail(f, EXIT_PRIVILEGE, -EPERM, "--user %s: only root can "
+					  "switch to another user; nsbridge runs as uid %u", user,
+					  (unsigned)geteuid());
 		set_user(ret, "", geteuid(), getegid());
 		return 0;
 	}
 	if (user) {
 		if (lookup(user, ret) == 0)
 			return 0;
-		snprintf(why, why_len, "--user %s: no such user", user);
-		return -ENOENT;
+		return runas_fail(f, EXIT_USAGE, -ENOENT, "--user %s: no such user", user);
 	}
 	if (lookup(RUNAS_DEFAULT, ret) == 0 || lookup(RUNAS_FALLBACK, ret) == 0)
 		return 0;
-	snprintf(why, why_len, "no user '%s' or '%s' to run the relay as: name one with --user",
-		 RUNAS_DEFAULT, RUNAS_FALLBACK);
-	return -ENOENT;
+	return runas_fail(f, EXIT_USAGE, -ENOENT, "no user '%s' or '%s' to run the relay as: "
+			  "name one with --user", RUNAS_DEFAULT, RUNAS_FALLBACK);
 }
 
 /* Who the relay becomes, for the checks of a reload or an add */
@@ -294,22 +308,43 @@ static int run_check(const struct config *cfg, const struct runas *as, struct ch
 	return r;
 }
 
+static int check_failed(struct failure *f, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* "WHAT: strerror", exit status 5 for a refusal (-EACCES, -EPERM), else 1 */
+static int check_failed(struct failure *f, int r, const char *fmt, ...)
+{
+	char what[BRIDGE_ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	failure_errno(f, r, "%s", what);
+	if (r == -EACCES || r == -EPERM)
+		f->status = EXIT_PRIVILEGE;
+	return r;
+}
+
 /**
  * runas_check_services() - before set-up: that the relay can become @as,
  *			    and reach every unix: SERVICE as @as
  * @cfg:	the configuration
  * @as:		the user the relay will be
  *
+ * @f:		on failure, the line and the exit status: 5 for -EACCES and
+ *		-EPERM, else 1
+ *
  * Tried in a child that becomes @as, so the kernel answers (groups,
- * ACLs and all). Logs one line: for a SERVICE out of reach, naming the
- * socket, its mode and owner, and the user.
+ * ACLs and all). For a SERVICE out of reach, the line names the socket,
+ * its mode and owner, and the user.
  *
  * @as is kept for runas_check_set().
  *
  * Return: 0, -EACCES when a SERVICE is out of reach, other -errno when
  * the relay could not become @as or the check failed
  */
-int runas_check_services(const struct config *cfg, const struct runas *as)
+int runas_check_services(const struct config *cfg, const struct runas *as, struct failure *f)
 {
 	const struct endpoint *svc;
 	struct check res;
@@ -321,17 +356,15 @@ int runas_check_services(const struct config *cfg, const struct runas *as)
 		return 0;
 	r = run_check(cfg, as, &res);
 	if (r < 0)
-		return log_errno(LOG_LEVEL_ERROR, r, "checking what user %s may connect to",
-				 as->name);
+		return check_failed(f, r, "checking what user %s may connect to", as->name);
 	if (res.error == 0)
 		return 0;
 	svc = res.service >= 0 ? nth_service(cfg, res.service) : NULL;
 	if (!svc)
-		return log_errno(LOG_LEVEL_ERROR, res.error, "becoming user %s (uid %u, gid %u) "
-				 "after set-up", as->name, (unsigned)as->uid, (unsigned)as->gid);
+		return check_failed(f, res.error, "becoming user %s (uid %u, gid %u) after set-up",
+				    as->name, (unsigned)as->uid, (unsigned)as->gid);
 	refusal(svc, as, false, text, sizeof(text));
-	log_error("%s", text);
-	return -EACCES;
+	return failure_set(f, EXIT_PRIVILEGE, -EACCES, "%s", text);
 }
 
 /**
@@ -339,16 +372,15 @@ int runas_check_services(const struct config *cfg, const struct runas *as)
  *		       relay is to have after a reload or an add
  * @bridges:	the whole new set, running bridges and new ones
  * @n:		how many
- * @why:	the line a start would log, when refused
- * @len:	its size
+ * @f:		when refused, the line a start would log and its exit status (5)
  *
  * The relay is the user by now (no supplementary group, as the child of
  * the start's check made itself), so it asks the kernel itself, with
  * access(2) on each unix: SERVICE; a socket's owner is given as numbers.
  *
- * Return: 0, or EXIT_PRIVILEGE as a start would leave with
+ * Return: 0, or -EACCES with @f set
  */
-int runas_check_set(const struct bridge_spec *bridges, size_t n, char *why, size_t len)
+int runas_check_set(const struct bridge_spec *bridges, size_t n, struct failure *f)
 {
 	for (size_t i = 0; relay_as.switching && i < n; i++)
 		for (unsigned k = 0; k < bridges[i].n_services; k++) {
@@ -356,8 +388,9 @@ int runas_check_set(const struct bridge_spec *bridges, size_t n, char *why, size
 
 			if (svc->kind == ENDPOINT_UNIX && access(svc->path, W_OK) < 0 &&
 			    (errno == EACCES || errno == EPERM)) {
-				refusal(svc, &relay_as, true, why, len);
-				return EXIT_PRIVILEGE;
+				refusal(svc, &relay_as, true, f->line, sizeof(f->line));
+				f->status = EXIT_PRIVILEGE;
+				return -EACCES;
 			}
 		}
 	return 0;

@@ -38,6 +38,7 @@
 
 #include "nsbridge/cleanup.h"
 #include "nsbridge/conffile.h"
+#include "nsbridge/failure.h"
 
 /**
  * struct conffile - a file read, and what it holds
@@ -53,17 +54,19 @@ struct conffile {
 	size_t n_bridges;
 };
 
-static int fail_at(char *error, size_t len, const char *path, int line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+static int fail_at(struct failure *f, const char *path, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static int fail_at(char *error, size_t len, const char *path, int line, const char *fmt, ...)
+/* "FILE:LINE: what": exit status 2 */
+static int fail_at(struct failure *f, const char *path, int line, const char *fmt, ...)
 {
-	int n = snprintf(error, len, "%s:%d: ", path, line);
+	int n = snprintf(f->line, sizeof(f->line), "%s:%d: ", path, line);
 	va_list ap;
 
-	if (n >= 0 && (size_t)n < len) {
+	f->status = EXIT_USAGE;
+	if (n >= 0 && (size_t)n < sizeof(f->line)) {
 		va_start(ap, fmt);
-		vsnprintf(error + n, len - (size_t)n, fmt, ap);
+		vsnprintf(f->line + n, sizeof(f->line) - (size_t)n, fmt, ap);
 		va_end(ap);
 	}
 	return -EINVAL;
@@ -93,7 +96,7 @@ static int value_text(const config_setting_t *s, struct conffile_entry *e)
 
 /* One bridge: a group with a string service and a string expose, and maybe a container */
 static int read_bridge(const config_setting_t *g, const char *path, struct conffile_entry *e,
-		       char *error, size_t len)
+		       struct failure *fail)
 {
 	int line = (int)config_setting_source_line(g);
 
@@ -101,32 +104,32 @@ static int read_bridge(const config_setting_t *g, const char *path, struct conff
 	if (!config_setting_is_group(g) ||
 	    !config_setting_lookup_string(g, "service", &e->name) ||
 	    !config_setting_lookup_string(g, "expose", &e->value))
-		return fail_at(error, len, path, line, "a bridge: expected "
+		return fail_at(fail, path, line, "a bridge: expected "
 			       "{ service = \"SIDE:PORT\"; expose = \"SIDE:PORT\"; }");
 	config_setting_lookup_string(g, "container", &e->container);
 	if (e->container && !*e->container)
-		return fail_at(error, len, path, line, "a bridge's container: expected a REF, "
+		return fail_at(fail, path, line, "a bridge's container: expected a REF, "
 			       "not \"\"");
 	if (config_setting_length(g) != 2 + (e->container != NULL))
-		return fail_at(error, len, path, line, "a bridge: expected only service, expose "
+		return fail_at(fail, path, line, "a bridge: expected only service, expose "
 			       "and container");
 	return 0;
 }
 
 static int read_bridges(struct conffile *f, const config_setting_t *list, const char *path,
-			char *error, size_t len)
+			struct failure *fail)
 {
 	int n = config_setting_length(list);
 
 	if (!config_setting_is_list(list))
-		return fail_at(error, len, path, (int)config_setting_source_line(list),
+		return fail_at(fail, path, (int)config_setting_source_line(list),
 			       "bridges: expected a list, ( { service = ...; expose = ...; }, ... )");
 	f->bridges = calloc((size_t)n + 1, sizeof(*f->bridges));
 	if (!f->bridges)
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
 		int r = read_bridge(config_setting_get_elem(list, (unsigned)i), path,
-				    &f->bridges[f->n_bridges], error, len);
+				    &f->bridges[f->n_bridges], fail);
 
 		if (r < 0)
 			return r;
@@ -135,7 +138,7 @@ static int read_bridges(struct conffile *f, const config_setting_t *list, const 
 	return 0;
 }
 
-static int read_settings(struct conffile *f, const char *path, char *error, size_t len)
+static int read_settings(struct conffile *f, const char *path, struct failure *fail)
 {
 	const config_setting_t *root = config_root_setting(&f->cf);
 	int n = config_setting_length(root);
@@ -149,7 +152,7 @@ static int read_settings(struct conffile *f, const char *path, char *error, size
 		int r;
 
 		if (strcmp(config_setting_name(s), "bridges") == 0) {
-			r = read_bridges(f, s, path, error, len);
+			r = read_bridges(f, s, path, fail);
 			if (r < 0)
 				return r;
 			continue;
@@ -159,7 +162,7 @@ static int read_settings(struct conffile *f, const char *path, char *error, size
 			.line = (int)config_setting_source_line(s),
 		};
 		if (value_text(s, e) < 0)
-			return fail_at(error, len, path, e->line, "%s: expected a string, a number, "
+			return fail_at(fail, path, e->line, "%s: expected a string, a number, "
 				       "true or false", e->name);
 		f->n_options++;
 	}
@@ -173,13 +176,12 @@ DEFINE_CLEANUP_FUNC(struct conffile *, conffile_free)
  * conffile_read() - read and check the shape of a --config file
  * @path:	the file
  * @ret:	what it holds, to conffile_free(); written only on success
- * @error:	on failure, one line naming the file and line, without
+ * @fail:	on failure, exit status 2 and one line naming the file and line, without
  *		"nsbridge: "
- * @len:	size of @error
  *
- * Return: 0, -EINVAL with @error set, or -ENOMEM
+ * Return: 0, -EINVAL with @fail set, or -ENOMEM
  */
-int conffile_read(const char *path, struct conffile **ret, char *error, size_t len)
+int conffile_read(const char *path, struct conffile **ret, struct failure *fail)
 {
 	_cleanup_(conffile_freep) struct conffile *f = calloc(1, sizeof(*f));
 	int r;
@@ -189,15 +191,16 @@ int conffile_read(const char *path, struct conffile **ret, char *error, size_t l
 	config_init(&f->cf);
 	if (!config_read_file(&f->cf, path)) {
 		if (config_error_type(&f->cf) == CONFIG_ERR_FILE_IO)
-			snprintf(error, len, "--config '%s': %s", path, strerror(errno));
+			failure_set(fail, EXIT_USAGE, -EINVAL, "--config '%s': %s", path,
+				    strerror(errno));
 		else
-			fail_at(error, len, config_error_file(&f->cf) ? config_error_file(&f->cf) : path,
+			fail_at(fail, config_error_file(&f->cf) ? config_error_file(&f->cf) : path,
 				config_error_line(&f->cf), "%s: expected NAME = VALUE; settings and "
 				"bridges = ( { service = ...; expose = ...; } );",
 				config_error_text(&f->cf));
 		return -EINVAL;
 	}
-	r = read_settings(f, path, error, len);
+	r = read_settings(f, path, fail);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(f);

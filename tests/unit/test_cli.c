@@ -23,6 +23,16 @@
 
 #include "nsbridge/cli.h"
 
+/* cli_parse(), its failure's line copied where the tests read it */
+static int cli_parse_text(int argc, char *argv[], struct config *ret, char *error, size_t len)
+{
+	struct failure f = FAILURE_INIT;
+	int r = cli_parse(argc, argv, ret, &f);
+
+	snprintf(error, len, "%s", f.line);
+	return r;
+}
+
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define MAX_ARGS	12
@@ -34,7 +44,7 @@
 #define NUM(x)		(&(const unsigned){ (x) })
 
 /**
- * struct env_var - one variable a row sets before cli_parse()
+ * struct env_var - one variable a row sets before cli_parse_text()
  * @name:	NSBRIDGE_* name
  * @value:	its value
  */
@@ -44,7 +54,7 @@ struct env_var {
 };
 
 /**
- * struct want_bridge - one SERVICE EXPOSE pair as cli_parse() must keep it
+ * struct want_bridge - one SERVICE EXPOSE pair as cli_parse_text() must keep it
  * @service:	side of SERVICE
  * @service_port: first port of SERVICE
  * @expose:	side of EXPOSE
@@ -1107,7 +1117,7 @@ static void test_mirror_exclude(void **state)
 	struct config cfg;
 
 	(void)state;
-	assert_int_equal(cli_parse(10, argv, &cfg, error, sizeof(error)), 0);
+	assert_int_equal(cli_parse_text(10, argv, &cfg, error, sizeof(error)), 0);
 	assert_false(config_mirror_excludes(&cfg, 1));
 	assert_false(config_mirror_excludes(&cfg, 21));
 	assert_true(config_mirror_excludes(&cfg, 22));
@@ -1131,7 +1141,7 @@ static void test_allow_uid(void **state)
 	struct config cfg;
 
 	(void)state;
-	assert_int_equal(cli_parse(7, argv, &cfg, error, sizeof(error)), 0);
+	assert_int_equal(cli_parse_text(7, argv, &cfg, error, sizeof(error)), 0);
 	assert_true(config_allows_uid(&cfg, 0));
 	assert_true(config_allows_uid(&cfg, 1000));
 	assert_true(config_allows_uid(&cfg, 65534));
@@ -1209,7 +1219,7 @@ static void test_cli(void **state)
 
 	memset(&cfg, 0xa5, sizeof(cfg));
 	untouched = cfg;
-	r = cli_parse(argc, argv, &cfg, error, sizeof(error));
+	r = cli_parse_text(argc, argv, &cfg, error, sizeof(error));
 	if (c->error[0]) {
 		if (r != -EINVAL)
 			fail_msg("%d, expected -EINVAL and \"%s\"", r, c->error[0]);
@@ -1297,7 +1307,7 @@ static void test_parse_twice(void **state)
 
 	for (int round = 0; round < 2; round++) {
 		memcpy(copy, argv, sizeof(argv));
-		assert_int_equal(cli_parse(6, copy, &cfg, error, sizeof(error)), 0);
+		assert_int_equal(cli_parse_text(6, copy, &cfg, error, sizeof(error)), 0);
 		assert_string_equal(cfg.container, "web");
 		assert_int_equal(cfg.verbosity, 1);
 		assert_int_equal(cfg.n_bridges, 1);
@@ -1335,7 +1345,7 @@ static int parse_ports(const char *flag, const char *value, struct config *ret,
 		argc++;
 	}
 	argv[argc] = NULL;
-	r = cli_parse(argc, argv, ret, error, len);
+	r = cli_parse_text(argc, argv, ret, error, len);
 	/* only the bytes of the config are compared, never what they point to */
 	for (int i = 0; i < argc; i++)
 		free(argv[i]);
@@ -1343,7 +1353,7 @@ static int parse_ports(const char *flag, const char *value, struct config *ret,
 }
 
 /*
- * Whether @how set the member of @c in what cli_parse() returned (@r,
+ * Whether @how set the member of @c in what cli_parse_text() returned (@r,
  * @cfg, @error), against @base: the config without it. Frees @cfg.
  */
 static void check_stored(const struct option_case *c, const struct config *base,

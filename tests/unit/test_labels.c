@@ -20,6 +20,36 @@
 #include "nsbridge/cli.h"
 #include "nsbridge/labels.h"
 
+/* The label functions, their failure's line copied where the tests read it */
+static int split_text(const char *value, struct label_pair *pairs, size_t max, size_t *ret_n,
+		      char *why, size_t len)
+{
+	struct failure f = FAILURE_INIT;
+	int r = labels_split(value, pairs, max, ret_n, &f);
+
+	snprintf(why, len, "%s", f.line);
+	return r;
+}
+
+static int spec_text(const struct config *cfg, const struct label_pair *pair, enum side side,
+		     struct bridge_spec *ret, char *why, size_t len)
+{
+	struct failure f = FAILURE_INIT;
+	int r = labels_spec(cfg, pair, side, ret, &f);
+
+	snprintf(why, len, "%s", f.line);
+	return r;
+}
+
+static int options_text(struct config *cfg, const char *value, char *why, size_t len)
+{
+	struct failure f = FAILURE_INIT;
+	int r = labels_options(cfg, value, &f);
+
+	snprintf(why, len, "%s", f.line);
+	return r;
+}
+
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define SIDE_OF_LABEL	((enum side)(SIDE_CONTAINER + CONTAINERS_MAX + 3))
 
@@ -41,7 +71,7 @@ static void test_split_two(void **state)
 	size_t n = 0;
 
 	(void)state;
-	assert_int_equal(labels_split("host:5432 container:5432, container:9229 host:9229", p,
+	assert_int_equal(split_text("host:5432 container:5432, container:9229 host:9229", p,
 				      LABEL_PAIRS_MAX, &n, why, sizeof(why)), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(p[0].service, "host:5432");
@@ -72,7 +102,7 @@ static void test_split_bad(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(bad_splits); i++) {
 		char why[256] = "";
 
-		assert_int_equal(labels_split(bad_splits[i].value, p, LABEL_PAIRS_MAX, &n, why,
+		assert_int_equal(split_text(bad_splits[i].value, p, LABEL_PAIRS_MAX, &n, why,
 					      sizeof(why)), -EINVAL);
 		if (!strstr(why, bad_splits[i].why))
 			fail_msg("'%s': '%s' does not say '%s'", bad_splits[i].value, why,
@@ -91,7 +121,7 @@ static void test_split_too_many(void **state)
 	for (int i = 0; i <= LABEL_PAIRS_MAX; i++)
 		snprintf(value + strlen(value), sizeof(value) - strlen(value), "%shost:%d container:%d",
 			 i ? "," : "", 2000 + i, 2000 + i);
-	assert_int_equal(labels_split(value, p, LABEL_PAIRS_MAX, &n, why, sizeof(why)), -EINVAL);
+	assert_int_equal(split_text(value, p, LABEL_PAIRS_MAX, &n, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "more than 16 bridges"));
 }
 
@@ -105,13 +135,13 @@ static void test_spec_sides(void **state)
 	char why[256] = "";
 
 	(void)state;
-	assert_int_equal(labels_spec(&cfg, &in, SIDE_OF_LABEL, &b, why, sizeof(why)), 0);
+	assert_int_equal(spec_text(&cfg, &in, SIDE_OF_LABEL, &b, why, sizeof(why)), 0);
 	assert_int_equal(b.service.side, SIDE_HOST);
 	assert_int_equal(b.expose.side, SIDE_OF_LABEL);
 	assert_int_equal(b.expose.port_first, 5432);
 	assert_null(b.container);
 	assert_true(b.labelled);	/* the label's: a reload leaves it be */
-	assert_int_equal(labels_spec(&cfg, &out, SIDE_OF_LABEL, &b, why, sizeof(why)), 0);
+	assert_int_equal(spec_text(&cfg, &out, SIDE_OF_LABEL, &b, why, sizeof(why)), 0);
 	assert_int_equal(b.service.side, SIDE_OF_LABEL);
 	assert_int_equal(b.services[0].side, SIDE_OF_LABEL);
 	assert_int_equal(b.expose.side, SIDE_HOST);
@@ -161,7 +191,7 @@ static void test_spec_limits(void **state)
 		cfg.labels_min_port = t->min_port;
 		snprintf(p.service, sizeof(p.service), "%s", t->service);
 		snprintf(p.expose, sizeof(p.expose), "%s", t->expose);
-		r = labels_spec(&cfg, &p, SIDE_OF_LABEL, &b, why, sizeof(why));
+		r = spec_text(&cfg, &p, SIDE_OF_LABEL, &b, why, sizeof(why));
 		if (r != t->result)
 			fail_msg("'%s %s': %d (%s), expected %d", t->service, t->expose, r, why,
 				 t->result);
@@ -180,7 +210,7 @@ static void test_spec_allow_nonlocal_not_inherited(void **state)
 
 	(void)state;
 	cfg.allow_nonlocal = true;
-	assert_int_equal(labels_spec(&cfg, &p, SIDE_OF_LABEL, &b, why, sizeof(why)), -EPERM);
+	assert_int_equal(spec_text(&cfg, &p, SIDE_OF_LABEL, &b, why, sizeof(why)), -EPERM);
 }
 
 /* PREFIX.options: the per-bridge rows of the option table, nothing else */
@@ -191,20 +221,20 @@ static void test_options(void **state)
 
 	(void)state;
 	cfg.connect_timeout_ms = CLI_DEFAULT_CONNECT_TIMEOUT_MS;
-	assert_int_equal(labels_options(&cfg, "--allow-uid 1000,1001 --connect-timeout=2s "
+	assert_int_equal(options_text(&cfg, "--allow-uid 1000,1001 --connect-timeout=2s "
 					"--max-connections 3", why, sizeof(why)), 0);
 	assert_int_equal(cfg.n_allow_uids, 2);
 	assert_int_equal(cfg.allow_uids[1], 1001);
 	assert_int_equal(cfg.connect_timeout_ms, 2000);
 	assert_int_equal(cfg.max_connections, 3);
-	assert_int_equal(labels_options(&cfg, "--user root", why, sizeof(why)), -EINVAL);
+	assert_int_equal(options_text(&cfg, "--user root", why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "--user is not an option a label may set"));
-	assert_int_equal(labels_options(&cfg, "--allow-nonlocal", why, sizeof(why)), -EINVAL);
-	assert_int_equal(labels_options(&cfg, "--idle-timeout 1s", why, sizeof(why)), -EINVAL);
-	assert_int_equal(labels_options(&cfg, "--max-connections lots", why, sizeof(why)), -EINVAL);
+	assert_int_equal(options_text(&cfg, "--allow-nonlocal", why, sizeof(why)), -EINVAL);
+	assert_int_equal(options_text(&cfg, "--idle-timeout 1s", why, sizeof(why)), -EINVAL);
+	assert_int_equal(options_text(&cfg, "--max-connections lots", why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "--max-connections 'lots'"));
-	assert_int_equal(labels_options(&cfg, "--connect-timeout", why, sizeof(why)), -EINVAL);
-	assert_int_equal(labels_options(&cfg, "allow-uid 0", why, sizeof(why)), -EINVAL);
+	assert_int_equal(options_text(&cfg, "--connect-timeout", why, sizeof(why)), -EINVAL);
+	assert_int_equal(options_text(&cfg, "allow-uid 0", why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "'allow-uid' is not an option"));
 }
 

@@ -3,7 +3,7 @@
  *		  single -c, NSBRIDGE_CONTAINER and a --config bridge's own
  *
  * Each row is a command line (and maybe a --config file and
- * NSBRIDGE_CONTAINER) and either the containers and sides cli_parse()
+ * NSBRIDGE_CONTAINER) and either the containers and sides cli_parse_text()
  * must give each pair, or words of the one-line refusal.
  */
 
@@ -21,6 +21,16 @@
 
 #include "nsbridge/cli.h"
 
+/* cli_parse(), its failure's line copied where the tests read it */
+static int cli_parse_text(int argc, char *argv[], struct config *ret, char *error, size_t len)
+{
+	struct failure f = FAILURE_INIT;
+	int r = cli_parse(argc, argv, ret, &f);
+
+	snprintf(error, len, "%s", f.line);
+	return r;
+}
+
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_ARGS	20
 #define MAX_BRIDGES	6
@@ -32,7 +42,7 @@
 #define C2	(SIDE_CONTAINER + 2)
 
 /**
- * struct want_pair - one pair as cli_parse() must keep it
+ * struct want_pair - one pair as cli_parse_text() must keep it
  * @service:	side of its SERVICE
  * @expose:	side of its EXPOSE
  */
@@ -269,7 +279,7 @@ static void test_scope(void **state)
 	argv[argc] = NULL;
 	if (c->env)
 		assert_int_equal(setenv("NSBRIDGE_CONTAINER", c->env, 1), 0);
-	r = cli_parse(argc, argv, &cfg, error, sizeof(error));
+	r = cli_parse_text(argc, argv, &cfg, error, sizeof(error));
 	unsetenv("NSBRIDGE_CONTAINER");
 	if (c->error[0]) {
 		if (r != -EINVAL)
@@ -315,10 +325,10 @@ static void test_too_many(void **state)
 
 	(void)state;
 	argc = many_containers(argv, refs, CONTAINERS_MAX + 1);
-	assert_int_equal(cli_parse(argc, argv, &cfg, error, sizeof(error)), -EINVAL);
+	assert_int_equal(cli_parse_text(argc, argv, &cfg, error, sizeof(error)), -EINVAL);
 	assert_words(error, (const char *const[MAX_WORDS]){ "'ct16'", "at most 16 containers" });
 	argc = many_containers(argv, refs, CONTAINERS_MAX);	/* getopt permuted argv */
-	if (cli_parse(argc, argv, &cfg, error, sizeof(error)) != 0)
+	if (cli_parse_text(argc, argv, &cfg, error, sizeof(error)) != 0)
 		fail_msg("%s", error);
 	assert_int_equal(cfg.n_containers, CONTAINERS_MAX);
 	assert_int_equal(cfg.bridges[CONTAINERS_MAX - 1].expose.side,

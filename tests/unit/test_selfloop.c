@@ -4,7 +4,7 @@
  * Two tables. The first asks selfloop_reaches() whether a SERVICE could
  * arrive at an EXPOSE's listener, for the address rules of dial.c, udp.c
  * and listener.c (the fallback to [::1], wildcards, v4-mapped addresses,
- * ranges). The second parses a whole command line with cli_parse(), as
+ * ranges). The second parses a whole command line with cli_parse_text(), as
  * nsbridge does, and asks selfloop_find() and selfloop_describe() for the
  * bridge or pair of bridges that would relay to itself and the line that
  * says so.
@@ -22,6 +22,16 @@
 
 #include "nsbridge/cli.h"
 #include "nsbridge/selfloop.h"
+
+/* cli_parse(), its failure's line copied where the tests read it */
+static int cli_parse_text(int argc, char *argv[], struct config *ret, char *error, size_t len)
+{
+	struct failure f = FAILURE_INIT;
+	int r = cli_parse(argc, argv, ret, &f);
+
+	snprintf(error, len, "%s", f.line);
+	return r;
+}
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define ARGS_MAX	16
@@ -176,7 +186,7 @@ static void test_find(void **state)
 	snprintf(copy, sizeof(copy), "%s", c->args);
 	for (char *w = strtok(copy, " "); w && argc < ARGS_MAX - 1; w = strtok(NULL, " "))
 		argv[argc++] = w;
-	if (cli_parse(argc, argv, &cfg, error, sizeof(error)) < 0)
+	if (cli_parse_text(argc, argv, &cfg, error, sizeof(error)) < 0)
 		fail_msg("'%s' does not parse: %s", c->args, error);
 	if (!c->line) {
 		assert_false(selfloop_find(cfg.bridges, cfg.n_bridges, c->sides_same, &loop));
