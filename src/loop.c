@@ -266,7 +266,7 @@ static uint64_t next_deadline(const struct ctx *c)
 	if (c->draining)
 		consider(&next, c->drain_deadline_ms);
 	if (c->starved)
-		consider(&next, c->retry_accept_ms);
+		consider(&next, c->starved_retry_ms);
 	return next;
 }
 

@@ -258,6 +258,7 @@ bool cli_option_same(const struct cli_option *o, const struct config *a,
 void cli_option_copy(const struct cli_option *o, struct config *to, const struct config *from);
 void cli_print_help(void);
 void cli_print_version(void);
+bool bridge_spec_uses_side(const struct bridge_spec *spec, enum side side);
 bool config_mirror_excludes(const struct config *config, uint16_t port);
 bool config_allows_uid(const struct config *config, uint32_t uid);
 void config_free(struct config *config);

@@ -416,7 +416,7 @@ struct udp_table {
  * @drain_deadline_ms: when the remaining connections are cut
  * @starved:	out of descriptors: a listener, a connection, the control
  *		socket or --metrics waits for one (event_starve())
- * @retry_accept_ms: when whatever is starved tries again
+ * @starved_retry_ms: when whatever is starved tries again
  * @starved_rl:	rate limit on "out of descriptors" lines
  * @quit:	leave the loop
  * @on_stop:	what event_stop() does: the loop's drain (event.c)
@@ -480,7 +480,7 @@ struct ctx {
 	bool draining;
 	uint64_t drain_deadline_ms;
 	bool starved;
-	uint64_t retry_accept_ms;
+	uint64_t starved_retry_ms;
 	struct ratelimit starved_rl;
 	bool quit;
 	void (*on_stop)(struct ctx *c);

@@ -33,7 +33,6 @@ void event_expire(struct ctx *c);
 void event_add_exit(struct ctx *c, void (*on_exit)(struct ctx *c));
 void event_release(struct ctx *c);
 int event_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
-int event_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref);
 void event_starve(struct ctx *c);
 bool event_starve_retry(struct ctx *c, bool freed);
 void event_arm_timer(struct ctx *c, uint64_t next);

@@ -3,6 +3,8 @@
 #ifndef NSBRIDGE_FAILURE_H
 #define NSBRIDGE_FAILURE_H
 
+#include <stddef.h>
+
 /* Exit statuses of SPEC.md */
 enum exit_status {
 	EXIT_OK = 0,
@@ -30,7 +32,11 @@ struct failure {
 
 int failure_set(struct failure *f, enum exit_status status, int r, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+int failure_setn(struct failure *f, size_t size, enum exit_status status, int r,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int failure_errno(struct failure *f, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int failure_errno_refused(struct failure *f, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int failure_status(struct failure *f, enum exit_status status, int r);
 

@@ -22,8 +22,10 @@
 /* Room for what option_expected() writes */
 #define OPTION_EXPECTED_MAX	64
 
+/* The one line a parse fails with, exit status 2; -EINVAL to return with it */
+#define cli_fail(f, ...)	failure_set(f, EXIT_USAGE, -EINVAL, __VA_ARGS__)
+
 /* options.c */
-int cli_fail(struct failure *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const struct cli_option *option_by_name(const char *name);
 const struct cli_option *option_by_val(int val);
 bool option_takes_value(const struct cli_option *o);

@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,24 +33,6 @@
 #include "cli_internal.h"
 
 #define MAX_CONNECTIONS_LIMIT	1000000u
-
-/**
- * cli_fail() - write the one line for the user that a parse fails with
- * @f:		gets it, and exit status 2
- * @fmt:	printf() format of the line, without the "nsbridge: " prefix
- *
- * Return: -EINVAL, for the caller to return in the same statement
- */
-int cli_fail(struct failure *f, const char *fmt, ...)
-{
-	va_list ap;
-
-	f->status = EXIT_USAGE;
-	va_start(ap, fmt);
-	vsnprintf(f->line, sizeof(f->line), fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 /**
  * cli_parse_duration() - "500ms", "5s", "2m", "1h", or plain seconds

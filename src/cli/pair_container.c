@@ -123,16 +123,6 @@ const char *pair_container_ref(const struct config *cfg, size_t pair, const char
 	return cfg->arg_containers[k] ? cfg->arg_containers[k] : fallback;
 }
 
-static bool uses_container(const struct bridge_spec *b)
-{
-	if (b->expose.side == SIDE_CONTAINER)
-		return true;
-	for (unsigned k = 0; k < b->n_services; k++)
-		if (b->services[k].kind == ENDPOINT_INET && b->services[k].side == SIDE_CONTAINER)
-			return true;
-	return false;
-}
-
 /**
  * pair_container_place() - give a bridge's "container" endpoints the side of its container
  * @cfg:	the configuration; its @containers gain the REF the first time
@@ -146,7 +136,7 @@ int pair_container_place(struct config *cfg, struct bridge_spec *b, struct failu
 {
 	size_t i;
 
-	if (!uses_container(b))
+	if (!bridge_spec_uses_side(b, SIDE_CONTAINER))
 		return 0;
 	for (i = 0; i < cfg->n_containers; i++)
 		if (strcmp(cfg->containers[i], b->container) == 0)

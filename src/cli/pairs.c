@@ -337,3 +337,20 @@ int cli_parse_pair(const struct config *cfg, const char *service, const char *ex
 	*ret = b;
 	return 0;
 }
+
+/**
+ * bridge_spec_uses_side() - whether a bridge has an end in a side's namespace
+ * @spec:	the bridge
+ * @side:	the side
+ *
+ * Return: true if its EXPOSE, or one of its network SERVICEs, is there
+ */
+bool bridge_spec_uses_side(const struct bridge_spec *spec, enum side side)
+{
+	if (spec->expose.side == side)
+		return true;
+	for (unsigned i = 0; i < spec->n_services; i++)
+		if (spec->services[i].kind == ENDPOINT_INET && spec->services[i].side == side)
+			return true;
+	return false;
+}

@@ -158,14 +158,7 @@ void bridges_print_ready(const struct ctx *c)
  */
 bool bridge_uses_side(const struct bridge *b, enum side side)
 {
-	const struct bridge_spec *spec = b->spec;
-
-	if (spec->expose.side == side)
-		return true;
-	for (unsigned i = 0; i < spec->n_services; i++)
-		if (spec->services[i].kind == ENDPOINT_INET && spec->services[i].side == side)
-			return true;
-	return false;
+	return bridge_spec_uses_side(b->spec, side);
 }
 
 /**

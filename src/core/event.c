@@ -94,16 +94,8 @@ int event_epoll_add(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
 	return 0;
 }
 
-/**
- * event_epoll_mod() - change what @fd is watched for
- * @c:		context
- * @fd:		file descriptor, watched already
- * @events:	epoll event bits, 0 to leave it unwatched for now
- * @ref:	what the fd is
- *
- * Return: 0 or -errno
- */
-int event_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
+/* Change what @fd, watched already, is watched for: 0 or -errno */
+static int event_epoll_mod(struct ctx *c, int fd, uint32_t events, union epoll_ref ref)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
 
@@ -275,7 +267,7 @@ void event_starve(struct ctx *c)
 	if (c->starved)
 		return;
 	c->starved = true;
-	c->retry_accept_ms = c->now_ms + STARVED_RETRY_MS;
+	c->starved_retry_ms = c->now_ms + STARVED_RETRY_MS;
 }
 
 /* The timer fired: whatever is due is acted on after the batch, and the
@@ -302,7 +294,7 @@ static void on_timer(struct ctx *c, struct event_source *s, uint32_t events)
  */
 bool event_starve_retry(struct ctx *c, bool freed)
 {
-	if (!c->starved || (!freed && c->now_ms < c->retry_accept_ms))
+	if (!c->starved || (!freed && c->now_ms < c->starved_retry_ms))
 		return false;
 	c->starved = false;
 	return true;

@@ -40,7 +40,6 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,20 +181,9 @@ static int watch(struct ctx *c, size_t index)
 
 /* -------- why listening failed -------- */
 
-static int listen_fail(struct failure *f, enum exit_status status, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
 /* The line a start says, at most BRIDGE_ERROR_MAX - 1 characters as ever, and @r */
-static int listen_fail(struct failure *f, enum exit_status status, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	f->status = status;
-	va_start(ap, fmt);
-	vsnprintf(f->line, BRIDGE_ERROR_MAX, fmt, ap);
-	va_end(ap);
-	return r;
-}
+#define listen_fail(f, status, r, ...) \
+	failure_setn(f, BRIDGE_ERROR_MAX, status, r, __VA_ARGS__)
 
 /* "host 127.0.0.1:80 is already in use by pid 42 (nginx)": exit status 3 */
 static int in_use_why(struct ctx *c, enum side side, const struct sock_addr *a,

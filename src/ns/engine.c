@@ -46,7 +46,6 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,25 +118,12 @@ static size_t collect(char *data, size_t size, size_t n, void *userdata)
 	return add;
 }
 
-static int why_set(struct failure *f, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /*
  * The engine's line for the user, at most ENGINE_WHY_MAX - 1 characters;
  * the exit status is the caller's, by @r (main.c's open_failure())
  */
-static int why_set(struct failure *f, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!f)
-		return r;
-	f->status = EXIT_RUNTIME;
-	va_start(ap, fmt);
-	vsnprintf(f->line, ENGINE_WHY_MAX, fmt, ap);
-	va_end(ap);
-	return r;
-}
+#define engine_fail(f, r, ...) \
+	failure_setn(f, ENGINE_WHY_MAX, EXIT_RUNTIME, r, __VA_ARGS__)
 
 /*
  * Whose is a socket this user may not use: the owner of the socket, or
@@ -169,21 +155,21 @@ static int transport_error(const char *sock_path, CURLcode code, long os_errno,
 	uid_t owner;
 
 	if (code != CURLE_COULDNT_CONNECT) {
-		return why_set(f, -EPROTO, "the engine at %s did not answer: %s", sock_path,
+		return engine_fail(f, -EPROTO, "the engine at %s did not answer: %s", sock_path,
 			       curl_easy_strerror(code));
 	}
 	if ((err == EACCES || err == EPERM) && foreign_owner(sock_path, &owner)) {
 		struct passwd *pw = getpwuid(owner);
 
-		return why_set(f, -EACCES, "cannot use the engine socket %s of user %s (uid %u): "
+		return engine_fail(f, -EACCES, "cannot use the engine socket %s of user %s (uid %u): "
 			       "%s; run nsbridge as that user, or as root", sock_path,
 			       pw ? pw->pw_name : "?", (unsigned)owner, strerror(err));
 	}
 	if (err == EACCES || err == EPERM) {
-		return why_set(f, -EACCES, "cannot use the engine socket %s: %s (run as root "
+		return engine_fail(f, -EACCES, "cannot use the engine socket %s: %s (run as root "
 			       "or as a member of the socket's group)", sock_path, strerror(err));
 	}
-	return why_set(f, -ENOTCONN, "cannot reach the engine socket %s: %s", sock_path,
+	return engine_fail(f, -ENOTCONN, "cannot reach the engine socket %s: %s", sock_path,
 		       strerror(err));
 }
 
@@ -277,7 +263,7 @@ static int docker_host(struct engine_sockets *l, struct failure *f)
 	if (!host || !*host)
 		return 0;
 	if (strncmp(host, "unix://", 7) != 0) {
-		return why_set(f, -EINVAL, "DOCKER_HOST=%s: only unix:// sockets are supported",
+		return engine_fail(f, -EINVAL, "DOCKER_HOST=%s: only unix:// sockets are supported",
 			       host);
 	}
 	l->n = 0;
@@ -330,7 +316,7 @@ int engine_socket_path(char *ret_path, size_t len, struct failure *f)
 			return 0;
 		}
 	}
-	return why_set(f, -ENOENT, "no container engine socket: none of %s exists "
+	return engine_fail(f, -ENOENT, "no container engine socket: none of %s exists "
 		       "(is Docker or Podman running? DOCKER_HOST names another socket)",
 		       engine_sockets_text(tried, sizeof(tried)));
 }
@@ -353,7 +339,7 @@ static int engine_error(const struct http_reply *reply, const char *what, struct
 	struct json_object *obj = json_tokener_parse(reply->body ? reply->body : "");
 	const char *msg = obj ? json_str(obj, "message") : NULL;
 
-	why_set(f, -EPROTO, "the engine refused %s: HTTP %ld%s%s", what, reply->status,
+	engine_fail(f, -EPROTO, "the engine refused %s: HTTP %ld%s%s", what, reply->status,
 		msg ? ": " : "", msg ? msg : "");
 	json_object_put(obj);
 	return -EPROTO;
@@ -404,7 +390,7 @@ static int inspect(const char *sock_path, const char *ref, struct engine_contain
 	else if (reply.status != 200)
 		r = engine_error(&reply, "the container lookup", f);
 	else if (parse_inspect(reply.body, ret) < 0)
-		r = why_set(f, -EBADMSG, "the engine's answer about %s was not understood",
+		r = engine_fail(f, -EBADMSG, "the engine's answer about %s was not understood",
 			    ref);
 	free(reply.body);
 	return r;
@@ -511,7 +497,7 @@ static int list_containers(const char *sock_path, const char *ref, struct listin
 	arr = json_tokener_parse(reply.body);
 	free(reply.body);
 	if (!arr || !json_object_is_type(arr, json_type_array)) {
-		return why_set(f, -EBADMSG, "the engine's list of containers was not "
+		return engine_fail(f, -EBADMSG, "the engine's list of containers was not "
 			       "understood");
 	}
 	memset(ret, 0, sizeof(*ret));
@@ -533,17 +519,17 @@ static int find_service(const char *sock_path, const char *ref, struct engine_co
 	if (l.n_running == 1)
 		return inspect(sock_path, l.running[0], ret, f);
 	if (l.n_running > 1) {
-		return why_set(f, -ENOTUNIQ, "compose service '%s' has %u running containers "
+		return engine_fail(f, -ENOTUNIQ, "compose service '%s' has %u running containers "
 			       "(%s, %s%s); name one of them", ref, l.n_running, l.running[0],
 			       l.running[1], l.n_running > 2 ? ", ..." : "");
 	}
 	if (l.stopped[0]) {
-		return why_set(f, -ESRCH, "compose service '%s' (container %s) is not running",
+		return engine_fail(f, -ESRCH, "compose service '%s' (container %s) is not running",
 			       ref, l.stopped);
 	}
 	if (l.n_close)
-		return why_set(f, -ENOENT, "no container '%s'; did you mean: %s?", ref, l.close);
-	return why_set(f, -ENOENT, "no container '%s' ('docker ps -a' lists those that exist)",
+		return engine_fail(f, -ENOENT, "no container '%s'; did you mean: %s?", ref, l.close);
+	return engine_fail(f, -ENOENT, "no container '%s' ('docker ps -a' lists those that exist)",
 		       ref);
 }
 
@@ -666,7 +652,7 @@ static int identify(const char *sock_path, struct engine_container *ct, pid_t en
 	if (r == 0 && (!again.running || again.pid != engine_pid))
 		r = -ESRCH;
 	if (r == -ESRCH || r == -ENOENT) {
-		return why_set(f, -ESRCH, "container %s stopped while it was being looked up",
+		return engine_fail(f, -ESRCH, "container %s stopped while it was being looked up",
 			       ct->name);
 	}
 	return r;
@@ -699,12 +685,12 @@ int engine_find(const char *sock_path, const char *ref, struct engine_container 
 	if (r < 0)
 		return r;
 	if (!ct.running || ct.pid <= 0) {
-		return why_set(f, -ESRCH, "container %s is not running", ct.name);
+		return engine_fail(f, -ESRCH, "container %s is not running", ct.name);
 	}
 	engine_pid = ct.pid;
 	r = host_pid(sock_path, ct.pid, &ct.pid);
 	if (r < 0) {
-		return why_set(f, r, "container %s runs as pid %d of the pid namespace of the "
+		return engine_fail(f, r, "container %s runs as pid %d of the pid namespace of the "
 			       "engine at %s, which nsbridge cannot find in its own", ct.name,
 			       (int)ct.pid, sock_path);
 	}

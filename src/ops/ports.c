@@ -264,10 +264,8 @@ int ports_run(const struct config *cfg, ports_serves_fn serves, struct failure *
 		close(s.pidfd);
 	if (r < 0) {
 		free(t.rows);
-		failure_errno(f, r, "listing the sockets of %s%s", s.label,
-			      r == -EPERM ? " (entering it needs CAP_SYS_ADMIN)" : "");
-		f->status = r == -EPERM ? EXIT_PRIVILEGE : EXIT_RUNTIME;
-		return r;
+		return failure_errno_refused(f, r, "listing the sockets of %s%s", s.label,
+					     r == -EPERM ? " (entering it needs CAP_SYS_ADMIN)" : "");
 	}
 	for (size_t i = 0; i < t.n; i++)
 		if (portowner_of_inode(t.rows[i].sock.inode, &t.rows[i].owner) < 0)

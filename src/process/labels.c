@@ -57,7 +57,6 @@
  */
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,20 +72,9 @@
 #include "nsbridge/runas.h"
 #include "nsbridge/sockpool.h"
 
-static int label_fail(struct failure *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 /* A refusal of a label, within BRIDGE_ERROR_MAX - 1 characters as ever: -EINVAL */
-static int label_fail(struct failure *f, const char *fmt, ...)
-{
-	va_list ap;
-
-	f->status = EXIT_USAGE;
-	va_start(ap, fmt);
-	vsnprintf(f->line, BRIDGE_ERROR_MAX, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+#define label_fail(f, ...) \
+	failure_setn(f, BRIDGE_ERROR_MAX, EXIT_USAGE, -EINVAL, __VA_ARGS__)
 
 /**
  * labels_split() - the pairs of a PREFIX.bridges value

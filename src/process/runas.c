@@ -79,7 +79,6 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,20 +146,9 @@ static int lookup(const char *name, struct runas *ret)
 	return 0;
 }
 
-static int runas_fail(struct failure *f, enum exit_status status, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
 /* The line a start says, at most 255 characters as it ever was, and @r */
-static int runas_fail(struct failure *f, enum exit_status status, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	f->status = status;
-	va_start(ap, fmt);
-	vsnprintf(f->line, RUNAS_LINE_MAX, fmt, ap);
-	va_end(ap);
-	return r;
-}
+#define runas_fail(f, status, r, ...) \
+	failure_setn(f, RUNAS_LINE_MAX, status, r, __VA_ARGS__)
 
 /**
  * runas_resolve() - who the relay runs as after set-up
@@ -308,23 +296,6 @@ static int run_check(const struct config *cfg, const struct runas *as, struct ch
 	return r;
 }
 
-static int check_failed(struct failure *f, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* "WHAT: strerror", exit status 5 for a refusal (-EACCES, -EPERM), else 1 */
-static int check_failed(struct failure *f, int r, const char *fmt, ...)
-{
-	char what[BRIDGE_ERROR_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	failure_errno(f, r, "%s", what);
-	if (r == -EACCES || r == -EPERM)
-		f->status = EXIT_PRIVILEGE;
-	return r;
-}
 
 /**
  * runas_check_services() - before set-up: that the relay can become @as,
@@ -356,13 +327,14 @@ int runas_check_services(const struct config *cfg, const struct runas *as, struc
 		return 0;
 	r = run_check(cfg, as, &res);
 	if (r < 0)
-		return check_failed(f, r, "checking what user %s may connect to", as->name);
+		return failure_errno_refused(f, r, "checking what user %s may connect to", as->name);
 	if (res.error == 0)
 		return 0;
 	svc = res.service >= 0 ? nth_service(cfg, res.service) : NULL;
 	if (!svc)
-		return check_failed(f, res.error, "becoming user %s (uid %u, gid %u) after set-up",
-				    as->name, (unsigned)as->uid, (unsigned)as->gid);
+		return failure_errno_refused(f, res.error,
+					     "becoming user %s (uid %u, gid %u) after set-up",
+					     as->name, (unsigned)as->uid, (unsigned)as->gid);
 	refusal(svc, as, false, text, sizeof(text));
 	return failure_set(f, EXIT_PRIVILEGE, -EACCES, "%s", text);
 }

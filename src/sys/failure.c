@@ -9,22 +9,24 @@
  * Everything between passes the structure up, untouched.
  */
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "nsbridge/failure.h"
 
-static int failure_vset(struct failure *f, enum exit_status status, int r, const char *fmt,
-			va_list ap) __attribute__((format(printf, 4, 0)));
+static int failure_vset(struct failure *f, size_t size, enum exit_status status, int r,
+			const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
-static int failure_vset(struct failure *f, enum exit_status status, int r, const char *fmt,
-			va_list ap)
+static int failure_vset(struct failure *f, size_t size, enum exit_status status, int r,
+			const char *fmt, va_list ap)
 {
 	if (!f)
 		return r;
 	f->status = status;
-	vsnprintf(f->line, sizeof(f->line), fmt, ap);
+	vsnprintf(f->line, size < sizeof(f->line) ? size : sizeof(f->line), fmt, ap);
 	return r;
 }
 
@@ -42,9 +44,46 @@ int failure_set(struct failure *f, enum exit_status status, int r, const char *f
 	va_list ap;
 
 	va_start(ap, fmt);
-	failure_vset(f, status, r, fmt, ap);
+	failure_vset(f, sizeof(f->line), status, r, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+/**
+ * failure_setn() - failure_set() with a line of at most @size - 1 characters
+ * @f:		where the failure goes; NULL to only return @r
+ * @size:	the line's room, its terminating NUL included (at most
+ *		FAILURE_LINE_MAX)
+ * @status:	exit status for the user
+ * @r:		negative errno value the caller returns
+ * @fmt:	printf format of the line
+ *
+ * For the modules whose lines were always clipped shorter than
+ * FAILURE_LINE_MAX: a long path or name is clipped where it always was.
+ *
+ * Return: @r
+ */
+int failure_setn(struct failure *f, size_t size, enum exit_status status, int r,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	failure_vset(f, size, status, r, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int failure_verrno(struct failure *f, enum exit_status status, int r, const char *fmt,
+			  va_list ap) __attribute__((format(printf, 4, 0)));
+
+static int failure_verrno(struct failure *f, enum exit_status status, int r, const char *fmt,
+			  va_list ap)
+{
+	char what[768];
+
+	vsnprintf(what, sizeof(what), fmt, ap);
+	return failure_set(f, status, r, "%s: %s", what, strerror(r < 0 ? -r : r));
 }
 
 /**
@@ -57,13 +96,32 @@ int failure_set(struct failure *f, enum exit_status status, int r, const char *f
  */
 int failure_errno(struct failure *f, int r, const char *fmt, ...)
 {
-	char what[768];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	failure_verrno(f, EXIT_RUNTIME, r, fmt, ap);
 	va_end(ap);
-	return failure_set(f, EXIT_RUNTIME, r, "%s: %s", what, strerror(r < 0 ? -r : r));
+	return r;
+}
+
+/**
+ * failure_errno_refused() - failure_errno(), but exit status 5 where the
+ *			     kernel refused (-EACCES, -EPERM)
+ * @f:		where the failure goes; NULL to only return @r
+ * @r:		negative errno value
+ * @fmt:	printf format of what failed
+ *
+ * Return: @r
+ */
+int failure_errno_refused(struct failure *f, int r, const char *fmt, ...)
+{
+	bool refused = r == -EACCES || r == -EPERM;
+	va_list ap;
+
+	va_start(ap, fmt);
+	failure_verrno(f, refused ? EXIT_PRIVILEGE : EXIT_RUNTIME, r, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /**
