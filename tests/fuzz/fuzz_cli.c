@@ -52,7 +52,7 @@ static void check_config(const struct config *cfg)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *copy = malloc(size + 1), *argv[MAX_ARGS + 2] = { "nsbridge" };
-	char error[CLI_ERROR_MAX];
+	struct failure f = FAILURE_INIT;
 	struct config cfg;
 	int argc = 1;
 
@@ -72,11 +72,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(copy);
 			return 0;
 		}
-	if (cli_parse(argc, argv, &cfg, error, sizeof(error)) == 0) {
+	if (cli_parse(argc, argv, &cfg, &f) == 0) {
 		check_config(&cfg);
 		config_free(&cfg);
 	} else {
-		assert(error[0] != '\0' && strlen(error) < sizeof(error));
+		/* one line, as long as a parse's lines ever were, and a status */
+		assert(f.line[0] != '\0' && strlen(f.line) < CLI_ERROR_MAX);
+		assert(f.status != EXIT_OK);
 	}
 	free(copy);
 	return 0;
