@@ -2,15 +2,27 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # run.sh - nsbridge against its peers, interleaved, in one run (BENCHMARKS.md)
 #
-#   bench/run.sh [--quick] [--rounds N] [--out FILE]
-#                [--relays "direct nsbridge pasta socat nsbridge-user pasta-user"]
+#   bench/run.sh [--quick] [--rounds N] [--out FILE] [--relays "RELAY..."]
+#
+# RELAY: direct nsbridge floor-64k floor-1m pasta2026-splice pasta2026
+# pasta socat nsbridge-user pasta-user (all, by default).
 #
 # Installs what it needs from Debian's packages, builds nsbridge (release),
-# and runs the scene of BENCHMARKS.md: the service on the "host's"
-# 127.0.0.1, the client inside a namespace, a relay between them - none
-# (direct, the limit), nsbridge, pasta, the socat pair - one after the
-# other in each round, so that every relay sees the same machine. Medians
-# over the rounds and the ratios go to docs/performance.md (or --out).
+# the floor (bench/floor.c) and the 2026 pasta, and runs the scene of
+# BENCHMARKS.md: the service on the "host's" 127.0.0.1, the client inside a
+# namespace, a relay between them - none (direct, the limit), nsbridge, the
+# floor with 64 KiB and 1 MiB pipes, the 2026 pasta with --splice-only and
+# without, Debian's pasta, the socat pair - one after the other in each
+# round, so that every relay sees the same machine. Medians over the rounds
+# and the ratios go to docs/performance.md (or --out).
+#
+# The 2026 pasta: PASTA=path, or built once from ../shared/peers/ into
+# /var/tmp/nsbridge-bench (never into the project's tree). Without either,
+# its columns say how to get them.
+#
+# Every relay's bytes are checked each round (bench/verify.py: an upload and
+# a download after a half-close, hashed at the receiver); a relay that fails
+# to start or to deliver is reported in the table, never dropped from it.
 #
 # Everything runs in a network namespace of the script's own, which plays
 # the host: no traffic touches the machine's loopback. --quick (CI) runs
@@ -31,13 +43,15 @@ SECS=5
 IDLE_COUNTS="10 1000 10000"
 BULK_BYTES=2G
 QUICK=0
-RELAYS="direct nsbridge pasta socat nsbridge-user pasta-user"
+VERIFY_BYTES=268435456
+RELAYS="direct nsbridge floor-64k floor-1m pasta2026-splice pasta2026 pasta socat nsbridge-user pasta-user"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$REPO/docs/performance.md
 ARGS=("$@")
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) QUICK=1; ROUNDS=1; SECS=1; IDLE_COUNTS="10 100"; BULK_BYTES=256M ;;
+	--quick) QUICK=1; ROUNDS=1; SECS=1; IDLE_COUNTS="10 100"; BULK_BYTES=256M
+		VERIFY_BYTES=16777216 ;;
 	--rounds) ROUNDS=$2; shift ;;
 	--relays) RELAYS=$2; shift ;;
 	--out) OUT=$2; shift ;;
@@ -50,7 +64,8 @@ done
 
 . "$REPO/bench/lib.sh"
 # shellcheck disable=SC2086
-bench_enter $BENCH_BUILD_PKGS passt iperf3 sockperf wrk nginx-light socat -- "${ARGS[@]}"
+bench_enter $BENCH_BUILD_PKGS make passt iperf3 sockperf wrk nginx-light socat postgresql \
+	-- "${ARGS[@]}"
 bench_host_net
 # 10,000 idle connections are 20,000 descriptors in a relay, more than
 # many machines' default hard limit: raise it where we may (CAP_SYS_RESOURCE),
@@ -59,6 +74,7 @@ ulimit -Hn "$(cat /proc/sys/fs/nr_open)" 2>/dev/null
 ulimit -n "$(ulimit -Hn)"
 fit=$(( ($(ulimit -Hn) - 256) / 2 ))
 IDLE_COUNTS=$(for n in $IDLE_COUNTS; do echo $(( n < fit ? n : fit )); done)
+IDLE_MOST=$(echo "$IDLE_COUNTS" | tail -n 1)
 echo "bench: idle connection counts:" $IDLE_COUNTS "(descriptor limit $(ulimit -Hn))" >&2
 
 NSB=$REPO/build-bench/src/nsbridge
@@ -101,13 +117,13 @@ listens() {	# WHERE PORT - whether something listens on PORT there
 	in_ns "$1" ss -Htln "sport = :$2" | grep -q .
 }
 
-wait_port() {	# WHERE PORT
+wait_port() {	# WHERE PORT - 1 and a line on stderr if nothing listens there in 10 s
 	for _ in $(seq 1 200); do
 		listens "$1" "$2" && return 0
 		sleep 0.05
 	done
 	echo "bench: nothing listens on $2 in '${1:-host}'${RELAY:+ after $RELAY started:} $(tail -n 1 "$T/$RELAY.log" 2>/dev/null)" >&2
-	exit 1
+	return 1
 }
 
 # -------- the rootless scene: a user, and a namespace of its own --------
@@ -119,7 +135,9 @@ skip_relays() {	# RELAY-PATTERN REASON - drop those relays, saying why in one li
 		# shellcheck disable=SC2254
 		case $r in $1) ;; *) kept+=("$r") ;; esac
 	done
+	[ "${#kept[@]}" = "$(wc -w <<<"$RELAYS")" ] && return 0	# none of them was asked for
 	echo "bench: skipped $1: $2" >&2
+	printf '%s\t%s\n' "$1" "$2" >>"$T/skipped.tsv"
 	RELAYS=${kept[*]}
 }
 
@@ -197,9 +215,65 @@ drop_user() {
 	BENCH_USER=
 }
 
-# -------- the scene: a namespace, three servers on the host's loopback --------
-P_IPERF=25201 P_SOCKPERF=25202 P_HTTP=25203
-PORTS="$P_IPERF $P_SOCKPERF $P_HTTP"
+# -------- the peers that are built here: the floor and the 2026 pasta --------
+PEERS_TARBALL=$(compgen -G "$REPO/../shared/peers/passt-*.tar.gz" | head -n 1)
+PASTA2026=${PASTA:-}
+PASTA2026_VERSION=
+
+# build_pasta2026 - the 2026 pasta from ../shared/peers/, built once into
+# /var/tmp/nsbridge-bench/NAME (a scratch directory, never the project's)
+build_pasta2026() {
+	local name dir
+	name=$(basename "$PEERS_TARBALL" .tar.gz)
+	dir=/var/tmp/nsbridge-bench/$name
+	if [ ! -x "$dir/$name/pasta" ]; then
+		echo "bench: building the 2026 pasta from $PEERS_TARBALL into $dir" >&2
+		if ! { rm -rf "$dir" && mkdir -p "$dir" && tar -xzf "$PEERS_TARBALL" -C "$dir" &&
+			make -C "$dir/$name" pasta >"$dir/make.log" 2>&1; }; then
+			echo "bench: $(tail -n 1 "$dir/make.log" 2>/dev/null)" >&2
+			return 1
+		fi
+	fi
+	PASTA2026=$dir/$name/pasta
+	PASTA2026_VERSION="upstream ${name#passt-} (../shared/peers)"
+}
+
+peers_built_here() {
+	gcc -O2 -Wall -o "$T/floor" "$REPO/bench/floor.c" 2>"$T/floor.err" ||
+		skip_relays 'floor-*' "bench/floor.c does not build: $(head -n 1 "$T/floor.err")"
+	[[ " $RELAYS " == *" pasta2026"* ]] || return 0
+	if [ -n "$PASTA2026" ]; then
+		PASTA2026_VERSION="PASTA=$PASTA2026"
+	elif [ -z "$PEERS_TARBALL" ]; then
+		skip_relays 'pasta2026*' "no 2026 pasta: run with PASTA=/path/to/pasta (upstream's, built with 'make pasta'), or with ../shared/peers/ beside the clone (BENCHMARKS.md)"
+		return 0
+	elif ! build_pasta2026; then
+		skip_relays 'pasta2026*' "the 2026 pasta did not build from $PEERS_TARBALL"
+		return 0
+	fi
+	"$PASTA2026" --help 2>&1 | grep -q -- --splice-only ||
+		skip_relays 'pasta2026-splice' "$PASTA2026 has no --splice-only: not a 2026 pasta"
+}
+
+# start_postgres - a real PostgreSQL on the host's 127.0.0.1, for pgbench;
+# PG_FAILED says why where there is none
+PG_FAILED=
+start_postgres() {
+	local bin
+	bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	[ -x "$bin/postgres" ] || { PG_FAILED="no PostgreSQL server installed"; return; }
+	id postgres >/dev/null 2>&1 || { PG_FAILED="no postgres user"; return; }
+	mkdir -p "$T/pg" "$T/pgsock" && chown postgres: "$T/pg" "$T/pgsock"
+	runuser -u postgres -- "$bin/initdb" -D "$T/pg" -A trust -U postgres >"$T/initdb.log" 2>&1 ||
+		{ PG_FAILED="initdb: $(tail -n 1 "$T/initdb.log")"; return; }
+	runuser -u postgres -- "$bin/postgres" -D "$T/pg" -k "$T/pgsock" -c listen_addresses=127.0.0.1 \
+		-p "$P_PG" -c max_connections=200 -c fsync=off >"$T/postgres.log" 2>&1 &
+	PIDS+=($!)
+}
+
+# -------- the scene: a namespace, five servers on the host's loopback --------
+P_IPERF=25201 P_SOCKPERF=25202 P_HTTP=25203 P_VERIFY=25204 P_PG=25205
+PORTS="$P_IPERF $P_SOCKPERF $P_HTTP $P_VERIFY $P_PG"
 ip netns add "$NS" && ip netns exec "$NS" ip link set lo up
 
 iperf3 -s -B 127.0.0.1 -p "$P_IPERF" >/dev/null 2>&1 &
@@ -222,7 +296,13 @@ http {
 EOF
 nginx -c "$T/nginx.conf" -e "$T/nginx.err" &
 PIDS+=($!)
-for p in $PORTS; do wait_port "" "$p"; done
+python3 "$REPO/bench/verify.py" serve "$P_VERIFY" &
+PIDS+=($!)
+start_postgres
+for p in $PORTS; do [ "$p" = "$P_PG" ] && [ -n "$PG_FAILED" ] || wait_port "" "$p" || exit 1; done
+[ -n "$PG_FAILED" ] || pgbench -i -q -h 127.0.0.1 -p "$P_PG" -U postgres postgres >"$T/pgbench-init.log" 2>&1 ||
+	PG_FAILED="pgbench -i: $(tail -n 1 "$T/pgbench-init.log")"
+[ -z "$PG_FAILED" ] || echo "bench: no pgbench figure: $PG_FAILED" >&2
 
 # -------- the relays --------
 launch_relay() {	# NAME - start it, without waiting for it
@@ -235,11 +315,20 @@ launch_relay() {	# NAME - start it, without waiting for it
 		"$NSB" -q -c "netns:$NS" "${args[@]}" 2>"$T/nsbridge.log" &
 		RELAY_PIDS+=($!)
 		;;
-	pasta)
-		local tcp=()
+	pasta | pasta2026 | pasta2026-splice)
+		local tcp=() bin=pasta extra=()
 		for p in $PORTS; do tcp+=(-T "$p"); done
-		pasta -f --runas 0 --netns "/run/netns/$NS" "${tcp[@]}" -t none -u none -U none \
-			>"$T/pasta.log" 2>&1 &
+		[ "$1" = pasta ] || bin=$PASTA2026
+		[ "$1" = pasta2026-splice ] && extra=(--splice-only)
+		"$bin" -f --runas 0 "${extra[@]}" --netns "/run/netns/$NS" "${tcp[@]}" -t none -u none \
+			-U none >"$T/$1.log" 2>&1 &
+		RELAY_PIDS+=($!)
+		;;
+	floor-*)
+		local size=65536
+		[ "$1" = floor-1m ] && size=1048576
+		# shellcheck disable=SC2086
+		"$T/floor" -p "$size" "/run/netns/$NS" $PORTS >"$T/$1.log" 2>&1 &
 		RELAY_PIDS+=($!)
 		;;
 	nsbridge-user)
@@ -271,11 +360,12 @@ launch_relay() {	# NAME - start it, without waiting for it
 	esac
 }
 
-start_relay() {	# NAME - start it, and wait until it listens on every port
+start_relay() {	# NAME - start it, and wait until it listens on every port: 0, or 1
 	launch_relay "$1"
-	if [ "$1" != direct ]; then
-		for p in $PORTS; do wait_port "$(where_of "$1")" "$p"; done
-	fi
+	[ "$1" = direct ] && return 0
+	for p in $PORTS; do
+		wait_port "$(where_of "$1")" "$p" || return 1
+	done
 }
 
 where_of() {	# RELAY - where its client runs
@@ -341,6 +431,26 @@ wrk_rps() {	# [wrk args...]
 		awk '/Requests\/sec/ { print $2 }'
 }
 
+# measure_verify - did the relay deliver? bench/verify.py's upload and
+# download after a half-close, each hashed at the receiver
+measure_verify() {
+	local out
+	out=$(client python3 "$REPO/bench/verify.py" check "$P_VERIFY" "$VERIFY_BYTES" 2>&1)
+	record verify_upload "$(grep -q '^upload ok' <<<"$out" && echo 1 || echo 0)"
+	record verify_download "$(grep -q '^download ok' <<<"$out" && echo 1 || echo 0)"
+	grep -v ' ok ' <<<"$out" | while IFS= read -r line; do
+		printf '%s\t%s\t%s\n' "$RELAY" "$ROUND" "$line" >>"$T/bad.tsv"
+	done
+}
+
+# measure_pgbench - select-only transactions a second through the relay
+# from 8 clients: PostgreSQL's short messages, where Nagle would stall
+measure_pgbench() {
+	[ -n "$PG_FAILED" ] && return
+	record pgbench_tps "$(client pgbench -h 127.0.0.1 -p "$P_PG" -U postgres -n -S -c 8 -j 2 \
+		-T "$SECS" postgres 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')"
+}
+
 measure_http() {
 	record new_conn_per_s "$(wrk_rps -H 'Connection: close')"
 	record keepalive_req_per_s "$(wrk_rps)"
@@ -366,21 +476,12 @@ measure_idle() {
 		[ "$RELAY" = socat ] && [ "$n" -gt 1000 ] && continue
 		# the holder lets go when the stop file appears: killing "client ... &"
 		# would kill only the subshell, and its connections would linger
-		rm -f "$T/idle.stop"
-		client python3 - "$P_HTTP" "$n" "$T/idle.stop" >"$T/idle.out" 2>&1 <<'PY' &
-import os, socket, sys, time
-port, n, stop = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-conns = []
-for _ in range(n):
-    conns.append(socket.create_connection(("127.0.0.1", port)))
-print("open", flush=True)
-deadline = time.monotonic() + 120
-while not os.path.exists(stop) and time.monotonic() < deadline:
-    time.sleep(0.1)
-PY
+		rm -f "$T/idle/stop" "$T/idle/talk"
+		mkdir -p "$T/idle"
+		client python3 "$REPO/bench/holder.py" "$P_HTTP" "$n" "$T/idle" >"$T/idle.out" 2>&1 &
 		local holder=$!
 		for _ in $(seq 1 600); do grep -q open "$T/idle.out" && break; sleep 0.1; done
-		sleep 1
+		sleep 1	# not a wait: the relay settles before its memory is read
 		rss=0
 		for pid in $(relay_tree_pids); do
 			rss=$((rss + $(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)))
@@ -391,10 +492,44 @@ PY
 		record "idle_${n}_fds" "$fds"
 		# the cost of a new connection with N open: wrk Connection: close
 		record "new_conn_per_s_at_${n}" "$(wrk_rps -H 'Connection: close')"
-		touch "$T/idle.stop"
+		[ "$n" = "$IDLE_MOST" ] && measure_idle_cpu "$n"
+		touch "$T/idle/stop"
 		wait "$holder" 2>/dev/null
 		sleep 1
 	done
+}
+
+# cpu_ns_of_relay - nanoseconds on a CPU of all the relay's threads so far
+cpu_ns_of_relay() {
+	local pid sum=0 t
+	for pid in $(relay_tree_pids); do
+		for t in /proc/"$pid"/task/*/schedstat; do
+			sum=$((sum + $(cut -d' ' -f1 "$t" 2>/dev/null || echo 0)))
+		done
+	done
+	echo "$sum"
+}
+
+# relay_cpu_pct - the relay's CPU over SECS from now, in % of one core
+relay_cpu_pct() {
+	local t0 t1 w0 w1
+	t0=$(cpu_ns_of_relay) w0=$(date +%s%N)
+	sleep "$SECS"	# not a wait: the window the CPU is measured over
+	t1=$(cpu_ns_of_relay) w1=$(date +%s%N)
+	python3 -c "print(100 * ($t1 - $t0) / ($w1 - $w0))"
+}
+
+# measure_idle_cpu N - with N connections open: the relay's CPU while all
+# sit idle, then while 1,000 of them send one request a second
+measure_idle_cpu() {
+	local n=$1 talkers=$(( $1 < 1000 ? $1 : 1000 ))
+	grep -q open "$T/idle.out" || return
+	record "idle_${n}_cpu_pct" "$(relay_cpu_pct)"
+	touch "$T/idle/talk"
+	for _ in $(seq 1 100); do grep -q talking "$T/idle.out" && break; sleep 0.1; done
+	grep -q talking "$T/idle.out" || return
+	record "talk_${talkers}_of_${n}_cpu_pct" "$(relay_cpu_pct)"
+	rm -f "$T/idle/talk"
 }
 
 cpu_ticks_of_relay() {
@@ -425,23 +560,44 @@ tun_check() {
 	(exec 3<>/dev/net/tun) 2>/dev/null && return 0
 	why="no device node /dev/net/tun"
 	[ -e /dev/net/tun ] && why="/dev/net/tun does not open ($(stat -c '%F, mode %a' /dev/net/tun))"
-	skip_relays 'pasta*' "$why: pasta needs it (a container needs --device /dev/net/tun)"
+	why="$why: pasta needs it (a container needs --device /dev/net/tun)"
+	# --splice-only makes no tap device
+	skip_relays pasta "$why"
+	skip_relays pasta2026 "$why"
+	skip_relays pasta-user "$why"
 }
 
+LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 tun_check
+peers_built_here
 rootless_scene
 for ROUND in $(seq 1 "$ROUNDS"); do
 	for RELAY in $RELAYS; do
 		echo "bench: round $ROUND/$ROUNDS: $RELAY" >&2
-		start_relay "$RELAY"
+		if ! start_relay "$RELAY"; then
+			printf '%s\t%s\t%s\n' "$RELAY" "$ROUND" \
+				"did not start: $(tail -n 1 "$T/$RELAY.log" 2>/dev/null)" >>"$T/bad.tsv"
+			stop_relay
+			continue
+		fi
+		measure_verify
 		measure_bulk
 		measure_latency
 		measure_http
+		measure_pgbench
 		measure_cpu
 		measure_idle
 		stop_relay
 	done
 done
 
-python3 "$REPO/bench/report.py" "$RESULTS" "$QUICK" "$ROUNDS" "$SECS" >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+{
+	echo "load	$LOAD_AT_START"
+	echo "pasta	Debian's passt $(dpkg-query -W -f='${Version}' passt 2>/dev/null)"
+	echo "pasta2026	${PASTA2026_VERSION:-not run}"
+	echo "kernel	$(uname -r)"
+	echo "machine	$(nproc) cores, $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME")"
+} >"$T/meta.tsv"
+touch "$T/skipped.tsv" "$T/bad.tsv"
+python3 "$REPO/bench/report.py" "$T" "$QUICK" "$ROUNDS" "$SECS" >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
 echo "bench: wrote $OUT" >&2

@@ -173,7 +173,9 @@ if step "deps: tests/deps.sh" tests/deps.sh; then
 	# the benchmark is run by hand; here once, briefly, so that it cannot rot
 	bench_quick() {
 		bench/run.sh --quick --out build-tests/performance-quick.md &&
-			grep -q '| new connections/s |' build-tests/performance-quick.md
+			grep -q '| new connections/s |' build-tests/performance-quick.md &&
+			# nsbridge delivered every byte, up and down after a half-close
+			grep -q '^| nsbridge | 1/1 | 1/1 |' build-tests/performance-quick.md
 	}
 	step "bench/run.sh --quick" bench_quick
 else
