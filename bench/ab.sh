@@ -4,10 +4,11 @@
 #
 #   bench/ab.sh OLD NEW [ROUNDS]
 #
-# sockperf ping-pong p50, wrk keep-alive and new-connection rates through
-# each binary in turn, ROUNDS times (3), in a network namespace of the
-# script's own. Either binary may be the word "pasta", for the peer. For
-# the full comparison with the peers, bench/run.sh.
+# sockperf ping-pong p50, wrk keep-alive and new-connection rates, iperf3's
+# one-stream bulk rate and the relay's CPU seconds per GiB through each
+# binary in turn, ROUNDS times (3), in a network namespace of the script's
+# own. Either binary may be the word "pasta", for Debian's peer. For the
+# full comparison with the peers, bench/run.sh.
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 OLD NEW [ROUNDS]" >&2; exit 2; }
 if [ -z "${NSBENCH_INSIDE:-}" ]; then
@@ -27,6 +28,7 @@ ip netns add "$NS" && ip netns exec "$NS" ip link set lo up
 trap 'kill $(jobs -p) 2>/dev/null; wait; ip netns del "$NS"; rm -rf "$T"' EXIT
 
 sockperf server --tcp -i 127.0.0.1 -p 25301 >/dev/null 2>&1 &
+iperf3 -s -B 127.0.0.1 -p 25303 >/dev/null 2>&1 &
 cat >"$T/nginx.conf" <<NG
 daemon off; worker_processes 1; pid $T/nginx.pid; error_log $T/nginx.err;
 events { worker_connections 4096; }
@@ -37,16 +39,24 @@ nginx -c "$T/nginx.conf" -e "$T/nginx.err" &
 sleep 0.5
 
 in_ns() { ip netns exec "$NS" "$@"; }
+
+# cpu_ns PID - nanoseconds on a CPU of all the threads of PID so far
+cpu_ns() {
+	local sum=0 t
+	for t in /proc/"$1"/task/*/schedstat; do sum=$((sum + $(cut -d' ' -f1 "$t"))); done
+	echo "$sum"
+}
+
 for round in $(seq 1 "$ROUNDS"); do
 	for which in old new; do
 		bin=$OLD
 		[ $which = new ] && bin=$NEW
 		if [ "$bin" = pasta ]; then
-			pasta -f --runas 0 --netns "/run/netns/$NS" -T 25301 -T 25302 -t none -u none \
-				-U none >/dev/null 2>&1 &
+			pasta -f --runas 0 --netns "/run/netns/$NS" -T 25301 -T 25302 -T 25303 -t none \
+				-u none -U none >/dev/null 2>&1 &
 		else
 			"$bin" -q -c "netns:$NS" host:25301 container:25301 host:25302 container:25302 \
-				2>/dev/null &
+				host:25303 container:25303 2>/dev/null &
 		fi
 		pid=$!
 		sleep 0.4
@@ -55,7 +65,13 @@ for round in $(seq 1 "$ROUNDS"); do
 		ka=$(in_ns wrk -t1 -c50 -d3 http://127.0.0.1:25302/ | awk '/Requests\/sec/ { print $2 }')
 		nc=$(in_ns wrk -t1 -c50 -d3 -H 'Connection: close' http://127.0.0.1:25302/ |
 			awk '/Requests\/sec/ { print $2 }')
-		echo "round $round $which: p50 ${p50} us, keep-alive ${ka}/s, new connections ${nc}/s"
+		bulk=$(in_ns iperf3 -c 127.0.0.1 -p 25303 -t 3 -J |
+			python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))')
+		t0=$(cpu_ns "$pid")
+		in_ns iperf3 -c 127.0.0.1 -p 25303 -n 1G >/dev/null
+		cpu=$(python3 -c "print('%.3f' % (($(cpu_ns "$pid") - $t0) / 1e9))")
+		echo "round $round $which: p50 ${p50} us, keep-alive ${ka}/s, new connections ${nc}/s," \
+			"bulk ${bulk} Gbit/s, CPU ${cpu} s/GiB"
 		kill "$pid"
 		wait "$pid" 2>/dev/null
 	done

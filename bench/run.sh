@@ -474,6 +474,9 @@ measure_idle() {
 	for n in $IDLE_COUNTS; do
 		# two processes per connection: 10,000 would be 20,000 socat processes
 		[ "$RELAY" = socat ] && [ "$n" -gt 1000 ] && continue
+		# the floor holds its two pipes (four descriptors) for as long as a
+		# connection lives: past the limit, it is no floor for memory anyway
+		[[ $RELAY == floor-* ]] && [ $((6 * n)) -gt "$(ulimit -n)" ] && continue
 		# the holder lets go when the stop file appears: killing "client ... &"
 		# would kill only the subshell, and its connections would linger
 		rm -f "$T/idle/stop" "$T/idle/talk"
