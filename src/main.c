@@ -45,6 +45,8 @@
 
 #define PIPE_SIZE	(256 * 1024)
 #define PIPES_KEPT	16
+#define PIPE_BULK_SIZE	(1024 * 1024)	/* a pipe its direction fills grows to this */
+#define PIPES_BULK_MAX	32		/* half the default fs.pipe-user-pages-soft */
 
 /* Every connection costs descriptors: take all the hard limit allows */
 static void raise_fd_limit(void)
@@ -383,6 +385,7 @@ static int run(const struct config *cfg)
 	loop_init(&c, cfg);
 	raise_fd_limit();
 	pipepool_init(PIPE_SIZE, PIPES_KEPT);
+	pipepool_set_bulk(PIPE_BULK_SIZE, PIPES_BULK_MAX);
 	r = run_ctx(&c, &as);
 	loop_release(&c);
 	if (c.port_file_written)

@@ -26,6 +26,8 @@ size_t pipepool_pipe_size(void);
 int pipepool_take(struct pipe_pair *ret);
 void pipepool_put(struct pipe_pair *p);
 void pipepool_discard(struct pipe_pair *p);
+void pipepool_set_bulk(size_t size, unsigned max);
+bool pipepool_grow_bulk(struct pipe_pair *p);
 void pipepool_release(void);
 void pipepool_top_up(void);
 unsigned pipepool_idle(void);

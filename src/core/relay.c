@@ -23,7 +23,9 @@
  * A pipe is taken from the pool (pipepool.c) only while a direction has
  * bytes in flight, and given back as soon as it is empty; an idle
  * connection holds only its two sockets. Each pipe is filled up to its
- * own size: past the per-user pipe page limit some are smaller.
+ * own size: past the per-user pipe page limit some are smaller, and a
+ * direction that fills its pipe has it grown for bulk (a quarter fewer
+ * CPU seconds a gigabyte, bench/changes.md).
  *
  * End of a direction, in order:
  *   read returns 0 (FIN)  -> eof[e]
@@ -283,6 +285,9 @@ static bool splice_in(struct relay_conn *conn, enum conn_end e, int *ret_err)
 		   conn->pipe[e].size - conn->in_pipe[e], SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n > 0) {
 		conn->in_pipe[e] += (size_t)n;
+		/* a full pipe: more is waiting than it holds (pipepool.c) */
+		if (conn->in_pipe[e] == conn->pipe[e].size)
+			pipepool_grow_bulk(&conn->pipe[e]);
 		return true;
 	}
 	if (n < 0 && errno != EAGAIN) {

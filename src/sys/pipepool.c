@@ -26,6 +26,14 @@
  * small pipe is left, kept or in use. Waiting for the last small pipe
  * keeps a limit that hovers at the edge from making the log flap.
  *
+ * A direction that fills its pipe is moving bulk: its pipe grows to the
+ * bulk size (pipepool_set_bulk()), which halves the system calls a
+ * gigabyte costs, and shrinks back when it is given back empty, so that
+ * only pipes in bulk use spend the per-user pipe pages on it, and at most
+ * @bulk_max of them at once. Growing a pipe that holds bytes is safe; only
+ * shrinking needs it empty. A refusal (the page limit) stops growth until a
+ * bulk pipe gives its pages back: no failed call a transfer.
+ *
  * The pool is stocked with @max_idle pipes at start and keeps at most
  * that many; pipes made beyond it in a burst are closed when given back,
  * so at rest the process holds the same descriptors as after start.
@@ -49,10 +57,26 @@ static size_t new_size;		/* what the last pipe made or grown holds */
 static unsigned n_small;	/* open pipes smaller than want_size, kept or in use */
 static bool refused;		/* the last attempt to grow a pipe failed */
 static bool short_of_pages;	/* the log said pipes are small for now */
+static size_t bulk_size;	/* what a full pipe grows to, 0 for never */
+static unsigned n_bulk, bulk_max;	/* pipes grown to bulk_size, and the most */
+static bool bulk_refused;	/* the last growth was refused: wait for pages */
 
 static bool is_small(const struct pipe_pair *p)
 {
 	return want_size && p->size < want_size;
+}
+
+/* Grown beyond want_size for bulk: shrunk again when given back */
+static bool is_bulk(const struct pipe_pair *p)
+{
+	return want_size && p->size > want_size;
+}
+
+/* A bulk pipe is closed or shrunk: its pages are free for another */
+static void bulk_done(void)
+{
+	n_bulk--;
+	bulk_refused = false;
 }
 
 static void note_refused(int err, size_t size)
@@ -122,6 +146,9 @@ void pipepool_init(size_t want, unsigned max)
 	new_size = 0;
 	n_small = 0;
 	refused = short_of_pages = false;
+	bulk_size = 0;
+	n_bulk = 0;
+	bulk_refused = false;
 	max_idle = max;
 	free(idle);
 	idle = calloc(max ? max : 1, sizeof(*idle));
@@ -192,6 +219,16 @@ void pipepool_put(struct pipe_pair *p)
 {
 	if (p->rd < 0)
 		return;
+	if (is_bulk(p)) {
+		int size = fcntl(p->wr, F_SETPIPE_SZ, (int)want_size);
+
+		if (size < 0) {
+			pipepool_discard(p);
+			return;
+		}
+		p->size = (size_t)size;
+		bulk_done();
+	}
 	if (idle && n_idle < max_idle) {
 		idle[n_idle++] = *p;
 		*p = PIPE_PAIR_NONE;
@@ -210,11 +247,53 @@ void pipepool_discard(struct pipe_pair *p)
 		return;
 	close(p->rd);
 	close(p->wr);
+	if (is_bulk(p))
+		bulk_done();
 	if (is_small(p)) {
 		n_small--;
 		check_recovered();
 	}
 	*p = PIPE_PAIR_NONE;
+}
+
+/**
+ * pipepool_set_bulk() - let pipes that fill grow for bulk transfers
+ * @size:	bytes a full pipe grows to; 0, or not above the pool's size,
+ *		for never
+ * @max:	pipes grown at once, at most
+ */
+void pipepool_set_bulk(size_t size, unsigned max)
+{
+	bulk_size = size > want_size ? size : 0;
+	bulk_max = max;
+	bulk_refused = false;
+}
+
+/**
+ * pipepool_grow_bulk() - grow a pipe its direction has filled
+ * @p:		the pipe, which may hold bytes
+ *
+ * Nothing is asked of the kernel while pipes are short of pages, while
+ * @bulk_max pipes are grown already, or after a refusal until a grown
+ * pipe is given back.
+ *
+ * Return: true if @p grew
+ */
+bool pipepool_grow_bulk(struct pipe_pair *p)
+{
+	int size;
+
+	if (!bulk_size || p->size >= bulk_size || is_small(p) || short_of_pages ||
+	    bulk_refused || n_bulk >= bulk_max)
+		return false;
+	size = fcntl(p->wr, F_SETPIPE_SZ, (int)bulk_size);
+	if (size < 0) {
+		bulk_refused = true;
+		return false;
+	}
+	p->size = (size_t)size;
+	n_bulk++;
+	return true;
 }
 
 /**

@@ -6,7 +6,8 @@
  * system-wide file table full) from pipe2(), and the refusal of
  * F_SETPIPE_SZ (the per-user pipe page limit, which root does not hit)
  * from fcntl64, the symbol glibc's fcntl is in the library. The mock
- * also checks that no pipe holding bytes is ever resized. The log lines
+ * also checks that no pipe holding bytes is ever shrunk (growing one, for
+ * bulk, is safe). The log lines
  * about the fall-back and the recovery are read from stderr, sent to a
  * file.
  */
@@ -64,7 +65,8 @@ int __wrap_fcntl64(int fd, int cmd, ...)
 		int queued = -1;
 
 		assert_int_equal(ioctl(fd, FIONREAD, &queued), 0);
-		assert_int_equal(queued, 0);	/* never resize a pipe that holds bytes */
+		if (queued)	/* never shrink a pipe that holds bytes */
+			assert_true(arg >= __real_fcntl64(fd, F_GETPIPE_SZ, 0L));
 		setpipe_calls++;
 		if (refuse_pipe_size) {
 			errno = EPERM;
@@ -354,6 +356,89 @@ static void top_up_replaces_discarded_pipes(void **state)
 	assert_int_equal(pipepool_idle(), 2);
 }
 
+#define BULK_PIPE	(1024 * 1024)
+
+/* A pipe its direction filled grows to the bulk size with its bytes in
+ * it, and is shrunk back when given back empty */
+static void bulk_pipe_grows_and_shrinks_back(void **state)
+{
+	char buf[16];
+	struct pipe_pair a;
+
+	pipepool_init(BIG_PIPE, 2);
+	pipepool_set_bulk(BULK_PIPE, 32);
+	assert_int_equal(pipepool_take(&a), 0);
+	assert_true(write(a.wr, "in flight", 9) == 9);
+	assert_true(pipepool_grow_bulk(&a));
+	assert_int_equal(a.size, BULK_PIPE);
+	assert_int_equal(fcntl(a.wr, F_GETPIPE_SZ), BULK_PIPE);
+	assert_false(pipepool_grow_bulk(&a));	/* grown already */
+	assert_true(read(a.rd, buf, sizeof(buf)) == 9);
+	assert_memory_equal(buf, "in flight", 9);
+	pipepool_put(&a);
+	assert_int_equal(pipepool_take(&a), 0);	/* the same pipe, shrunk */
+	assert_int_equal(a.size, BIG_PIPE);
+	assert_int_equal(fcntl(a.wr, F_GETPIPE_SZ), BIG_PIPE);
+	pipepool_put(&a);
+}
+
+/* At most so many pipes are grown at once; one given back makes room */
+static void bulk_pipes_are_bounded(void **state)
+{
+	struct pipe_pair p[3];
+
+	pipepool_init(BIG_PIPE, 0);
+	pipepool_set_bulk(BULK_PIPE, 2);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pipepool_take(&p[i]), 0);
+	assert_true(pipepool_grow_bulk(&p[0]));
+	assert_true(pipepool_grow_bulk(&p[1]));
+	assert_false(pipepool_grow_bulk(&p[2]));
+	assert_int_equal(p[2].size, BIG_PIPE);
+	pipepool_discard(&p[0]);
+	assert_true(pipepool_grow_bulk(&p[2]));
+	pipepool_discard(&p[1]);
+	pipepool_discard(&p[2]);
+}
+
+/* A refused growth is not asked again until a grown pipe gives its
+ * pages back; while pipes are short of pages, none is asked at all */
+static void refused_bulk_growth_waits_for_pages(void **state)
+{
+	struct pipe_pair a, b, c;
+	int calls;
+
+	pipepool_init(BIG_PIPE, 0);
+	pipepool_set_bulk(BULK_PIPE, 32);
+	assert_int_equal(pipepool_take(&a), 0);
+	assert_int_equal(pipepool_take(&b), 0);
+	assert_int_equal(pipepool_take(&c), 0);
+	assert_true(pipepool_grow_bulk(&a));
+	refuse_pipe_size = true;
+	assert_false(pipepool_grow_bulk(&b));
+	calls = setpipe_calls;
+	assert_false(pipepool_grow_bulk(&c));
+	assert_int_equal(setpipe_calls, calls);
+	refuse_pipe_size = false;
+	assert_false(pipepool_grow_bulk(&c));	/* still waiting for pages */
+	pipepool_discard(&a);
+	assert_true(pipepool_grow_bulk(&b));
+	assert_int_equal(logged(FELL_BACK), 0);	/* the base size was never short */
+	pipepool_discard(&b);
+	pipepool_discard(&c);
+
+	refuse_pipe_size = true;
+	pipepool_init(BIG_PIPE, 0);
+	pipepool_set_bulk(BULK_PIPE, 32);
+	assert_int_equal(pipepool_take(&a), 0);
+	assert_true(pipepool_short());
+	calls = setpipe_calls;
+	refuse_pipe_size = false;
+	assert_false(pipepool_grow_bulk(&a));	/* short of pages: not asked */
+	assert_int_equal(setpipe_calls, calls);
+	pipepool_discard(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +453,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(edge_of_the_limit_does_not_flap, setup, teardown),
 		cmocka_unit_test_setup_teardown(top_up_grows_kept_pipes, setup, teardown),
 		cmocka_unit_test_setup_teardown(top_up_replaces_discarded_pipes, setup, teardown),
+		cmocka_unit_test_setup_teardown(bulk_pipe_grows_and_shrinks_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(bulk_pipes_are_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(refused_bulk_growth_waits_for_pages, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
