@@ -7,15 +7,18 @@
 # sockperf ping-pong p50, wrk keep-alive and new-connection rates, iperf3's
 # one-stream bulk rate and the relay's CPU seconds per GiB through each
 # binary in turn, ROUNDS times (3), in a network namespace of the script's
-# own. Either binary may be the word "pasta", for Debian's peer. For the
+# own. Either binary may be the word "pasta", for Debian's peer, or
+# "pasta2026", for the pasta that PASTA names run with --splice-only. For the
 # full comparison with the peers, bench/run.sh.
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 OLD NEW [ROUNDS]" >&2; exit 2; }
 if [ -z "${NSBENCH_INSIDE:-}" ]; then
 	export NSBENCH_INSIDE=1
 	old=$1 new=$2
-	[ "$old" = pasta ] || old=$(readlink -f "$old")
-	[ "$new" = pasta ] || new=$(readlink -f "$new")
+	case $old in pasta|pasta2026) ;; *) old=$(readlink -f "$old") ;; esac
+	case $new in pasta|pasta2026) ;; *) new=$(readlink -f "$new") ;; esac
+	case "$old $new" in *pasta2026*) [ -x "${PASTA:-}" ] ||
+		{ echo "$0: pasta2026 needs PASTA=path to the 2026 pasta" >&2; exit 2; } ;; esac
 	exec unshare --net -- "$0" "$old" "$new" "${3:-3}"
 fi
 OLD=$1 NEW=$2 ROUNDS=$3
@@ -51,7 +54,10 @@ for round in $(seq 1 "$ROUNDS"); do
 	for which in old new; do
 		bin=$OLD
 		[ $which = new ] && bin=$NEW
-		if [ "$bin" = pasta ]; then
+		if [ "$bin" = pasta2026 ]; then
+			"$PASTA" -f --splice-only --runas 0 --netns "/run/netns/$NS" -T 25301 -T 25302 \
+				-T 25303 >/dev/null 2>&1 &
+		elif [ "$bin" = pasta ]; then
 			pasta -f --runas 0 --netns "/run/netns/$NS" -T 25301 -T 25302 -T 25303 -t none \
 				-u none -U none >/dev/null 2>&1 &
 		else

@@ -58,6 +58,7 @@
 #include "nsbridge/cleanup.h"
 #include "nsbridge/engine.h"
 #include "nsbridge/failure.h"
+#include "nsbridge/optlibs.h"
 #include "nsbridge/netns.h"
 
 #define ENGINE_REPLY_MAX	(8u << 20)	/* a list of many containers fits */
@@ -723,8 +724,11 @@ int engine_locate(const char *ref, struct engine_container *ret, char *ret_sock,
 {
 	char path[ENGINE_PATH_MAX];
 	struct engine_sockets l;
-	int first = 0, r = docker_host(&l, f);
+	int first = 0, r = optlibs_need_curl(f);
 
+	if (r < 0)
+		return r;
+	r = docker_host(&l, f);
 	if (r < 0)
 		return r;
 	if (r == 0)

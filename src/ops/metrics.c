@@ -37,6 +37,7 @@
 #include "nsbridge/fdreserve.h"
 #include "nsbridge/listener.h"
 #include "nsbridge/metrics.h"
+#include "nsbridge/optlibs.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sock.h"
 #include "nsbridge/status.h"
@@ -164,6 +165,9 @@ int metrics_setup(struct ctx *c, struct failure *f)
 
 	if (!c->config->has_metrics)
 		return 0;
+	r = optlibs_need_mhd(f);
+	if (r < 0)
+		return r;
 	if (ep->has_addr)
 		sock_addr_inet(&a, ep->family, &ep->addr, ep->port_first);
 	else
