@@ -42,6 +42,8 @@ FIGURES = {
     "keepalive_req_per_s": ("keep-alive requests/s", True, 1.3, True),
     "pgbench_tps": ("pgbench -S -c 8, PostgreSQL (tps)", True, 1.05, True),
     "cpu_s_per_gib": ("relay CPU seconds per GiB", False, 0.8, False),
+    "machine_cpu_s_per_gib": ("machine CPU seconds per GiB (every process and softirq)", False,
+                              None, False),
 }
 
 
@@ -288,7 +290,10 @@ def main():
     out.append("")
     out.append("Ratios above 1 are better for throughput and rates, below 1 for latency, CPU "
                "and memory. The socat pair forks a process per connection; its RSS and fds are "
-               "summed over them. nsbridge's RSS is that of the relay alone plus its opener.")
+               "summed over them. nsbridge's RSS is summed over the relay and its helpers (the "
+               "opener and the keeper of uid 0). Relay CPU is the relay's own processes; "
+               "machine CPU is every core's busy time during the transfer, client, server, "
+               "relay and the softirq work loopback TCP does wherever the kernel runs it.")
     changes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "changes.md")
     if os.path.exists(changes):
         out.append("")
