@@ -102,6 +102,7 @@ def judge(r, higher, target, against):
 class Run:
     def __init__(self, where):
         self.values = load(os.path.join(where, "results.tsv"))
+        self.rounds = {rnd for _r, _f, _v, rnd in read_tsv(os.path.join(where, "results.tsv"), 4)}
         self.bad = read_tsv(os.path.join(where, "bad.tsv"), 3)
         self.skipped = read_tsv(os.path.join(where, "skipped.tsv"), 2)
         self.meta = dict(read_tsv(os.path.join(where, "meta.tsv"), 2))
@@ -254,16 +255,25 @@ def rootless_table(run, out):
                    f"| {fmt(ratio(n, d))} | {judge(rp, higher, target, 'pasta (user)')} |")
 
 
+def rounds_done(run, asked):
+    """How many rounds the results hold, said against how many were asked"""
+    done = len({r for r in run.rounds})
+    if str(done) == str(asked):
+        return f"{done} interleaved round(s)"
+    return (f"{done} interleaved round(s), of {asked} asked (the run stopped early; "
+            "a relay's column holds the rounds it got to)")
+
+
 def header(run, quick, rounds, secs, out):
     m = run.meta
     out.append("# nsbridge performance\n")
     out.append("Written by `bench/run.sh`%s on %s. Machine: %s; kernel %s; load average at "
-               "the start %s. Medians of %s interleaved round(s) of %s s per figure; the "
+               "the start %s. Medians of %s of %s s per figure; the "
                "scene, the peers and the targets are those of `BENCHMARKS.md`.\n" % (
                    " --quick" if quick else "",
                    datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                    m.get("machine", "?"), m.get("kernel", "?"), m.get("load", "?"),
-                   rounds, secs))
+                   rounds_done(run, rounds), secs))
     out.append(f"The peers: pasta 2023 is {m.get('pasta', '?')}; pasta 2026 is "
                f"{m.get('pasta2026', '?')}, run as Debian's is and again with `--splice-only`. "
                "The floor is `bench/floor.c`, the smallest correct splice relay, with 64 KiB "

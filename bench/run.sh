@@ -487,7 +487,9 @@ measure_idle() {
 		sleep 1	# not a wait: the relay settles before its memory is read
 		rss=0
 		for pid in $(relay_tree_pids); do
-			rss=$((rss + $(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)))
+			# a fork that is exiting (socat's) has no VmRSS line any more
+			v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+			rss=$((rss + ${v:-0}))
 		done
 		fds=$(relay_fds)
 		grep -q open "$T/idle.out" || rss=nan fds=nan
