@@ -401,7 +401,7 @@ static int subcommand(const struct config *cfg, struct failure *f)
 	if (cfg->action == CLI_PORTS)
 		return ports_run(cfg, control_client_serves, f);
 	if (cfg->action == CLI_STATUS)
-		return control_client_status(cfg, f);
+		return cfg->watch ? control_client_watch(cfg, f) : control_client_status(cfg, f);
 	return control_client_change(cfg, f);
 }
 

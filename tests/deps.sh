@@ -32,7 +32,7 @@ DEB="build-essential dpkg-dev debhelper scdoc lintian"
 # systemd-analyze verify of the units (it is not started)
 TEST="clang libclang-rt-dev llvm libcmocka-dev scdoc bash-completion systemd
 	iproute2 procps util-linux libcap2-bin psmisc python3
-	valgrind gdb curl socat nginx-light iperf3 wrk dnsmasq-base bind9-dnsutils
+	valgrind gdb curl socat nginx-light iperf3 wrk dnsmasq-base bind9-dnsutils prometheus
 	postgresql docker.io docker-compose busybox-static debootstrap
 	podman runc uidmap rootlesskit man-db $DEB"
 

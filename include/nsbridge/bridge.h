@@ -19,6 +19,7 @@ int bridges_setup(struct ctx *c, struct failure *f);
 const char *bridge_ready_line(const struct bridge *b, char *buf, size_t len);
 void bridges_print_ready(const struct ctx *c);
 bool bridge_uses_side(const struct bridge *b, enum side side);
+enum side bridge_container_side(const struct bridge *b);
 void bridges_side_down(struct ctx *c, enum side side);
 void bridges_side_up(struct ctx *c, enum side side);
 int bridge_add(struct ctx *c, const struct bridge_spec *spec, struct bridge *from,

@@ -95,6 +95,8 @@ struct port_span {
  * @mirror_exclude:	ports --mirror leaves alone, @n_mirror_exclude spans
  * @json:		nsbridge ports, status: JSON instead of a table
  * @status_of:		nsbridge status PID|PATH, NULL for every one running
+ * @watch:		nsbridge status --watch: redraw every @watch_ms
+ * @watch_ms:		its INTERVAL, 1 s unless given
  * @metrics:		--metrics ADDR:PORT, on the host, when @has_metrics
  * @metrics_text:	what the user wrote for it
  * @has_metrics:	--metrics was given
@@ -139,6 +141,8 @@ struct config {
 	size_t n_mirror_exclude;
 	bool json;
 	const char *status_of;
+	bool watch;
+	unsigned watch_ms;
 	const char *change[2];
 	struct endpoint metrics;
 	const char *metrics_text;
@@ -245,6 +249,7 @@ struct cli_option {
 #define CLI_DEFAULT_MAX_UDP_FLOWS	4096
 #define CLI_ERROR_MAX			256
 #define CLI_DEFAULT_LABELS_PREFIX	"nsbridge"
+#define CLI_DEFAULT_WATCH_MS		1000
 #define CLI_DEFAULT_LABELS_MIN_PORT	1024
 
 int cli_parse(int argc, char *argv[], struct config *ret, struct failure *f);

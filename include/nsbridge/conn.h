@@ -70,6 +70,8 @@ union conn_addr {
  * @dial_step:	which of SERVICE's addresses is being tried
  * @dial_error:	why the first address failed, reported if all fail
  * @started_ms:	accept time
+ * @started_us:	accept time, in event_clock_us(), for the histograms
+ * @connected:	SERVICE answered: the connection counts in the histograms
  * @client:	the client's address, for log lines
  * @deadline_ms: connect deadline while dialling, last activity while
  *		relaying, when the reset goes regardless while flushing
@@ -102,6 +104,8 @@ struct relay_conn {
 	unsigned dial_step;
 	int dial_error;
 	uint64_t started_ms;
+	uint64_t started_us;
+	bool connected;
 	union conn_addr client;
 	uint64_t deadline_ms;
 	uint64_t retry_ms;

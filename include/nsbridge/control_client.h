@@ -9,6 +9,7 @@
 #include "nsbridge/cli.h"
 
 int control_client_status(const struct config *cfg, struct failure *f);
+int control_client_watch(const struct config *cfg, struct failure *f);
 int control_client_change(const struct config *cfg, struct failure *f);
 int control_client_serves(pid_t pid, unsigned port, char *ret, size_t len);
 

@@ -11,6 +11,7 @@
 #include "nsbridge/cli.h"
 #include "nsbridge/endpoint.h"
 #include "nsbridge/engine.h"
+#include "nsbridge/histogram.h"
 #include "nsbridge/list.h"
 #include "nsbridge/log.h"
 #include "nsbridge/slots.h"
@@ -148,20 +149,38 @@ enum direction {
 
 #define BRIDGE_ERROR_MAX	256
 
+/* Why a TCP client was reset rather than relayed; indexes of
+ * bridge_stats.refused, and the reason label of --metrics */
+enum refusal {
+	REFUSAL_REFUSED,	/* nothing listens at SERVICE */
+	REFUSAL_TIMEOUT,	/* SERVICE did not answer in --connect-timeout */
+	REFUSAL_ACCESS,		/* --allow-uid, or SERVICE's permissions (a unix socket) */
+	REFUSAL_GONE,		/* SERVICE's side is gone: its container stopped, the opener exited */
+	REFUSAL_ERROR,		/* nsbridge could not take it on (memory, descriptors) */
+	REFUSAL_MAX,
+};
+
 /**
  * struct bridge_stats - what a bridge has done, for nsbridge status and
  *			 --metrics
  * @accepted:	TCP connections taken on, or UDP flows opened
- * @refused:	clients reset because SERVICE could not be reached or
- *		--allow-uid turned them away; UDP: datagrams SERVICE refused
+ * @refused:	TCP clients reset, by enum refusal
+ * @udp_refused: datagrams SERVICE refused (ICMP port unreachable)
  * @bytes:	bytes carried each way, by enum direction
+ * @datagrams:	UDP datagrams carried each way, likewise
+ * @connect:	for each connection SERVICE took, from accept to its answer
+ * @lifetime:	for each connection SERVICE took, from accept to close
  * @last_error:	the last thing that went wrong, "" while nothing has
  * @last_error_time: when, in seconds since the epoch
  */
 struct bridge_stats {
 	uint64_t accepted;
-	uint64_t refused;
+	uint64_t refused[REFUSAL_MAX];
+	uint64_t udp_refused;
 	uint64_t bytes[DIR_MAX];
+	uint64_t datagrams[DIR_MAX];
+	struct histogram connect;
+	struct histogram lifetime;
 	char last_error[BRIDGE_ERROR_MAX];
 	int64_t last_error_time;
 };
@@ -231,11 +250,17 @@ struct bridge {
  * @time:	when, in seconds since the epoch; 0 if there was none
  * @ok:		applied; false if refused whole
  * @message:	what was done, or why it was refused
+ * @n_applied:	reloads applied since the start
+ * @n_refused:	reloads refused whole since the start
+ * @last_applied: when the last one was applied; 0 if none was
  */
 struct reload_note {
 	int64_t time;
 	bool ok;
 	char message[BRIDGE_ERROR_MAX];
+	uint64_t n_applied;
+	uint64_t n_refused;
+	int64_t last_applied;
 };
 
 /* Whether a listener takes clients (listener.c) */

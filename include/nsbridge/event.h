@@ -20,6 +20,7 @@ struct event_deadline {
 };
 
 uint64_t event_clock_ms(void);
+uint64_t event_clock_us(void);
 int event_open(struct ctx *c);
 void event_close(struct ctx *c);
 int event_add_io(struct ctx *c, struct event_source *s, int fd, uint32_t events,

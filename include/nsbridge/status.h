@@ -9,6 +9,5 @@
 #include "nsbridge/ctx.h"
 
 json_object *status_json(const struct ctx *c);
-int status_prometheus(const struct ctx *c, char **ret_text, size_t *ret_len);
 
 #endif /* NSBRIDGE_STATUS_H */

@@ -124,6 +124,38 @@ static int parse_change(int argc, char *argv[], struct config *cfg, struct failu
 	return 0;
 }
 
+/* Whether @arg is an INTERVAL of --watch: a duration with its unit ("2s"),
+ * as a number alone is a PID */
+static bool is_interval(const char *arg, unsigned *ret_ms)
+{
+	size_t n = strlen(arg);
+
+	return n && (arg[n - 1] < '0' || arg[n - 1] > '9') && cli_parse_duration(arg, ret_ms) == 0;
+}
+
+/* nsbridge status [--json | --watch [INTERVAL]] [PID|PATH] */
+static int parse_status(int argc, char *argv[], struct config *cfg, struct failure *f)
+{
+	int i = 1;
+
+	if (cfg->watch && cfg->json)
+		return cli_fail(f, "--watch and --json: nsbridge status takes one or the other");
+	if (cfg->watch && i < argc && is_interval(argv[i], &cfg->watch_ms))
+		i++;
+	if (i < argc)
+		cfg->status_of = argv[i++];
+	if (cfg->watch && i < argc && is_interval(argv[i], &cfg->watch_ms))
+		i++;
+	if (cfg->watch && !cfg->watch_ms)
+		return cli_fail(f, "--watch needs an INTERVAL above 0");
+	if (i < argc)
+		return cli_fail(f, cfg->watch ? "'%s': nsbridge status --watch takes an INTERVAL "
+				"with its unit (2s, 500ms) and at most one PID or socket path" :
+				"'%s': nsbridge status takes at most one PID or socket path, "
+				"and --json or --watch", argv[i]);
+	return 0;
+}
+
 /* nsbridge ports, status [PID|PATH], add, remove: no bridges of its own */
 static int parse_subcommand(int argc, char *argv[], struct config *cfg, struct failure *f)
 {
@@ -134,10 +166,7 @@ static int parse_subcommand(int argc, char *argv[], struct config *cfg, struct f
 					"only -c REF and --json", argv[1]);
 	} else if (strcmp(argv[0], "status") == 0) {
 		cfg->action = CLI_STATUS;
-		if (argc > 2)
-			return cli_fail(f, "'%s': nsbridge status takes at most one PID "
-					"or socket path, and --json", argv[2]);
-		cfg->status_of = argc > 1 ? argv[1] : NULL;
+		return parse_status(argc, argv, cfg, f);
 	} else if (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "remove") == 0) {
 		cfg->action = argv[0][0] == 'a' ? CLI_ADD : CLI_REMOVE;
 		return parse_change(argc, argv, cfg, f);
@@ -185,6 +214,8 @@ static int parse_layers(int argc, char *argv[], const char *path, struct config 
 		return -EINVAL;
 	if (cfg->action == CLI_RUN && cfg->json)
 		return cli_fail(f, "--json goes with nsbridge ports or nsbridge status");
+	if (cfg->watch && cfg->action != CLI_STATUS)
+		return cli_fail(f, "--watch goes with nsbridge status");
 	if (cfg->command && (cfg->action != CLI_RUN || !cfg->n_command))
 		return cli_fail(f, cfg->n_command ?
 				"'-- CMD' goes with bridges, not with a subcommand" :
@@ -219,6 +250,7 @@ int cli_parse(int argc, char *argv[], struct config *ret, struct failure *f)
 		.follow = FOLLOW_DEFAULT,
 		.log_format = LOG_FORMAT_TEXT,
 		.labels_prefix = CLI_DEFAULT_LABELS_PREFIX,
+		.watch_ms = CLI_DEFAULT_WATCH_MS,
 		.labels_min_port = CLI_DEFAULT_LABELS_MIN_PORT,
 	};
 	const char *path;

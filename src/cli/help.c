@@ -85,7 +85,7 @@ void cli_print_help(void)
 {
 	fputs(
 "Usage: nsbridge [OPTIONS] SERVICE EXPOSE [...] [-- CMD [ARG...]]\n"
-"       nsbridge ports|status | add|remove [PID] [SERVICE] EXPOSE | -h|--version\n"
+"       nsbridge ports|status [--watch] | add|remove [PID] [SERVICE] EXPOSE | -h\n"
 "SERVICE is where it listens now, EXPOSE where it should appear (cp SRC DEST):\n"
 "  nsbridge -c web host:5432 container:5432   host's 127.0.0.1:5432 inside web\n"
 "  nsbridge -c web container:9229 host:9229   web's debugger on the host\n"

@@ -332,6 +332,7 @@ static const struct cli_option options[] = {
 	/* named by the free text around the option lines of --help */
 	{ "port-file", 0, ARGV_ENV_FILE, STRING(port_file), RESTART },
 	{ "json", 0, ARGV, SWITCH(json), NOT_RELOADED },
+	{ "watch", 0, ARGV, SWITCH(watch), NOT_RELOADED },
 	{ "labels-allow-nonlocal", 0, ARGV_ENV_FILE, SWITCH(labels_allow_nonlocal), RESTART },
 	{ "labels-min-port", 0, ARGV_ENV_FILE, COUNT(labels_min_port, 65535), RESTART },
 	{ "version", 0, ARGV, SWITCH_BY(set_version), NOT_RELOADED },

@@ -150,6 +150,25 @@ void bridges_print_ready(const struct ctx *c)
 }
 
 /**
+ * bridge_container_side() - the container side a bridge has an end in
+ * @b:		bridge
+ *
+ * Return: EXPOSE's side if it is a container's, else the first SERVICE's
+ * that is; SIDE_HOST if none
+ */
+enum side bridge_container_side(const struct bridge *b)
+{
+	const struct bridge_spec *spec = b->spec;
+
+	if (spec->expose.side != SIDE_HOST)
+		return spec->expose.side;
+	for (unsigned i = 0; i < spec->n_services; i++)
+		if (spec->services[i].kind == ENDPOINT_INET && spec->services[i].side != SIDE_HOST)
+			return spec->services[i].side;
+	return SIDE_HOST;
+}
+
+/**
  * bridge_uses_side() - whether a bridge has an end in a side's namespace
  * @b:		bridge
  * @side:	side

@@ -149,13 +149,38 @@ static void service_up(struct ctx *c, struct bridge *b, unsigned k)
 							 sizeof(text)));
 }
 
+/* Why a client is reset, for --metrics: by the error its dial ended on */
+static enum refusal refusal_of(int error)
+{
+	switch (error) {
+	case -ETIMEDOUT:
+		return REFUSAL_TIMEOUT;
+	case -EHOSTDOWN:
+	case OPENER_EXITED:
+		return REFUSAL_GONE;
+	case -EACCES:
+	case -EPERM:
+		return REFUSAL_ACCESS;
+	case -ECONNREFUSED:
+	case -ECONNRESET:
+	case -ENOENT:		/* a unix SERVICE's path: nothing listens */
+	case -EADDRNOTAVAIL:
+	case -ENETUNREACH:
+	case -EHOSTUNREACH:
+	case -EAFNOSUPPORT:
+		return REFUSAL_REFUSED;
+	default:
+		return REFUSAL_ERROR;
+	}
+}
+
 static void log_unreachable(struct ctx *c, struct relay_conn *conn, int error)
 {
 	struct bridge *b = conn->bridge;
 	const char *line;
 	unsigned missed;
 
-	b->stats.refused++;
+	b->stats.refused[refusal_of(error)]++;
 	if (b->spec->n_services > 1)
 		line = note_error(b, "%s: all %u refused or were unreachable (the last: "
 					 "%s); the client was reset", b->service_text,

@@ -77,6 +77,20 @@ uint64_t event_clock_ms(void)
 }
 
 /**
+ * event_clock_us() - the monotonic clock, finer: for durations that are
+ *		      measured, not waited for
+ *
+ * Return: microseconds
+ */
+uint64_t event_clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/**
  * event_epoll_add() - watch @fd with the tagged reference @ref
  * @c:		context
  * @fd:		file descriptor

@@ -800,7 +800,7 @@ void listener_on_accept(struct ctx *c, struct listener *l)
 			return;
 		}
 		if (!access_allows(c, l, fd)) {
-			l->bridge->stats.refused++;
+			l->bridge->stats.refused[REFUSAL_ACCESS]++;
 			sock_close_reset(fd);
 			continue;
 		}

@@ -152,7 +152,7 @@ int relay_conn_new(struct ctx *c, struct listener *l, int client_fd,
 	if (!conn || slots_alloc(&c->conns, conn, &conn->slot) < 0) {
 		free(conn);
 		sock_close_reset(client_fd);
-		l->bridge->stats.refused++;
+		l->bridge->stats.refused[REFUSAL_ERROR]++;
 		return -ENOMEM;
 	}
 	conn->fd[CONN_CLIENT] = client_fd;
@@ -162,6 +162,7 @@ int relay_conn_new(struct ctx *c, struct listener *l, int client_fd,
 	conn->bridge = l->bridge;
 	conn->port_offset = l->port_offset;
 	conn->started_ms = c->now_ms;
+	conn->started_us = event_clock_us();
 	memcpy(&conn->client, &peer->ss,
 	       peer->len < sizeof(conn->client) ? peer->len : sizeof(conn->client));
 	conn->deadline_ms = c->now_ms + l->bridge->options->connect_timeout_ms;
@@ -222,6 +223,9 @@ void relay_conn_close(struct ctx *c, struct relay_conn *conn, bool reset_client,
 	if (conn->state == CONN_CLOSED)
 		return;
 	log_closed(c, conn, reset_client || reset_service);
+	if (conn->connected)
+		histogram_observe(&conn->bridge->stats.lifetime, &histogram_lifetime,
+				  event_clock_us() - conn->started_us);
 	for (int e = 0; e < CONN_END_MAX; e++) {
 		if (conn->fd[e] >= 0) {
 			if (reset[e])
@@ -685,6 +689,9 @@ void relay_retry_fd_waiters(struct ctx *c)
 void relay_conn_established(struct ctx *c, struct relay_conn *conn)
 {
 	conn->state = CONN_RELAYING;
+	conn->connected = true;
+	histogram_observe(&conn->bridge->stats.connect, &histogram_connect,
+			  event_clock_us() - conn->started_us);
 	conn->deadline_ms = c->now_ms;
 	list_move_tail(&c->active, &conn->node);
 	conn_dbg(conn, "connected to %s", conn->bridge->service_text);

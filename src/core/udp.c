@@ -481,7 +481,7 @@ static void log_refused(struct ctx *c, struct bridge *b)
 	const char *line;
 	unsigned missed;
 
-	b->stats.refused++;
+	b->stats.udp_refused++;
 	line = note_error(b, "%s refused datagrams (nothing listens there)",
 				 b->service_text);
 	if (ratelimit_pass(&b->refused_rl, c->now_ms, &missed))
@@ -550,6 +550,7 @@ static void forward_to_service(struct ctx *c, unsigned listener, unsigned first,
 	f->bridge->stats.bytes[DIR_TO_SERVICE] += bytes;
 	f->bytes[UDP_TO_SERVICE] += bytes;
 	f->datagrams[UDP_TO_SERVICE] += sent;
+	f->bridge->stats.datagrams[DIR_TO_SERVICE] += sent;
 	flow_touch(c, f);
 }
 
@@ -635,6 +636,7 @@ static void forward_to_client(struct ctx *c, struct udp_flow *f, unsigned n)
 	f->bridge->stats.bytes[DIR_TO_CLIENT] += bytes;
 	f->bytes[UDP_TO_CLIENT] += bytes;
 	f->datagrams[UDP_TO_CLIENT] += sent;
+	f->bridge->stats.datagrams[DIR_TO_CLIENT] += sent;
 	flow_touch(c, f);
 }
 

@@ -8,6 +8,12 @@
  * --json an array of the documents as they came. A socket nobody answers
  * on belongs to a process that is gone, and is passed over.
  *
+ * nsbridge status --watch asks one of them again every INTERVAL and prints
+ * each answer as a frame (status_text.c adds the rates since the frame
+ * before): on a terminal over the last one, else one after the other
+ * under a time stamp, to be logged. It ends on SIGINT, SIGTERM or SIGHUP,
+ * and when the process it watches exits, which a pidfd tells at once.
+ *
  * nsbridge add and remove ask one of them to change: the one PID or PATH
  * names, or the only one running. They bind their end of the connection
  * to the abstract name CONTROL_CHANGE_NAME, which tells control.c not to
@@ -19,11 +25,14 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <stddef.h>
 #include <sys/un.h>
 #include <time.h>
@@ -32,6 +41,7 @@
 #include "nsbridge/cleanup.h"
 #include "nsbridge/control.h"
 #include "nsbridge/control_client.h"
+#include "nsbridge/status_text.h"
 
 #define ANSWER_MAX	(4 << 20)
 #define ANSWER_TIMEOUT_S 2
@@ -79,198 +89,6 @@ static int ask(const char *path, json_object **ret_doc)
 	return 0;
 }
 
-static int64_t member_int(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
-static const char *member_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
-}
-
-/* "3h02m", "4m10s", "12s" */
-static const char *duration_text(int64_t s, char *buf, size_t len)
-{
-	if (s < 0)
-		s = 0;
-	if (s >= 3600)
-		snprintf(buf, len, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
-	else if (s >= 60)
-		snprintf(buf, len, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
-	else
-		snprintf(buf, len, "%llds", (long long)s);
-	return buf;
-}
-
-static const char *bytes_text(uint64_t n, char *buf, size_t len)
-{
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	int u = -1;
-
-	if (n < 1024) {
-		snprintf(buf, len, "%llu B", (unsigned long long)n);
-		return buf;
-	}
-	while (v >= 1024 && u < 3) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%.1f %s", v, units[u]);
-	return buf;
-}
-
-static void print_bridge(json_object *b, time_t now)
-{
-	char to_svc[32], to_cli[32], ago[32];
-	json_object *err;
-	uint64_t dropped = (uint64_t)member_int(b, "dropped");
-
-	printf("  %s -> %s (%s)%s\n", member_str(b, "service"), member_str(b, "expose"),
-	       member_str(b, "proto"), json_object_object_get_ex(b, "removed", NULL) ?
-	       ", removed: its connections finish" : "");
-	printf("    open %lld, accepted %lld, refused %lld; %s to service, %s to client",
-	       (long long)member_int(b, "open"), (long long)member_int(b, "accepted"),
-	       (long long)member_int(b, "refused"),
-	       bytes_text((uint64_t)member_int(b, "bytes_to_service"), to_svc, sizeof(to_svc)),
-	       bytes_text((uint64_t)member_int(b, "bytes_to_client"), to_cli, sizeof(to_cli)));
-	if (dropped)
-		printf("; %llu datagrams dropped", (unsigned long long)dropped);
-	putchar('\n');
-	if (json_object_object_get_ex(b, "last_error", &err) && err)
-		printf("    last error %s ago: %s\n",
-		       duration_text(now - member_int(err, "time"), ago, sizeof(ago)),
-		       member_str(err, "message"));
-}
-
-/* ", container web running, container api not running" */
-static void print_containers(json_object *list)
-{
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		json_object *ct = json_object_array_get_idx(list, i);
-
-		printf(", %s %s", member_str(ct, "label"),
-		       json_object_get_boolean(json_object_object_get(ct, "running")) ?
-		       "running" : "not running");
-	}
-}
-
-/* Whether some container came by a label (--labels): it has an "id" */
-static bool labelled(json_object *containers)
-{
-	for (size_t i = 0; containers && i < json_object_array_length(containers); i++)
-		if (json_object_object_get_ex(json_object_array_get_idx(containers, i), "id", NULL))
-			return true;
-	return false;
-}
-
-static bool same_text(const char *a, const char *b)
-{
-	return a && b && strcmp(a, b) == 0;
-}
-
-/* --labels: each container with its bridges and what it was refused, then the host's */
-static void print_grouped(json_object *bridges, json_object *containers, time_t now)
-{
-	size_t n = json_object_array_length(bridges);
-
-	for (size_t i = 0; i < json_object_array_length(containers); i++) {
-		json_object *ct = json_object_array_get_idx(containers, i);
-		const char *name = member_str(ct, "container"), *refused = member_str(ct, "refused");
-
-		printf(" %s:\n", member_str(ct, "label"));
-		for (size_t k = 0; k < n; k++) {
-			json_object *b = json_object_array_get_idx(bridges, k);
-
-			if (same_text(member_str(b, "container"), name))
-				print_bridge(b, now);
-		}
-		if (refused && *refused)
-			printf("  refused: %s\n", refused);
-	}
-	for (size_t k = 0; k < n; k++) {
-		json_object *b = json_object_array_get_idx(bridges, k);
-
-		if (!member_str(b, "container"))
-			print_bridge(b, now);
-	}
-}
-
-/* "opener running (pid 12)", "keeper exited (killed by signal 9)", "engine watcher not needed" */
-static void print_helper(json_object *helpers, const char *key, const char *name, bool first)
-{
-	json_object *h = json_object_object_get(helpers, key), *v;
-	const char *state = member_str(h, "state");
-
-	if (!state)
-		return;
-	printf("%s%s %s", first ? "" : ", ", name, state);
-	if (strcmp(state, "running") == 0)
-		printf(" (pid %lld)", (long long)member_int(h, "pid"));
-	else if (json_object_object_get_ex(h, "signal", &v))
-		printf(" (pid %lld, killed by signal %d)", (long long)member_int(h, "pid"),
-		       json_object_get_int(v));
-	else if (json_object_object_get_ex(h, "exit_status", &v))
-		printf(" (pid %lld, status %d)", (long long)member_int(h, "pid"),
-		       json_object_get_int(v));
-}
-
-/* "  helpers: opener running (pid 12), engine watcher not needed, keeper ..." */
-static void print_helpers(json_object *doc)
-{
-	json_object *helpers;
-
-	if (!json_object_object_get_ex(doc, "helpers", &helpers) || !helpers)
-		return;
-	printf("  helpers: ");
-	print_helper(helpers, "opener", "opener", true);
-	print_helper(helpers, "watcher", "engine watcher", false);
-	print_helper(helpers, "keeper", "keeper", false);
-	putchar('\n');
-}
-
-static void print_process(json_object *doc, const char *path)
-{
-	time_t now = time(NULL);
-	const char *container = member_str(doc, "container");
-	json_object *bridges, *running, *containers = NULL, *reload;
-	char up[32];
-
-	printf("nsbridge %lld (%s), up %s", (long long)member_int(doc, "pid"), path,
-	       duration_text(now - member_int(doc, "started"), up, sizeof(up)));
-	if (json_object_object_get_ex(doc, "containers", &containers) &&
-	    json_object_array_length(containers) > 0)
-		print_containers(containers);
-	else if (container && json_object_object_get_ex(doc, "container_running", &running))
-		printf(", %s %s", container,
-		       json_object_get_boolean(running) ? "running" : "not running");
-	if (json_object_get_boolean(json_object_object_get(doc, "draining")))
-		printf(", stopping");
-	if (json_object_get_boolean(json_object_object_get(doc, "starved")))
-		printf(", out of descriptors: new connections wait");
-	putchar('\n');
-	if (json_object_object_get_ex(doc, "last_reload", &reload) && reload)
-		printf("  last reload %s ago: %s: %s\n",
-		       duration_text(now - member_int(reload, "time"), up, sizeof(up)),
-		       json_object_get_boolean(json_object_object_get(reload, "ok")) ?
-		       "applied" : "refused, the bridges stayed as they were",
-		       member_str(reload, "message"));
-	print_helpers(doc);
-	if (!json_object_object_get_ex(doc, "bridges", &bridges))
-		return;
-	if (labelled(containers)) {
-		print_grouped(bridges, containers, now);
-		return;
-	}
-	for (size_t i = 0; i < json_object_array_length(bridges); i++)
-		print_bridge(json_object_array_get_idx(bridges, i), now);
-}
-
 /* Ask one socket; add its document to @all (--json) or print it */
 static int show(const char *path, bool json, json_object *all)
 {
@@ -283,7 +101,7 @@ static int show(const char *path, bool json, json_object *all)
 		json_object_array_add(all, doc);
 		return 0;
 	}
-	print_process(doc, path);
+	status_text_print(doc, path, NULL, 0);
 	json_object_put(doc);
 	return 0;
 }
@@ -410,6 +228,131 @@ static int named(const char *what, char *path, size_t len, struct failure *f)
 			   what, CONTROL_RUN_DIR);
 }
 
+/* The stop signals, blocked and read from a descriptor, so that a frame is never cut */
+static int stop_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	int fd;
+
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	fd = signalfd(-1, &set, SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A pidfd of the process that answered @doc, -1 where none can be had */
+static int watched_pidfd(json_object *doc)
+{
+	json_object *v;
+	long pid;
+
+	if (!json_object_object_get_ex(doc, "pid", &v))
+		return -1;
+	pid = (long)json_object_get_int64(v);
+	return pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+}
+
+/* What comes before a frame: on a terminal, a clear screen and a title */
+static void frame_start(const struct config *cfg, bool tty)
+{
+	char when[32];
+	time_t now = time(NULL);
+
+	strftime(when, sizeof(when), tty ? "%H:%M:%S" : "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
+	if (tty)
+		printf("\033[H\033[2J" "every %gs, Ctrl-C to stop; * moved, + new since the last "
+		       "frame%*s\n\n", cfg->watch_ms / 1000.0, 10, when);
+	else
+		printf("--- %s\n", when);
+}
+
+enum frame_next { FRAME_DUE, FRAME_STOPPED, FRAME_EXITED };
+
+/* Wait @ms for the next frame, unless a stop signal comes or the watched
+ * process exits (@pidfd readable); -errno if poll() fails */
+static int frame_wait(int sigfd, int pidfd, unsigned ms)
+{
+	struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+	int n = poll(fds, pidfd >= 0 ? 2 : 1, (int)ms);
+
+	if (n < 0)
+		return errno == EINTR ? FRAME_DUE : -errno;
+	if (fds[0].revents & POLLIN)
+		return FRAME_STOPPED;
+	return n > 0 ? FRAME_EXITED : FRAME_DUE;
+}
+
+static void say_exited(json_object *doc)
+{
+	json_object *v;
+
+	printf("nsbridge %lld has exited\n", json_object_object_get_ex(doc, "pid", &v) ?
+	       (long long)json_object_get_int64(v) : 0LL);
+}
+
+/**
+ * control_client_watch() - nsbridge status --watch [INTERVAL] [PID|PATH]
+ * @cfg:	the parsed command line
+ * @f:		on failure, the line and exit status 1
+ *
+ * Return: 0 once stopped, or once the watched nsbridge exited; -errno
+ * with @f set when none answered at all
+ */
+int control_client_watch(const struct config *cfg, struct failure *f)
+{
+	_cleanup_(json_object_putp) json_object *prev = NULL;
+	_cleanup_close_ int sigfd = -1, pidfd = -1;
+	bool tty = isatty(STDOUT_FILENO);
+	char path[PATH_MAX];
+	uint64_t then = 0;
+	int r;
+
+	r = cfg->status_of ? named(cfg->status_of, path, sizeof(path), f) :
+			     only_one(path, sizeof(path), f);
+	if (r < 0)
+		return r;
+	sigfd = stop_signals();
+	if (sigfd < 0)
+		return failure_errno(f, sigfd, "taking the stop signals");
+	for (r = FRAME_DUE; r == FRAME_DUE;) {
+		json_object *doc;
+		uint64_t now = now_ms();
+
+		r = ask(path, &doc);
+		if (r < 0 && !prev)
+			return failure_errno(f, r, "no answer from %s", path);
+		if (r < 0) {	/* between two frames, without a pidfd */
+			say_exited(prev);
+			return 0;
+		}
+		if (pidfd < 0)
+			pidfd = watched_pidfd(doc);
+		frame_start(cfg, tty);
+		status_text_print(doc, path, prev, prev ? (double)(now - then) / 1000 : 0);
+		fflush(stdout);
+		json_object_put(prev);
+		prev = doc;
+		then = now;
+		r = frame_wait(sigfd, pidfd, cfg->watch_ms);
+	}
+	if (r == FRAME_EXITED)
+		say_exited(prev);
+	return r < 0 ? failure_errno(f, r, "waiting for the next frame") : 0;
+}
+
 /* Connect as a change client: our end bound to CONTROL_CHANGE_NAME */
 static int connect_change(const char *path)
 {
@@ -534,7 +477,8 @@ int control_client_serves(pid_t pid, unsigned port, char *ret, size_t len)
 	if (json_object_object_get_ex(doc, "bridges", &bridges)) {
 		for (size_t i = 0; r && i < json_object_array_length(bridges); i++) {
 			json_object *b = json_object_array_get_idx(bridges, i);
-			const char *exp = member_str(b, "expose"), *ct = member_str(b, "container");
+			const char *exp = status_member_str(b, "expose");
+			const char *ct = status_member_str(b, "container");
 
 			if (exp && exposes(exp, port)) {
 				snprintf(ret, len, "%s", ct ? ct : "");

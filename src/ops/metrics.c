@@ -3,8 +3,7 @@
  *
  * Theory of operation
  *
- * GET /metrics answers the figures of status.c in Prometheus's text
- * format; any other path is 404, any other method 405. HTTP is
+ * GET /metrics answers the figures prometheus.c writes; any other path is 404, any other method 405. HTTP is
  * libmicrohttpd's, run inside the relay's loop rather than in threads of
  * its own: in MHD_USE_EPOLL mode it keeps an epoll instance of its own,
  * which sits in ours as one descriptor (a source registered with
@@ -40,7 +39,7 @@
 #include "nsbridge/optlibs.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sock.h"
-#include "nsbridge/status.h"
+#include "nsbridge/prometheus.h"
 
 #define METRICS_CONNECTIONS	16
 #define METRICS_TIMEOUT_S	10
@@ -107,7 +106,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET /metrics\n");
 	if (strcmp(url, "/metrics") != 0)
 		return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics\n");
-	if (status_prometheus(c, &text, &len) < 0)
+	if (prometheus_text(c, &text, &len) < 0)
 		return MHD_NO;
 	return reply(conn, MHD_HTTP_OK, METRICS_CONTENT_TYPE, text, len);
 }

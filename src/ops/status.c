@@ -6,14 +6,10 @@
  * The figures live in each bridge's struct bridge_stats, kept up to date
  * where things happen: accept (relay.c, udp.c), every splice, a dial that
  * fails (dial.c), a client --allow-uid turns away (access.c). This file
- * only reads them, for two readers:
- *
- *   status_json()        the control socket's answer (control.c), which
- *                        nsbridge status prints (control_client.c)
- *   status_prometheus()  the text --metrics serves (metrics.c)
- *
- * Both give the same numbers under the same names. The loop is one
- * thread, so either document is a snapshot of one moment.
+ * only reads them, for the control socket's answer (control.c), which
+ * nsbridge status prints (control_client.c); prometheus.c reads the same
+ * for --metrics. The loop is one thread, so the document is a snapshot of
+ * one moment.
  */
 
 #include <errno.h>
@@ -24,20 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nsbridge/bridge.h"
 #include "nsbridge/status.h"
-
-/* The container side a bridge has an end in, SIDE_HOST if none */
-static enum side container_side(const struct bridge *b)
-{
-	const struct bridge_spec *spec = b->spec;
-
-	if (spec->expose.side != SIDE_HOST)
-		return spec->expose.side;
-	for (unsigned i = 0; i < spec->n_services; i++)
-		if (spec->services[i].kind == ENDPOINT_INET && spec->services[i].side != SIDE_HOST)
-			return spec->services[i].side;
-	return SIDE_HOST;
-}
 
 /* What a bridge runs with of the options a label may set per container */
 static json_object *options_json(const struct config *o)
@@ -56,9 +40,32 @@ static json_object *options_json(const struct config *o)
 	return j;
 }
 
+/* A TCP bridge's refusals by reason, under the reason names of --metrics */
+static json_object *refused_by_json(const struct bridge_stats *st)
+{
+	static const char *const reasons[REFUSAL_MAX] = {
+		[REFUSAL_REFUSED] = "refused", [REFUSAL_TIMEOUT] = "timeout",
+		[REFUSAL_ACCESS] = "access", [REFUSAL_GONE] = "gone", [REFUSAL_ERROR] = "error",
+	};
+	json_object *o = json_object_new_object();
+
+	for (int r = 0; r < REFUSAL_MAX; r++)
+		json_object_object_add(o, reasons[r], json_object_new_uint64(st->refused[r]));
+	return o;
+}
+
+static uint64_t refused_total(const struct bridge_stats *st)
+{
+	uint64_t total = 0;
+
+	for (int r = 0; r < REFUSAL_MAX; r++)
+		total += st->refused[r];
+	return total;
+}
+
 static json_object *bridge_json(const struct ctx *c, const struct bridge *b)
 {
-	enum side ct = container_side(b);
+	enum side ct = bridge_container_side(b);
 	const struct bridge_stats *st = &b->stats;
 	bool udp = b->spec->expose.proto == PROTO_UDP;
 	json_object *o = json_object_new_object(), *err = NULL;
@@ -71,13 +78,21 @@ static json_object *bridge_json(const struct ctx *c, const struct bridge *b)
 			       json_object_new_string(c->sides[ct].ref));
 	json_object_object_add(o, "open", json_object_new_int64(udp ? b->n_flows : b->n_conns));
 	json_object_object_add(o, "accepted", json_object_new_uint64(st->accepted));
-	json_object_object_add(o, "refused", json_object_new_uint64(st->refused));
+	json_object_object_add(o, "refused", json_object_new_uint64(udp ? st->udp_refused :
+								     refused_total(st)));
+	if (!udp)
+		json_object_object_add(o, "refused_by", refused_by_json(st));
 	json_object_object_add(o, "bytes_to_service",
 			       json_object_new_uint64(st->bytes[DIR_TO_SERVICE]));
 	json_object_object_add(o, "bytes_to_client",
 			       json_object_new_uint64(st->bytes[DIR_TO_CLIENT]));
-	if (udp)
+	if (udp) {
+		json_object_object_add(o, "datagrams_to_service",
+				       json_object_new_uint64(st->datagrams[DIR_TO_SERVICE]));
+		json_object_object_add(o, "datagrams_to_client",
+				       json_object_new_uint64(st->datagrams[DIR_TO_CLIENT]));
 		json_object_object_add(o, "dropped", json_object_new_uint64(b->udp_dropped));
+	}
 	if (st->last_error_time) {
 		err = json_object_new_object();
 		json_object_object_add(err, "time", json_object_new_int64(st->last_error_time));
@@ -205,171 +220,4 @@ json_object *status_json(const struct ctx *c)
 			json_object_array_add(list, bridge_json(c, &c->bridges[i]));
 	json_object_object_add(top, "bridges", list);
 	return top;
-}
-
-/* A Prometheus label value: backslash, double quote and newline escaped */
-static void label_value(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fprintf(f, "\\%c", *s);
-		else if (*s == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*s, f);
-	}
-}
-
-static void labels(FILE *f, const struct ctx *c, const struct bridge *b, const char *direction)
-{
-	enum side ct = container_side(b);
-
-	fprintf(f, "{bridge=\"%u\",service=\"", b->index);
-	label_value(f, b->service_text);
-	fputs("\",expose=\"", f);
-	label_value(f, b->expose_text);
-	fputc('"', f);
-	if (ct != SIDE_HOST) {
-		fputs(",container=\"", f);
-		label_value(f, c->sides[ct].ref);
-		fputc('"', f);
-	}
-	if (direction)
-		fprintf(f, ",direction=\"%s\"", direction);
-	fputc('}', f);
-}
-
-/* The value of one metric for one bridge */
-typedef unsigned long long (*metric_fn)(const struct bridge *b, int arg);
-
-static unsigned long long m_open(const struct bridge *b, int arg)
-{
-	return b->spec->expose.proto == PROTO_UDP ? b->n_flows : b->n_conns;
-}
-
-static unsigned long long m_accepted(const struct bridge *b, int arg)
-{
-	return b->stats.accepted;
-}
-
-static unsigned long long m_refused(const struct bridge *b, int arg)
-{
-	return b->stats.refused;
-}
-
-static unsigned long long m_bytes(const struct bridge *b, int dir)
-{
-	return b->stats.bytes[dir];
-}
-
-static unsigned long long m_dropped(const struct bridge *b, int arg)
-{
-	return b->udp_dropped;
-}
-
-static unsigned long long m_last_error(const struct bridge *b, int arg)
-{
-	return (unsigned long long)b->stats.last_error_time;
-}
-
-/**
- * struct metric - one metric family of --metrics
- * @name:	its name
- * @type:	"gauge" or "counter"
- * @help:	the HELP line
- * @value:	its value for a bridge
- * @per_direction: one sample per direction, with a direction label
- * @udp_only:	only UDP bridges have it
- */
-struct metric {
-	const char *name;
-	const char *type;
-	const char *help;
-	metric_fn value;
-	bool per_direction;
-	bool udp_only;
-};
-
-static const struct metric metrics[] = {
-	{ .name = "nsbridge_open", .type = "gauge",
-	  .help = "TCP connections or UDP flows open now.", .value = m_open },
-	{ .name = "nsbridge_accepted_total", .type = "counter",
-	  .help = "TCP connections accepted or UDP flows opened.", .value = m_accepted },
-	{ .name = "nsbridge_refused_total", .type = "counter",
-	  .help = "Clients reset: SERVICE unreachable, or not in --allow-uid.",
-	  .value = m_refused },
-	{ .name = "nsbridge_bytes_total", .type = "counter",
-	  .help = "Bytes carried, to SERVICE and back to clients.", .value = m_bytes,
-	  .per_direction = true },
-	{ .name = "nsbridge_dropped_total", .type = "counter",
-	  .help = "UDP datagrams dropped: no socket, or a full buffer.", .value = m_dropped,
-	  .udp_only = true },
-	{ .name = "nsbridge_last_error_timestamp_seconds", .type = "gauge",
-	  .help = "When the bridge last saw an error, 0 if never.", .value = m_last_error },
-};
-
-static void write_metric(FILE *f, const struct ctx *c, const struct metric *m)
-{
-	static const char *const directions[DIR_MAX] = {
-		[DIR_TO_SERVICE] = "to_service",
-		[DIR_TO_CLIENT] = "to_client",
-	};
-
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name, m->type);
-	for (size_t i = 0; i < c->n_bridges; i++) {
-		const struct bridge *b = &c->bridges[i];
-
-		if (!shown(b) || (m->udp_only && b->spec->expose.proto != PROTO_UDP))
-			continue;
-		for (int d = 0; d < (m->per_direction ? DIR_MAX : 1); d++) {
-			fputs(m->name, f);
-			labels(f, c, b, m->per_direction ? directions[d] : NULL);
-			fprintf(f, " %llu\n", m->value(b, d));
-		}
-	}
-}
-
-/**
- * status_prometheus() - the figures of status_json() in Prometheus's text
- *			 exposition format
- * @c:		context
- * @ret_text:	the text, to free(); written only on success
- * @ret_len:	its length
- *
- * Return: 0 or -ENOMEM
- */
-int status_prometheus(const struct ctx *c, char **ret_text, size_t *ret_len)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f)
-		return -ENOMEM;
-	fprintf(f, "# HELP nsbridge_start_time_seconds When nsbridge started.\n"
-		"# TYPE nsbridge_start_time_seconds gauge\n"
-		"nsbridge_start_time_seconds %lld\n", (long long)c->started);
-	if (c->sides[SIDE_CONTAINER].used)
-		fputs("# HELP nsbridge_container_running Whether the container side has a "
-		      "namespace now.\n# TYPE nsbridge_container_running gauge\n", f);
-	for (int s = SIDE_CONTAINER; s < SIDE_MAX; s++) {
-		const struct side_ns *ct = &c->sides[s];
-
-		if (!ct->used)
-			continue;
-		fputs("nsbridge_container_running{container=\"", f);
-		label_value(f, ct->label);
-		fprintf(f, "\"} %d\n", !ct->down);
-	}
-	fprintf(f, "# HELP nsbridge_starved Whether nsbridge is out of descriptors: new "
-		"clients wait.\n# TYPE nsbridge_starved gauge\nnsbridge_starved %d\n", c->starved);
-	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
-		write_metric(f, c, &metrics[i]);
-	if (fclose(f) != 0) {
-		free(text);
-		return -ENOMEM;
-	}
-	*ret_text = text;
-	*ret_len = len;
-	return 0;
 }

@@ -434,6 +434,12 @@ static void note(struct ctx *c, bool ok, const char *fmt, ...)
 	va_end(ap);
 	c->reload.ok = ok;
 	c->reload.time = (int64_t)time(NULL);
+	if (ok) {
+		c->reload.n_applied++;
+		c->reload.last_applied = c->reload.time;
+	} else {
+		c->reload.n_refused++;
+	}
 }
 
 /* Everything that can fail, in order; 0, or -errno and @f says why */

@@ -16,6 +16,7 @@ import_busybox
 pick_port db
 pick_port app
 pick_port dup
+pick_port metrics
 for name in pre a1 a2 a3 cp guard; do
 	pick_port "p_$name"
 done
@@ -91,7 +92,7 @@ run_app pre "$(label_of pre)"
 wait_app pre
 # a --config file, for a reload to change what the labels do not set
 printf 'max-connections = 500;\nconnect-timeout = "5s";\n' >"$T/nsb.conf"
-NSB_READY=0 start_nsb --labels --config "$T/nsb.conf"
+NSB_READY=0 start_nsb --labels --config "$T/nsb.conf" --metrics "127.0.0.1:$metrics"
 for name in a1 a2 a3; do
 	run_app "$name" "$(label_of "$name")"
 done
@@ -118,6 +119,24 @@ labelled_after() {
 		assert_eq "refused of $name in status" "" "$(status_field "$name" refused)"
 	done
 	pass "four labelled containers: bytes both ways through each one's bridges; status --json shows 2 bridges each"
+}
+
+# --metrics with labelled containers: promtool accepts it, and the info
+# series names each container, whose counters join it by bridge
+labelled_metrics() {
+	local out name
+	command -v promtool >/dev/null || skip "promtool is not installed (tests/deps.sh)"
+	curl -sS --max-time 10 "http://127.0.0.1:$metrics/metrics" >"$T/metrics.txt" ||
+		fail "scraping --metrics"
+	out=$(promtool check metrics <"$T/metrics.txt" 2>&1) || fail "promtool check metrics: $out"
+	assert_eq "promtool's complaints" "" "$out"
+	for name in pre a1 a2 a3; do
+		assert_eq "container_up of $name" 1 "$(awk -v s="nsbridge_container_up{container=\"$name\"}" \
+			'index($0, s) == 1 { print $NF }' "$T/metrics.txt")"
+		grep -q "^nsbridge_bridge_info{bridge=\"[0-9]*\",proto=\"tcp\",service_side=\"container\",service_address=\"localhost\",service_port=\"$app\",expose_side=\"host\",expose_address=\"127.0.0.1\",expose_port=\"$(eval echo "\$p_$name")\",container=\"$name\"} 1$" \
+			"$T/metrics.txt" || fail "no info row of $name's app: $(grep "container=\"$name\"" "$T/metrics.txt")"
+	done
+	pass "--metrics with four labelled containers: promtool accepts it; each is up, with an info row per bridge"
 }
 
 ports_column() {
@@ -308,6 +327,7 @@ stopped() {
 
 check labelled_before
 check labelled_after
+check labelled_metrics
 check ports_column
 check bad_labels
 check one_host_port

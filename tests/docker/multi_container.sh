@@ -95,8 +95,10 @@ three_containers() {
 status_and_metrics() {
 	local name
 	curl -sS --max-time 5 "http://127.0.0.1:$mport/metrics" >"$T/metrics.txt" || fail "GET /metrics"
-	assert_match "metric with the container label" \
-		"nsbridge_accepted_total\\{bridge=\"3\",[^}]*,container=\"api\"\\} 1" "$(cat "$T/metrics.txt")"
+	assert_match "bridge 3 is api's" \
+		"nsbridge_bridge_info\\{bridge=\"3\",[^}]*,container=\"api\"\\} 1" "$(cat "$T/metrics.txt")"
+	assert_match "bridge 3 accepted one" \
+		"nsbridge_connections_accepted_total\\{bridge=\"3\"\\} 1" "$(cat "$T/metrics.txt")"
 	for name in web api jobs; do
 		assert_eq "status of $name" running "$(status_of "$name")"
 	done

@@ -148,7 +148,7 @@ metric() {
 }
 # carried BYTES - /metrics counts BYTES or more to the client, and no connection open
 carried() {
-	[ "$(metric nsbridge_bytes_total to_client)" -ge "$1" ] && [ "$(metric nsbridge_open)" = 0 ]
+	[ "$(metric nsbridge_bytes_total to_client)" -ge "$1" ] && [ "$(metric nsbridge_connections_open)" = 0 ]
 }
 
 # -------- scenes both engines play, as A --------
@@ -226,13 +226,13 @@ scene_unix() {
 	pick_port uport
 	pick_port MPORT
 	start_nsb --metrics "127.0.0.1:$MPORT" -c web "unix:$sock" "container:$uport"
-	assert_eq "nsbridge_accepted_total before" 0 "$(metric nsbridge_accepted_total)"
+	assert_eq "nsbridge_connections_accepted_total before" 0 "$(metric nsbridge_connections_accepted_total)"
 	assert_eq "nsbridge_bytes_total to_client before" 0 "$(metric nsbridge_bytes_total to_client)"
 	assert_eq "wget inside, through unix:$sock" "$direct" \
 		"$("$engine" exec web timeout 10 wget -qO- "http://127.0.0.1:$uport/blob" | md5sum)"
 	pass "${label}as $A: nsbridge -c web unix:$sock container:$uport, wget inside gets A's 2 MiB byte for byte"
 	wait_until "2 MiB to the client on /metrics" 10 carried $((2 * 1024 * 1024))
-	assert_eq "nsbridge_accepted_total after" 1 "$(metric nsbridge_accepted_total)"
+	assert_eq "nsbridge_connections_accepted_total after" 1 "$(metric nsbridge_connections_accepted_total)"
 	pass "${label}as $A: --metrics 127.0.0.1:$MPORT: 1 accepted, $(metric nsbridge_bytes_total to_client) bytes to the client"
 	stop_nsb
 	assert_eq "exit status" 0 "$NSB_STATUS"

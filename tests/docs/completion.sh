@@ -118,7 +118,7 @@ check_all() {
 	pass "files for --config, --port-file, --host-netns, unix:"
 
 	offers_only "nsbridge ports -" "--container --json -c"
-	offers_only "nsbridge status -" "--json"
+	offers_only "nsbridge status -" "--json --watch"
 	pass "ports and status options"
 
 	# -c: the engines' names, and the prefixes pid:, netns: (ip netns list), self

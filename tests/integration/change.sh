@@ -53,8 +53,9 @@ host:$web container:80" "$(cat "$T/ports")"
 	"$NSB" status "$NSB_PID" | grep -q "host 127.0.0.1:$web -> container netns:$ns 127.0.0.1:80" ||
 		fail "status does not show the added bridge: $("$NSB" status "$NSB_PID")"
 	curl -sS --max-time 5 "http://127.0.0.1:$metrics/metrics" >"$T/metrics.txt" || fail "--metrics: curl exit $?"
-	grep -q "^nsbridge_open{bridge=\"1\",.*127.0.0.1:80" "$T/metrics.txt" ||
-		fail "the metrics do not show the added bridge: $(grep nsbridge_open "$T/metrics.txt")"
+	grep -q "^nsbridge_bridge_info{bridge=\"1\",.*expose_address=\"127.0.0.1\",expose_port=\"80\"" \
+		"$T/metrics.txt" ||
+		fail "the metrics do not show the added bridge: $(grep nsbridge_bridge_info "$T/metrics.txt")"
 	wait_until "READY=1 after the add" 30 grep -q "READY=1.*STATUS=2 bridges ready" "$T/notes"
 	assert_eq "RELOADING=1 before it" 1 "$(grep -c RELOADING=1 "$T/notes")"
 	assert_eq "the relay still has no capability" "$caps" "$(cap_eff "$NSB_PID")"

@@ -68,26 +68,33 @@ status_figures() {
 }
 
 # --- the same figures in the Prometheus text
-metric() {	# NAME BRIDGE [DIRECTION]: the sample's value
+metric() {	# NAME BRIDGE [LABEL=VALUE]: the sample's value
 	local sel="bridge=\"$2\""
-	awk -v n="$1" -v sel="$sel" -v dir="${3:+direction=\"$3\"}" \
-		'index($0, n "{") == 1 && index($0, sel) && (dir == "" || index($0, dir)) { print $NF }' \
+	awk -v n="$1" -v sel="$sel" -v l="${3:+${3%%=*}=\"${3#*=}\"}" \
+		'index($0, n "{") == 1 && index($0, sel) && (l == "" || index($0, l)) { print $NF }' \
 		"$T/metrics.txt"
 }
 json_of() {	# BRIDGE KEY: the figure from status --json
 	$JSON bridge "$T/status.json" "$1" "$2"
 }
 metrics() {
-	assert_eq "nsbridge_open web" 1 "$(metric nsbridge_open 0)"
-	assert_eq "nsbridge_accepted_total web" 4 "$(metric nsbridge_accepted_total 0)"
-	assert_eq "nsbridge_refused_total dead" 2 "$(metric nsbridge_refused_total 1)"
+	assert_eq "nsbridge_connections_open web" 1 "$(metric nsbridge_connections_open 0)"
+	assert_eq "nsbridge_connections_accepted_total web" 4 \
+		"$(metric nsbridge_connections_accepted_total 0)"
+	assert_eq "nsbridge_connections_refused_total dead, refused" 2 \
+		"$(metric nsbridge_connections_refused_total 1 reason=refused)"
+	assert_eq "nsbridge_connections_refused_total dead, timeout" 0 \
+		"$(metric nsbridge_connections_refused_total 1 reason=timeout)"
 	assert_eq "bytes to the client, metrics and status" "$(json_of 0 bytes_to_client)" \
-		"$(metric nsbridge_bytes_total 0 to_client)"
+		"$(metric nsbridge_bytes_total 0 direction=to_client)"
 	assert_eq "bytes to the service, metrics and status" "$(json_of 0 bytes_to_service)" \
-		"$(metric nsbridge_bytes_total 0 to_service)"
+		"$(metric nsbridge_bytes_total 0 direction=to_service)"
 	[ "$(metric nsbridge_last_error_timestamp_seconds 1)" -gt 0 ] || fail "no time of the last error"
-	assert_eq "UDP datagrams dropped" 0 "$(metric nsbridge_dropped_total 2)"
-	assert_eq "no dropped datagrams metric for TCP" "" "$(metric nsbridge_dropped_total 0)"
+	assert_eq "UDP datagrams dropped" 0 "$(metric nsbridge_udp_datagrams_dropped_total 2)"
+	assert_eq "UDP datagrams to SERVICE" 2 \
+		"$(metric nsbridge_udp_datagrams_total 2 direction=to_service)"
+	assert_eq "no dropped datagrams metric for TCP" "" \
+		"$(metric nsbridge_udp_datagrams_dropped_total 0)"
 	grep -q '^# TYPE nsbridge_bytes_total counter$' "$T/metrics.txt" || fail "no TYPE line"
 	assert_eq "GET /other" 404 "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/other")"
 	assert_eq "POST /metrics" 405 \
@@ -141,7 +148,7 @@ metrics_nonlocal() {
 		-c "netns:$ns" "host:$web" "container:$web"
 	nsx "$ns" curl -sS --max-time 5 -o /dev/null "http://127.0.0.1:$web/" || fail "download"
 	out=$(nsx "$outer" curl -sS --max-time 5 "http://192.0.2.1:$mport/metrics") || fail "GET /metrics in $outer"
-	assert_match "metrics on 192.0.2.1" "nsbridge_accepted_total\\{bridge=\"0\"[^}]*\\} 1" "$out"
+	assert_match "metrics on 192.0.2.1" "nsbridge_connections_accepted_total\\{bridge=\"0\"\\} 1" "$out"
 	stop_nsb TERM
 	pass "--metrics 0.0.0.0 refused with exit 2; 192.0.2.1 with --allow-nonlocal, inside --host-netns"
 }

@@ -109,6 +109,8 @@ struct cli_case {
 	const unsigned *udp_flows;
 	bool json;
 	const char *status_of;
+	bool watch;
+	unsigned watch_ms;	/* 0: the default */
 	const char *change[2];
 	uint16_t metrics_port;
 	const char *port_file;
@@ -514,6 +516,55 @@ static const struct cli_case cli_cases[] = {
 		.name = "status with two arguments",
 		.argv = { "status", "1", "2", NULL },
 		.error = { "'2'", "at most one PID" },
+	},
+	{
+		.name = "status --watch",
+		.argv = { "status", "--watch", NULL },
+		.action = CLI_STATUS,
+		.watch = true,
+	},
+	{
+		.name = "status --watch INTERVAL PID",
+		.argv = { "status", "--watch", "500ms", "1234", NULL },
+		.action = CLI_STATUS,
+		.watch = true,
+		.watch_ms = 500,
+		.status_of = "1234",
+	},
+	{
+		.name = "status --watch PID INTERVAL",
+		.argv = { "status", "1234", "--watch", "2m", NULL },
+		.action = CLI_STATUS,
+		.watch = true,
+		.watch_ms = 120000,
+		.status_of = "1234",
+	},
+	{
+		.name = "status --watch NUMBER: a PID, not an interval",
+		.argv = { "status", "--watch", "5", NULL },
+		.action = CLI_STATUS,
+		.watch = true,
+		.status_of = "5",
+	},
+	{
+		.name = "status --watch 0s",
+		.argv = { "status", "--watch", "0s", NULL },
+		.error = { "--watch needs an INTERVAL above 0" },
+	},
+	{
+		.name = "status --watch PID PID",
+		.argv = { "status", "--watch", "1", "2", NULL },
+		.error = { "'2'", "an INTERVAL with its unit" },
+	},
+	{
+		.name = "status --watch --json",
+		.argv = { "status", "--watch", "--json", NULL },
+		.error = { "--watch and --json" },
+	},
+	{
+		.name = "--watch without status",
+		.argv = { "ports", "--watch", NULL },
+		.error = { "--watch goes with nsbridge status" },
 	},
 	{
 		.name = "add PID SERVICE EXPOSE",
@@ -1051,6 +1102,7 @@ static const struct option_case option_cases[] = {
 	{ "log-format", EVERYWHERE, "json", MEMBER(log_format) },
 	{ "port-file", EVERYWHERE, "/tmp/nsbridge.ports", MEMBER(port_file) },
 	{ "json", ONLY_ARGV, NULL, MEMBER(json) },
+	{ "watch", ONLY_ARGV, NULL, MEMBER(watch) },
 	{ "labels-allow-nonlocal", EVERYWHERE, NULL, MEMBER(labels_allow_nonlocal) },
 	{ "labels-min-port", EVERYWHERE, "7", MEMBER(labels_min_port) },
 	{ "version", ONLY_ARGV, NULL, MEMBER(action) },
@@ -1167,6 +1219,8 @@ static void assert_config(const struct config *cfg, const struct cli_case *c)
 	assert_count("max_udp_flows", cfg->max_udp_flows, c->udp_flows, CLI_DEFAULT_MAX_UDP_FLOWS);
 	assert_int_equal(cfg->json, c->json);
 	assert_string_or_null(cfg->status_of, c->status_of);
+	assert_int_equal(cfg->watch, c->watch);
+	assert_int_equal(cfg->watch_ms, c->watch_ms ? c->watch_ms : CLI_DEFAULT_WATCH_MS);
 	assert_string_or_null(cfg->change[0], c->change[0]);
 	assert_string_or_null(cfg->change[1], c->change[1]);
 	assert_string_or_null(cfg->port_file, c->port_file);
@@ -1333,7 +1387,9 @@ static const struct cli_option *find_option(const char *name)
 static int parse_ports(const char *flag, const char *value, struct config *ret,
 		       char *error, size_t len)
 {
-	const char *args[] = { "nsbridge", flag, value, "ports" };
+	/* a subcommand takes every option but its bridges'; --watch only status */
+	const char *args[] = { "nsbridge", flag, value,
+			       flag && strcmp(flag, "--watch") == 0 ? "status" : "ports" };
 	char *argv[ARRAY_SIZE(args) + 1];
 	int argc = 0, r;
 
