@@ -24,6 +24,7 @@ pick_port ux "$ns"
 pick_range rng 3 "$ns"
 pick_port metrics "$ns"
 pick_port pport "$ns"
+pick_port moved "$ns"
 mkdir -p "$T/www"
 head -c 5000 /dev/urandom | base64 -w 100 >"$T/www/page.txt"
 start_nginx "" "$web" "$T/www" 127.0.0.1
@@ -167,8 +168,29 @@ joined_by_bridge() {
 	pass "bytes grouped by container and port through nsbridge_bridge_info; a connect p99 from the histogram"
 }
 
+# A change removes bridge 1 and adds one: bridge 0 keeps its number and
+# its counts; the new one takes the freed slot, from 0
+bridge_number_kept() {
+	local before out
+	scrape
+	before=$(grep '{bridge="0"' "$T/metrics.txt" | grep -v '_seconds\|duration')
+	out=$("$NSB" remove "$NSB_PID" "container:$dead" 2>&1) || fail "nsbridge remove: $out"
+	out=$("$NSB" add "$NSB_PID" "host:127.0.0.1:$web" "container:$moved" 2>&1) || fail "nsbridge add: $out"
+	scrape
+	assert_eq "bridge 0's counters after the change" "$before" \
+		"$(grep '{bridge="0"' "$T/metrics.txt" | grep -v '_seconds\|duration')"
+	assert_match "bridge 0 is still port $web" \
+		"nsbridge_bridge_info\\{bridge=\"0\",[^}]*expose_port=\"$web\"" "$(cat "$T/metrics.txt")"
+	assert_match "the added bridge took slot 1" \
+		"nsbridge_bridge_info\\{bridge=\"1\",[^}]*expose_port=\"$moved\"" "$(cat "$T/metrics.txt")"
+	assert_eq "the added bridge's refusals" 0 \
+		"$(sample 'nsbridge_connections_refused_total{bridge="1",reason="refused"}')"
+	pass "remove and add: bridge 0 keeps its number and counts; the new bridge takes slot 1 at 0"
+}
+
 check promtool_accepts
 check zero_from_the_start
 start_prometheus
 check scraped_counts
 check joined_by_bridge
+check bridge_number_kept
