@@ -102,10 +102,12 @@ status_names_containers() {
 	text=$("$NSB" status "$NSB_PID")
 	assert_match "status names each container" "container netns:$a running, container pid:$holder running, container netns:$c running" "$text"
 	curl -sS --max-time 5 "http://127.0.0.1:$mport/metrics" >"$T/metrics.txt" || fail "GET /metrics"
-	assert_match "a metric with the container label" \
-		"nsbridge_accepted_total\\{bridge=\"2\",[^}]*,container=\"pid:$holder\"\\} 1" "$(cat "$T/metrics.txt")"
-	assert_eq "nsbridge_container_running samples" 3 "$(grep -c '^nsbridge_container_running{' "$T/metrics.txt")"
-	pass "status --json and the text list the three containers and each bridge's; metrics carry a container label"
+	assert_match "bridge 2 is pid:$holder's" \
+		"nsbridge_bridge_info\\{bridge=\"2\",[^}]*,container=\"pid:$holder\"\\} 1" "$(cat "$T/metrics.txt")"
+	assert_match "bridge 2 accepted one" \
+		"nsbridge_connections_accepted_total\\{bridge=\"2\"\\} 1" "$(cat "$T/metrics.txt")"
+	assert_eq "nsbridge_container_up samples" 3 "$(grep -c '^nsbridge_container_up{' "$T/metrics.txt")"
+	pass "status --json and the text list the three containers and each bridge's; the metrics' info series names each bridge's container"
 }
 
 # --- b stops: only its listeners and sockets close ----------------------------
