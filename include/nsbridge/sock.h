@@ -33,7 +33,7 @@ int sock_open_bound(int type, const struct sock_addr *a);
 void sock_set_nodelay(int fd);
 void sock_close_reset(int fd);
 int sock_error(int fd);
-bool sock_is_self_connected(int fd);
+bool sock_is_self_connected(int fd, const struct sock_addr *dest);
 int sock_unsent(int fd);
 int sock_queued(int fd);
 bool sock_at_mark(int fd);

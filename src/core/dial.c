@@ -377,6 +377,19 @@ void dial_start(struct ctx *c, struct relay_conn *conn)
 	dial_with_socket(c, conn, fd);
 }
 
+/* Whether the socket to SERVICE connected to itself (sock_is_self_connected()) */
+static bool dialled_self(const struct relay_conn *conn)
+{
+	const struct endpoint *svc = conn_service(conn);
+	int family = dial_family(svc, conn->dial_step);
+	struct sock_addr dest;
+
+	if (family == AF_UNIX ||
+	    sock_addr_endpoint(&dest, svc, conn->port_offset, family) < 0)
+		return false;
+	return sock_is_self_connected(conn->fd[CONN_SERVICE], &dest);
+}
+
 /**
  * dial_on_event() - an event on the socket being connected
  * @c:		context
@@ -393,7 +406,7 @@ void dial_on_event(struct ctx *c, struct relay_conn *conn, uint32_t events)
 	}
 	if (!(events & EPOLLOUT))
 		return;
-	if (sock_is_self_connected(conn->fd[CONN_SERVICE])) {
+	if (dialled_self(conn)) {
 		dial_failed(c, conn, -ECONNREFUSED);
 		return;
 	}

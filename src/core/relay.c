@@ -174,8 +174,11 @@ int relay_conn_new(struct ctx *c, struct listener *l, int client_fd,
 
 	sock_set_nodelay(client_fd);
 	ref.index = conn->slot;
-	r = event_epoll_add(c, client_fd, CONN_EVENTS, ref);
-	conn->events[CONN_CLIENT] = conn->events[CONN_SERVICE] = CONN_EVENTS;
+	/* as relaying will want it: no EPOLLOUT, which an accepted socket would
+	 * raise at once for nothing, and no change once SERVICE answers */
+	r = event_epoll_add(c, client_fd, READ_EVENTS, ref);
+	conn->events[CONN_CLIENT] = READ_EVENTS;
+	conn->events[CONN_SERVICE] = CONN_EVENTS;
 	if (r < 0) {
 		relay_conn_close(c, conn, true, false);
 		return r;
@@ -718,6 +721,8 @@ static const struct dial_ops dial_ops = {
  */
 static void client_event_while_dialling(struct ctx *c, struct relay_conn *conn, uint32_t events)
 {
+	if (events & EPOLLPRI)	/* its edge is not raised again once relaying */
+		conn->urgent[CONN_CLIENT] = true;
 	if (!(events & (EPOLLERR | EPOLLHUP)) || sock_queued(conn->fd[CONN_CLIENT]) > 0)
 		return;
 	conn_dbg(conn, "client left before the service answered");

@@ -256,23 +256,32 @@ int sock_error(int fd)
 /**
  * sock_is_self_connected() - whether a TCP socket connected to itself
  * @fd:		a connected socket
+ * @dest:	the address it was connected to
  *
  * Connecting to a local port where nothing listens, from an ephemeral port
  * that happens to be that same port, completes a "simultaneous open" with
  * itself: the connection succeeds and echoes every byte. A relay must take
- * that for the refusal it really is.
+ * that for the refusal it really is. The peer is @dest, so only the local
+ * address is asked: one system call a connection, not two.
  *
- * Return: true if its local and peer addresses are the same
+ * Return: true if its local address is @dest
  */
-bool sock_is_self_connected(int fd)
+bool sock_is_self_connected(int fd, const struct sock_addr *dest)
 {
-	struct sockaddr_storage local, peer;
-	socklen_t llen = sizeof(local), plen = sizeof(peer);
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	const struct sockaddr_in *l4 = (const void *)&local, *d4 = (const void *)&dest->ss;
+	const struct sockaddr_in6 *l6 = (const void *)&local, *d6 = (const void *)&dest->ss;
 
-	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0 ||
-	    getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
+	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0 ||
+	    local.ss_family != dest->ss.ss_family)
 		return false;
-	return llen == plen && memcmp(&local, &peer, llen) == 0;
+	if (local.ss_family == AF_INET)
+		return l4->sin_port == d4->sin_port && l4->sin_addr.s_addr == d4->sin_addr.s_addr;
+	if (local.ss_family == AF_INET6)
+		return l6->sin6_port == d6->sin6_port &&
+		       memcmp(&l6->sin6_addr, &d6->sin6_addr, sizeof(l6->sin6_addr)) == 0;
+	return false;	/* a unix socket cannot connect to itself */
 }
 
 /**
