@@ -7,16 +7,17 @@
 # sockperf ping-pong p50, wrk keep-alive and new-connection rates, iperf3's
 # one-stream bulk rate and the relay's CPU seconds per GiB through each
 # binary in turn, ROUNDS times (3), in a network namespace of the script's
-# own. Either binary may be the word "pasta", for Debian's peer, or
-# "pasta2026", for the pasta that PASTA names run with --splice-only. For the
+# own. Either binary may be the word "pasta", for Debian's peer,
+# "pasta2026", for the pasta that PASTA names run with --splice-only, or
+# "floor-64k" or "floor-1m", for bench/floor.c with that pipe size. For the
 # full comparison with the peers, bench/run.sh.
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 OLD NEW [ROUNDS]" >&2; exit 2; }
 if [ -z "${NSBENCH_INSIDE:-}" ]; then
 	export NSBENCH_INSIDE=1
 	old=$1 new=$2
-	case $old in pasta|pasta2026) ;; *) old=$(readlink -f "$old") ;; esac
-	case $new in pasta|pasta2026) ;; *) new=$(readlink -f "$new") ;; esac
+	case $old in pasta|pasta2026|floor-*) ;; *) old=$(readlink -f "$old") ;; esac
+	case $new in pasta|pasta2026|floor-*) ;; *) new=$(readlink -f "$new") ;; esac
 	case "$old $new" in *pasta2026*) [ -x "${PASTA:-}" ] ||
 		{ echo "$0: pasta2026 needs PASTA=path to the 2026 pasta" >&2; exit 2; } ;; esac
 	exec unshare --net -- "$0" "$old" "$new" "${3:-3}"
@@ -29,6 +30,9 @@ T=$(mktemp -d /tmp/nsab.XXXXXX)
 NS=nsab-$$
 ip netns add "$NS" && ip netns exec "$NS" ip link set lo up
 trap 'kill $(jobs -p) 2>/dev/null; wait; ip netns del "$NS"; rm -rf "$T"' EXIT
+case "$OLD $NEW" in *floor-*)
+	gcc -O2 -Wall -o "$T/floor" "$REPO/bench/floor.c" || exit 1 ;;
+esac
 
 sockperf server --tcp -i 127.0.0.1 -p 25301 >/dev/null 2>&1 &
 iperf3 -s -B 127.0.0.1 -p 25303 >/dev/null 2>&1 &
@@ -57,6 +61,10 @@ for round in $(seq 1 "$ROUNDS"); do
 		if [ "$bin" = pasta2026 ]; then
 			"$PASTA" -f --splice-only --runas 0 --netns "/run/netns/$NS" -T 25301 -T 25302 \
 				-T 25303 >/dev/null 2>&1 &
+		elif [[ $bin == floor-* ]]; then
+			size=65536
+			[ "$bin" = floor-1m ] && size=1048576
+			"$T/floor" -p "$size" "/run/netns/$NS" 25301 25302 25303 &
 		elif [ "$bin" = pasta ]; then
 			pasta -f --runas 0 --netns "/run/netns/$NS" -T 25301 -T 25302 -T 25303 -t none \
 				-u none -U none >/dev/null 2>&1 &

@@ -41,6 +41,7 @@
 #include "nsbridge/cleanup.h"
 #include "nsbridge/control.h"
 #include "nsbridge/control_client.h"
+#include "nsbridge/event.h"
 #include "nsbridge/status_text.h"
 
 #define ANSWER_MAX	(4 << 20)
@@ -245,14 +246,6 @@ static int stop_signals(void)
 	return fd < 0 ? -errno : fd;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* A pidfd of the process that answered @doc, -1 where none can be had */
 static int watched_pidfd(json_object *doc)
 {
@@ -329,7 +322,7 @@ int control_client_watch(const struct config *cfg, struct failure *f)
 		return failure_errno(f, sigfd, "taking the stop signals");
 	for (r = FRAME_DUE; r == FRAME_DUE;) {
 		json_object *doc;
-		uint64_t now = now_ms();
+		uint64_t now = event_clock_ms();
 
 		r = ask(path, &doc);
 		if (r < 0 && !prev)
