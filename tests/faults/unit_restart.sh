@@ -1,14 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # unit_restart.sh - systemd starts a failed nsbridge again (issue 25, item 6):
-# deploy/nsbridge@.service, as shipped, run by a real systemd as the first
-# process of a Podman container (Debian 12's, from debootstrap), with this
-# build's nsbridge as /usr/local/bin/nsbridge:
+# deploy/nsbridge@.service, as this build configured it (Type=notify-reload
+# where systemd has it), run by a real systemd as the first process of a
+# Podman container (this machine's Debian release, from debootstrap), with
+# this build's nsbridge where the unit's ExecStart= looks:
 #
 #   - a start that fails (the port it should expose is taken: exit 3) is
 #     tried again until the port is free, then serves;
 #   - nsbridge killed (kill -9 of the unit's main process) is started
 #     again, and serves;
+#   - systemctl reload reads the --config file again: with Type=notify-reload
+#     the new bridge serves as soon as systemctl returns;
 #   - a usage error (exit 2) is not retried: no retry mends a configuration;
 #   - systemctl stop is a clean exit 0, not started again.
 #
@@ -22,7 +25,11 @@ NSBT_MACHINE_NET=1	# debootstrap downloads; services in namespaces made here
 
 command -v podman >/dev/null || skip "podman is not installed"
 command -v debootstrap >/dev/null || skip "debootstrap is not installed"
-UNIT_SOURCE=$(dirname "$0")/../../deploy/nsbridge@.service
+# the unit as meson configured it beside this nsbridge (build/deploy/)
+UNIT_SOURCE=$(dirname "$NSB")/../deploy/nsbridge@.service
+[ -f "$UNIT_SOURCE" ] || fail "no $UNIT_SOURCE beside $NSB"
+EXEC_START=$(sed -n 's/^ExecStart=\([^ ]*\) .*/\1/p' "$UNIT_SOURCE")
+UNIT_TYPE=$(sed -n 's/^Type=//p' "$UNIT_SOURCE")
 UNIT='nsbridge@netns:web.service'
 
 mkns hostns uhost
@@ -31,11 +38,12 @@ lo_up "$hostns"
 lo_up "$web"
 pick_port svc "$hostns" "$web"	# the host's service
 pick_port exp "$hostns" "$web"	# where web sees it
+pick_port exp2 "$hostns" "$web"	# where web sees it after a reload
 mkdir -p "$T/www"
 random_file "$T/www/file" 1
 start_nginx "$hostns" "$svc" "$T/www" 127.0.0.1
 
-# The root file system: Debian 12 with systemd, and the libraries this
+# The root file system: this machine's Debian with systemd, and the libraries this
 # nsbridge links (their packages, from ldd), made once per run
 # package_of LIB - the package that holds LIB, which dpkg may know under
 # /lib or /usr/lib (merged /usr: both are one directory)
@@ -48,14 +56,19 @@ package_of() {
 }
 packages=$(ldd "$NSB" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
 	package_of "$lib"; done | cut -d: -f1 | sort -u | tr '\n' ' ')
+# procps: the kill that ExecReload= runs where systemd has no
+# Type=notify-reload (Debian 12); every Debian but a minbase has it
+# (Priority: important), and the package depends on it
 # shellcheck disable=SC2086
-bookworm_tar rootfs_tar "systemd-$(echo "$packages" | md5sum | cut -c1-8)" systemd-sysv $packages
+debian_tar rootfs_tar "$MACHINE_SUITE" "systemd-$(echo "$packages" | md5sum | cut -c1-8)" systemd-sysv procps $packages
 ROOT=$T/root
 mkdir -p "$ROOT"
 tar -C "$ROOT" -xf "$rootfs_tar" || fail "unpacking $rootfs_tar"
 install -m 644 "$UNIT_SOURCE" "$ROOT/etc/systemd/system/nsbridge@.service"
 mkdir -p "$ROOT/etc/nsbridge" "$ROOT/etc/systemd/system/nsbridge@.service.d"
-echo "NSBRIDGE_ARGS=host:$svc container:$exp" >"$ROOT/etc/nsbridge/netns:web.env"
+printf '%s\n' "NSBRIDGE_ARGS=host:$svc container:$exp" "NSBRIDGE_CONFIG=/etc/nsbridge/web.conf" \
+	>"$ROOT/etc/nsbridge/netns:web.env"
+echo 'connect-timeout = "5s";' >"$ROOT/etc/nsbridge/web.conf"
 echo 'NSBRIDGE_ARGS=host:1 container:2 --no-such-option' >"$ROOT/etc/nsbridge/netns:bad.env"
 # a sanitized build reports as it does in every other test
 {
@@ -64,7 +77,7 @@ echo 'NSBRIDGE_ARGS=host:1 container:2 --no-such-option' >"$ROOT/etc/nsbridge/ne
 		[ -n "${!v:-}" ] && echo "Environment=\"$v=${!v}\""
 	done
 } >"$ROOT/etc/systemd/system/nsbridge@.service.d/sanitizers.conf"
-mounts=(-v "$NSB:/usr/local/bin/nsbridge:ro" -v "/run/netns/$web:/run/netns/web")
+mounts=(-v "$NSB:$EXEC_START:ro" -v "/run/netns/$web:/run/netns/web")
 IFS=: read -ra lsan <<<"${LSAN_OPTIONS:-}"
 for opt in "${lsan[@]}"; do
 	[[ "$opt" == suppressions=* ]] && mounts+=(-v "${opt#*=}:${opt#*=}:ro")
@@ -149,6 +162,26 @@ running_again() {
 	running && unit_is "$UNIT" "NRestarts=$2" && [ "$(prop "$UNIT" MainPID)" != "$1" ]
 }
 
+# systemctl reload: the file read again, a bridge added. Type=notify-reload
+# (systemd 253 and later) returns once nsbridge said READY=1 again, so the
+# bridge serves at once; systemd 252's ExecReload= returns when kill has
+# sent the signal, and the new listener is waited for
+reloaded() {
+	running || fail "$UNIT is not running before the reload"
+	cat >"$ROOT/etc/nsbridge/web.conf" <<-EOF
+	connect-timeout = "5s";
+	bridges = ( { service = "host:$svc"; expose = "container:$exp2"; } );
+	EOF
+	in_sd systemctl reload "$UNIT" || fail "systemctl reload $UNIT"
+	[ "$UNIT_TYPE" = notify-reload ] || wait_listen "$web" "$exp2"
+	nsx "$web" curl -sS --max-time 10 -o "$T/got2" "http://127.0.0.1:$exp2/file" ||
+		fail "no answer on $exp2 once systemctl reload returned (Type=$UNIT_TYPE)"
+	cmp -s "$T/got2" "$T/www/file" || fail "through the reloaded bridge: the bytes differ from the file"
+	served "beside the reloaded bridge"
+	running || fail "$UNIT is not running after the reload"
+	pass "systemctl reload (Type=$UNIT_TYPE): the file's new bridge serves$([ "$UNIT_TYPE" = notify-reload ] && echo " as soon as systemctl returns"), the old one still does"
+}
+
 # A usage error is not retried
 usage_error_final() {
 	in_sd systemctl start 'nsbridge@netns:bad.service' >/dev/null 2>&1 &&
@@ -170,5 +203,6 @@ stop_final() {
 
 check failed_start_retried
 check killed_restarted
+check reloaded
 check usage_error_final
 check stop_final
