@@ -491,7 +491,10 @@ static void labels_on_exit(struct ctx *c, enum side side)
 	s->options = NULL;
 	free(s->options_text);
 	s->options_text = NULL;
-	log_notice("%s stopped: its %u bridges are removed", s->label, n);
+	if (n == 1)
+		log_notice("%s stopped: its bridge is removed", s->label);
+	else
+		log_notice("%s stopped: its %u bridges are removed", s->label, n);
 	s->used = false;
 	s->labelled = false;
 	s->down = true;
