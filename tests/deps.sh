@@ -29,12 +29,15 @@ DEB="build-essential dpkg-dev debhelper scdoc lintian"
 # without its recommends: its sanitizer runtime and llvm's symbolizer, which
 # LeakSanitizer needs to apply tests/lsan.supp, are named here (the
 # unversioned packages, which follow each release's clang); systemd for
-# systemd-analyze verify of the units (it is not started)
+# systemd-analyze verify of the units (it is not started); catatonit for
+# the pause image of podman kube play's pods; passt, whose pasta is the
+# network of Podman 5's rootless containers. Each name is the same in
+# Debian 12 and 13 (tests/fresh.sh --suite bookworm|trixie installs them)
 TEST="clang libclang-rt-dev llvm libcmocka-dev scdoc bash-completion systemd
 	iproute2 procps util-linux libcap2-bin psmisc python3
 	valgrind gdb curl socat nginx-light iperf3 wrk dnsmasq-base bind9-dnsutils prometheus
 	postgresql docker.io docker-compose busybox-static debootstrap
-	podman runc uidmap rootlesskit man-db $DEB"
+	podman runc catatonit passt uidmap rootlesskit man-db $DEB"
 
 dry_run=
 if [ "${1:-}" = --dry-run ]; then

@@ -7,12 +7,20 @@ NSBT_MACHINE_NET=1
 . "$(dirname "$0")/lib.sh"
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-command -v docker-compose >/dev/null || skip "docker-compose is not installed"
+# Debian 12's docker-compose is version 1, a command of its own; Debian
+# 13's is version 2, a plugin of docker's
+if command -v docker-compose >/dev/null; then
+	COMPOSE=(docker-compose)
+elif docker compose version >/dev/null 2>&1; then
+	COMPOSE=(docker compose)
+else
+	skip "docker-compose is not installed"
+fi
 command -v debootstrap >/dev/null || skip "debootstrap is not installed"
 start_dockerd
 import_busybox
 
-import_bookworm
+import_debian bookworm
 # its apt-get downloads may fail for a moment; a second try reuses the layers made
 retry 3 docker build --network host -t nsbridge "$REPO" >"$T/build.log" 2>&1 ||
 	fail "docker build: $(tail -n 5 "$T/build.log")"
@@ -39,7 +47,7 @@ bg ip netns exec "$hostns" sleep 600
 export APP_IMAGE=$BUSYBOX_IMAGE NSBRIDGE_HOST_NETNS=/proc/$BG_PID/ns/net PORT=$port
 project=nsbt$$
 compose() {
-	docker-compose -p "$project" -f "$REPO/deploy/compose.yml" "$@"
+	"${COMPOSE[@]}" -p "$project" -f "$REPO/deploy/compose.yml" "$@"
 }
 at_exit "compose down -t 0 >/dev/null 2>&1"
 
@@ -50,7 +58,7 @@ sidecar_ready() {
 
 sidecar() {
 	local app body
-	compose up -d >"$T/compose.log" 2>&1 || fail "docker-compose up: $(tail -n 5 "$T/compose.log")"
+	compose up -d >"$T/compose.log" 2>&1 || fail "${COMPOSE[*]} up: $(tail -n 5 "$T/compose.log")"
 	wait_until "ready line of the sidecar" 30 sidecar_ready
 	app=$(compose ps -q app)
 	assert_eq "the app's network" none "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$app")"

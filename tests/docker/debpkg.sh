@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # debpkg.sh - the Debian package, end to end: deploy/deb.sh builds it,
 # lintian finds no error in it, `apt install ./nsbridge_*.deb` puts it in a
-# fresh bookworm container made with debootstrap, the installed nsbridge
+# fresh container of this machine's release (bookworm, trixie: the package
+# is built against its libraries) made with debootstrap, the installed nsbridge
 # relays a page there, man, the completion, the units and the system user
 # are in place, and apt remove then apt purge leave none of its files.
 # debootstrap and apt reach Debian's archive: this test keeps the machine's
@@ -45,8 +46,9 @@ lintian_clean() {
 check built
 check lintian_clean
 
-# a fresh bookworm, as debian:bookworm-slim would be: nothing can be pulled (TESTING.md)
-import_bookworm
+# a fresh machine of this release, as debian:SUITE-slim would be: nothing
+# can be pulled (TESTING.md)
+import_debian "$MACHINE_SUITE"
 
 # the tools the checks use first, then the package alone, as README.md has it:
 # apt takes its libraries from the archive
@@ -58,12 +60,14 @@ apt-get install -y -qq --no-install-recommends -o Acquire::Retries=3 man-db curl
 cd /deb
 apt install -y -o Acquire::Retries=3 ./nsbridge_*.deb
 SH
-docker run --name install --network host -v "$OUT:/deb:ro" debian:bookworm-slim \
+docker run --name install --network host -v "$OUT:/deb:ro" "debian:$MACHINE_SUITE-slim" \
 	bash /deb/install.sh >"$T/install.log" 2>&1 || fail "apt install: $(tail -n 10 "$T/install.log")"
 
 installed() {
 	grep -q '^Setting up nsbridge ' "$T/install.log" || fail "apt did not set nsbridge up: $(tail -n 10 "$T/install.log")"
-	pass "apt install ./nsbridge_${version}_$arch.deb into a fresh bookworm: $(grep -o '[0-9]* newly installed' "$T/install.log")"
+	local size
+	size=$(sed -n 's/^After this operation, \(.*\) of additional disk space.*/\1/p' "$T/install.log")
+	pass "apt install ./nsbridge_${version}_$arch.deb into a fresh $MACHINE_SUITE: $(grep -o '[0-9]* newly installed' "$T/install.log"), ${size:-no size said} on disk with its dependencies"
 }
 check installed
 

@@ -95,36 +95,42 @@ retry() {
 	return 1
 }
 
-# import_bookworm - debian:bookworm-slim in the engine (the Dockerfile's
-# base; nothing can be pulled), from a debootstrap made once per run
-import_bookworm() {
+# MACHINE_SUITE - this machine's Debian release (bookworm, trixie): a
+# container that runs what was built here (the package, a systemd with
+# this nsbridge) is made of the same release, as its libraries are
+MACHINE_SUITE=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+
+# import_debian SUITE - debian:SUITE-slim in the engine (the Dockerfile's
+# base is bookworm's; nothing can be pulled), from a debootstrap made once
+# per run
+import_debian() {
 	local base
-	bookworm_tar base minbase
-	docker import - debian:bookworm-slim <"$base" >/dev/null ||
-		fail "docker import of the bookworm minbase"
+	debian_tar base "$1" minbase
+	docker import - "debian:$1-slim" <"$base" >/dev/null ||
+		fail "docker import of the $1 minbase"
 }
 
-# bookworm_tar VAR NAME [PACKAGE...] - a tar of Debian 12's minbase, with
-# PACKAGEs besides, its path in VAR: made once per run and kept in
+# debian_tar VAR SUITE NAME [PACKAGE...] - a tar of Debian SUITE's minbase,
+# with PACKAGEs besides, its path in VAR: made once per run and kept in
 # $NSBT_CACHE when the test command set it (tests/run.sh), so that the
 # tests share one download, else in the test's own directory
-bookworm_tar() {
-	local _bt_var=$1 _bt_file cache=${NSBT_CACHE:-$T}
-	_bt_file=$cache/bookworm-$2.tar
-	shift 2
+debian_tar() {
+	local _bt_var=$1 _bt_suite=$2 _bt_file cache=${NSBT_CACHE:-$T}
+	_bt_file=$cache/$_bt_suite-$3.tar
+	shift 3
 	mkdir -p "$cache"
 	(
 		flock 9	# one debootstrap, whichever test asks first
-		[ -s "$_bt_file" ] || retry 3 _debootstrap_tar "$_bt_file" "$@"
-	) 9>"$_bt_file.lock" || fail "debootstrap: $(tail -n 3 "$T/debootstrap.log")"
+		[ -s "$_bt_file" ] || retry 3 _debootstrap_tar "$_bt_file" "$_bt_suite" "$@"
+	) 9>"$_bt_file.lock" || fail "debootstrap $_bt_suite: $(tail -n 3 "$T/debootstrap.log")"
 	printf -v "$_bt_var" '%s' "$_bt_file"
 }
 _debootstrap_tar() {
-	local file=$1 include
-	shift
+	local file=$1 suite=$2 include
+	shift 2
 	include=$(IFS=,; echo "$*")
 	rm -rf "$T/rootfs"
-	debootstrap --variant=minbase ${include:+--include="$include"} bookworm "$T/rootfs" \
+	debootstrap --variant=minbase ${include:+--include="$include"} "$suite" "$T/rootfs" \
 		>"$T/debootstrap.log" 2>&1 || return 1
 	tar -C "$T/rootfs" -cf "$file.part" . && mv "$file.part" "$file"
 	rm -rf "$T/rootfs"
