@@ -7,17 +7,22 @@
 # Makes a Debian machine with nothing installed (debootstrap minbase, in a
 # container of a private Docker engine), puts a clean clone of this
 # repository's HEAD in it, and runs the quick start's two commands there,
-# tests/demo.sh and tests/run.sh (or COMMAND). The container runs without
-# --init unless asked: its first process then reaps no orphans, as in many
-# CI systems, and a test that takes a zombie for a living process fails
-# here. It has every capability this sandbox grants and the options
-# TESTING.md ("A fresh machine") names, so that Docker and Podman run in it;
-# no /dev/net/tun is passed in, as in many containers (the benchmark then
-# leaves pasta out and says why).
+# tests/demo.sh and then tests/run.sh (or COMMAND), each a step: its exit
+# status, its time and how many packages the machine has gained by its end
+# are printed. The container runs without --init unless asked: its first
+# process then reaps no orphans, as in many CI systems, and a test that
+# takes a zombie for a living process fails here. It has every capability
+# this sandbox grants, the options TESTING.md ("A fresh machine") names,
+# so that Docker and Podman run in it, and /dev/net/tun, as a machine has
+# (pasta, Podman 5's rootless network, needs it).
 # The log is build-tests/fresh-SUITE.log; the exit status is the commands'.
+# The quick start's result, each step's line and the test command's
+# summary, dated, goes to docs/fresh-SUITE.md (not with a COMMAND): the
+# last result of each release, kept with the project.
 #
 # Needs root, dockerd and debootstrap (tests/deps.sh test). Not part of
-# tests/run.sh: it runs that command itself.
+# tests/run.sh: it runs that command itself. Run it for both releases
+# before a release (README.md, "Development").
 set -u
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -35,7 +40,9 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ $# -gt 0 ] || set -- sh -c 'tests/demo.sh && tests/run.sh'
+QUICK_START=0
+[ $# -gt 0 ] || { set -- tests/demo.sh tests/run.sh; QUICK_START=1; }
+[ "$QUICK_START" = 1 ] || set -- "$*"
 [ "$(id -u)" = 0 ] || { echo "fresh.sh: run as root" >&2; exit 1; }
 for tool in dockerd docker debootstrap git; do
 	command -v "$tool" >/dev/null || { echo "fresh.sh: $tool is missing (tests/deps.sh test)" >&2; exit 1; }
@@ -83,15 +90,52 @@ docker import - "nsbt-fresh:$SUITE" <"$TARBALL" >/dev/null
 # a clean clone of HEAD: what CI and a newcomer have
 git clone -q "$REPO" "$D/clone"
 
-echo "fresh.sh: running '$*' in a fresh $SUITE (log: $LOG)" >&2
+# the steps, in the container: each one's exit status, time and the
+# packages installed by its end; the first that fails ends the run
+# shellcheck disable=SC2016
+steps='base=$(dpkg-query -W -f="\${db:Status-Abbrev}\n" | grep -c "^ii")
+for step; do
+	start=$(date +%s)
+	sh -c "$step"
+	rc=$?
+	secs=$(($(date +%s) - start))
+	pkgs=$(($(dpkg-query -W -f="\${db:Status-Abbrev}\n" | grep -c "^ii") - base))
+	echo "fresh: $step: exit status $rc after $((secs / 60))m$((secs % 60))s; $pkgs packages installed by its end"
+	[ "$rc" = 0 ] || exit "$rc"
+done'
+
+echo "fresh.sh: running $* in a fresh $SUITE (log: $LOG)" >&2
+when=$(date -u '+%Y-%m-%d %H:%M UTC')
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s)
 docker run --name "nsbt-fresh-$$" "${INIT[@]}" --network host \
-	--cap-add ALL --cap-drop SYS_RESOURCE \
+	--cap-add ALL --cap-drop SYS_RESOURCE --device /dev/net/tun \
 	--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
 	--security-opt systempaths=unconfined --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-	-v "$D/clone:/src" -w /src "nsbt-fresh:$SUITE" "$@" >"$LOG" 2>&1
+	-v "$D/clone:/src" -w /src "nsbt-fresh:$SUITE" sh -c "$steps" sh "$@" >"$LOG" 2>&1
 status=$?
 secs=$(($(date +%s) - start))
 tail -n 25 "$LOG"
-echo "fresh.sh: '$*' in a fresh $SUITE: exit status $status after $((secs / 60))m$((secs % 60))s" >&2
+grep '^fresh: ' "$LOG" >&2
+echo "fresh.sh: a fresh $SUITE: exit status $status after $((secs / 60))m$((secs % 60))s" >&2
+[ "$QUICK_START" = 1 ] || exit "$status"
+
+# the result, kept with the project
+{
+	echo "# The quick start on a fresh Debian $SUITE"
+	echo
+	echo "Written by \`tests/fresh.sh --suite $SUITE\` on $when: commit $(git -C "$D/clone" rev-parse --short HEAD)," \
+		"a debootstrap minbase $SUITE in a container$([ ${#INIT[@]} = 0 ] && echo ' without --init')," \
+		"on a host of $(nproc) cores, kernel $(uname -r), load average $load at the start."
+	echo "Exit status $status after $((secs / 60))m$((secs % 60))s."
+	echo
+	echo "Each step, with the packages the machine had gained by its end:"
+	echo
+	grep '^fresh: ' "$LOG" | sed 's/^fresh: /    /'
+	echo
+	echo "The test command's summary:"
+	echo
+	sed -n '/^=== summary$/,$p' "$LOG" | sed 's/^/    /'
+} >"$REPO/docs/fresh-$SUITE.md"
+echo "fresh.sh: the result is in docs/fresh-$SUITE.md" >&2
 exit "$status"
