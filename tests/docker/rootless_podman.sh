@@ -331,3 +331,75 @@ no_user_namespaces() {
 	pass "user.max_user_namespaces 0: '$(cat "$T/err")'"
 }
 check no_user_namespaces
+
+# -------- --labels as A: A's labelled container, bridged from its start --------
+lab_answers() {
+	[ "$(podman_a exec lab timeout 10 wget -qO- "http://127.0.0.1:$port/" 2>/dev/null)" = "host service $port" ]
+}
+labels_rootless() {
+	as_argv NSB_WRAP "$A"
+	NSB_READY=0 start_nsb --labels
+	podman_a run -d --name lab --network none "${limits[@]}" --label "nsbridge.bridges=host:$port container:$port" \
+		localhost/nsbt-bb sleep 100000 >/dev/null 2>"$T/err" || fail "podman run lab: $(tail -n 1 "$T/err")"
+	wait_until "the host's page inside lab" 30 lab_answers
+	podman_a restart -t 0 lab >/dev/null || fail "podman restart lab"
+	wait_until "the host's page inside lab after its restart" 30 lab_answers
+	podman_a rm -f -t 0 lab >/dev/null || fail "podman rm lab"
+	wait_until "lab's bridge gone from the log" 30 grep -q "container lab: .*stopped\|container lab: .*gone\|lab.*removed" "$NSB_LOG"
+	stop_nsb
+	assert_eq "nsbridge --labels as $A: exit status" 0 "$NSB_STATUS"
+	pass "as $A: nsbridge --labels bridges A's labelled container lab from its start, follows podman restart, lets go on podman rm"
+}
+check labels_rootless
+
+# -------- Podman 5: pasta's network and a -p port, nsbridge beside --------
+# Podman 5 gives a rootless container pasta's network by default (Podman 4
+# gave slirp4netns's; the checks above use --network none). web5 has that
+# network and a published port of its own, 127.0.0.1:$hport to its httpd;
+# nsbridge brings the host's page into the same container. Both answer,
+# side by side, and again after podman restart (a new pasta, a new
+# namespace). pasta opens /dev/net/tun as A: where it is 0600 (this
+# sandbox), podman runs in a mount namespace with a 0666 one over it, as
+# on a stock Debian.
+podman5_a() {
+	local argv
+	as_argv argv "$A"
+	if [ "$(stat -c %a /dev/net/tun)" = 666 ]; then
+		"${argv[@]}" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs "$@"
+	else
+		unshare -m -- sh -c 'mount --bind "$0" /dev/net/tun && exec "$@"' "$T/tun" \
+			"${argv[@]}" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs "$@"
+	fi
+}
+pasta_beside() {
+	local version hport page
+	version=$(podman_a version -f '{{.Client.Version}}')
+	[ "${version%%.*}" -ge 5 ] || skip "Podman $version: pasta is the rootless network from Podman 5 on"
+	command -v pasta >/dev/null || skip "pasta is not installed (Debian's passt)"
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun here: pasta makes its tap device with it"
+	[ -e "$T/tun" ] || mknod -m 666 "$T/tun" c 10 200 || fail "mknod $T/tun"
+	pick_port hport
+	podman5_a run -d --name web5 -p "127.0.0.1:$hport:8080" "${limits[@]}" localhost/nsbt-bb \
+		sh -c 'httpd -p 8080 -h /www; exec sleep 100000' >/dev/null 2>"$T/err" ||
+		fail "podman run with pasta's network: $(tail -n 1 "$T/err")"
+	assert_eq "web5's network mode" pasta "$(podman_a inspect -f '{{.HostConfig.NetworkMode}}' web5)"
+	wait_until "pasta's port $hport" 30 _listens "" "$hport"
+	as_argv NSB_WRAP "$A"
+	start_nsb -c web5 "host:$port" "container:$port"
+	both_answer
+	page=$(curl -s "http://127.0.0.1:$hport/")
+	podman5_a restart -t 0 web5 >/dev/null 2>"$T/err" || fail "podman restart web5: $(tail -n 1 "$T/err")"
+	wait_until "the bridge into web5 after its restart" 30 web5_answers
+	both_answer
+	stop_nsb
+	pass "as $A, Podman $version: web5 on pasta's network, its -p 127.0.0.1:$hport ('$page') and nsbridge's container:$port side by side, and again after podman restart"
+}
+web5_answers() {
+	[ "$(podman_a exec web5 timeout 10 wget -qO- "http://127.0.0.1:$port/" 2>/dev/null)" = "host service $port" ]
+}
+both_answer() {
+	assert_eq "curl on the host through pasta's -p" "container service" "$(curl -s --max-time 10 "http://127.0.0.1:$hport/")"
+	web5_answers || fail "wget inside web5 through nsbridge: no host page"
+	assert_eq "web5's interfaces besides lo" 1 "$(nsenter --net="/proc/$(podman_a inspect -f '{{.State.Pid}}' web5)/ns/net" ip -o link | grep -vc ': lo:')"
+}
+check pasta_beside
