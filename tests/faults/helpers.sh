@@ -110,7 +110,8 @@ keeper_dies() {
 	keeper_conf ", { service = \"host:$web\"; expose = \"container:$added\"; }"
 	before=$(grep -c "reloaded" "$NSB_LOG")
 	kill -HUP "$NSB_PID"
-	wait_until "the reload's line" 30 test "$(grep -c "reloaded" "$NSB_LOG")" -gt "$before"
+	# (the count is read again at each try: a $(...) here would be read once)
+	wait_until "the reload's line" 30 sh -c '[ "$(grep -c reloaded "$1")" -gt "$2" ]' sh "$NSB_LOG" "$before"
 	wait_until "the --port-file line" 30 grep -q "port-file $T/pf/ports is not written again: the keeper has exited" "$NSB_LOG"
 	cmp -s "$T/ports.before" "$T/pf/ports" || fail "the port file changed without the keeper"
 	stop_nsb TERM

@@ -79,6 +79,13 @@ add_without_opener() {
 	pass "nsbridge add once the opener is gone: exit $rc, '$out'; the bridge bound before serves on"
 }
 
+reload_lines() {
+	grep -Ec 'reloaded|reload of .* refused' "$NSB_LOG"
+}
+more_reload_lines() {
+	[ "$(reload_lines)" -gt "$1" ]
+}
+
 reload_without_opener() {
 	local before
 	cat >"$T/c.conf" <<-EOF
@@ -91,9 +98,10 @@ reload_without_opener() {
 	bridges = ( { service = "host:$web"; expose = "container:$exp"; },
 	            { service = "host:$web"; expose = "container:$added"; } );
 	EOF
-	before=$(grep -Ec 'reloaded|reload of .* refused' "$NSB_LOG")
+	before=$(reload_lines)
 	kill -HUP "$NSB_PID"
-	wait_until "the reload's line" 30 test "$(grep -Ec 'reloaded|reload of .* refused' "$NSB_LOG")" -gt "$before"
+	# (the count is read again at each try: a $(...) here would be read once)
+	wait_until "the reload's line" 30 more_reload_lines "$before"
 	grep -q "reload of .* refused" "$NSB_LOG" ||
 		fail "a reload that cannot listen is not refused: $(tail -n 2 "$NSB_LOG")"
 	port_free "$ns" "$added" || fail "something listens on $added after the refused reload"
