@@ -39,6 +39,13 @@ TEST="clang libclang-rt-dev llvm libcmocka-dev scdoc bash-completion systemd
 	postgresql docker.io docker-compose busybox-static debootstrap
 	podman runc catatonit passt uidmap rootlesskit man-db $DEB"
 
+# Debian 13 splits Docker's client out of docker.io (which only
+# recommends it); Debian 12's docker.io has it
+case $(. /etc/os-release && echo "${VERSION_CODENAME:-}") in
+bookworm) ;;
+*) TEST="$TEST docker-cli" ;;
+esac
+
 dry_run=
 if [ "${1:-}" = --dry-run ]; then
 	dry_run=1

@@ -24,8 +24,10 @@ make_user A a
 make_user B b
 UID_A=$(id -u "$A")
 
+# vfs: Podman 5 would take overlay, which needs a mount program over the
+# overlayfs of a container's root (tests/fresh.sh); Podman 4 took vfs by itself
 podman_a() {
-	as "$A" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs "$@"
+	as "$A" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs --storage-driver vfs "$@"
 }
 
 # -------- rootless Podman, as A: the API service, the image, the container --------
@@ -365,10 +367,10 @@ podman5_a() {
 	local argv
 	as_argv argv "$A"
 	if [ "$(stat -c %a /dev/net/tun)" = 666 ]; then
-		"${argv[@]}" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs "$@"
+		"${argv[@]}" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs --storage-driver vfs "$@"
 	else
 		unshare -m -- sh -c 'mount --bind "$0" /dev/net/tun && exec "$@"' "$T/tun" \
-			"${argv[@]}" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs "$@"
+			"${argv[@]}" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs --storage-driver vfs "$@"
 	fi
 }
 pasta_beside() {
