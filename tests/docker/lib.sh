@@ -34,6 +34,7 @@ stop_dockerd() {
 # if dockerd is missing or cannot start here, saying why.
 start_dockerd() {
 	command -v dockerd >/dev/null || skip "dockerd is not installed (Debian's docker.io)"
+	command -v docker >/dev/null || skip "the docker command is not installed (Debian 13: docker-cli)"
 	DOCKER_DIR=$(mktemp -d /tmp/nsbt-docker.XXXXXX)
 	at_exit stop_dockerd
 	export DOCKER_HOST="unix://$DOCKER_DIR/docker.sock"

@@ -18,6 +18,7 @@
 
 ROOTLESS_SH=/usr/share/docker.io/contrib/dockerd-rootless.sh
 command -v dockerd >/dev/null || skip "dockerd is not installed (Debian's docker.io)"
+command -v docker >/dev/null || skip "the docker command is not installed (Debian 13: docker-cli)"
 [ -x "$ROOTLESS_SH" ] || skip "$ROOTLESS_SH is missing (Debian's docker.io)"
 command -v rootlesskit >/dev/null || skip "rootlesskit is not installed (Debian's rootlesskit)"
 . "$(dirname "$0")/rootless_lib.sh"
