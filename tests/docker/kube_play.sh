@@ -94,8 +94,8 @@ play() {
 	assert_eq "the app's network interfaces" lo \
 		"$(podman_ exec "$POD-app" /bin/ls /sys/class/net | tr -d '\r')"
 	want=$(sha256sum <"$T/www/agent" | cut -d' ' -f1)
-	sum=$(timeout 30 podman_ exec "$POD-app" /bin/sh -c \
-		"wget -qO- http://127.0.0.1:8126/agent | sha256sum" | cut -d' ' -f1)
+	sum=$(podman_ exec "$POD-app" /bin/sh -c \
+		"wget -T 30 -qO- http://127.0.0.1:8126/agent | sha256sum" | cut -d' ' -f1)
 	assert_eq "sha256 of 4 MiB the app fetched from the node's agent" "$want" "$sum"
 	main=$(podman_ inspect -f '{{.State.Pid}}' "$POD-nsbridge")
 	assert_eq "the sidecar's relay: its uid" 65534 "$(awk '/^Uid:/ { print $3 }' "/proc/$main/status")"

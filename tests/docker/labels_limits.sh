@@ -32,6 +32,7 @@ allow_uid() {
 		"$BUSYBOX_IMAGE" sh -c "echo 'app web' >/www/index.html; httpd -p 127.0.0.1:$app -h /www; exec sleep 100000" \
 		>/dev/null || fail "docker run web"
 	wait_until "web's bridge" 30 grep -q "container web: .* ready (label" "$NSB_LOG"
+	wait_until "web's httpd" 30 ct_listens web "$app"
 	body=$(setpriv --reuid 4242 --regid 4242 --clear-groups curl -sS --max-time 5 "http://127.0.0.1:$p_web/") ||
 		fail "curl as uid 4242"
 	assert_eq "uid 4242, in --allow-uid" "app web" "$body"

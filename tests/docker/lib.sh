@@ -142,6 +142,15 @@ container_pid() {
 	docker inspect -f '{{.State.Pid}}' "$1"
 }
 
+# ct_listens NAME PORT - something listens on PORT (tcp) in Docker container
+# NAME's namespace: its service is up, which its bridge's ready line does
+# not say
+ct_listens() {
+	[ -n "$(nsenter --net="/proc/$(container_pid "$1")/ns/net" ss -Htln "sport = :$2" 2>/dev/null)" ]
+}
+
+# Podman 5 warns of cgroups v1 on every command, which this sandbox has
+export PODMAN_IGNORE_CGROUPSV1_WARNING=1
 # A private store (vfs: no mounts to leave behind), runc, no systemd
 podman_() {
 	podman --root "$PD/storage" --runroot "$PD/run" --storage-driver vfs \
