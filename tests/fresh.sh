@@ -49,7 +49,9 @@ for tool in dockerd docker debootstrap git; do
 done
 
 mkdir -p build-tests
+# the quick start's log, or a COMMAND's own: two runs never share one
 LOG=$REPO/build-tests/fresh-$SUITE.log
+[ "$QUICK_START" = 1 ] || LOG=$REPO/build-tests/fresh-$SUITE-$$.log
 D=$(mktemp -d /tmp/nsbt-fresh.XXXXXX)
 DOCKERD_PID=
 
@@ -116,7 +118,7 @@ docker run --name "nsbt-fresh-$$" "${INIT[@]}" --network host \
 status=$?
 secs=$(($(date +%s) - start))
 tail -n 25 "$LOG"
-grep '^fresh: ' "$LOG" >&2
+grep -a '^fresh: ' "$LOG" >&2
 echo "fresh.sh: a fresh $SUITE: exit status $status after $((secs / 60))m$((secs % 60))s" >&2
 [ "$QUICK_START" = 1 ] || exit "$status"
 
@@ -131,7 +133,7 @@ echo "fresh.sh: a fresh $SUITE: exit status $status after $((secs / 60))m$((secs
 	echo
 	echo "Each step, with the packages the machine had gained by its end:"
 	echo
-	grep '^fresh: ' "$LOG" | sed 's/^fresh: /    /'
+	grep -a '^fresh: ' "$LOG" | sed 's/^fresh: /    /'
 	echo
 	echo "The test command's summary:"
 	echo

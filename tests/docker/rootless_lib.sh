@@ -65,7 +65,8 @@ make_user() {
 as_argv() {
 	local -n _argv=$1
 	_argv=(setpriv --reuid "$2" --regid "$2" --init-groups env -i -C / HOME="/home/$2"
-		USER="$2" PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="/run/user/$(id -u "$2")")
+		USER="$2" PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR="/run/user/$(id -u "$2")"
+		PODMAN_IGNORE_CGROUPSV1_WARNING=1)
 }
 # as USER CMD... - CMD as USER
 as() {
