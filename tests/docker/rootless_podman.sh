@@ -25,9 +25,26 @@ make_user B b
 UID_A=$(id -u "$A")
 
 # vfs: Podman 5 would take overlay, which needs a mount program over the
-# overlayfs of a container's root (tests/fresh.sh); Podman 4 took vfs by itself
+# overlayfs of a container's root (tests/fresh.sh); Podman 4 took vfs by
+# itself. pasta (Podman 5's rootless network) opens /dev/net/tun as A:
+# where it is 0600 (this sandbox), A's Podman runs in a mount namespace
+# with a 0666 one over it, as on a stock Debian. Every command of A's
+# Podman joins the namespaces of its first (the pause process's), so every
+# one runs so.
+TUN=
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+	TUN=$T/tun
+	mknod -m 666 "$TUN" c 10 200 || fail "mknod $TUN"
+fi
 podman_a() {
-	as "$A" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs --storage-driver vfs "$@"
+	local argv
+	as_argv argv "$A"
+	argv+=(podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs --storage-driver vfs "$@")
+	if [ -n "$TUN" ]; then
+		unshare -m -- sh -c 'mount --bind "$0" /dev/net/tun && exec "$@"' "$TUN" "${argv[@]}"
+	else
+		"${argv[@]}"
+	fi
 }
 
 # -------- rootless Podman, as A: the API service, the image, the container --------
@@ -359,42 +376,34 @@ check labels_rootless
 # gave slirp4netns's; the checks above use --network none). web5 has that
 # network and a published port of its own, 127.0.0.1:$hport to its httpd;
 # nsbridge brings the host's page into the same container. Both answer,
-# side by side, and again after podman restart (a new pasta, a new
-# namespace). pasta opens /dev/net/tun as A: where it is 0600 (this
-# sandbox), podman runs in a mount namespace with a 0666 one over it, as
-# on a stock Debian.
-podman5_a() {
-	local argv
-	as_argv argv "$A"
-	if [ "$(stat -c %a /dev/net/tun)" = 666 ]; then
-		"${argv[@]}" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs --storage-driver vfs "$@"
-	else
-		unshare -m -- sh -c 'mount --bind "$0" /dev/net/tun && exec "$@"' "$T/tun" \
-			"${argv[@]}" podman --runtime "$(command -v runc)" --cgroup-manager cgroupfs --storage-driver vfs "$@"
-	fi
-}
+# side by side, and again after podman stop and start (a new pasta, a new
+# namespace).
 pasta_beside() {
 	local version hport page
 	version=$(podman_a version -f '{{.Client.Version}}')
 	[ "${version%%.*}" -ge 5 ] || skip "Podman $version: pasta is the rootless network from Podman 5 on"
 	command -v pasta >/dev/null || skip "pasta is not installed (Debian's passt)"
 	[ -c /dev/net/tun ] || skip "no /dev/net/tun here: pasta makes its tap device with it"
-	[ -e "$T/tun" ] || mknod -m 666 "$T/tun" c 10 200 || fail "mknod $T/tun"
 	pick_port hport
-	podman5_a run -d --name web5 -p "127.0.0.1:$hport:8080" "${limits[@]}" localhost/nsbt-bb \
+	podman_a run -d --name web5 -p "127.0.0.1:$hport:8080" "${limits[@]}" localhost/nsbt-bb \
 		sh -c 'httpd -p 8080 -h /www; exec sleep 100000' >/dev/null 2>"$T/err" ||
-		fail "podman run with pasta's network: $(tail -n 1 "$T/err")"
+		fail "podman run with pasta's network: $(cat "$T/err")"
 	assert_eq "web5's network mode" pasta "$(podman_a inspect -f '{{.HostConfig.NetworkMode}}' web5)"
 	wait_until "pasta's port $hport" 30 _listens "" "$hport"
 	as_argv NSB_WRAP "$A"
 	start_nsb -c web5 "host:$port" "container:$port"
 	both_answer
 	page=$(curl -s "http://127.0.0.1:$hport/")
-	podman5_a restart -t 0 web5 >/dev/null 2>"$T/err" || fail "podman restart web5: $(tail -n 1 "$T/err")"
+	# stop, then start once the old pasta has let its port go: Podman 5.4's
+	# restart starts the new pasta while the old one may still hold it
+	# ("Failed to bind port ... Address already in use")
+	podman_a stop -t 0 web5 >/dev/null 2>"$T/err" || fail "podman stop web5: $(cat "$T/err")"
+	wait_until "pasta's port $hport let go" 30 port_free "" "$hport"
+	podman_a start web5 >/dev/null 2>"$T/err" || fail "podman start web5: $(cat "$T/err")"
 	wait_until "the bridge into web5 after its restart" 30 web5_answers
 	both_answer
 	stop_nsb
-	pass "as $A, Podman $version: web5 on pasta's network, its -p 127.0.0.1:$hport ('$page') and nsbridge's container:$port side by side, and again after podman restart"
+	pass "as $A, Podman $version: web5 on pasta's network, its -p 127.0.0.1:$hport ('$page') and nsbridge's container:$port side by side, and again after podman stop and start"
 }
 web5_answers() {
 	[ "$(podman_a exec web5 timeout 10 wget -qO- "http://127.0.0.1:$port/" 2>/dev/null)" = "host service $port" ]
