@@ -65,9 +65,13 @@ docker run --name install --network host -v "$OUT:/deb:ro" "debian:$MACHINE_SUIT
 
 installed() {
 	grep -q '^Setting up nsbridge ' "$T/install.log" || fail "apt did not set nsbridge up: $(tail -n 10 "$T/install.log")"
-	local size
-	size=$(sed -n 's/^After this operation, \(.*\) of additional disk space.*/\1/p' "$T/install.log")
-	pass "apt install ./nsbridge_${version}_$arch.deb into a fresh $MACHINE_SUITE: $(grep -o '[0-9]* newly installed' "$T/install.log"), ${size:-no size said} on disk with its dependencies"
+	local count size
+	# apt 2 (Debian 12): "N newly installed", "After this operation, SIZE of
+	# additional disk space"; apt 3 (Debian 13): "Installing: N", "Space needed: SIZE /"
+	count=$(sed -n -e 's/.* \([0-9]*\) newly installed.*/\1/p' -e 's/.*Installing: \([0-9]*\).*/\1/p' "$T/install.log" | tail -n 1)
+	size=$(sed -n -e 's/^After this operation, \(.*\) of additional disk space.*/\1/p' \
+		-e 's/^ *Space needed: \([^/]*[^/ ]\) *\/.*/\1/p' "$T/install.log" | tail -n 1)
+	pass "apt install ./nsbridge_${version}_$arch.deb into a fresh $MACHINE_SUITE: ${count:-?} packages newly installed, ${size:-no size said} on disk with its dependencies"
 }
 check installed
 
