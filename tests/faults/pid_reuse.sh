@@ -75,13 +75,21 @@ stopped_relay() {
 	kill -STOP "$NSB_PID"
 }
 
-# watcher_of - the engine watcher among nsbridge's children, in WATCHER
-watcher_of() {
+# watcher_pid - the engine watcher among nsbridge's children, if any: a
+# child just forked still has nsbridge's name until it names itself
+watcher_pid() {
 	local pid
 	for pid in $(cat "/proc/$NSB_PID/task/$NSB_PID/children"); do
-		[ "$(cat "/proc/$pid/comm")" = nsbridge-watch ] && WATCHER=$pid
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = nsbridge-watch ] && echo "$pid"
 	done
-	[ -n "${WATCHER:-}" ] || fail "no engine watcher among nsbridge's children"
+}
+has_watcher() {
+	[ -n "$(watcher_pid)" ]
+}
+# watcher_of - the engine watcher among nsbridge's children, in WATCHER
+watcher_of() {
+	wait_until "an engine watcher among nsbridge's children" 30 has_watcher
+	WATCHER=$(watcher_pid)
 }
 
 # --- a labelled container ------------------------------------------------------
