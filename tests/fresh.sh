@@ -62,6 +62,8 @@ cleanup() {
 	[ "$KEEP" = 1 ] || rm -rf "$D"
 }
 trap cleanup EXIT
+# a signal ends the run through the same cleanup: no engine or container left
+trap 'exit 130' INT TERM HUP
 
 export DOCKER_HOST=unix://$D/docker.sock
 dockerd --iptables=false --ip6tables=false --bridge=none --data-root "$D/data" \
