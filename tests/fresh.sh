@@ -22,7 +22,7 @@
 #
 # Needs root, dockerd and debootstrap (tests/deps.sh test). Not part of
 # tests/run.sh: it runs that command itself. Run it for both releases
-# before a release (README.md, "Development").
+# before a release (README.md, "Contributing").
 set -u
 cd "$(dirname "$0")/.."
 REPO=$PWD

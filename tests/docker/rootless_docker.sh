@@ -136,11 +136,16 @@ engine_restart() {
 	rm -f "/run/user/$UID_A/docker.pid" "/run/user/$UID_A/docker/containerd/containerd.pid"
 	RESTARTING=1 start_rootless_dockerd "${FLAGS[@]}"
 	# Docker 20.10 (Debian 12) has started web again by its restart policy
-	# by the time it answers; Docker 26 (Debian 13) leaves it stopped after
-	# its RootlessKit was killed: then it is started by hand, as an
-	# operator would, and nsbridge meets the same new namespace
-	if [ "$(docker_a inspect -f '{{.State.Running}}' web)" != true ]; then
-		docker_a start web >/dev/null 2>"$T/err" || fail "docker start web: $(cat "$T/err")"
+	# by the time it answers. Docker 26 (Debian 13) leaves it stopped after
+	# its RootlessKit was killed, and may refuse to start it ("could not
+	# delete stale containerd task object"): then web is started by hand,
+	# or made anew under its name, as an operator would, and nsbridge,
+	# which follows the name, meets the same new user namespace
+	if [ "$(docker_a inspect -f '{{.State.Running}}' web)" != true ] &&
+		! docker_a start web >/dev/null 2>"$T/err"; then
+		docker_a rm -f web >/dev/null 2>&1
+		docker_a run -d --restart always --name web --network none nsbt-bb:latest sleep 100000 \
+			>/dev/null 2>"$T/err" || fail "docker run web after the engine came back: $(cat "$T/err")"
 	fi
 	wait_exit "$NSB_PID" 60
 	assert_eq "nsbridge's exit status" 1 "$EXIT_STATUS"
