@@ -116,7 +116,10 @@ docker run --name "nsbt-fresh-$$" "${INIT[@]}" --network host \
 	--cap-add ALL --cap-drop SYS_RESOURCE --device /dev/net/tun \
 	--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
 	--security-opt systempaths=unconfined --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-	-v "$D/clone:/src" -w /src "nsbt-fresh:$SUITE" sh -c "$steps" sh "$@" >"$LOG" 2>&1
+	-v "$D/clone:/src" -w /src "nsbt-fresh:$SUITE" sh -c "$steps" sh "$@" >"$LOG" 2>&1 &
+# waited for in the background: bash acts on a signal's trap only once a
+# foreground command ends, and the container's may run for an hour
+wait $!
 status=$?
 secs=$(($(date +%s) - start))
 tail -n 25 "$LOG"

@@ -137,15 +137,15 @@ engine_restart() {
 	RESTARTING=1 start_rootless_dockerd "${FLAGS[@]}"
 	# Docker 20.10 (Debian 12) has started web again by its restart policy
 	# by the time it answers. Docker 26 (Debian 13) leaves it stopped after
-	# its RootlessKit was killed, and may refuse to start it ("could not
-	# delete stale containerd task object"): then web is started by hand,
-	# or made anew under its name, as an operator would, and nsbridge,
-	# which follows the name, meets the same new user namespace
-	if [ "$(docker_a inspect -f '{{.State.Running}}' web)" != true ] &&
-		! docker_a start web >/dev/null 2>"$T/err"; then
-		docker_a rm -f web >/dev/null 2>&1
+	# its RootlessKit was killed, though it may still say it runs, and may
+	# refuse to start it ("could not delete stale containerd task object").
+	# So web is restarted by hand, or made anew under its name, as an
+	# operator would: either way it runs in the new engine's user
+	# namespace, and nsbridge, which follows the name, meets it there
+	if ! docker_a restart -t 0 web >/dev/null 2>"$T/err"; then
+		docker_a rm -f web >/dev/null 2>>"$T/err"
 		docker_a run -d --restart always --name web --network none nsbt-bb:latest sleep 100000 \
-			>/dev/null 2>"$T/err" || fail "docker run web after the engine came back: $(cat "$T/err")"
+			>/dev/null 2>>"$T/err" || fail "web after the engine came back: $(cat "$T/err")"
 	fi
 	wait_exit "$NSB_PID" 60
 	assert_eq "nsbridge's exit status" 1 "$EXIT_STATUS"
