@@ -58,7 +58,10 @@ both_killed() {
 	stop_server "$nginx_b" "$pb"
 	out=$(get)
 	rc=$?
-	[[ " 7 52 56 " == *" $rc "* ]] || fail "with both down: curl exit $rc, expected a reset: $out"
+	# a reset that lands before curl asks getpeername() is its exit 55
+	# with ENOTCONN (seen under load): the same reset, seen sooner
+	[[ " 7 52 56 " == *" $rc "* ]] || { [ "$rc" = 55 ] && [[ "$out" == *"errno 107"* ]]; } ||
+		fail "with both down: curl exit $rc, expected a reset: $out"
 	grep -q "host 127.0.0.1:$pa, host 127.0.0.1:$pb: all 2 refused or were unreachable" "$NSB_LOG" ||
 		fail "no line saying all SERVICEs refused"
 	pass "both killed: the client is reset (curl exit $rc), and one line says all 2 refused"
