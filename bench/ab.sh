@@ -9,15 +9,22 @@
 # binary in turn, ROUNDS times (3), in a network namespace of the script's
 # own. Either binary may be the word "pasta", for Debian's peer,
 # "pasta2026", for the pasta that PASTA names run with --splice-only, or
-# "floor-64k" or "floor-1m", for bench/floor.c with that pipe size. For the
-# full comparison with the peers, bench/run.sh.
+# "floor-64k" or "floor-1m", for bench/floor.c with that pipe size. An
+# nsbridge binary may end in "+source", run with --source 127.77.0.5 (the
+# container's own address), or "+proxy", with proxy-protocol on the HTTP
+# bridge toward an nginx that takes the header (the same nginx, another server; its
+# parsing of the header counts in that side's figures): what each costs.
+# For the full comparison with the peers, bench/run.sh.
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 OLD NEW [ROUNDS]" >&2; exit 2; }
 if [ -z "${NSBENCH_INSIDE:-}" ]; then
 	export NSBENCH_INSIDE=1
 	old=$1 new=$2
-	case $old in pasta|pasta2026|floor-*) ;; *) old=$(readlink -f "$old") ;; esac
-	case $new in pasta|pasta2026|floor-*) ;; *) new=$(readlink -f "$new") ;; esac
+	# a path's own name; a +variant stays as written
+	case $old in pasta|pasta2026|floor-*) ;; *+*) old=$(readlink -f "${old%%+*}")+${old#*+} ;;
+	*) old=$(readlink -f "$old") ;; esac
+	case $new in pasta|pasta2026|floor-*) ;; *+*) new=$(readlink -f "${new%%+*}")+${new#*+} ;;
+	*) new=$(readlink -f "$new") ;; esac
 	case "$old $new" in *pasta2026*) [ -x "${PASTA:-}" ] ||
 		{ echo "$0: pasta2026 needs PASTA=path to the 2026 pasta" >&2; exit 2; } ;; esac
 	exec unshare --net -- "$0" "$old" "$new" "${3:-3}"
@@ -40,9 +47,18 @@ cat >"$T/nginx.conf" <<NG
 daemon off; worker_processes 1; pid $T/nginx.pid; error_log $T/nginx.err;
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000;
-       server { listen 127.0.0.1:25302; location / { return 200 "ok\n"; } } }
+       server { listen 127.0.0.1:25302; location / { return 200 "ok\n"; } }
+       server { listen 127.0.0.1:25304 proxy_protocol; location / { return 200 "ok\n"; } } }
 NG
 nginx -c "$T/nginx.conf" -e "$T/nginx.err" &
+cat >"$T/proxy.conf" <<CONF
+container = "netns:$NS";
+bridges = (
+  { service = "host:25301"; expose = "container:25301"; },
+  { service = "host:25304"; expose = "container:25302"; proxy-protocol = true; },
+  { service = "host:25303"; expose = "container:25303"; }
+);
+CONF
 sleep 0.5
 
 in_ns() { ip netns exec "$NS" "$@"; }
@@ -69,8 +85,15 @@ for round in $(seq 1 "$ROUNDS"); do
 			pasta -f --runas 0 --netns "/run/netns/$NS" -T 25301 -T 25302 -T 25303 -t none \
 				-u none -U none >/dev/null 2>&1 &
 		else
-			"$bin" -q -c "netns:$NS" host:25301 container:25301 host:25302 container:25302 \
-				host:25303 container:25303 2>/dev/null &
+			extra=()
+			case $bin in *+source) extra=(--source 127.77.0.5) ;; esac
+			case $bin in
+			*+proxy)	# the header on the HTTP bridge only: sockperf and
+					# iperf3 would read it as data
+				"${bin%%+*}" -q --config "$T/proxy.conf" 2>/dev/null & ;;
+			*)	"${bin%%+*}" -q -c "netns:$NS" "${extra[@]}" host:25301 container:25301 \
+					host:25302 container:25302 host:25303 container:25303 2>/dev/null & ;;
+			esac
 		fi
 		pid=$!
 		sleep 0.4

@@ -41,6 +41,7 @@
 #include "nsbridge/selfloop.h"
 #include "nsbridge/side.h"
 #include "nsbridge/sockpool.h"
+#include "nsbridge/sourcemap.h"
 #include "nsbridge/control_client.h"
 
 #define PIPE_SIZE	(256 * 1024)
@@ -329,7 +330,11 @@ static int start(struct ctx *c, const struct runas *as, struct failure *f)
 {
 	int r;
 
-	if ((r = setup_bridges(c, f)) < 0 || (r = setup_services(c, f)) < 0)
+	if ((r = sourcemap_check(c->config, f)) < 0 || (r = setup_bridges(c, f)) < 0 ||
+	    (r = setup_services(c, f)) < 0)
+		return r;
+	r = sourcemap_setup(c, f);
+	if (r < 0)
 		return r;
 	r = portfile_write(c);
 	if (r < 0)
@@ -390,6 +395,8 @@ static int run(const struct config *cfg)
 	loop_release(&c);
 	if (c.port_file_written)
 		unlink(cfg->port_file);	/* its ports are gone */
+	if (c.sources_file)
+		unlink(c.sources_file);	/* nor does any container dial from there */
 	runas_keeper_finish(as.name);	/* what the relay, no longer root, cannot do itself */
 	return r;
 }

@@ -3,6 +3,7 @@
 #ifndef NSBRIDGE_CLI_H
 #define NSBRIDGE_CLI_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +46,9 @@ struct conffile;
  * @container:	REF of the container its "container" endpoints are in: the
  *		-c before it, its own in --config, else the default; NULL if
  *		none is named. Their side is that container's (pair_container.c)
+ * @proxy_protocol: its own "proxy-protocol = true" in --config: each
+ *		connection to SERVICE starts with a PROXY v2 header, as
+ *		--proxy-protocol makes every bridge's
  */
 struct bridge_spec {
 	struct endpoint service;
@@ -54,6 +58,33 @@ struct bridge_spec {
 	bool mirror;
 	bool labelled;
 	const char *container;
+	bool proxy_protocol;
+};
+
+#define SOURCE_REF_MAX	256
+
+/**
+ * struct source_spec - --source ADDR: where one container's connections to
+ *			the host come from (sources.c)
+ * @container:	its REF, as -c gave it; "" until resolved to the default
+ *		container. Text, not a pointer, so that a reload compares
+ *		two configurations' entries byte for byte
+ * @addr:	an IPv4 loopback address
+ */
+struct source_spec {
+	char container[SOURCE_REF_MAX];
+	struct in_addr addr;
+};
+
+/**
+ * struct source_range - --labels-sources CIDR: the addresses labelled
+ *			 containers are given, one each
+ * @net:	the first address, host bits clear
+ * @prefix:	its length, 8 to 32; 0 without --labels-sources
+ */
+struct source_range {
+	struct in_addr net;
+	unsigned prefix;
 };
 
 #define CLI_EXCLUDE_MAX	64
@@ -116,6 +147,15 @@ struct port_span {
  * @labels_prefix:	--labels PREFIX: "PREFIX.bridges", "PREFIX.options"
  * @labels_allow_nonlocal: a label may ask for a non-loopback EXPOSE
  * @labels_min_port:	a label's host EXPOSE ports start here
+ * @labels_sources:	--labels-sources CIDR: an address of its own for each
+ *			labelled container's connections to the host
+ * @sources:		--source, each after its -c: @n_sources containers'
+ *			own addresses, resolved by sources_resolve()
+ * @sources_file:	--sources-file FILE: "ADDRESS NAME ID" per container
+ *			with an address; NULL for the one beside the control
+ *			socket
+ * @proxy_protocol:	--proxy-protocol: every connection to a SERVICE starts
+ *			with a PROXY protocol v2 header (proxy.c)
  * @bridges:		@n_bridges pairs, allocated, freed by config_free()
  * @n_bridges:		number of pairs
  */
@@ -162,6 +202,11 @@ struct config {
 	const char *labels_prefix;
 	bool labels_allow_nonlocal;
 	unsigned labels_min_port;
+	struct source_range labels_sources;
+	struct source_spec sources[CONTAINERS_MAX];
+	size_t n_sources;
+	const char *sources_file;
+	bool proxy_protocol;
 	struct bridge_spec *bridges;
 	size_t n_bridges;
 };
@@ -266,6 +311,7 @@ void cli_print_version(void);
 bool bridge_spec_uses_side(const struct bridge_spec *spec, enum side side);
 bool config_mirror_excludes(const struct config *config, uint16_t port);
 bool config_allows_uid(const struct config *config, uint32_t uid);
+const struct in_addr *config_source_of(const struct config *config, const char *ref);
 void config_free(struct config *config);
 
 #endif /* NSBRIDGE_CLI_H */

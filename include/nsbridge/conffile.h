@@ -14,11 +14,15 @@
  * @is_bool:	the file said true or false
  * @number:	room for the text of a number
  * @container:	for a bridge, the container it names, NULL if none
+ * @source:	for a bridge, its container's source address, NULL if none
+ * @proxy_protocol: for a bridge, "proxy-protocol = true"
  */
 struct conffile_entry {
 	const char *name;
 	const char *value;
 	const char *container;
+	const char *source;
+	bool proxy_protocol;
 	int line;
 	bool is_bool;
 	char number[24];

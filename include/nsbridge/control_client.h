@@ -11,6 +11,7 @@
 int control_client_status(const struct config *cfg, struct failure *f);
 int control_client_watch(const struct config *cfg, struct failure *f);
 int control_client_change(const struct config *cfg, struct failure *f);
-int control_client_serves(pid_t pid, unsigned port, char *ret, size_t len);
+int control_client_serves(pid_t pid, unsigned port, char *ret, size_t len, char *source,
+			  size_t source_len);
 
 #endif /* NSBRIDGE_STATUSCMD_H */

@@ -76,6 +76,8 @@ struct event_source {
  *		which its bridges run with; NULL without (labels.c)
  * @options_text: that label's value, to apply again over a reloaded
  *		configuration; NULL without
+ * @source:	where its clients' connections to a host SERVICE come from
+ *		(--source, --labels-sources); INADDR_ANY for 127.0.0.1 as ever
  */
 struct side_ns {
 	char label[SIDE_LABEL_MAX];
@@ -97,6 +99,7 @@ struct side_ns {
 	char refused[SIDE_REFUSED_MAX];
 	struct config *options;
 	char *options_text;
+	struct in_addr source;
 };
 
 /* What a socket pool holds: family and type */
@@ -416,6 +419,8 @@ struct udp_table {
  * @command_source: @command_pidfd registered (command.c)
  * @exit_status: what nsbridge exits with: CMD's status after a scoped run
  * @port_file_written: --port-file is ours to remove at exit
+ * @sources_file: the map of source addresses we wrote, ours to keep and to
+ *		remove at exit (sourcemap.c); NULL if none
  * @helpers:	the helper processes, by enum helper (children.c)
  * @closed:	closed in this batch of events, freed after it
  * @fd_waiters:	connections waiting for a descriptor, oldest first; they
@@ -485,6 +490,7 @@ struct ctx {
 	struct event_source command_source;
 	int exit_status;
 	bool port_file_written;
+	const char *sources_file;
 	struct helper_proc helpers[HELPER_MAX];
 	int epoll_fd;
 	int timer_fd;

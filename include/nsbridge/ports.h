@@ -8,8 +8,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Which container a listener of nsbridge @pid on @port serves (control_client.c's) */
-typedef int (*ports_serves_fn)(pid_t pid, unsigned port, char *ret, size_t len);
+/* Which container a listener of nsbridge @pid on @port serves, and the
+ * address that container dials the host from (control_client.c's) */
+typedef int (*ports_serves_fn)(pid_t pid, unsigned port, char *ret, size_t len, char *source,
+			       size_t source_len);
 
 int ports_run(const struct config *cfg, ports_serves_fn serves, struct failure *f);
 

@@ -15,5 +15,7 @@ int side_socket(struct ctx *c, enum side side, int family, int type, int protoco
 int side_listen(struct ctx *c, enum side side, int type, const struct sock_addr *a);
 int side_lo_up(struct ctx *c, enum side side);
 void sides_close(struct ctx *c);
+const struct in_addr *side_source_toward(const struct ctx *c, const struct bridge *b,
+					 const struct endpoint *svc);
 
 #endif /* NSBRIDGE_SIDE_H */

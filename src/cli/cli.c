@@ -67,7 +67,7 @@ static int find_config_file(int argc, char *argv[], const char **ret, struct fai
 {
 	struct config scratch = { .action = CLI_RUN };
 	const char *env = option_getenv(option_by_name("config"));
-	unsigned given = 0;
+	uint64_t given = 0;
 
 	if (options_apply_command_line(argc, argv, &scratch, &given, f) < 0)
 		return -EINVAL;
@@ -106,6 +106,15 @@ static int check_metrics(const struct config *cfg, struct failure *f)
 		return cli_fail(f, "--metrics '%s': not a loopback address; "
 				"--allow-nonlocal serves metrics beyond this machine",
 				cfg->metrics_text);
+	return 0;
+}
+
+/* --labels-sources gives labelled containers their addresses: no use without --labels */
+static int check_labels_sources(const struct config *cfg, struct failure *f)
+{
+	if (cfg->labels_sources.prefix && !cfg->labels)
+		return cli_fail(f, "--labels-sources gives each container of --labels an "
+				"address; without --labels, give one with -c REF --source ADDR");
 	return 0;
 }
 
@@ -200,7 +209,7 @@ static int split_command(int argc, char *argv[], struct config *cfg)
 static int parse_layers(int argc, char *argv[], const char *path, struct config *cfg,
 			struct failure *f)
 {
-	unsigned env_bad, given = 0;
+	uint64_t env_bad, given = 0;
 
 	if (path && read_config_file(cfg, path, f) < 0)
 		return -EINVAL;
@@ -223,6 +232,7 @@ static int parse_layers(int argc, char *argv[], const char *path, struct config 
 	if (cfg->action != CLI_RUN)
 		return 0;
 	if (pairs_parse(cfg, argc - optind, argv + optind, f) < 0 ||
+	    sources_resolve(cfg, f) < 0 || check_labels_sources(cfg, f) < 0 ||
 	    check_allow_uid(cfg, f) < 0 || check_metrics(cfg, f) < 0)
 		return -EINVAL;
 	return 0;

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nsbridge/cli.h"
 
@@ -33,15 +34,20 @@ bool option_takes_next(const char *arg);
 const char *option_getenv(const struct cli_option *o);
 const char *option_expected(const struct cli_option *o, char *buf, size_t len);
 int option_apply(struct config *cfg, const struct cli_option *o, const char *value);
-void options_apply_environment(struct config *cfg, unsigned *ret_bad);
-int options_check_environment(unsigned bad, unsigned given, struct failure *f);
-int options_apply_command_line(int argc, char *argv[], struct config *cfg, unsigned *given,
+void options_apply_environment(struct config *cfg, uint64_t *ret_bad);
+int options_check_environment(uint64_t bad, uint64_t given, struct failure *f);
+int options_apply_command_line(int argc, char *argv[], struct config *cfg, uint64_t *given,
 			       struct failure *f);
 
 /* pair_container.c */
 int pair_container_scan(int argc, char *argv[], struct config *cfg);
 const char *pair_container_ref(const struct config *cfg, size_t pair, const char **ret_split);
 int pair_container_place(struct config *cfg, struct bridge_spec *b, struct failure *f);
+
+/* sources.c */
+int cli_set_source(struct config *cfg, const char *value);
+int cli_set_labels_sources(struct config *cfg, const char *value);
+int sources_resolve(struct config *cfg, struct failure *f);
 
 /* pairs.c */
 int pairs_parse(struct config *cfg, int n_args, char *args[], struct failure *f);

@@ -281,10 +281,17 @@ static const struct cli_option options[] = {
 	{ "container", 'c', ARGV_ENV_FILE, STRING(container), RESTART, .arg = "REF",
 	  .help = "container name or ID, pid:N, netns:NAME, a path, self\n"
 		  "for pairs after it; also $XDG_RUNTIME_DIR's engines" },
+	/* after "container": NSBRIDGE_SOURCE is the container's of the environment */
+	{ "source", 0, ARGV_ENV_FILE, VALUE_BY(cli_set_source),
+	  STORES_LIST(sources, n_sources), RESTART,
+	  .expected = "an IPv4 address in 127.0.0.0/8, like 127.77.0.5",
+	  .arg = "ADDR", .help = "its clients reach host from ADDR" },
+	{ "proxy-protocol", 0, ARGV_ENV_FILE, SWITCH(proxy_protocol), LIVE, .join = "; ",
+	  .help = "" },
 	{ "host-netns", 0, ARGV_ENV_FILE, STRING(host_netns), RESTART, .arg = "PATH",
-	  .help = "'host' is this namespace instead of nsbridge's own" },
-	{ "allow-nonlocal", 0, ARGV_ENV_FILE, SWITCH(allow_nonlocal), RESTART,
-	  .help = "let EXPOSE or --metrics bind a non-loopback address" },
+	  .help = "'host' is PATH, not nsbridge's own" },
+	{ "allow-nonlocal", 0, ARGV_ENV_FILE, SWITCH(allow_nonlocal), RESTART, .join = "; ",
+	  .help = "" },
 	{ "allow-uid", 0, ARGV_ENV_FILE, LIST_BY(set_allow_uids),
 	  STORES_LIST(allow_uids, n_allow_uids), LIVE,
 	  .expected = "user ids, like 1000 or 0,1000",
@@ -335,12 +342,16 @@ static const struct cli_option options[] = {
 	{ "watch", 0, ARGV, SWITCH(watch), NOT_RELOADED },
 	{ "labels-allow-nonlocal", 0, ARGV_ENV_FILE, SWITCH(labels_allow_nonlocal), RESTART },
 	{ "labels-min-port", 0, ARGV_ENV_FILE, COUNT(labels_min_port, 65535), RESTART },
+	{ "labels-sources", 0, ARGV_ENV_FILE, VALUE_BY(cli_set_labels_sources),
+	  STORES(labels_sources), RESTART,
+	  .expected = "a range inside 127.0.0.0/8, its host bits clear, like 127.77.0.0/16" },
+	{ "sources-file", 0, ARGV_ENV_FILE, STRING(sources_file), RESTART },
 	{ "version", 0, ARGV, SWITCH_BY(set_version), NOT_RELOADED },
 	{ "help", 'h', ARGV, SWITCH_BY(set_help), NOT_RELOADED },
 };
 
 #define N_OPTIONS	(sizeof(options) / sizeof(options[0]))
-_Static_assert(N_OPTIONS <= 32, "option_bit() needs a wider mask");
+_Static_assert(N_OPTIONS <= 64, "option_bit() needs a wider mask");
 
 #define ENV_NAME_MAX	48
 
@@ -452,12 +463,12 @@ const struct cli_option *option_by_name(const char *name)
 }
 
 /* Bit of options[] that an option sets; --no-NAME sets NAME's */
-static unsigned option_bit(const struct cli_option *o)
+static uint64_t option_bit(const struct cli_option *o)
 {
 	const struct cli_option *pos = strncmp(o->name, "no-", 3) == 0 ?
 				       option_by_name(o->name + 3) : NULL;
 
-	return 1u << (unsigned)((pos ? pos : o) - options);
+	return UINT64_C(1) << (unsigned)((pos ? pos : o) - options);
 }
 
 /* NSBRIDGE_<NAME>: the long name in capitals, '_' for '-' */
@@ -569,9 +580,9 @@ int option_apply(struct config *cfg, const struct cli_option *o, const char *val
  * @ret_bad:	the bits of the rows whose variable does not parse, for
  *		options_check_environment() once the command line is known
  */
-void options_apply_environment(struct config *cfg, unsigned *ret_bad)
+void options_apply_environment(struct config *cfg, uint64_t *ret_bad)
 {
-	unsigned bad = 0;
+	uint64_t bad = 0;
 
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		const char *value;
@@ -592,7 +603,7 @@ void options_apply_environment(struct config *cfg, unsigned *ret_bad)
  *
  * Return: 0, or -EINVAL
  */
-int options_check_environment(unsigned bad, unsigned given, struct failure *f)
+int options_check_environment(uint64_t bad, uint64_t given, struct failure *f)
 {
 	char name[ENV_NAME_MAX], want[OPTION_EXPECTED_MAX];
 
@@ -677,7 +688,7 @@ static bool option_given_a_value(char *argv[])
  *
  * Return: 0, or -EINVAL
  */
-int options_apply_command_line(int argc, char *argv[], struct config *cfg, unsigned *given,
+int options_apply_command_line(int argc, char *argv[], struct config *cfg, uint64_t *given,
 			       struct failure *f)
 {
 	struct option longopts[N_OPTIONS + 1];

@@ -179,6 +179,15 @@ static int at_origin(const char *where, struct failure *f)
 	return -EINVAL;
 }
 
+/* Whether pair @pair is a bridge of the file that says "proxy-protocol = true" */
+static bool pair_proxy_protocol(const struct config *cfg, size_t pair)
+{
+	size_t n_file = 0;
+	const struct conffile_entry *e = cfg->file ? conffile_bridges(cfg->file, &n_file) : NULL;
+
+	return pair < n_file && e[pair].proxy_protocol;
+}
+
 /* One pair: its container, its endpoints, then its place in the side table */
 static int parse_pair(struct config *cfg, size_t pair, char *svc, char *exp, struct failure *f)
 {
@@ -192,6 +201,7 @@ static int parse_pair(struct config *cfg, size_t pair, char *svc, char *exp, str
 	if (parse_endpoint("EXPOSE", exp, &b->expose, f) < 0 ||
 	    parse_services(cfg, b, svc, exp, f) < 0)
 		return -EINVAL;
+	b->proxy_protocol = pair_proxy_protocol(cfg, pair);
 	return pair_container_place(cfg, b, f);
 }
 

@@ -5,7 +5,9 @@
  *
  * A SERVICE without address is tried at 127.0.0.1 and then, if that is
  * refused or unreachable, at [::1], so a service that listens on only one
- * family is found either way. The socket comes from where SERVICE lives:
+ * family is found either way. A container with an address of its own
+ * (--source) dials from it, and so only 127.0.0.1: the socket is bound
+ * to that address before connect() (side_source_toward()). The socket comes from where SERVICE lives:
  * made directly in the relay's own namespace, from the socket pool of a
  * namespace the relay cannot enter (sockpool.c), or, for unix:PATH, from
  * the relay's filesystem.
@@ -52,6 +54,7 @@
 #include "nsbridge/event.h"
 #include "nsbridge/note.h"
 #include "nsbridge/opener.h"
+#include "nsbridge/side.h"
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
 
@@ -68,15 +71,23 @@ static const struct endpoint *conn_service(const struct relay_conn *conn)
 	return &conn->bridge->spec->services[conn->service];
 }
 
-/* The family of SERVICE address number @step, 0 when none is left */
-static int dial_family(const struct endpoint *svc, unsigned step)
+/*
+ * The family of SERVICE address number @step for @conn, 0 when none is
+ * left. A connection that must come from its container's own address
+ * has no [::1] to fall back to: IPv6 has one loopback address.
+ */
+static int dial_family(const struct ctx *c, const struct relay_conn *conn, unsigned step)
 {
+	const struct endpoint *svc = conn_service(conn);
+
 	if (svc->kind == ENDPOINT_UNIX)
 		return step == 0 ? AF_UNIX : 0;
 	if (svc->has_addr)
 		return step == 0 ? svc->family : 0;
 	if (step == 0)
 		return AF_INET;
+	if (side_source_toward(c, conn->bridge, svc))
+		return 0;
 	return step == 1 ? AF_INET6 : 0;
 }
 
@@ -213,7 +224,6 @@ static void log_unreachable(struct ctx *c, struct relay_conn *conn, int error)
  */
 static void dial_failed(struct ctx *c, struct relay_conn *conn, int error)
 {
-	const struct endpoint *svc = conn_service(conn);
 	int next;
 
 	list_del(&conn->wait_node);	/* no longer waiting for a full queue */
@@ -223,7 +233,7 @@ static void dial_failed(struct ctx *c, struct relay_conn *conn, int error)
 	}
 	if (!conn->dial_error)
 		conn->dial_error = error;
-	if (try_next_address(error) && dial_family(svc, conn->dial_step + 1)) {
+	if (try_next_address(error) && dial_family(c, conn, conn->dial_step + 1)) {
 		conn->dial_step++;
 		dial_start(c, conn);
 		return;
@@ -298,7 +308,7 @@ static void dial_connect(struct ctx *c, struct relay_conn *conn)
 	union epoll_ref ref = {
 		.type = EPOLL_TYPE_CONN, .end = CONN_SERVICE, .index = conn->slot,
 	};
-	int family = dial_family(svc, conn->dial_step);
+	int family = dial_family(c, conn, conn->dial_step);
 	int fd = conn->fd[CONN_SERVICE];
 	struct sock_addr a;
 	int r;
@@ -329,10 +339,17 @@ static void dial_connect(struct ctx *c, struct relay_conn *conn)
  */
 static void dial_with_socket(struct ctx *c, struct relay_conn *conn, int fd)
 {
+	const struct in_addr *source = side_source_toward(c, conn->bridge, conn_service(conn));
+	int family = dial_family(c, conn, conn->dial_step), r;
+
 	conn->fd[CONN_SERVICE] = fd;
 	conn->retry_delay_ms = 0;
-	if (dial_family(conn_service(conn), conn->dial_step) != AF_UNIX)
+	if (family != AF_UNIX)
 		sock_set_nodelay(fd);
+	if (source && family == AF_INET && (r = sock_bind_source(fd, source)) < 0) {
+		dial_failed(c, conn, r);
+		return;
+	}
 	dial_connect(c, conn);
 }
 
@@ -345,7 +362,7 @@ static void dial_with_socket(struct ctx *c, struct relay_conn *conn, int fd)
 void dial_start(struct ctx *c, struct relay_conn *conn)
 {
 	const struct endpoint *svc = conn_service(conn);
-	int family = dial_family(svc, conn->dial_step);
+	int family = dial_family(c, conn, conn->dial_step);
 	enum side side = svc->side;
 	int fd;
 
@@ -378,10 +395,10 @@ void dial_start(struct ctx *c, struct relay_conn *conn)
 }
 
 /* Whether the socket to SERVICE connected to itself (sock_is_self_connected()) */
-static bool dialled_self(const struct relay_conn *conn)
+static bool dialled_self(const struct ctx *c, const struct relay_conn *conn)
 {
 	const struct endpoint *svc = conn_service(conn);
-	int family = dial_family(svc, conn->dial_step);
+	int family = dial_family(c, conn, conn->dial_step);
 	struct sock_addr dest;
 
 	if (family == AF_UNIX ||
@@ -406,7 +423,7 @@ void dial_on_event(struct ctx *c, struct relay_conn *conn, uint32_t events)
 	}
 	if (!(events & EPOLLOUT))
 		return;
-	if (dialled_self(conn)) {
+	if (dialled_self(c, conn)) {
 		dial_failed(c, conn, -ECONNREFUSED);
 		return;
 	}

@@ -98,6 +98,7 @@
 
 #include "nsbridge/dial.h"
 #include "nsbridge/event.h"
+#include "nsbridge/proxy.h"
 #include "nsbridge/relay.h"
 #include "nsbridge/sock.h"
 
@@ -684,6 +685,41 @@ void relay_retry_fd_waiters(struct ctx *c)
 	}
 }
 
+/* --proxy-protocol, or the bridge's own in --config */
+static bool wants_proxy_header(const struct bridge *b)
+{
+	return b->spec->proxy_protocol || b->options->proxy_protocol;
+}
+
+/*
+ * The PROXY v2 header (proxy.c), before anything of the client's: who the
+ * client is in its namespace, and its container. A connection just made
+ * has room in its send buffer for a few hundred bytes, so a short send is
+ * a failure like any other. A client that reset before SERVICE answered
+ * has no address left to tell: its connection is reset, as no header can
+ * speak for it. 0 or -errno.
+ */
+static int send_proxy_header(const struct ctx *c, const struct relay_conn *conn)
+{
+	const struct side_ns *s = &c->sides[conn->bridge->spec->expose.side];
+	const char *name = !s->ref ? NULL : *s->name ? s->name : s->ref;
+	struct sockaddr_storage client, dest;
+	socklen_t client_len = sizeof(client), dest_len = sizeof(dest);
+	uint8_t header[PROXY_HEADER_MAX];
+	ssize_t n, sent;
+
+	if (getpeername(conn->fd[CONN_CLIENT], (struct sockaddr *)&client, &client_len) < 0 ||
+	    getsockname(conn->fd[CONN_CLIENT], (struct sockaddr *)&dest, &dest_len) < 0)
+		return -errno;
+	n = proxy_header(&client, &dest, name, *s->id ? s->id : NULL, header, sizeof(header));
+	if (n < 0)
+		return (int)n;
+	sent = send(conn->fd[CONN_SERVICE], header, (size_t)n, MSG_NOSIGNAL);
+	if (sent < 0)
+		return -errno;
+	return sent == n ? 0 : -ENOBUFS;
+}
+
 /**
  * relay_conn_established() - SERVICE answered: start relaying
  * @c:		context
@@ -691,6 +727,14 @@ void relay_retry_fd_waiters(struct ctx *c)
  */
 void relay_conn_established(struct ctx *c, struct relay_conn *conn)
 {
+	int r;
+
+	if (wants_proxy_header(conn->bridge) && (r = send_proxy_header(c, conn)) < 0) {
+		conn_dbg(conn, "no PROXY header for %s: %s; both ends are reset",
+			 conn->bridge->service_text, strerror(-r));
+		relay_conn_close(c, conn, true, true);
+		return;
+	}
 	conn->state = CONN_RELAYING;
 	conn->connected = true;
 	histogram_observe(&conn->bridge->stats.connect, &histogram_connect,

@@ -281,3 +281,26 @@ void sides_close(struct ctx *c)
 		c->sides[s].options_text = NULL;
 	}
 }
+
+/**
+ * side_source_toward() - the address a bridge's connection to one of its
+ *			  SERVICEs comes from, when not the kernel's choice
+ * @c:		context
+ * @b:		the bridge
+ * @svc:	the SERVICE dialled
+ *
+ * A container's own address (--source, --labels-sources) is for its
+ * clients' connections to a network SERVICE on the host: the host's
+ * 127.0.0.0/8 is where the address is local.
+ *
+ * Return: the address, or NULL for the kernel's choice
+ */
+const struct in_addr *side_source_toward(const struct ctx *c, const struct bridge *b,
+					 const struct endpoint *svc)
+{
+	const struct side_ns *client = &c->sides[b->spec->expose.side];
+
+	if (svc->kind != ENDPOINT_INET || svc->side != SIDE_HOST || !client->source.s_addr)
+		return NULL;
+	return &client->source;
+}

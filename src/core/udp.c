@@ -54,6 +54,7 @@
 #include "nsbridge/event.h"
 #include "nsbridge/note.h"
 #include "nsbridge/opener.h"
+#include "nsbridge/side.h"
 #include "nsbridge/sock.h"
 #include "nsbridge/sockpool.h"
 #include "nsbridge/udp.h"
@@ -328,9 +329,10 @@ static void any_port(struct sock_addr *a)
 static int service_socket(struct ctx *c, const struct listener *l)
 {
 	const struct endpoint *svc = &l->bridge->spec->service;
+	const struct in_addr *source = side_source_toward(c, l->bridge, svc);
 	int family = service_family(svc);
 	struct sock_addr a;
-	int fd;
+	int fd, r = 0;
 
 	if (c->sides[svc->side].down)
 		return -EHOSTDOWN;
@@ -345,9 +347,11 @@ static int service_socket(struct ctx *c, const struct listener *l)
 	}
 	service_address(l, &a);
 	any_port(&a);
-	if (connect(fd, (const struct sockaddr *)&a.ss, a.len) < 0) {
-		int r = -errno;
-
+	if (source && family == AF_INET)
+		r = sock_bind_source(fd, source);
+	if (r == 0 && connect(fd, (const struct sockaddr *)&a.ss, a.len) < 0)
+		r = -errno;
+	if (r < 0) {
 		close(fd);
 		return r;
 	}

@@ -135,7 +135,8 @@ const char *control_dir(int which, char *buf, size_t len)
 	return n > 0 && (size_t)n < len ? buf : NULL;
 }
 
-/* Unlink sockets of processes that are gone: they were killed */
+/* Unlink the sockets (and maps of sourcemap.c) of processes that are gone:
+ * they were killed */
 static void remove_stale(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -148,7 +149,7 @@ static void remove_stale(const char *dir)
 		char *end;
 		long pid = strtol(e->d_name, &end, 10);
 
-		if (pid <= 0 || strcmp(end, ".sock") != 0)
+		if (pid <= 0 || (strcmp(end, ".sock") != 0 && strcmp(end, ".sources") != 0))
 			continue;
 		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH &&
 		    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))

@@ -437,6 +437,24 @@ static bool exposes(const char *text, unsigned port)
 	return false;
 }
 
+/* The "source" of container @ref in a status document, "" if none */
+static const char *source_of(json_object *doc, const char *ref)
+{
+	json_object *list;
+
+	if (!json_object_object_get_ex(doc, "containers", &list))
+		return "";
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *ct = json_object_array_get_idx(list, i);
+		const char *name = status_member_str(ct, "container");
+		const char *source = status_member_str(ct, "source");
+
+		if (name && source && strcmp(name, ref) == 0)
+			return source;
+	}
+	return "";
+}
+
 /**
  * control_client_serves() - which container a listener of a running nsbridge
  *			serves, from its status document
@@ -444,11 +462,15 @@ static bool exposes(const char *text, unsigned port)
  * @port:	its port
  * @ret:	the container's name (REF), "" for a bridge of the host only
  * @len:	room in @ret
+ * @source:	the address that container dials the host from (--source,
+ *		--labels-sources), "" for none
+ * @source_len:	room in @source
  *
  * Return: 0, -ENOENT if no bridge of it exposes @port, or -errno: it
  * could not be asked
  */
-int control_client_serves(pid_t pid, unsigned port, char *ret, size_t len)
+int control_client_serves(pid_t pid, unsigned port, char *ret, size_t len, char *source,
+			  size_t source_len)
 {
 	char what[16], path[PATH_MAX], dir[PATH_MAX];
 	json_object *doc = NULL, *bridges;
@@ -479,6 +501,7 @@ int control_client_serves(pid_t pid, unsigned port, char *ret, size_t len)
 			}
 		}
 	}
+	snprintf(source, source_len, "%s", r == 0 && *ret ? source_of(doc, ret) : "");
 	json_object_put(doc);
 	return r;
 }

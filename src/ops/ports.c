@@ -4,7 +4,9 @@
  * "Who is on 127.0.0.1:62893 in that container?" in one command: every
  * listening TCP socket and every bound, unconnected UDP socket of the
  * namespace -c REF names (or of the host's), with the process that holds
- * it and whether that process is nsbridge. The sockets come from netlink
+ * it and whether that process is nsbridge (and then which container it
+ * serves, and the address that container dials the host from, asked of
+ * it). The sockets come from netlink
  * socket diagnostics (sockdiag.c) on a socket made inside the namespace;
  * the holder from /proc/PID/fd (portowner.c), which takes CAP_SYS_PTRACE
  * for other users' processes. Nothing is bound and nothing relayed: the
@@ -153,12 +155,17 @@ static bool is_nsbridge(const struct ports_row *r)
 	return r->owner.pid > 0 && strcmp(r->owner.comm, "nsbridge") == 0;
 }
 
-/* The container an nsbridge listener serves, asked of that nsbridge; NULL if none */
+/*
+ * The container an nsbridge listener serves, asked of that nsbridge, and
+ * in @source the address that container dials the host from ("" for
+ * none); NULL if it serves none
+ */
 static const char *serves_text(const struct ports_row *r, ports_serves_fn serves, char *buf,
-			       size_t len)
+			       size_t len, char *source, size_t source_len)
 {
-	if (!serves || !is_nsbridge(r) || serves(r->owner.pid, r->sock.port, buf, len) < 0 ||
-	    !*buf)
+	*source = '\0';
+	if (!serves || !is_nsbridge(r) ||
+	    serves(r->owner.pid, r->sock.port, buf, len, source, source_len) < 0 || !*buf)
 		return NULL;
 	return buf;
 }
@@ -170,15 +177,16 @@ static void print_text(const struct side_ns *s, const struct ports_rows *t,
 	       "COMMAND", "NSBRIDGE", "CONTAINER");
 	for (size_t i = 0; i < t->n; i++) {
 		const struct ports_row *r = &t->rows[i];
-		char addr[ADDR_TEXT_MAX], pid[16], ct[ENGINE_NAME_MAX];
-		const char *what = serves_text(r, serves, ct, sizeof(ct));
+		char addr[ADDR_TEXT_MAX], pid[16], ct[ENGINE_NAME_MAX], source[INET_ADDRSTRLEN];
+		const char *what = serves_text(r, serves, ct, sizeof(ct), source, sizeof(source));
 
 		snprintf(pid, sizeof(pid), "%d", (int)r->owner.pid);
-		printf("%-5s %-41s %5u %7s  %-16s %-8s %s\n",
+		printf("%-5s %-41s %5u %7s  %-16s %-8s %s%s%s\n",
 		       r->sock.protocol == IPPROTO_TCP ? "tcp" : "udp",
 		       sockdiag_addr_text(&r->sock, addr, sizeof(addr)), r->sock.port,
 		       r->owner.pid > 0 ? pid : "-", r->owner.pid > 0 ? r->owner.comm : "-",
-		       is_nsbridge(r) ? "yes" : "no", what ? what : "-");
+		       is_nsbridge(r) ? "yes" : "no", what ? what : "-", *source ? " from " : "",
+		       source);
 	}
 	if (!t->n)
 		printf("(nothing listens in %s)\n", s->label);
@@ -193,7 +201,7 @@ static void print_json(const struct side_ns *s, const struct ports_rows *t,
 	for (size_t i = 0; i < t->n; i++) {
 		const struct ports_row *r = &t->rows[i];
 		json_object *o = json_object_new_object();
-		char addr[ADDR_TEXT_MAX], ct[ENGINE_NAME_MAX];
+		char addr[ADDR_TEXT_MAX], ct[ENGINE_NAME_MAX], source[INET_ADDRSTRLEN];
 		const char *what;
 
 		json_object_object_add(o, "proto", json_object_new_string(
@@ -207,8 +215,9 @@ static void print_json(const struct side_ns *s, const struct ports_rows *t,
 			json_object_new_string(r->owner.comm) : NULL);
 		json_object_object_add(o, "uid", json_object_new_int64(r->sock.uid));
 		json_object_object_add(o, "nsbridge", json_object_new_boolean(is_nsbridge(r)));
-		what = serves_text(r, serves, ct, sizeof(ct));
+		what = serves_text(r, serves, ct, sizeof(ct), source, sizeof(source));
 		json_object_object_add(o, "container", what ? json_object_new_string(what) : NULL);
+		json_object_object_add(o, "source", *source ? json_object_new_string(source) : NULL);
 		json_object_array_add(list, o);
 	}
 	json_object_object_add(top, "sockets", list);

@@ -131,6 +131,29 @@ static void process_series(FILE *f, const struct ctx *c)
 		(long long)(r->last_applied ? r->last_applied : c->started));
 }
 
+/* An info metric, as build_info: the address each container dials the host from */
+static void sources_series(FILE *f, const struct ctx *c)
+{
+	bool any = false;
+
+	for (int s = SIDE_CONTAINER; s < SIDE_MAX; s++) {
+		const struct side_ns *ct = &c->sides[s];
+		char text[INET_ADDRSTRLEN];
+
+		if (!ct->used || !ct->source.s_addr)
+			continue;
+		if (!any)
+			help_type(f, "nsbridge_container_source_info", "gauge",
+				  "1 for the loopback address a container's connections to the "
+				  "host come from (--source, --labels-sources).");
+		any = true;
+		fputs("nsbridge_container_source_info{", f);
+		label(f, true, "container", ct->ref);
+		label(f, false, "address", inet_ntop(AF_INET, &ct->source, text, sizeof(text)));
+		fputs("} 1\n", f);
+	}
+}
+
 static void containers_series(FILE *f, const struct ctx *c)
 {
 	bool any = false;
@@ -149,6 +172,7 @@ static void containers_series(FILE *f, const struct ctx *c)
 		label(f, true, "container", ct->ref);
 		fprintf(f, "} %d\n", !ct->down);
 	}
+	sources_series(f, c);
 }
 
 static void helpers_series(FILE *f, const struct ctx *c)

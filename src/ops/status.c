@@ -12,6 +12,7 @@
  * one moment.
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -125,8 +126,9 @@ static json_object *reload_json(const struct ctx *c)
 	return o;
 }
 
-/* Each container side: its REF, its label and whether it runs; for a
- * labelled one its ID and what it asked for that was refused */
+/* Each container side: its REF, its label, whether it runs and the
+ * address it dials the host from; for a labelled one its ID and what it
+ * asked for that was refused */
 static json_object *containers_json(const struct ctx *c)
 {
 	json_object *list = json_object_new_array();
@@ -141,6 +143,12 @@ static json_object *containers_json(const struct ctx *c)
 		json_object_object_add(o, "container", json_object_new_string(ct->ref));
 		json_object_object_add(o, "label", json_object_new_string(ct->label));
 		json_object_object_add(o, "running", json_object_new_boolean(!ct->down));
+		if (ct->source.s_addr) {	/* --source, --labels-sources */
+			char text[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &ct->source, text, sizeof(text));
+			json_object_object_add(o, "source", json_object_new_string(text));
+		}
 		if (ct->labelled) {	/* --labels: what it asked for that was refused */
 			json_object_object_add(o, "id", json_object_new_string(ct->id));
 			json_object_object_add(o, "refused", json_object_new_string(ct->refused));

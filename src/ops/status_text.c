@@ -169,15 +169,17 @@ static void print_bridge(json_object *b, const struct frame *fr)
 		       status_member_str(err, "message"));
 }
 
-/* ", container web running, container api not running" */
+/* ", container web running, container api not running", each with
+ * " from 127.77.0.5" where it dials the host from an address of its own */
 static void print_containers(json_object *list)
 {
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		json_object *ct = json_object_array_get_idx(list, i);
+		const char *source = status_member_str(ct, "source");
 
-		printf(", %s %s", status_member_str(ct, "label"),
+		printf(", %s %s%s%s", status_member_str(ct, "label"),
 		       json_object_get_boolean(json_object_object_get(ct, "running")) ?
-		       "running" : "not running");
+		       "running" : "not running", source ? " from " : "", source ? source : "");
 	}
 }
 
@@ -198,8 +200,10 @@ static void print_grouped(json_object *bridges, json_object *containers, const s
 	for (size_t i = 0; i < json_object_array_length(containers); i++) {
 		json_object *ct = json_object_array_get_idx(containers, i);
 		const char *name = status_member_str(ct, "container"), *refused = status_member_str(ct, "refused");
+		const char *source = status_member_str(ct, "source");
 
-		printf(" %s:\n", status_member_str(ct, "label"));
+		printf(" %s%s%s:\n", status_member_str(ct, "label"), source ? " from " : "",
+		       source ? source : "");
 		for (size_t k = 0; k < n; k++) {
 			json_object *b = json_object_array_get_idx(bridges, k);
 

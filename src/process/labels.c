@@ -54,6 +54,13 @@
  * applied again over the configuration as reloaded (labels_on_reload()),
  * so a changed --max-connections, say, reaches the container's bridges
  * too, and what the label set stays as it set it.
+ *
+ * With --labels-sources CIDR, a container one of whose pairs connects to
+ * a SERVICE on the host is given an address of the range before its
+ * bridges are added (sourcemap.c), the same one each time a container of
+ * that name runs; none left refuses its bridges whole. A label cannot ask
+ * for an address (--source in PREFIX.options is refused): it could name
+ * another container's.
  */
 
 #include <errno.h>
@@ -71,6 +78,7 @@
 #include "nsbridge/opener.h"
 #include "nsbridge/runas.h"
 #include "nsbridge/sockpool.h"
+#include "nsbridge/sourcemap.h"
 
 /* A refusal of a label, within BRIDGE_ERROR_MAX - 1 characters as ever: -EINVAL */
 #define label_fail(f, ...) \
@@ -169,7 +177,7 @@ int labels_spec(const struct config *cfg, const struct label_pair *pair, enum si
 /* What PREFIX.options may set: the options read per bridge */
 static const char *const per_bridge[] = {
 	"allow-uid", "connect-timeout", "drain-timeout", "udp-timeout", "max-connections",
-	"max-udp-flows",
+	"max-udp-flows", "proxy-protocol",
 };
 
 static bool is_per_bridge(const char *name)
@@ -202,11 +210,21 @@ int labels_options(struct config *cfg, const char *value, struct failure *f)
 		eq = strchr(name, '=');
 		if (eq)
 			*eq = '\0';
+		if (strcmp(name, "source") == 0)
+			return label_fail(f, "options label: --source: a container's address is "
+					  "given by --labels-sources, never by its own label, which "
+					  "could name another container's");
 		if (!is_per_bridge(name))
 			return label_fail(f, "options label: --%s is not an option a label may set "
 					  "(--allow-uid, --connect-timeout, --drain-timeout, "
-					  "--udp-timeout, --max-connections, --max-udp-flows)", name);
-		arg = eq ? eq + 1 : strtok_r(NULL, " \t", &save);
+					  "--udp-timeout, --max-connections, --max-udp-flows, "
+					  "--proxy-protocol)", name);
+		/* --proxy-protocol, the one switch, takes no word after it */
+		if (eq)
+			arg = eq + 1;
+		else
+			arg = strcmp(name, "proxy-protocol") == 0 ? NULL :
+							      strtok_r(NULL, " \t", &save);
 		if (cli_apply_named(cfg, name, arg, f) < 0) {
 			f->line[BRIDGE_ERROR_MAX - 1] = '\0';	/* as long as it ever was */
 			return -EINVAL;
@@ -358,6 +376,7 @@ static void claim(struct ctx *c, enum side side, pid_t pid, unsigned long long s
 	s->pid = pid;
 	s->start = start;
 	s->refused[0] = '\0';
+	s->source.s_addr = 0;
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->ref = s->name;
@@ -365,6 +384,21 @@ static void claim(struct ctx *c, enum side side, pid_t pid, unsigned long long s
 	for (int k = 0; k < POOL_KIND_MAX; k++)
 		c->pools[side][k].used = false;	/* asked for again by its own bridges */
 	sockpool_side_up(c, side);
+}
+
+/* Whether a pair of the label connects from the container to a SERVICE on
+ * the host: only those need the container's own address */
+static bool dials_host(const struct label_pair *pairs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct endpoint ep;
+		const char *why;
+
+		if (endpoint_parse(pairs[i].expose, &ep, &why) == 0 && ep.side == SIDE_CONTAINER &&
+		    strstr(pairs[i].service, "host:"))
+			return true;
+	}
+	return false;
 }
 
 static void add_bridges(struct ctx *c, enum side side, const char *value, const char *options)
@@ -395,6 +429,10 @@ static void add_bridges(struct ctx *c, enum side side, const char *value, const 
 	}
 	if (labels_split(value, pairs, LABEL_PAIRS_MAX, &n, &f) < 0) {
 		refuse(&c->sides[side], f.line);
+		return;
+	}
+	if (dials_host(pairs, n) && sourcemap_assign(c, side, &f) < 0) {
+		refuse(s, f.line);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -491,6 +529,7 @@ static void labels_on_exit(struct ctx *c, enum side side)
 	s->options = NULL;
 	free(s->options_text);
 	s->options_text = NULL;
+	sourcemap_release(c, side);
 	if (n == 1)
 		log_notice("%s stopped: its bridge is removed", s->label);
 	else

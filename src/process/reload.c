@@ -159,7 +159,7 @@ static bool endpoint_same(const struct endpoint *a, const struct endpoint *b)
 static bool spec_same(const struct bridge_spec *a, const struct bridge_spec *b)
 {
 	if (a->mirror != b->mirror || a->n_services != b->n_services ||
-	    !endpoint_same(&a->expose, &b->expose))
+	    a->proxy_protocol != b->proxy_protocol || !endpoint_same(&a->expose, &b->expose))
 		return false;
 	for (unsigned i = 0; i < a->n_services; i++)
 		if (!endpoint_same(&a->services[i], &b->services[i]))
@@ -379,7 +379,7 @@ static void rewrite_port_file(const struct ctx *c)
 		return;
 	r = portfile_text(c, &text, &len);
 	if (r == 0)
-		r = runas_keeper_port_file(text, len);
+		r = runas_keeper_file(KEEPER_PORT_FILE, text, len);
 	free(text);
 	if (r == KEEPER_EXITED)
 		log_warn("--port-file %s is not written again: the keeper has exited, and the "

@@ -48,7 +48,9 @@
  *     have in /run/nsbridge; a --port-file rewritten after a reload must
  *     replace the old one by a rename, for a reader to see the old lines
  *     or the new ones and never a mix, which needs the same. So the relay
- *     sends the keeper KEEPER_PORT_FILE with the file's new text, which
+ *     sends the keeper KEEPER_PORT_FILE with the file's new text (and
+ *     KEEPER_SOURCES_FILE with the map of source addresses, sourcemap.c,
+ *     which changes as labelled containers come and go), which
  *     the keeper writes aside and renames over the path fixed at fork
  *     before it answers; when the relay closes its end (at exit, or by
  *     dying: kill -9 too), the keeper sends the engine watcher SIGKILL, as
@@ -107,11 +109,11 @@ enum keeper_fd {
 	KEEPER_FD_END,
 };
 
-/* What the relay sends, after the byte: the text's length, then the text */
-#define KEEPER_PORT_FILE	0
+/* What the relay sends: the byte of a file (enum keeper_file), the text's
+ * length, then the text */
 #define KEEPER_TEXT_MAX		(16u << 20)
 
-#define KEEPER_PATHS	2	/* the control socket, the --port-file */
+#define KEEPER_PATHS	3	/* the control socket, the --port-file, the sources file */
 
 static int keeper_fd = -1;	/* the relay's end of the keeper's socket */
 static pid_t keeper_pid;	/* 0 if none was started */
@@ -426,8 +428,8 @@ static int replace_file(const char *path, const char *text, size_t len)
 	return r;
 }
 
-/* KEEPER_PORT_FILE: take the text, put it in place, answer with 0 or -errno */
-static int keeper_port_file(const char *path)
+/* A file's new text: take it, put it in place, answer with 0 or -errno */
+static int keeper_file(const char *path)
 {
 	uint32_t len;
 	int32_t answer;
@@ -452,7 +454,7 @@ static int keeper_port_file(const char *path)
 
 /* Serve the relay until it goes, then do what it no longer can */
 static __attribute__((noreturn)) void keeper_main(const char *paths[], int n, pid_t parent,
-						  const char *port_file)
+						  const char *files[KEEPER_FILE_MAX])
 {
 	unsigned char kind;
 	ssize_t n_read;
@@ -466,7 +468,7 @@ static __attribute__((noreturn)) void keeper_main(const char *paths[], int n, pi
 		_exit(EXIT_FAILURE);
 	for (;;) {
 		n_read = read(KEEPER_SOCKET, &kind, 1);
-		if (n_read == 1 && (kind != KEEPER_PORT_FILE || keeper_port_file(port_file) < 0))
+		if (n_read == 1 && (kind >= KEEPER_FILE_MAX || keeper_file(files[kind]) < 0))
 			break;	/* the relay broke the protocol, or went */
 		if (n_read == 0 || (n_read < 0 && errno != EINTR))
 			break;
@@ -510,13 +512,18 @@ int runas_keeper_start(const struct ctx *c)
 {
 	const enum child_link to_keeper = CHILD_STREAM;
 	const char *paths[KEEPER_PATHS];
+	const char *files[KEEPER_FILE_MAX] = {
+		[KEEPER_PORT_FILE] = c->port_file_written ? c->config->port_file : NULL,
+		[KEEPER_SOURCES_FILE] = c->sources_file,
+	};
 	pid_t parent = getpid(), pid;
 	int n = 0, fd;
 
 	if (control_path(c))
 		paths[n++] = control_path(c);
-	if (c->port_file_written)
-		paths[n++] = c->config->port_file;
+	for (int i = 0; i < KEEPER_FILE_MAX; i++)
+		if (files[i])
+			paths[n++] = files[i];
 	if (n == 0 && watcher_pidfd() < 0)
 		return 0;
 	pid = child_fork(&to_keeper, 1, &fd);
@@ -530,7 +537,7 @@ int runas_keeper_start(const struct ctx *c)
 
 		if (keep_only(fds) < 0)
 			_exit(EXIT_FAILURE);
-		keeper_main(paths, n, parent, c->port_file_written ? c->config->port_file : NULL);
+		keeper_main(paths, n, parent, files);
 	}
 	keeper_fd = fd;
 	keeper_pid = pid;
@@ -562,8 +569,9 @@ void runas_keeper_exited(void)
 }
 
 /**
- * runas_keeper_port_file() - have the keeper put @text in place as the
- *			      --port-file, by a rename
+ * runas_keeper_file() - have the keeper put @text in place as one of the
+ *			 files it keeps, by a rename
+ * @which:	the --port-file or the sources file
  * @text:	the file's new content
  * @len:	its length
  *
@@ -573,9 +581,9 @@ void runas_keeper_exited(void)
  * a keeper, the keeper's -errno (the directory not writable by it), other
  * -errno
  */
-int runas_keeper_port_file(const char *text, size_t len)
+int runas_keeper_file(enum keeper_file which, const char *text, size_t len)
 {
-	unsigned char kind = KEEPER_PORT_FILE;
+	unsigned char kind = (unsigned char)which;
 	uint32_t len32 = (uint32_t)len;
 	int32_t answer;
 	int r;

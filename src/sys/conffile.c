@@ -94,11 +94,12 @@ static int value_text(const config_setting_t *s, struct conffile_entry *e)
 	}
 }
 
-/* One bridge: a group with a string service and a string expose, and maybe a container */
+/* One bridge: a group with a string service and a string expose, and
+ * maybe a container, its source and proxy-protocol */
 static int read_bridge(const config_setting_t *g, const char *path, struct conffile_entry *e,
 		       struct failure *fail)
 {
-	int line = (int)config_setting_source_line(g);
+	int line = (int)config_setting_source_line(g), proxy = 0, n_known;
 
 	*e = (struct conffile_entry){ .line = line };
 	if (!config_setting_is_group(g) ||
@@ -110,9 +111,17 @@ static int read_bridge(const config_setting_t *g, const char *path, struct conff
 	if (e->container && !*e->container)
 		return fail_at(fail, path, line, "a bridge's container: expected a REF, "
 			       "not \"\"");
-	if (config_setting_length(g) != 2 + (e->container != NULL))
-		return fail_at(fail, path, line, "a bridge: expected only service, expose "
-			       "and container");
+	config_setting_lookup_string(g, "source", &e->source);
+	if (config_setting_get_member(g, "proxy-protocol") &&
+	    !config_setting_lookup_bool(g, "proxy-protocol", &proxy))
+		return fail_at(fail, path, line, "a bridge's proxy-protocol: expected true "
+			       "or false");
+	e->proxy_protocol = proxy;
+	n_known = 2 + (e->container != NULL) + (e->source != NULL) +
+		  (config_setting_get_member(g, "proxy-protocol") != NULL);
+	if (config_setting_length(g) != n_known)
+		return fail_at(fail, path, line, "a bridge: expected only service, expose, "
+			       "container, source and proxy-protocol");
 	return 0;
 }
 

@@ -226,6 +226,26 @@ void sock_set_nodelay(int fd)
 }
 
 /**
+ * sock_bind_source() - have a socket's connection come from @addr
+ * @fd:		an IPv4 socket, not connected yet
+ * @addr:	a local address (a loopback one: all of 127.0.0.0/8 is local)
+ *
+ * For TCP the port is left to connect(), which picks one unique for the
+ * whole 4-tuple (IP_BIND_ADDRESS_NO_PORT): a bind() to port 0 alone would
+ * take a port for good and run out after some 28,000 connections.
+ *
+ * Return: 0 or -errno
+ */
+int sock_bind_source(int fd, const struct in_addr *addr)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = *addr };
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	return bind(fd, (const struct sockaddr *)&sin, sizeof(sin)) < 0 ? -errno : 0;
+}
+
+/**
  * sock_close_reset() - close @fd so that its peer sees a reset, not EOF
  * @fd:		TCP socket
  */

@@ -9,7 +9,8 @@
 # true, false, 3, text without its quotes.
 #
 #   containers_json.py field FILE NAME KEY   KEY of NAME's entry in "containers";
-#                                            "absent" when no entry is NAME's
+#                                            "absent" when no entry is NAME's,
+#                                            or it has no KEY (a "source")
 #   containers_json.py bridges FILE NAME     how many bridges, not removed, have
 #                                            NAME as their container
 #   containers_json.py options FILE NAME     "MAX_CONNECTIONS CONNECT_TIMEOUT_MS
@@ -31,7 +32,7 @@ def text(value):
 
 def field(doc, name, key):
     found = [c for c in doc["containers"] if c["container"] == name]
-    print(text(found[0][key]) if found else "absent")
+    print(text(found[0][key]) if found and key in found[0] else "absent")
 
 
 def bridges(doc, name):

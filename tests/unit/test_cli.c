@@ -7,6 +7,7 @@
  * variable set, whatever the environment the test runner was given.
  */
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -1105,6 +1106,10 @@ static const struct option_case option_cases[] = {
 	{ "watch", ONLY_ARGV, NULL, MEMBER(watch) },
 	{ "labels-allow-nonlocal", EVERYWHERE, NULL, MEMBER(labels_allow_nonlocal) },
 	{ "labels-min-port", EVERYWHERE, "7", MEMBER(labels_min_port) },
+	{ "labels-sources", EVERYWHERE, "127.77.0.0/16", MEMBER(labels_sources) },
+	{ "source", EVERYWHERE, "127.77.0.5", MEMBER(n_sources) },
+	{ "sources-file", EVERYWHERE, "/tmp/nsbridge.sources", MEMBER(sources_file) },
+	{ "proxy-protocol", EVERYWHERE, NULL, MEMBER(proxy_protocol) },
 	{ "version", ONLY_ARGV, NULL, MEMBER(action) },
 	{ "help", ONLY_ARGV, NULL, MEMBER(action) },
 };
@@ -1181,6 +1186,123 @@ static void test_mirror_exclude(void **state)
 	assert_true(config_mirror_excludes(&cfg, 8099));
 	assert_false(config_mirror_excludes(&cfg, 8100));
 	assert_true(config_mirror_excludes(&cfg, 65535));
+	config_free(&cfg);
+}
+
+/* Parse @argv (NULL-terminated, without argv[0]): 0 and @cfg, or the error in @error */
+static int parse_args(const char *const *args, struct config *cfg, char *error, size_t len)
+{
+	char *argv[18] = { "nsbridge" };
+	int argc = 1;
+
+	while (args[argc - 1] && argc < 17) {
+		argv[argc] = (char *)args[argc - 1];
+		argc++;
+	}
+	return cli_parse_text(argc, argv, cfg, error, len);
+}
+
+static void assert_source(const struct config *cfg, const char *ref, const char *addr)
+{
+	const struct in_addr *a = config_source_of(cfg, ref);
+	char text[INET_ADDRSTRLEN];
+
+	if (!addr) {
+		assert_null(a);
+		return;
+	}
+	assert_non_null(a);
+	assert_string_equal(inet_ntop(AF_INET, a, text, sizeof(text)), addr);
+}
+
+/* --source belongs to the -c before it; a lone -c's wherever it stands */
+static void test_sources(void **state)
+{
+	static const char *const two[] = {
+		"-c", "web", "--source", "127.77.0.5", "host:5432", "container:5432",
+		"-c", "api", "--source=127.77.0.6", "host:5432", "container:5433", NULL,
+	};
+	static const char *const lone[] = {
+		"--source", "127.77.0.9", "-c", "web", "host:5432", "container:5432", NULL,
+	};
+	char error[CLI_ERROR_MAX];
+	struct config cfg;
+
+	(void)state;
+	assert_int_equal(parse_args(two, &cfg, error, sizeof(error)), 0);
+	assert_source(&cfg, "web", "127.77.0.5");
+	assert_source(&cfg, "api", "127.77.0.6");
+	assert_source(&cfg, "db", NULL);
+	config_free(&cfg);
+	assert_int_equal(parse_args(lone, &cfg, error, sizeof(error)), 0);
+	assert_source(&cfg, "web", "127.77.0.9");
+	config_free(&cfg);
+}
+
+/* What --source and --labels-sources refuse, each in one line */
+static void test_source_refusals(void **state)
+{
+	static const struct {
+		const char *args[16];
+		const char *words[MAX_WORDS];
+	} rows[] = {
+		{ { "-c", "web", "--source", "10.0.0.5", PAIR, NULL },
+		  { "--source '10.0.0.5'", "127.0.0.0/8" } },
+		{ { "-c", "web", "--source", "127.77.0.5", "container:9229", "host:9229", NULL },
+		  { "no bridge of container 'web'", "SERVICE on the host" } },
+		{ { "-c", "web", "--source", "127.77.0.5", PAIR, "-c", "api", "--source",
+		    "127.77.0.5", "host:5432", "container:5433", NULL },
+		  { "'web'", "'api'", "never share" } },
+		{ { "--source", "127.77.0.5", "host:5432", "host:5433", NULL },
+		  { "no container to give it to" } },
+		{ { "--labels", "--labels-sources", "127.77.0.1/30", NULL },
+		  { "--labels-sources '127.77.0.1/30'", "host bits clear" } },
+		{ { "--labels", "--labels-sources", "127.77.0.0/7", NULL },
+		  { "--labels-sources '127.77.0.0/7'" } },
+		{ { "-c", "web", "--labels-sources", "127.77.0.0/30", PAIR, NULL },
+		  { "--labels-sources", "without --labels" } },
+	};
+	char error[CLI_ERROR_MAX];
+	struct config cfg;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		if (parse_args(rows[i].args, &cfg, error, sizeof(error)) == 0) {
+			config_free(&cfg);
+			fail_msg("row %zu: accepted", i);
+		}
+		assert_words(error, rows[i].words);
+	}
+}
+
+/* A bridge of --config gives its container's source, and asks for PROXY headers */
+static void test_file_bridge_source(void **state)
+{
+	char path[] = "/tmp/nsbridge-test-cli.XXXXXX", error[CLI_ERROR_MAX];
+	const char *args[] = { "--config", path, NULL };
+	int fd = mkstemp(path);
+	struct config cfg;
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs("bridges = (\n"
+	      "  { service = \"host:5432\"; expose = \"container:5432\"; container = \"web\";\n"
+	      "    source = \"127.77.0.7\"; },\n"
+	      "  { service = \"host:80\"; expose = \"container:80\"; container = \"api\";\n"
+	      "    proxy-protocol = true; }\n"
+	      ");\n", f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(parse_args(args, &cfg, error, sizeof(error)), 0);
+	unlink(path);
+	assert_source(&cfg, "web", "127.77.0.7");
+	assert_source(&cfg, "api", NULL);
+	assert_int_equal(cfg.n_bridges, 2);
+	assert_false(cfg.bridges[0].proxy_protocol);
+	assert_true(cfg.bridges[1].proxy_protocol);
+	assert_false(cfg.proxy_protocol);
 	config_free(&cfg);
 }
 
@@ -1564,7 +1686,7 @@ static void test_every_option(void **state)
 }
 
 #define N_TESTS	(ARRAY_SIZE(cli_cases) + ARRAY_SIZE(duration_cases) + \
-		 ARRAY_SIZE(option_cases) + 4)
+		 ARRAY_SIZE(option_cases) + 7)
 
 int main(void)
 {
@@ -1617,6 +1739,24 @@ int main(void)
 	tests[n++] = (struct CMUnitTest){
 		.name = "--allow-uid users",
 		.test_func = test_allow_uid,
+		.setup_func = clear_nsbridge_env,
+		.teardown_func = clear_nsbridge_env,
+	};
+	tests[n++] = (struct CMUnitTest){
+		.name = "--source after each -c",
+		.test_func = test_sources,
+		.setup_func = clear_nsbridge_env,
+		.teardown_func = clear_nsbridge_env,
+	};
+	tests[n++] = (struct CMUnitTest){
+		.name = "--source and --labels-sources refusals",
+		.test_func = test_source_refusals,
+		.setup_func = clear_nsbridge_env,
+		.teardown_func = clear_nsbridge_env,
+	};
+	tests[n++] = (struct CMUnitTest){
+		.name = "a --config bridge's source and proxy-protocol",
+		.test_func = test_file_bridge_source,
 		.setup_func = clear_nsbridge_env,
 		.teardown_func = clear_nsbridge_env,
 	};

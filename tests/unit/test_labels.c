@@ -238,6 +238,25 @@ static void test_options(void **state)
 	assert_non_null(strstr(why, "'allow-uid' is not an option"));
 }
 
+/* --proxy-protocol, a switch, takes no word after it; --source is never a label's */
+static void test_options_identity(void **state)
+{
+	struct config cfg = defaults();
+	char why[256] = "";
+
+	(void)state;
+	assert_int_equal(options_text(&cfg, "--proxy-protocol --max-connections 3", why,
+				      sizeof(why)), 0);
+	assert_true(cfg.proxy_protocol);
+	assert_int_equal(cfg.max_connections, 3);
+	assert_int_equal(options_text(&cfg, "--source 127.77.0.1", why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "--source: a container's address is given by "
+				    "--labels-sources, never by its own label"));
+	assert_int_equal(options_text(&cfg, "--labels-sources=127.77.0.0/24", why, sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "--labels-sources is not an option a label may set"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_spec_limits),
 		cmocka_unit_test(test_spec_allow_nonlocal_not_inherited),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_options_identity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

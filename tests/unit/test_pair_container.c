@@ -214,11 +214,19 @@ static const struct pair_container_case cases[] = {
 		.error = { ":1:", "container", "expected a REF" },
 	},
 	{
-		.name = "a --config bridge takes service, expose and container only",
+		.name = "a --config bridge takes service, expose, container, source, proxy-protocol",
 		.argv = { NULL },
 		.file = "bridges = ( { service = \"host:1\"; expose = \"container:1\"; "
 			"pod = \"web\"; } );\n",
-		.error = { ":1:", "expected only service, expose and container" },
+		.error = { ":1:", "expected only service, expose, container, source and "
+			   "proxy-protocol" },
+	},
+	{
+		.name = "a --config bridge's proxy-protocol is true or false",
+		.argv = { NULL },
+		.file = "bridges = ( { service = \"host:1\"; expose = \"container:1\"; "
+			"container = \"web\"; proxy-protocol = \"yes\"; } );\n",
+		.error = { ":1:", "proxy-protocol: expected true or false" },
 	},
 };
 
