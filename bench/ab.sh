@@ -5,7 +5,7 @@
 #   bench/ab.sh OLD NEW [ROUNDS]
 #
 # sockperf ping-pong p50, wrk keep-alive and new-connection rates, iperf3's
-# one-stream bulk rate and the relay's CPU seconds per GiB through each
+# one-stream bulk rate both ways and the relay's CPU seconds per GiB through each
 # binary in turn, ROUNDS times (3), in a network namespace of the script's
 # own. Either binary may be the word "pasta", for Debian's peer,
 # "pasta2026", for the pasta that PASTA names run with --splice-only, or
@@ -14,6 +14,8 @@
 # container's own address), or "+proxy", with proxy-protocol on the HTTP
 # bridge toward an nginx that takes the header (the same nginx, another server; its
 # parsing of the header counts in that side's figures): what each costs.
+# AB_HELD=N holds N idle connections open through each relay while it is
+# measured (bench/holder.py), for the rates with connections open.
 # For the full comparison with the peers, bench/run.sh.
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 OLD NEW [ROUNDS]" >&2; exit 2; }
@@ -30,6 +32,8 @@ if [ -z "${NSBENCH_INSIDE:-}" ]; then
 	exec unshare --net -- "$0" "$old" "$new" "${3:-3}"
 fi
 OLD=$1 NEW=$2 ROUNDS=$3
+HELD=${AB_HELD:-0}
+ulimit -n 65536 2>/dev/null
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 . "$REPO/bench/lib.sh"
 bench_host_net
@@ -62,6 +66,11 @@ CONF
 sleep 0.5
 
 in_ns() { ip netns exec "$NS" "$@"; }
+
+# gbits - iperf3 -J's received rate, in Gbit/s
+gbits() {
+	python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
+}
 
 # cpu_ns PID - nanoseconds on a CPU of all the threads of PID so far
 cpu_ns() {
@@ -97,18 +106,32 @@ for round in $(seq 1 "$ROUNDS"); do
 		fi
 		pid=$!
 		sleep 0.4
+		if [ "$HELD" -gt 0 ]; then
+			rm -f "$T/stop" "$T/held"
+			in_ns python3 "$REPO/bench/holder.py" 25302 "$HELD" "$T" >"$T/held" 2>&1 &
+			holder=$!
+			until grep -q open "$T/held" 2>/dev/null; do
+				kill -0 "$holder" 2>/dev/null ||
+					{ echo "$0: the holder failed: $(cat "$T/held")" >&2; exit 1; }
+				sleep 0.1
+			done
+		fi
 		p50=$(in_ns sockperf ping-pong --tcp -i 127.0.0.1 -p 25301 -t 3 2>&1 |
 			sed 's/\x1b\[[0-9;]*m//g' | sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p')
 		ka=$(in_ns wrk -t1 -c50 -d3 http://127.0.0.1:25302/ | awk '/Requests\/sec/ { print $2 }')
 		nc=$(in_ns wrk -t1 -c50 -d3 -H 'Connection: close' http://127.0.0.1:25302/ |
 			awk '/Requests\/sec/ { print $2 }')
-		bulk=$(in_ns iperf3 -c 127.0.0.1 -p 25303 -t 3 -J |
-			python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))')
+		bulk=$(in_ns iperf3 -c 127.0.0.1 -p 25303 -t 3 -J | gbits)
+		back=$(in_ns iperf3 -c 127.0.0.1 -p 25303 -t 3 -R -J | gbits)
 		t0=$(cpu_ns "$pid")
 		in_ns iperf3 -c 127.0.0.1 -p 25303 -n 1G >/dev/null
 		cpu=$(python3 -c "print('%.3f' % (($(cpu_ns "$pid") - $t0) / 1e9))")
 		echo "round $round $which: p50 ${p50} us, keep-alive ${ka}/s, new connections ${nc}/s," \
-			"bulk ${bulk} Gbit/s, CPU ${cpu} s/GiB"
+			"bulk ${bulk} Gbit/s (host to namespace ${back}), CPU ${cpu} s/GiB"
+		if [ "$HELD" -gt 0 ]; then
+			touch "$T/stop"
+			wait "$holder"
+		fi
 		kill "$pid"
 		wait "$pid" 2>/dev/null
 	done
