@@ -15,7 +15,9 @@
 # bridge toward an nginx that takes the header (the same nginx, another server; its
 # parsing of the header counts in that side's figures): what each costs.
 # AB_HELD=N holds N idle connections open through each relay while it is
-# measured (bench/holder.py), for the rates with connections open.
+# measured (bench/holder.py), for the rates with connections open;
+# AB_HELD=N,M holds N through OLD and M through NEW: with the same binary
+# twice, whether a new connection costs the same with M open as with N.
 # For the full comparison with the peers, bench/run.sh.
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 OLD NEW [ROUNDS]" >&2; exit 2; }
@@ -32,7 +34,9 @@ if [ -z "${NSBENCH_INSIDE:-}" ]; then
 	exec unshare --net -- "$0" "$old" "$new" "${3:-3}"
 fi
 OLD=$1 NEW=$2 ROUNDS=$3
-HELD=${AB_HELD:-0}
+HELD_OLD=${AB_HELD:-0}
+HELD_NEW=${HELD_OLD#*,}
+HELD_OLD=${HELD_OLD%%,*}
 ulimit -n 65536 2>/dev/null
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 . "$REPO/bench/lib.sh"
@@ -106,6 +110,8 @@ for round in $(seq 1 "$ROUNDS"); do
 		fi
 		pid=$!
 		sleep 0.4
+		HELD=$HELD_OLD
+		[ $which = new ] && HELD=$HELD_NEW
 		if [ "$HELD" -gt 0 ]; then
 			rm -f "$T/stop" "$T/held"
 			in_ns python3 "$REPO/bench/holder.py" 25302 "$HELD" "$T" >"$T/held" 2>&1 &

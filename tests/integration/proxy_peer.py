@@ -7,10 +7,12 @@ line per connection to OUT:
   peer=ADDR:PORT proxy=v2 family=0x11 src=ADDR:PORT dst=ADDR:PORT netns=NAME id=ID data=TEXT
 
 or "peer=ADDR:PORT proxy=none data=TEXT" for a connection without one. It
-answers each with "ok\\n". A driver: the test that starts it asserts on
-the lines. Decoding follows haproxy.org's proxy-protocol.txt, 2.2.
+answers each with "ok\\n". With "greet", it speaks first, as SMTP or
+MySQL do: "hello\\n" once the header is read, before the client says a
+word. A driver: the test that starts it asserts on the lines. Decoding
+follows haproxy.org's proxy-protocol.txt, 2.2.
 
-  proxy_peer.py ADDR PORT OUT
+  proxy_peer.py ADDR PORT OUT [greet]
 """
 import ipaddress
 import socket
@@ -68,10 +70,12 @@ def header(conn):
         ver_cmd >> 4, ver_cmd & 0xF, family, addrs, tlvs(rest))
 
 
-def serve(conn, peer, out, lock):
+def serve(conn, peer, out, lock, greet):
     with conn:
         try:
             text = header(conn) or "proxy=none"
+            if greet:
+                conn.sendall(b"hello\n")
             data = b""
             while not data.endswith(b"\n"):
                 chunk = conn.recv(4096)
@@ -89,6 +93,7 @@ def serve(conn, peer, out, lock):
 
 def main():
     addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    greet = sys.argv[4:] == ["greet"]
     lock = threading.Lock()
     srv = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -96,7 +101,7 @@ def main():
     srv.listen(64)
     while True:
         conn, peer = srv.accept()
-        threading.Thread(target=serve, args=(conn, peer, out, lock), daemon=True).start()
+        threading.Thread(target=serve, args=(conn, peer, out, lock, greet), daemon=True).start()
 
 
 if __name__ == "__main__":

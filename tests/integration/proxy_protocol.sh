@@ -15,6 +15,7 @@ mkns web web
 pick_port http
 pick_port peer
 pick_port plain
+pick_port greet
 mkdir "$T/www" "$T/ngx"
 echo "through nginx" >"$T/www/index.html"
 cat >"$T/ngx/nginx.conf" <<EOF
@@ -40,9 +41,11 @@ bg python3 "$(dirname "$0")/proxy_peer.py" 127.0.0.1 "$peer" "$T/peer.log"
 wait_listen "" "$peer"
 bg python3 "$(dirname "$0")/proxy_peer.py" 127.0.0.1 "$plain" "$T/plain.log"
 wait_listen "" "$plain"
+bg python3 "$(dirname "$0")/proxy_peer.py" 127.0.0.1 "$greet" "$T/greet.log" greet
+wait_listen "" "$greet"
 
 start_nsb -c "netns:$web" --proxy-protocol "host:$http" "container:$http" \
-	"host:$peer" "container:$peer"
+	"host:$peer" "container:$peer" "host:$greet" "container:$greet"
 
 # the last line of FILE, once there is one more than N
 line_after() {
@@ -79,8 +82,25 @@ header_read_back() {
 	pass "PROXY v2, TCP over IPv4, both addresses and ports, the NETNS TLV, then the bytes"
 }
 
+# A service that speaks first gets the header at once: the client sends nothing
+server_first() {
+	local out
+	out=$(nsx "$web" python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+print(s.recv(100).decode().strip())
+s.sendall(b"bye\n")
+print(s.recv(100).decode().strip())
+' "$greet") || fail "the client of the greeting service"
+	assert_eq "what the client heard" "hello"$'\n'"ok" "$out"
+	assert_match "the greeting service's header" "proxy=v2 .* data=bye$" \
+		"$(line_after "$T/greet.log" 0)"
+	pass "a service that speaks first: the header reaches it before the client says a word"
+}
+
 check nginx_sees_client
 check header_read_back
+check server_first
 stop_nsb
 
 # A bridge of --config with proxy-protocol = true; the one beside it without
