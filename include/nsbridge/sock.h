@@ -31,7 +31,6 @@ int sock_listen(int fd, const struct sock_addr *a);
 int sock_bind_dgram(int fd, const struct sock_addr *a);
 int sock_open_bound(int type, const struct sock_addr *a);
 void sock_set_nodelay(int fd);
-int sock_set_cork(int fd, bool on);
 int sock_bind_source(int fd, const struct in_addr *addr);
 void sock_close_reset(int fd);
 int sock_error(int fd);

@@ -727,20 +727,13 @@ static int send_proxy_header(const struct ctx *c, const struct relay_conn *conn)
  */
 void relay_conn_established(struct ctx *c, struct relay_conn *conn)
 {
-	bool corked = false;
 	int r;
 
-	/* the header and what the client sent meanwhile leave in one segment:
-	 * corked until the first pump has run, then pushed whatever it did */
-	if (wants_proxy_header(conn->bridge)) {
-		corked = sock_set_cork(conn->fd[CONN_SERVICE], true) == 0;
-		r = send_proxy_header(c, conn);
-		if (r < 0) {
-			conn_dbg(conn, "no PROXY header for %s: %s; both ends are reset",
-				 conn->bridge->service_text, strerror(-r));
-			relay_conn_close(c, conn, true, true);
-			return;
-		}
+	if (wants_proxy_header(conn->bridge) && (r = send_proxy_header(c, conn)) < 0) {
+		conn_dbg(conn, "no PROXY header for %s: %s; both ends are reset",
+			 conn->bridge->service_text, strerror(-r));
+		relay_conn_close(c, conn, true, true);
+		return;
 	}
 	conn->state = CONN_RELAYING;
 	conn->connected = true;
@@ -750,8 +743,6 @@ void relay_conn_established(struct ctx *c, struct relay_conn *conn)
 	list_move_tail(&c->active, &conn->node);
 	conn_dbg(conn, "connected to %s", conn->bridge->service_text);
 	relay_run(c, conn, PUMP_BOTH);
-	if (corked && conn->fd[CONN_SERVICE] >= 0)
-		sock_set_cork(conn->fd[CONN_SERVICE], false);
 }
 
 /* No SERVICE answered, and dial.c has said so: the client is reset */

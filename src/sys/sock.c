@@ -226,21 +226,6 @@ void sock_set_nodelay(int fd)
 }
 
 /**
- * sock_set_cork() - hold a TCP socket's partial segments (TCP_CORK), or
- *		     send what is held now
- * @fd:		TCP socket
- * @on:		hold, or push
- *
- * Return: 0 or -errno
- */
-int sock_set_cork(int fd, bool on)
-{
-	int v = on;
-
-	return setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)) < 0 ? -errno : 0;
-}
-
-/**
  * sock_bind_source() - have a socket's connection come from @addr
  * @fd:		an IPv4 socket, not connected yet
  * @addr:	a local address (a loopback one: all of 127.0.0.0/8 is local)
