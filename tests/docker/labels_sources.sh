@@ -13,27 +13,12 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -x "$pgbin/postgres" ] && command -v psql >/dev/null ||
-	skip "PostgreSQL is not installed (tests/deps.sh)"
-id postgres >/dev/null 2>&1 || skip "no postgres user"
-
+need_postgres
 start_dockerd
 import_busybox
 pick_port pg
 pick_port peer
-mkdir "$T/pg" "$T/sock"
-chown postgres: "$T/pg" "$T/sock"
-runuser -u postgres -- "$pgbin/initdb" -D "$T/pg" -A trust -U postgres >"$T/initdb.log" 2>&1 ||
-	fail "initdb: $(tail -n 3 "$T/initdb.log")"
-cat >"$T/pg/pg_hba.conf" <<EOF
-local all all trust
-host all all 127.77.0.1/32 trust
-EOF
-bg_to "$T/postgres.log" runuser -u postgres -- "$pgbin/postgres" -D "$T/pg" -k "$T/sock" \
-	-c listen_addresses=127.0.0.1 -c port="$pg" -c fsync=off -c log_connections=on \
-	-c log_statement=all -c "log_line_prefix=host=%h "
-wait_listen "" "$pg"
+start_postgres "$pg" "host all all 127.77.0.1/32 trust"
 bg python3 "$(dirname "$0")/../integration/proxy_peer.py" 127.0.0.1 "$peer" "$T/peer.log"
 wait_listen "" "$peer"
 

@@ -232,6 +232,33 @@ start_nginx() {
 	wait_listen "$ns" "$port"
 }
 
+# need_postgres - skip unless PostgreSQL's server and psql are installed;
+# sets PGBIN, the server's directory
+need_postgres() {
+	PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	[ -x "$PGBIN/postgres" ] && command -v psql >/dev/null ||
+		skip "PostgreSQL is not installed (tests/deps.sh)"
+	id postgres >/dev/null 2>&1 || skip "no postgres user"
+}
+
+# start_postgres PORT HBA - a PostgreSQL of the test's own on 127.0.0.1:PORT
+# (its unix socket in $T/sock) that authorises TCP clients by the
+# pg_hba.conf line HBA and trusts its unix socket; each connection and
+# statement goes to $T/postgres.log after "host=CLIENT-ADDRESS". Returns
+# once it listens.
+start_postgres() {
+	need_postgres
+	mkdir -p "$T/pg" "$T/sock"
+	chown postgres: "$T/pg" "$T/sock"
+	runuser -u postgres -- "$PGBIN/initdb" -D "$T/pg" -A trust -U postgres \
+		>"$T/initdb.log" 2>&1 || fail "initdb: $(tail -n 3 "$T/initdb.log")"
+	printf 'local all all trust\n%s\n' "$2" >"$T/pg/pg_hba.conf"
+	bg_to "$T/postgres.log" runuser -u postgres -- "$PGBIN/postgres" -D "$T/pg" -k "$T/sock" \
+		-c listen_addresses=127.0.0.1 -c port="$1" -c fsync=off -c log_connections=on \
+		-c log_statement=all -c "log_line_prefix=host=%h "
+	wait_listen "" "$1"
+}
+
 # start_nsb ARGS... - start nsbridge and wait for one ready line per bridge
 # (NSB_READY lines, if set);
 # sets NSB_PID. Fails if it exits before, or is not ready in 30 s (a guard
